@@ -1,0 +1,13 @@
+/* gantry.h - the umbrella header of libgantry. */
+#ifndef GANTRY_H
+#define GANTRY_H
+
+#include "gantry/base.h"
+#include "gantry/tensor.h"
+#include "gantry/autograd.h"
+#include "gantry/ops.h"
+#include "gantry/rng.h"
+#include "gantry/nn.h"
+#include "gantry/optim.h"
+
+#endif
