@@ -14,6 +14,7 @@ typedef enum {
     D_ANY,   /* N(0, 1) */
     D_AWAY0, /* N(0, 1) kept |x| > 0.15 (kinks at 0) */
     D_PROB,  /* U(0.05, 0.95) (targets) */
+    D_BIG,   /* N(0, 40^2): saturating logits */
     D_I32    /* int32 in [0, imax) (indices; no gradient) */
 } gt_domain;
 
@@ -36,7 +37,7 @@ static gt_tensor *case_input(const gt_case *c, int i, uint64_t seed) {
         return t;
     }
     gt_tensor *t = c->dom[i] == D_PROB ? gt_test_uniform(seed, c->ndim[i], c->shape[i], 0.05f, 0.95f)
-                                        : gt_test_randn(seed, c->ndim[i], c->shape[i], 1.0f);
+                                        : gt_test_randn(seed, c->ndim[i], c->shape[i], c->dom[i] == D_BIG ? 40.0f : 1.0f);
     float *d = gt_data(t);
     for (int64_t k = 0; c->dom[i] == D_AWAY0 && k < gt_numel(t); k++)
         if (fabsf(d[k]) < 0.15f) d[k] += d[k] < 0 ? -0.2f : 0.2f;

@@ -1,11 +1,11 @@
 """Shared driver for the golden scripts of the linalg / misc / loss tests.
 
-For each case name with inputs <name>.x0.. (float32 ones get gradients;
-int32 ones are passed as int64 indices), weights <name>.w and second-order
-directions <name>.v<i> (one per float input), computes
+For each case name with inputs <name>.x0.. (int32 ones are passed as int64
+indices), weights <name>.w and second-order directions <name>.v<i> (one per
+differentiated input: a float input without a v<i> is a constant), computes
   <name>.y      the output,
   <name>.g<i>   d sum(y * w) / d x<i>,
-  <name>.gg<i>  d [sum_j sum(v_j * g_j)] / d x<i>   (when v's are given).
+  <name>.gg<i>  d [sum_j sum(v_j * g_j)] / d x<i>.
 Gradients an expression does not depend on come back as zeros.
 """
 import torch
@@ -24,8 +24,10 @@ def run_cases(cases, inp):
         while f"{name}.x{i}" in inp:
             a = inp[f"{name}.x{i}"]
             if a.dtype.kind == "f":
-                t = torch.tensor(a, dtype=torch.float64, requires_grad=True)
-                floats.append((i, t))
+                diff = f"{name}.v{i}" in inp
+                t = torch.tensor(a, dtype=torch.float64, requires_grad=diff)
+                if diff:
+                    floats.append((i, t))
             else:
                 t = torch.tensor(a, dtype=torch.int64)
             args.append(t)
@@ -35,12 +37,12 @@ def run_cases(cases, inp):
         y = f(*args)
         out[f"{name}.y"] = y.float()
         xs = [t for _, t in floats]
+        if not xs:
+            continue
         w = torch.tensor(inp[f"{name}.w"], dtype=torch.float64)
         gs = _grad((y * w).sum(), xs, True)
         for (k, _), g in zip(floats, gs):
             out[f"{name}.g{k}"] = g.float()
-        if f"{name}.v{floats[0][0]}" not in inp:
-            continue
         h = sum((g * torch.tensor(inp[f"{name}.v{k}"], dtype=torch.float64)).sum() for (k, _), g in zip(floats, gs))
         if not h.requires_grad:
             ggs = [torch.zeros_like(x) for x in xs]
