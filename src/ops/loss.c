@@ -45,15 +45,16 @@ gt_tensor *gt_l1_loss(gt_tensor *x, gt_tensor *target) {
 gt_tensor *gt_cross_entropy(gt_tensor *logits, gt_tensor *target) {
     if (!gt__check(logits, "gt_cross_entropy", "logits", 2) || !target) return NULL;
     char sl[96], st[96];
-    gt_shape_str(logits, sl, sizeof sl);
-    gt_shape_str(target, st, sizeof st);
     if (target->dtype != GT_I32)
-        return gt__fail(GT_ERR_ARG, "gt_cross_entropy: target %s must hold int32 class indices", st);
+        return gt__fail(GT_ERR_ARG, "gt_cross_entropy: target %s must hold int32 class indices",
+                        gt_shape_str(target, st, sizeof st));
     int64_t N = logits->shape[0], C = logits->shape[1];
     if (target->ndim != 1 || target->shape[0] != N)
-        return gt__fail(GT_ERR_SHAPE, "gt_cross_entropy: logits %s (N, C) needs target of shape (%lld,), got %s", sl,
-                        (long long)N, st);
-    if (N == 0) return gt__fail(GT_ERR_ARG, "gt_cross_entropy: the mean over an empty batch %s is undefined", sl);
+        return gt__fail(GT_ERR_SHAPE, "gt_cross_entropy: logits %s (N, C) needs target of shape (%lld,), got %s",
+                        gt_shape_str(logits, sl, sizeof sl), (long long)N, gt_shape_str(target, st, sizeof st));
+    if (N == 0)
+        return gt__fail(GT_ERR_ARG, "gt_cross_entropy: the mean over an empty batch %s is undefined",
+                        gt_shape_str(logits, sl, sizeof sl));
     gt_tensor *tc = gt_contiguous(target);
     gt_tensor *onehot = gt_zeros(GT_SHAPE(N, C)); // (N, C)
     if (!tc || !onehot) return NULL;
@@ -63,7 +64,7 @@ gt_tensor *gt_cross_entropy(gt_tensor *logits, gt_tensor *target) {
         if (pt[i] < 0 || pt[i] >= C)
             return gt__fail(GT_ERR_ARG,
                             "gt_cross_entropy: target[%lld] = %d is out of range for C = %lld classes (logits %s)",
-                            (long long)i, (int)pt[i], (long long)C, sl);
+                            (long long)i, (int)pt[i], (long long)C, gt_shape_str(logits, sl, sizeof sl));
         po[i * C + pt[i]] = 1.0f;
     }
     gt_tensor *picked = gt_sum_all(gt_mul(gt_log_softmax(logits, 1), onehot));

@@ -39,22 +39,22 @@ static gt_status gt__matmul_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
 gt_tensor *gt_matmul(gt_tensor *a, gt_tensor *b) {
     if (!gt__check(a, "gt_matmul", "a", -1) || !gt__check(b, "gt_matmul", "b", -1)) return NULL;
     char sa[96], sb[96];
-    gt_shape_str(a, sa, sizeof sa);
-    gt_shape_str(b, sb, sizeof sb);
+#define GT__SHAPES gt_shape_str(a, sa, sizeof sa), gt_shape_str(b, sb, sizeof sb)
     if (a->ndim < 2 || a->ndim > 3 || b->ndim < 2 || b->ndim > 3)
         return gt__fail(GT_ERR_SHAPE,
                         "gt_matmul: a %s and b %s must each have 2 or 3 dims ((M,K), (B,M,K) with (K,N), (B,K,N)); "
                         "reshape 1-D vectors to (1,K) or (K,1)",
-                        sa, sb);
+                        GT__SHAPES);
     int da = a->ndim - 2, db = b->ndim - 2; /* index of the matrix rows */
     int64_t M = a->shape[da], K = a->shape[da + 1], N = b->shape[db + 1];
     if (b->shape[db] != K)
-        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: inner sizes differ (%lld vs %lld)", sa, sb,
+        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: inner sizes differ (%lld vs %lld)", GT__SHAPES,
                         (long long)K, (long long)b->shape[db]);
     int64_t ba = da ? a->shape[0] : 1, bb = db ? b->shape[0] : 1;
     if (da && db && ba != bb && ba != 1 && bb != 1)
-        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: batch sizes %lld and %lld do not broadcast", sa, sb,
+        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: batch sizes %lld and %lld do not broadcast", GT__SHAPES,
                         (long long)ba, (long long)bb);
+#undef GT__SHAPES
     int64_t batch = GT_MAX(ba, bb);
     int nd = (da || db) ? 3 : 2;
     int64_t shape[3] = {batch, M, N};
@@ -98,15 +98,14 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     if (!gt__check(x, "gt_linear", "x", -1) || !gt__check(w, "gt_linear", "w", 2)) return NULL;
     if (b && !gt__check(b, "gt_linear", "b", 1)) return NULL;
     char sx[96], sw[96], sb[96];
-    gt_shape_str(x, sx, sizeof sx);
-    gt_shape_str(w, sw, sizeof sw);
     int64_t out_f = w->shape[0], in_f = w->shape[1];
     if (x->ndim < 1 || x->shape[x->ndim - 1] != in_f)
         return gt__fail(GT_ERR_SHAPE, "gt_linear: x %s must end in w's in_features: w %s is (out, in) = (%lld, %lld)",
-                        sx, sw, (long long)out_f, (long long)in_f);
+                        gt_shape_str(x, sx, sizeof sx), gt_shape_str(w, sw, sizeof sw), (long long)out_f,
+                        (long long)in_f);
     if (b && b->shape[0] != out_f)
         return gt__fail(GT_ERR_SHAPE, "gt_linear: bias %s must have w's out_features %lld (w %s)",
-                        gt_shape_str(b, sb, sizeof sb), (long long)out_f, sw);
+                        gt_shape_str(b, sb, sizeof sb), (long long)out_f, gt_shape_str(w, sw, sizeof sw));
     int64_t shape[GT_MAX_DIMS];
     for (int d = 0; d < x->ndim - 1; d++) shape[d] = x->shape[d];
     shape[x->ndim - 1] = out_f;
@@ -127,8 +126,10 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     float beta = 0.0f;
     if (b) { /* fused bias: every row starts at b, sgemm adds x @ w^T (beta = 1) */
         const float *pb = gt_data(b);
+        int64_t bs = b->stride[0];
+#pragma omp parallel for schedule(static) if (R * out_f > GT_PAR_MIN)
         for (int64_t r = 0; r < R; r++)
-            for (int64_t j = 0; j < out_f; j++) py[r * out_f + j] = pb[j * b->stride[0]];
+            for (int64_t j = 0; j < out_f; j++) py[r * out_f + j] = pb[j * bs];
         beta = 1.0f;
     }
     gt_mat mx = {gt_data(xs), rs, xs->stride[xs->ndim - 1]};
@@ -136,6 +137,7 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     if (gt__gemm(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py) != GT_OK) return NULL;
     gt_tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
+    /* recorded as a matmul (a linear is one, with a fused bias): no op enum entry of its own */
     if (gt__needs_grad(n_in, in) && !gt__record(y, GT_OP_MATMUL, gt__linear_bw, n_in, in)) return NULL;
     return y;
 }
