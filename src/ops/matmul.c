@@ -138,6 +138,6 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     gt_tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
     /* recorded as a matmul (a linear is one, with a fused bias): no op enum entry of its own */
-    if (gt__needs_grad(n_in, in) && !gt__record(y, GT_OP_MATMUL, gt__linear_bw, n_in, in)) return NULL;
+    if (gt__needs_grad(n_in, in) && !gt__record(y, GT_OP_LINEAR, gt__linear_bw, n_in, in)) return NULL;
     return y;
 }
