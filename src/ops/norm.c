@@ -216,9 +216,9 @@ gt_tensor *gt_layer_norm(gt_tensor *x, int n_norm, gt_tensor *weight, gt_tensor 
         bool ok = p->dtype == GT_F32 && p->ndim == n_norm;
         for (int d = 0; ok && d < n_norm; d++) ok = p->shape[d] == x->shape[lead + d];
         if (!ok)
-            return gt__fail(GT_ERR_SHAPE, "gt_layer_norm: %s has shape %s but must be float32 and match the last %d dims "
-                            "of x %s", i ? "bias" : "weight", gt_shape_str(p, a, sizeof a), n_norm,
-                            gt_shape_str(x, b, sizeof b));
+            return gt__fail(GT_ERR_SHAPE,
+                            "gt_layer_norm: %s has shape %s but must be float32 and match the last %d dims of x %s",
+                            i ? "bias" : "weight", gt_shape_str(p, a, sizeof a), n_norm, gt_shape_str(x, b, sizeof b));
     }
     if (K == 0 || M == 0)
         return gt__fail(GT_ERR_SHAPE, "gt_layer_norm: x of shape %s is empty", gt_shape_str(x, b, sizeof b));

@@ -30,28 +30,29 @@ static int64_t gt__pool_out(int64_t in, int k, int s, int p, bool ceil_mode) {
     return o;
 }
 
-static bool gt__pool_geom(const gt_tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil_mode,
-                          bool cip, const char *op, gt_pool2d_geom *g) {
+/* Validates the arguments and fills g; on failure the error is set (or, for a
+ * NULL x, left as the earlier one). */
+static gt_status gt__pool_geom(const gt_tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil_mode,
+                               bool cip, const char *op, gt_pool2d_geom *g) {
     char b[96];
-    if (!gt__check(x, op, "x", 4)) return false;
-    if (kh <= 0 || kw <= 0)
-        return gt_set_error(GT_ERR_ARG, "%s: kernel size must be > 0, got %dx%d", op, kh, kw), false;
-    if (sh <= 0 || sw <= 0)
-        return gt_set_error(GT_ERR_ARG, "%s: stride must be > 0, got %dx%d", op, sh, sw), false;
+    if (!gt__check(x, op, "x", 4)) return GT_ERR_ARG;
+    if (kh <= 0 || kw <= 0) return gt_set_error(GT_ERR_ARG, "%s: kernel size must be > 0, got %dx%d", op, kh, kw);
+    if (sh <= 0 || sw <= 0) return gt_set_error(GT_ERR_ARG, "%s: stride must be > 0, got %dx%d", op, sh, sw);
     if (ph < 0 || pw < 0 || ph > kh / 2 || pw > kw / 2)
         return gt_set_error(GT_ERR_ARG, "%s: padding %dx%d must be >= 0 and at most half the kernel %dx%d", op, ph,
-                            pw, kh, kw), false;
+                            pw, kh, kw);
     g->H = x->shape[2];
     g->W = x->shape[3];
     g->OH = gt__pool_out(g->H, kh, sh, ph, ceil_mode);
     g->OW = gt__pool_out(g->W, kw, sw, pw, ceil_mode);
     if (g->H < 1 || g->W < 1 || g->OH < 1 || g->OW < 1)
-        return gt_set_error(GT_ERR_SHAPE, "%s: kernel %dx%d with padding %dx%d does not fit x of shape %s "
-                            "(output would be %lldx%lld)", op, kh, kw, ph, pw, gt_shape_str(x, b, sizeof b),
-                            (long long)g->OH, (long long)g->OW), false;
+        return gt_set_error(GT_ERR_SHAPE,
+                            "%s: kernel %dx%d with padding %dx%d does not fit x of shape %s (output would be "
+                            "%lldx%lld)", op, kh, kw, ph, pw, gt_shape_str(x, b, sizeof b), (long long)g->OH,
+                            (long long)g->OW);
     g->kh = kh, g->kw = kw, g->sh = sh, g->sw = sw, g->ph = ph, g->pw = pw;
     g->count_include_pad = cip;
-    return true;
+    return GT_OK;
 }
 
 static gt_tensor *gt__new4(const gt_tensor *x, int64_t h, int64_t w) {
@@ -101,7 +102,8 @@ static gt_tensor *gt__avg_bwd(gt_tensor *gy, const gt_pool2d_geom *g) {
 gt_tensor *gt_avg_pool2d(gt_tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil_mode,
                          bool count_include_pad) {
     gt_pool2d_geom g;
-    if (!gt__pool_geom(x, kh, kw, sh, sw, ph, pw, ceil_mode, count_include_pad, "gt_avg_pool2d", &g)) return NULL;
+    if (gt__pool_geom(x, kh, kw, sh, sw, ph, pw, ceil_mode, count_include_pad, "gt_avg_pool2d", &g) != GT_OK)
+        return NULL;
     return gt__avg_fwd(x, &g);
 }
 
@@ -158,7 +160,7 @@ static gt_status gt__max_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
 
 gt_tensor *gt_max_pool2d(gt_tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, bool ceil_mode) {
     gt_pool2d_geom g;
-    if (!gt__pool_geom(x, kh, kw, sh, sw, ph, pw, ceil_mode, false, "gt_max_pool2d", &g)) return NULL;
+    if (gt__pool_geom(x, kh, kw, sh, sw, ph, pw, ceil_mode, false, "gt_max_pool2d", &g) != GT_OK) return NULL;
     if (g.H * g.W > INT32_MAX) return gt__fail(GT_ERR_SHAPE, "gt_max_pool2d: planes over 2^31 elements");
     gt_tensor *xc = gt_contiguous(x), *y = xc ? gt__new4(x, g.OH, g.OW) : NULL;
     if (!y) return NULL;

@@ -283,7 +283,8 @@ static void test_errors(void) {
     gt_tensor *x = gt_zeros(S(4, 3, 2, 2)), *w5 = gt_ones(S(5)), *w3 = gt_ones(S(3));
     gt_tensor *rm = gt_zeros(S(3)), *rv = gt_ones(S(3));
     CHECK(gt_batch_norm(x, w5, NULL, NULL, NULL, true, 0.1f, 1e-5f) == NULL && gt_last_status() == GT_ERR_SHAPE);
-    CHECK_MSG(strstr(gt_last_error(), "(5,)") && strstr(gt_last_error(), "(4, 3, 2, 2)"), "message: %s", gt_last_error());
+    CHECK_MSG(strstr(gt_last_error(), "(5,)") && strstr(gt_last_error(), "(4, 3, 2, 2)"), "message: %s",
+              gt_last_error());
     CHECK(gt_batch_norm(x, w3, w5, NULL, NULL, true, 0.1f, 1e-5f) == NULL && gt_last_status() == GT_ERR_SHAPE);
     CHECK(gt_batch_norm(x, NULL, NULL, rm, w5, true, 0.1f, 1e-5f) == NULL && gt_last_status() == GT_ERR_SHAPE);
     CHECK(gt_batch_norm(gt_zeros(S(6)), NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f) == NULL &&
@@ -302,7 +303,8 @@ static void test_errors(void) {
     CHECK(gt_layer_norm(x, 0, NULL, NULL, 1e-5f) == NULL && gt_last_status() == GT_ERR_ARG);
     CHECK(gt_layer_norm(x, 5, NULL, NULL, 1e-5f) == NULL && gt_last_status() == GT_ERR_ARG);
     CHECK(gt_layer_norm(x, 2, w3, NULL, 1e-5f) == NULL && gt_last_status() == GT_ERR_SHAPE);
-    CHECK_MSG(strstr(gt_last_error(), "(3,)") && strstr(gt_last_error(), "(4, 3, 2, 2)"), "message: %s", gt_last_error());
+    CHECK_MSG(strstr(gt_last_error(), "(3,)") && strstr(gt_last_error(), "(4, 3, 2, 2)"), "message: %s",
+              gt_last_error());
     CHECK(gt_layer_norm(x, 2, NULL, gt_ones(S(2, 3)), 1e-5f) == NULL && gt_last_status() == GT_ERR_SHAPE);
     CHECK(gt_layer_norm(x, 2, gt_ones(S(2, 2)), NULL, 1e-5f) != NULL);
     /* NULL propagates */

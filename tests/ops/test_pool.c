@@ -168,7 +168,8 @@ static void test_backward_of_backward(void) {
         gt_tensor *u = gt_test_randn(33, 4, y->shape, 1.0f), *jtu;
         CHECK(gt_grad(gt_sum_all(gt_mul(pool(c, x), u)), NULL, 1, &x, &jtu, false) == GT_OK);
         float lhs = gt_item(gt_sum_all(gt_mul(ggy, u))), rhs = gt_item(gt_sum_all(gt_mul(v, jtu)));
-        CHECK_MSG(fabsf(lhs - rhs) <= 1e-4f * (1.0f + fabsf(rhs)), "%s: <ggy, u> %g vs <v, J^T u> %g", c->name, lhs, rhs);
+        CHECK_MSG(fabsf(lhs - rhs) <= 1e-4f * (1.0f + fabsf(rhs)), "%s: <ggy, u> %g vs <v, J^T u> %g", c->name, lhs,
+                  rhs);
         if (c->kind != MAX) { /* linear: ggy = pool(v) */
             char nm[96];
             snprintf(nm, sizeof nm, "%s: gradient of the gradient wrt gy", c->name);
@@ -197,14 +198,16 @@ static void test_max_pool_nan_and_inf(void) {
 
 static void test_errors(void) {
     gt_tensor *x = gt_zeros(S(2, 3, 5, 6));
-    CHECK(gt_avg_pool2d(gt_zeros(S(3, 5, 6)), 2, 2, 2, 2, 0, 0, false, true) == NULL && gt_last_status() == GT_ERR_SHAPE);
+    CHECK(gt_avg_pool2d(gt_zeros(S(3, 5, 6)), 2, 2, 2, 2, 0, 0, false, true) == NULL &&
+          gt_last_status() == GT_ERR_SHAPE);
     CHECK(gt_avg_pool2d(x, 0, 2, 2, 2, 0, 0, false, true) == NULL && gt_last_status() == GT_ERR_ARG);
     CHECK(gt_avg_pool2d(x, 2, 2, 0, 2, 0, 0, false, true) == NULL && gt_last_status() == GT_ERR_ARG);
     CHECK(gt_avg_pool2d(x, 2, 2, 2, 2, 2, 0, false, true) == NULL && gt_last_status() == GT_ERR_ARG); /* pad > k/2 */
     CHECK(gt_max_pool2d(x, 3, 3, 1, 1, -1, 0, false) == NULL && gt_last_status() == GT_ERR_ARG);
     /* kernel larger than the (padded) input */
     CHECK(gt_max_pool2d(x, 7, 2, 1, 1, 0, 0, false) == NULL && gt_last_status() == GT_ERR_SHAPE);
-    CHECK_MSG(strstr(gt_last_error(), "(2, 3, 5, 6)") && strstr(gt_last_error(), "7x2"), "message: %s", gt_last_error());
+    CHECK_MSG(strstr(gt_last_error(), "(2, 3, 5, 6)") && strstr(gt_last_error(), "7x2"), "message: %s",
+              gt_last_error());
     CHECK(gt_avg_pool2d(x, 6, 6, 1, 1, 0, 0, true, true) == NULL && gt_last_status() == GT_ERR_SHAPE);
     CHECK(gt_avg_pool2d(x, 6, 6, 1, 1, 1, 1, false, true) != NULL); /* fits with padding */
     CHECK(gt_adaptive_avg_pool2d(x, 0, 3) == NULL && gt_last_status() == GT_ERR_ARG);
