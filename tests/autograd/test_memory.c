@@ -57,7 +57,9 @@ static void test_rss_flat_over_10000_steps(void) {
     printf("  RSS after 1000 steps %ld KiB, after 10000 %ld KiB; live tensors %lld -> %lld\n", rss_early, rss_late,
            (long long)live_early, (long long)gt_live_tensors());
     CHECK(gt_live_tensors() == live_early);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine holds freed memory; LSan checks leaks there */
     CHECK_MSG(rss_late - rss_early < 2048, "RSS grew by %ld KiB", rss_late - rss_early);
+#endif
     CHECK(isfinite(first_loss) && isfinite(last_loss));
 }
 
