@@ -14,7 +14,24 @@
  * same tensor structs to the slab) until gt_params_free.
  *
  * Initialisation follows PyTorch's defaults exactly (the same distributions
- * and bounds), drawn from gantry's Philox generator. */
+ * and bounds), drawn from gantry's Philox generator.
+ *
+ *     gt_params P; gt_rng r; gt_nn_linear fc; gt_nn_batch_norm bn; gt_adam opt;
+ *     gt_params_init(&P); gt_rng_init(&r, 42);
+ *     gt_nn_linear_init(&fc, &P, "G.fc", 128, 256, true, &r);   // G.fc.weight, G.fc.bias
+ *     gt_nn_batch_norm_init(&bn, &P, "G.bn", 256, true, true);  // + running_mean, running_var
+ *     gt_params_finalize(&P);
+ *     gt_adam_init(&opt, &P, 2e-4, 0.5, 0.999, 1e-8, 0);
+ *     for (...) {
+ *         int m = gt_scope_begin();
+ *         gt_params_zero_grad(&P);
+ *         gt_tensor *h = gt_relu(gt_nn_batch_norm_forward(&bn, gt_nn_linear_forward(&fc, z)));
+ *         gt_backward(loss_of(h));   // gradients land in P.grad
+ *         gt_adam_step(&opt);        // one loop over P.slab
+ *         gt_scope_end(m);
+ *     }
+ *     gt_adam_free(&opt); gt_params_free(&P);
+ */
 #ifndef GANTRY_NN_H
 #define GANTRY_NN_H
 
