@@ -24,7 +24,7 @@ typedef enum {
     GT_OP_RESHAPE, GT_OP_PERMUTE, GT_OP_SLICE, GT_OP_CONCAT, GT_OP_EXPAND, GT_OP_CONTIGUOUS,
     GT_OP_SLICE_BACKWARD, /* scatter a slice's gradient into zeros of the source shape */
     /* linear algebra */
-    GT_OP_MATMUL,
+    GT_OP_MATMUL, GT_OP_LINEAR,
     /* convolution */
     GT_OP_CONV2D, GT_OP_CONV_TRANSPOSE2D, GT_OP_CONV2D_WEIGHT_GRAD,
     /* normalisation */

@@ -10,7 +10,7 @@ static const char *const gt__op_names[] = {
     "sum", "max",
     "reshape", "permute", "slice", "concat", "expand", "contiguous",
     "slice_backward",
-    "matmul",
+    "matmul", "linear",
     "conv2d", "conv_transpose2d", "conv2d_weight_grad",
     "batch_norm", "batch_norm_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "index_gather",

@@ -123,15 +123,13 @@ static void gt__leaves(int n, gt_tensor *const *in, unsigned wrt, gt_tensor **xs
         }
         xs[i] = gt_empty(in[i]->ndim, in[i]->shape);
         gt_copy_to(in[i], gt_data(xs[i]));
-        xs[i]->requires_grad = (wrt >> i) & 1u;
+        xs[i]->requires_grad = ((wrt >> i) & 1u) || in[i]->requires_grad;
     }
 }
 
 /* w: fixed random weights shaped like f's output (made once, in the caller's scope). */
 static gt_tensor *gt__weights(gt_test_fn f, gt_tensor *const *xs, void *ctx, uint64_t seed) {
-    bool prev = gt_no_grad_begin();
     gt_tensor *y = f(xs, ctx);
-    gt_grad_mode_restore(prev);
     if (!y) return NULL;
     return gt_test_randn(seed, y->ndim, y->shape, 1.0f);
 }
@@ -175,11 +173,10 @@ typedef double (*gt__scalar_fn)(gt_test_fn f, int n, gt_tensor *const *xs, void 
 static double gt__L(gt_test_fn f, int n, gt_tensor *const *xs, void *ctx, gt_tensor *w, gt_tensor *const *v,
                     unsigned wrt) {
     (void)n, (void)v, (void)wrt;
+    /* grad mode stays on: f may itself take gradients (a gradient penalty) */
     int m = gt_scope_begin();
-    bool prev = gt_no_grad_begin();
     gt_tensor *l = gt__loss(f, xs, ctx, w);
     double r = l ? gt_item(l) : NAN;
-    gt_grad_mode_restore(prev);
     gt_scope_end(m);
     return r;
 }

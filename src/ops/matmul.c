@@ -1,0 +1,143 @@
+/* Matrix products: gt_matmul (plain, batched, batch-broadcast) and gt_linear
+ * (x @ w^T + b with the bias fused into the sgemm) - forward and backward.
+ * Backward is written with gt_matmul / gt_transpose / gt_reshape / gt_sum,
+ * so it differentiates again. */
+#include "../backend/cpu/gemm.h"
+#include "../internal.h"
+
+static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat b,
+                          int64_t b_bs, float beta, float *c) {
+    if (gt_backend_get() == GT_BACKEND_NAIVE) return gt_naive_gemm(batch, M, N, K, a, a_bs, b, b_bs, beta, c);
+    return gt_cpu_gemm(batch, M, N, K, a, a_bs, b, b_bs, beta, c);
+}
+
+/* --- matmul ------------------------------------------------------------------ */
+/* Reduce a gradient computed at the broadcast batch shape back to t's shape. */
+static gt_tensor *gt__to_shape_of(gt_tensor *g, const gt_tensor *t) {
+    if (!g) return NULL;
+    if (gt_same_shape(g, t)) return g;
+    return gt_sum_to(g, t->ndim, t->shape);
+}
+
+static gt_status gt__matmul_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
+    gt_tensor *a = n->in[0], *b = n->in[1]; // a (..., M, K), b (..., K, N), gy (..., M, N)
+    if (gt__need(n, 0)) gx[0] = gt__to_shape_of(gt_matmul(gy, gt_transpose(b, -1, -2)), a);
+    if (gt__need(n, 1)) {
+        if (a->ndim == 3 && b->ndim == 2) {
+            /* b shared across the batch: one (K, B*M) @ (B*M, N) product sums it */
+            int64_t rows = a->shape[0] * a->shape[1];
+            gt_tensor *a2 = gt_reshape(a, GT_SHAPE(rows, a->shape[2]));
+            gt_tensor *g2 = gt_reshape(gy, GT_SHAPE(rows, gy->shape[2]));
+            gx[1] = gt_matmul(gt_transpose(a2, 0, 1), g2);
+        } else {
+            gx[1] = gt__to_shape_of(gt_matmul(gt_transpose(a, -1, -2), gy), b);
+        }
+    }
+    return GT_OK;
+}
+
+gt_tensor *gt_matmul(gt_tensor *a, gt_tensor *b) {
+    if (!gt__check(a, "gt_matmul", "a", -1) || !gt__check(b, "gt_matmul", "b", -1)) return NULL;
+    char sa[96], sb[96];
+#define GT__SHAPES gt_shape_str(a, sa, sizeof sa), gt_shape_str(b, sb, sizeof sb)
+    if (a->ndim < 2 || a->ndim > 3 || b->ndim < 2 || b->ndim > 3)
+        return gt__fail(GT_ERR_SHAPE,
+                        "gt_matmul: a %s and b %s must each have 2 or 3 dims ((M,K), (B,M,K) with (K,N), (B,K,N)); "
+                        "reshape 1-D vectors to (1,K) or (K,1)",
+                        GT__SHAPES);
+    int da = a->ndim - 2, db = b->ndim - 2; /* index of the matrix rows */
+    int64_t M = a->shape[da], K = a->shape[da + 1], N = b->shape[db + 1];
+    if (b->shape[db] != K)
+        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: inner sizes differ (%lld vs %lld)", GT__SHAPES,
+                        (long long)K, (long long)b->shape[db]);
+    int64_t ba = da ? a->shape[0] : 1, bb = db ? b->shape[0] : 1;
+    if (da && db && ba != bb && ba != 1 && bb != 1)
+        return gt__fail(GT_ERR_SHAPE, "gt_matmul: a %s @ b %s: batch sizes %lld and %lld do not broadcast", GT__SHAPES,
+                        (long long)ba, (long long)bb);
+#undef GT__SHAPES
+    int64_t batch = GT_MAX(ba, bb);
+    int nd = (da || db) ? 3 : 2;
+    int64_t shape[3] = {batch, M, N};
+    gt_tensor *out = gt__new(GT_F32, nd, nd == 3 ? shape : shape + 1); // (B, M, N) or (M, N)
+    if (!out) return NULL;
+    gt_mat ma = {gt_data(a), a->stride[da], a->stride[da + 1]};
+    gt_mat mb = {gt_data(b), b->stride[db], b->stride[db + 1]};
+    int64_t a_bs = (da && ba > 1) ? a->stride[0] : 0, b_bs = (db && bb > 1) ? b->stride[0] : 0;
+    if (gt__gemm(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt_data(out)) != GT_OK) return NULL;
+    gt_tensor *in[2] = {a, b};
+    if (gt__needs_grad(2, in) && !gt__record(out, GT_OP_MATMUL, gt__matmul_bw, 2, in)) return NULL;
+    return out;
+}
+
+/* --- linear -------------------------------------------------------------------- */
+/* Can x (..., in) be read as a strided (rows, in) matrix without a copy?
+ * True when the leading dims collapse into one with a single row stride. */
+static bool gt__rows_view(const gt_tensor *x, int64_t *rs) {
+    *rs = 0;
+    int64_t expect = -1;
+    for (int d = x->ndim - 2; d >= 0; d--) {
+        if (x->shape[d] == 1) continue;
+        if (expect < 0) *rs = x->stride[d];
+        else if (x->stride[d] != expect) return false;
+        expect = x->stride[d] * x->shape[d];
+    }
+    return true;
+}
+
+static gt_status gt__linear_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
+    gt_tensor *x = n->in[0], *w = n->in[1]; // x (..., in), w (out, in), gy (..., out)
+    int64_t in = w->shape[1], out = w->shape[0], R = gt__shape_numel(x->ndim - 1, x->shape);
+    gt_tensor *g2 = gt_reshape(gy, GT_SHAPE(R, out)); // (R, out)
+    if (gt__need(n, 0)) gx[0] = gt_reshape(gt_matmul(g2, w), x->ndim, x->shape);
+    if (gt__need(n, 1)) gx[1] = gt_matmul(gt_transpose(g2, 0, 1), gt_reshape(x, GT_SHAPE(R, in)));
+    if (n->n_in > 2 && gt__need(n, 2)) gx[2] = gt_sum(g2, 1, (int[]){0}, false);
+    return GT_OK;
+}
+
+gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
+    if (!gt__check(x, "gt_linear", "x", -1) || !gt__check(w, "gt_linear", "w", 2)) return NULL;
+    if (b && !gt__check(b, "gt_linear", "b", 1)) return NULL;
+    char sx[96], sw[96], sb[96];
+    int64_t out_f = w->shape[0], in_f = w->shape[1];
+    if (x->ndim < 1 || x->shape[x->ndim - 1] != in_f)
+        return gt__fail(GT_ERR_SHAPE, "gt_linear: x %s must end in w's in_features: w %s is (out, in) = (%lld, %lld)",
+                        gt_shape_str(x, sx, sizeof sx), gt_shape_str(w, sw, sizeof sw), (long long)out_f,
+                        (long long)in_f);
+    if (b && b->shape[0] != out_f)
+        return gt__fail(GT_ERR_SHAPE, "gt_linear: bias %s must have w's out_features %lld (w %s)",
+                        gt_shape_str(b, sb, sizeof sb), (long long)out_f, gt_shape_str(w, sw, sizeof sw));
+    int64_t shape[GT_MAX_DIMS];
+    for (int d = 0; d < x->ndim - 1; d++) shape[d] = x->shape[d];
+    shape[x->ndim - 1] = out_f;
+    int64_t R = gt__shape_numel(x->ndim - 1, x->shape);
+    gt_tensor *y = gt__new(GT_F32, x->ndim, shape); // (..., out)
+    if (!y) return NULL;
+    /* x as a (R, in) matrix, packed only when its leading dims do not collapse */
+    gt_tensor *xs = x;
+    int64_t rs;
+    if (!gt__rows_view(x, &rs)) {
+        bool prev = gt_no_grad_begin();
+        xs = gt_contiguous(x);
+        gt_grad_mode_restore(prev);
+        if (!xs) return NULL;
+        rs = in_f;
+    }
+    float *py = gt_data(y);
+    float beta = 0.0f;
+    if (b) { /* fused bias: every row starts at b, sgemm adds x @ w^T (beta = 1) */
+        const float *pb = gt_data(b);
+        int64_t bs = b->stride[0];
+#pragma omp parallel for schedule(static) if (R * out_f > GT_PAR_MIN)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t j = 0; j < out_f; j++) py[r * out_f + j] = pb[j * bs];
+        beta = 1.0f;
+    }
+    gt_mat mx = {gt_data(xs), rs, xs->stride[xs->ndim - 1]};
+    gt_mat mwt = {gt_data(w), w->stride[1], w->stride[0]}; /* w^T: (in, out) */
+    if (gt__gemm(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py) != GT_OK) return NULL;
+    gt_tensor *in[3] = {x, w, b};
+    int n_in = b ? 3 : 2;
+    /* recorded as a matmul (a linear is one, with a fused bias): no op enum entry of its own */
+    if (gt__needs_grad(n_in, in) && !gt__record(y, GT_OP_LINEAR, gt__linear_bw, n_in, in)) return NULL;
+    return y;
+}
