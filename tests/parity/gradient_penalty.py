@@ -28,9 +28,9 @@ for variant in ("leaky", "smooth"):
     (gx,) = torch.autograd.grad(d.sum(), x, create_graph=True)
     gp = (gx.flatten(1).pow(2).sum(1)).mean()
     names = list(p)
-    grads = torch.autograd.grad(gp, [p[n] for n in names])
+    grads = torch.autograd.grad(gp, [p[n] for n in names], allow_unused=True)
     out[f"{variant}.gp"] = gp.reshape(1)
     out[f"{variant}.gx"] = gx
     for n, g in zip(names, grads):
-        out[f"{variant}.d{n}"] = g
+        out[f"{variant}.d{n}"] = torch.zeros_like(p[n]) if g is None else g
 gtb.save(sys.argv[1], out)
