@@ -121,7 +121,8 @@ gt_status gt_nn_batch_norm_init(gt_nn_batch_norm *m, gt_params *P, const char *p
     const int64_t c[1] = {num_features};
     bool ok = true;
     if (affine) {
-        ok = (m->weight = gt__reg(P, prefix, "weight", false, 1, c)) && (m->bias = gt__reg(P, prefix, "bias", false, 1, c));
+        ok = (m->weight = gt__reg(P, prefix, "weight", false, 1, c)) &&
+             (m->bias = gt__reg(P, prefix, "bias", false, 1, c));
         if (ok) ok = gt_init_constant(m->weight, 1.0f) == GT_OK; /* bias stays 0 */
     }
     if (ok && track_running_stats) {

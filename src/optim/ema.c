@@ -10,8 +10,9 @@ gt_status gt_ema_init(gt_ema *e, gt_params *src, gt_params *dst, double decay) {
     if (!(decay >= 0 && decay <= 1)) return gt_set_error(GT_ERR_ARG, "gt_ema_init: decay %g outside [0, 1]", decay);
     if (dst == src) return gt_set_error(GT_ERR_ARG, "gt_ema_init: dst is src; give a second copy of the model or NULL");
     if (dst && !gt_params_same_layout(src, dst))
-        return gt_set_error(GT_ERR_ARG, "gt_ema_init: dst's names and shapes differ from src's (%d vs %d entries); build "
-                                        "it with the same constructors",
+        return gt_set_error(GT_ERR_ARG,
+                            "gt_ema_init: dst's names and shapes differ from src's (%d vs %d entries); build it "
+                            "with the same constructors",
                             dst->n, src->n);
     *e = (gt_ema){.src = src, .dst = dst, .decay = decay};
     e->params = dst ? gt_retain(dst->slab) : gt__optim_slab(src->numel);

@@ -39,7 +39,8 @@ static void test_registry_names(void) {
     build_small(&m, &P, 1);
     CHECK(gt_params_count(&P) == 10);
     CHECK(gt_params_count_trainable(&P) == 8 && gt_params_count_buffers(&P) == 2);
-    for (int i = 0; i < 10 && i < P.n; i++) CHECK_MSG(strcmp(P.v[i].name, SMALL_NAMES[i]) == 0, "%d: %s", i, P.v[i].name);
+    for (int i = 0; i < 10 && i < P.n; i++)
+        CHECK_MSG(strcmp(P.v[i].name, SMALL_NAMES[i]) == 0, "%d: %s", i, P.v[i].name);
     CHECK(gt_params_get(&P, "G.fc.weight") == m.fc.weight);
     CHECK(gt_params_get(&P, "G.bn1.running_var") == m.bn1.running_var);
     CHECK(gt_params_find(&P, "G.emb.weight") == 9);
