@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, build and run every test. Ends with ctest's summary line.
 # A second tree built with AddressSanitizer + LeakSanitizer runs the op and
-# autograd tests again (the ctest entry leaks/lsan_ops_autograd).
+# autograd tests again (the ctest entry leaks/lsan_unit_tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
