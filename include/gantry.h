@@ -10,5 +10,6 @@
 #include "gantry/nn.h"
 #include "gantry/optim.h"
 #include "gantry/data.h"
+#include "gantry/io.h"
 
 #endif
