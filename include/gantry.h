@@ -11,5 +11,7 @@
 #include "gantry/optim.h"
 #include "gantry/data.h"
 #include "gantry/io.h"
+#include "gantry/models.h"
+#include "gantry/train.h"
 
 #endif
