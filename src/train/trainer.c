@@ -223,6 +223,12 @@ gt_status gt_trainer_load(gt_trainer *t, const char *path) {
     if (!t || !t->G.ops || !path) return gt_set_error(GT_ERR_ARG, "gt_trainer_load: trainer or path is NULL");
     gt_status st = gt_ckpt_load(&t->ckpt, path, 0);
     if (st != GT_OK) return st;
+    /* the load brought the file's metadata: the next save describes this run's config */
+    char *json = gt_train_config_to_json(&t->cfg);
+    if (!json) return gt_set_error(GT_ERR_OOM, "gt_trainer_load: out of memory");
+    st = gt_ckpt_set_meta(&t->ckpt, "config", json);
+    free(json);
+    if (st != GT_OK) return st;
     if (t->batcher) {
         gt_batcher_state bs = {.seed = t->batcher_state[0],
                                .epoch = (int64_t)t->batcher_state[1],

@@ -217,5 +217,7 @@ int main(void) {
     RUN(test_resume_wgan_gp);
     RUN(test_run_folder);
     RUN(test_load_errors);
-    return gt_test_finish();
+    int rc = gt_test_finish();
+    gt_test_rmtree(gt_test_tmpdir());
+    return rc;
 }
