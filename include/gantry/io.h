@@ -131,8 +131,10 @@ gt_status gt_st_add_params(gt_safetensors *s, const char *prefix, const gt_param
 gt_status gt_st_set_meta(gt_safetensors *s, const char *key, const char *value);
 const char *gt_st_get_meta(const gt_safetensors *s, const char *key); /* NULL when absent */
 
-/* Writes s atomically: header with tensors sorted by data offset in the
- * order added, padded with spaces to a multiple of 8 bytes. */
+/* Writes s atomically: __metadata__ first, then the tensors in data order:
+ * larger element sizes first (8-byte dtypes, then 4, 2, 1), by name within a
+ * size, so every tensor is aligned to its element size in the file; the
+ * header is padded with spaces to a multiple of 8 bytes. */
 gt_status gt_st_save(const gt_safetensors *s, const char *path);
 /* Serialises into a malloc'd buffer (for tests and in-memory use). */
 gt_status gt_st_serialize(const gt_safetensors *s, void **buf, size_t *n);
