@@ -17,7 +17,7 @@
  *     gt_ckpt c; gt_ckpt_init(&c);
  *     gt_ckpt_add_params(&c, "G.", &PG);            // G.<name> for every entry
  *     gt_ckpt_add_params(&c, "D.", &PD);
- *     gt_ckpt_add_ema(&c, "G_ema.", &ema);           // or add_params of its dst
+ *     gt_ckpt_add_ema(&c, "G_ema.", &ema);           // values + update count (add_params of its dst: values only)
  *     gt_ckpt_add_adam(&c, "opt_G.", &optG);         // opt_G.exp_avg.<name>, .exp_avg_sq.<name>, opt_G.step
  *     gt_ckpt_add_adam(&c, "opt_D.", &optD);
  *     gt_ckpt_add_u64(&c, "train.step", &step, 1);
