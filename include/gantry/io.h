@@ -17,7 +17,7 @@
  *     gt_ckpt c; gt_ckpt_init(&c);
  *     gt_ckpt_add_params(&c, "G.", &PG);            // G.<name> for every entry
  *     gt_ckpt_add_params(&c, "D.", &PD);
- *     gt_ckpt_add_ema(&c, "G_ema.", &ema);           // or add_params of its dst
+ *     gt_ckpt_add_ema(&c, "G_ema.", &ema);           // values + update count (add_params of its dst: values only)
  *     gt_ckpt_add_adam(&c, "opt_G.", &optG);         // opt_G.exp_avg.<name>, .exp_avg_sq.<name>, opt_G.step
  *     gt_ckpt_add_adam(&c, "opt_D.", &optD);
  *     gt_ckpt_add_u64(&c, "train.step", &step, 1);
@@ -131,8 +131,10 @@ gt_status gt_st_add_params(gt_safetensors *s, const char *prefix, const gt_param
 gt_status gt_st_set_meta(gt_safetensors *s, const char *key, const char *value);
 const char *gt_st_get_meta(const gt_safetensors *s, const char *key); /* NULL when absent */
 
-/* Writes s atomically: header with tensors sorted by data offset in the
- * order added, padded with spaces to a multiple of 8 bytes. */
+/* Writes s atomically: __metadata__ first, then the tensors in data order:
+ * larger element sizes first (8-byte dtypes, then 4, 2, 1), by name within a
+ * size, so every tensor is aligned to its element size in the file; the
+ * header is padded with spaces to a multiple of 8 bytes. */
 gt_status gt_st_save(const gt_safetensors *s, const char *path);
 /* Serialises into a malloc'd buffer (for tests and in-memory use). */
 gt_status gt_st_serialize(const gt_safetensors *s, void **buf, size_t *n);

@@ -4,11 +4,14 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-static char g_path[512];
-
+/* A path in the test's temporary directory (a ring of buffers: the last 16
+ * stay valid). */
 static const char *tpath(const char *name) {
-    snprintf(g_path, sizeof g_path, "%s/%s", gt_test_tmpdir(), name);
-    return g_path;
+    static char ring[16][512];
+    static int k;
+    char *p = ring[k++ % 16];
+    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
+    return p;
 }
 
 /* A set with every dtype gantry writes. Values in the returned buffers. */

@@ -5,11 +5,14 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-static char g_path[512];
-
+/* A path in the test's temporary directory (a ring of buffers: the last 16
+ * stay valid). */
 static const char *tpath(const char *name) {
-    snprintf(g_path, sizeof g_path, "%s/%s", gt_test_tmpdir(), name);
-    return g_path;
+    static char ring[16][512];
+    static int k;
+    char *p = ring[k++ % 16];
+    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
+    return p;
 }
 
 /* 8-byte length (hl_override when nonzero) + json + dn zero bytes of data. */
