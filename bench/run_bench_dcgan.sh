@@ -2,6 +2,8 @@
 # DCGAN training throughput, gantry vs PyTorch (2 threads each, batch 64,
 # 3-channel 32 px and 64 px, the same architecture, loss and optimizer), and
 # the peak RSS of each process; prints one table with the ratios.
+# gantry runs with OMP_WAIT_POLICY=passive, as the gantry program sets it
+# (override by exporting OMP_WAIT_POLICY).
 # usage: bench/run_bench_dcgan.sh [iters] [warmup] [--profile]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; other work on the 
 for res in 32 64; do
   it=$ITERS
   [ "$res" = 64 ] && it=$(( ITERS > 3 ? ITERS - 2 : ITERS ))
-  OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/bench_dcgan "$res" "$it" "$WARM" $PROFILE >>"$tmp/gantry.tsv"
+  OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 build/bench_dcgan "$res" "$it" "$WARM" $PROFILE >>"$tmp/gantry.tsv"
   OMP_NUM_THREADS=2 /usr/bin/python3 bench/bench_dcgan.py "$res" "$it" "$WARM" >>"$tmp/torch.tsv"
 done
 [ -n "$PROFILE" ] && grep '^phase' "$tmp/gantry.tsv" | awk -F'\t' '{printf "  %spx %-22s %10s %5s\n", $2, $3, $4, $5}'
