@@ -29,8 +29,33 @@ static int gt__fail(const char *what) {
     return GT_EXIT_FAIL;
 }
 
+/* x as a grid (nrow per row, 2 px padding), each pixel scale x scale. */
+static gt_status gt__save(const char *path, gt_tensor *x, int nrow, int padding, int scale) {
+    gt_image g = {0};
+    gt_status st = gt_make_grid(x, nrow, padding, &g);
+    if (st != GT_OK) return st;
+    if (scale > 1) {
+        size_t w = (size_t)g.w * scale, h = (size_t)g.h * scale;
+        uint8_t *big = malloc(w * h * (size_t)g.c);
+        if (!big) {
+            gt_image_free(&g);
+            return gt_set_error(GT_ERR_OOM, "out of memory scaling the grid for %s", path);
+        }
+        for (size_t y = 0; y < h; y++)
+            for (size_t x0 = 0; x0 < w; x0++)
+                for (int c = 0; c < g.c; c++)
+                    big[(y * w + x0) * g.c + c] = g.data[((y / scale) * g.w + x0 / scale) * g.c + c];
+        st = gt_png_write(path, big, (int)w, (int)h, g.c);
+        free(big);
+    } else {
+        st = gt_png_write(path, g.data, g.w, g.h, g.c);
+    }
+    gt_image_free(&g);
+    return st;
+}
+
 /* One PNG per image: DIR/000000.png ... */
-static gt_status gt__write_each(const char *dir, gt_tensor *x) {
+static gt_status gt__write_each(const char *dir, gt_tensor *x, int scale) {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return gt_set_error(GT_ERR_IO, "cannot create folder %s: %s", dir, strerror(errno));
     struct stat sb;
@@ -40,7 +65,7 @@ static gt_status gt__write_each(const char *dir, gt_tensor *x) {
         int m = gt_scope_begin();
         char p[4096];
         snprintf(p, sizeof p, "%s/%06lld.png", dir, (long long)i);
-        st = gt_save_grid(p, gt_slice(x, 0, i, i + 1, 1), 1, 0);
+        st = gt__save(p, gt_slice(x, 0, i, i + 1, 1), 1, 0, scale);
         gt_scope_end(m);
     }
     return st;
@@ -48,7 +73,7 @@ static gt_status gt__write_each(const char *dir, gt_tensor *x) {
 
 int gt_cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL;
-    int n = 64, nrow = 0, threads = 0;
+    int n = 64, nrow = 0, threads = 0, scale = 1;
     uint64_t seed = 0;
     double trunc = 0;
     bool ema = true;
@@ -61,6 +86,7 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--truncation", GT_ARG_DOUBLE, &trunc, 0, 100, false, "T", "redraw latents with |z| > T (0 = off)", false},
         {"--interp", GT_ARG_STR, &interp, 0, 0, false, "A,B", "interpolation strip between the latents of seeds A and B", false},
         {"--nrow", GT_ARG_INT, &nrow, 0, 4096, false, "N", "images per grid row (0 = square)", false},
+        {"--scale", GT_ARG_INT, &scale, 1, 16, false, "K", "draw each pixel K x K (1)", false},
         {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)", false},
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
@@ -104,7 +130,7 @@ int gt_cmd_sample(int argc, char **argv) {
             nrow = 1;
             while (nrow * nrow < n) nrow++;
         }
-        gt_status st = out ? gt_save_grid(out, x, nrow, 2) : gt__write_each(outdir, x);
+        gt_status st = out ? gt__save(out, x, nrow, 2, scale) : gt__write_each(outdir, x, scale);
         if (st != GT_OK) status = gt__fail(NULL);
         else
             printf("%s: %d image%s from %s (%s %s generator) -> %s\n", interp ? "interpolation" : "samples", n,

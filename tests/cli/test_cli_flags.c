@@ -84,6 +84,7 @@ static void test_sample_info_flags(void) {
     CHECK_CLI(2, "--interp must be two seeds A,B", "sample", "--ckpt", "x", "--out", "a.png", "--interp", "3");
     CHECK_CLI(2, "--interp must be two seeds A,B", "sample", "--ckpt", "x", "--out", "a.png", "--interp", "3,x");
     CHECK_CLI(1, "/nonexistent/ck.safetensors", "sample", "--ckpt", "/nonexistent/ck.safetensors", "--out", "a.png");
+    CHECK_CLI(2, "--scale must be in 1..16, got 0", "sample", "--scale", "0");
     CHECK_CLI(2, "--ckpt FILE is required", "info");
     CHECK_CLI(2, "unknown flag '--n'", "info", "--n", "3");
     CHECK_CLI(1, "/nonexistent/ck.safetensors", "info", "--ckpt", "/nonexistent/ck.safetensors");

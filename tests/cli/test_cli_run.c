@@ -57,6 +57,9 @@ static void test_train_sample_info(void) {
               tp("strip.png"));
     CHECK(gt_image_load(tp("strip.png"), &img) == GT_OK && img.w == 8 * 28 + 9 * 2 && img.h == 28 + 4);
     gt_image_free(&img);
+    CHECK_CLI(0, "4 images", "sample", "--ckpt", g_ckpt, "--n", "4", "--scale", "3", "--out", tp("big.png"));
+    CHECK(gt_image_load(tp("big.png"), &img) == GT_OK && img.w == 3 * (2 * 28 + 3 * 2) && img.h == img.w);
+    gt_image_free(&img);
     /* the same seed gives the same picture */
     CHECK_CLI(0, NULL, "sample", "--ckpt", g_ckpt, "--n", "16", "--out", tp("grid2.png"));
     size_t n1 = 0, n2 = 0;
