@@ -18,6 +18,10 @@ uint32_t gt__mt_next32(gt__mt19937 *mt);
  * what NumPy draws (Fisher-Yates from the end, masked rejection sampling). */
 void gt__mt_permutation(gt__mt19937 *mt, int64_t n, int64_t *perm);
 
+/* Pairs whose distance the fast precision/recall path recomputed exactly
+ * (the float32 band could not decide), since the start (for tests / benches). */
+int64_t gt__prdc_exact_pairs(void);
+
 /* Checks shared by the metric entry points (set the error, return its status). */
 gt_status gt__check_features(const float *x, int64_t n, int64_t dim, const char *metric, const char *what);
 

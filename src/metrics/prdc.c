@@ -11,6 +11,7 @@
  * d2x everywhere, which the naive path does. */
 #include <cblas.h>
 #include <float.h>
+#include <stdatomic.h>
 
 #include "metrics_internal.h"
 
@@ -38,6 +39,9 @@ static double gt__d2x(const float *a, const float *b, int64_t d) {
     }
     return (s0 + s1) + (s2 + s3);
 }
+
+static atomic_llong gt__exact_pairs = 0;
+int64_t gt__prdc_exact_pairs(void) { return (int64_t)atomic_load(&gt__exact_pairs); }
 
 /* Bound on |approx - d2x| for rows with squared norms na, nb (roots ra, rb). */
 typedef struct {
@@ -190,6 +194,7 @@ static gt_status gt__radii_fast(const gt__set *a, int64_t d, const int *ks, int 
             gt__cands *c = cand + r;
             /* lo values are no longer needed: reuse them for the exact distances */
             for (int64_t t = 0; t < c->len; t++) c->lo[t] = gt__d2x(a->x + i * d, a->x + c->j[t] * d, d);
+            atomic_fetch_add(&gt__exact_pairs, (long long)c->len);
             qsort(c->lo, (size_t)c->len, sizeof(double), gt__cmp_double);
             for (int t = 0; t < nk; t++) out[t][i] = c->lo[ks[t]];
         }
@@ -235,7 +240,10 @@ static inline int gt__decide(double a2, double e, double r2, bool le) {
 
 static inline bool gt__holds(int dec, const float *a, const float *b, int64_t d, double r2, bool le, double *ex) {
     if (dec >= 0) return dec == 1;
-    if (isnan(*ex)) *ex = gt__d2x(a, b, d);
+    if (isnan(*ex)) {
+        *ex = gt__d2x(a, b, d);
+        atomic_fetch_add(&gt__exact_pairs, 1);
+    }
     return le ? *ex <= r2 : *ex < r2;
 }
 

@@ -23,12 +23,14 @@ static inline bool check_rel(const char *what, double a, double b, double rtol, 
     return ok;
 }
 
-/* Features x (n, d) = act(z W + bias) with z (n, k) standard normal, W (k, d):
- * correlated columns of rank <= k before the activation. relu: max(., 0). */
-static inline gt_tensor *make_features(uint64_t seed, int64_t n, int64_t d, int64_t k, float scale, float shift,
-                                       bool relu) {
+/* Features x (n, d) = act((z W) * scale + shift + noise) with z (n, k) standard
+ * normal (seed), W (k, d) (wseed), noise 0.1 N(0, 1): correlated columns of
+ * rank <= k before the noise. Two sets with the same wseed share a distribution
+ * up to scale / shift. relu: max(., 0). */
+static inline gt_tensor *make_features_w(uint64_t seed, uint64_t wseed, int64_t n, int64_t d, int64_t k,
+                                         float scale, float shift, bool relu) {
     gt_tensor *z = gt_test_randn(seed, GT_SHAPE(n, k), 1.0f);
-    gt_tensor *w = gt_test_randn(seed + 1000, GT_SHAPE(k, d), 1.0f / sqrtf((float)k));
+    gt_tensor *w = gt_test_randn(wseed, GT_SHAPE(k, d), 1.0f / sqrtf((float)k));
     gt_tensor *nz = gt_test_randn(seed + 2000, GT_SHAPE(n, d), 0.1f);
     gt_tensor *x = gt_empty(2, (int64_t[]){n, d});
     const float *pz = gt_data(z), *pw = gt_data(w), *pn = gt_data(nz);
@@ -41,6 +43,12 @@ static inline gt_tensor *make_features(uint64_t seed, int64_t n, int64_t d, int6
             px[i * d + j] = relu ? fmaxf(v, 0.0f) : v;
         }
     return x;
+}
+
+/* The same with W from seed + 1000 (a distribution of its own). */
+static inline gt_tensor *make_features(uint64_t seed, int64_t n, int64_t d, int64_t k, float scale, float shift,
+                                       bool relu) {
+    return make_features_w(seed, seed + 1000, n, d, k, scale, shift, relu);
 }
 
 static inline bool has_text(const char *hay, const char *needle) { return strstr(hay, needle) != NULL; }
