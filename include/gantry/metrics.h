@@ -178,7 +178,7 @@ bool gt_cache_dir(char *buf, size_t n);
  * <cache>/stats/<sanitized spec>-<extractor>-<resize>-n<n>.npz. */
 gt_status gt_stats_cache_path(const char *spec, const char *extractor, const char *resize, int64_t n, char *buf,
                               size_t len);
-/* Loads cached statistics; GT_ERR_IO (quietly: no message) when absent. */
+/* Loads cached statistics; GT_ERR_IO when there are none (a miss). */
 gt_status gt_stats_cache_load(const char *spec, const char *extractor, const char *resize, int64_t n,
                               gt_fid_stats *s);
 gt_status gt_stats_cache_store(const char *spec, const char *extractor, const char *resize, int64_t n,

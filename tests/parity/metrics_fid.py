@@ -11,6 +11,14 @@ float64 (hi, lo) pairs:
   cK.fid_eigh    symmetric form: sqrt(s1) = V sqrt(max(w, 0)) V^T (eigh),
                  eigvalsh(sqrt(s1) s2 sqrt(s1)) clamped at 0, sum of roots
 usage: metrics_fid.py OUT IN
+
+Statistics files (usage: metrics_fid.py OUT --npz OURS.npz DIR): loads our
+OURS.npz with np.load (out: ours.mu_bits, ours.sigma_bits = the float64 bits
+as int32 pairs, ours.n_members, ours.dtypes_f64); writes what pytorch-fid
+(np.savez_compressed) and np.savez write into DIR: np_comp.npz, np_savez.npz
+(d = 64, values from RandomState(5), bits out as np.mu_bits / np.sigma_bits),
+np_f32.npz (float32 members), and broken ones: np_dims.npz (sigma (64, 63)),
+np_nosigma.npz, np_3d.npz (sigma (4, 4, 4)), np_nan.npz (a NaN in sigma).
 """
 import sys
 
@@ -25,6 +33,36 @@ def fid_from(mu1, s1, mu2, s2, tr):
     diff = mu1 - mu2
     return float(diff.dot(diff) + np.trace(s1) + np.trace(s2) - 2 * tr)
 
+
+def npz_files(ours, folder):
+    out = {}
+    f = np.load(ours)
+    out["ours.n_members"] = np.array([len(f.files)], np.int32)
+    out["ours.dtypes_f64"] = np.array([f["mu"].dtype == np.float64 and f["sigma"].dtype == np.float64], np.int32)
+    out["ours.mu_bits"] = np.ascontiguousarray(f["mu"]).view(np.int32)
+    out["ours.sigma_bits"] = np.ascontiguousarray(f["sigma"]).view(np.int32).reshape(-1)
+    rs = np.random.RandomState(5)
+    a = rs.standard_normal((200, 64))
+    mu, sigma = a.mean(axis=0), np.cov(a, rowvar=False)
+    np.savez_compressed(folder + "/np_comp.npz", mu=mu, sigma=sigma)
+    np.savez(folder + "/np_savez.npz", mu=mu, sigma=sigma)
+    np.savez(folder + "/np_f32.npz", mu=mu.astype(np.float32), sigma=sigma.astype(np.float32))
+    np.savez(folder + "/np_dims.npz", mu=mu, sigma=sigma[:, :63])
+    np.savez(folder + "/np_nosigma.npz", mu=mu)
+    np.savez(folder + "/np_3d.npz", mu=mu[:4], sigma=np.zeros((4, 4, 4)))
+    bad = sigma.copy()
+    bad[2, 3] = np.nan
+    np.savez(folder + "/np_nan.npz", mu=mu, sigma=bad)
+    out["np.mu_bits"] = mu.view(np.int32)
+    out["np.sigma_bits"] = sigma.view(np.int32).reshape(-1)
+    out["np.mu_f32"] = mu.astype(np.float32)
+    out["np.sigma_f32"] = sigma.astype(np.float32)
+    return out
+
+
+if sys.argv[2] == "--npz":
+    gtb.save(sys.argv[1], npz_files(sys.argv[3], sys.argv[4]))
+    sys.exit(0)
 
 inp = gtb.load(sys.argv[2])
 out = {}
