@@ -9,5 +9,6 @@
 #include "gantry/rng.h"
 #include "gantry/nn.h"
 #include "gantry/optim.h"
+#include "gantry/inception.h"
 
 #endif
