@@ -13,6 +13,7 @@
 #include "gantry/io.h"
 #include "gantry/models.h"
 #include "gantry/train.h"
+#include "gantry/inception.h"
 #include "gantry/metrics.h"
 
 #endif
