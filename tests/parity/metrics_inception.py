@@ -4,15 +4,17 @@ The network is torchvision's Inception3 (num_classes=1008, aux_logits=False)
 with pytorch-fid's patched blocks (written below): FIDInceptionA / C / E_1
 average pools with count_include_pad=False, FIDInceptionE_2 with a 3x3 max pool
 in its pool branch. Every parameter and BN running statistic gets a seeded
-random value (running_var positive), exported under its state_dict name as
-"w.<name>". The taps are taken as pytorch-fid / torch-fidelity take them:
+random value (running_var positive); the state_dict (without
+num_batches_tracked) is written to WEIGHTS as safetensors with the
+converter's writer (scripts/convert_inception.py), and with PTH given also
+torch.save'd there, for the converter's own test. The taps are taken as pytorch-fid / torch-fidelity take them:
 after the first and second max pool and after Mixed_6e, adaptive-average
 pooled to 1x1; then the 2048-d pool, fc with and without its bias.
 
 Input: for each group g, g.img (N, C, H, W) uint8 values and g.mode ([0] tf1,
 [1] clean). Output per group: g.x (the preprocessed input), g.pool64,
 g.pool192, g.pool768, g.pool2048, g.logits, g.logits_unbiased.
-usage: metrics_inception.py OUT IN [SEED]
+usage: metrics_inception.py OUT IN WEIGHTS [PTH]
 """
 import sys
 
@@ -20,8 +22,11 @@ import torch
 import torch.nn.functional as F
 from torchvision.models import inception as tvi
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+_here = __file__.rsplit("/", 1)[0]
+sys.path.insert(0, _here)
+sys.path.insert(0, _here + "/../../scripts")
 import gtb  # noqa: E402
+from convert_inception import write_safetensors  # noqa: E402
 from metrics_resize import preprocess  # noqa: E402
 
 
@@ -129,13 +134,13 @@ def features(net, x):
 def main():
     torch.set_num_threads(2)
     inp = gtb.load(sys.argv[2])
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1234
     net = fid_inception()
-    randomize(net, seed)
+    randomize(net, 1234)
+    sd = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    write_safetensors({k: v.numpy() for k, v in sd.items()}, sys.argv[3], {"format": "pt"})
+    if len(sys.argv) > 4:
+        torch.save(net.state_dict(), sys.argv[4])
     out = {}
-    for name, t in net.state_dict().items():
-        if not name.endswith("num_batches_tracked"):
-            out["w." + name] = t
     with torch.no_grad():
         for key in inp:
             if not key.endswith(".img"):
