@@ -22,12 +22,14 @@ static const fid_case CASES[] = {
 static gt_tensor *feats_a[NCASES], *feats_b[NCASES];
 
 static void make_inputs(void) {
+    int m = gt_scope_begin(); /* temporaries die with it; the inputs are retained */
     for (int c = 0; c < NCASES; c++) {
         const fid_case *k = &CASES[c];
         feats_a[c] = gt_retain(make_features(10 + c, k->n1, k->d, k->k, 1.0f, 0.0f, k->relu));
         feats_b[c] = k->same ? gt_retain(feats_a[c])
                              : gt_retain(make_features(50 + c, k->n2, k->d, k->k, 1.3f, 0.2f, k->relu));
     }
+    gt_scope_end(m);
 }
 
 static void test_parity(void) {
