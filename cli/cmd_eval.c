@@ -40,7 +40,8 @@ static unsigned gt__parse_metrics(const char *s) {
         else if (strcmp(t, "dc") == 0) m |= M_DC;
         else if (strcmp(t, "all") == 0) m |= M_FID | M_KID | M_IS | M_PR | M_DC;
         else {
-            gt_args_error("eval", "--metrics: unknown metric '%s' (expected a list of fid, kid, is, pr, dc, or all)", t);
+            gt_args_error("eval", "--metrics: unknown metric '%s' (expected a list of fid, kid, is, pr, dc, or all)",
+                          t);
             return 0;
         }
     }
@@ -193,7 +194,8 @@ int gt_cmd_eval(int argc, char **argv) {
         {"--real", GT_ARG_STR, &real, 0, 0, false, "SRC", "real images or their statistics (.npz mu/sigma)", false},
         {"--fake", GT_ARG_STR, &fake, 0, 0, false, "SRC", "generated images: a checkpoint (.safetensors), folder, "
          ".npy/.npz, dataset", false},
-        {"--metrics", GT_ARG_STR, &metrics, 0, 0, false, "LIST", "comma list of fid, kid, is, pr, dc, all (fid)", false},
+        {"--metrics", GT_ARG_STR, &metrics, 0, 0, false, "LIST", "comma list of fid, kid, is, pr, dc, all (fid)",
+         false},
         {"--extractor", GT_ARG_STR, &exname, 0, 0, false, "NAME", "inception (default), fmnist or pixels", false},
         {"--resize", GT_ARG_STR, &resize, 0, 0, false, "MODE", "tf1 (torch-fidelity, default) or clean (clean-fid)",
          false},

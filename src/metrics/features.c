@@ -171,7 +171,8 @@ gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int6
         int64_t nb = GT_MIN(batch, n - i0);
         st = gt_image_source_read(src, i0, nb, img);
         gt_image_batch b = {img, nb, c, h, w};
-        if (!st) st = ex->extract(ex->ctx, &b, out->feats + i0 * ex->dim, want_logits ? out->logits + i0 * ex->logits_dim : NULL);
+        float *lg = want_logits ? out->logits + i0 * ex->logits_dim : NULL;
+        if (!st) st = ex->extract(ex->ctx, &b, out->feats + i0 * ex->dim, lg);
         if (!st) {
             const char *what = gt_image_source_name(src);
             st = gt_features_check_finite(out->feats + i0 * ex->dim, nb, ex->dim, what);
