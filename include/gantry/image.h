@@ -32,7 +32,7 @@ void gt_image_free(gt_image *img); /* frees data, zeroes the struct; NULL-safe *
 /* --- decoding ------------------------------------------------------------- */
 /* Decodes a PNG or JPEG file (chosen by its signature bytes, not its name).
  * Gray / gray+alpha -> c = 1; RGB / RGBA / palette -> c = 3 (alpha dropped);
- * 16-bit PNG is reduced to 8 bits; CMYK JPEG is refused. Errors (GT_ERR_IO,
+ * 16-bit PNG is scaled to 8 bits (v / 257 rounded); CMYK JPEG is refused. Errors (GT_ERR_IO,
  * GT_ERR_FORMAT) name the file; decoder errors never exit the process. */
 gt_status gt_image_load(const char *path, gt_image *out);
 /* The same from memory; `name` is used in error messages. */
