@@ -55,8 +55,6 @@ typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     char msg[JMSG_LENGTH_MAX];
-    int warnings;
-    char warn[JMSG_LENGTH_MAX];
 } gt__jerr;
 
 static void gt__jpeg_error_exit(j_common_ptr cinfo) {
@@ -65,10 +63,16 @@ static void gt__jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(e->jb, 1);
 }
 
+/* Warnings (truncated or damaged data, which libjpeg would fill in with gray)
+ * end decoding at once: we refuse such files, and stopping early bounds the
+ * work a damaged header that claims a huge image can cause. */
 static void gt__jpeg_emit(j_common_ptr cinfo, int level) {
     gt__jerr *e = (gt__jerr *)cinfo->err;
     if (level >= 0) return; /* trace messages */
-    if (e->warnings++ == 0) (*cinfo->err->format_message)(cinfo, e->warn);
+    char w[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, w);
+    snprintf(e->msg, sizeof e->msg, "damaged data (%.150s)", w);
+    longjmp(e->jb, 1);
 }
 
 static void gt__jpeg_output(j_common_ptr cinfo) { (void)cinfo; }
@@ -89,8 +93,7 @@ static void gt__jpeg_errmgr(gt__jerr *e) {
     e->pub.error_exit = gt__jpeg_error_exit;
     e->pub.emit_message = gt__jpeg_emit;
     e->pub.output_message = gt__jpeg_output;
-    e->msg[0] = e->warn[0] = 0;
-    e->warnings = 0;
+    e->msg[0] = 0;
 }
 
 gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name_in, gt_image *out) {
@@ -154,10 +157,6 @@ gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name_in, gt_im
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    if (err.warnings) { /* truncated or damaged data: the decoder filled in, we refuse */
-        free(pix);
-        return gt_set_error(GT_ERR_FORMAT, "%s: corrupt JPEG data: %s", name, err.warn);
-    }
     out->w = (int)w, out->h = (int)h, out->c = c, out->data = pix;
     return GT_OK;
 }
