@@ -9,6 +9,7 @@
 #include "gantry/rng.h"
 #include "gantry/nn.h"
 #include "gantry/optim.h"
+#include "gantry/io.h"
 #include "gantry/data.h"
 
 #endif
