@@ -42,8 +42,9 @@ gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name, gt_image
 
 /* --- writing -------------------------------------------------------------- */
 /* Writes an 8-bit gray (c = 1) or RGB (c = 3) PNG, pixels (h, w, c) interleaved.
- * Atomic: written to "<path>.tmp.<pid>", fsync'd, renamed over path (and the
- * directory fsync'd), so a crash leaves either the old file or the new one. */
+ * Atomic (gt_write_file_atomic of io.h: a temporary file beside path, fsync'd,
+ * renamed over path, directory fsync'd), so a crash leaves either the old file
+ * or the new one. */
 gt_status gt_png_write(const char *path, const uint8_t *pixels, int w, int h, int c);
 /* Writes a JPEG (quality 1..100), same layout and atomicity (used by tests). */
 gt_status gt_jpeg_write(const char *path, const uint8_t *pixels, int w, int h, int c, int quality);

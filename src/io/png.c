@@ -154,7 +154,7 @@ gt_status gt_png_write(const char *path, const uint8_t *pixels, int w, int h, in
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(rows);
-    st = gt__write_atomic(path, dst.p, dst.len);
+    st = gt_write_file_atomic(path, dst.p, dst.len);
     free(dst.p);
     return st;
 }
