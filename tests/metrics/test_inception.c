@@ -165,8 +165,9 @@ static void check_paths(void) {
 static void check_extract(void) {
     if (!NET) return;
     gt_inception_outputs o;
+    gt_inception_set_chunk(NET, 2); /* a batch of 3 runs as fused chunks of 2 and 1 */
     CHECK(gt_inception_extract(NET, G[0].img, 3, 1, 28, 28, GT_RESIZE_TF1,
-                               GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_768, 2, &o) == GT_OK);
+                               GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_768, 3, &o) == GT_OK);
     CHECK(o.pool64 && o.pool768 && !o.pool192 && !o.pool2048 && !o.logits);
     CHECK(rel_err(o.pool64, gt_golden("fmnist.pool64"), 0) <= REL_TOL);
     CHECK(rel_err(o.pool768, gt_golden("fmnist.pool768"), 0) <= REL_TOL);
@@ -176,6 +177,18 @@ static void check_extract(void) {
     CHECK(rel_err(o.pool192, gt_golden("rgb300x211.pool192"), 0) <= REL_TOL);
     CHECK(rel_err(o.logits, gt_golden("rgb300x211.logits"), 0) <= REL_TOL);
     gt_inception_set_chunk(NET, 0);
+    CHECK(gt_inception_extract(NET, G[1].img, 1, 3, 37, 53, GT_RESIZE_TF1, GT_INCEPTION_POOL_64, 0, &o) == GT_OK);
+    CHECK(o.pool64 && !o.pool192 && rel_err(o.pool64, gt_golden("rgb37x53.pool64"), 0) <= REL_TOL);
+    /* an input that is not 299x299: the fused path against the engine's ops */
+    gt_tensor *x = gt_test_uniform(7, 4, (const int64_t[]){2, 3, 150, 171}, -1.0f, 1.0f);
+    gt_inception_outputs a, b;
+    CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &a) == GT_OK);
+    gt_inception_set_path(NET, GT_INCEPTION_OPS);
+    CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &b) == GT_OK);
+    gt_inception_set_path(NET, GT_INCEPTION_FAST);
+    for (int i = 0; i < 6; i++)
+        CHECK_MSG(rel_err(feat(&a, i), feat(&b, i), 0) <= REL_TOL, "150x171 %s: fast vs ops %.3g", FEAT[i],
+                  rel_err(feat(&a, i), feat(&b, i), 0));
 }
 
 /* Registries hold the same values. */
