@@ -32,8 +32,11 @@ void gt_image_free(gt_image *img); /* frees data, zeroes the struct; NULL-safe *
 /* --- decoding ------------------------------------------------------------- */
 /* Decodes a PNG or JPEG file (chosen by its signature bytes, not its name).
  * Gray / gray+alpha -> c = 1; RGB / RGBA / palette -> c = 3 (alpha dropped);
- * 16-bit PNG is reduced to 8 bits; CMYK JPEG is refused. Errors (GT_ERR_IO,
- * GT_ERR_FORMAT) name the file; decoder errors never exit the process. */
+ * 16-bit PNG is scaled to 8 bits (v / 257 rounded); CMYK JPEG is refused, and so
+ * is a JPEG with damaged or missing data (which libjpeg would warn about and fill
+ * with gray). Limits: sides up to GT_IMAGE_MAX_SIDE, 64 Mpx, 256 progressive scans.
+ * Errors (GT_ERR_IO, GT_ERR_FORMAT) name the file; decoder errors never exit the
+ * process (libpng / libjpeg errors longjmp back to the caller's frame). */
 gt_status gt_image_load(const char *path, gt_image *out);
 /* The same from memory; `name` is used in error messages. */
 gt_status gt_image_decode(const void *buf, size_t len, const char *name, gt_image *out);
@@ -42,8 +45,9 @@ gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name, gt_image
 
 /* --- writing -------------------------------------------------------------- */
 /* Writes an 8-bit gray (c = 1) or RGB (c = 3) PNG, pixels (h, w, c) interleaved.
- * Atomic: written to "<path>.tmp.<pid>", fsync'd, renamed over path (and the
- * directory fsync'd), so a crash leaves either the old file or the new one. */
+ * Atomic (gt_write_file_atomic of io.h: a temporary file beside path, fsync'd,
+ * renamed over path, directory fsync'd), so a crash leaves either the old file
+ * or the new one. */
 gt_status gt_png_write(const char *path, const uint8_t *pixels, int w, int h, int c);
 /* Writes a JPEG (quality 1..100), same layout and atomicity (used by tests). */
 gt_status gt_jpeg_write(const char *path, const uint8_t *pixels, int w, int h, int c, int quality);

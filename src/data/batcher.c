@@ -84,7 +84,7 @@ static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *label
     int64_t per = (int64_t)ds->c * ds->h * ds->w;
     const int64_t *idx = b->perm + b->position;
     const float *lut = b->lut;
-#pragma omp parallel for schedule(static) if (count * per > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (count * per > GT_DATA_PAR_COPY)
     for (int64_t k = 0; k < count; k++) {
         const uint8_t *src = ds->pixels + idx[k] * per;
         float *dst = images + k * per;

@@ -6,6 +6,10 @@
 #include "../internal.h"
 #include "../io/image.h"
 
+/* Byte -> float conversion is memory-bound: threads only pay for large copies
+ * (and cost a lot on a loaded machine). */
+#define GT_DATA_PAR_COPY ((int64_t)1 << 21)
+
 /* One axis of a separable resampling: output i reads src[start[i] .. start[i]+len[i])
  * with weights w[i * taps .. i * taps + len[i]). */
 typedef struct gt__axis {

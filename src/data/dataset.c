@@ -224,7 +224,7 @@ gt_status gt_dataset_read_f32(const gt_dataset *ds, int64_t start, int64_t count
     const uint8_t *p = ds->pixels + start * per;
     float lut[256];
     for (int v = 0; v < 256; v++) lut[v] = (float)v / 127.5f - 1.0f;
-#pragma omp parallel for schedule(static) if (tot > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (tot > GT_DATA_PAR_COPY)
     for (int64_t i = 0; i < tot; i++) out[i] = lut[p[i]];
     return GT_OK;
 }

@@ -132,9 +132,10 @@ static gt_status gt__idx_read(const char *path, int ndim, uint32_t *dims, uint8_
         goto done;
     }
     int code = Z_OK;
-    gzerror(gz, &code);
+    const char *zmsg = gzerror(gz, &code);
     if (code != Z_OK) {
-        st = gt__gz_fail(gz, path, "gzip trailer", 0, 0);
+        st = gt_set_error(GT_ERR_FORMAT, "%s: truncated or corrupt gzip stream at its end (%s)", path,
+                          zmsg && *zmsg ? zmsg : "zlib error");
         goto done;
     }
 done:

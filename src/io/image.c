@@ -1,15 +1,12 @@
 /* Images: JPEG decoding / encoding with libjpeg-turbo (its error_exit longjmps
- * back here instead of exiting), format dispatch, atomic file writes, and
+ * back here instead of exiting), format dispatch, whole-file reads, and
  * sample grids in the manner of torchvision's make_grid + save_image. */
 #include "image.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jpeglib.h>
 #include <setjmp.h>
-#include <stdatomic.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #define GT_JPEG_MAX_SCANS 256
 
@@ -55,8 +52,6 @@ typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     char msg[JMSG_LENGTH_MAX];
-    int warnings;
-    char warn[JMSG_LENGTH_MAX];
 } gt__jerr;
 
 static void gt__jpeg_error_exit(j_common_ptr cinfo) {
@@ -65,10 +60,16 @@ static void gt__jpeg_error_exit(j_common_ptr cinfo) {
     longjmp(e->jb, 1);
 }
 
+/* Warnings (truncated or damaged data, which libjpeg would fill in with gray)
+ * end decoding at once: we refuse such files, and stopping early bounds the
+ * work a damaged header that claims a huge image can cause. */
 static void gt__jpeg_emit(j_common_ptr cinfo, int level) {
     gt__jerr *e = (gt__jerr *)cinfo->err;
     if (level >= 0) return; /* trace messages */
-    if (e->warnings++ == 0) (*cinfo->err->format_message)(cinfo, e->warn);
+    char w[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, w);
+    snprintf(e->msg, sizeof e->msg, "damaged data (%.150s)", w);
+    longjmp(e->jb, 1);
 }
 
 static void gt__jpeg_output(j_common_ptr cinfo) { (void)cinfo; }
@@ -89,8 +90,7 @@ static void gt__jpeg_errmgr(gt__jerr *e) {
     e->pub.error_exit = gt__jpeg_error_exit;
     e->pub.emit_message = gt__jpeg_emit;
     e->pub.output_message = gt__jpeg_output;
-    e->msg[0] = e->warn[0] = 0;
-    e->warnings = 0;
+    e->msg[0] = 0;
 }
 
 gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name_in, gt_image *out) {
@@ -154,10 +154,6 @@ gt_status gt_jpeg_decode(const void *buf, size_t len, const char *name_in, gt_im
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);
-    if (err.warnings) { /* truncated or damaged data: the decoder filled in, we refuse */
-        free(pix);
-        return gt_set_error(GT_ERR_FORMAT, "%s: corrupt JPEG data: %s", name, err.warn);
-    }
     out->w = (int)w, out->h = (int)h, out->c = c, out->data = pix;
     return GT_OK;
 }
@@ -192,7 +188,7 @@ gt_status gt_jpeg_write(const char *path, const uint8_t *pixels, int w, int h, i
     }
     jpeg_finish_compress(&cinfo);
     jpeg_destroy_compress(&cinfo);
-    st = gt__write_atomic(path, mem, (size_t)mlen);
+    st = gt_write_file_atomic(path, mem, (size_t)mlen);
     free(mem);
     return st;
 }
@@ -220,50 +216,6 @@ gt_status gt_image_load(const char *path, gt_image *out) {
     st = gt_image_decode(buf, len, path, out);
     free(buf);
     return st;
-}
-
-/* --- atomic writes --------------------------------------------------------- */
-static atomic_int gt__tmp_counter;
-
-gt_status gt__write_atomic(const char *path, const void *buf, size_t len) {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%d", path, (long)getpid(), atomic_fetch_add(&gt__tmp_counter, 1)) >=
-        (int)sizeof tmp)
-        return gt_set_error(GT_ERR_ARG, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return gt_set_error(GT_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    const uint8_t *p = buf;
-    size_t done = 0;
-    const char *fail = NULL;
-    while (done < len) {
-        ssize_t w = write(fd, p + done, len - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            fail = "write";
-            break;
-        }
-        done += (size_t)w;
-    }
-    int e = errno;
-    if (!fail && fsync(fd) != 0) fail = "fsync", e = errno;
-    if (close(fd) != 0 && !fail) fail = "close", e = errno;
-    if (!fail && rename(tmp, path) != 0) fail = "rename", e = errno;
-    if (fail) {
-        unlink(tmp);
-        return gt_set_error(GT_ERR_IO, "%s: %s failed: %s (file left unchanged)", path, fail, strerror(e));
-    }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *sl = strrchr(dir, '/');
-    if (!sl) snprintf(dir, sizeof dir, ".");
-    else if (sl == dir) sl[1] = 0;
-    else *sl = 0;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) { /* make the rename itself durable; best effort on odd file systems */
-        (void)fsync(dfd);
-        close(dfd);
-    }
-    return GT_OK;
 }
 
 /* --- grids ----------------------------------------------------------------- */

@@ -7,10 +7,6 @@
 /* Decoders refuse images with more pixels than this (64 Mpx: 8192 x 8192). */
 #define GT_IMAGE_MAX_PIXELS ((int64_t)1 << 26)
 
-/* Writes buf to path atomically: "<path>.tmp.<pid>.<k>", write, fsync, rename,
- * fsync of the directory. On failure the temp file is removed and path is untouched. */
-gt_status gt__write_atomic(const char *path, const void *buf, size_t len);
-
 /* Reads a whole regular file of at most max bytes into *buf (malloc'd). */
 gt_status gt__read_file(const char *path, int64_t max, uint8_t **buf, size_t *len);
 

@@ -65,7 +65,11 @@ gt_status gt_png_decode(const void *buf, size_t len, const char *name_in, gt_ima
         png_longjmp(png, 1);
     }
     png_set_expand(png); /* palette -> RGB, gray < 8 bits -> 8 bits, tRNS -> alpha */
+#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
+    png_set_scale_16(png); /* 16 -> 8 bits, rounded (v / 257) */
+#else
     png_set_strip_16(png);
+#endif
     png_set_strip_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
@@ -150,7 +154,7 @@ gt_status gt_png_write(const char *path, const uint8_t *pixels, int w, int h, in
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
     free(rows);
-    st = gt__write_atomic(path, dst.p, dst.len);
+    st = gt_write_file_atomic(path, dst.p, dst.len);
     free(dst.p);
     return st;
 }
