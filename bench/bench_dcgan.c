@@ -26,11 +26,12 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 #define NPH 9
-static const char *PH[NPH] = {"G forward",       "D forward real+fake", "D backward",    "Adam D",
+static const char *PH[NPH] = {"G forward",       "D forward (real, fake)", "D backward (real, fake)", "Adam D",
                               "D forward (G step)", "G step backward",   "Adam G",        "zero_grad + loss",
                               "other"};
 
-/* One step with each phase timed (the trainer's step, unrolled). */
+/* One step with each phase timed (the trainer's step, unrolled: each D loss
+ * term forward + backward in its own scope, then the G step). */
 static void profiled_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, double *ph) {
     double a = now(), b;
     int m = gt_scope_begin();
@@ -38,14 +39,18 @@ static void profiled_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, double *
     b = now(), ph[7] += b - a, a = b;
     gt_tensor *fake = gt_net_forward(&t->G, z, GT_BN_TRAIN);
     b = now(), ph[0] += b - a, a = b;
-    gt_tensor *fd = gt_detach(fake);
-    gt_tensor *lr = gt_net_forward(&t->D, real, GT_BN_TRAIN);
-    gt_tensor *lf = gt_net_forward(&t->D, fd, GT_BN_TRAIN);
-    b = now(), ph[1] += b - a, a = b;
-    gt_tensor *loss = gt_gan_loss_d(GT_LOSS_NS, lr, lf);
-    b = now(), ph[7] += b - a, a = b;
-    gt_backward(loss);
-    b = now(), ph[2] += b - a, a = b;
+    gt_tensor *xs[2] = {real, gt_detach(fake)};
+    for (int k = 0; k < 2; k++) {
+        int mk = gt_scope_begin();
+        gt_tensor *lo = gt_net_forward(&t->D, xs[k], GT_BN_TRAIN);
+        b = now(), ph[1] += b - a, a = b;
+        gt_tensor *l = gt_gan_loss_d_part(GT_LOSS_NS, lo, k == 0);
+        b = now(), ph[7] += b - a, a = b;
+        gt_backward(l);
+        b = now(), ph[2] += b - a, a = b;
+        gt_scope_end(mk);
+        b = now(), ph[8] += b - a, a = b;
+    }
     gt_adam_step(&t->opt_d);
     b = now(), ph[3] += b - a, a = b;
     gt_params_zero_grad(&t->G.P);

@@ -44,6 +44,9 @@ int gt_loss_parse(const char *s, double *gp);
 /* 0-d losses (new references in the current scope). real / fake: logits (N). */
 gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real_logits, gt_tensor *fake_logits);
 gt_tensor *gt_gan_loss_g(gt_loss_kind k, gt_tensor *fake_logits);
+/* D's loss is the sum of a real and a fake term; each alone (the trainer
+ * runs them one after the other to hold one D graph at a time). */
+gt_tensor *gt_gan_loss_d_part(gt_loss_kind k, gt_tensor *logits, bool real);
 /* WGAN-GP's penalty mean((||dD(x_hat)/dx_hat||_2 - 1)^2), x_hat = e*real +
  * (1-e)*fake with e ~ U[0,1) per sample from r; recorded with create_graph so
  * the returned 0-d tensor can be differentiated w.r.t. D's parameters. D's

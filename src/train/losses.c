@@ -45,6 +45,17 @@ gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real, gt_tensor *fake) {
     }
 }
 
+gt_tensor *gt_gan_loss_d_part(gt_loss_kind k, gt_tensor *logits, bool real) {
+    if (!gt__logits_ok("gt_gan_loss_d_part", logits)) return NULL;
+    switch (k) {
+    case GT_LOSS_NS: return gt_bce_with_logits(logits, real ? gt_ones_like(logits) : gt_zeros_like(logits));
+    case GT_LOSS_HINGE:
+        return gt_mean_all(gt_relu(real ? gt_rsub_scalar(logits, 1.0f) : gt_add_scalar(logits, 1.0f)));
+    case GT_LOSS_WGAN: return real ? gt_neg(gt_mean_all(logits)) : gt_mean_all(logits);
+    default: gt_set_error(GT_ERR_ARG, "gt_gan_loss_d_part: unknown loss %d", (int)k); return NULL;
+    }
+}
+
 gt_tensor *gt_gan_loss_g(gt_loss_kind k, gt_tensor *fake) {
     if (!gt__logits_ok("gt_gan_loss_g", fake)) return NULL;
     switch (k) {

@@ -113,28 +113,38 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
     return n ? s / (double)n : 0;
 }
 
-/* One discriminator step on real and fake (no graph to G); returns the loss. */
+/* One term of D's loss, forward and backward in a scope of its own, so its
+ * activations are gone before the next term runs (as the PyTorch example's
+ * errD_real.backward() before the fake forward). Accumulates into D's grads. */
+static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, double *loss, double *mean_out) {
+    const gt_train_config *c = &t->cfg;
+    int m = gt_scope_begin();
+    gt_tensor *lo = gt_net_forward(&t->D, x, GT_BN_TRAIN);
+    gt_tensor *l = gt_gan_loss_d_part(c->loss, lo, real);
+    gt_status st = l ? gt_backward(l) : gt_last_status();
+    if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, c->loss == GT_LOSS_NS);
+    gt_scope_end(m);
+    return st;
+}
+
+/* One discriminator step on real and fake (fake carries no graph to G). */
 static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     gt_status st = gt_params_zero_grad(&t->D.P);
-    if (st != GT_OK) return st;
-    gt_tensor *lr = gt_net_forward(&t->D, real, GT_BN_TRAIN);
-    gt_tensor *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
-    gt_tensor *loss = gt_gan_loss_d(c->loss, lr, lf);
+    double loss = 0;
+    if (st == GT_OK) st = gt__d_term(t, real, true, &loss, &s->d_real);
+    if (st == GT_OK) st = gt__d_term(t, fake, false, &loss, &s->d_fake);
     s->gp = 0;
-    if (loss && c->gp > 0) {
+    if (st == GT_OK && c->gp > 0) {
+        int m = gt_scope_begin();
         gt_tensor *gp = gt_gradient_penalty(&t->D, real, fake, &t->rng);
-        if (gp) s->gp = gt_item(gp);
-        loss = gt_add(loss, gt_mul_scalar(gp, (float)c->gp));
+        st = gp ? gt_backward(gt_mul_scalar(gp, (float)c->gp)) : gt_last_status();
+        if (st == GT_OK) s->gp = gt_item(gp), loss += c->gp * s->gp;
+        gt_scope_end(m);
     }
-    if (!loss) return gt_last_status();
-    st = gt_backward(loss);
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
-    if (st != GT_OK) return st;
-    s->loss_d = gt_item(loss);
-    s->d_real = gt__mean_out(lr, c->loss == GT_LOSS_NS);
-    s->d_fake = gt__mean_out(lf, c->loss == GT_LOSS_NS);
-    return GT_OK;
+    s->loss_d = loss;
+    return st;
 }
 
 /* The generator step on fake (carrying G's graph); D's weights take no gradient. */
@@ -142,11 +152,13 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *fake, gt_step_stats *s) {
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st != GT_OK) return st;
     gt_net_requires_grad(&t->D, false);
+    int m = gt_scope_begin();
     gt_tensor *loss = gt_gan_loss_g(t->cfg.loss, gt_net_forward(&t->D, fake, GT_BN_TRAIN));
     st = loss ? gt_backward(loss) : gt_last_status();
+    if (st == GT_OK) s->loss_g = gt_item(loss);
+    gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
-    if (st == GT_OK) s->loss_g = gt_item(loss);
     return st;
 }
 
