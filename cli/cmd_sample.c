@@ -84,10 +84,12 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--outdir", GT_ARG_STR, &outdir, 0, 0, false, "DIR", "write one PNG per image (DIR/000000.png ...)", false},
         {"--seed", GT_ARG_U64, &seed, 0, 0, false, "S", "latent seed (0; the run's seed gives its sample grid)", false},
         {"--truncation", GT_ARG_DOUBLE, &trunc, 0, 100, false, "T", "redraw latents with |z| > T (0 = off)", false},
-        {"--interp", GT_ARG_STR, &interp, 0, 0, false, "A,B", "interpolation strip between the latents of seeds A and B", false},
+        {"--interp", GT_ARG_STR, &interp, 0, 0, false, "A,B",
+         "interpolation strip between the latents of seeds A and B", false},
         {"--nrow", GT_ARG_INT, &nrow, 0, 4096, false, "N", "images per grid row (0 = square)", false},
         {"--scale", GT_ARG_INT, &scale, 1, 16, false, "K", "draw each pixel K x K (1)", false},
-        {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)", false},
+        {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)",
+         false},
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
@@ -98,7 +100,8 @@ int gt_cmd_sample(int argc, char **argv) {
     if (!ckpt) return gt_args_error("sample", "--ckpt FILE is required");
     if (!out && !outdir) return gt_args_error("sample", "give --out FILE.png (a grid) or --outdir DIR (one PNG each)");
     if (out && outdir) return gt_args_error("sample", "give --out or --outdir, not both");
-    if (trunc > 0 && trunc < 0.05) return gt_args_error("sample", "--truncation must be 0 (off) or >= 0.05, got %g", trunc);
+    if (trunc > 0 && trunc < 0.05)
+        return gt_args_error("sample", "--truncation must be 0 (off) or >= 0.05, got %g", trunc);
     uint64_t sa = 0, sb = 0;
     if (interp && !gt__parse_pair(interp, &sa, &sb))
         return gt_args_error("sample", "--interp must be two seeds A,B (e.g. 3,17), got '%s'", interp);

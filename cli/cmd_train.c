@@ -86,10 +86,13 @@ int gt_cmd_train(int argc, char **argv) {
     bool resume = false, quiet = false;
     gt_model_config *m = &c.model;
     gt_arg spec[] = {
-        {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC", "fashion-mnist[:test], an IDX file, a CIFAR-10 folder or an image folder", false},
+        {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC",
+         "fashion-mnist[:test], an IDX file, a CIFAR-10 folder or an image folder", false},
         {"--model", GT_ARG_STR, &model, 0, 0, false, "NAME", "model (dcgan)", false},
-        {"--steps", GT_ARG_I64, &c.steps, 0, 1e12, false, "N", "generator steps to reach (a resumed run continues to N)", false},
-        {"--out", GT_ARG_STR, &out, 0, 0, false, "DIR", "run folder: config.json, metrics.jsonl, samples/, checkpoints", false},
+        {"--steps", GT_ARG_I64, &c.steps, 0, 1e12, false, "N",
+         "generator steps to reach (a resumed run continues to N)", false},
+        {"--out", GT_ARG_STR, &out, 0, 0, false, "DIR", "run folder: config.json, metrics.jsonl, samples/, checkpoints",
+         false},
         {"--batch", GT_ARG_INT, &c.batch, 1, 65536, false, "B", "batch size (64)", false},
         {"--lr", GT_ARG_DOUBLE, &lr, 0, 10, true, "LR", "learning rate of both G and D", false},
         {"--lr-g", GT_ARG_DOUBLE, &c.lr_g, 0, 10, true, "LR", "generator learning rate (2e-4)", false},
@@ -97,23 +100,29 @@ int gt_cmd_train(int argc, char **argv) {
         {"--beta1", GT_ARG_DOUBLE, &c.beta1, 0, 0.9999, false, "B1", "Adam beta1 (0.5)", false},
         {"--beta2", GT_ARG_DOUBLE, &c.beta2, 0, 0.99999, false, "B2", "Adam beta2 (0.999)", false},
         {"--n-critic", GT_ARG_INT, &c.n_critic, 1, 64, false, "K", "discriminator steps per generator step (1)", false},
-        {"--ema", GT_ARG_DOUBLE, &c.ema, 0, 0.99999, false, "DECAY", "EMA decay of the generator (0.999; 0 = off)", false},
+        {"--ema", GT_ARG_DOUBLE, &c.ema, 0, 0.99999, false, "DECAY", "EMA decay of the generator (0.999; 0 = off)",
+         false},
         {"--seed", GT_ARG_U64, &c.seed, 0, 0, false, "S", "seed of weights, data order and latents (0)", false},
         {"--res", GT_ARG_INT, &m->res, 28, 64, false, "PX", "image size: 28, 32 or 64 (32)", false},
-        {"--channels", GT_ARG_INT, &m->channels, 1, 3, false, "C", "1 (gray) or 3 (RGB) (3; 1 for Fashion-MNIST)", false},
+        {"--channels", GT_ARG_INT, &m->channels, 1, 3, false, "C", "1 (gray) or 3 (RGB) (3; 1 for Fashion-MNIST)",
+         false},
         {"--nz", GT_ARG_INT, &m->nz, 1, 4096, false, "N", "latent size (100)", false},
         {"--ngf", GT_ARG_INT, &m->ngf, 1, 1024, false, "N", "generator width (64)", false},
         {"--ndf", GT_ARG_INT, &m->ndf, 1, 1024, false, "N", "discriminator width (64)", false},
         {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L", "ns (default), hinge, wgan, wgan-gp", false},
         {"--gp", GT_ARG_DOUBLE, &c.gp, 0, 1e6, false, "W", "gradient-penalty weight (10 with wgan-gp)", false},
-        {"--sample-every", GT_ARG_I64, &c.sample_every, 0, 1e12, false, "K", "steps between sample grids (500; 0 = end)", false},
-        {"--ckpt-every", GT_ARG_I64, &c.ckpt_every, 0, 1e12, false, "K", "steps between checkpoints (1000; 0 = end)", false},
+        {"--sample-every", GT_ARG_I64, &c.sample_every, 0, 1e12, false, "K",
+         "steps between sample grids (500; 0 = end)", false},
+        {"--ckpt-every", GT_ARG_I64, &c.ckpt_every, 0, 1e12, false, "K", "steps between checkpoints (1000; 0 = end)",
+         false},
         {"--log-every", GT_ARG_I64, &c.log_every, 1, 1e12, false, "K", "steps between metrics lines (50)", false},
         {"--keep-ckpts", GT_ARG_INT, &c.keep_ckpts, 0, 1e6, false, "N", "step checkpoints kept (2; 0 = all)", false},
         {"--n-samples", GT_ARG_INT, &c.n_samples, 1, 1024, false, "N", "images in the sample grid (64)", false},
-        {"--data-limit", GT_ARG_I64, &c.data_limit, 0, 1e12, false, "N", "use only the first N images (0 = all)", false},
+        {"--data-limit", GT_ARG_I64, &c.data_limit, 0, 1e12, false, "N", "use only the first N images (0 = all)",
+         false},
         {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
-        {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint", false},
+        {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
+         false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -237,8 +246,8 @@ int gt_cmd_train(int argc, char **argv) {
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
         if (access(last, F_OK) == 0)
-            return gt_args_error("train", "%s already holds a run (%s); add --resume to continue it or choose another --out",
-                                 out, last);
+            return gt_args_error(
+                "train", "%s already holds a run (%s); add --resume to continue it or choose another --out", out, last);
     }
 
     gt_trainer t;
@@ -251,10 +260,12 @@ int gt_cmd_train(int argc, char **argv) {
         return GT_EXIT_FAIL;
     }
     if (!quiet)
-        fprintf(stderr, "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters, %s from step %llu to %lld -> %s\n",
+        fprintf(stderr,
+                "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters, %s from step %llu to %lld "
+                "-> %s\n",
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
-                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D), resume ? "resuming" : "training",
-                (unsigned long long)t.step, (long long)c.steps, c.out);
+                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
+                resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
     gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet};
     gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};
     signal(SIGINT, gt__on_sigint);

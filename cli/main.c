@@ -10,20 +10,21 @@
 #define GANTRY_VERSION "0.1.0"
 
 static void gt__usage(FILE *f) {
-    fprintf(f,
-            "gantry %s - train, sample and measure GANs on the CPU\n"
-            "\n"
-            "usage: gantry <command> [flags]   (gantry <command> --help for its flags)\n"
-            "\n"
-            "commands:\n"
-            "  train    train a GAN:  gantry train --data fashion-mnist --model dcgan --steps 2000 --out runs/NAME\n"
-            "  sample   images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png\n"
-            "  info     what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors\n"
-            "  eval     metrics (FID, KID, IS, precision/recall) of a checkpoint against real data\n"
-            "  version  print the version\n"
-            "\n"
-            "exit codes: 0 done, 1 failed (the message names the file), 2 bad usage, 130 interrupted\n",
-            GANTRY_VERSION);
+    fprintf(
+        f,
+        "gantry %s - train, sample and measure GANs on the CPU\n"
+        "\n"
+        "usage: gantry <command> [flags]   (gantry <command> --help for its flags)\n"
+        "\n"
+        "commands:\n"
+        "  train    train a GAN:  gantry train --data fashion-mnist --model dcgan --steps 2000 --out runs/NAME\n"
+        "  sample   images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png\n"
+        "  info     what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors\n"
+        "  eval     metrics (FID, KID, IS, precision/recall) of a checkpoint against real data\n"
+        "  version  print the version\n"
+        "\n"
+        "exit codes: 0 done, 1 failed (the message names the file), 2 bad usage, 130 interrupted\n",
+        GANTRY_VERSION);
 }
 
 /* OpenMP threads that spin while they wait (libgomp's default) steal the

@@ -89,7 +89,8 @@ gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) {
         bool ok = (x->ndim == 2 && x->shape[1] == c->nz) ||
                   (x->ndim == 4 && x->shape[1] == c->nz && x->shape[2] == 1 && x->shape[3] == 1);
         if (!ok || x->shape[0] < 1) {
-            gt_set_error(GT_ERR_SHAPE, "generator: latents must be (N, %d), got %s", c->nz, gt_shape_str(x, s, sizeof s));
+            gt_set_error(GT_ERR_SHAPE, "generator: latents must be (N, %d), got %s", c->nz,
+                         gt_shape_str(x, s, sizeof s));
             return NULL;
         }
     } else if (x->ndim != 4 || x->shape[0] < 1 || x->shape[1] != c->channels || x->shape[2] != c->res ||

@@ -37,7 +37,8 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (c->steps < 0 || c->steps > GT__STEPS_MAX)
         return gt_set_error(GT_ERR_ARG, "steps must be in 0..%lld, got %lld", (long long)GT__STEPS_MAX,
                             (long long)c->steps);
-    if (c->batch < 1 || c->batch > 65536) return gt_set_error(GT_ERR_ARG, "batch must be in 1..65536, got %d", c->batch);
+    if (c->batch < 1 || c->batch > 65536)
+        return gt_set_error(GT_ERR_ARG, "batch must be in 1..65536, got %d", c->batch);
     if (!(c->lr_g > 0 && c->lr_g <= 10)) return gt_set_error(GT_ERR_ARG, "lr-g must be in (0, 10], got %g", c->lr_g);
     if (!(c->lr_d > 0 && c->lr_d <= 10)) return gt_set_error(GT_ERR_ARG, "lr-d must be in (0, 10], got %g", c->lr_d);
     if (!(c->beta1 >= 0 && c->beta1 < 1)) return gt_set_error(GT_ERR_ARG, "beta1 must be in [0, 1), got %g", c->beta1);
@@ -48,13 +49,16 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if ((unsigned)c->loss >= GT_LOSS_COUNT) return gt_set_error(GT_ERR_ARG, "unknown loss %d", (int)c->loss);
     if (!(c->gp >= 0 && c->gp <= 1e6)) return gt_set_error(GT_ERR_ARG, "gp must be in [0, 1e6], got %g", c->gp);
     if (c->log_every < 1 || c->sample_every < 0 || c->ckpt_every < 0)
-        return gt_set_error(GT_ERR_ARG, "log-every must be >= 1, sample-every and ckpt-every >= 0 (got %lld, %lld, %lld)",
+        return gt_set_error(GT_ERR_ARG,
+                            "log-every must be >= 1, sample-every and ckpt-every >= 0 (got %lld, %lld, %lld)",
                             (long long)c->log_every, (long long)c->sample_every, (long long)c->ckpt_every);
     if (c->keep_ckpts < 0) return gt_set_error(GT_ERR_ARG, "keep-ckpts must be >= 0, got %d", c->keep_ckpts);
     if (c->n_samples < 1 || c->n_samples > 1024)
         return gt_set_error(GT_ERR_ARG, "n-samples must be in 1..1024, got %d", c->n_samples);
-    if (c->data_limit < 0) return gt_set_error(GT_ERR_ARG, "data-limit must be >= 0, got %lld", (long long)c->data_limit);
-    if (c->threads < 0 || c->threads > 1024) return gt_set_error(GT_ERR_ARG, "threads must be in 0..1024, got %d", c->threads);
+    if (c->data_limit < 0)
+        return gt_set_error(GT_ERR_ARG, "data-limit must be >= 0, got %lld", (long long)c->data_limit);
+    if (c->threads < 0 || c->threads > 1024)
+        return gt_set_error(GT_ERR_ARG, "threads must be in 0..1024, got %d", c->threads);
     return GT_OK;
 }
 

@@ -48,7 +48,8 @@ gt_tensor *gt_slerp_latents(gt_tensor *a, gt_tensor *b, int n) {
     gt_copy_to(a, pa);
     gt_copy_to(b, pb);
     double na = 0, nb = 0, dot = 0;
-    for (int64_t k = 0; k < nz; k++) na += (double)pa[k] * pa[k], nb += (double)pb[k] * pb[k], dot += (double)pa[k] * pb[k];
+    for (int64_t k = 0; k < nz; k++)
+        na += (double)pa[k] * pa[k], nb += (double)pb[k] * pb[k], dot += (double)pa[k] * pb[k];
     double cosv = (na > 0 && nb > 0) ? dot / sqrt(na * nb) : 1.0;
     cosv = cosv > 1 ? 1 : cosv < -1 ? -1 : cosv;
     double omega = acos(cosv), so = sin(omega);

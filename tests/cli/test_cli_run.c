@@ -108,8 +108,12 @@ static void t_replace_after(unsigned char *b, size_t n, const char *after, const
 }
 static void t_replace(unsigned char *b, size_t n, const char *a, const char *z) { t_replace_after(b, n, NULL, a, z); }
 /* the EMA generator's first weight: what sample loads */
-static void t_dtype(unsigned char *b, size_t *n) { t_replace_after(b, *n, "\"G_ema.main.0.weight\"", "\"F32\"", "\"I32\""); }
-static void t_dtype16(unsigned char *b, size_t *n) { t_replace_after(b, *n, "\"G_ema.main.3.weight\"", "\"F32\"", "\"F16\""); }
+static void t_dtype(unsigned char *b, size_t *n) {
+    t_replace_after(b, *n, "\"G_ema.main.0.weight\"", "\"F32\"", "\"I32\"");
+}
+static void t_dtype16(unsigned char *b, size_t *n) {
+    t_replace_after(b, *n, "\"G_ema.main.3.weight\"", "\"F32\"", "\"F16\"");
+}
 static void t_offsets(unsigned char *b, size_t *n) { t_replace(b, *n, "\"data_offsets\":[0,", "\"data_offsets\":[9,"); }
 static void t_garbage_json(unsigned char *b, size_t *n) { (void)n, b[8] = '['; }
 static void t_config(unsigned char *b, size_t *n) {
