@@ -168,6 +168,24 @@ static void test_run_folder(void) {
           fabsf(gt_data(s)[4 * 16 + 3] - gt_data(z1)[16 + 3]) < 1e-5f);
 }
 
+/* A step leaves no tensor behind: memory is constant over a run. */
+static void test_constant_memory(void) {
+    gt_train_config c = small_config("", 0);
+    c.n_critic = 2, c.loss = GT_LOSS_WGAN, c.gp = 10;
+    gt_trainer t;
+    CHECK(gt_trainer_init(&t, &c, NULL) == GT_OK);
+    CHECK(gt_trainer_step(&t, NULL) == GT_OK);
+    int64_t live = gt_live_tensors();
+    for (int i = 0; i < 4; i++) CHECK(gt_trainer_step(&t, NULL) == GT_OK);
+    CHECK_MSG(gt_live_tensors() == live, "%lld tensors after 4 more steps, %lld before",
+              (long long)gt_live_tensors(), (long long)live);
+    int m = gt_scope_begin();
+    CHECK(gt_trainer_sample(&t, t.fixed_z) != NULL);
+    gt_scope_end(m);
+    CHECK(gt_live_tensors() == live);
+    gt_trainer_free(&t);
+}
+
 static void test_load_errors(void) {
     gt_train_config c = small_config(tp("errs"), 2);
     gt_trainer t;
@@ -216,6 +234,7 @@ int main(void) {
     RUN(test_resume_bce);
     RUN(test_resume_wgan_gp);
     RUN(test_run_folder);
+    RUN(test_constant_memory);
     RUN(test_load_errors);
     int rc = gt_test_finish();
     gt_test_rmtree(gt_test_tmpdir());
