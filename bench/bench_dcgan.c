@@ -6,6 +6,7 @@
  * and with --profile the time of each phase of a step (the same calls the
  * trainer makes, timed one by one).
  * usage: bench_dcgan RES [iters] [warmup] [--profile] */
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     gt_set_num_threads(2);
+    /* as the gantry program: freed activations stay in the heap (cli/main.c) */
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     gt_train_config c = gt_train_config_default();
     c.model.res = res, c.model.channels = 3;
     c.batch = 64, c.ema = 0;
