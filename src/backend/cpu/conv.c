@@ -36,28 +36,32 @@ void gt_cpu_conv_workspace_free(void) {
     gt__ws_cap = 0;
 }
 
-/* Target size of the im2col buffer of one chunk, in floats. */
-static int64_t gt__target;
+/* Chunking policy. A chunk's im2col buffer aims at gt__target floats (so it
+ * stays in cache between im2col and the sgemm); a chunk has at least
+ * GT__MIN_COLS columns where the images allow, for an efficient sgemm. Images
+ * with at least GT__MIN_COLS output positions each get their own sgemm (no
+ * packing of y / gy). */
+static int64_t gt__target, gt__min_cols;
 
-int64_t gt_cpu_conv_set_chunk_target(int64_t floats) {
-    int64_t prev = gt__target;
-    gt__target = floats > 0 ? floats : 0;
-    return prev;
+void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols) {
+    gt__target = GT_MAX(target_floats, 0);
+    gt__min_cols = GT_MAX(min_cols, 0);
 }
 
-static int64_t gt__ws_target(void) {
+static int64_t gt__chunk(const gt_conv_geom *g) {
     if (!gt__target) {
-        const char *e = getenv("GT_CONV_WS_MB");
-        gt__target = (e ? atoll(e) : 64) * (1 << 20) / 4;
+        const char *e = getenv("GT_CONV_WS_KB");
+        gt__target = (e ? atoll(e) : 8192) * 1024 / 4;
         if (gt__target < 1) gt__target = 1;
     }
-    return gt__target;
-}
-
-/* Images per chunk: as many as fit the target, at least one. */
-static int64_t gt__chunk(const gt_conv_geom *g) {
-    int64_t per = g->c * g->kh * g->kw * g->ho * g->wo;
-    int64_t b = gt__ws_target() / (per > 0 ? per : 1);
+    if (!gt__min_cols) {
+        const char *e = getenv("GT_CONV_MIN_COLS");
+        gt__min_cols = e ? atoll(e) : 1024;
+        if (gt__min_cols < 1) gt__min_cols = 1;
+    }
+    int64_t P = g->ho * g->wo, per = g->c * g->kh * g->kw * P;
+    if (P >= gt__min_cols) return 1;
+    int64_t b = GT_MAX(gt__target / (per > 0 ? per : 1), (gt__min_cols + P - 1) / P);
     return GT_MAX(1, GT_MIN(b, g->n));
 }
 
@@ -78,28 +82,35 @@ static inline void gt__range(int64_t off, int64_t s, int64_t size, int64_t nout,
 /* col (C*kh*kw, B*P): row (c, i, j), column (b, oh, ow) = x[b, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] or 0. */
 static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw, rows = g->c * kk;
-    const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw;
+    const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw, CHW = g->c * H * W;
 #pragma omp parallel for schedule(static) if (rows * cols > GT_PAR_MIN)
-    for (int64_t t = 0; t < rows * B; t++) {
-        int64_t r = t / B, b = t % B;
+    for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
         int64_t offh = i * g->dh - g->ph, offw = j * g->dw - g->pw;
         int64_t hlo, hhi, wlo, whi;
         gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
         gt__range(offw, sw, W, Wo, &wlo, &whi);
-        const float *xp = x + (b * g->c + c) * H * W;
-        float *dst = col + r * cols + b * P;
-        memset(dst, 0, (size_t)(hlo * Wo) * sizeof(float));
-        for (int64_t oh = hlo; oh < hhi; oh++) {
-            const float *xr = xp + (oh * g->sh + offh) * W + offw;
-            float *d = dst + oh * Wo;
-            for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
-            if (sw == 1) memcpy(d + wlo, xr + wlo, (size_t)(whi - wlo) * sizeof(float));
+        float *dst = col + r * cols;
+        if (P == 1) { /* one output position: a strided gather over the images */
+            if (hlo == hhi || wlo == whi) memset(dst, 0, (size_t)B * sizeof(float));
             else
-                for (int64_t ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
-            for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
+                for (int64_t b = 0, o = c * H * W + offh * W + offw; b < B; b++) dst[b] = x[b * CHW + o];
+            continue;
         }
-        memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
+        for (int64_t b = 0; b < B; b++, dst += P) {
+            const float *xp = x + b * CHW + c * H * W;
+            memset(dst, 0, (size_t)(hlo * Wo) * sizeof(float));
+            for (int64_t oh = hlo; oh < hhi; oh++) {
+                const float *xr = xp + (oh * g->sh + offh) * W + offw;
+                float *d = dst + oh * Wo;
+                for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
+                if (sw == 1) memcpy(d + wlo, xr + wlo, (size_t)(whi - wlo) * sizeof(float));
+                else
+                    for (int64_t ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
+                for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
+            }
+            memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
+        }
     }
 }
 
@@ -133,7 +144,7 @@ static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const
     }
 }
 
-/* (B, R, P) <-> (R, B*P), optionally adding bias[r] on the way out. */
+/* (B, R, P) -> (R, B*P). */
 static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *dst) {
 #pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
@@ -142,6 +153,7 @@ static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *d
     }
 }
 
+/* (R, B*P) -> (B, R, P), adding bias[r] (or not) on the way. */
 static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, const float *bias, float *dst) {
 #pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
@@ -165,21 +177,34 @@ static void gt__add_bias(float *y, int64_t B, int64_t R, int64_t P, const float 
     }
 }
 
+/* Workspace for a chunk of Bmax images: col, and the packed rows when B > 1. */
+static float *gt__chunk_ws(const gt_conv_geom *g, int64_t Bmax, int64_t packed_rows) {
+    int64_t P = g->ho * g->wo;
+    return gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? packed_rows : 0))));
+}
+
 /* --- fast kernels ------------------------------------------------------------- */
 bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
     const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
     const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
+    float *ws = gt__chunk_ws(g, Bmax, g->o);
     if (!ws) return false;
     for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
         int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws, *out = B > 1 ? ws + Bmax * P * G * Kg : y + n0 * g->o * P; /* (O, B*P) */
+        float *col = ws, *yn = y + n0 * g->o * P;
         gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
+        if (Bmax == 1) { /* straight into y */
+            for (int64_t gi = 0; gi < G; gi++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)P, (int)Kg, 1.0f,
+                            w + gi * Og * Kg, (int)Kg, col + gi * Kg * P, (int)P, 0.0f, yn + gi * Og * P, (int)P);
+            if (b) gt__add_bias(yn, 1, g->o, P, b);
+            continue;
+        }
+        float *out = ws + Bmax * P * G * Kg; /* (O, B*P) */
         for (int64_t gi = 0; gi < G; gi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)BP, (int)Kg, 1.0f, w + gi * Og * Kg,
                         (int)Kg, col + gi * Kg * BP, (int)BP, 0.0f, out + gi * Og * BP, (int)BP);
-        if (B > 1) gt__unpack_bias(out, B, g->o, P, b, y + n0 * g->o * P);
-        else if (b) gt__add_bias(out, 1, g->o, P, b);
+        gt__unpack_bias(out, B, g->o, P, b, yn);
     }
     return true;
 }
@@ -187,13 +212,13 @@ bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, cons
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
     const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
     const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
+    float *ws = gt__chunk_ws(g, Bmax, g->o);
     if (!ws) return false;
     for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
         int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
         float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) */
-        if (B > 1) {
+        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) once packed */
+        if (Bmax > 1) {
             float *pk = ws + Bmax * P * G * Kg;
             gt__pack(gyp, B, g->o, P, pk);
             gyp = pk;
@@ -213,14 +238,14 @@ bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, 
         memset(gw, 0, (size_t)(g->o * Kg) * sizeof(float));
         return true;
     }
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
+    float *ws = gt__chunk_ws(g, Bmax, g->o);
     if (!ws) return false;
     for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
         int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
         float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) */
+        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) once packed */
         gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
-        if (B > 1) {
+        if (Bmax > 1) {
             float *pk = ws + Bmax * P * G * Kg;
             gt__pack(gyp, B, g->o, P, pk);
             gyp = pk;
