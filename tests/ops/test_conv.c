@@ -155,6 +155,14 @@ static void fast_vs_naive_cases(const conv_case *cases, int ncase, float tol) {
 static void test_fast_vs_naive_small(void) { fast_vs_naive_cases(SMALL, NSMALL, 1e-4f); }
 static void test_fast_vs_naive_dcgan_shapes(void) { fast_vs_naive_cases(BIG, NBIG, 1e-3f); }
 
+/* One thread: the chunks run one after another (the path batch-1 calls take). */
+static void test_fast_vs_naive_one_thread(void) {
+    int prev = gt_get_num_threads();
+    gt_set_num_threads(1);
+    fast_vs_naive_cases(SMALL, NSMALL, 1e-4f);
+    gt_set_num_threads(prev);
+}
+
 static void test_fast_vs_naive_uneven_chunks(void) {
     /* batch 5 in chunks of 2 (the last one short), threaded loops, groups */
     static const conv_case c[] = {
@@ -265,6 +273,7 @@ int main(void) {
     RUN(test_golden_dcgan_shapes);
     RUN(test_fast_vs_naive_small);
     RUN(test_fast_vs_naive_dcgan_shapes);
+    RUN(test_fast_vs_naive_one_thread);
     RUN(test_fast_vs_naive_uneven_chunks);
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);

@@ -1,20 +1,34 @@
 /* Convolution kernels (see conv.h).
  *
- * Fast path: a chunk of B images at a time, im2col lays the chunk's patches
- * out as one matrix col (C*kh*kw, B*Ho*Wo), so each group is ONE sgemm with
- * B*Ho*Wo columns (large even for the 4x4 maps at the end of a discriminator):
+ * Fast path: im2col lays a chunk of B images' patches out as one matrix
+ * col (C*kh*kw, B*Ho*Wo), so each group is one sgemm with B*Ho*Wo columns:
  *   fwd:    ytmp (O, B*P)   = W (O, K)      @ col (K, B*P)   then scatter to y
  *   data:   col  (K, B*P)   = W^T (K, O)    @ gy  (O, B*P)   then col2im to gx
  *   weight: gw   (O, K)    += gy (O, B*P)   @ col^T (B*P, K)
- * (K = C/g*kh*kw per group, P = Ho*Wo.) B is chosen so the workspace stays
- * near GT__WS_FLOATS; it is cached per thread so a training loop does not
- * churn the allocator. OpenBLAS threads the sgemm; OpenMP threads the
- * im2col / col2im / pack loops (never around an sgemm call). */
+ * (K = C/g*kh*kw per group, P = Ho*Wo; with B == 1 the sgemm reads / writes
+ * y and gy in place.)
+ *
+ * Threading. With at least as many chunks as threads, the OpenMP threads take
+ * whole chunks (im2col, sgemm, scatter of one chunk on one core, its buffers
+ * in that core's cache) and OpenBLAS is held to one thread meanwhile: the
+ * sgemm calls run inside the OpenMP region but never oversubscribe. This
+ * avoids handing the cores back and forth between libgomp's team and
+ * OpenBLAS's pthreads, which costs milliseconds per switch on a 2-core
+ * machine (an idle libgomp thread spins ~300k iterations after each parallel
+ * region while OpenBLAS wants that core). With fewer chunks (batch 1), the
+ * chunks run one after another: OpenMP over the im2col / col2im loops, and
+ * OpenBLAS threads each sgemm itself, called from serial code.
+ *
+ * Workspaces are cached per thread, so a training loop does not churn the
+ * allocator. */
 #include "conv.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../../internal.h"
 
@@ -36,11 +50,11 @@ void gt_cpu_conv_workspace_free(void) {
     gt__ws_cap = 0;
 }
 
-/* Chunking policy. A chunk's im2col buffer aims at gt__target floats (so it
- * stays in cache between im2col and the sgemm); a chunk has at least
- * GT__MIN_COLS columns where the images allow, for an efficient sgemm. Images
- * with at least GT__MIN_COLS output positions each get their own sgemm (no
- * packing of y / gy). */
+/* --- chunking policy --------------------------------------------------------- *
+ * A chunk's im2col buffer aims at gt__target floats (to stay in cache from
+ * im2col to sgemm); a chunk has at least gt__min_cols sgemm columns where the
+ * batch allows (an efficient sgemm). Images with at least that many output
+ * positions get a chunk (and an sgemm) each, reading and writing y / gy in place. */
 static int64_t gt__target, gt__min_cols;
 
 void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols) {
@@ -48,21 +62,56 @@ void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols) {
     gt__min_cols = GT_MAX(min_cols, 0);
 }
 
+static int gt__threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int gt__thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int gt__team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Images per chunk. */
 static int64_t gt__chunk(const gt_conv_geom *g) {
     if (!gt__target) {
         const char *e = getenv("GT_CONV_WS_KB");
-        gt__target = (e ? atoll(e) : 8192) * 1024 / 4;
+        gt__target = (e ? atoll(e) : 1024) * 1024 / 4;
         if (gt__target < 1) gt__target = 1;
     }
     if (!gt__min_cols) {
         const char *e = getenv("GT_CONV_MIN_COLS");
-        gt__min_cols = e ? atoll(e) : 1024;
+        gt__min_cols = e ? atoll(e) : 256;
         if (gt__min_cols < 1) gt__min_cols = 1;
     }
     int64_t P = g->ho * g->wo, per = g->c * g->kh * g->kw * P;
     if (P >= gt__min_cols) return 1;
     int64_t b = GT_MAX(gt__target / (per > 0 ? per : 1), (gt__min_cols + P - 1) / P);
+    /* keep every thread busy when the batch is split over them */
+    int64_t nt = gt__threads(), fair = (g->n + nt - 1) / nt;
+    if (g->n >= nt && b > fair) b = fair;
     return GT_MAX(1, GT_MIN(b, g->n));
+}
+
+/* Whole chunks per OpenMP thread (true), or one chunk after another with
+ * threaded loops and sgemm (false). */
+static bool gt__batch_parallel(const gt_conv_geom *g, int64_t B) {
+    int64_t nchunks = (g->n + B - 1) / B;
+    return gt__threads() > 1 && nchunks >= gt__threads();
 }
 
 /* --- index ranges -------------------------------------------------------------- */
@@ -78,12 +127,13 @@ static inline void gt__range(int64_t off, int64_t s, int64_t size, int64_t nout,
     *hi = h;
 }
 
-/* --- im2col / col2im / packing over a chunk of B images --------------------- */
+/* --- im2col / col2im / packing over a chunk of B images ---------------------
+ * par: use OpenMP inside (only outside a parallel region). */
 /* col (C*kh*kw, B*P): row (c, i, j), column (b, oh, ow) = x[b, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] or 0. */
-static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col) {
+static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col, bool par) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw, rows = g->c * kk;
     const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw, CHW = g->c * H * W;
-#pragma omp parallel for schedule(static) if (rows * cols > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (par && rows * cols > GT_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
         int64_t offh = i * g->dh - g->ph, offw = j * g->dw - g->pw;
@@ -114,11 +164,11 @@ static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *
     }
 }
 
-/* gx[b, c] = bias[c] (or 0) + sum of the col entries that im2col would have read from it. */
-static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const float *bias, float *gx) {
+/* gx[b, c] = bias[c] (or 0) + the sum of the col entries that im2col would have read from it. */
+static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const float *bias, float *gx, bool par) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw;
     const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw;
-#pragma omp parallel for schedule(static) if (g->c * kk * cols > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (par && g->c * kk * cols > GT_PAR_MIN)
     for (int64_t t = 0; t < B * g->c; t++) {
         int64_t b = t / g->c, c = t % g->c;
         float *xp = gx + t * H * W;
@@ -145,117 +195,210 @@ static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const
 }
 
 /* (B, R, P) -> (R, B*P). */
-static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *dst) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
+static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *dst, bool par) {
+#pragma omp parallel for schedule(static) if (par && B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
         int64_t b = t / R, r = t % R;
         memcpy(dst + (r * B + b) * P, src + t * P, (size_t)P * sizeof(float));
     }
 }
 
-/* (R, B*P) -> (B, R, P), adding bias[r] (or not) on the way. */
-static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, const float *bias, float *dst) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
+/* (R, B*P) -> (B, R, P), adding bias[r] (or not) on the way; in place when B == 1. */
+static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, const float *bias, float *dst,
+                            bool par) {
+    if (B == 1 && !bias) return;
+#pragma omp parallel for schedule(static) if (par && B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
         int64_t b = t / R, r = t % R;
         const float *s = src + (r * B + b) * P;
-        float *d = dst + t * P;
-        if (bias) {
-            float v = bias[r];
+        float *d = dst + t * P, v = bias ? bias[r] : 0.0f;
+        if (bias)
             for (int64_t k = 0; k < P; k++) d[k] = s[k] + v;
-        } else {
+        else
             memcpy(d, s, (size_t)P * sizeof(float));
-        }
     }
 }
 
-static void gt__add_bias(float *y, int64_t B, int64_t R, int64_t P, const float *bias) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
-    for (int64_t t = 0; t < B * R; t++) {
-        float v = bias[t % R], *d = y + t * P;
-        for (int64_t k = 0; k < P; k++) d[k] += v;
+/* --- one chunk of B images from image n0 ---------------------------------------- */
+typedef struct {
+    const gt_conv_geom *g;
+    int64_t P, G, Og, Kg, Bmax;
+} gt__plan;
+
+static gt__plan gt__plan_make(const gt_conv_geom *g) {
+    gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g)};
+    return p;
+}
+
+/* Floats of one chunk's workspace: col (C*kh*kw, B*P), the packed rows (O, B*P)
+ * when B > 1, and extra floats (a partial weight gradient). */
+static size_t gt__ws_floats(const gt__plan *p, int64_t extra) {
+    return (size_t)(p->Bmax * p->P * (p->G * p->Kg + (p->Bmax > 1 ? p->g->o : 0)) + extra);
+}
+
+static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, const float *b, float *y, int64_t n0,
+                          float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    float *col = ws, *yn = y + n0 * g->o * p->P;
+    float *out = B > 1 ? ws + p->Bmax * p->P * p->G * p->Kg : yn; /* (O, B*P) */
+    gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col, par);
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Og, (int)BP, (int)p->Kg, 1.0f,
+                    w + gi * p->Og * p->Kg, (int)p->Kg, col + gi * p->Kg * BP, (int)BP, 0.0f, out + gi * p->Og * BP,
+                    (int)BP);
+    gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
+}
+
+static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, const float *b, float *gx, int64_t n0,
+                           float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    float *col = ws;
+    const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
+    if (B > 1) {
+        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        gt__pack(gyp, B, g->o, p->P, pk, par);
+        gyp = pk;
     }
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->Kg, (int)BP, (int)p->Og, 1.0f,
+                    w + gi * p->Og * p->Kg, (int)p->Kg, gyp + gi * p->Og * BP, (int)BP, 0.0f, col + gi * p->Kg * BP,
+                    (int)BP);
+    gt__col2im(g, col, B, b, gx + n0 * g->c * g->h * g->w, par);
 }
 
-/* Workspace for a chunk of Bmax images: col, and the packed rows when B > 1. */
-static float *gt__chunk_ws(const gt_conv_geom *g, int64_t Bmax, int64_t packed_rows) {
-    int64_t P = g->ho * g->wo;
-    return gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? packed_rows : 0))));
+/* gw (O, Kg) = beta * gw + this chunk's contribution. */
+static void gt__weight_chunk(const gt__plan *p, const float *x, const float *gy, float *gw, float beta, int64_t n0,
+                             float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    float *col = ws;
+    const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
+    gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col, par);
+    if (B > 1) {
+        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        gt__pack(gyp, B, g->o, p->P, pk, par);
+        gyp = pk;
+    }
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->Og, (int)p->Kg, (int)BP, 1.0f,
+                    gyp + gi * p->Og * BP, (int)BP, col + gi * p->Kg * BP, (int)BP, beta, gw + gi * p->Og * p->Kg,
+                    (int)p->Kg);
 }
 
-/* --- fast kernels ------------------------------------------------------------- */
+/* --- drivers ------------------------------------------------------------------- */
+/* OpenBLAS held to one thread while OpenMP threads each call it. */
+static int gt__blas_single(void) {
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return prev;
+}
+
 bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__chunk_ws(g, Bmax, g->o);
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws, *yn = y + n0 * g->o * P;
-        gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
-        if (Bmax == 1) { /* straight into y */
-            for (int64_t gi = 0; gi < G; gi++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)P, (int)Kg, 1.0f,
-                            w + gi * Og * Kg, (int)Kg, col + gi * Kg * P, (int)P, 0.0f, yn + gi * Og * P, (int)P);
-            if (b) gt__add_bias(yn, 1, g->o, P, b);
-            continue;
-        }
-        float *out = ws + Bmax * P * G * Kg; /* (O, B*P) */
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)BP, (int)Kg, 1.0f, w + gi * Og * Kg,
-                        (int)Kg, col + gi * Kg * BP, (int)BP, 0.0f, out + gi * Og * BP, (int)BP);
-        gt__unpack_bias(out, B, g->o, P, b, yn);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel
+    {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            if (ws) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, false);
+    }
+    openblas_set_num_threads(prev);
+    return ok;
 }
 
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__chunk_ws(g, Bmax, g->o);
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) once packed */
-        if (Bmax > 1) {
-            float *pk = ws + Bmax * P * G * Kg;
-            gt__pack(gyp, B, g->o, P, pk);
-            gyp = pk;
-        }
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kg, (int)BP, (int)Og, 1.0f, w + gi * Og * Kg,
-                        (int)Kg, gyp + gi * Og * BP, (int)BP, 0.0f, col + gi * Kg * BP, (int)BP);
-        gt__col2im(g, col, B, b, gx + n0 * g->c * g->h * g->w);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel
+    {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            if (ws) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, false);
+    }
+    openblas_set_num_threads(prev);
+    return ok;
 }
 
 bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, float *gw) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax, nw = g->o * p.Kg;
     if (g->n == 0) {
-        memset(gw, 0, (size_t)(g->o * Kg) * sizeof(float));
+        memset(gw, 0, (size_t)nw * sizeof(float));
         return true;
     }
-    float *ws = gt__chunk_ws(g, Bmax, g->o);
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) once packed */
-        gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
-        if (Bmax > 1) {
-            float *pk = ws + Bmax * P * G * Kg;
-            gt__pack(gyp, B, g->o, P, pk);
-            gyp = pk;
-        }
-        float beta = n0 == 0 ? 0.0f : 1.0f;
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Og, (int)Kg, (int)BP, 1.0f, gyp + gi * Og * BP,
-                        (int)BP, col + gi * Kg * BP, (int)BP, beta, gw + gi * Og * Kg, (int)Kg);
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            gt__weight_chunk(&p, x, gy, gw, ch ? 1.0f : 0.0f, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    /* each thread sums its chunks into its own partial gradient (chunks dealt
+     * round-robin, so the sums do not depend on timing); then the partials add up */
+    int nt = gt__threads();
+    float **part = calloc((size_t)nt, sizeof *part);
+    if (!part) return false;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel num_threads(nt)
+    {
+        int t = gt__thread_id();
+        float *ws = gt__workspace(gt__ws_floats(&p, nw));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+        part[t] = ws ? ws + gt__ws_floats(&p, 0) : NULL;
+        bool first = true;
+#pragma omp for schedule(static, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++) {
+            if (!ws) continue;
+            gt__weight_chunk(&p, x, gy, part[t], first ? 0.0f : 1.0f, ch * p.Bmax, ws, false);
+            first = false;
+        }
+        if (first && part[t]) memset(part[t], 0, (size_t)nw * sizeof(float));
+#pragma omp barrier
+        if (ok) {
+            int nteam = gt__team_size();
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < nw; i++) {
+                float s = 0.0f;
+                for (int k = 0; k < nteam; k++) s += part[k][i];
+                gw[i] = s;
+            }
+        }
+    }
+    openblas_set_num_threads(prev);
+    free(part);
+    return ok;
 }
 
 /* --- naive reference: direct loops ---------------------------------------------- */
