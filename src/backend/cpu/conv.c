@@ -111,6 +111,7 @@ static int64_t gt__chunk(const gt_conv_geom *g) {
  * threaded loops and sgemm (false). */
 static bool gt__batch_parallel(const gt_conv_geom *g, int64_t B) {
     int64_t nchunks = (g->n + B - 1) / B;
+    if (getenv("GT_CONV_SERIAL")) return false; /* DEV */
     return gt__threads() > 1 && nchunks >= gt__threads();
 }
 
@@ -174,6 +175,18 @@ static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const
         float *xp = gx + t * H * W;
         float b0 = bias ? bias[c] : 0.0f;
         for (int64_t k = 0; k < H * W; k++) xp[k] = b0;
+        if (P == 1) { /* one output position: each tap lands on its own pixel (or outside) */
+            const float *src = col + c * kk * cols + b;
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t ih = i * g->dh - g->ph;
+                if (ih < 0 || ih >= H) continue;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    int64_t iw = j * g->dw - g->pw;
+                    if (iw >= 0 && iw < W) xp[ih * W + iw] += src[(i * g->kw + j) * cols];
+                }
+            }
+            continue;
+        }
         for (int64_t i = 0; i < g->kh; i++) {
             int64_t offh = i * g->dh - g->ph, hlo, hhi;
             gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
@@ -223,10 +236,13 @@ static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, c
 typedef struct {
     const gt_conv_geom *g;
     int64_t P, G, Og, Kg, Bmax;
+    bool ident; /* 1x1 kernel, stride 1, no padding: an image is its own im2col */
 } gt__plan;
 
 static gt__plan gt__plan_make(const gt_conv_geom *g) {
-    gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g)};
+    gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g),
+                  g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
+                      g->ho == g->h && g->wo == g->w};
     return p;
 }
 
@@ -240,9 +256,13 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
                           float *ws, bool par) {
     const gt_conv_geom *g = p->g;
     int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
-    float *col = ws, *yn = y + n0 * g->o * p->P;
+    float *yn = y + n0 * g->o * p->P;
     float *out = B > 1 ? ws + p->Bmax * p->P * p->G * p->Kg : yn; /* (O, B*P) */
-    gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col, par);
+    const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (!(p->ident && B == 1)) {
+        gt__im2col(g, xn, B, ws, par);
+        col = ws;
+    }
     for (int64_t gi = 0; gi < p->G; gi++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Og, (int)BP, (int)p->Kg, 1.0f,
                     w + gi * p->Og * p->Kg, (int)p->Kg, col + gi * p->Kg * BP, (int)BP, 0.0f, out + gi * p->Og * BP,
@@ -254,7 +274,7 @@ static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, c
                            float *ws, bool par) {
     const gt_conv_geom *g = p->g;
     int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
-    float *col = ws;
+    float *gxn = gx + n0 * g->c * g->h * g->w, *col = p->ident && B == 1 ? gxn : ws;
     const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
     if (B > 1) {
         float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
@@ -265,7 +285,8 @@ static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, c
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->Kg, (int)BP, (int)p->Og, 1.0f,
                     w + gi * p->Og * p->Kg, (int)p->Kg, gyp + gi * p->Og * BP, (int)BP, 0.0f, col + gi * p->Kg * BP,
                     (int)BP);
-    gt__col2im(g, col, B, b, gx + n0 * g->c * g->h * g->w, par);
+    if (col == gxn) gt__unpack_bias(gxn, 1, g->c, p->P, b, gxn, par); /* bias only */
+    else gt__col2im(g, col, B, b, gxn, par);
 }
 
 /* gw (O, Kg) = beta * gw + this chunk's contribution. */
@@ -273,9 +294,12 @@ static void gt__weight_chunk(const gt__plan *p, const float *x, const float *gy,
                              float *ws, bool par) {
     const gt_conv_geom *g = p->g;
     int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
-    float *col = ws;
     const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
-    gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col, par);
+    const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (!(p->ident && B == 1)) {
+        gt__im2col(g, xn, B, ws, par);
+        col = ws;
+    }
     if (B > 1) {
         float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
         gt__pack(gyp, B, g->o, p->P, pk, par);
