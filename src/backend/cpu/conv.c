@@ -128,6 +128,15 @@ static inline void gt__range(int64_t off, int64_t s, int64_t size, int64_t nout,
     *hi = h;
 }
 
+/* d[k] = x[k * s] for k < n; constant strides 1 and 2 vectorise. */
+static inline void gt__gather(float *restrict d, const float *restrict x, int64_t n, int64_t s) {
+    if (s == 1) memcpy(d, x, (size_t)n * sizeof(float));
+    else if (s == 2)
+        for (int64_t k = 0; k < n; k++) d[k] = x[2 * k];
+    else
+        for (int64_t k = 0; k < n; k++) d[k] = x[k * s];
+}
+
 /* --- im2col / col2im / packing over a chunk of B images ---------------------
  * par: use OpenMP inside (only outside a parallel region). */
 /* col (C*kh*kw, B*P): row (c, i, j), column (b, oh, ow) = x[b, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] or 0. */
@@ -155,9 +164,7 @@ static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *
                 const float *xr = xp + (oh * g->sh + offh) * W + offw;
                 float *d = dst + oh * Wo;
                 for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
-                if (sw == 1) memcpy(d + wlo, xr + wlo, (size_t)(whi - wlo) * sizeof(float));
-                else
-                    for (int64_t ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
+                gt__gather(d + wlo, xr + wlo * sw, whi - wlo, sw);
                 for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
             }
             memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
@@ -165,10 +172,36 @@ static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *
     }
 }
 
+/* Stride-2 rows of col2im: the kw taps of one output row oh add into the even
+ * and odd phases of input row xr (contiguous, vectorisable adds), which are
+ * then interleaved into xr. src[j] is tap j's row of col, wlo/whi its range. */
+#define GT__HALF_MAX 1024 /* rows up to 2048 wide take this path */
+#define GT__KW_MAX 64
+
+static void gt__col2im_row_s2(const gt_conv_geom *g, const float *const *src, const int64_t *wlo, const int64_t *whi,
+                              float *xr) {
+    float ph[2][GT__HALF_MAX];
+    const int64_t W = g->w, Wh = (W + 1) / 2;
+    memset(ph[0], 0, (size_t)Wh * sizeof(float));
+    memset(ph[1], 0, (size_t)Wh * sizeof(float));
+    for (int64_t j = 0; j < g->kw; j++) {
+        int64_t off = j * g->dw - g->pw, q = off & 1, sh = (off - q) / 2; /* input index 2*(ow+sh) + q */
+        float *d = ph[q] + sh;
+        const float *s = src[j];
+        for (int64_t ow = wlo[j]; ow < whi[j]; ow++) d[ow] += s[ow];
+    }
+    for (int64_t k = 0; k < W / 2; k++) {
+        xr[2 * k] += ph[0][k];
+        xr[2 * k + 1] += ph[1][k];
+    }
+    if (W & 1) xr[W - 1] += ph[0][W / 2];
+}
+
 /* gx[b, c] = bias[c] (or 0) + the sum of the col entries that im2col would have read from it. */
 static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const float *bias, float *gx, bool par) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw;
     const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw;
+    const bool s2 = sw == 2 && (W + 1) / 2 <= GT__HALF_MAX && g->kw <= GT__KW_MAX;
 #pragma omp parallel for schedule(static) if (par && g->c * kk * cols > GT_PAR_MIN)
     for (int64_t t = 0; t < B * g->c; t++) {
         int64_t b = t / g->c, c = t % g->c;
@@ -183,6 +216,21 @@ static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const
                 for (int64_t j = 0; j < g->kw; j++) {
                     int64_t iw = j * g->dw - g->pw;
                     if (iw >= 0 && iw < W) xp[ih * W + iw] += src[(i * g->kw + j) * cols];
+                }
+            }
+            continue;
+        }
+        if (s2) {
+            int64_t wlo[GT__KW_MAX], whi[GT__KW_MAX];
+            const float *src[GT__KW_MAX];
+            for (int64_t j = 0; j < g->kw; j++) gt__range(j * g->dw - g->pw, 2, W, Wo, &wlo[j], &whi[j]);
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t offh = i * g->dh - g->ph, hlo, hhi;
+                gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
+                const float *row0 = col + (c * g->kh + i) * g->kw * cols + b * P;
+                for (int64_t oh = hlo; oh < hhi; oh++) {
+                    for (int64_t j = 0; j < g->kw; j++) src[j] = row0 + j * cols + oh * Wo;
+                    gt__col2im_row_s2(g, src, wlo, whi, xp + (oh * g->sh + offh) * W);
                 }
             }
             continue;
