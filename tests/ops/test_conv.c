@@ -209,6 +209,20 @@ static void test_strided_input(void) {
     CHECK(g && gt_same_shape(g, x));
 }
 
+/* An empty batch gives empty outputs and zero weight / bias gradients. */
+static void test_empty_batch(void) {
+    gt_tensor *x = gt_zeros(S(0, 3, 8, 8)), *w = gt_test_randn(3, S(4, 3, 3, 3), 1.0f), *b = gt_ones(S(4));
+    w->requires_grad = b->requires_grad = true;
+    gt_tensor *y = gt_conv2d(x, w, b, gt_conv_params_make(1, 1));
+    CHECK(y && y->shape[0] == 0 && y->shape[1] == 4 && y->shape[2] == 8 && y->shape[3] == 8);
+    gt_tensor *g[2], *in[2] = {w, b};
+    CHECK(gt_grad(gt_sum_all(y), NULL, 2, in, g, false) == GT_OK);
+    gt_test_close("empty batch: dw", g[0], gt_zeros_like(w), 0, 0);
+    gt_test_close("empty batch: db", g[1], gt_zeros_like(b), 0, 0);
+    gt_tensor *t = gt_conv_transpose2d(gt_zeros(S(0, 4, 3, 3)), gt_zeros(S(4, 2, 4, 4)), NULL, gt_conv_params_make(2, 1));
+    CHECK(t && t->shape[0] == 0 && t->shape[2] == 6);
+}
+
 static bool err_has(gt_tensor *y, gt_status st, const char *s1, const char *s2) {
     bool ok = y == NULL && gt_last_status() == st && strstr(gt_last_error(), s1) && (!s2 || strstr(gt_last_error(), s2));
     if (!ok) fprintf(stderr, "  unexpected: status %d, message '%s'\n", (int)gt_last_status(), gt_last_error());
@@ -278,6 +292,7 @@ int main(void) {
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);
     RUN(test_strided_input);
+    RUN(test_empty_batch);
     RUN(test_errors);
     return gt_test_finish();
 }
