@@ -209,6 +209,14 @@ static void test_strided_input(void) {
     CHECK(g && gt_same_shape(g, x));
 }
 
+/* The threaded weight gradient sums its partials in a fixed order: two runs agree bit for bit. */
+static void test_weight_grad_deterministic(void) {
+    gt_tensor *x = gt_test_randn(61, S(9, 16, 12, 12), 1.0f), *gy = gt_test_randn(62, S(9, 24, 6, 6), 1.0f);
+    gt_conv_params p = gt_conv_params_make(2, 1);
+    gt_tensor *a = gt_conv2d_weight_grad(x, gy, 4, 4, p), *b = gt_conv2d_weight_grad(x, gy, 4, 4, p);
+    gt_test_close("weight grad run 1 vs run 2", a, b, 0, 0);
+}
+
 /* An empty batch gives empty outputs and zero weight / bias gradients. */
 static void test_empty_batch(void) {
     gt_tensor *x = gt_zeros(S(0, 3, 8, 8)), *w = gt_test_randn(3, S(4, 3, 3, 3), 1.0f), *b = gt_ones(S(4));
@@ -293,6 +301,7 @@ int main(void) {
     RUN(test_gradgradcheck);
     RUN(test_strided_input);
     RUN(test_empty_batch);
+    RUN(test_weight_grad_deterministic);
     RUN(test_errors);
     return gt_test_finish();
 }
