@@ -1,8 +1,10 @@
 /* Times conv2d and conv_transpose2d (forward, and forward + input and weight
  * gradients) at the DCGAN-64 layer shapes, and OpenBLAS sgemm for reference.
- * Prints one tab-separated line per op: "op<TAB>name<TAB>ms<TAB>gflop" (median
- * of several repeats after warm-up); bench/run_bench_ops.sh joins them with
- * PyTorch's numbers for the same shapes (bench/bench_ops.py).
+ * Prints one tab-separated line per op: "op<TAB>name<TAB>ms<TAB>gflop<TAB>min
+ * ms<TAB>cpu ms" (ms: median of several repeats after warm-up; min ms and the
+ * median process CPU time help read results from a loaded machine);
+ * bench/run_bench_ops.sh joins them with PyTorch's numbers for the same shapes
+ * (bench/bench_ops.py).
  * usage: bench_ops [repeats] [name filter] */
 #include <cblas.h>
 #include <stdlib.h>

@@ -4,6 +4,8 @@
 # PyTorch/gantry, gantry's effective GFLOPS, and that as a % of the best sgemm
 # GFLOPS measured in the same run. The two sides alternate layer by layer, so
 # a change in machine load hits both alike; the load average is printed too.
+# On a shared machine under load, `chrt -f 10 bench/run_bench_ops.sh` (root)
+# runs both sides ahead of the other work, i.e. as on a quiet machine.
 # usage: bench/run_bench_ops.sh [repeats] [name filter]
 set -euo pipefail
 cd "$(dirname "$0")/.."
