@@ -227,12 +227,14 @@ static void test_empty_batch(void) {
     CHECK(gt_grad(gt_sum_all(y), NULL, 2, in, g, false) == GT_OK);
     gt_test_close("empty batch: dw", g[0], gt_zeros_like(w), 0, 0);
     gt_test_close("empty batch: db", g[1], gt_zeros_like(b), 0, 0);
-    gt_tensor *t = gt_conv_transpose2d(gt_zeros(S(0, 4, 3, 3)), gt_zeros(S(4, 2, 4, 4)), NULL, gt_conv_params_make(2, 1));
+    gt_tensor *t = gt_conv_transpose2d(gt_zeros(S(0, 4, 3, 3)), gt_zeros(S(4, 2, 4, 4)), NULL,
+                                       gt_conv_params_make(2, 1));
     CHECK(t && t->shape[0] == 0 && t->shape[2] == 6);
 }
 
 static bool err_has(gt_tensor *y, gt_status st, const char *s1, const char *s2) {
-    bool ok = y == NULL && gt_last_status() == st && strstr(gt_last_error(), s1) && (!s2 || strstr(gt_last_error(), s2));
+    const char *e = gt_last_error();
+    bool ok = y == NULL && gt_last_status() == st && strstr(e, s1) && (!s2 || strstr(e, s2));
     if (!ok) fprintf(stderr, "  unexpected: status %d, message '%s'\n", (int)gt_last_status(), gt_last_error());
     gt_clear_error();
     return ok;

@@ -481,7 +481,8 @@ void gt_naive_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, co
                                 int64_t ih = oh * g->sh - g->ph + i * g->dh, iw = ow * g->sw - g->pw + j * g->dw;
                                 if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w) continue;
                                 int64_t c = o / Og * Cg + cg;
-                                acc += (double)x[GT__XIDX(g, n, c, ih, iw)] * w[((o * Cg + cg) * g->kh + i) * g->kw + j];
+                                float wv = w[((o * Cg + cg) * g->kh + i) * g->kw + j];
+                                acc += (double)x[GT__XIDX(g, n, c, ih, iw)] * wv;
                             }
                     y[GT__YIDX(g, n, o, oh, ow)] = (float)acc;
                 }
