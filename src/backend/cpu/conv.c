@@ -15,7 +15,8 @@
  * avoids handing the cores back and forth between libgomp's team and
  * OpenBLAS's pthreads, which costs milliseconds per switch on a 2-core
  * machine (an idle libgomp thread spins ~300k iterations after each parallel
- * region while OpenBLAS wants that core). With fewer chunks (batch 1), the
+ * region while OpenBLAS wants that core: a 1024^3 sgemm right after a
+ * parallel region took 19.7 ms instead of 12.6 ms). With fewer chunks (batch 1), the
  * chunks run one after another: OpenMP over the im2col / col2im loops, and
  * OpenBLAS threads each sgemm itself, called from serial code.
  *
