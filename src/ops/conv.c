@@ -250,20 +250,21 @@ gt_tensor *gt_conv_transpose2d(gt_tensor *x, gt_tensor *w, gt_tensor *b, gt_conv
     if (!gt__check_params(p, nm, true)) return NULL;
     if (w->shape[0] != x->shape[1]) {
         char xs[96], wsb[96];
-        return gt__fail(GT_ERR_SHAPE, "%s: w %s must be (C_in, C_out/groups, kH, kW) with C_in = %lld, the channels of x %s",
-                        nm, gt_shape_str(w, wsb, sizeof wsb), (long long)x->shape[1], gt_shape_str(x, xs, sizeof xs));
+        return gt__fail(GT_ERR_SHAPE,
+                        "%s: w %s must be (C_in, C_out/groups, kH, kW) with C_in = %lld, the channels of x %s", nm,
+                        gt_shape_str(w, wsb, sizeof wsb), (long long)x->shape[1], gt_shape_str(x, xs, sizeof xs));
     }
-    if (!gt__check_channels(x, w, b, x->shape[1] / (p.groups > 0 ? p.groups : 1), w->shape[1] * p.groups, p.groups, nm))
-        return NULL;
+    if (!gt__check_channels(x, w, b, x->shape[1] / p.groups, w->shape[1] * p.groups, p.groups, nm)) return NULL;
     int64_t ho = (x->shape[2] - 1) * p.stride_h - 2 * (int64_t)p.pad_h + (int64_t)p.dil_h * (w->shape[2] - 1) +
                  p.out_pad_h + 1;
     int64_t wo = (x->shape[3] - 1) * p.stride_w - 2 * (int64_t)p.pad_w + (int64_t)p.dil_w * (w->shape[3] - 1) +
                  p.out_pad_w + 1;
     if (ho <= 0 || wo <= 0) {
         char xs[96], wsb[96];
-        return gt__fail(GT_ERR_SHAPE, "%s: output size %lldx%lld is not positive (x %s, w %s, stride (%d, %d), padding (%d, %d))",
-                        nm, (long long)ho, (long long)wo, gt_shape_str(x, xs, sizeof xs), gt_shape_str(w, wsb, sizeof wsb),
-                        p.stride_h, p.stride_w, p.pad_h, p.pad_w);
+        return gt__fail(GT_ERR_SHAPE,
+                        "%s: output size %lldx%lld is not positive (x %s, w %s, stride (%d, %d), padding (%d, %d))",
+                        nm, (long long)ho, (long long)wo, gt_shape_str(x, xs, sizeof xs),
+                        gt_shape_str(w, wsb, sizeof wsb), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
     }
     return gt__convT_ex(x, w, b, p, ho, wo);
 }
@@ -283,7 +284,8 @@ gt_tensor *gt_conv2d_weight_grad(gt_tensor *x, gt_tensor *gy, int kh, int kw, gt
     int64_t ho = gt__out_size(x->shape[2], kh, p.stride_h, p.pad_h, p.dil_h);
     int64_t wo = gt__out_size(x->shape[3], kw, p.stride_w, p.pad_w, p.dil_w);
     if (gy->shape[0] != x->shape[0] || gy->shape[2] != ho || gy->shape[3] != wo)
-        return gt__fail(GT_ERR_SHAPE, "%s: gy %s must be (%lld, C_out, %lld, %lld), the conv2d output of x %s with a %dx%d kernel",
-                        nm, gs, (long long)x->shape[0], (long long)ho, (long long)wo, xs, kh, kw);
+        return gt__fail(GT_ERR_SHAPE,
+                        "%s: gy %s must be (%lld, C_out, %lld, %lld), the conv2d output of x %s with a %dx%d kernel", nm,
+                        gs, (long long)x->shape[0], (long long)ho, (long long)wo, xs, kh, kw);
     return gt__wgrad_ex(x, gy, kh, kw, p);
 }
