@@ -13,12 +13,12 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs" --target gantry_cli >/dev/null
 OUT="${1:-runs/fashion-dcgan}"
 # 28 px (Fashion-MNIST's own size), half-width DCGAN (ngf = ndf = 32), EMA generator.
-FLAGS=(--data fashion-mnist --model dcgan --res 28 --ngf 32 --ndf 32 --steps 1800
-       --lr-g 2e-4 --lr-d 2e-4 --ema 0.999 --seed 0 --sample-every 300 --ckpt-every 600 --out "$OUT")
+FLAGS=(--data fashion-mnist --model dcgan --res 28 --ngf 32 --ndf 32 --steps 4000
+       --lr-g 2e-4 --lr-d 2e-4 --ema 0.999 --seed 0 --sample-every 500 --ckpt-every 1000 --out "$OUT")
 if [ -f "$OUT/last.safetensors" ]; then
   build/gantry train --out "$OUT" --resume ${GANTRY_TRAIN_FLAGS:-}
 else
   build/gantry train "${FLAGS[@]}" ${GANTRY_TRAIN_FLAGS:-}
 fi
-build/gantry sample --ckpt "$OUT/last.safetensors" --n 64 --seed 0 --out "$OUT/grid.png" >/dev/null
+build/gantry sample --ckpt "$OUT/last.safetensors" --n 64 --seed 0 --scale 2 --out "$OUT/grid.png" >/dev/null
 echo "sample grid: $OUT/grid.png"
