@@ -9,7 +9,11 @@
 #include "gantry/rng.h"
 #include "gantry/nn.h"
 #include "gantry/optim.h"
-#include "gantry/io.h"
 #include "gantry/data.h"
+#include "gantry/io.h"
+#include "gantry/models.h"
+#include "gantry/train.h"
+#include "gantry/inception.h"
+#include "gantry/metrics.h"
 
 #endif

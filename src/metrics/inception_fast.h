@@ -1,0 +1,45 @@
+/* src/metrics/inception_fast.h - the fused Inception forward's kernels.
+ *
+ * Activations of a chunk of B images are laid out (C, B, H, W): channel c of
+ * image b is the plane at (c * B + b) * H * W. A 1x1 convolution is then one
+ * sgemm (C_out, C_in) @ (C_in, B*H*W); a k x k one an im2col of a few images'
+ * columns at a time into (C_in*kh*kw, n*Ho*Wo) and an sgemm that writes those
+ * columns of the output in place; and a channel concat is free: each branch
+ * writes its rows of the block's output. */
+#ifndef GT_INCEPTION_FAST_H
+#define GT_INCEPTION_FAST_H
+
+#include "inception_internal.h"
+
+/* 1x1 convs of one block that read the block input, stacked into one sgemm. */
+typedef struct {
+    int rows, cin;
+    float *w; // (rows, cin) folded weights, in the block's member order
+    float *b; // (rows) folded biases
+} gt__stack;
+
+typedef struct {
+    gt__stack stack[GT__INC_NBLOCK];
+    float *col;       /* im2col workspace */
+    int64_t col_cap;  /* floats */
+    float *arena;     /* activation buffers for one chunk */
+    int64_t arena_cap;
+} gt__fast;
+
+/* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
+ * when epi, y = relu(y + bias). false: out of memory. */
+bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, int W, float *y, bool epi);
+float *gt__inception_arena(gt_inception *net, int64_t n);
+/* Out-of-place or in-place y[r, :] = relu(x[r, :] + b[r]) over rows x n. */
+void gt__fbias_relu(const float *x, int rows, int64_t n, const float *b, float *y);
+/* (planes, H, W) -> (planes, Ho, Wo) pools. */
+void gt__favg3(const float *x, int64_t planes, int H, int W, float *y);            /* 3x3 / 1 / 1, pad left out */
+void gt__fmax3(const float *x, int64_t planes, int H, int W, int s, int p, float *y); /* 3x3 / s / p */
+/* out[b, c] = mean of plane (c, b) of x (C, B, H, W). */
+void gt__fmean(const float *x, int C, int B, int64_t hw, float *out);
+/* y (n, 1008) = pool (n, 2048) @ w^T (w (1008, 2048)) + b (or no bias when NULL). */
+void gt__ffc(const float *pool, int64_t n, const float *w, const float *b, float *y);
+/* y (m, n) = a (m, k) @ b (k, n) with leading dims; beta 0. */
+void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b, int64_t ldb, float *y, int64_t ldy);
+
+#endif
