@@ -1,7 +1,7 @@
 /* conv2d, conv_transpose2d, conv2d_weight_grad: golden values and gradients
  * (first and second order) from PyTorch, fast vs naive kernels (one chunk and
  * several), finite differences, and the error messages. */
-#include "../../src/backend/cpu/conv.h" /* gt_cpu_conv_set_chunk_target */
+#include "../../src/backend/cpu/conv.h" /* gt_cpu_conv_set_chunking */
 #include "../common/harness.h"
 
 #define S(...) GT_SHAPE(__VA_ARGS__)
@@ -142,19 +142,26 @@ static void fast_vs_naive_cases(const conv_case *cases, int ncase, float tol) {
     for (int c = 0; c < ncase; c++) {
         gt_tensor *in[3];
         make_inputs(&cases[c], 300 + 10 * (uint64_t)c, in);
-        /* one chunk for the whole batch, then one image per chunk */
-        int64_t prev = gt_cpu_conv_set_chunk_target(0);
+        /* the default chunking, then one image per chunk */
         gt_test_fast_vs_naive(cases[c].name, f_case, n_inputs(&cases[c]), in, (void *)&cases[c], tol, tol);
-        gt_cpu_conv_set_chunk_target(1);
+        gt_cpu_conv_set_chunking(1, 1);
         char nm[96];
         snprintf(nm, sizeof nm, "%s (one image per chunk)", cases[c].name);
         gt_test_fast_vs_naive(nm, f_case, n_inputs(&cases[c]), in, (void *)&cases[c], tol, tol);
-        gt_cpu_conv_set_chunk_target(prev);
+        gt_cpu_conv_set_chunking(0, 0);
     }
 }
 
 static void test_fast_vs_naive_small(void) { fast_vs_naive_cases(SMALL, NSMALL, 1e-4f); }
 static void test_fast_vs_naive_dcgan_shapes(void) { fast_vs_naive_cases(BIG, NBIG, 1e-3f); }
+
+/* One thread: the chunks run one after another (the path batch-1 calls take). */
+static void test_fast_vs_naive_one_thread(void) {
+    int prev = gt_get_num_threads();
+    gt_set_num_threads(1);
+    fast_vs_naive_cases(SMALL, NSMALL, 1e-4f);
+    gt_set_num_threads(prev);
+}
 
 static void test_fast_vs_naive_uneven_chunks(void) {
     /* batch 5 in chunks of 2 (the last one short), threaded loops, groups */
@@ -162,14 +169,15 @@ static void test_fast_vs_naive_uneven_chunks(void) {
         {"conv b5 chunks of 2", K_CONV, {5, 16, 20, 20}, {32, 8, 3, 3}, true, P(1, 1, 1, 1, 1, 1, 0, 0, 2), 0, 0},
         {"convT b5 chunks of 2", K_CONVT, {5, 16, 10, 10}, {16, 4, 4, 4}, true, P(2, 2, 1, 1, 1, 1, 0, 0, 2), 0, 0},
     };
-    int64_t per = 16 * 9 * 20 * 20; /* im2col floats of one image for the conv; the convT's is smaller */
-    int64_t prev = gt_cpu_conv_set_chunk_target(2 * per);
+    /* im2col floats per image: C * kh * kw * Ho * Wo of the conv geometry (the convT's runs from y to x) */
+    const int64_t per[2] = {16 * 9 * 20 * 20, 8 * 16 * 10 * 10};
     for (int i = 0; i < 2; i++) {
+        gt_cpu_conv_set_chunking(2 * per[i], 1);
         gt_tensor *in[3];
         make_inputs(&c[i], 900 + (uint64_t)i, in);
         gt_test_fast_vs_naive(c[i].name, f_case, 3, in, (void *)&c[i], 1e-4f, 1e-4f);
     }
-    gt_cpu_conv_set_chunk_target(prev);
+    gt_cpu_conv_set_chunking(0, 0);
 }
 
 static void test_gradcheck(void) {
@@ -265,6 +273,7 @@ int main(void) {
     RUN(test_golden_dcgan_shapes);
     RUN(test_fast_vs_naive_small);
     RUN(test_fast_vs_naive_dcgan_shapes);
+    RUN(test_fast_vs_naive_one_thread);
     RUN(test_fast_vs_naive_uneven_chunks);
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);

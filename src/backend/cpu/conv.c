@@ -1,20 +1,34 @@
 /* Convolution kernels (see conv.h).
  *
- * Fast path: a chunk of B images at a time, im2col lays the chunk's patches
- * out as one matrix col (C*kh*kw, B*Ho*Wo), so each group is ONE sgemm with
- * B*Ho*Wo columns (large even for the 4x4 maps at the end of a discriminator):
+ * Fast path: im2col lays a chunk of B images' patches out as one matrix
+ * col (C*kh*kw, B*Ho*Wo), so each group is one sgemm with B*Ho*Wo columns:
  *   fwd:    ytmp (O, B*P)   = W (O, K)      @ col (K, B*P)   then scatter to y
  *   data:   col  (K, B*P)   = W^T (K, O)    @ gy  (O, B*P)   then col2im to gx
  *   weight: gw   (O, K)    += gy (O, B*P)   @ col^T (B*P, K)
- * (K = C/g*kh*kw per group, P = Ho*Wo.) B is chosen so the workspace stays
- * near GT__WS_FLOATS; it is cached per thread so a training loop does not
- * churn the allocator. OpenBLAS threads the sgemm; OpenMP threads the
- * im2col / col2im / pack loops (never around an sgemm call). */
+ * (K = C/g*kh*kw per group, P = Ho*Wo; with B == 1 the sgemm reads / writes
+ * y and gy in place.)
+ *
+ * Threading. With at least as many chunks as threads, the OpenMP threads take
+ * whole chunks (im2col, sgemm, scatter of one chunk on one core, its buffers
+ * in that core's cache) and OpenBLAS is held to one thread meanwhile: the
+ * sgemm calls run inside the OpenMP region but never oversubscribe. This
+ * avoids handing the cores back and forth between libgomp's team and
+ * OpenBLAS's pthreads, which costs milliseconds per switch on a 2-core
+ * machine (an idle libgomp thread spins ~300k iterations after each parallel
+ * region while OpenBLAS wants that core). With fewer chunks (batch 1), the
+ * chunks run one after another: OpenMP over the im2col / col2im loops, and
+ * OpenBLAS threads each sgemm itself, called from serial code.
+ *
+ * Workspaces are cached per thread, so a training loop does not churn the
+ * allocator. */
 #include "conv.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../../internal.h"
 
@@ -36,29 +50,69 @@ void gt_cpu_conv_workspace_free(void) {
     gt__ws_cap = 0;
 }
 
-/* Target size of the im2col buffer of one chunk, in floats. */
-static int64_t gt__target;
+/* --- chunking policy --------------------------------------------------------- *
+ * A chunk's im2col buffer aims at gt__target floats (to stay in cache from
+ * im2col to sgemm); a chunk has at least gt__min_cols sgemm columns where the
+ * batch allows (an efficient sgemm). Images with at least that many output
+ * positions get a chunk (and an sgemm) each, reading and writing y / gy in place. */
+static int64_t gt__target, gt__min_cols;
 
-int64_t gt_cpu_conv_set_chunk_target(int64_t floats) {
-    int64_t prev = gt__target;
-    gt__target = floats > 0 ? floats : 0;
-    return prev;
+void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols) {
+    gt__target = GT_MAX(target_floats, 0);
+    gt__min_cols = GT_MAX(min_cols, 0);
 }
 
-static int64_t gt__ws_target(void) {
+static int gt__threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int gt__thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int gt__team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* Images per chunk. */
+static int64_t gt__chunk(const gt_conv_geom *g) {
     if (!gt__target) {
-        const char *e = getenv("GT_CONV_WS_MB");
-        gt__target = (e ? atoll(e) : 64) * (1 << 20) / 4;
+        const char *e = getenv("GT_CONV_WS_KB");
+        gt__target = (e ? atoll(e) : 1024) * 1024 / 4;
         if (gt__target < 1) gt__target = 1;
     }
-    return gt__target;
+    if (!gt__min_cols) {
+        const char *e = getenv("GT_CONV_MIN_COLS");
+        gt__min_cols = e ? atoll(e) : 256;
+        if (gt__min_cols < 1) gt__min_cols = 1;
+    }
+    int64_t P = g->ho * g->wo, per = g->c * g->kh * g->kw * P;
+    if (P >= gt__min_cols) return 1;
+    int64_t b = GT_MAX(gt__target / (per > 0 ? per : 1), (gt__min_cols + P - 1) / P);
+    /* keep every thread busy when the batch is split over them */
+    int64_t nt = gt__threads(), fair = (g->n + nt - 1) / nt;
+    if (g->n >= nt && b > fair) b = fair;
+    return GT_MAX(1, GT_MIN(b, g->n));
 }
 
-/* Images per chunk: as many as fit the target, at least one. */
-static int64_t gt__chunk(const gt_conv_geom *g) {
-    int64_t per = g->c * g->kh * g->kw * g->ho * g->wo;
-    int64_t b = gt__ws_target() / (per > 0 ? per : 1);
-    return GT_MAX(1, GT_MIN(b, g->n));
+/* Whole chunks per OpenMP thread (true), or one chunk after another with
+ * threaded loops and sgemm (false). */
+static bool gt__batch_parallel(const gt_conv_geom *g, int64_t B) {
+    int64_t nchunks = (g->n + B - 1) / B;
+    if (getenv("GT_CONV_SERIAL")) return false; /* DEV */
+    return gt__threads() > 1 && nchunks >= gt__threads();
 }
 
 /* --- index ranges -------------------------------------------------------------- */
@@ -74,45 +128,113 @@ static inline void gt__range(int64_t off, int64_t s, int64_t size, int64_t nout,
     *hi = h;
 }
 
-/* --- im2col / col2im / packing over a chunk of B images --------------------- */
+/* d[k] = x[k * s] for k < n; constant strides 1 and 2 vectorise. */
+static inline void gt__gather(float *restrict d, const float *restrict x, int64_t n, int64_t s) {
+    if (s == 1) memcpy(d, x, (size_t)n * sizeof(float));
+    else if (s == 2)
+        for (int64_t k = 0; k < n; k++) d[k] = x[2 * k];
+    else
+        for (int64_t k = 0; k < n; k++) d[k] = x[k * s];
+}
+
+/* --- im2col / col2im / packing over a chunk of B images ---------------------
+ * par: use OpenMP inside (only outside a parallel region). */
 /* col (C*kh*kw, B*P): row (c, i, j), column (b, oh, ow) = x[b, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] or 0. */
-static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col) {
+static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col, bool par) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw, rows = g->c * kk;
-    const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw;
-#pragma omp parallel for schedule(static) if (rows * cols > GT_PAR_MIN)
-    for (int64_t t = 0; t < rows * B; t++) {
-        int64_t r = t / B, b = t % B;
+    const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw, CHW = g->c * H * W;
+#pragma omp parallel for schedule(static) if (par && rows * cols > GT_PAR_MIN)
+    for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
         int64_t offh = i * g->dh - g->ph, offw = j * g->dw - g->pw;
         int64_t hlo, hhi, wlo, whi;
         gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
         gt__range(offw, sw, W, Wo, &wlo, &whi);
-        const float *xp = x + (b * g->c + c) * H * W;
-        float *dst = col + r * cols + b * P;
-        memset(dst, 0, (size_t)(hlo * Wo) * sizeof(float));
-        for (int64_t oh = hlo; oh < hhi; oh++) {
-            const float *xr = xp + (oh * g->sh + offh) * W + offw;
-            float *d = dst + oh * Wo;
-            for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
-            if (sw == 1) memcpy(d + wlo, xr + wlo, (size_t)(whi - wlo) * sizeof(float));
+        float *dst = col + r * cols;
+        if (P == 1) { /* one output position: a strided gather over the images */
+            if (hlo == hhi || wlo == whi) memset(dst, 0, (size_t)B * sizeof(float));
             else
-                for (int64_t ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
-            for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
+                for (int64_t b = 0, o = c * H * W + offh * W + offw; b < B; b++) dst[b] = x[b * CHW + o];
+            continue;
         }
-        memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
+        for (int64_t b = 0; b < B; b++, dst += P) {
+            const float *xp = x + b * CHW + c * H * W;
+            memset(dst, 0, (size_t)(hlo * Wo) * sizeof(float));
+            for (int64_t oh = hlo; oh < hhi; oh++) {
+                const float *xr = xp + (oh * g->sh + offh) * W + offw;
+                float *d = dst + oh * Wo;
+                for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
+                gt__gather(d + wlo, xr + wlo * sw, whi - wlo, sw);
+                for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
+            }
+            memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
+        }
     }
 }
 
-/* gx[b, c] = bias[c] (or 0) + sum of the col entries that im2col would have read from it. */
-static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const float *bias, float *gx) {
+/* Stride-2 rows of col2im: the kw taps of one output row oh add into the even
+ * and odd phases of input row xr (contiguous, vectorisable adds), which are
+ * then interleaved into xr. src[j] is tap j's row of col, wlo/whi its range. */
+#define GT__HALF_MAX 1024 /* rows up to 2048 wide take this path */
+#define GT__KW_MAX 64
+
+static void gt__col2im_row_s2(const gt_conv_geom *g, const float *const *src, const int64_t *wlo, const int64_t *whi,
+                              float *xr) {
+    float ph[2][GT__HALF_MAX];
+    const int64_t W = g->w, Wh = (W + 1) / 2;
+    memset(ph[0], 0, (size_t)Wh * sizeof(float));
+    memset(ph[1], 0, (size_t)Wh * sizeof(float));
+    for (int64_t j = 0; j < g->kw; j++) {
+        int64_t off = j * g->dw - g->pw, q = off & 1, sh = (off - q) / 2; /* input index 2*(ow+sh) + q */
+        float *d = ph[q] + sh;
+        const float *s = src[j];
+        for (int64_t ow = wlo[j]; ow < whi[j]; ow++) d[ow] += s[ow];
+    }
+    for (int64_t k = 0; k < W / 2; k++) {
+        xr[2 * k] += ph[0][k];
+        xr[2 * k + 1] += ph[1][k];
+    }
+    if (W & 1) xr[W - 1] += ph[0][W / 2];
+}
+
+/* gx[b, c] = bias[c] (or 0) + the sum of the col entries that im2col would have read from it. */
+static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const float *bias, float *gx, bool par) {
     const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw;
     const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw;
-#pragma omp parallel for schedule(static) if (g->c * kk * cols > GT_PAR_MIN)
+    const bool s2 = sw == 2 && (W + 1) / 2 <= GT__HALF_MAX && g->kw <= GT__KW_MAX;
+#pragma omp parallel for schedule(static) if (par && g->c * kk * cols > GT_PAR_MIN)
     for (int64_t t = 0; t < B * g->c; t++) {
         int64_t b = t / g->c, c = t % g->c;
         float *xp = gx + t * H * W;
         float b0 = bias ? bias[c] : 0.0f;
         for (int64_t k = 0; k < H * W; k++) xp[k] = b0;
+        if (P == 1) { /* one output position: each tap lands on its own pixel (or outside) */
+            const float *src = col + c * kk * cols + b;
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t ih = i * g->dh - g->ph;
+                if (ih < 0 || ih >= H) continue;
+                for (int64_t j = 0; j < g->kw; j++) {
+                    int64_t iw = j * g->dw - g->pw;
+                    if (iw >= 0 && iw < W) xp[ih * W + iw] += src[(i * g->kw + j) * cols];
+                }
+            }
+            continue;
+        }
+        if (s2) {
+            int64_t wlo[GT__KW_MAX], whi[GT__KW_MAX];
+            const float *src[GT__KW_MAX];
+            for (int64_t j = 0; j < g->kw; j++) gt__range(j * g->dw - g->pw, 2, W, Wo, &wlo[j], &whi[j]);
+            for (int64_t i = 0; i < g->kh; i++) {
+                int64_t offh = i * g->dh - g->ph, hlo, hhi;
+                gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
+                const float *row0 = col + (c * g->kh + i) * g->kw * cols + b * P;
+                for (int64_t oh = hlo; oh < hhi; oh++) {
+                    for (int64_t j = 0; j < g->kw; j++) src[j] = row0 + j * cols + oh * Wo;
+                    gt__col2im_row_s2(g, src, wlo, whi, xp + (oh * g->sh + offh) * W);
+                }
+            }
+            continue;
+        }
         for (int64_t i = 0; i < g->kh; i++) {
             int64_t offh = i * g->dh - g->ph, hlo, hhi;
             gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
@@ -133,104 +255,222 @@ static void gt__col2im(const gt_conv_geom *g, const float *col, int64_t B, const
     }
 }
 
-/* (B, R, P) <-> (R, B*P), optionally adding bias[r] on the way out. */
-static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *dst) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
+/* (B, R, P) -> (R, B*P). */
+static void gt__pack(const float *src, int64_t B, int64_t R, int64_t P, float *dst, bool par) {
+#pragma omp parallel for schedule(static) if (par && B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
         int64_t b = t / R, r = t % R;
         memcpy(dst + (r * B + b) * P, src + t * P, (size_t)P * sizeof(float));
     }
 }
 
-static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, const float *bias, float *dst) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
+/* (R, B*P) -> (B, R, P), adding bias[r] (or not) on the way; in place when B == 1. */
+static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, const float *bias, float *dst,
+                            bool par) {
+    if (B == 1 && !bias) return;
+#pragma omp parallel for schedule(static) if (par && B * R * P > GT_PAR_MIN)
     for (int64_t t = 0; t < B * R; t++) {
         int64_t b = t / R, r = t % R;
         const float *s = src + (r * B + b) * P;
-        float *d = dst + t * P;
-        if (bias) {
-            float v = bias[r];
+        float *d = dst + t * P, v = bias ? bias[r] : 0.0f;
+        if (bias)
             for (int64_t k = 0; k < P; k++) d[k] = s[k] + v;
-        } else {
+        else
             memcpy(d, s, (size_t)P * sizeof(float));
-        }
     }
 }
 
-static void gt__add_bias(float *y, int64_t B, int64_t R, int64_t P, const float *bias) {
-#pragma omp parallel for schedule(static) if (B * R * P > GT_PAR_MIN)
-    for (int64_t t = 0; t < B * R; t++) {
-        float v = bias[t % R], *d = y + t * P;
-        for (int64_t k = 0; k < P; k++) d[k] += v;
-    }
+/* --- one chunk of B images from image n0 ---------------------------------------- */
+typedef struct {
+    const gt_conv_geom *g;
+    int64_t P, G, Og, Kg, Bmax;
+    bool ident; /* 1x1 kernel, stride 1, no padding: an image is its own im2col */
+} gt__plan;
+
+static gt__plan gt__plan_make(const gt_conv_geom *g) {
+    gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g),
+                  g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
+                      g->ho == g->h && g->wo == g->w};
+    return p;
 }
 
-/* --- fast kernels ------------------------------------------------------------- */
+/* Floats of one chunk's workspace: col (C*kh*kw, B*P), the packed rows (O, B*P)
+ * when B > 1, and extra floats (a partial weight gradient). */
+static size_t gt__ws_floats(const gt__plan *p, int64_t extra) {
+    return (size_t)(p->Bmax * p->P * (p->G * p->Kg + (p->Bmax > 1 ? p->g->o : 0)) + extra);
+}
+
+static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, const float *b, float *y, int64_t n0,
+                          float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    float *yn = y + n0 * g->o * p->P;
+    float *out = B > 1 ? ws + p->Bmax * p->P * p->G * p->Kg : yn; /* (O, B*P) */
+    const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (!(p->ident && B == 1)) {
+        gt__im2col(g, xn, B, ws, par);
+        col = ws;
+    }
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Og, (int)BP, (int)p->Kg, 1.0f,
+                    w + gi * p->Og * p->Kg, (int)p->Kg, col + gi * p->Kg * BP, (int)BP, 0.0f, out + gi * p->Og * BP,
+                    (int)BP);
+    gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
+}
+
+static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, const float *b, float *gx, int64_t n0,
+                           float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    float *gxn = gx + n0 * g->c * g->h * g->w, *col = p->ident && B == 1 ? gxn : ws;
+    const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
+    if (B > 1) {
+        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        gt__pack(gyp, B, g->o, p->P, pk, par);
+        gyp = pk;
+    }
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->Kg, (int)BP, (int)p->Og, 1.0f,
+                    w + gi * p->Og * p->Kg, (int)p->Kg, gyp + gi * p->Og * BP, (int)BP, 0.0f, col + gi * p->Kg * BP,
+                    (int)BP);
+    if (col == gxn) gt__unpack_bias(gxn, 1, g->c, p->P, b, gxn, par); /* bias only */
+    else gt__col2im(g, col, B, b, gxn, par);
+}
+
+/* gw (O, Kg) = beta * gw + this chunk's contribution. */
+static void gt__weight_chunk(const gt__plan *p, const float *x, const float *gy, float *gw, float beta, int64_t n0,
+                             float *ws, bool par) {
+    const gt_conv_geom *g = p->g;
+    int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
+    const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
+    const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (!(p->ident && B == 1)) {
+        gt__im2col(g, xn, B, ws, par);
+        col = ws;
+    }
+    if (B > 1) {
+        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        gt__pack(gyp, B, g->o, p->P, pk, par);
+        gyp = pk;
+    }
+    for (int64_t gi = 0; gi < p->G; gi++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->Og, (int)p->Kg, (int)BP, 1.0f,
+                    gyp + gi * p->Og * BP, (int)BP, col + gi * p->Kg * BP, (int)BP, beta, gw + gi * p->Og * p->Kg,
+                    (int)p->Kg);
+}
+
+/* --- drivers ------------------------------------------------------------------- */
+/* OpenBLAS held to one thread while OpenMP threads each call it. */
+static int gt__blas_single(void) {
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return prev;
+}
+
 bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws, *out = B > 1 ? ws + Bmax * P * G * Kg : y + n0 * g->o * P; /* (O, B*P) */
-        gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)BP, (int)Kg, 1.0f, w + gi * Og * Kg,
-                        (int)Kg, col + gi * Kg * BP, (int)BP, 0.0f, out + gi * Og * BP, (int)BP);
-        if (B > 1) gt__unpack_bias(out, B, g->o, P, b, y + n0 * g->o * P);
-        else if (b) gt__add_bias(out, 1, g->o, P, b);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel
+    {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            if (ws) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, false);
+    }
+    openblas_set_num_threads(prev);
+    return ok;
 }
 
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) */
-        if (B > 1) {
-            float *pk = ws + Bmax * P * G * Kg;
-            gt__pack(gyp, B, g->o, P, pk);
-            gyp = pk;
-        }
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Kg, (int)BP, (int)Og, 1.0f, w + gi * Og * Kg,
-                        (int)Kg, gyp + gi * Og * BP, (int)BP, 0.0f, col + gi * Kg * BP, (int)BP);
-        gt__col2im(g, col, B, b, gx + n0 * g->c * g->h * g->w);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel
+    {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            if (ws) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, false);
+    }
+    openblas_set_num_threads(prev);
+    return ok;
 }
 
 bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, float *gw) {
-    const int64_t P = g->ho * g->wo, G = g->groups, Og = g->o / G, Kg = g->c / G * g->kh * g->kw;
-    const int64_t Bmax = gt__chunk(g);
+    gt__plan p = gt__plan_make(g);
+    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax, nw = g->o * p.Kg;
     if (g->n == 0) {
-        memset(gw, 0, (size_t)(g->o * Kg) * sizeof(float));
+        memset(gw, 0, (size_t)nw * sizeof(float));
         return true;
     }
-    float *ws = gt__workspace((size_t)(Bmax * P * (g->c * g->kh * g->kw + (Bmax > 1 ? g->o : 0))));
-    if (!ws) return false;
-    for (int64_t n0 = 0; n0 < g->n; n0 += Bmax) {
-        int64_t B = GT_MIN(Bmax, g->n - n0), BP = B * P;
-        float *col = ws;
-        const float *gyp = gy + n0 * g->o * P; /* (O, B*P) */
-        gt__im2col(g, x + n0 * g->c * g->h * g->w, B, col);
-        if (B > 1) {
-            float *pk = ws + Bmax * P * G * Kg;
-            gt__pack(gyp, B, g->o, P, pk);
-            gyp = pk;
-        }
-        float beta = n0 == 0 ? 0.0f : 1.0f;
-        for (int64_t gi = 0; gi < G; gi++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Og, (int)Kg, (int)BP, 1.0f, gyp + gi * Og * BP,
-                        (int)BP, col + gi * Kg * BP, (int)BP, beta, gw + gi * Og * Kg, (int)Kg);
+    if (!gt__batch_parallel(g, p.Bmax)) {
+        float *ws = gt__workspace(gt__ws_floats(&p, 0));
+        if (!ws) return false;
+        for (int64_t ch = 0; ch < nchunks; ch++)
+            gt__weight_chunk(&p, x, gy, gw, ch ? 1.0f : 0.0f, ch * p.Bmax, ws, true);
+        return true;
     }
-    return true;
+    /* each thread sums its chunks into its own partial gradient (chunks dealt
+     * round-robin, so the sums do not depend on timing); then the partials add up */
+    int nt = gt__threads();
+    float **part = calloc((size_t)nt, sizeof *part);
+    if (!part) return false;
+    bool ok = true;
+    int prev = gt__blas_single();
+#pragma omp parallel num_threads(nt)
+    {
+        int t = gt__thread_id();
+        float *ws = gt__workspace(gt__ws_floats(&p, nw));
+        if (!ws) {
+#pragma omp atomic write
+            ok = false;
+        }
+        part[t] = ws ? ws + gt__ws_floats(&p, 0) : NULL;
+        bool first = true;
+#pragma omp for schedule(static, 1)
+        for (int64_t ch = 0; ch < nchunks; ch++) {
+            if (!ws) continue;
+            gt__weight_chunk(&p, x, gy, part[t], first ? 0.0f : 1.0f, ch * p.Bmax, ws, false);
+            first = false;
+        }
+        if (first && part[t]) memset(part[t], 0, (size_t)nw * sizeof(float));
+#pragma omp barrier
+        if (ok) {
+            int nteam = gt__team_size();
+#pragma omp for schedule(static)
+            for (int64_t i = 0; i < nw; i++) {
+                float s = 0.0f;
+                for (int k = 0; k < nteam; k++) s += part[k][i];
+                gw[i] = s;
+            }
+        }
+    }
+    openblas_set_num_threads(prev);
+    free(part);
+    return ok;
 }
 
 /* --- naive reference: direct loops ---------------------------------------------- */

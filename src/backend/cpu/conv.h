@@ -43,8 +43,9 @@ void gt_naive_conv_weight(const gt_conv_geom *g, const float *x, const float *gy
 
 /* Frees this thread's cached im2col workspace (it is reused between calls). */
 void gt_cpu_conv_workspace_free(void);
-/* Sets the im2col buffer size a chunk of images aims for, in floats (0: the
- * default). Tests use it to force several chunks; returns the previous value. */
-int64_t gt_cpu_conv_set_chunk_target(int64_t floats);
+/* Chunking of the batch: the im2col buffer size a chunk aims for (floats) and
+ * the fewest sgemm columns a chunk should have; 0 restores a default. Tests
+ * use it to force several chunks. */
+void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols);
 
 #endif
