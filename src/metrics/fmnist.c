@@ -128,6 +128,21 @@ gt_status gt_fmnist_load(gt_fmnist *net, const char *path) {
         gt_st_free(&s);
         return st;
     }
+    /* non-finite values would poison every feature: refuse them by name, before anything is loaded */
+    for (int i = 0; i < s.n; i++) {
+        const gt_st_tensor *t = &s.t[i];
+        if (t->dtype != GT_ST_F32) continue; /* gt_st_load_params names it */
+        for (int64_t k = 0; k < t->numel; k++) {
+            float v;
+            memcpy(&v, (const char *)t->data + 4 * k, 4); /* file data is only byte-aligned */
+            if (!isfinite(v)) {
+                st = gt_set_error(GT_ERR_FORMAT, "fmnist classifier weights '%s': tensor '%s' holds %g at index %lld",
+                                  path, t->name, (double)v, (long long)k);
+                gt_st_free(&s);
+                return st;
+            }
+        }
+    }
     st = gt_st_load_params(&s, "", &net->P, true, true);
     if (st) {
         char msg[1024];
@@ -136,15 +151,6 @@ gt_status gt_fmnist_load(gt_fmnist *net, const char *path) {
         return gt_set_error(st, "fmnist classifier weights '%s' do not fit " GT_FMNIST_ARCH ": %s", path, msg);
     }
     gt_st_free(&s);
-    /* non-finite values would poison every feature: refuse them by name */
-    for (int i = 0; i < net->P.n; i++) {
-        const gt_tensor *t = net->P.v[i].t;
-        const float *d = gt_data(t);
-        for (int64_t k = 0, n = gt_numel(t); k < n; k++)
-            if (!isfinite(d[k]))
-                return gt_set_error(GT_ERR_FORMAT, "fmnist classifier weights '%s': tensor '%s' holds %g at %lld",
-                                    path, net->P.v[i].name, (double)d[k], (long long)k);
-    }
     return GT_OK;
 }
 
