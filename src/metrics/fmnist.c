@@ -1,5 +1,6 @@
 /* The Fashion-MNIST domain evaluator (gantry/fmnist.h): the CNN, its weights
  * file, the input pipeline and the "fmnist" feature extractor. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "gantry/fmnist.h"
 
 #include <errno.h>
@@ -292,7 +293,12 @@ gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
                         "fmnist classifier weights (" GT_FMNIST_WEIGHTS_FILE ") not found; looked in:%s\n"
                         "set $" GT_FMNIST_WEIGHTS_ENV " to the file (the repository ships it in assets/)",
                         tried);
-found:
+found:;
+    char *real = realpath(cand, NULL); /* "build/../assets/x" -> "assets/x" in messages */
+    if (real) {
+        snprintf(cand, sizeof cand, "%s", real);
+        free(real);
+    }
     if ((size_t)snprintf(buf, n, "%s", cand) >= n)
         return gt_set_error(GT_ERR_ARG, "gt_fmnist_weights_path: path too long: %s", cand);
     return GT_OK;
