@@ -1,6 +1,8 @@
 /* gantry: the command-line program. Dispatches `gantry <command> [flags]`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "gantry.h"
@@ -24,7 +26,20 @@ static void gt__usage(FILE *f) {
             GANTRY_VERSION);
 }
 
+/* OpenMP threads that spin while they wait (libgomp's default) steal the
+ * cores from the BLAS threads and from everything else on a 2-core machine:
+ * a small model trained 100x slower on a busy machine. libgomp reads
+ * OMP_WAIT_POLICY once, when it loads, so the program sets it and starts
+ * itself again (same pid, same arguments) unless the user chose a policy. */
+static void gt__passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* no /proc: carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    gt__passive_openmp(argv);
     if (argc < 2) {
         gt__usage(stderr);
         return GT_EXIT_USAGE;

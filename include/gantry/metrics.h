@@ -59,7 +59,10 @@ gt_status gt_fid_stats_check(const gt_fid_stats *s, const char *what);
  *   when one is singular it adds sqrt(noise) for every zero eigenvalue. */
 typedef enum { GT_FID_SQRT_FACTOR = 0, GT_FID_SQRT_EIGVALS = 1 } gt_fid_sqrt;
 gt_status gt_fid_trace_sqrt(const double *s1, const double *s2, int64_t dim, gt_fid_sqrt method, double *tr);
-/* FID between two statistics (GT_FID_SQRT_FACTOR). Dims must match. */
+/* FID between two statistics (GT_FID_SQRT_FACTOR). Dims must match. When a
+ * statistics' n (samples) is known and n - 1 < dim / 2, only the top n - 1
+ * eigenpairs of its covariance are computed (dsyevr; the others are zero by
+ * rank): the same value, faster. */
 gt_status gt_metric_fid(const gt_fid_stats *s1, const gt_fid_stats *s2, double *fid);
 gt_status gt_metric_fid_method(const gt_fid_stats *s1, const gt_fid_stats *s2, gt_fid_sqrt method, double *fid);
 /* FID straight from two feature sets. */
@@ -158,6 +161,70 @@ typedef struct gt_extractor {
 
 /* Runs the extractor's destroy and clears it. NULL-safe. */
 void gt_extractor_free(gt_extractor *ex);
+
+/* Built-in extractors by name:
+ *   "inception"  the FID Inception-v3 (gantry/inception.h): dim 2048 (pool),
+ *                logits_dim 1008 (torch-fidelity's logits_unbiased, for IS);
+ *                resized with o->resize (GT_RESIZE_TF1 or GT_RESIZE_CLEAN).
+ *                Weights: o->weights, else $GANTRY_INCEPTION, else
+ *                <cache dir>/inception-2015-12-05.safetensors; a missing file
+ *                gives GT_ERR_IO with where to get and how to convert them.
+ *                Its name carries a fingerprint of the weights file
+ *                ("inception-v3-compat-1a2b3c4d"), so cached statistics of
+ *                other weights are never mixed up.
+ *   "pixels"     the raw pixels / 255 in (c, h, w) order, dim c*h*w from
+ *                o->c, o->h, o->w; no logits. For tests and toy data.
+ *   "fmnist"     the Fashion-MNIST classifier: not built yet (GT_ERR_STATE). */
+typedef struct gt_extractor_opts {
+    const char *weights; /* inception weights file (NULL: see above) */
+    int resize;          /* gt_resize_mode for "inception" (0 = GT_RESIZE_TF1) */
+    int c, h, w;         /* image size for "pixels" */
+} gt_extractor_opts;
+gt_status gt_extractor_open(const char *name, const gt_extractor_opts *o, gt_extractor *out);
+
+/* --- image sources --------------------------------------------------------------
+ * Where the images to evaluate come from, as uint8 (n, c, h, w):
+ *   fashion-mnist:train | fashion-mnist:test, IDX files, CIFAR-10 folders, or a
+ *       folder of PNG / JPEG images: anything gt_dataset_open takes (gantry/data.h),
+ *       at the source's own size (a folder: all brought to its first image's size)
+ *   FILE.npy / FILE.npz  uint8 images (N, H, W), (N, H, W, C) or (N, C, H, W),
+ *       C = 1 or 3 (a 4-d array is (N, C, H, W) when dim 1 is 1 or 3, else
+ *       (N, H, W, C)); in a .npz the array "images", else "arr_0", else the only one
+ *   a callback (gt_image_source_from_fn): images made on the fly, e.g. by a generator. */
+typedef struct gt_image_source gt_image_source;
+/* Writes images [start, start + count) into out (count, c, h, w). */
+typedef gt_status (*gt_image_fn)(void *ctx, int64_t start, int64_t count, uint8_t *out);
+
+/* Opens spec, keeping at most limit images (0 = all). NULL + error on failure;
+ * a statistics .npz (mu, sigma) is refused with a message saying so. */
+gt_image_source *gt_image_source_open(const char *spec, int64_t limit);
+/* n images of (c, h, w) from fn; free_ctx (may be NULL) runs on ctx at free. */
+gt_image_source *gt_image_source_from_fn(const char *name, int64_t n, int c, int h, int w, gt_image_fn fn,
+                                         void *ctx, void (*free_ctx)(void *));
+const char *gt_image_source_name(const gt_image_source *s);
+int64_t gt_image_source_count(const gt_image_source *s);
+void gt_image_source_dims(const gt_image_source *s, int *c, int *h, int *w);
+gt_status gt_image_source_read(gt_image_source *s, int64_t start, int64_t count, uint8_t *out);
+void gt_image_source_free(gt_image_source *s); /* NULL-safe */
+
+/* An evaluation input: a statistics .npz (mu, sigma; *stats filled, *images
+ * NULL) or an image source (*images set). Exactly one comes back on GT_OK. */
+gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **images, gt_fid_stats *stats);
+
+/* --- feature sets ------------------------------------------------------------- */
+typedef struct gt_feature_set {
+    int64_t n, dim, logits_dim;
+    float *feats;  // (n, dim)
+    float *logits; // (n, logits_dim), NULL when not extracted
+} gt_feature_set;
+/* Called after each batch with the images done so far. */
+typedef void (*gt_progress_fn)(int64_t done, int64_t total, void *user);
+/* The features (and, with want_logits and an extractor that has them, the
+ * logits) of the first n images of src (n <= 0 or more than it has: all),
+ * ex->batch images at a time. out is empty on failure. */
+gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int64_t n, bool want_logits,
+                              gt_progress_fn progress, void *user, gt_feature_set *out);
+void gt_feature_set_free(gt_feature_set *fs); /* NULL-safe */
 
 /* --- checks shared by the metrics ------------------------------------------- */
 /* GT_ERR_ARG naming `what` and the first bad (row, column) when x (n, dim) holds

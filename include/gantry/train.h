@@ -63,7 +63,8 @@ typedef struct {
     double lr_g, lr_d;       /* 2e-4, 2e-4 (TTUR: different ones) */
     double beta1, beta2;     /* 0.5, 0.999 */
     int n_critic;            /* D steps per G step (1) */
-    double ema;              /* EMA decay of G (0.999); 0 = no EMA generator */
+    double ema;              /* EMA decay of G (0.999), warmed up as min(ema, (1+t)/(10+t))
+                                at step t; 0 = no EMA generator */
     uint64_t seed;           /* 0 */
     gt_loss_kind loss;       /* GT_LOSS_NS */
     double gp;               /* gradient-penalty weight (0; 10 with --loss wgan-gp) */

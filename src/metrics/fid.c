@@ -9,57 +9,71 @@
 #include "metrics_internal.h"
 
 /* s = F F^T with F (d, r) = V sqrt(lambda) over the eigenvalues above the
- * numerical-rank threshold max(lambda) * d * DBL_EPSILON. *f is malloc'd
+ * numerical-rank threshold max(lambda) * d * DBL_EPSILON. rank_bound: the rank
+ * s cannot exceed (n - 1 for a covariance of n samples; 0 or >= d: unknown).
+ * A small bound computes only the top rank_bound eigenpairs (dsyevr), the
+ * others are zero by rank; otherwise all of them (dsyevd). *f is malloc'd
  * (NULL when r = 0). */
-static gt_status gt__sqrt_factor(const double *s, int64_t d, double **f, int64_t *r) {
+static gt_status gt__sqrt_factor(const double *s, int64_t d, int64_t rank_bound, double **f, int64_t *r) {
     *f = NULL;
     *r = 0;
-    double *v = malloc((size_t)(d * d) * sizeof(double)); // (d, d): eigenvectors in columns
-    double *w = malloc((size_t)d * sizeof(double));       // (d) ascending
-    if (!v || !w) {
-        free(v);
-        free(w);
-        return gt_set_error(GT_ERR_OOM, "FID: out of memory for a %lld x %lld eigendecomposition", (long long)d,
-                            (long long)d);
+    bool partial = rank_bound > 0 && rank_bound < d / 2;
+    int64_t k = partial ? rank_bound : d;                   /* eigenpairs computed */
+    double *a = malloc((size_t)(d * d) * sizeof(double));  // (d, d): s, then the eigenvectors (dsyevd)
+    double *v = partial ? malloc((size_t)(d * k) * sizeof(double)) : a; // (d, k) eigenvectors in columns
+    double *w = malloc((size_t)d * sizeof(double));         // (k) ascending
+    lapack_int *supp = partial ? malloc((size_t)(2 * k) * sizeof(lapack_int)) : NULL;
+    gt_status st = GT_OK;
+    if (!a || !v || !w || (partial && !supp)) {
+        st = gt_set_error(GT_ERR_OOM, "FID: out of memory for a %lld x %lld eigendecomposition", (long long)d,
+                          (long long)d);
+        goto done;
     }
-    memcpy(v, s, (size_t)(d * d) * sizeof(double));
-    lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, v, (lapack_int)d, w);
-    if (info != 0) {
-        free(v);
-        free(w);
-        return gt_set_error(GT_ERR_STATE, "FID: the eigendecomposition of a covariance failed (dsyevd info %d)",
-                            (int)info);
+    memcpy(a, s, (size_t)(d * d) * sizeof(double));
+    lapack_int info, m = (lapack_int)k;
+    if (partial)
+        info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', (lapack_int)d, a, (lapack_int)d, 0.0, 0.0,
+                              (lapack_int)(d - k + 1), (lapack_int)d, 0.0, &m, w, v, (lapack_int)k, supp);
+    else
+        info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', (lapack_int)d, a, (lapack_int)d, w);
+    if (info != 0 || m != (lapack_int)k) {
+        st = gt_set_error(GT_ERR_STATE, "FID: the eigendecomposition of a covariance failed (%s info %d)",
+                          partial ? "dsyevr" : "dsyevd", (int)info);
+        goto done;
     }
-    double tol = GT_MAX(w[d - 1], 0.0) * (double)d * DBL_EPSILON;
-    int64_t first = d;
+    double tol = GT_MAX(w[k - 1], 0.0) * (double)d * DBL_EPSILON;
+    int64_t first = k;
     while (first > 0 && w[first - 1] > tol) first--;
-    int64_t rank = d - first;
+    int64_t rank = k - first;
     if (rank > 0) {
         double *p = malloc((size_t)(d * rank) * sizeof(double)); // (d, rank)
         if (!p) {
-            free(v);
-            free(w);
-            return gt_set_error(GT_ERR_OOM, "FID: out of memory for a (%lld, %lld) factor", (long long)d,
-                                (long long)rank);
+            st = gt_set_error(GT_ERR_OOM, "FID: out of memory for a (%lld, %lld) factor", (long long)d,
+                              (long long)rank);
+            goto done;
         }
         for (int64_t c = 0; c < rank; c++) {
             double sc = sqrt(w[first + c]);
-            for (int64_t i = 0; i < d; i++) p[i * rank + c] = v[i * d + first + c] * sc;
+            for (int64_t i = 0; i < d; i++) p[i * rank + c] = v[i * k + first + c] * sc;
         }
         *f = p;
     }
     *r = rank;
-    free(v);
+done:
+    if (v != a) free(v);
+    free(a);
     free(w);
-    return GT_OK;
+    free(supp);
+    return st;
 }
 
 /* tr sqrt(s1 s2) = || P^T Q ||_* (nuclear norm) with s1 = P P^T, s2 = Q Q^T. */
-static gt_status gt__trace_factor(const double *s1, const double *s2, int64_t d, double *tr) {
+static gt_status gt__trace_factor(const double *s1, const double *s2, int64_t d, int64_t rb1, int64_t rb2,
+                                  double *tr) {
     double *p = NULL, *q = NULL, *m = NULL, *sv = NULL;
     int64_t r1 = 0, r2 = 0;
-    gt_status st = gt__sqrt_factor(s1, d, &p, &r1);
-    if (!st) st = gt__sqrt_factor(s2, d, &q, &r2);
+    gt_status st = gt__sqrt_factor(s1, d, rb1, &p, &r1);
+    if (!st) st = gt__sqrt_factor(s2, d, rb2, &q, &r2);
     *tr = 0.0;
     if (!st && r1 > 0 && r2 > 0) {
         m = malloc((size_t)(r1 * r2) * sizeof(double)); // (r1, r2)
@@ -125,14 +139,20 @@ static gt_status gt__trace_eigvals(const double *s1, const double *s2, int64_t d
     return st;
 }
 
-gt_status gt_fid_trace_sqrt(const double *s1, const double *s2, int64_t dim, gt_fid_sqrt method, double *tr) {
+/* rb1, rb2: rank bounds of s1, s2 (0: unknown) */
+static gt_status gt__trace_sqrt(const double *s1, const double *s2, int64_t dim, int64_t rb1, int64_t rb2,
+                                gt_fid_sqrt method, double *tr) {
     if (!s1 || !s2 || !tr) return gt_set_error(GT_ERR_ARG, "gt_fid_trace_sqrt: NULL argument");
     if (dim <= 0 || dim > INT32_MAX / 2)
         return gt_set_error(GT_ERR_ARG, "gt_fid_trace_sqrt: dim must be positive, got %lld", (long long)dim);
-    if (method == GT_FID_SQRT_FACTOR) return gt__trace_factor(s1, s2, dim, tr);
+    if (method == GT_FID_SQRT_FACTOR) return gt__trace_factor(s1, s2, dim, rb1, rb2, tr);
     if (method == GT_FID_SQRT_EIGVALS) return gt__trace_eigvals(s1, s2, dim, tr);
     return gt_set_error(GT_ERR_ARG, "gt_fid_trace_sqrt: unknown method %d (expected GT_FID_SQRT_FACTOR or "
                         "GT_FID_SQRT_EIGVALS)", (int)method);
+}
+
+gt_status gt_fid_trace_sqrt(const double *s1, const double *s2, int64_t dim, gt_fid_sqrt method, double *tr) {
+    return gt__trace_sqrt(s1, s2, dim, 0, 0, method, tr);
 }
 
 gt_status gt_metric_fid_method(const gt_fid_stats *s1, const gt_fid_stats *s2, gt_fid_sqrt method, double *fid) {
@@ -148,7 +168,10 @@ gt_status gt_metric_fid_method(const gt_fid_stats *s1, const gt_fid_stats *s2, g
                             (long long)s2->dim, (long long)s2->dim);
     int64_t d = s1->dim;
     double tr = 0.0;
-    if ((st = gt_fid_trace_sqrt(s1->sigma, s2->sigma, d, method, &tr))) return st;
+    /* a covariance of n samples has rank <= n - 1 */
+    if ((st = gt__trace_sqrt(s1->sigma, s2->sigma, d, s1->n > 1 ? s1->n - 1 : 0, s2->n > 1 ? s2->n - 1 : 0, method,
+                             &tr)))
+        return st;
     double dd = 0.0, t1 = 0.0, t2 = 0.0;
     for (int64_t i = 0; i < d; i++) {
         double df = s1->mu[i] - s2->mu[i];

@@ -6,9 +6,33 @@
 #include "inception_fast.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+static int omp_get_thread_num(void) { return 0; }
+#endif
 
-/* im2col aims for about this many floats per chunk of images (at least one). */
-#define GT__COL_TARGET (4 << 20)
+/* OpenMP for a loop of at least this many elements. Between two sgemms
+ * (threaded by OpenBLAS's own pool) an OpenMP team costs a barrier and its
+ * threads' spin-wait, which fight OpenBLAS's waiting threads for the cores;
+ * on 2 cores that costs more than the loops gain (see bench/), so by default
+ * the loops around the sgemms run on the calling thread.
+ * GANTRY_INCEPTION_PAR_MIN=<elements> sets it (e.g. on machines with many cores). */
+static int64_t gt__par_min = -1;
+static bool gt__par(int64_t work) {
+    if (gt__par_min < 0) {
+        const char *e = getenv("GANTRY_INCEPTION_PAR_MIN");
+        gt__par_min = e && *e ? atoll(e) : INT64_MAX;
+    }
+    return work >= gt__par_min;
+}
+
+/* A chunk of columns aims for about this many floats of im2col buffer, and a
+ * 1x1 sgemm's column block for about this many floats of output, so the
+ * epilogue finds them in cache. */
+#define GT__COL_TARGET (2 << 20)
+#define GT__OUT_TARGET (1 << 20)
 
 void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b, int64_t ldb, float *y, int64_t ldy) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)n, k, 1.0f, a, lda, b, (int)ldb, 0.0f, y,
@@ -23,18 +47,46 @@ void gt__ffc(const float *pool, int64_t n, const float *w, const float *b, float
             for (int j = 0; j < GT__INC_CLASSES; j++) y[i * GT__INC_CLASSES + j] += b[j];
 }
 
+static inline void gt__relu_row(const float *x, float v, int64_t n, float *y) {
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) {
+        float s = x[j] + v;
+        y[j] = s > 0.0f ? s : 0.0f;
+    }
+}
+
 void gt__fbias_relu(const float *x, int rows, int64_t n, const float *b, float *y) {
     int64_t blk = 4096, nblk = (n + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (rows * n > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (gt__par(rows * n))
     for (int64_t t = 0; t < rows * nblk; t++) {
         int64_t r = t / nblk, j0 = (t % nblk) * blk, j1 = GT_MIN(n, j0 + blk);
-        const float *xr = x + r * n;
-        float *yr = y + r * n, v = b[r];
-#pragma omp simd
-        for (int64_t j = j0; j < j1; j++) {
-            float s = xr[j] + v;
-            yr[j] = s > 0.0f ? s : 0.0f;
+        gt__relu_row(x + r * n + j0, b[r], j1 - j0, y + r * n + j0);
+    }
+}
+
+/* The segments' epilogues on columns [j0, j1) of y (rows, ld n). */
+static void gt__epilogue(float *y, int64_t n, int64_t j0, int64_t j1, const float *b, int nseg, const gt__seg *seg) {
+    for (int k = 0; k < nseg; k++) {
+        const gt__seg *s = &seg[k];
+        if (!s->epi) continue;
+        int rows = s->r1 - s->r0;
+#pragma omp parallel for schedule(static) if (gt__par(rows * (j1 - j0)))
+        for (int r = 0; r < rows; r++) {
+            const float *src = y + (int64_t)(s->r0 + r) * n + j0;
+            float *dst = (s->dst ? s->dst + (int64_t)r * n : y + (int64_t)(s->r0 + r) * n) + j0;
+            gt__relu_row(src, b[s->r0 + r], j1 - j0, dst);
         }
+    }
+}
+
+void gt__fgemm_epi(int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b, int nseg,
+                   const gt__seg *seg) {
+    int64_t nb = GT_MAX(512, GT__OUT_TARGET / m);
+    nb = (nb + 63) / 64 * 64;
+    for (int64_t j0 = 0; j0 < n; j0 += nb) {
+        int64_t j1 = GT_MIN(n, j0 + nb);
+        gt__fgemm(m, j1 - j0, k, w, k, x + j0, n, y + j0, n);
+        gt__epilogue(y, n, j0, j1, b, nseg, seg);
     }
 }
 
@@ -49,32 +101,33 @@ static inline void gt__span(int off, int s, int size, int nout, int *lo, int *hi
     *lo = l, *hi = h;
 }
 
-/* col (C*kh*kw, n*Ho*Wo): row (c, i, j), column (b - b0, oh, ow). */
-static void gt__im2col(const gt__bconv *cv, const float *x, int B, int H, int W, int b0, int n, int Ho, int Wo,
-                       float *col) {
+/* col (C*kh*kw, (u1-u0)*Wo) for output rows u in [u0, u1) of the chunk, u = b * Ho + oh:
+ * row (c, i, j), column (u - u0, ow) = x[c, b, oh*sh - ph + i, ow*sw - pw + j] or 0. */
+static void gt__im2col(const gt__bconv *cv, const float *x, int B, int H, int W, int Ho, int Wo, int64_t u0,
+                       int64_t u1, float *col) {
     const int kk = cv->kh * cv->kw, rows = cv->cin * kk, sh = cv->sh, sw = cv->sw;
-    const int64_t P = (int64_t)Ho * Wo, cols = n * P, HW = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if ((int64_t)rows * cols > GT_PAR_MIN)
-    for (int64_t t = 0; t < (int64_t)rows * n; t++) {
-        int r = (int)(t / n), b = (int)(t % n);
+    const int64_t cols = (u1 - u0) * Wo, HW = (int64_t)H * W;
+#pragma omp parallel for schedule(static) if (gt__par((int64_t)rows * cols))
+    for (int r = 0; r < rows; r++) {
         int c = r / kk, i = (r % kk) / cv->kw, j = r % cv->kw;
-        int offh = i - cv->ph, offw = j - cv->pw, hlo, hhi, wlo, whi;
-        gt__span(offh, sh, H, Ho, &hlo, &hhi);
+        int offh = i - cv->ph, offw = j - cv->pw, wlo, whi;
         gt__span(offw, sw, W, Wo, &wlo, &whi);
-        const float *xp = x + ((int64_t)c * B + b0 + b) * HW;
-        float *d = col + r * cols + b * P;
-        memset(d, 0, sizeof(float) * (size_t)hlo * Wo);
-        for (int oh = hlo; oh < hhi; oh++) {
-            const float *xr = xp + (int64_t)(oh * sh + offh) * W + offw;
-            float *dr = d + (int64_t)oh * Wo;
-            for (int ow = 0; ow < wlo; ow++) dr[ow] = 0.0f;
-            if (sw == 1) memcpy(dr + wlo, xr + wlo, sizeof(float) * (size_t)(whi - wlo));
+        float *d = col + (int64_t)r * cols;
+        for (int64_t u = u0; u < u1; u++, d += Wo) {
+            int b = (int)(u / Ho), oh = (int)(u % Ho), ih = oh * sh + offh;
+            if (ih < 0 || ih >= H) {
+                memset(d, 0, sizeof(float) * (size_t)Wo);
+                continue;
+            }
+            const float *xr = x + ((int64_t)c * B + b) * HW + (int64_t)ih * W + offw;
+            for (int ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
+            if (sw == 1) memcpy(d + wlo, xr + wlo, sizeof(float) * (size_t)(whi - wlo));
             else
-                for (int ow = wlo; ow < whi; ow++) dr[ow] = xr[ow * sw];
-            for (int ow = whi; ow < Wo; ow++) dr[ow] = 0.0f;
+                for (int ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
+            for (int ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
         }
-        memset(d + (int64_t)hhi * Wo, 0, sizeof(float) * (size_t)(Ho - hhi) * Wo);
     }
+    (void)B;
 }
 
 static bool gt__col(gt__fast *F, int64_t n) {
@@ -88,27 +141,29 @@ static bool gt__col(gt__fast *F, int64_t n) {
 bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, int W, float *y, bool epi) {
     const int Ho = (H + 2 * c->ph - c->kh) / c->sh + 1, Wo = (W + 2 * c->pw - c->kw) / c->sw + 1;
     const int K = c->cin * c->kh * c->kw;
-    const int64_t P = (int64_t)Ho * Wo, N = B * P;
-    const float *w = gt_data(c->wf);
+    const int64_t N = (int64_t)B * Ho * Wo;
+    const float *w = gt_data(c->wf), *bias = gt_data(c->bf);
+    const gt__seg all = {0, c->cout, NULL, epi};
     if (c->kh == 1 && c->kw == 1 && c->sh == 1 && c->ph == 0 && c->pw == 0) {
-        gt__fgemm(c->cout, N, K, w, K, x, N, y, N);
-    } else {
-        int nb = (int)GT_MAX(1, GT_MIN((int64_t)B, GT__COL_TARGET / ((int64_t)K * P)));
-        if (!gt__col(F, (int64_t)K * P * nb)) return false;
-        for (int b0 = 0; b0 < B; b0 += nb) {
-            int n = GT_MIN(nb, B - b0);
-            gt__im2col(c, x, B, H, W, b0, n, Ho, Wo, F->col);
-            gt__fgemm(c->cout, n * P, K, w, K, F->col, n * P, y + b0 * P, N);
-        }
+        gt__fgemm_epi(c->cout, N, K, w, x, y, bias, 1, &all);
+        return true;
     }
-    if (epi) gt__fbias_relu(y, c->cout, N, gt_data(c->bf), y);
+    /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
+    const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
+    if (!gt__col(F, (int64_t)K * Wo * GT_MIN(per, units))) return false;
+    for (int64_t u0 = 0; u0 < units; u0 += per) {
+        int64_t u1 = GT_MIN(units, u0 + per), j0 = u0 * Wo, j1 = u1 * Wo;
+        gt__im2col(c, x, B, H, W, Ho, Wo, u0, u1, F->col);
+        gt__fgemm(c->cout, j1 - j0, K, w, K, F->col, j1 - j0, y + j0, N);
+        gt__epilogue(y, N, j0, j1, bias, 1, &all);
+    }
     return true;
 }
 
 /* --- pools over planes ------------------------------------------------------------ */
 void gt__favg3(const float *x, int64_t planes, int H, int W, float *y) {
     const int64_t HW = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if (planes * HW > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (gt__par(planes * HW))
     for (int64_t p = 0; p < planes; p++) {
         const float *xp = x + p * HW;
         float *yp = y + p * HW;
@@ -125,31 +180,60 @@ void gt__favg3(const float *x, int64_t planes, int H, int W, float *y) {
     }
 }
 
+/* NaN-propagating max (PyTorch's max pool returns NaN for a window holding one). */
+static inline float gt__max2(float a, float b) { return a > b || a != a ? a : b; }
+
+/* Separable: the max over the window's rows into vm (W), then over 3 columns. */
 void gt__fmax3(const float *x, int64_t planes, int H, int W, int s, int p, float *y) {
     const int Ho = (H + 2 * p - 3) / s + 1, Wo = (W + 2 * p - 3) / s + 1;
     const int64_t HW = (int64_t)H * W, OHW = (int64_t)Ho * Wo;
-#pragma omp parallel for schedule(static) if (planes * HW > GT_PAR_MIN)
+    float *vm_all = malloc(sizeof(float) * (size_t)W * (size_t)(gt__par(planes * HW) ? omp_get_max_threads() : 1));
+    if (!vm_all) { /* no scratch: the direct window loop */
+        for (int64_t q = 0; q < planes; q++)
+            for (int oh = 0; oh < Ho; oh++)
+                for (int ow = 0; ow < Wo; ow++) {
+                    float m = -INFINITY;
+                    for (int i = GT_MAX(oh * s - p, 0); i < GT_MIN(oh * s - p + 3, H); i++)
+                        for (int j = GT_MAX(ow * s - p, 0); j < GT_MIN(ow * s - p + 3, W); j++)
+                            m = gt__max2(x[q * HW + (int64_t)i * W + j], m);
+                    y[q * OHW + (int64_t)oh * Wo + ow] = m;
+                }
+        return;
+    }
+#pragma omp parallel for schedule(static) if (gt__par(planes * HW))
     for (int64_t q = 0; q < planes; q++) {
+        float *vm = vm_all + (size_t)W * (size_t)omp_get_thread_num();
         const float *xp = x + q * HW;
         float *yp = y + q * OHW;
         for (int oh = 0; oh < Ho; oh++) {
             int h0 = GT_MAX(oh * s - p, 0), h1 = GT_MIN(oh * s - p + 3, H);
+            const float *r0 = xp + (int64_t)h0 * W;
+            if (h1 - h0 == 3) {
+                const float *r1 = r0 + W, *r2 = r1 + W;
+                for (int w = 0; w < W; w++) vm[w] = gt__max2(gt__max2(r0[w], r1[w]), r2[w]);
+            } else if (h1 - h0 == 2) {
+                for (int w = 0; w < W; w++) vm[w] = gt__max2(r0[w], r0[w + W]);
+            } else {
+                memcpy(vm, r0, sizeof(float) * (size_t)W);
+            }
+            float *yr = yp + (int64_t)oh * Wo;
             for (int ow = 0; ow < Wo; ow++) {
-                int w0 = GT_MAX(ow * s - p, 0), w1 = GT_MIN(ow * s - p + 3, W);
-                float m = -INFINITY;
-                for (int i = h0; i < h1; i++)
-                    for (int j = w0; j < w1; j++) {
-                        float v = xp[(int64_t)i * W + j];
-                        m = v > m || v != v ? v : m; /* NaN propagates, as in PyTorch */
-                    }
-                yp[(int64_t)oh * Wo + ow] = m;
+                int w0 = ow * s - p;
+                if (w0 >= 0 && w0 + 3 <= W) {
+                    yr[ow] = gt__max2(gt__max2(vm[w0], vm[w0 + 1]), vm[w0 + 2]);
+                } else {
+                    float m = -INFINITY;
+                    for (int j = GT_MAX(w0, 0); j < GT_MIN(w0 + 3, W); j++) m = gt__max2(vm[j], m);
+                    yr[ow] = m;
+                }
             }
         }
     }
+    free(vm_all);
 }
 
 void gt__fmean(const float *x, int C, int B, int64_t hw, float *out) {
-#pragma omp parallel for schedule(static) if ((int64_t)C * B * hw > GT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (gt__par((int64_t)C * B * hw))
     for (int64_t q = 0; q < (int64_t)C * B; q++) {
         const float *xp = x + q * hw;
         double s = 0.0;

@@ -30,6 +30,17 @@ typedef struct {
  * when epi, y = relu(y + bias). false: out of memory. */
 bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, int W, float *y, bool epi);
 float *gt__inception_arena(gt_inception *net, int64_t n);
+/* Rows [r0, r1) of an sgemm's output: with epi, relu(y + bias) written to dst
+ * (rows of the same length; NULL: in place); without, left for later. */
+typedef struct {
+    int r0, r1;
+    float *dst;
+    bool epi;
+} gt__seg;
+/* y (m, n) = w (m, k) @ x (k, n), a block of columns at a time, each block's
+ * segment epilogues run while it is in cache. */
+void gt__fgemm_epi(int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b, int nseg,
+                   const gt__seg *seg);
 /* Out-of-place or in-place y[r, :] = relu(x[r, :] + b[r]) over rows x n. */
 void gt__fbias_relu(const float *x, int rows, int64_t n, const float *b, float *y);
 /* (planes, H, W) -> (planes, Ho, Wo) pools. */

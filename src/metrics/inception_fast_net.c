@@ -48,10 +48,10 @@ typedef struct {
 #define TRY(e) \
     if (!(e)) return false
 
-/* The stacked 1x1 sgemm of block i: s (rows, B*H*W). */
-static void gt__stacked(gt__ctx *c, int i, const float *x, int64_t n) {
+/* The stacked 1x1 sgemm of block i: s (rows, B*H*W), with the segments' epilogues. */
+static void gt__stacked(gt__ctx *c, int i, const float *x, int64_t n, int nseg, const gt__seg *seg) {
     const gt__stack *st = &c->F->stack[i];
-    gt__fgemm(st->rows, n, st->cin, st->w, st->cin, x, n, c->s, n);
+    gt__fgemm_epi(st->rows, n, st->cin, st->w, x, c->s, st->b, nseg, seg);
 }
 
 static bool gt__block_a(gt__ctx *c, int i, const float *x, int H, int W, float *y) {
@@ -59,10 +59,9 @@ static bool gt__block_a(gt__ctx *c, int i, const float *x, int H, int W, float *
     const int64_t n = (int64_t)c->B * H * W;
     const float *b = c->F->stack[i].b;
     const int r1 = CV(0)->cout, r5 = CV(1)->cout, r3 = CV(3)->cout, rp = CV(6)->cout;
-    gt__stacked(c, i, x, n);
+    const gt__seg seg[2] = {{0, r1, y, true}, {r1, r1 + r5 + r3, NULL, true}};
+    gt__stacked(c, i, x, n, 2, seg);
     float *s5 = c->s + r1 * n, *s3 = s5 + r5 * n, *sp = s3 + r3 * n;
-    gt__fbias_relu(c->s, r1, n, b, y);
-    gt__fbias_relu(s5, r5 + r3, n, b + r1, s5);
     float *yp = y + (int64_t)(r1 + CV(2)->cout + CV(5)->cout) * n;
     gt__favg3(sp, (int64_t)rp * c->B, H, W, yp);
     gt__fbias_relu(yp, rp, n, b + r1 + r5 + r3, yp);
@@ -77,8 +76,8 @@ static bool gt__block_b(gt__ctx *c, int i, const float *x, int H, int W, float *
     const int Ho = (H - 3) / 2 + 1, Wo = (W - 3) / 2 + 1;
     const int64_t no = (int64_t)c->B * Ho * Wo;
     TRY(gt__fconv(c->F, CV(0), x, c->B, H, W, y, true));
-    gt__stacked(c, i, x, n);
-    gt__fbias_relu(c->s, CV(1)->cout, n, c->F->stack[i].b, c->s);
+    const gt__seg seg = {0, CV(1)->cout, NULL, true};
+    gt__stacked(c, i, x, n, 1, &seg);
     TRY(gt__fconv(c->F, CV(2), c->s, c->B, H, W, c->t1, true));
     TRY(gt__fconv(c->F, CV(3), c->t1, c->B, H, W, y + CV(0)->cout * no, true));
     gt__fmax3(x, (int64_t)blk->cin * c->B, H, W, 2, 0, y + (int64_t)(CV(0)->cout + CV(3)->cout) * no);
@@ -90,10 +89,9 @@ static bool gt__block_c(gt__ctx *c, int i, const float *x, int H, int W, float *
     const int64_t n = (int64_t)c->B * H * W;
     const float *b = c->F->stack[i].b;
     const int r1 = CV(0)->cout, c7 = CV(1)->cout, rp = CV(9)->cout;
-    gt__stacked(c, i, x, n);
+    const gt__seg seg[2] = {{0, r1, y, true}, {r1, r1 + 2 * c7, NULL, true}};
+    gt__stacked(c, i, x, n, 2, seg);
     float *s7 = c->s + r1 * n, *sd = s7 + c7 * n, *sp = sd + c7 * n;
-    gt__fbias_relu(c->s, r1, n, b, y);
-    gt__fbias_relu(s7, 2 * c7, n, b + r1, s7);
     float *yp = y + (int64_t)(r1 + CV(3)->cout + CV(8)->cout) * n;
     gt__favg3(sp, (int64_t)rp * c->B, H, W, yp);
     gt__fbias_relu(yp, rp, n, b + r1 + 2 * c7, yp);
@@ -111,8 +109,8 @@ static bool gt__block_d(gt__ctx *c, int i, const float *x, int H, int W, float *
     const int Ho = (H - 3) / 2 + 1, Wo = (W - 3) / 2 + 1;
     const int64_t no = (int64_t)c->B * Ho * Wo;
     const int r3 = CV(0)->cout, r7 = CV(2)->cout;
-    gt__stacked(c, i, x, n);
-    gt__fbias_relu(c->s, r3 + r7, n, c->F->stack[i].b, c->s);
+    const gt__seg seg = {0, r3 + r7, NULL, true};
+    gt__stacked(c, i, x, n, 1, &seg);
     TRY(gt__fconv(c->F, CV(1), c->s, c->B, H, W, y, true));
     TRY(gt__fconv(c->F, CV(3), c->s + r3 * n, c->B, H, W, c->t1, true));
     TRY(gt__fconv(c->F, CV(4), c->t1, c->B, H, W, c->t2, true));
@@ -126,10 +124,9 @@ static bool gt__block_e(gt__ctx *c, int i, const float *x, int H, int W, float *
     const int64_t n = (int64_t)c->B * H * W;
     const float *b = c->F->stack[i].b;
     const int r1 = CV(0)->cout, r3 = CV(1)->cout, rd = CV(4)->cout;
-    gt__stacked(c, i, x, n);
+    const gt__seg seg[2] = {{0, r1, y, true}, {r1, r1 + r3 + rd, NULL, true}};
+    gt__stacked(c, i, x, n, 2, seg);
     float *s3 = c->s + r1 * n, *sd = s3 + r3 * n;
-    gt__fbias_relu(c->s, r1, n, b, y);
-    gt__fbias_relu(s3, r3 + rd, n, b + r1, s3);
     float *y3 = y + r1 * n, *yd = y3 + (int64_t)(CV(2)->cout + CV(3)->cout) * n;
     float *yp = yd + (int64_t)(CV(6)->cout + CV(7)->cout) * n;
     TRY(gt__fconv(c->F, CV(2), s3, c->B, H, W, y3, true));

@@ -141,72 +141,93 @@ static void gt__heap_push(double *h, int *len, int kk, double v) {
     }
 }
 
-/* out[t][i] = (ks[t]+1)-th smallest d2x(a_i, a_j) over j (self included). */
+/* Per point of the set: the kk smallest upper bounds seen (a max-heap) and
+ * the candidates whose lower bound does not exceed the heap's top. */
+typedef struct {
+    const gt__set *a;
+    int64_t d;
+    int kk;
+    gt__band band;
+    double *heap; // (n, kk)
+    int *hlen;    // (n)
+    gt__cands *cand; // (n)
+} gt__knn;
+
+/* Point i meets point j with Gram entry gij; false when out of memory. */
+static inline bool gt__knn_visit(gt__knn *k, int64_t i, int64_t j, float gij) {
+    const gt__set *a = k->a;
+    double a2 = a->nrm[i] + a->nrm[j] - 2.0 * (double)gij;
+    double e = gt__err(&k->band, a->nrm[i], a->nrm[j], a->rt[i], a->rt[j]);
+    double *h = k->heap + i * k->kk;
+    gt__heap_push(h, &k->hlen[i], k->kk, a2 + e);
+    double top = k->hlen[i] == k->kk ? h[0] : INFINITY;
+    return a2 - e > top || gt__cands_push(&k->cand[i], j, a2 - e);
+}
+
+/* Drops the candidates the tightened threshold rules out. */
+static void gt__knn_prune(gt__knn *k, int64_t i) {
+    double top = k->hlen[i] == k->kk ? k->heap[i * k->kk] : INFINITY;
+    gt__cands *c = &k->cand[i];
+    int64_t w = 0;
+    for (int64_t t = 0; t < c->len; t++)
+        if (c->lo[t] <= top) c->j[w] = c->j[t], c->lo[w++] = c->lo[t];
+    c->len = w;
+}
+
+/* out[t][i] = (ks[t]+1)-th smallest d2x(a_i, a_j) over j (self included).
+ * The Gram matrix is symmetric: only blocks (I, J) with I <= J are computed,
+ * each serving the rows of I (by row) and the rows of J (by column). */
 static gt_status gt__radii_fast(const gt__set *a, int64_t d, const int *ks, int nk, double **out, int64_t blk,
                                 float *g) {
-    int kk = 0;
-    for (int t = 0; t < nk; t++) kk = GT_MAX(kk, ks[t] + 1);
-    gt__band band = gt__band_for(d);
     int64_t n = a->n;
-    double *heap = malloc((size_t)(blk * kk) * sizeof(double)); // (blk, kk)
-    int *hlen = malloc((size_t)blk * sizeof(int));
-    gt__cands *cand = calloc((size_t)blk, sizeof(gt__cands));
-    if (!heap || !hlen || !cand) {
-        free(heap);
-        free(hlen);
-        free(cand);
-        return gt_set_error(GT_ERR_OOM, "precision/recall: out of memory for the neighbour search");
-    }
-    int oom = 0;
+    gt__knn k = {.a = a, .d = d, .kk = 0, .band = gt__band_for(d)};
+    for (int t = 0; t < nk; t++) k.kk = GT_MAX(k.kk, ks[t] + 1);
+    k.heap = malloc((size_t)(n * k.kk) * sizeof(double));
+    k.hlen = calloc((size_t)n, sizeof(int));
+    k.cand = calloc((size_t)n, sizeof(gt__cands));
+    int oom = !k.heap || !k.hlen || !k.cand;
     for (int64_t i0 = 0; i0 < n && !oom; i0 += blk) {
         int64_t bi = GT_MIN(blk, n - i0);
-        for (int64_t r = 0; r < bi; r++) hlen[r] = 0, cand[r].len = 0;
-        for (int64_t j0 = 0; j0 < n; j0 += blk) {
+        for (int64_t j0 = i0; j0 < n && !oom; j0 += blk) {
             int64_t bj = GT_MIN(blk, n - j0);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bi, (int)bj, (int)d, 1.0f, a->x + i0 * d,
                         (int)d, a->x + j0 * d, (int)d, 0.0f, g, (int)bj);
 #pragma omp parallel for schedule(dynamic, 16) reduction(| : oom)
             for (int64_t r = 0; r < bi; r++) {
-                int64_t i = i0 + r;
-                double *h = heap + r * kk;
-                gt__cands *c = cand + r;
-                for (int64_t q = 0; q < bj; q++) {
-                    int64_t j = j0 + q;
-                    double a2 = a->nrm[i] + a->nrm[j] - 2.0 * (double)g[r * bj + q];
-                    double e = gt__err(&band, a->nrm[i], a->nrm[j], a->rt[i], a->rt[j]);
-                    gt__heap_push(h, &hlen[r], kk, a2 + e);
-                    double top = hlen[r] == kk ? h[0] : INFINITY;
-                    if (a2 - e <= top && !gt__cands_push(c, j, a2 - e)) oom |= 1;
-                }
-                /* prune what the tightened threshold rules out */
-                double top = hlen[r] == kk ? h[0] : INFINITY;
-                int64_t w = 0;
-                for (int64_t t = 0; t < c->len; t++)
-                    if (c->lo[t] <= top) c->j[w] = c->j[t], c->lo[w++] = c->lo[t];
-                c->len = w;
+                for (int64_t q = 0; q < bj; q++)
+                    if (!gt__knn_visit(&k, i0 + r, j0 + q, g[r * bj + q])) oom |= 1;
+                gt__knn_prune(&k, i0 + r);
             }
-            if (oom) break;
+            if (j0 == i0) continue; /* a diagonal block serves its rows once */
+#pragma omp parallel for schedule(dynamic, 16) reduction(| : oom)
+            for (int64_t q = 0; q < bj; q++) {
+                for (int64_t r = 0; r < bi; r++)
+                    if (!gt__knn_visit(&k, j0 + q, i0 + r, g[r * bj + q])) oom |= 1;
+                gt__knn_prune(&k, j0 + q);
+            }
         }
-        if (oom) break;
-#pragma omp parallel for schedule(dynamic, 16)
-        for (int64_t r = 0; r < bi; r++) {
-            int64_t i = i0 + r;
-            gt__cands *c = cand + r;
-            /* lo values are no longer needed: reuse them for the exact distances */
+    }
+    if (!oom) {
+        long long exact = 0;
+#pragma omp parallel for schedule(dynamic, 16) reduction(+ : exact)
+        for (int64_t i = 0; i < n; i++) {
+            gt__cands *c = &k.cand[i];
+            /* the lower bounds are no longer needed: the slots take the exact distances */
             for (int64_t t = 0; t < c->len; t++) c->lo[t] = gt__d2x(a->x + i * d, a->x + c->j[t] * d, d);
-            atomic_fetch_add(&gt__exact_pairs, (long long)c->len);
+            exact += c->len;
             qsort(c->lo, (size_t)c->len, sizeof(double), gt__cmp_double);
             for (int t = 0; t < nk; t++) out[t][i] = c->lo[ks[t]];
         }
+        atomic_fetch_add(&gt__exact_pairs, exact);
     }
-    for (int64_t r = 0; r < blk; r++) {
-        free(cand[r].j);
-        free(cand[r].lo);
+    for (int64_t i = 0; k.cand && i < n; i++) {
+        free(k.cand[i].j);
+        free(k.cand[i].lo);
     }
-    free(cand);
-    free(heap);
-    free(hlen);
-    if (oom) return gt_set_error(GT_ERR_OOM, "precision/recall: out of memory for neighbour candidates");
+    free(k.cand);
+    free(k.heap);
+    free(k.hlen);
+    if (oom) return gt_set_error(GT_ERR_OOM, "precision/recall: out of memory for the neighbour search");
     return GT_OK;
 }
 

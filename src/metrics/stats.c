@@ -24,7 +24,8 @@ gt_status gt_features_check_finite(const float *x, int64_t n, int64_t dim, const
     for (int64_t i = 0; i < total; i++)
         if (!isfinite(x[i]) && i < first) first = i;
     if (first == total) return GT_OK;
-    return gt_set_error(GT_ERR_ARG, "%s features hold a non-finite value (%g) at row %lld, column %lld of (%lld, %lld): "
+    return gt_set_error(GT_ERR_ARG,
+                        "%s features hold a non-finite value (%g) at row %lld, column %lld of (%lld, %lld): "
                         "expected finite numbers (is the model diverging?)",
                         what ? what : "the", (double)x[first], (long long)(first / dim), (long long)(first % dim),
                         (long long)n, (long long)dim);

@@ -184,7 +184,12 @@ gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
         if (!last) gt_scope_end(mi);
     }
     if (st == GT_OK) st = gt__g_step(t, fake, &s);
-    if (st == GT_OK && t->has_ema) st = gt_ema_update(&t->ema);
+    if (st == GT_OK && t->has_ema) {
+        /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
+         * early averages do not drag in the random initial weights */
+        double w = (1.0 + (double)t->step) / (10.0 + (double)t->step);
+        st = gt_ema_update_with(&t->ema, w < t->cfg.ema ? w : t->cfg.ema);
+    }
     gt_scope_end(m);
     if (st != GT_OK) return st;
     t->step++;

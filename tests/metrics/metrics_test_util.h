@@ -42,6 +42,11 @@ static inline gt_tensor *make_features_w(uint64_t seed, uint64_t wseed, int64_t 
             float v = (float)(acc * scale + shift) + pn[i * d + j];
             px[i * d + j] = relu ? fmaxf(v, 0.0f) : v;
         }
+    if (gt_scope_depth() == 0) { /* no scope owns the temporaries: we do */
+        gt_release(z);
+        gt_release(w);
+        gt_release(nz);
+    }
     return x;
 }
 

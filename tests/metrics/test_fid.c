@@ -22,12 +22,14 @@ static const fid_case CASES[] = {
 static gt_tensor *feats_a[NCASES], *feats_b[NCASES];
 
 static void make_inputs(void) {
+    int m = gt_scope_begin(); /* temporaries die with it; the inputs are retained */
     for (int c = 0; c < NCASES; c++) {
         const fid_case *k = &CASES[c];
         feats_a[c] = gt_retain(make_features(10 + c, k->n1, k->d, k->k, 1.0f, 0.0f, k->relu));
         feats_b[c] = k->same ? gt_retain(feats_a[c])
                              : gt_retain(make_features(50 + c, k->n2, k->d, k->k, 1.3f, 0.2f, k->relu));
     }
+    gt_scope_end(m);
 }
 
 static void test_parity(void) {
@@ -143,6 +145,16 @@ static void test_properties(void) {
     CHECK(gt_metric_fid(&sa, &sa, &aa) == GT_OK);
     for (int64_t i = 0; i < k->d; i++) tr += sa.sigma[i * k->d + i];
     check_rel("FID(a, b) vs FID(b, a) with n2 < d", ab, ba, 1e-9, 0);
+    /* b has n = 50 < d / 2: only its top 49 eigenpairs are computed; the full
+     * decomposition (no rank known) gives the same trace */
+    double tr_full, dd = 0, t1 = 0, t2 = 0;
+    CHECK(gt_fid_trace_sqrt(sa.sigma, sb.sigma, k->d, GT_FID_SQRT_FACTOR, &tr_full) == GT_OK);
+    for (int64_t i = 0; i < k->d; i++) {
+        dd += (sa.mu[i] - sb.mu[i]) * (sa.mu[i] - sb.mu[i]);
+        t1 += sa.sigma[i * k->d + i];
+        t2 += sb.sigma[i * k->d + i];
+    }
+    check_rel("FID: top-(n-1) eigenpairs vs the full decomposition", ab, dd + t1 + t2 - 2 * tr_full, 1e-12, 0);
     CHECK_MSG(fabs(aa) <= 1e-10 * tr, "FID(a, a) with n2 < d = %.3g (trace %.3g)", aa, tr);
     gt_fid_stats_free(&sa);
     gt_fid_stats_free(&sb);

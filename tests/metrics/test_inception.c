@@ -139,28 +139,35 @@ static void check_golden(void) {
     }
 }
 
-/* The engine-op paths (BN folded, and BN as PyTorch runs it) on two images. */
+/* The engine-op paths (BN folded, and BN as PyTorch runs it) on one image. */
 static void check_paths(void) {
     if (!NET) return;
-    gt_tensor *x = gt_inception_preprocess(G[0].img, 2, 1, 28, 28, GT_RESIZE_TF1);
-    gt_inception_path paths[2] = {GT_INCEPTION_OPS, GT_INCEPTION_OPS_BN};
-    const char *nm[2] = {"ops", "ops_bn"};
-    for (int p = 0; p < 2; p++) {
+    gt_tensor *x = gt_inception_preprocess(G[0].img, 1, 1, 28, 28, GT_RESIZE_TF1);
+    gt_inception_path paths[3] = {GT_INCEPTION_OPS_BN, GT_INCEPTION_OPS, GT_INCEPTION_FAST};
+    const char *nm[3] = {"ops_bn", "ops", "fast"};
+    gt_inception_outputs o[3];
+    for (int p = 0; p < 3; p++) {
         gt_inception_set_path(NET, paths[p]);
         CHECK(gt_inception_get_path(NET) == paths[p]);
-        gt_inception_outputs o;
-        CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &o) == GT_OK);
-        check_features(nm[p], "fmnist", &o, 2);
+        CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &o[p]) == GT_OK);
+        check_features(nm[p], "fmnist", &o[p], 1);
     }
-    gt_inception_set_path(NET, GT_INCEPTION_FAST);
+    /* folded BN (ops, fused) against BatchNorm as PyTorch runs it, directly; the fused path's
+     * spatial means sum in double, the engine's gt_mean in float (~1e-5 apart over 73x73) */
+    for (int p = 1; p < 3; p++)
+        for (int i = 0; i < 6; i++) {
+            double e = rel_err(feat(&o[p], i), feat(&o[0], i), 0), tol = p == 1 ? 2e-5 : REL_TOL;
+            CHECK_MSG(e <= tol, "%s vs ops_bn %s: max relative error %.3g > %g", nm[p], FEAT[i], e, tol);
+        }
 }
 
 /* Some features only (the forward stops early), and the chunked pipeline. */
 static void check_extract(void) {
     if (!NET) return;
     gt_inception_outputs o;
+    gt_inception_set_chunk(NET, 2); /* a batch of 3 runs as fused chunks of 2 and 1 */
     CHECK(gt_inception_extract(NET, G[0].img, 3, 1, 28, 28, GT_RESIZE_TF1,
-                               GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_768, 2, &o) == GT_OK);
+                               GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_768, 3, &o) == GT_OK);
     CHECK(o.pool64 && o.pool768 && !o.pool192 && !o.pool2048 && !o.logits);
     CHECK(rel_err(o.pool64, gt_golden("fmnist.pool64"), 0) <= REL_TOL);
     CHECK(rel_err(o.pool768, gt_golden("fmnist.pool768"), 0) <= REL_TOL);
@@ -170,6 +177,18 @@ static void check_extract(void) {
     CHECK(rel_err(o.pool192, gt_golden("rgb300x211.pool192"), 0) <= REL_TOL);
     CHECK(rel_err(o.logits, gt_golden("rgb300x211.logits"), 0) <= REL_TOL);
     gt_inception_set_chunk(NET, 0);
+    CHECK(gt_inception_extract(NET, G[1].img, 1, 3, 37, 53, GT_RESIZE_TF1, GT_INCEPTION_POOL_64, 0, &o) == GT_OK);
+    CHECK(o.pool64 && !o.pool192 && rel_err(o.pool64, gt_golden("rgb37x53.pool64"), 0) <= REL_TOL);
+    /* an input that is not 299x299: the fused path against the engine's ops */
+    gt_tensor *x = gt_test_uniform(7, 4, (const int64_t[]){2, 3, 150, 171}, -1.0f, 1.0f);
+    gt_inception_outputs a, b;
+    CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &a) == GT_OK);
+    gt_inception_set_path(NET, GT_INCEPTION_OPS);
+    CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &b) == GT_OK);
+    gt_inception_set_path(NET, GT_INCEPTION_FAST);
+    for (int i = 0; i < 6; i++)
+        CHECK_MSG(rel_err(feat(&a, i), feat(&b, i), 0) <= REL_TOL, "150x171 %s: fast vs ops %.3g", FEAT[i],
+                  rel_err(feat(&a, i), feat(&b, i), 0));
 }
 
 /* Registries hold the same values. */
@@ -236,6 +255,11 @@ static void check_converter(void) {
     CHECK(strstr(gt_last_error(), "running_mean") != NULL || strstr(gt_last_error(), "running_var") != NULL);
     CHECK(same_weights(net, NET)); /* a failed load changes nothing */
     gt_inception_free(net);
+    remove(out);
+    remove(err);
+    remove(bad);
+    snprintf(bad, sizeof bad, "%s/truncated.safetensors", gt_test_tmpdir());
+    remove(bad);
 }
 
 /* One run of the PyTorch script; the golden tensors live until the RUN ends. */
@@ -246,6 +270,8 @@ static void test_parity(void) {
     check_converter();
     gt_inception_free(NET);
     NET = NULL;
+    remove(WEIGHTS); /* ~100 MB each */
+    remove(PTH);
 }
 
 static void test_errors(void) {

@@ -40,6 +40,7 @@ static gt_tensor *make_set(const prdc_case *k, uint64_t seed, int64_t n, float s
 }
 
 static void make_inputs(void) {
+    int m = gt_scope_begin(); /* temporaries die with it; the inputs are retained */
     for (int c = 0; c < NCASES; c++) {
         const prdc_case *k = &CASES[c];
         reals[c] = gt_retain(make_set(k, 700 + c, k->nr, 1.0f, 0.0f));
@@ -53,6 +54,7 @@ static void make_inputs(void) {
             for (int64_t j = 41; j < 46; j++) memcpy(f + j * k->d, f + 40 * k->d, row);     /* fake dups */
         }
     }
+    gt_scope_end(m);
 }
 
 static gt_prdc_opts opts_for(const prdc_case *k) {

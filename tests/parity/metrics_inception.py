@@ -132,7 +132,7 @@ def features(net, x):
 
 
 def main():
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # one thread: steady on a busy 2-core machine
     inp = gtb.load(sys.argv[2])
     net = fid_inception()
     randomize(net, 1234)
@@ -140,16 +140,20 @@ def main():
     write_safetensors({k: v.numpy() for k, v in sd.items()}, sys.argv[3], {"format": "pt"})
     if len(sys.argv) > 4:
         torch.save(net.state_dict(), sys.argv[4])
-    out = {}
+    out, groups, xs = {}, [], []
     with torch.no_grad():
         for key in inp:
-            if not key.endswith(".img"):
-                continue
-            grp = key[: -len(".img")]
-            x = preprocess(inp[key], int(inp[grp + ".mode"][0]))
-            out[grp + ".x"] = x
-            for k, v in features(net, x).items():
-                out[grp + "." + k] = v
+            if key.endswith(".img"):
+                grp = key[: -len(".img")]
+                xs.append(preprocess(inp[key], int(inp[grp + ".mode"][0])))
+                out[grp + ".x"] = xs[-1]
+                groups.append((grp, len(xs[-1])))
+        feats = features(net, torch.cat(xs))  # one batch for every group
+    start = 0
+    for grp, n in groups:
+        for k, v in feats.items():
+            out[grp + "." + k] = v[start:start + n]
+        start += n
     gtb.save(sys.argv[1], out)
 
 

@@ -4,7 +4,7 @@ initial weights and on gantry's batches and latents.
 Per step: netD.zero_grad(); BCE(D(real), 1).backward(); fake = G(z);
 BCE(D(fake.detach()), 0).backward(); optD.step(); netG.zero_grad();
 BCE(D(fake), 1).backward(); optG.step(); then the EMA of G's parameters
-(buffers copied). The loss is BCE-with-logits (D ends in a logit).
+(buffers copied), with gantry's warm-up: decay min(ema, (1+t)/(10+t)). The loss is BCE-with-logits (D ends in a logit).
 
 The C test writes every registry entry as G.<name> / D.<name> (names as
 torch's state_dict: checked here), real.<t> and z.<t>. Writes G.<name>,
@@ -110,12 +110,13 @@ for t in range(steps):
     err_g = crit(o, torch.ones_like(o))
     err_g.backward()
     optG.step()
+    d = min(ema_decay, (1.0 + t) / (10.0 + t))  # gantry's EMA warm-up
     with torch.no_grad():
         for k, v in netG.state_dict().items():
             if k.endswith("num_batches_tracked"):
                 continue
             if v.dtype.is_floating_point and k in dict(netG.named_parameters()):
-                ema[k].mul_(ema_decay).add_(v, alpha=1 - ema_decay)
+                ema[k].mul_(d).add_(v, alpha=1 - d)
             else:
                 ema[k].copy_(v)
     out[f"loss_d.{t}"] = (err_real + err_fake).detach()
