@@ -1,13 +1,13 @@
 /* tools/train_fmnist_classifier.c - trains the Fashion-MNIST domain evaluator
  * (gantry/fmnist.h) with gantry itself and writes its weights:
  *
- *   build/train_fmnist_classifier [--epochs 3] [--batch 128] [--lr 2e-3] [--seed 1]
- *       [--flip] [--limit N] [--threads T] [--fid] [--out assets/fmnist_classifier.safetensors]
+ *   build/train_fmnist_classifier [--epochs 6] [--batch 128] [--lr 2e-3] [--seed 1]
+ *       [--no-flip] [--limit N] [--threads T] [--fid] [--out assets/fmnist_classifier.safetensors]
  *
  * Recipe: Adam (betas 0.9, 0.999), learning rate lr, cosine-decayed to 0 over
  * all steps after a short linear warm-up; cross-entropy; batches from a
- * Philox permutation per epoch (gt_data_permutation); with --flip each image
- * is mirrored left-right with probability 1/2. Inputs v / 255 on 28 x 28,
+ * Philox permutation per epoch (gt_data_permutation); each image is mirrored
+ * left-right with probability 1/2 (not with --no-flip). Inputs v / 255 on 28 x 28,
  * as the extractor feeds them. At the end: accuracy on fashion-mnist:test
  * (10000 images), and with --fid FID(fashion-mnist:train, fashion-mnist:test)
  * on the classifier's features; both go into the file's metadata with the
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gantry.h"
 #include "gantry/fmnist.h"
@@ -43,7 +44,7 @@ static void die(const char *what) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: train_fmnist_classifier [--epochs N] [--batch B] [--lr LR] [--seed S] [--flip] "
+    fprintf(stderr, "usage: train_fmnist_classifier [--epochs N] [--batch B] [--lr LR] [--seed S] [--no-flip] "
                     "[--limit N] [--threads T] [--fid] [--out FILE]\n");
     exit(2);
 }
@@ -60,7 +61,7 @@ static long long parse_int(const char *flag, const char *v, long long lo, long l
 }
 
 static opts_t parse(int argc, char **argv) {
-    opts_t o = {.epochs = 3, .batch = 128, .lr = 2e-3, .seed = 1, .flip = false, .fid = false, .limit = 0,
+    opts_t o = {.epochs = 6, .batch = 128, .lr = 2e-3, .seed = 1, .flip = true, .fid = false, .limit = 0,
                 .threads = 0, .out = "assets/" GT_FMNIST_WEIGHTS_FILE};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,6 +71,7 @@ static opts_t parse(int argc, char **argv) {
         else if (!strcmp(a, "--limit")) o.limit = parse_int(a, v, 0, 60000), i++;
         else if (!strcmp(a, "--threads")) o.threads = (int)parse_int(a, v, 0, 256), i++;
         else if (!strcmp(a, "--flip")) o.flip = true;
+        else if (!strcmp(a, "--no-flip")) o.flip = false;
         else if (!strcmp(a, "--fid")) o.fid = true;
         else if (!strcmp(a, "--out") && v) o.out = v, i++;
         else if (!strcmp(a, "--lr") && v) {
@@ -123,7 +125,16 @@ static double accuracy(gt_fmnist *net, const gt_dataset *ds, float **logits_out)
     return (double)ok / (double)ds->n;
 }
 
+/* libgomp's spinning waiters steal the cores from OpenBLAS and from each
+ * other on a busy 2-core machine (training ran >10x slower); it reads
+ * OMP_WAIT_POLICY once at load, so set it and start again (as cli/main.c). */
+static void passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv) {
+    passive_openmp(argv);
     opts_t o = parse(argc, argv);
     if (o.threads) gt_set_num_threads(o.threads);
     gt_dataset_opts dopt = {.limit = o.limit};

@@ -35,11 +35,6 @@ static bool err_has(const char *s) { return strstr(gt_last_error(), s) != NULL; 
                   text, gt_status_name(st_), gt_last_error());                                                 \
     } while (0)
 
-/* The extractor's destroy (gt_extractor_free lives in the metrics' features.c). */
-static void close_ex(gt_extractor *ex) {
-    if (ex->destroy) ex->destroy(ex->ctx);
-    memset(ex, 0, sizeof *ex);
-}
 
 static const char *tpath(const char *name) {
     static char buf[4][600];
@@ -167,7 +162,7 @@ static void test_accuracy_score_fid(void) {
 out:
     gt_dataset_free(test);
     gt_dataset_free(train);
-    close_ex(&ex);
+    gt_extractor_free(&ex);
 }
 
 /* --- the extractor ---------------------------------------------------------------- */
@@ -234,7 +229,7 @@ static void test_extractor(void) {
         gt_scope_end(m);
     }
     free(img), free(gray), free(rgb), free(f), free(l), free(f2), free(l2);
-    close_ex(&ex);
+    gt_extractor_free(&ex);
     CHECK(ex.ctx == NULL);
 }
 
@@ -260,7 +255,7 @@ static void test_weights_path(void) {
     if (!st) printf("  shipped weights found at %s\n", buf);
     st = gt_fmnist_extractor_open(NULL, &ex);
     CHECK_MSG(st == GT_OK && ex.dim == 128, "%s", gt_last_error());
-    close_ex(&ex);
+    gt_extractor_free(&ex);
     /* from elsewhere: found next to the executable (build/ or build/x/ under the
      * source tree), else an error that lists every path tried */
     CHECK(chdir(gt_test_tmpdir()) == 0);
@@ -395,7 +390,11 @@ static void test_bad_weights(void) {
     gt_fmnist_free(other);
 }
 
-int main(void) {
+/* Passive OpenMP waiting (as cli/main.c): spinning workers make the CNN
+ * many times slower on a busy 2-core machine. */
+int main(int argc, char **argv) {
+    (void)argc;
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     RUN(test_shipped_file);
     RUN(test_extractor);
     RUN(test_weights_path);

@@ -9,6 +9,8 @@
  *     affine and running statistics random too) and with the shipped weights;
  *   - a training-mode step: loss, features, logits, every parameter gradient
  *     and the updated BN running statistics. */
+#include <unistd.h>
+
 #include "../common/harness.h"
 #include "gantry/fmnist.h"
 
@@ -220,7 +222,11 @@ static void test_shipped_weights(void) {
     gt_fmnist_free(net);
 }
 
-int main(void) {
+/* Passive OpenMP waiting (as cli/main.c): spinning workers make the CNN
+ * many times slower on a busy 2-core machine. */
+int main(int argc, char **argv) {
+    (void)argc;
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     make_groups();
     RUN(test_random_weights);
     RUN(test_shipped_weights);
