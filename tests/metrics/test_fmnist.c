@@ -13,6 +13,7 @@
  *   - missing, truncated, corrupt, foreign, incomplete, mis-shaped or
  *     non-finite weights files: refused with a message, network unchanged. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -390,6 +391,47 @@ static void test_bad_weights(void) {
     gt_fmnist_free(other);
 }
 
+/* --- the trainer (tools/train_fmnist_classifier, built beside this test) ------------- */
+static void test_trainer(void) {
+    char exe[4096], cmd[9000];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[len > 0 ? len : 0] = 0;
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = 0;
+    char tool[4200];
+    snprintf(tool, sizeof tool, "%s/train_fmnist_classifier", exe);
+    if (access(tool, X_OK) != 0 || access(GT_FASHION_MNIST_DIR "/train-images-idx3-ubyte.gz", R_OK) != 0) {
+        printf("  (skipped: %s or Fashion-MNIST not there)\n", tool);
+        return;
+    }
+    const char *out = tpath("trained.safetensors"), *log = tpath("trainer.log");
+    snprintf(cmd, sizeof cmd, "%s --epochs 1 --limit 512 --batch 64 --seed 3 --out %s > %s 2>&1", tool, out, log);
+    CHECK_MSG(system(cmd) == 0, "%s failed (see %s)", cmd, log);
+    gt_fmnist *net = gt_fmnist_new(0);
+    CHECK_MSG(net && gt_fmnist_load(net, out) == GT_OK, "%s", gt_last_error());
+    gt_fmnist_free(net);
+    gt_safetensors s;
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, out) == GT_OK);
+    const char *recipe = gt_st_get_meta(&s, "recipe"), *acc = gt_st_get_meta(&s, "test_accuracy");
+    CHECK(recipe && strstr(recipe, "\"images\": 512") && strstr(recipe, "\"epochs\": 1"));
+    CHECK(acc && atof(acc) > 0.3); /* 8 steps on 512 images: far better than chance */
+    if (acc) printf("  trainer: 8 steps on 512 images -> test accuracy %s\n", acc);
+    gt_st_free(&s);
+    /* bad flags: exit status 2, a message naming the flag, nothing written */
+    const char *out2 = tpath("never.safetensors");
+    snprintf(cmd, sizeof cmd, "%s --epochs 0 --out %s > %s 2>&1", tool, out2, log);
+    int rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2 && access(out2, F_OK) != 0);
+    void *buf = NULL;
+    size_t n = 0;
+    CHECK(gt_read_file(log, &buf, &n, 0) == GT_OK && buf && strstr(buf, "--epochs"));
+    free(buf);
+    snprintf(cmd, sizeof cmd, "%s --bogus > %s 2>&1", tool, log);
+    rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2);
+}
+
 /* Passive OpenMP waiting (as cli/main.c): spinning workers make the CNN
  * many times slower on a busy 2-core machine. */
 int main(int argc, char **argv) {
@@ -400,5 +442,6 @@ int main(int argc, char **argv) {
     RUN(test_weights_path);
     RUN(test_bad_weights);
     RUN(test_accuracy_score_fid);
+    RUN(test_trainer);
     return gt_test_finish();
 }
