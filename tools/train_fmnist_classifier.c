@@ -178,8 +178,8 @@ int main(int argc, char **argv) {
         double loss_sum = 0.0;
         int64_t correct = 0;
         for (int64_t s = 0; s + o.batch <= n; s += o.batch, step++) {
-            double lr = step < warmup ? o.lr * (double)(step + 1) / (double)warmup
-                                      : 0.5 * o.lr * (1.0 + cos(3.14159265358979323846 * (double)(step - warmup) / (double)(total - warmup)));
+            const double pi = 3.14159265358979323846, t = (double)(step - warmup) / (double)(total - warmup);
+            double lr = step < warmup ? o.lr * (double)(step + 1) / (double)warmup : 0.5 * o.lr * (1.0 + cos(pi * t));
             opt.lr = lr;
             int mk = gt_scope_begin();
             make_batch(train, perm, s, o.batch, o.flip, &aug_rng, xb, yb);

@@ -176,7 +176,8 @@ static gt_status gt__fmnist_check_images(const char *fn, const uint8_t *images, 
     if (!images && n > 0) return gt_set_error(GT_ERR_ARG, "%s: images is NULL", fn);
     if (n < 0 || (c != 1 && c != 3) || h < 1 || w < 1 || h > GT_IMAGE_MAX_SIDE || w > GT_IMAGE_MAX_SIDE)
         return gt_set_error(GT_ERR_ARG,
-                            "%s: images must be (N, C, H, W) uint8 with C 1 or 3 and sides 1..%d, got (%lld, %d, %d, %d)",
+                            "%s: images must be (N, C, H, W) uint8 with C 1 or 3 and sides 1..%d, "
+                            "got (%lld, %d, %d, %d)",
                             fn, GT_IMAGE_MAX_SIDE, (long long)n, c, h, w);
     return GT_OK;
 }
