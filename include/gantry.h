@@ -15,5 +15,6 @@
 #include "gantry/train.h"
 #include "gantry/inception.h"
 #include "gantry/metrics.h"
+#include "gantry/fmnist.h"
 
 #endif

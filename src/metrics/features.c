@@ -3,6 +3,7 @@
  * image source in batches. */
 #include <sys/stat.h>
 
+#include "gantry/fmnist.h"
 #include "gantry/inception.h"
 #include "gantry/io.h"
 #include "metrics_internal.h"
@@ -128,9 +129,7 @@ gt_status gt_extractor_open(const char *name, const gt_extractor_opts *o, gt_ext
     if (!name) name = "";
     if (strcmp(name, "inception") == 0) return gt__open_inception(o, out);
     if (strcmp(name, "pixels") == 0) return gt__open_pixels(o, out);
-    if (strcmp(name, "fmnist") == 0)
-        return gt_set_error(GT_ERR_STATE, "the fmnist extractor (the Fashion-MNIST classifier) is not built into this "
-                            "gantry yet; use --extractor inception");
+    if (strcmp(name, "fmnist") == 0) return gt_fmnist_extractor_open(NULL, out); /* the shipped weights */
     return gt_set_error(GT_ERR_ARG, "unknown feature extractor '%s' (expected inception, fmnist or pixels)", name);
 }
 

@@ -122,7 +122,10 @@ static void test_extract(void) {
     CHECK(gt_features_extract(&ex, s, 10, true, NULL, NULL, &fs) == GT_ERR_ARG && fs.feats == NULL);
     CHECK_MSG(has_text(gt_last_error(), "no class logits"), "%s", gt_last_error());
     gt_extractor_free(&ex);
-    CHECK(gt_extractor_open("fmnist", NULL, &ex) == GT_ERR_STATE);
+    /* the shipped Fashion-MNIST classifier: 128-d features, 10 class logits */
+    CHECK_MSG(gt_extractor_open("fmnist", NULL, &ex) == GT_OK, "%s", gt_last_error());
+    CHECK(ex.dim == 128 && ex.logits_dim == 10);
+    gt_extractor_free(&ex);
     CHECK(gt_extractor_open("vgg", NULL, &ex) == GT_ERR_ARG);
     CHECK_MSG(has_text(gt_last_error(), "'vgg'"), "%s", gt_last_error());
     char cache[700];
