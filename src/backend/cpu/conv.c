@@ -359,13 +359,20 @@ static int gt__blas_single(void) {
     return prev;
 }
 
-bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
+/* A chunk of the batch, [n0, n0 + Bmax): the forward or the data gradient. */
+typedef void (*gt__chunk_fn)(const gt__plan *p, const float *in, const float *w, const float *b, float *out,
+                             int64_t n0, float *ws, bool par);
+
+/* Runs fn over every chunk: serially (sgemm threads itself) or, when there are
+ * enough chunks, one chunk per OpenMP thread with single-threaded sgemm. */
+static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, const float *in, const float *w, const float *b,
+                           float *out) {
     gt__plan p = gt__plan_make(g);
     int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
     if (!gt__batch_parallel(g, p.Bmax)) {
         float *ws = gt__workspace(gt__ws_floats(&p, 0));
         if (!ws) return false;
-        for (int64_t ch = 0; ch < nchunks; ch++) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, true);
+        for (int64_t ch = 0; ch < nchunks; ch++) fn(&p, in, w, b, out, ch * p.Bmax, ws, true);
         return true;
     }
     bool ok = true;
@@ -379,36 +386,18 @@ bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, cons
         }
 #pragma omp for schedule(dynamic, 1)
         for (int64_t ch = 0; ch < nchunks; ch++)
-            if (ws) gt__fwd_chunk(&p, x, w, b, y, ch * p.Bmax, ws, false);
+            if (ws) fn(&p, in, w, b, out, ch * p.Bmax, ws, false);
     }
     openblas_set_num_threads(prev);
     return ok;
 }
 
+bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
+    return gt__run_chunks(g, gt__fwd_chunk, x, w, b, y);
+}
+
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    gt__plan p = gt__plan_make(g);
-    int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
-    if (!gt__batch_parallel(g, p.Bmax)) {
-        float *ws = gt__workspace(gt__ws_floats(&p, 0));
-        if (!ws) return false;
-        for (int64_t ch = 0; ch < nchunks; ch++) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, true);
-        return true;
-    }
-    bool ok = true;
-    int prev = gt__blas_single();
-#pragma omp parallel
-    {
-        float *ws = gt__workspace(gt__ws_floats(&p, 0));
-        if (!ws) {
-#pragma omp atomic write
-            ok = false;
-        }
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t ch = 0; ch < nchunks; ch++)
-            if (ws) gt__data_chunk(&p, gy, w, b, gx, ch * p.Bmax, ws, false);
-    }
-    openblas_set_num_threads(prev);
-    return ok;
+    return gt__run_chunks(g, gt__data_chunk, gy, w, b, gx);
 }
 
 bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, float *gw) {
