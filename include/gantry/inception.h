@@ -118,12 +118,12 @@ typedef struct {
  *             cache, the 1x1 convs that share an input stacked into one sgemm,
  *             an average pool moved after the 1x1 conv it feeds (the default).
  *             OpenBLAS threads the sgemms; the loops between them (im2col,
- *             pools) run on the calling thread, because on a 2-core machine an
- *             OpenMP team between OpenBLAS calls costs more than it gains; set
- *             GANTRY_INCEPTION_PAR_MIN=<elements> to thread loops at least that
- *             large (machines with many cores). It keeps a workspace of about
- *             6 MB per image of a chunk (16 images by default) until
- *             gt_inception_free;
+ *             epilogues, pools) are shared by the caller and a few sleeping
+ *             worker threads that never make the caller wait for a worker
+ *             that has not started (an OpenMP team there fights OpenBLAS's
+ *             threads for 2 cores, and stalls on a busy machine). Threads: as
+ *             gt_set_num_threads. It keeps a workspace of about 6 MB per
+ *             image of a chunk (16 images by default) until gt_inception_free;
  *   OPS:      the engine's ops with BN folded (gt_conv2d with bias, gt_relu,
  *             gt_avg_pool2d, gt_concat, ...);
  *   OPS_BN:   the engine's ops exactly as the PyTorch module runs them
