@@ -188,7 +188,9 @@ gt_status gt__inception_forward_fast(gt_inception *net, gt_tensor *x, unsigned f
     const int64_t N = x->shape[0];
     const int H = (int)x->shape[2], W = (int)x->shape[3];
     const gt__dims d = gt__dims_of(H, W);
-    const int B = (int)GT_MIN(N, net->chunk > 0 ? net->chunk : 16);
+    /* chunks of near-equal size, at most `chunk` images (50 -> 13, 13, 12, 12) */
+    const int64_t cmax = net->chunk > 0 ? net->chunk : 16, nchunks = (N + cmax - 1) / cmax;
+    const int B = (int)((N + nchunks - 1) / nchunks);
     const bool deep = features & ~(unsigned)GT_INCEPTION_POOL_64;
     const bool deeper = features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192 | GT_INCEPTION_POOL_768);
     /* arena: x0, x1 (block in/out), s (stacked), t1, t2 per image times B; sa, sb for the stem */
