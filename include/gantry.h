@@ -10,6 +10,10 @@
 #include "gantry/nn.h"
 #include "gantry/optim.h"
 #include "gantry/io.h"
+#include "gantry/data.h"
+#include "gantry/models.h"
+#include "gantry/train.h"
 #include "gantry/inception.h"
+#include "gantry/metrics.h"
 
 #endif

@@ -12,7 +12,7 @@ static const char *const gt__op_names[] = {
     "slice_backward",
     "matmul", "linear",
     "conv2d", "conv_transpose2d", "conv2d_weight_grad",
-    "batch_norm", "batch_norm_backward",
+    "batch_norm",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "index_gather",
     "index_scatter", "upsample_nearest2d", "upsample_nearest2d_backward",
     "upsample_bilinear2d", "upsample_bilinear2d_backward", "adaptive_avg_pool2d",

@@ -1,0 +1,428 @@
+/* gantry eval: FID, KID, IS, precision/recall and density/coverage of a set
+ * of images (a checkpoint's generator, a folder, an array, a dataset) against
+ * real ones, with torch-fidelity's conventions (see gantry/metrics.h). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "gantry.h"
+
+#define GT__RECAL_SEED 0x5EEDull /* as `gantry sample`: eval of a checkpoint == eval of its samples */
+
+enum { M_FID = 1, M_KID = 2, M_IS = 4, M_PR = 8, M_DC = 16 };
+
+static double gt__now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int gt__fail(const char *what) {
+    fprintf(stderr, "gantry eval: %s%s%s\n", what ? what : "", what ? ": " : "", gt_last_error());
+    return GT_EXIT_FAIL;
+}
+
+/* "fid,kid,is,pr,dc" (or "all") -> mask; 0 after printing a usage error. */
+static unsigned gt__parse_metrics(const char *s) {
+    unsigned m = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "fid") == 0) m |= M_FID;
+        else if (strcmp(t, "kid") == 0) m |= M_KID;
+        else if (strcmp(t, "is") == 0) m |= M_IS;
+        else if (strcmp(t, "pr") == 0) m |= M_PR;
+        else if (strcmp(t, "dc") == 0) m |= M_DC;
+        else if (strcmp(t, "all") == 0) m |= M_FID | M_KID | M_IS | M_PR | M_DC;
+        else {
+            gt_args_error("eval", "--metrics: unknown metric '%s' (expected a list of fid, kid, is, pr, dc, or all)",
+                          t);
+            return 0;
+        }
+    }
+    if (!m) gt_args_error("eval", "--metrics: give at least one of fid, kid, is, pr, dc");
+    return m;
+}
+
+/* --- progress ------------------------------------------------------------------ */
+typedef struct {
+    const char *label;
+    double t0, last;
+    bool tty;
+    int64_t last_decile;
+} gt__progress;
+
+static void gt__fmt_time(double s, char *buf, size_t n) {
+    if (!(s >= 0) || s > 1e7) snprintf(buf, n, "?");
+    else if (s >= 3600) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    else if (s >= 60) snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    else snprintf(buf, n, "%.0fs", s);
+}
+
+static void gt__progress_cb(int64_t done, int64_t total, void *user) {
+    gt__progress *p = user;
+    double now = gt__now(), el = now - p->t0, rate = el > 0 ? (double)done / el : 0;
+    bool final = done >= total;
+    int64_t decile = done * 10 / (total > 0 ? total : 1);
+    if (!final && (p->tty ? now - p->last < 0.2 : decile == p->last_decile)) return;
+    p->last = now;
+    p->last_decile = decile;
+    char t[32], bar[31];
+    int fill = (int)(30 * done / (total > 0 ? total : 1));
+    for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
+    bar[30] = 0;
+    if (final) {
+        gt__fmt_time(el, t, sizeof t);
+        fprintf(stderr, "%s  %-5s [%s] %lld images  %.1f img/s  took %s          \n", p->tty ? "\r" : "", p->label,
+                bar, (long long)total, rate, t);
+    } else {
+        gt__fmt_time(rate > 0 ? (double)(total - done) / rate : -1, t, sizeof t);
+        fprintf(stderr, "%s  %-5s [%s] %lld/%lld images  %.1f img/s  ETA %s   %s", p->tty ? "\r" : "", p->label, bar,
+                (long long)done, (long long)total, rate, t, p->tty ? "" : "\n");
+    }
+    fflush(stderr);
+}
+
+/* --- a checkpoint's generator as an image source ---------------------------------- */
+typedef struct {
+    gt_net G;
+    gt_tensor *z; // (n, nz), owned
+} gt__gen_ctx;
+
+static gt_status gt__gen_images(void *ctx, int64_t start, int64_t count, uint8_t *out) {
+    gt__gen_ctx *g = ctx;
+    int m = gt_scope_begin();
+    gt_tensor *x = gt_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1));
+    gt_status st = x ? GT_OK : gt_last_status();
+    if (x) {
+        const float *p = gt_data(x); /* (count, C, res, res) in [-1, 1], contiguous */
+        int64_t total = gt_numel(x);
+        for (int64_t i = 0; i < total; i++) {
+            float v = (p[i] + 1.0f) * 0.5f; /* torchvision's save_image conversion */
+            v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            out[i] = (uint8_t)floorf(v * 255.0f + 0.5f);
+        }
+    }
+    gt_scope_end(m);
+    return st;
+}
+
+static void gt__gen_free(void *ctx) {
+    gt__gen_ctx *g = ctx;
+    gt_release(g->z);
+    gt_net_free(&g->G);
+    free(g);
+}
+
+static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_t seed, bool ema) {
+    gt__gen_ctx *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    gt_train_config cfg;
+    bool used_ema = false;
+    if (gt_load_generator(path, ema, &g->G, &cfg, &used_ema) != GT_OK ||
+        gt_recalibrate_bn(&g->G, GT__RECAL_SEED, 8, 64) != GT_OK) {
+        gt_net_free(&g->G);
+        free(g);
+        return NULL;
+    }
+    g->z = gt_sample_latents(seed, n, cfg.model.nz, 0.0f);
+    if (!g->z) {
+        gt__gen_free(g);
+        return NULL;
+    }
+    if (gt_scope_depth() > 0) gt_retain(g->z); /* ours, past the scope's end */
+    char name[1200];
+    snprintf(name, sizeof name, "%s (%s %s generator)", path, cfg.model.name, used_ema ? "EMA" : "raw");
+    gt_image_source *s = gt_image_source_from_fn(name, n, cfg.model.channels, cfg.model.res, cfg.model.res,
+                                                 gt__gen_images, g, gt__gen_free);
+    if (!s) gt__gen_free(g);
+    return s;
+}
+
+static bool gt__ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* --- one side (real or fake) -------------------------------------------------------- */
+typedef struct {
+    const char *label, *spec;
+    gt_image_source *src;
+    gt_fid_stats stats;       /* from a file, the cache, or computed */
+    bool have_stats, from_file, from_cache;
+    gt_feature_set fs;
+    int64_t n;
+} gt__side;
+
+static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema) {
+    if (gt__ends_with(s->spec, ".safetensors")) {
+        s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema);
+        return s->src ? GT_OK : gt_last_status();
+    }
+    gt_status st = gt_eval_input_open(s->spec, n_flag, &s->src, &s->stats);
+    if (!st && !s->src) s->have_stats = s->from_file = true;
+    return st;
+}
+
+static bool gt__cacheable(const char *spec) {
+    return strcmp(spec, "fashion-mnist") == 0 || strcmp(spec, "fashion-mnist:train") == 0 ||
+           strcmp(spec, "fashion-mnist:test") == 0;
+}
+
+static cJSON *gt__side_json(const gt__side *s) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "input", s->spec);
+    cJSON_AddStringToObject(o, "kind", s->from_file ? "statistics" : "images");
+    if (s->n > 0) cJSON_AddNumberToObject(o, "n", (double)s->n);
+    if (s->from_cache) cJSON_AddBoolToObject(o, "cached_statistics", true);
+    return o;
+}
+
+int gt_cmd_eval(int argc, char **argv) {
+    const char *real = NULL, *fake = NULL, *metrics = "fid", *exname = "inception", *resize = "tf1";
+    const char *weights = NULL, *json = NULL, *save_real = NULL, *save_fake = NULL;
+    int64_t n = 0, batch = 0, kid_subset = 1000;
+    int threads = 0, kid_subsets = 100, splits = 10, k_pr = 3, k_dc = 5;
+    uint64_t seed = 0, rng_seed = 2020;
+    bool ema = true, no_cache = false, quiet = false;
+    gt_arg spec[] = {
+        {"--real", GT_ARG_STR, &real, 0, 0, false, "SRC", "real images or their statistics (.npz mu/sigma)", false},
+        {"--fake", GT_ARG_STR, &fake, 0, 0, false, "SRC", "generated images: a checkpoint (.safetensors), folder, "
+         ".npy/.npz, dataset", false},
+        {"--metrics", GT_ARG_STR, &metrics, 0, 0, false, "LIST", "comma list of fid, kid, is, pr, dc, all (fid)",
+         false},
+        {"--extractor", GT_ARG_STR, &exname, 0, 0, false, "NAME", "inception (default), fmnist or pixels", false},
+        {"--resize", GT_ARG_STR, &resize, 0, 0, false, "MODE", "tf1 (torch-fidelity, default) or clean (clean-fid)",
+         false},
+        {"--inception", GT_ARG_STR, &weights, 0, 0, false, "FILE", "Inception-v3 weights (converted .safetensors)",
+         false},
+        {"--json", GT_ARG_STR, &json, 0, 0, false, "FILE", "also write the results as JSON", false},
+        {"--n", GT_ARG_I64, &n, 1, 1e9, false, "N", "images per input (all; a checkpoint generates 10000)", false},
+        {"--batch", GT_ARG_I64, &batch, 1, 4096, false, "B", "images per extractor call (the extractor's, 50)",
+         false},
+        {"--seed", GT_ARG_U64, &seed, 0, 0, false, "S", "latent seed for a checkpoint (0)", false},
+        {"--rng-seed", GT_ARG_U64, &rng_seed, 0, 4294967295.0, false, "S", "IS shuffle / KID subsets seed (2020)",
+         false},
+        {"--kid-subsets", GT_ARG_INT, &kid_subsets, 1, 100000, false, "N", "KID subsets (100)", false},
+        {"--kid-subset-size", GT_ARG_I64, &kid_subset, 2, 1e9, false, "M", "KID subset size (1000, at most n)", false},
+        {"--is-splits", GT_ARG_INT, &splits, 1, 100000, false, "N", "Inception Score splits (10)", false},
+        {"--pr-k", GT_ARG_INT, &k_pr, 1, 1000, false, "K", "precision/recall neighbourhood (3)", false},
+        {"--dc-k", GT_ARG_INT, &k_dc, 1, 1000, false, "K", "density/coverage neighbourhood (5)", false},
+        {"--save-real-stats", GT_ARG_STR, &save_real, 0, 0, false, "FILE", "write the real FID statistics (.npz)",
+         false},
+        {"--save-fake-stats", GT_ARG_STR, &save_fake, 0, 0, false, "FILE", "write the fake FID statistics (.npz)",
+         false},
+        {"--no-cache", GT_ARG_TRUE, &no_cache, 0, 0, false, NULL, "do not read or write cached real statistics", false},
+        {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "a checkpoint's raw generator, not its EMA", false},
+        {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+    };
+    const int ns = (int)(sizeof spec / sizeof spec[0]);
+    int rc = gt_args_parse("eval", spec, ns, argc, argv, 2,
+                           "--fake SRC [--real SRC] [--metrics fid,kid,is,pr,dc] [flags]\n\n"
+                           "SRC: fashion-mnist:train | fashion-mnist:test | a folder of PNG/JPEG | FILE.npy / "
+                           "FILE.npz (uint8 images)\n     | FILE.npz (FID statistics mu, sigma) | "
+                           "CHECKPOINT.safetensors (generates --n images)");
+    if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
+    if (rc) return GT_EXIT_USAGE;
+    unsigned want = gt__parse_metrics(metrics);
+    if (!want) return GT_EXIT_USAGE;
+    if (!fake) return gt_args_error("eval", "--fake SRC is required");
+    if (!real && (want & ~(unsigned)M_IS)) return gt_args_error("eval", "--real SRC is required for fid, kid, pr, dc");
+    int rmode = 0;
+    if (strcmp(resize, "tf1") == 0) rmode = 0;
+    else if (strcmp(resize, "clean") == 0) rmode = 1;
+    else return gt_args_error("eval", "--resize must be tf1 or clean, got '%s'", resize);
+    if (strcmp(exname, "inception") && strcmp(exname, "fmnist") && strcmp(exname, "pixels"))
+        return gt_args_error("eval", "--extractor must be inception, fmnist or pixels, got '%s'", exname);
+    if (threads > 0) gt_set_num_threads(threads);
+    double t_start = gt__now();
+
+    gt__side R = {.label = "real", .spec = real}, F = {.label = "fake", .spec = fake};
+    gt_extractor ex = {0};
+    int status = GT_EXIT_FAIL;
+    const char *rkey = strcmp(exname, "inception") == 0 ? resize : "none";
+    /* what each side needs: features (kid, pr, dc; is: logits of the fake) or just FID statistics */
+    bool need_feats = want & (M_KID | M_PR | M_DC);
+    gt__side *sides[2] = {&F, &R};
+    for (int i = 0; i < 2; i++) {
+        gt__side *s = sides[i];
+        if (!s->spec) continue;
+        if (gt__open_side(s, n, seed, ema)) {
+            char what[300];
+            snprintf(what, sizeof what, "--%s %s", s->label, s->spec);
+            gt__fail(what);
+            goto done;
+        }
+        if (s->from_file && (need_feats || (s == &F && (want & M_IS)))) {
+            fprintf(stderr, "gantry eval: --%s %s is a statistics file (mu, sigma): it serves FID only; kid, is, pr "
+                    "and dc need images\n", s->label, s->spec);
+            status = GT_EXIT_USAGE;
+            goto done;
+        }
+        if (s->src) s->n = gt_image_source_count(s->src);
+    }
+    /* cached real statistics: enough when the real side only feeds FID */
+    if (R.src && !no_cache && !need_feats && gt__cacheable(real) && strcmp(exname, "pixels") != 0) {
+        /* the extractor's name (with its weights fingerprint) is part of the key: open it first */
+        gt_extractor_opts eo = {.weights = weights, .resize = rmode};
+        if (gt_extractor_open(exname, &eo, &ex)) {
+            gt__fail("the feature extractor");
+            goto done;
+        }
+        if (gt_stats_cache_load(real, ex.name, rkey, R.n, &R.stats) == GT_OK) {
+            R.have_stats = R.from_cache = true;
+            if (!quiet) fprintf(stderr, "  real  statistics from the cache (%s, %lld images)\n", real, (long long)R.n);
+        }
+    }
+    if (!ex.extract && (R.src || F.src)) {
+        int c, h, w;
+        gt_image_source_dims(F.src ? F.src : R.src, &c, &h, &w);
+        gt_extractor_opts eo = {.weights = weights, .resize = rmode, .c = c, .h = h, .w = w};
+        if (gt_extractor_open(exname, &eo, &ex)) {
+            gt__fail("the feature extractor");
+            goto done;
+        }
+    }
+    if (batch > 0) ex.batch = batch;
+    if ((want & M_IS) && ex.extract && ex.logits_dim <= 0) {
+        fprintf(stderr, "gantry eval: the Inception Score needs class logits, which the %s extractor does not have "
+                "(use --extractor inception)\n", ex.name);
+        status = GT_EXIT_USAGE;
+        goto done;
+    }
+    for (int i = 1; i >= 0; i--) { /* real first: its statistics may be reused from the cache next time */
+        gt__side *s = sides[i];
+        bool needed = need_feats || (want & M_FID) || (s == &F && (want & M_IS)) || (s == &R && save_real) ||
+                      (s == &F && save_fake);
+        if (!s->src || !needed || (s->have_stats && !need_feats)) continue;
+        bool logits = s == &F && (want & M_IS);
+        gt__progress p = {.label = s->label, .t0 = gt__now(), .tty = isatty(2), .last_decile = -1};
+        if (gt_features_extract(&ex, s->src, 0, logits, quiet ? NULL : gt__progress_cb, &p, &s->fs)) {
+            char what[300];
+            snprintf(what, sizeof what, "features of --%s %s", s->label, s->spec);
+            gt__fail(what);
+            goto done;
+        }
+        if ((want & M_FID) || (s == &R && save_real) || (s == &F && save_fake)) {
+            if (gt_fid_stats_compute(s->fs.feats, s->fs.n, s->fs.dim, &s->stats)) {
+                char what[300];
+                snprintf(what, sizeof what, "FID statistics of --%s %s", s->label, s->spec);
+                gt__fail(what);
+                goto done;
+            }
+            s->have_stats = true;
+            if (s == &R && !no_cache && gt__cacheable(real) && strcmp(exname, "pixels") != 0 &&
+                gt_stats_cache_store(real, ex.name, rkey, R.n, &R.stats) && !quiet)
+                fprintf(stderr, "  (statistics not cached: %s)\n", gt_last_error());
+        }
+    }
+    if (save_real && R.have_stats && gt_fid_stats_save(save_real, &R.stats)) {
+        gt__fail("--save-real-stats");
+        goto done;
+    }
+    if (save_fake && F.have_stats && gt_fid_stats_save(save_fake, &F.stats)) {
+        gt__fail("--save-fake-stats");
+        goto done;
+    }
+
+    cJSON *res = cJSON_CreateObject();
+    printf("gantry eval: fake %s (%lld) vs real %s (%lld); extractor %s%s%s\n",
+           F.src ? gt_image_source_name(F.src) : fake, (long long)F.n, R.src ? gt_image_source_name(R.src) : "-",
+           (long long)R.n, ex.extract ? ex.name : "-", strcmp(rkey, "none") ? ", resize " : "",
+           strcmp(rkey, "none") ? rkey : "");
+    bool ok = true;
+    if (ok && (want & M_FID)) {
+        double fid;
+        ok = gt_metric_fid(&R.stats, &F.stats, &fid) == GT_OK;
+        if (ok) {
+            printf("  FID              %.6f\n", fid);
+            cJSON_AddNumberToObject(res, "frechet_inception_distance", fid);
+        }
+    }
+    if (ok && (want & M_KID)) {
+        gt_kid_opts ko = gt_kid_default_opts();
+        ko.subsets = kid_subsets;
+        ko.subset_size = gt_args_find(spec, ns, "--kid-subset-size")->given ? kid_subset : 0;
+        ko.seed = (uint32_t)rng_seed;
+        double m, sd;
+        int64_t mm = ko.subset_size ? ko.subset_size : (F.fs.n < R.fs.n ? F.fs.n : R.fs.n);
+        mm = mm > 1000 && !ko.subset_size ? 1000 : mm;
+        ok = gt_metric_kid(F.fs.feats, F.fs.n, R.fs.feats, R.fs.n, F.fs.dim, &ko, &m, &sd) == GT_OK;
+        if (ok) {
+            printf("  KID              %.8f +- %.8f  (%d subsets of %lld)\n", m, sd, ko.subsets, (long long)mm);
+            cJSON_AddNumberToObject(res, "kernel_inception_distance_mean", m);
+            cJSON_AddNumberToObject(res, "kernel_inception_distance_std", sd);
+        }
+    }
+    if (ok && (want & M_IS)) {
+        gt_is_opts io = {.splits = splits, .shuffle = true, .seed = (uint32_t)rng_seed};
+        double m, sd;
+        ok = gt_metric_is(F.fs.logits, F.fs.n, F.fs.logits_dim, &io, &m, &sd) == GT_OK;
+        if (ok) {
+            printf("  IS               %.6f +- %.6f  (%d splits)\n", m, sd, splits);
+            cJSON_AddNumberToObject(res, "inception_score_mean", m);
+            cJSON_AddNumberToObject(res, "inception_score_std", sd);
+        }
+    }
+    if (ok && (want & (M_PR | M_DC))) {
+        gt_prdc_opts po = gt_prdc_default_opts();
+        po.k_pr = k_pr, po.k_dc = k_dc, po.pr = want & M_PR, po.dc = want & M_DC;
+        gt_prdc_result r;
+        if (!quiet) fprintf(stderr, "  nearest neighbours of %lld real and %lld fake samples...\n", (long long)R.fs.n,
+                            (long long)F.fs.n);
+        ok = gt_metric_prdc(R.fs.feats, R.fs.n, F.fs.feats, F.fs.n, R.fs.dim, &po, &r) == GT_OK;
+        if (ok && po.pr) {
+            printf("  precision        %.6f  (k = %d)\n  recall           %.6f\n  f_score          %.6f\n", r.precision,
+                   k_pr, r.recall, r.f_score);
+            cJSON_AddNumberToObject(res, "precision", r.precision);
+            cJSON_AddNumberToObject(res, "recall", r.recall);
+            cJSON_AddNumberToObject(res, "f_score", r.f_score);
+        }
+        if (ok && po.dc) {
+            printf("  density          %.6f  (k = %d)\n  coverage         %.6f\n", r.density, k_dc, r.coverage);
+            cJSON_AddNumberToObject(res, "density", r.density);
+            cJSON_AddNumberToObject(res, "coverage", r.coverage);
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(res);
+        gt__fail(NULL);
+        goto done;
+    }
+    double took = gt__now() - t_start;
+    if (json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON_AddItemToObject(root, "metrics", res);
+        cJSON_AddItemToObject(root, "fake", gt__side_json(&F));
+        if (real) cJSON_AddItemToObject(root, "real", gt__side_json(&R));
+        if (ex.extract) cJSON_AddStringToObject(root, "extractor", ex.name);
+        cJSON_AddStringToObject(root, "resize", rkey);
+        cJSON_AddNumberToObject(root, "time_s", took);
+        char *text = cJSON_Print(root);
+        cJSON_Delete(root);
+        gt_status st = text ? gt_write_file_atomic(json, text, strlen(text)) : GT_ERR_OOM;
+        free(text);
+        if (st) {
+            gt__fail("--json");
+            goto done;
+        }
+    } else {
+        cJSON_Delete(res);
+    }
+    if (!quiet) fprintf(stderr, "  done in %.1f s\n", took);
+    status = GT_EXIT_OK;
+done:
+    for (int i = 0; i < 2; i++) {
+        gt_image_source_free(sides[i]->src);
+        gt_fid_stats_free(&sides[i]->stats);
+        gt_feature_set_free(&sides[i]->fs);
+    }
+    gt_extractor_free(&ex);
+    return status;
+}

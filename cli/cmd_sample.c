@@ -1,0 +1,116 @@
+/* gantry sample: images from a checkpoint's generator - a grid (--out), one
+ * PNG each (--outdir), truncated latents, an interpolation strip (--interp). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "args.h"
+#include "commands.h"
+#include "gantry.h"
+
+#define GT__RECAL_SEED 0x5EEDull /* the trainer's: samples/last.png == `sample --seed <train seed>` */
+
+/* "A,B" -> two seeds. */
+static bool gt__parse_pair(const char *s, uint64_t *a, uint64_t *b) {
+    char *end = NULL;
+    if (!s || s[0] < '0' || s[0] > '9') return false;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || *end != ',' || end[1] < '0' || end[1] > '9') return false;
+    unsigned long long y = strtoull(end + 1, &end, 10);
+    if (errno || *end) return false;
+    *a = x, *b = y;
+    return true;
+}
+
+static int gt__fail(const char *what) {
+    fprintf(stderr, "gantry sample: %s%s%s\n", what ? what : "", what ? ": " : "", gt_last_error());
+    return GT_EXIT_FAIL;
+}
+
+/* One PNG per image: DIR/000000.png ... */
+static gt_status gt__write_each(const char *dir, gt_tensor *x) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return gt_set_error(GT_ERR_IO, "cannot create folder %s: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return gt_set_error(GT_ERR_IO, "%s is not a folder", dir);
+    gt_status st = GT_OK;
+    for (int64_t i = 0; i < x->shape[0] && st == GT_OK; i++) {
+        int m = gt_scope_begin();
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%06lld.png", dir, (long long)i);
+        st = gt_save_grid(p, gt_slice(x, 0, i, i + 1, 1), 1, 0);
+        gt_scope_end(m);
+    }
+    return st;
+}
+
+int gt_cmd_sample(int argc, char **argv) {
+    const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL;
+    int n = 64, nrow = 0, threads = 0;
+    uint64_t seed = 0;
+    double trunc = 0;
+    bool ema = true;
+    gt_arg spec[] = {
+        {"--ckpt", GT_ARG_STR, &ckpt, 0, 0, false, "FILE", "a training checkpoint (runs/NAME/last.safetensors)", false},
+        {"--n", GT_ARG_INT, &n, 1, 4096, false, "N", "images (64), or frames of an --interp strip (10)", false},
+        {"--out", GT_ARG_STR, &out, 0, 0, false, "FILE.png", "write one grid PNG", false},
+        {"--outdir", GT_ARG_STR, &outdir, 0, 0, false, "DIR", "write one PNG per image (DIR/000000.png ...)", false},
+        {"--seed", GT_ARG_U64, &seed, 0, 0, false, "S", "latent seed (0; the run's seed gives its sample grid)", false},
+        {"--truncation", GT_ARG_DOUBLE, &trunc, 0, 100, false, "T", "redraw latents with |z| > T (0 = off)", false},
+        {"--interp", GT_ARG_STR, &interp, 0, 0, false, "A,B", "interpolation strip between the latents of seeds A and B", false},
+        {"--nrow", GT_ARG_INT, &nrow, 0, 4096, false, "N", "images per grid row (0 = square)", false},
+        {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)", false},
+        {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
+        {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+    };
+    const int ns = (int)(sizeof spec / sizeof spec[0]);
+    int rc = gt_args_parse("sample", spec, ns, argc, argv, 2, "--ckpt FILE (--out FILE.png | --outdir DIR) [flags]");
+    if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
+    if (rc) return GT_EXIT_USAGE;
+    if (!ckpt) return gt_args_error("sample", "--ckpt FILE is required");
+    if (!out && !outdir) return gt_args_error("sample", "give --out FILE.png (a grid) or --outdir DIR (one PNG each)");
+    if (out && outdir) return gt_args_error("sample", "give --out or --outdir, not both");
+    if (trunc > 0 && trunc < 0.05) return gt_args_error("sample", "--truncation must be 0 (off) or >= 0.05, got %g", trunc);
+    uint64_t sa = 0, sb = 0;
+    if (interp && !gt__parse_pair(interp, &sa, &sb))
+        return gt_args_error("sample", "--interp must be two seeds A,B (e.g. 3,17), got '%s'", interp);
+    if (interp && !gt_args_find(spec, ns, "--n")->given) n = 10;
+    if (interp && n < 2) return gt_args_error("sample", "--interp needs --n >= 2 frames");
+    if (threads > 0) gt_set_num_threads(threads);
+
+    gt_net G;
+    gt_train_config cfg;
+    bool used_ema = false;
+    if (gt_load_generator(ckpt, ema, &G, &cfg, &used_ema) != GT_OK) return gt__fail(NULL);
+    int status = GT_EXIT_OK;
+    int m = gt_scope_begin();
+    gt_tensor *z;
+    if (interp) {
+        gt_tensor *a = gt_sample_latents(sa, 1, cfg.model.nz, (float)trunc);
+        gt_tensor *b = gt_sample_latents(sb, 1, cfg.model.nz, (float)trunc);
+        z = a && b ? gt_slerp_latents(gt_reshape(a, GT_SHAPE(-1)), gt_reshape(b, GT_SHAPE(-1)), n) : NULL;
+        if (!nrow) nrow = n;
+    } else {
+        z = gt_sample_latents(seed, n, cfg.model.nz, (float)trunc);
+    }
+    gt_tensor *x = NULL;
+    if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_generate(&G, z);
+    if (!x) {
+        status = gt__fail("generating");
+    } else {
+        if (!nrow) {
+            nrow = 1;
+            while (nrow * nrow < n) nrow++;
+        }
+        gt_status st = out ? gt_save_grid(out, x, nrow, 2) : gt__write_each(outdir, x);
+        if (st != GT_OK) status = gt__fail(NULL);
+        else
+            printf("%s: %d image%s from %s (%s %s generator) -> %s\n", interp ? "interpolation" : "samples", n,
+                   n == 1 ? "" : "s", ckpt, cfg.model.name, used_ema ? "EMA" : "raw", out ? out : outdir);
+    }
+    gt_scope_end(m);
+    gt_net_free(&G);
+    return status;
+}

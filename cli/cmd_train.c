@@ -1,0 +1,278 @@
+/* gantry train: flags -> gt_train_config, progress line on stderr, Ctrl-C
+ * saves a checkpoint, --resume continues a run exactly. */
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "commands.h"
+#include "gantry.h"
+
+static volatile sig_atomic_t gt__stop;
+
+static void gt__on_sigint(int sig) {
+    (void)sig;
+    if (gt__stop) signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
+    gt__stop = 1;
+}
+
+static bool gt__should_stop(void *u) {
+    (void)u;
+    return gt__stop != 0;
+}
+
+typedef struct {
+    bool tty, quiet;
+    double last_draw;
+    int width;
+} gt__ui;
+
+static double gt__wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void gt__dur(double s, char *buf, size_t n) {
+    long t = s > 0 && s < 1e9 ? (long)(s + 0.5) : 0;
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, n, "%lds", t);
+}
+
+static void gt__progress(const gt_train_progress *p, bool interval, void *user) {
+    gt__ui *ui = user;
+    if (ui->quiet) return;
+    double now = gt__wall();
+    if (!interval && (!ui->tty || now - ui->last_draw < 0.25)) return;
+    if (!interval && p->it_s <= 0) return;
+    ui->last_draw = now;
+    char eta[32], line[256];
+    gt__dur(p->eta_s, eta, sizeof eta);
+    int n = snprintf(line, sizeof line, "step %llu/%llu  %.2f it/s  %.0f img/s  ETA %s  loss D %.4f G %.4f",
+                     (unsigned long long)p->step, (unsigned long long)p->steps, p->it_s, p->img_s, eta, p->mean.loss_d,
+                     p->mean.loss_g);
+    if (n > 0 && (size_t)n < sizeof line && p->mean.gp > 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, "  gp %.4f", p->mean.gp);
+    if (n > 0 && (size_t)n < sizeof line)
+        n += snprintf(line + n, sizeof line - (size_t)n, "  D(x) %.3f D(G(z)) %.3f", p->mean.d_real, p->mean.d_fake);
+    if (ui->tty) {
+        fprintf(stderr, "\r%-*s", ui->width, line);
+        ui->width = n > ui->width ? n : ui->width;
+        if (interval && p->final) fputc('\n', stderr);
+    } else if (interval) {
+        fprintf(stderr, "%s\n", line);
+    }
+    fflush(stderr);
+}
+
+static void gt__wrote(const char *what, const char *path, void *user) {
+    gt__ui *ui = user;
+    if (ui->quiet || ui->tty) return; /* a tty shows the progress line only */
+    fprintf(stderr, "wrote %s: %s\n", what, path);
+}
+
+/* Flags that fix the model and the training setup: a resumed run keeps them. */
+static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz",   "--ngf",  "--ndf",
+                                        "--batch", "--seed", "--loss",     "--gp",   "--ema",  "--n-critic",
+                                        "--data",  "--data-limit", "--n-samples"};
+
+int gt_cmd_train(int argc, char **argv) {
+    gt_train_config c = gt_train_config_default();
+    const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL;
+    double lr = 0;
+    bool resume = false, quiet = false;
+    gt_model_config *m = &c.model;
+    gt_arg spec[] = {
+        {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC", "fashion-mnist[:test], an IDX file, a CIFAR-10 folder or an image folder", false},
+        {"--model", GT_ARG_STR, &model, 0, 0, false, "NAME", "model (dcgan)", false},
+        {"--steps", GT_ARG_I64, &c.steps, 0, 1e12, false, "N", "generator steps to reach (a resumed run continues to N)", false},
+        {"--out", GT_ARG_STR, &out, 0, 0, false, "DIR", "run folder: config.json, metrics.jsonl, samples/, checkpoints", false},
+        {"--batch", GT_ARG_INT, &c.batch, 1, 65536, false, "B", "batch size (64)", false},
+        {"--lr", GT_ARG_DOUBLE, &lr, 0, 10, true, "LR", "learning rate of both G and D", false},
+        {"--lr-g", GT_ARG_DOUBLE, &c.lr_g, 0, 10, true, "LR", "generator learning rate (2e-4)", false},
+        {"--lr-d", GT_ARG_DOUBLE, &c.lr_d, 0, 10, true, "LR", "discriminator learning rate (2e-4)", false},
+        {"--beta1", GT_ARG_DOUBLE, &c.beta1, 0, 0.9999, false, "B1", "Adam beta1 (0.5)", false},
+        {"--beta2", GT_ARG_DOUBLE, &c.beta2, 0, 0.99999, false, "B2", "Adam beta2 (0.999)", false},
+        {"--n-critic", GT_ARG_INT, &c.n_critic, 1, 64, false, "K", "discriminator steps per generator step (1)", false},
+        {"--ema", GT_ARG_DOUBLE, &c.ema, 0, 0.99999, false, "DECAY", "EMA decay of the generator (0.999; 0 = off)", false},
+        {"--seed", GT_ARG_U64, &c.seed, 0, 0, false, "S", "seed of weights, data order and latents (0)", false},
+        {"--res", GT_ARG_INT, &m->res, 28, 64, false, "PX", "image size: 28, 32 or 64 (32)", false},
+        {"--channels", GT_ARG_INT, &m->channels, 1, 3, false, "C", "1 (gray) or 3 (RGB) (3; 1 for Fashion-MNIST)", false},
+        {"--nz", GT_ARG_INT, &m->nz, 1, 4096, false, "N", "latent size (100)", false},
+        {"--ngf", GT_ARG_INT, &m->ngf, 1, 1024, false, "N", "generator width (64)", false},
+        {"--ndf", GT_ARG_INT, &m->ndf, 1, 1024, false, "N", "discriminator width (64)", false},
+        {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L", "ns (default), hinge, wgan, wgan-gp", false},
+        {"--gp", GT_ARG_DOUBLE, &c.gp, 0, 1e6, false, "W", "gradient-penalty weight (10 with wgan-gp)", false},
+        {"--sample-every", GT_ARG_I64, &c.sample_every, 0, 1e12, false, "K", "steps between sample grids (500; 0 = end)", false},
+        {"--ckpt-every", GT_ARG_I64, &c.ckpt_every, 0, 1e12, false, "K", "steps between checkpoints (1000; 0 = end)", false},
+        {"--log-every", GT_ARG_I64, &c.log_every, 1, 1e12, false, "K", "steps between metrics lines (50)", false},
+        {"--keep-ckpts", GT_ARG_INT, &c.keep_ckpts, 0, 1e6, false, "N", "step checkpoints kept (2; 0 = all)", false},
+        {"--n-samples", GT_ARG_INT, &c.n_samples, 1, 1024, false, "N", "images in the sample grid (64)", false},
+        {"--data-limit", GT_ARG_I64, &c.data_limit, 0, 1e12, false, "N", "use only the first N images (0 = all)", false},
+        {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint", false},
+        {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+    };
+    const int ns = (int)(sizeof spec / sizeof spec[0]);
+    const char *syn = "--data SPEC --steps N --out DIR [flags]";
+    int rc = gt_args_parse("train", spec, ns, argc, argv, 2, syn);
+    if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
+    if (rc) return GT_EXIT_USAGE;
+    if (!out) return gt_args_error("train", "--out DIR is required (the run folder)");
+    if (strlen(out) >= sizeof c.out) return gt_args_error("train", "--out path is too long");
+    char last[GT_PATH_MAX + 32];
+    snprintf(c.out, sizeof c.out, "%s", out);
+    gt_train_last_ckpt(&c, last, sizeof last);
+
+    if (resume) {
+        /* the run's own config, then the flags that may change */
+        gt_safetensors s;
+        gt_st_init(&s);
+        if (access(last, F_OK) != 0) {
+            fprintf(stderr, "gantry train: no checkpoint to resume in %s (expected %s)\n", out, last);
+            return GT_EXIT_FAIL;
+        }
+        if (gt_st_load(&s, last) != GT_OK || !gt_st_get_meta(&s, "config")) {
+            fprintf(stderr, "gantry train: cannot resume from %s: %s\n", last,
+                    gt_st_get_meta(&s, "config") || gt_last_error()[0] == 0 ? "no training config in it"
+                                                                            : gt_last_error());
+            gt_st_free(&s);
+            return GT_EXIT_FAIL;
+        }
+        gt_train_config saved = gt_train_config_default();
+        gt_status st = gt_train_config_from_json(&saved, gt_st_get_meta(&s, "config"), last);
+        gt_st_free(&s);
+        if (st == GT_OK) st = gt_train_config_check(&saved);
+        if (st != GT_OK) {
+            fprintf(stderr, "gantry train: cannot resume: %s\n", gt_last_error());
+            return GT_EXIT_FAIL;
+        }
+        /* a fixed flag may be repeated with the run's value, not changed */
+        gt_train_config want = c;
+        if (loss) {
+            int k = gt_loss_parse(loss, &want.gp);
+            if (k < 0) return gt_args_error("train", "--loss must be ns, hinge, wgan or wgan-gp, got '%s'", loss);
+            want.loss = (gt_loss_kind)k;
+        }
+        if (data) snprintf(want.data, sizeof want.data, "%s", data);
+        snprintf(want.model.name, sizeof want.model.name, "%s", model);
+        for (size_t i = 0; i < sizeof gt__fixed / sizeof gt__fixed[0]; i++) {
+            gt_arg *a = gt_args_find(spec, ns, gt__fixed[i]);
+            if (!a || !a->given) continue;
+            const char *f = a->name;
+            bool same = true;
+            if (!strcmp(f, "--model")) same = !strcmp(want.model.name, saved.model.name);
+            else if (!strcmp(f, "--res")) same = want.model.res == saved.model.res;
+            else if (!strcmp(f, "--channels")) same = want.model.channels == saved.model.channels;
+            else if (!strcmp(f, "--nz")) same = want.model.nz == saved.model.nz;
+            else if (!strcmp(f, "--ngf")) same = want.model.ngf == saved.model.ngf;
+            else if (!strcmp(f, "--ndf")) same = want.model.ndf == saved.model.ndf;
+            else if (!strcmp(f, "--batch")) same = want.batch == saved.batch;
+            else if (!strcmp(f, "--seed")) same = want.seed == saved.seed;
+            else if (!strcmp(f, "--loss")) same = want.loss == saved.loss;
+            else if (!strcmp(f, "--gp")) same = want.gp == saved.gp;
+            else if (!strcmp(f, "--ema")) same = want.ema == saved.ema;
+            else if (!strcmp(f, "--n-critic")) same = want.n_critic == saved.n_critic;
+            else if (!strcmp(f, "--data")) same = !strcmp(want.data, saved.data);
+            else if (!strcmp(f, "--data-limit")) same = want.data_limit == saved.data_limit;
+            else if (!strcmp(f, "--n-samples")) same = want.n_samples == saved.n_samples;
+            if (!same)
+                return gt_args_error("train",
+                                     "%s differs from the run being resumed (%s); a resumed run keeps its model, "
+                                     "data and training setup",
+                                     f, last);
+        }
+        /* flags that may change on resume: steps, rates, intervals, threads */
+        gt_train_config r = saved;
+        snprintf(r.out, sizeof r.out, "%s", out);
+        const char *changeable[] = {"--steps", "--lr", "--lr-g", "--lr-d", "--beta1", "--beta2", "--sample-every",
+                                    "--ckpt-every", "--log-every", "--keep-ckpts", "--threads"};
+        for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++) {
+            gt_arg *a = gt_args_find(spec, ns, changeable[i]);
+            if (!a->given) continue;
+            const char *f = a->name;
+            if (!strcmp(f, "--steps")) r.steps = c.steps;
+            else if (!strcmp(f, "--lr")) r.lr_g = r.lr_d = lr;
+            else if (!strcmp(f, "--lr-g")) r.lr_g = c.lr_g;
+            else if (!strcmp(f, "--lr-d")) r.lr_d = c.lr_d;
+            else if (!strcmp(f, "--beta1")) r.beta1 = c.beta1;
+            else if (!strcmp(f, "--beta2")) r.beta2 = c.beta2;
+            else if (!strcmp(f, "--sample-every")) r.sample_every = c.sample_every;
+            else if (!strcmp(f, "--ckpt-every")) r.ckpt_every = c.ckpt_every;
+            else if (!strcmp(f, "--log-every")) r.log_every = c.log_every;
+            else if (!strcmp(f, "--keep-ckpts")) r.keep_ckpts = c.keep_ckpts;
+            else if (!strcmp(f, "--threads")) r.threads = c.threads;
+        }
+        c = r;
+    } else {
+        if (!data) return gt_args_error("train", "--data SPEC is required (e.g. --data fashion-mnist)");
+        if (!gt_args_find(spec, ns, "--steps")->given) return gt_args_error("train", "--steps N is required");
+        if (strlen(data) >= sizeof c.data) return gt_args_error("train", "--data path is too long");
+        snprintf(c.data, sizeof c.data, "%s", data);
+        if (!gt_model_find(model)) return gt_args_error("train", "--model: %s", gt_last_error());
+        gt_model_config keep = c.model;
+        c.model = gt_model_config_default(model);
+        if (gt_args_find(spec, ns, "--res")->given) c.model.res = keep.res;
+        if (gt_args_find(spec, ns, "--channels")->given) c.model.channels = keep.channels;
+        else if (strncmp(data, "fashion-mnist", 13) == 0 || strstr(data, "idx3")) c.model.channels = 1;
+        if (gt_args_find(spec, ns, "--nz")->given) c.model.nz = keep.nz;
+        if (gt_args_find(spec, ns, "--ngf")->given) c.model.ngf = keep.ngf;
+        if (gt_args_find(spec, ns, "--ndf")->given) c.model.ndf = keep.ndf;
+        if (gt_args_find(spec, ns, "--lr")->given) {
+            if (gt_args_find(spec, ns, "--lr-g")->given || gt_args_find(spec, ns, "--lr-d")->given)
+                return gt_args_error("train", "--lr sets both rates: give it or --lr-g/--lr-d, not both");
+            c.lr_g = c.lr_d = lr;
+        }
+        if (loss) {
+            double gp = 0;
+            int k = gt_loss_parse(loss, &gp);
+            if (k < 0) return gt_args_error("train", "--loss must be ns, hinge, wgan or wgan-gp, got '%s'", loss);
+            c.loss = (gt_loss_kind)k;
+            if (gp > 0 && !gt_args_find(spec, ns, "--gp")->given) c.gp = gp;
+        }
+        if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
+            return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
+        if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
+        if (access(last, F_OK) == 0)
+            return gt_args_error("train", "%s already holds a run (%s); add --resume to continue it or choose another --out",
+                                 out, last);
+    }
+
+    gt_trainer t;
+    if (!quiet) fprintf(stderr, "gantry train: loading %s ...\n", c.data);
+    gt_status st = gt_trainer_init(&t, &c, NULL);
+    if (st == GT_OK && resume) st = gt_trainer_load(&t, last);
+    if (st != GT_OK) {
+        fprintf(stderr, "gantry train: %s\n", gt_last_error());
+        gt_trainer_free(&t);
+        return GT_EXIT_FAIL;
+    }
+    if (!quiet)
+        fprintf(stderr, "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters, %s from step %llu to %lld -> %s\n",
+                c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
+                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D), resume ? "resuming" : "training",
+                (unsigned long long)t.step, (long long)c.steps, c.out);
+    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet};
+    gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};
+    signal(SIGINT, gt__on_sigint);
+    signal(SIGTERM, gt__on_sigint);
+    st = gt_train_run(&t, &hooks);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    uint64_t done = t.step;
+    gt_trainer_free(&t);
+    if (st != GT_OK) {
+        if (ui.tty && !quiet) fputc('\n', stderr);
+        fprintf(stderr, "gantry train: %s\n", gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    if (!quiet) {
+        if (gt__stop) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
+                              (unsigned long long)done, last);
+        fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", c.out, last);
+    }
+    return gt__stop ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
+}

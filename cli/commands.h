@@ -1,0 +1,17 @@
+/* cli/commands.h - the gantry subcommands. Each takes the full argv of the
+ * program (argv[1] is the command name) and returns the process exit code:
+ * 0 done, 1 failed (bad data, bad checkpoint, I/O: the message names the
+ * file), 2 bad usage (unknown flag, missing or out-of-range value), 130
+ * interrupted (after saving what it could). Only cli/ exits. */
+#ifndef GANTRY_CLI_COMMANDS_H
+#define GANTRY_CLI_COMMANDS_H
+
+enum { GT_EXIT_OK = 0, GT_EXIT_FAIL = 1, GT_EXIT_USAGE = 2, GT_EXIT_INTERRUPTED = 130 };
+
+int gt_cmd_train(int argc, char **argv);
+int gt_cmd_sample(int argc, char **argv);
+int gt_cmd_info(int argc, char **argv);
+/* Implemented in cli/cmd_eval.c (metrics); weak so the program links without it. */
+int gt_cmd_eval(int argc, char **argv) __attribute__((weak));
+
+#endif

@@ -1,0 +1,114 @@
+/* gantry/models.h - GAN generators and discriminators, and a registry of
+ * models by name ("dcgan", later "wgan-gp", "sngan", ...).
+ *
+ * A model is a pair of networks built by the same registry entry from one
+ * gt_model_config. Each network (gt_net) owns its parameter registry, named as
+ * PyTorch's state_dict names the same nn.Sequential ("main.0.weight",
+ * "main.1.running_mean", ...), so checkpoints line up with PyTorch's.
+ *
+ *     gt_model_config c = gt_model_config_default("dcgan");
+ *     c.res = 32; c.channels = 3;
+ *     gt_net G, D; gt_rng r; gt_rng_init(&r, 0);
+ *     if (gt_model_build(&c, GT_NET_G, &r, &G) != GT_OK) fprintf(stderr, "%s\n", gt_last_error());
+ *     gt_model_build(&c, GT_NET_D, &r, &D);
+ *     int m = gt_scope_begin();
+ *     gt_tensor *x = gt_net_forward(&G, z, GT_BN_TRAIN);    // z (N, nz) -> (N, C, res, res) in [-1, 1]
+ *     gt_tensor *logit = gt_net_forward(&D, x, GT_BN_TRAIN); // (N) logits
+ *     gt_scope_end(m);
+ *     gt_net_free(&G); gt_net_free(&D);
+ */
+#ifndef GANTRY_MODELS_H
+#define GANTRY_MODELS_H
+
+#include "nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GT_MODEL_NAME_MAX 32
+
+typedef struct {
+    char name[GT_MODEL_NAME_MAX]; /* registry name: "dcgan" */
+    int res;                      /* image side: 28, 32 or 64 for dcgan */
+    int channels;                 /* 1 or 3 */
+    int nz;                       /* latent size (100) */
+    int ngf, ndf;                 /* base widths of G and D (64) */
+} gt_model_config;
+
+typedef enum { GT_NET_G = 0, GT_NET_D = 1 } gt_net_kind;
+
+/* How batch-norm layers run in a forward:
+ *  GT_BN_TRAIN  batch statistics, running statistics updated (training);
+ *  GT_BN_BATCH  batch statistics, nothing updated (a sample grid during training);
+ *  GT_BN_EVAL   the running statistics. */
+typedef enum { GT_BN_TRAIN = 0, GT_BN_BATCH = 1, GT_BN_EVAL = 2 } gt_bn_mode;
+
+typedef struct gt_net gt_net;
+typedef struct {
+    /* G: z (N, nz) -> images (N, C, res, res); D: images -> logits (N). */
+    gt_tensor *(*forward)(gt_net *n, gt_tensor *x, gt_bn_mode mode);
+    /* Sets every batch-norm layer's momentum (PyTorch's convention). */
+    void (*set_bn_momentum)(gt_net *n, float momentum);
+    void (*free_impl)(gt_net *n);
+} gt_net_ops;
+
+struct gt_net {
+    gt_net_kind kind;
+    gt_model_config cfg;
+    gt_params P;            /* finalized: every parameter and buffer of the net */
+    const gt_net_ops *ops;
+    void *impl;             /* the model's modules (borrow P's tensors) */
+};
+
+/* forward with argument checks: G wants (N, nz) (or (N, nz, 1, 1)), D wants
+ * (N, channels, res, res). NULL + gt_last_error() on a mismatch. */
+gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode);
+void gt_net_set_bn_momentum(gt_net *n, float momentum);
+void gt_net_free(gt_net *n);
+/* Trainable parameter elements. */
+int64_t gt_net_num_params(const gt_net *n);
+/* Sets requires_grad of every trainable parameter (off for D during G's
+ * step, so its weight gradients are not computed). */
+void gt_net_requires_grad(gt_net *n, bool on);
+
+/* --- the registry --------------------------------------------------------- */
+typedef struct {
+    const char *name;        /* "dcgan" */
+    const char *summary;     /* one line for `gantry train --help` */
+    /* Fills in defaults for the fields that are 0 (res, channels, nz, ngf, ndf). */
+    void (*defaults)(gt_model_config *c);
+    /* GT_ERR_ARG naming the field when c is not supported. */
+    gt_status (*check)(const gt_model_config *c);
+    /* Builds (and finalizes) one network, drawing its initial weights from r. */
+    gt_status (*build)(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out);
+} gt_model_entry;
+
+/* The entry named name, or NULL (with an error listing the known names). */
+const gt_model_entry *gt_model_find(const char *name);
+/* Adds an entry (a model defined outside the library). GT_ERR_ARG when the
+ * name is taken or the table is full. Not thread-safe. */
+gt_status gt_model_register(const gt_model_entry *e);
+/* Known names, comma-separated, into buf. */
+const char *gt_model_names(char *buf, size_t n);
+
+/* A config for name with every default filled in (name "" when unknown). */
+gt_model_config gt_model_config_default(const char *name);
+/* Looks the name up, fills defaults, checks and builds. out is zeroed first
+ * and is safe to gt_net_free on failure. */
+gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out);
+
+/* --- DCGAN (Radford et al. 2016; the PyTorch DCGAN example) ------------------
+ * G: ConvTranspose(nz -> ngf*2^(L-1), 4x4 from 1x1) + BN + ReLU, then L-1
+ * ConvTranspose(k4 s2 p1) + BN + ReLU doubling the side, a last
+ * ConvTranspose(-> channels) + tanh. D mirrors it: Conv(k4 s2 p1) + LeakyReLU(0.2)
+ * (no BN on the first), Conv + BN + LeakyReLU(0.2) ..., Conv(-> 1, k4 s1 p0) logit.
+ * L = 3 for 32 px, 4 for 64 px; 28 px uses 32's layers with 3x3 kernels where
+ * the side goes 3 <-> 7. No biases (the BN that follows has them). Weights
+ * N(0, 0.02), BN weight N(1, 0.02), BN bias 0. */
+extern const gt_model_entry gt_model_dcgan;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

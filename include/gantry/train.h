@@ -1,0 +1,187 @@
+/* gantry/train.h - GAN training: losses, the trainer (one step = n_critic
+ * discriminator steps then one generator step), the run folder (config.json,
+ * metrics.jsonl, sample grids, checkpoints) and exact resume; sampling from a
+ * checkpoint.
+ *
+ *     gt_train_config c = gt_train_config_default();
+ *     snprintf(c.data, sizeof c.data, "fashion-mnist");
+ *     snprintf(c.out, sizeof c.out, "runs/a");
+ *     c.steps = 2000;
+ *     gt_trainer t;
+ *     if (gt_trainer_init(&t, &c, NULL) != GT_OK ||      // opens the data, builds G, D, EMA, Adam
+ *         gt_train_run(&t, NULL) != GT_OK)               // steps to c.steps, writing the run folder
+ *         fprintf(stderr, "%s\n", gt_last_error());
+ *     gt_trainer_free(&t);
+ *
+ * Determinism: a step's result depends only on the state saved in a
+ * checkpoint (weights, buffers, Adam moments and step counts, EMA, the latent
+ * generator's offset, the batcher's epoch and position, the step), so
+ * N steps, save, load, N more steps gives bit-identical weights to 2N steps. */
+#ifndef GANTRY_TRAIN_H
+#define GANTRY_TRAIN_H
+
+#include "data.h"
+#include "io.h"
+#include "models.h"
+#include "optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- losses ------------------------------------------------------------------
+ * GT_LOSS_NS     non-saturating (the DCGAN paper / PyTorch example):
+ *                D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1)
+ * GT_LOSS_HINGE  D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))); G: -mean(D(G(z)))
+ * GT_LOSS_WGAN   D: mean(D(G(z))) - mean(D(x)); G: -mean(D(G(z)))
+ *                (with gp > 0: + gp * mean((||grad D(x_hat)||_2 - 1)^2), WGAN-GP) */
+typedef enum { GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_COUNT } gt_loss_kind;
+
+const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", "wgan" */
+/* "ns", "hinge", "wgan", "wgan-gp" (-> GT_LOSS_WGAN, *gp = 10 when gp given); -1 otherwise. */
+int gt_loss_parse(const char *s, double *gp);
+
+/* 0-d losses (new references in the current scope). real / fake: logits (N). */
+gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real_logits, gt_tensor *fake_logits);
+gt_tensor *gt_gan_loss_g(gt_loss_kind k, gt_tensor *fake_logits);
+/* WGAN-GP's penalty mean((||dD(x_hat)/dx_hat||_2 - 1)^2), x_hat = e*real +
+ * (1-e)*fake with e ~ U[0,1) per sample from r; recorded with create_graph so
+ * the returned 0-d tensor can be differentiated w.r.t. D's parameters. D's
+ * batch-norm layers use batch statistics without updating running ones. */
+gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
+
+/* --- configuration -------------------------------------------------------------- */
+#define GT_PATH_MAX 1024
+
+typedef struct {
+    gt_model_config model;   /* name, res, channels, nz, ngf, ndf */
+    char data[GT_PATH_MAX];  /* dataset spec (gt_dataset_open), "" = none (feed steps by hand) */
+    int64_t data_limit;      /* use only the first N images (0 = all) */
+    char out[GT_PATH_MAX];   /* run folder ("" = write nothing) */
+    int64_t steps;           /* generator steps to reach (a resumed run continues to it) */
+    int batch;               /* 64 */
+    double lr_g, lr_d;       /* 2e-4, 2e-4 (TTUR: different ones) */
+    double beta1, beta2;     /* 0.5, 0.999 */
+    int n_critic;            /* D steps per G step (1) */
+    double ema;              /* EMA decay of G (0.999), warmed up as min(ema, (1+t)/(10+t))
+                                at step t; 0 = no EMA generator */
+    uint64_t seed;           /* 0 */
+    gt_loss_kind loss;       /* GT_LOSS_NS */
+    double gp;               /* gradient-penalty weight (0; 10 with --loss wgan-gp) */
+    int64_t log_every;       /* steps per metrics line (50) */
+    int64_t sample_every;    /* steps per sample grid (500; 0 = only at the end) */
+    int64_t ckpt_every;      /* steps per checkpoint (1000; 0 = only at the end) */
+    int keep_ckpts;          /* step_XXXXXX checkpoints kept (2; 0 = all) */
+    int n_samples;           /* images in the sample grid (64) */
+    int threads;             /* 0 = the library default */
+} gt_train_config;
+
+gt_train_config gt_train_config_default(void);
+/* Fills model defaults and checks every field (GT_ERR_ARG naming it). */
+gt_status gt_train_config_check(gt_train_config *c);
+/* The resolved config as JSON (malloc'd string, caller frees), and back
+ * (fields absent from the JSON keep c's values). */
+char *gt_train_config_to_json(const gt_train_config *c);
+gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const char *label);
+
+/* --- the trainer ------------------------------------------------------------------ */
+typedef struct {
+    double loss_d, loss_g;   /* the last critic step's D loss (with gp) and the G loss */
+    double gp;               /* the last penalty (before its weight), 0 without */
+    double d_real, d_fake;   /* mean D output on real / fake: sigmoid of the logits for ns, raw otherwise */
+} gt_step_stats;
+
+typedef struct {
+    gt_train_config cfg;
+    gt_net G, D;
+    gt_net G_ema;            /* the EMA generator (when cfg.ema > 0) */
+    gt_net G_sample;         /* scratch copy used to draw sample grids */
+    gt_adam opt_g, opt_d;
+    gt_ema ema;
+    bool has_ema;
+    gt_rng rng;              /* latents and penalty mixing; state saved */
+    gt_dataset *ds;          /* owned when ds_owned */
+    bool ds_owned;
+    gt_batcher *batcher;
+    uint64_t step;           /* generator steps done */
+    uint64_t batcher_state[3]; /* seed, epoch, position (checkpoint binding) */
+    gt_tensor *fixed_z;      /* (n_samples, nz) latents of the sample grids */
+    gt_ckpt ckpt;            /* binding of the whole training state */
+    double elapsed_s;        /* training time in this process */
+} gt_trainer;
+
+/* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and
+ * opens the data (cfg.data) unless ds is given (borrowed; it must outlive t).
+ * t is zeroed first and safe to gt_trainer_free on failure. */
+gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset *ds);
+void gt_trainer_free(gt_trainer *t);
+
+/* One generator step: n_critic discriminator steps (each on a new real batch
+ * and new latents), then the generator step on the last critic step's fake
+ * batch (as the PyTorch DCGAN example), then the EMA update. */
+gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats);
+/* The same on given data: reals[i] (B, C, res, res) in [-1, 1] and z[i] (B, nz)
+ * for critic step i (n_critic of each). */
+gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *z, gt_step_stats *stats);
+
+/* Checkpoint of the whole state (atomic) and exact restore (all or nothing;
+ * the architecture must match, GT_ERR_SHAPE naming the tensor when not). */
+gt_status gt_trainer_save(gt_trainer *t, const char *path);
+gt_status gt_trainer_load(gt_trainer *t, const char *path);
+
+/* Images from the EMA generator (or G without EMA) for latents z (N, nz),
+ * through the sampling copy with recalibrated batch-norm statistics; a new
+ * (N, C, res, res) tensor in [-1, 1] in the current scope. */
+gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z);
+
+/* --- the run loop ---------------------------------------------------------------- */
+typedef struct {
+    uint64_t step, steps;    /* done, target */
+    double it_s;             /* generator steps per second over the last interval */
+    double img_s;            /* real images per second (it_s * batch * n_critic) */
+    double eta_s;            /* seconds to the target at that rate */
+    double elapsed_s;        /* training seconds in this process */
+    gt_step_stats mean;      /* averages over the interval */
+    bool final;              /* the last report of the run */
+} gt_train_progress;
+
+typedef struct {
+    /* Called every step (cheap: stats of that step) and at each log interval
+     * (interval = true, averages). May be NULL. */
+    void (*progress)(const gt_train_progress *p, bool interval, void *user);
+    /* Polled after each step: true stops the run (a last checkpoint is written). */
+    bool (*should_stop)(void *user);
+    /* Notified of each file written (sample grid, checkpoint). */
+    void (*wrote)(const char *what, const char *path, void *user);
+    void *user;
+} gt_train_hooks;
+
+/* Trains from t->step to cfg.steps, writing into cfg.out (created):
+ *   config.json        the resolved config
+ *   metrics.jsonl      one line per log interval: step, losses, it/s, img/s, time
+ *   samples/step_XXXXXX.png, samples/last.png   grids from the fixed latents
+ *   checkpoints/step_XXXXXX.safetensors (every ckpt_every), last.safetensors
+ * Resume: gt_trainer_load(t, "<out>/last.safetensors") first. */
+gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *hooks);
+/* The run folder's last checkpoint path into buf. */
+const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n);
+
+/* --- sampling from a checkpoint ------------------------------------------------ */
+/* Reads the config saved in a checkpoint (metadata "config"), builds G and loads
+ * "G_ema." (use_ema and present) or "G." into it. *used_ema tells which. */
+gt_status gt_load_generator(const char *path, bool use_ema, gt_net *G, gt_train_config *cfg, bool *used_ema);
+/* Latents (n, nz) ~ N(0, 1) from seed; truncation > 0 redraws every |z| > truncation. */
+gt_tensor *gt_sample_latents(uint64_t seed, int64_t n, int nz, float truncation);
+/* Spherical interpolation of n points from a to b (each (nz)) -> (n, nz). */
+gt_tensor *gt_slerp_latents(gt_tensor *a, gt_tensor *b, int n);
+/* Sets G's running batch-norm statistics to the averages over nbatches
+ * batches of batch random latents from seed (PyTorch's momentum=None), so
+ * GT_BN_EVAL samples do not depend on the other samples in a batch. */
+gt_status gt_recalibrate_bn(gt_net *G, uint64_t seed, int nbatches, int batch);
+/* G in eval mode over z in chunks of at most 256 -> (N, C, res, res). */
+gt_tensor *gt_generate(gt_net *G, gt_tensor *z);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,188 @@
+/* A folder of PNG / JPEG images: found recursively (or flat), sorted by relative
+ * path for determinism, decoded (in parallel), centre-cropped and resized to the
+ * target size. First-level sub-folders are the classes. */
+#include "data_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define GT_FOLDER_MAX_DEPTH 32
+#define GT_FOLDER_MAX_FILE ((int64_t)512 << 20)
+
+typedef struct {
+    char **rel; /* paths relative to the root */
+    int64_t n, cap;
+} gt__list;
+
+static bool gt__is_image_name(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg"));
+}
+
+static gt_status gt__push(gt__list *l, const char *rel) {
+    if (l->n == l->cap) {
+        int64_t nc = l->cap ? l->cap * 2 : 256;
+        char **nr = realloc(l->rel, sizeof *nr * (size_t)nc);
+        if (!nr) return gt_set_error(GT_ERR_OOM, "image folder: out of memory listing files");
+        l->rel = nr, l->cap = nc;
+    }
+    if (!(l->rel[l->n] = gt__strdup(rel))) return gt_set_error(GT_ERR_OOM, "image folder: out of memory listing files");
+    l->n++;
+    return GT_OK;
+}
+
+static gt_status gt__walk(const char *root, const char *rel, int depth, bool flat, gt__list *l) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d) return gt_set_error(GT_ERR_IO, "%s: cannot read folder: %s", dir, strerror(errno));
+    gt_status st = GT_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue; /* ., .., hidden files */
+        char r[4096], full[8192];
+        if (snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", e->d_name) >= (int)sizeof r) {
+            st = gt_set_error(GT_ERR_IO, "%s/%s: path too long", dir, e->d_name);
+            break;
+        }
+        snprintf(full, sizeof full, "%s/%s", root, r);
+        struct stat sb;
+        if (stat(full, &sb) != 0) continue; /* dangling link */
+        if (S_ISDIR(sb.st_mode)) {
+            if (!flat && depth < GT_FOLDER_MAX_DEPTH) st = gt__walk(root, r, depth + 1, flat, l);
+        } else if (S_ISREG(sb.st_mode) && gt__is_image_name(e->d_name)) {
+            st = gt__push(l, r);
+        }
+    }
+    closedir(d);
+    return st;
+}
+
+static int gt__strcmp_p(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Decodes root/rel into a planar (c, h, w) buffer. */
+static gt_status gt__load_planar(const char *root, const char *rel, gt_image *img, uint8_t **planar) {
+    char full[8192];
+    snprintf(full, sizeof full, "%s/%s", root, rel);
+    uint8_t *buf;
+    size_t len;
+    *planar = NULL;
+    gt_status st = gt__read_file(full, GT_FOLDER_MAX_FILE, &buf, &len);
+    if (st) return st;
+    st = gt_image_decode(buf, len, full, img);
+    free(buf);
+    if (st) return st;
+    *planar = malloc((size_t)img->w * img->h * img->c);
+    if (!*planar) {
+        gt_image_free(img);
+        return gt_set_error(GT_ERR_OOM, "%s: out of memory (%d x %d image)", full, img->w, img->h);
+    }
+    gt_hwc_to_chw_u8(img->data, *planar, img->h, img->w, img->c);
+    return GT_OK;
+}
+
+static gt_status gt__load_one(const char *root, const char *rel, const gt_dataset *ds, uint8_t *dst) {
+    gt_image img;
+    uint8_t *planar;
+    gt_status st = gt__load_planar(root, rel, &img, &planar);
+    if (st) return st;
+    gt__resizer r;
+    if (!(st = gt__resizer_init(&r, img.h, img.w, ds->h, ds->w, true))) {
+        st = gt__transform_into(&r, planar, img.c, dst, ds->c);
+        gt__resizer_free(&r);
+    }
+    if (st) {
+        char why[768];
+        snprintf(why, sizeof why, "%s", gt_last_error());
+        gt_set_error(st, "%s/%s: %s", root, rel, why);
+    }
+    free(planar);
+    gt_image_free(&img);
+    return st;
+}
+
+/* Classes: sorted distinct first path components of files in sub-folders. */
+static gt_status gt__classes(gt_dataset *ds, char **rel, int64_t first, int64_t count) {
+    int64_t nsub = 0;
+    for (int64_t i = 0; i < count; i++) nsub += strchr(rel[first + i], '/') != NULL;
+    if (nsub == 0) return GT_OK;
+    ds->labels = malloc(sizeof(int32_t) * (size_t)count);
+    ds->class_names = calloc((size_t)nsub, sizeof(char *));
+    if (!ds->labels || !ds->class_names) return gt_set_error(GT_ERR_OOM, "%s: out of memory", ds->source);
+    int k = 0;
+    for (int64_t i = 0; i < count; i++) { /* rel is sorted, so each class's files are contiguous */
+        const char *p = rel[first + i], *sl = strchr(p, '/');
+        if (!sl) {
+            ds->labels[i] = -1;
+            continue;
+        }
+        size_t len = (size_t)(sl - p);
+        if (k == 0 || strlen(ds->class_names[k - 1]) != len || strncmp(ds->class_names[k - 1], p, len) != 0) {
+            if (!(ds->class_names[k] = malloc(len + 1))) return gt_set_error(GT_ERR_OOM, "%s: out of memory", ds->source);
+            memcpy(ds->class_names[k], p, len);
+            ds->class_names[k][len] = 0;
+            ds->num_classes = ++k;
+        }
+        ds->labels[i] = k - 1;
+    }
+    return GT_OK;
+}
+
+gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, const gt_dataset_opts *o) {
+    gt__list l = {0};
+    gt_status st = gt__walk(root, "", 0, o && o->flat, &l);
+    int64_t first = 0, count = 0;
+    if (!st && l.n == 0)
+        st = gt_set_error(GT_ERR_IO, "%s: no .png / .jpg / .jpeg images in this folder%s", root,
+                          o && o->flat ? "" : " or its sub-folders");
+    if (!st) {
+        qsort(l.rel, (size_t)l.n, sizeof *l.rel, gt__strcmp_p);
+        st = gt__select(l.n, o, root, &first, &count);
+    }
+    gt_image img0 = {0};
+    uint8_t *planar0 = NULL;
+    if (!st) st = gt__load_planar(root, l.rel[first], &img0, &planar0);
+    if (!st) {
+        int h = res ? res : img0.h, w = res ? res : img0.w, c = ch ? ch : img0.c;
+        ds->src_c = img0.c, ds->src_h = img0.h, ds->src_w = img0.w;
+        st = gt__dataset_alloc(ds, count, c, h, w, false, root);
+    }
+    if (!st) st = gt__classes(ds, l.rel, first, count);
+    if (!st) {
+        gt__resizer r;
+        if (!(st = gt__resizer_init(&r, img0.h, img0.w, ds->h, ds->w, true))) {
+            st = gt__transform_into(&r, planar0, img0.c, ds->pixels, ds->c);
+            gt__resizer_free(&r);
+        }
+    }
+    free(planar0);
+    gt_image_free(&img0);
+    if (!st && count > 1) { /* the rest in parallel; the first failing file (in order) is reported */
+        int64_t per = (int64_t)ds->c * ds->h * ds->w, bad = count;
+        gt_status bad_st = GT_OK;
+        char bad_msg[1024] = "";
+#pragma omp parallel for schedule(dynamic, 8)
+        for (int64_t i = 1; i < count; i++) {
+            int64_t cur;
+#pragma omp atomic read
+            cur = bad;
+            if (i > cur) continue;
+            gt_status s = gt__load_one(root, l.rel[first + i], ds, ds->pixels + i * per);
+            if (s) {
+#pragma omp critical(gt_folder_error)
+                if (i < bad) {
+                    bad_st = s;
+                    snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
+#pragma omp atomic write
+                    bad = i;
+                }
+            }
+        }
+        if (bad < count) st = gt_set_error(bad_st, "%s", bad_msg);
+    }
+    for (int64_t i = 0; i < l.n; i++) free(l.rel[i]);
+    free(l.rel);
+    return st;
+}

@@ -1,0 +1,164 @@
+/* DCGAN generator and discriminator (Radford et al. 2016), laid out as the
+ * PyTorch DCGAN example's nn.Sequential `main`, so parameter names match its
+ * state_dict: G = main.{0,3,6,...}.weight (ConvTranspose2d) with main.{1,4,...}
+ * BatchNorm2d; D = main.0.weight (Conv2d), main.{2,5,...} Conv2d with
+ * main.{3,6,...} BatchNorm2d, and the last Conv2d. */
+#include <math.h>
+#include <string.h>
+
+#include "gantry/models.h"
+
+#define GT__DC_MAX_LAYERS 6
+#define GT__LRELU_SLOPE 0.2f
+
+typedef struct {
+    int c_in, c_out, k, stride, pad;
+    bool bn;                       /* a BatchNorm2d follows */
+    gt_nn_conv2d conv;             /* D */
+    gt_nn_conv_transpose2d convt;  /* G */
+    gt_nn_batch_norm norm;
+} gt__dc_layer;
+
+typedef struct {
+    int n;
+    gt__dc_layer l[GT__DC_MAX_LAYERS];
+} gt__dcgan;
+
+static void gt__dc_defaults(gt_model_config *c) {
+    if (!c->res) c->res = 32;
+    if (!c->channels) c->channels = 3;
+    if (!c->nz) c->nz = 100;
+    if (!c->ngf) c->ngf = 64;
+    if (!c->ndf) c->ndf = 64;
+}
+
+static gt_status gt__dc_check(const gt_model_config *c) {
+    if (c->res != 28 && c->res != 32 && c->res != 64)
+        return gt_set_error(GT_ERR_ARG, "dcgan: resolution %d is not supported (use 28, 32 or 64)", c->res);
+    if (c->channels != 1 && c->channels != 3)
+        return gt_set_error(GT_ERR_ARG, "dcgan: channels must be 1 or 3, got %d", c->channels);
+    if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "dcgan: nz must be in 1..4096, got %d", c->nz);
+    if (c->ngf < 1 || c->ngf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ngf must be in 1..1024, got %d", c->ngf);
+    if (c->ndf < 1 || c->ndf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ndf must be in 1..1024, got %d", c->ndf);
+    return GT_OK;
+}
+
+/* The layer plan: widths, kernels, strides and paddings for G or D. */
+static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m) {
+    int L = c->res == 64 ? 4 : 3; /* up-sampling layers after the first */
+    bool r28 = c->res == 28;
+    m->n = L + 1;
+    if (kind == GT_NET_G) {
+        /* 1 -> 4 (3 at 28 px) -> 8 (7) -> ... -> res */
+        for (int i = 0; i <= L; i++) {
+            gt__dc_layer *l = &m->l[i];
+            l->c_in = i == 0 ? c->nz : c->ngf << (L - i);
+            l->c_out = i == L ? c->channels : c->ngf << (L - 1 - i);
+            l->k = 4, l->stride = i == 0 ? 1 : 2, l->pad = i == 0 ? 0 : 1;
+            if (r28 && i <= 1) l->k = 3, l->pad = 0; /* 1 -> 3 -> 7 */
+            l->bn = i < L;
+        }
+    } else {
+        /* res -> res/2 -> ... -> 4 (3 at 28 px) -> 1 */
+        for (int i = 0; i <= L; i++) {
+            gt__dc_layer *l = &m->l[i];
+            l->c_in = i == 0 ? c->channels : c->ndf << (i - 1);
+            l->c_out = i == L ? 1 : c->ndf << i;
+            l->k = 4, l->stride = i == L ? 1 : 2, l->pad = i == L ? 0 : 1;
+            if (r28 && i >= L - 1) l->k = 3, l->pad = 0; /* 7 -> 3 -> 1 */
+            l->bn = i > 0 && i < L;
+        }
+    }
+}
+
+static gt_tensor *gt__dc_bn(gt_nn_batch_norm *b, gt_tensor *x, gt_bn_mode mode) {
+    switch (mode) {
+    case GT_BN_TRAIN: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, true, b->momentum,
+                                           b->eps);
+    case GT_BN_BATCH: return gt_batch_norm(x, b->weight, b->bias, NULL, NULL, true, b->momentum, b->eps);
+    default: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, false, b->momentum, b->eps);
+    }
+}
+
+static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_bn_mode mode) {
+    gt__dcgan *m = net->impl;
+    if (net->kind == GT_NET_G) {
+        gt_tensor *h = gt_reshape(x, GT_SHAPE(x->shape[0], net->cfg.nz, 1, 1)); // (N, nz, 1, 1)
+        for (int i = 0; i < m->n; i++) {
+            gt__dc_layer *l = &m->l[i];
+            h = gt_nn_conv_transpose2d_forward(&l->convt, h);
+            h = l->bn ? gt_relu(gt__dc_bn(&l->norm, h, mode)) : gt_tanh(h);
+        }
+        return h; // (N, C, res, res)
+    }
+    gt_tensor *h = x;
+    for (int i = 0; i < m->n; i++) {
+        gt__dc_layer *l = &m->l[i];
+        h = gt_nn_conv2d_forward(&l->conv, h);
+        if (l->bn) h = gt__dc_bn(&l->norm, h, mode);
+        if (i < m->n - 1) h = gt_leaky_relu(h, GT__LRELU_SLOPE);
+    }
+    return h ? gt_reshape(h, GT_SHAPE(-1)) : NULL; // (N)
+}
+
+static void gt__dc_momentum(gt_net *net, float momentum) {
+    gt__dcgan *m = net->impl;
+    for (int i = 0; i < m->n; i++)
+        if (m->l[i].bn) m->l[i].norm.momentum = momentum;
+}
+
+static void gt__dc_free(gt_net *net) {
+    free(net->impl);
+    net->impl = NULL;
+}
+
+static const gt_net_ops gt__dc_ops = {gt__dc_forward, gt__dc_momentum, gt__dc_free};
+
+/* Registers layer i's modules under main.<idx> and initialises them as the
+ * DCGAN paper: conv weights N(0, 0.02); BN weight N(1, 0.02), bias 0. */
+static gt_status gt__dc_layer_init(gt__dc_layer *l, gt_net_kind kind, int idx, gt_params *P, gt_rng *r) {
+    char name[64];
+    snprintf(name, sizeof name, "main.%d", idx);
+    gt_conv_params p = gt_conv_params_make(l->stride, l->pad);
+    gt_status st;
+    gt_tensor *w;
+    if (kind == GT_NET_G) {
+        st = gt_nn_conv_transpose2d_init(&l->convt, P, name, l->c_in, l->c_out, l->k, l->k, p, false, r);
+        w = l->convt.weight;
+    } else {
+        st = gt_nn_conv2d_init(&l->conv, P, name, l->c_in, l->c_out, l->k, l->k, p, false, r);
+        w = l->conv.weight;
+    }
+    if (st == GT_OK) st = gt_init_normal(w, r, 0.0f, 0.02f);
+    if (st != GT_OK || !l->bn) return st;
+    snprintf(name, sizeof name, "main.%d", idx + 1);
+    st = gt_nn_batch_norm_init(&l->norm, P, name, l->c_out, true, true);
+    if (st == GT_OK) st = gt_init_normal(l->norm.weight, r, 1.0f, 0.02f);
+    if (st == GT_OK) st = gt_init_constant(l->norm.bias, 0.0f);
+    return st;
+}
+
+static gt_status gt__dc_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out) {
+    gt__dcgan *m = calloc(1, sizeof *m);
+    if (!m) return gt_set_error(GT_ERR_OOM, "dcgan: out of memory");
+    out->impl = m;
+    out->ops = &gt__dc_ops;
+    gt__dc_plan(c, kind, m);
+    /* Sequential indices: G layer = conv, bn, relu (3 entries; the last conv, tanh);
+     * D layer 0 = conv, lrelu (2), then conv, bn, lrelu (3), the last conv. */
+    int idx = 0;
+    for (int i = 0; i < m->n; i++) {
+        gt_status st = gt__dc_layer_init(&m->l[i], kind, idx, &out->P, r);
+        if (st != GT_OK) return st;
+        idx += m->l[i].bn ? 3 : 2;
+    }
+    return gt_params_finalize(&out->P);
+}
+
+const gt_model_entry gt_model_dcgan = {
+    "dcgan",
+    "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN + LeakyReLU discriminator; 28/32/64 px",
+    gt__dc_defaults,
+    gt__dc_check,
+    gt__dc_build,
+};

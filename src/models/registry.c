@@ -1,0 +1,124 @@
+/* The model registry (name -> constructors) and the gt_net helpers that every
+ * model shares: checked forward, free, parameter counts. */
+#include <string.h>
+
+#include "gantry/models.h"
+
+#define GT__MODELS_MAX 32
+
+static const gt_model_entry *gt__models[GT__MODELS_MAX] = {&gt_model_dcgan};
+static int gt__nmodels = 1;
+
+const char *gt_model_names(char *buf, size_t n) {
+    if (!buf || !n) return buf;
+    buf[0] = '\0';
+    size_t k = 0;
+    for (int i = 0; i < gt__nmodels && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", gt__models[i]->name);
+    return buf;
+}
+
+const gt_model_entry *gt_model_find(const char *name) {
+    for (int i = 0; name && i < gt__nmodels; i++)
+        if (strcmp(gt__models[i]->name, name) == 0) return gt__models[i];
+    char known[512];
+    gt_set_error(GT_ERR_ARG, "unknown model '%s' (known: %s)", name ? name : "(null)",
+                 gt_model_names(known, sizeof known));
+    return NULL;
+}
+
+gt_status gt_model_register(const gt_model_entry *e) {
+    if (!e || !e->name || !e->defaults || !e->check || !e->build)
+        return gt_set_error(GT_ERR_ARG, "gt_model_register: entry or one of its functions is NULL");
+    if (strlen(e->name) >= GT_MODEL_NAME_MAX)
+        return gt_set_error(GT_ERR_ARG, "gt_model_register: name '%s' longer than %d", e->name, GT_MODEL_NAME_MAX - 1);
+    for (int i = 0; i < gt__nmodels; i++)
+        if (strcmp(gt__models[i]->name, e->name) == 0)
+            return gt_set_error(GT_ERR_ARG, "gt_model_register: a model named '%s' exists", e->name);
+    if (gt__nmodels == GT__MODELS_MAX) return gt_set_error(GT_ERR_ARG, "gt_model_register: registry full");
+    gt__models[gt__nmodels++] = e;
+    return GT_OK;
+}
+
+gt_model_config gt_model_config_default(const char *name) {
+    gt_model_config c;
+    memset(&c, 0, sizeof c);
+    const gt_model_entry *e = gt_model_find(name);
+    if (!e) return c;
+    snprintf(c.name, sizeof c.name, "%s", e->name);
+    e->defaults(&c);
+    return c;
+}
+
+gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out) {
+    if (!out) return gt_set_error(GT_ERR_ARG, "gt_model_build: out is NULL");
+    memset(out, 0, sizeof *out);
+    gt_params_init(&out->P);
+    if (!c || !r) return gt_set_error(GT_ERR_ARG, "gt_model_build: config or rng is NULL");
+    const gt_model_entry *e = gt_model_find(c->name);
+    if (!e) return gt_last_status();
+    out->cfg = *c;
+    e->defaults(&out->cfg);
+    out->kind = kind;
+    gt_status st = e->check(&out->cfg);
+    if (st == GT_OK) {
+        int m = gt_scope_begin();
+        st = e->build(&out->cfg, kind, r, out);
+        gt_scope_end(m);
+    }
+    if (st != GT_OK) {
+        gt_status keep = gt_last_status();
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gt_last_error());
+        gt_net_free(out);
+        gt_params_init(&out->P);
+        gt_set_error(keep ? keep : st, "%s", msg);
+    }
+    return st;
+}
+
+gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) {
+    if (!n || !n->ops) {
+        gt_set_error(GT_ERR_STATE, "gt_net_forward: network not built");
+        return NULL;
+    }
+    if (!x) return NULL;
+    const gt_model_config *c = &n->cfg;
+    char s[96];
+    if (n->kind == GT_NET_G) {
+        bool ok = (x->ndim == 2 && x->shape[1] == c->nz) ||
+                  (x->ndim == 4 && x->shape[1] == c->nz && x->shape[2] == 1 && x->shape[3] == 1);
+        if (!ok || x->shape[0] < 1) {
+            gt_set_error(GT_ERR_SHAPE, "generator: latents must be (N, %d), got %s", c->nz, gt_shape_str(x, s, sizeof s));
+            return NULL;
+        }
+    } else if (x->ndim != 4 || x->shape[0] < 1 || x->shape[1] != c->channels || x->shape[2] != c->res ||
+               x->shape[3] != c->res) {
+        gt_set_error(GT_ERR_SHAPE, "discriminator: images must be (N, %d, %d, %d), got %s", c->channels, c->res, c->res,
+                     gt_shape_str(x, s, sizeof s));
+        return NULL;
+    }
+    return n->ops->forward(n, x, mode);
+}
+
+void gt_net_set_bn_momentum(gt_net *n, float momentum) {
+    if (n && n->ops && n->ops->set_bn_momentum) n->ops->set_bn_momentum(n, momentum);
+}
+
+void gt_net_free(gt_net *n) {
+    if (!n) return;
+    if (n->ops && n->ops->free_impl) n->ops->free_impl(n);
+    gt_params_free(&n->P);
+    n->ops = NULL;
+    n->impl = NULL;
+}
+
+int64_t gt_net_num_params(const gt_net *n) {
+    return n ? gt_params_numel_trainable(&n->P) : 0;
+}
+
+void gt_net_requires_grad(gt_net *n, bool on) {
+    if (!n) return;
+    for (int i = 0; i < n->P.n; i++)
+        if (!n->P.v[i].is_buffer) gt_set_requires_grad(n->P.v[i].t, on);
+}

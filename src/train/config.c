@@ -1,0 +1,195 @@
+/* The training configuration: defaults, checks with messages that name the
+ * field, and the JSON form written to config.json and into checkpoints. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <string.h>
+
+#include "gantry/train.h"
+
+gt_train_config gt_train_config_default(void) {
+    gt_train_config c;
+    memset(&c, 0, sizeof c);
+    c.model = gt_model_config_default("dcgan");
+    c.steps = 2000;
+    c.batch = 64;
+    c.lr_g = 2e-4, c.lr_d = 2e-4;
+    c.beta1 = 0.5, c.beta2 = 0.999;
+    c.n_critic = 1;
+    c.ema = 0.999;
+    c.loss = GT_LOSS_NS;
+    c.log_every = 50;
+    c.sample_every = 500;
+    c.ckpt_every = 1000;
+    c.keep_ckpts = 2;
+    c.n_samples = 64;
+    return c;
+}
+
+#define GT__STEPS_MAX ((int64_t)1 << 40)
+
+gt_status gt_train_config_check(gt_train_config *c) {
+    if (!c) return gt_set_error(GT_ERR_ARG, "train config is NULL");
+    const gt_model_entry *e = gt_model_find(c->model.name);
+    if (!e) return gt_last_status();
+    e->defaults(&c->model);
+    gt_status st = e->check(&c->model);
+    if (st != GT_OK) return st;
+    if (c->steps < 0 || c->steps > GT__STEPS_MAX)
+        return gt_set_error(GT_ERR_ARG, "steps must be in 0..%lld, got %lld", (long long)GT__STEPS_MAX,
+                            (long long)c->steps);
+    if (c->batch < 1 || c->batch > 65536) return gt_set_error(GT_ERR_ARG, "batch must be in 1..65536, got %d", c->batch);
+    if (!(c->lr_g > 0 && c->lr_g <= 10)) return gt_set_error(GT_ERR_ARG, "lr-g must be in (0, 10], got %g", c->lr_g);
+    if (!(c->lr_d > 0 && c->lr_d <= 10)) return gt_set_error(GT_ERR_ARG, "lr-d must be in (0, 10], got %g", c->lr_d);
+    if (!(c->beta1 >= 0 && c->beta1 < 1)) return gt_set_error(GT_ERR_ARG, "beta1 must be in [0, 1), got %g", c->beta1);
+    if (!(c->beta2 >= 0 && c->beta2 < 1)) return gt_set_error(GT_ERR_ARG, "beta2 must be in [0, 1), got %g", c->beta2);
+    if (c->n_critic < 1 || c->n_critic > 64)
+        return gt_set_error(GT_ERR_ARG, "n-critic must be in 1..64, got %d", c->n_critic);
+    if (!(c->ema >= 0 && c->ema < 1)) return gt_set_error(GT_ERR_ARG, "ema must be in [0, 1), got %g", c->ema);
+    if ((unsigned)c->loss >= GT_LOSS_COUNT) return gt_set_error(GT_ERR_ARG, "unknown loss %d", (int)c->loss);
+    if (!(c->gp >= 0 && c->gp <= 1e6)) return gt_set_error(GT_ERR_ARG, "gp must be in [0, 1e6], got %g", c->gp);
+    if (c->log_every < 1 || c->sample_every < 0 || c->ckpt_every < 0)
+        return gt_set_error(GT_ERR_ARG, "log-every must be >= 1, sample-every and ckpt-every >= 0 (got %lld, %lld, %lld)",
+                            (long long)c->log_every, (long long)c->sample_every, (long long)c->ckpt_every);
+    if (c->keep_ckpts < 0) return gt_set_error(GT_ERR_ARG, "keep-ckpts must be >= 0, got %d", c->keep_ckpts);
+    if (c->n_samples < 1 || c->n_samples > 1024)
+        return gt_set_error(GT_ERR_ARG, "n-samples must be in 1..1024, got %d", c->n_samples);
+    if (c->data_limit < 0) return gt_set_error(GT_ERR_ARG, "data-limit must be >= 0, got %lld", (long long)c->data_limit);
+    if (c->threads < 0 || c->threads > 1024) return gt_set_error(GT_ERR_ARG, "threads must be in 0..1024, got %d", c->threads);
+    return GT_OK;
+}
+
+char *gt_train_config_to_json(const gt_train_config *c) {
+    cJSON *j = cJSON_CreateObject(), *m = cJSON_CreateObject();
+    if (!j || !m) {
+        cJSON_Delete(j);
+        cJSON_Delete(m);
+        return NULL;
+    }
+    cJSON_AddStringToObject(m, "name", c->model.name);
+    cJSON_AddNumberToObject(m, "res", c->model.res);
+    cJSON_AddNumberToObject(m, "channels", c->model.channels);
+    cJSON_AddNumberToObject(m, "nz", c->model.nz);
+    cJSON_AddNumberToObject(m, "ngf", c->model.ngf);
+    cJSON_AddNumberToObject(m, "ndf", c->model.ndf);
+    cJSON_AddItemToObject(j, "model", m);
+    cJSON_AddStringToObject(j, "data", c->data);
+    cJSON_AddNumberToObject(j, "data_limit", (double)c->data_limit);
+    cJSON_AddStringToObject(j, "out", c->out);
+    cJSON_AddNumberToObject(j, "steps", (double)c->steps);
+    cJSON_AddNumberToObject(j, "batch", c->batch);
+    cJSON_AddNumberToObject(j, "lr_g", c->lr_g);
+    cJSON_AddNumberToObject(j, "lr_d", c->lr_d);
+    cJSON_AddNumberToObject(j, "beta1", c->beta1);
+    cJSON_AddNumberToObject(j, "beta2", c->beta2);
+    cJSON_AddNumberToObject(j, "n_critic", c->n_critic);
+    cJSON_AddNumberToObject(j, "ema", c->ema);
+    /* seeds can exceed 2^53: kept as a decimal string */
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddStringToObject(j, "loss", gt_loss_name(c->loss));
+    cJSON_AddNumberToObject(j, "gp", c->gp);
+    cJSON_AddNumberToObject(j, "log_every", (double)c->log_every);
+    cJSON_AddNumberToObject(j, "sample_every", (double)c->sample_every);
+    cJSON_AddNumberToObject(j, "ckpt_every", (double)c->ckpt_every);
+    cJSON_AddNumberToObject(j, "keep_ckpts", c->keep_ckpts);
+    cJSON_AddNumberToObject(j, "n_samples", c->n_samples);
+    cJSON_AddNumberToObject(j, "threads", c->threads);
+    char *s = cJSON_Print(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* Reads an integer field into *out when present; false on a bad value. */
+static bool gt__get_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return true;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
+        v->valuedouble > (double)hi)
+        return false;
+    *out = (int64_t)v->valuedouble;
+    return true;
+}
+
+static bool gt__get_num(const cJSON *o, const char *key, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return true;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+static bool gt__get_str(const cJSON *o, const char *key, char *out, size_t n) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return true;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= n) return false;
+    memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+    return true;
+}
+
+#define GT__INT(obj, key, lo, hi, dst)                                    \
+    do {                                                                  \
+        int64_t v_ = (int64_t)(dst);                                      \
+        if (!gt__get_int(obj, key, lo, hi, &v_)) { bad = key; goto fail; } \
+        (dst) = v_;                                                       \
+    } while (0)
+#define GT__NUM(obj, key, dst) \
+    if (!gt__get_num(obj, key, &(dst))) { bad = key; goto fail; }
+
+gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const char *label) {
+    if (!c || !json) return gt_set_error(GT_ERR_ARG, "gt_train_config_from_json: NULL argument");
+    if (!label) label = "config";
+    cJSON *j = cJSON_Parse(json);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return gt_set_error(GT_ERR_FORMAT, "%s: the training config is not a JSON object", label);
+    }
+    gt_train_config n = *c;
+    const char *bad = NULL;
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+    if (m) {
+        if (!cJSON_IsObject(m)) { bad = "model"; goto fail; }
+        if (!gt__get_str(m, "name", n.model.name, sizeof n.model.name)) { bad = "model.name"; goto fail; }
+        GT__INT(m, "res", 1, 65536, n.model.res);
+        GT__INT(m, "channels", 1, 4, n.model.channels);
+        GT__INT(m, "nz", 1, 1 << 20, n.model.nz);
+        GT__INT(m, "ngf", 1, 1 << 20, n.model.ngf);
+        GT__INT(m, "ndf", 1, 1 << 20, n.model.ndf);
+    }
+    if (!gt__get_str(j, "data", n.data, sizeof n.data)) { bad = "data"; goto fail; }
+    if (!gt__get_str(j, "out", n.out, sizeof n.out)) { bad = "out"; goto fail; }
+    GT__INT(j, "data_limit", 0, INT64_C(1) << 50, n.data_limit);
+    GT__INT(j, "steps", 0, INT64_C(1) << 50, n.steps);
+    GT__INT(j, "batch", 1, 1 << 20, n.batch);
+    GT__NUM(j, "lr_g", n.lr_g);
+    GT__NUM(j, "lr_d", n.lr_d);
+    GT__NUM(j, "beta1", n.beta1);
+    GT__NUM(j, "beta2", n.beta2);
+    GT__INT(j, "n_critic", 1, 1 << 20, n.n_critic);
+    GT__NUM(j, "ema", n.ema);
+    GT__NUM(j, "gp", n.gp);
+    GT__INT(j, "log_every", 1, INT64_C(1) << 50, n.log_every);
+    GT__INT(j, "sample_every", 0, INT64_C(1) << 50, n.sample_every);
+    GT__INT(j, "ckpt_every", 0, INT64_C(1) << 50, n.ckpt_every);
+    GT__INT(j, "keep_ckpts", 0, 1 << 20, n.keep_ckpts);
+    GT__INT(j, "n_samples", 1, 1 << 20, n.n_samples);
+    GT__INT(j, "threads", 0, 1 << 20, n.threads);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
+    if (seed) {
+        char *end = NULL;
+        if (cJSON_IsString(seed)) n.seed = strtoull(seed->valuestring, &end, 10);
+        if (!cJSON_IsString(seed) || !end || *end || !seed->valuestring[0]) { bad = "seed"; goto fail; }
+    }
+    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(j, "loss");
+    if (loss) {
+        int k = cJSON_IsString(loss) ? gt_loss_parse(loss->valuestring, NULL) : -1;
+        if (k < 0) { bad = "loss"; goto fail; }
+        n.loss = (gt_loss_kind)k;
+    }
+    cJSON_Delete(j);
+    *c = n;
+    return GT_OK;
+fail:
+    cJSON_Delete(j);
+    return gt_set_error(GT_ERR_FORMAT, "%s: field '%s' of the training config is missing a valid value", label, bad);
+}

@@ -1,0 +1,257 @@
+/* The run loop: steps to the target, and the run folder it keeps -
+ * config.json, metrics.jsonl, sample grids, checkpoints (atomic). */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gantry/train.h"
+
+static double gt__now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* mkdir -p for one level below an existing or creatable parent. */
+static gt_status gt__mkdirs(const char *path) {
+    char buf[GT_PATH_MAX + 32];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return gt_set_error(GT_ERR_ARG, "run folder path '%s' is empty or too long", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char keep = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return gt_set_error(GT_ERR_IO, "cannot create folder %s: %s", buf, strerror(errno));
+        struct stat sb;
+        if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return gt_set_error(GT_ERR_IO, "%s exists and is not a folder", buf);
+        buf[i] = keep;
+    }
+    return GT_OK;
+}
+
+const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n) {
+    snprintf(buf, n, "%s/last.safetensors", c->out);
+    return buf;
+}
+
+/* Keeps metrics.jsonl lines up to `step` (a resumed run rewrites what came after). */
+static gt_status gt__trim_metrics(const char *path, uint64_t step) {
+    void *buf = NULL;
+    size_t n = 0;
+    if (access(path, F_OK) != 0) return GT_OK;
+    gt_status st = gt_read_file(path, &buf, &n, 0);
+    if (st != GT_OK) return st;
+    char *s = buf, *w = buf;
+    while (*s) {
+        char *e = strchr(s, '\n');
+        size_t len = e ? (size_t)(e - s) + 1 : strlen(s);
+        const char *k = strstr(s, "\"step\":");
+        unsigned long long v = 0;
+        bool keep = k && k < s + len && sscanf(k + 7, "%llu", &v) == 1 && v <= step;
+        if (keep) memmove(w, s, len), w += len;
+        s += len;
+    }
+    st = gt_write_file_atomic(path, buf, (size_t)(w - (char *)buf));
+    free(buf);
+    return st;
+}
+
+/* Removes checkpoints/step_*.safetensors but the newest keep. */
+static void gt__prune(const char *dir, int keep) {
+    if (keep <= 0) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    enum { GT__MAXF = 4096 };
+    unsigned long long *steps = malloc(GT__MAXF * sizeof *steps);
+    int n = 0;
+    struct dirent *e;
+    while (steps && n < GT__MAXF && (e = readdir(d))) {
+        unsigned long long v;
+        char tail[32];
+        if (sscanf(e->d_name, "step_%llu.%31s", &v, tail) == 2 && strcmp(tail, "safetensors") == 0) steps[n++] = v;
+    }
+    closedir(d);
+    for (int i = 1; i < n; i++) /* insertion sort, newest last */
+        for (int j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
+            unsigned long long x = steps[j];
+            steps[j] = steps[j - 1], steps[j - 1] = x;
+        }
+    for (int i = 0; i + keep < n; i++) {
+        char p[GT_PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/step_%06llu.safetensors", dir, steps[i]);
+        unlink(p);
+    }
+    free(steps);
+}
+
+/* Saves checkpoints/step_N and makes last.safetensors the same file (a hard
+ * link renamed over it: atomic, no second write), or saves last only. */
+static gt_status gt__checkpoint(gt_trainer *t, bool periodic, const gt_train_hooks *h) {
+    const gt_train_config *c = &t->cfg;
+    char last[GT_PATH_MAX + 64], step[GT_PATH_MAX + 64], tmp[GT_PATH_MAX + 96], dir[GT_PATH_MAX + 32];
+    gt_train_last_ckpt(c, last, sizeof last);
+    gt_status st;
+    if (periodic) {
+        snprintf(dir, sizeof dir, "%s/checkpoints", c->out);
+        snprintf(step, sizeof step, "%s/step_%06llu.safetensors", dir, (unsigned long long)t->step);
+        st = gt_trainer_save(t, step);
+        if (st != GT_OK) return st;
+        if (h && h->wrote) h->wrote("checkpoint", step, h->user);
+        snprintf(tmp, sizeof tmp, "%s/.last.safetensors.link.%d", c->out, (int)getpid());
+        unlink(tmp);
+        if (link(step, tmp) == 0 && rename(tmp, last) == 0) {
+            gt__prune(dir, c->keep_ckpts);
+            return GT_OK;
+        }
+        unlink(tmp);
+        gt__prune(dir, c->keep_ckpts);
+    }
+    st = gt_trainer_save(t, last);
+    if (st == GT_OK && h && h->wrote) h->wrote("checkpoint", last, h->user);
+    return st;
+}
+
+static gt_status gt__write_grid(gt_trainer *t, bool periodic, const gt_train_hooks *h) {
+    const gt_train_config *c = &t->cfg;
+    char p[GT_PATH_MAX + 64];
+    int m = gt_scope_begin();
+    gt_tensor *x = gt_trainer_sample(t, t->fixed_z);
+    int nrow = (int)ceil(sqrt((double)c->n_samples));
+    gt_status st = x ? GT_OK : gt_last_status();
+    if (st == GT_OK && periodic) {
+        snprintf(p, sizeof p, "%s/samples/step_%06llu.png", c->out, (unsigned long long)t->step);
+        st = gt_save_grid(p, x, nrow, 2);
+    }
+    if (st == GT_OK) {
+        snprintf(p, sizeof p, "%s/samples/last.png", c->out);
+        st = gt_save_grid(p, x, nrow, 2);
+        if (st == GT_OK && h && h->wrote) h->wrote("samples", p, h->user);
+    }
+    gt_scope_end(m);
+    return st;
+}
+
+static gt_status gt__prepare_folder(gt_trainer *t) {
+    const gt_train_config *c = &t->cfg;
+    char p[GT_PATH_MAX + 64];
+    gt_status st = gt__mkdirs(c->out);
+    snprintf(p, sizeof p, "%s/samples", c->out);
+    if (st == GT_OK) st = gt__mkdirs(p);
+    snprintf(p, sizeof p, "%s/checkpoints", c->out);
+    if (st == GT_OK) st = gt__mkdirs(p);
+    char *json = gt_train_config_to_json(c);
+    if (!json) return gt_set_error(GT_ERR_OOM, "out of memory");
+    snprintf(p, sizeof p, "%s/config.json", c->out);
+    if (st == GT_OK) {
+        size_t n = strlen(json);
+        json[n] = '\n'; /* cJSON_Print leaves room for exactly the terminator: write n+1 bytes */
+        st = gt_write_file_atomic(p, json, n + 1);
+    }
+    free(json);
+    snprintf(p, sizeof p, "%s/metrics.jsonl", c->out);
+    if (st == GT_OK) st = gt__trim_metrics(p, t->step);
+    return st;
+}
+
+typedef struct {
+    double t0, steps_time;
+    uint64_t step0, n;
+    gt_step_stats sum;
+} gt__interval;
+
+static void gt__acc(gt__interval *iv, const gt_step_stats *s) {
+    iv->sum.loss_d += s->loss_d, iv->sum.loss_g += s->loss_g, iv->sum.gp += s->gp;
+    iv->sum.d_real += s->d_real, iv->sum.d_fake += s->d_fake;
+    iv->n++;
+}
+
+static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_stats *last, bool final,
+                         gt_train_progress *p) {
+    const gt_train_config *c = &t->cfg;
+    memset(p, 0, sizeof *p);
+    p->step = t->step, p->steps = (uint64_t)c->steps, p->final = final;
+    p->it_s = iv->steps_time > 0 ? (double)iv->n / iv->steps_time : 0;
+    p->img_s = p->it_s * c->batch * c->n_critic;
+    p->eta_s = p->it_s > 0 ? (double)(p->steps - p->step) / p->it_s : 0;
+    p->elapsed_s = t->elapsed_s;
+    if (iv->n && !last) {
+        double k = 1.0 / (double)iv->n;
+        p->mean = (gt_step_stats){iv->sum.loss_d * k, iv->sum.loss_g * k, iv->sum.gp * k, iv->sum.d_real * k,
+                                  iv->sum.d_fake * k};
+    } else if (last) {
+        p->mean = *last;
+    }
+}
+
+static gt_status gt__log_line(FILE *f, const gt_train_progress *p) {
+    if (!f) return GT_OK;
+    fprintf(f,
+            "{\"step\":%llu,\"loss_d\":%.6g,\"loss_g\":%.6g,\"gp\":%.6g,\"d_real\":%.6g,\"d_fake\":%.6g,"
+            "\"it_s\":%.4g,\"img_s\":%.4g,\"time_s\":%.3f,\"unix\":%lld}\n",
+            (unsigned long long)p->step, p->mean.loss_d, p->mean.loss_g, p->mean.gp, p->mean.d_real, p->mean.d_fake,
+            p->it_s, p->img_s, p->elapsed_s, (long long)time(NULL));
+    return fflush(f) == 0 ? GT_OK : gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
+}
+
+gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
+    if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_train_run: trainer not initialised");
+    const gt_train_config *c = &t->cfg;
+    bool out = c->out[0] != '\0';
+    FILE *metrics = NULL;
+    gt_status st = GT_OK;
+    if (out) {
+        st = gt__prepare_folder(t);
+        if (st != GT_OK) return st;
+        char p[GT_PATH_MAX + 64];
+        snprintf(p, sizeof p, "%s/metrics.jsonl", c->out);
+        metrics = fopen(p, "a");
+        if (!metrics) return gt_set_error(GT_ERR_IO, "cannot open %s for writing: %s", p, strerror(errno));
+    }
+    gt__interval iv = {.t0 = gt__now(), .step0 = t->step};
+    uint64_t target = (uint64_t)c->steps;
+    bool stopped = false, saved = false, sampled = false;
+    gt_step_stats s = {0};
+    while (t->step < target && st == GT_OK) {
+        double a = gt__now();
+        st = gt_trainer_step(t, &s);
+        if (st != GT_OK) break;
+        double dt = gt__now() - a;
+        t->elapsed_s += dt;
+        iv.steps_time += dt;
+        gt__acc(&iv, &s);
+        saved = sampled = false;
+        gt_train_progress p;
+        if (h && h->progress) {
+            gt__progress(t, &iv, &s, false, &p);
+            h->progress(&p, false, h->user);
+        }
+        stopped = h && h->should_stop && h->should_stop(h->user);
+        bool end = t->step == target || stopped;
+        if (t->step % (uint64_t)c->log_every == 0 || end) {
+            gt__progress(t, &iv, NULL, end, &p);
+            st = gt__log_line(metrics, &p);
+            if (h && h->progress) h->progress(&p, true, h->user);
+            iv = (gt__interval){.t0 = gt__now(), .step0 = t->step};
+        }
+        if (st == GT_OK && out && c->sample_every && t->step % (uint64_t)c->sample_every == 0) {
+            st = gt__write_grid(t, true, h);
+            sampled = true;
+        }
+        if (st == GT_OK && out && c->ckpt_every && t->step % (uint64_t)c->ckpt_every == 0) {
+            st = gt__checkpoint(t, true, h);
+            saved = true;
+        }
+        if (stopped) break;
+    }
+    if (st == GT_OK && out && !sampled) st = gt__write_grid(t, false, h);
+    if (st == GT_OK && out && !saved) st = gt__checkpoint(t, false, h);
+    if (metrics) fclose(metrics);
+    return st;
+}

@@ -1,0 +1,258 @@
+/* The GAN trainer: models, optimizers, EMA, data and latents; one training
+ * step (n_critic D steps, then one G step on the last fake batch, as the
+ * PyTorch DCGAN example); the checkpoint binding of the whole state. */
+#include <math.h>
+#include <string.h>
+
+#include "gantry/train.h"
+
+#define GT__LATENT_KEY 0x9E3779B97F4A7C15ull /* the training latents' Philox key is seed ^ this */
+#define GT__RECAL_SEED 0x5EEDull             /* latents that recalibrate BN before sampling */
+#define GT__RECAL_BATCHES 8
+
+static gt_status gt__bind(gt_trainer *t) {
+    gt_ckpt *c = &t->ckpt;
+    gt_ckpt_init(c);
+    gt_status st = gt_ckpt_add_params(c, "G.", &t->G.P);
+    if (st == GT_OK) st = gt_ckpt_add_params(c, "D.", &t->D.P);
+    if (st == GT_OK && t->has_ema) st = gt_ckpt_add_ema(c, "G_ema.", &t->ema);
+    if (st == GT_OK) st = gt_ckpt_add_adam(c, "opt_G.", &t->opt_g);
+    if (st == GT_OK) st = gt_ckpt_add_adam(c, "opt_D.", &t->opt_d);
+    if (st == GT_OK) st = gt_ckpt_add_u64(c, "train.step", &t->step, 1);
+    if (st == GT_OK) st = gt_ckpt_add_rng(c, "rng.train", &t->rng);
+    if (st == GT_OK) st = gt_ckpt_add_u64(c, "data.batcher", t->batcher_state, 3);
+    return st;
+}
+
+gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset *ds) {
+    if (!t) return gt_set_error(GT_ERR_ARG, "gt_trainer_init: trainer is NULL");
+    memset(t, 0, sizeof *t);
+    gt_ckpt_init(&t->ckpt);
+    if (!cfg) return gt_set_error(GT_ERR_ARG, "gt_trainer_init: config is NULL");
+    t->cfg = *cfg;
+    gt_train_config *c = &t->cfg;
+    gt_status st = gt_train_config_check(c);
+    if (st != GT_OK) return st;
+    if (c->threads > 0) gt_set_num_threads(c->threads);
+
+    /* data first: a missing dataset is the most likely mistake, and cheap to find */
+    if (ds) {
+        t->ds = ds;
+    } else if (c->data[0]) {
+        gt_dataset_opts o = {.limit = c->data_limit};
+        t->ds = gt_dataset_open(c->data, c->model.res, c->model.channels, &o);
+        if (!t->ds) return gt_last_status();
+        t->ds_owned = true;
+    }
+    if (t->ds) {
+        if (t->ds->c != c->model.channels || t->ds->h != c->model.res || t->ds->w != c->model.res)
+            return gt_set_error(GT_ERR_SHAPE, "dataset %s has %dx%dx%d images, the model wants %dx%dx%d",
+                                t->ds->source ? t->ds->source : "(given)", t->ds->c, t->ds->h, t->ds->w,
+                                c->model.channels, c->model.res, c->model.res);
+        if (t->ds->n < c->batch)
+            return gt_set_error(GT_ERR_ARG, "dataset %s has %lld images, fewer than the batch size %d",
+                                t->ds->source ? t->ds->source : "(given)", (long long)t->ds->n, c->batch);
+        t->batcher = gt_batcher_new(t->ds, c->batch, c->seed, NULL);
+        if (!t->batcher) return gt_last_status();
+        gt_batcher_state bs = gt_batcher_get_state(t->batcher);
+        t->batcher_state[0] = bs.seed, t->batcher_state[1] = (uint64_t)bs.epoch;
+        t->batcher_state[2] = (uint64_t)bs.position;
+    }
+
+    gt_rng init;
+    gt_rng_init(&init, c->seed);
+    st = gt_model_build(&c->model, GT_NET_G, &init, &t->G);
+    if (st == GT_OK) st = gt_model_build(&c->model, GT_NET_D, &init, &t->D);
+    if (st == GT_OK) st = gt_model_build(&c->model, GT_NET_G, &init, &t->G_sample);
+    if (st == GT_OK && c->ema > 0) {
+        st = gt_model_build(&c->model, GT_NET_G, &init, &t->G_ema);
+        if (st == GT_OK) st = gt_ema_init(&t->ema, &t->G.P, &t->G_ema.P, c->ema);
+        t->has_ema = st == GT_OK;
+    }
+    if (st != GT_OK) return st;
+    st = gt_adam_init(&t->opt_g, &t->G.P, c->lr_g, c->beta1, c->beta2, 1e-8, 0);
+    if (st == GT_OK) st = gt_adam_init(&t->opt_d, &t->D.P, c->lr_d, c->beta1, c->beta2, 1e-8, 0);
+    if (st != GT_OK) return st;
+    gt_rng_init(&t->rng, c->seed ^ GT__LATENT_KEY);
+    int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
+    t->fixed_z = gt_retain(gt_sample_latents(c->seed, c->n_samples, c->model.nz, 0.0f));
+    gt_scope_end(mz);
+    if (!t->fixed_z) return gt_last_status();
+    st = gt__bind(t);
+    if (st != GT_OK) return st;
+    char *json = gt_train_config_to_json(c);
+    if (!json) return gt_set_error(GT_ERR_OOM, "gt_trainer_init: out of memory");
+    st = gt_ckpt_set_meta(&t->ckpt, "config", json);
+    free(json);
+    if (st == GT_OK) st = gt_ckpt_set_meta(&t->ckpt, "model", c->model.name);
+    return st;
+}
+
+void gt_trainer_free(gt_trainer *t) {
+    if (!t) return;
+    gt_ckpt_free(&t->ckpt);
+    gt_release(t->fixed_z);
+    gt_adam_free(&t->opt_g);
+    gt_adam_free(&t->opt_d);
+    if (t->has_ema) gt_ema_free(&t->ema);
+    gt_net_free(&t->G);
+    gt_net_free(&t->D);
+    gt_net_free(&t->G_ema);
+    gt_net_free(&t->G_sample);
+    gt_batcher_free(t->batcher);
+    if (t->ds_owned) gt_dataset_free(t->ds);
+    memset(t, 0, sizeof *t);
+}
+
+/* Mean of the logits, or of their sigmoids for the BCE loss. */
+static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
+    const float *p = gt_data(logits); // (N)
+    int64_t n = gt_numel(logits);
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += sigmoid ? 1.0 / (1.0 + exp(-(double)p[i])) : p[i];
+    return n ? s / (double)n : 0;
+}
+
+/* One discriminator step on real and fake (no graph to G); returns the loss. */
+static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
+    const gt_train_config *c = &t->cfg;
+    gt_status st = gt_params_zero_grad(&t->D.P);
+    if (st != GT_OK) return st;
+    gt_tensor *lr = gt_net_forward(&t->D, real, GT_BN_TRAIN);
+    gt_tensor *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *loss = gt_gan_loss_d(c->loss, lr, lf);
+    s->gp = 0;
+    if (loss && c->gp > 0) {
+        gt_tensor *gp = gt_gradient_penalty(&t->D, real, fake, &t->rng);
+        if (gp) s->gp = gt_item(gp);
+        loss = gt_add(loss, gt_mul_scalar(gp, (float)c->gp));
+    }
+    if (!loss) return gt_last_status();
+    st = gt_backward(loss);
+    if (st == GT_OK) st = gt_adam_step(&t->opt_d);
+    if (st != GT_OK) return st;
+    s->loss_d = gt_item(loss);
+    s->d_real = gt__mean_out(lr, c->loss == GT_LOSS_NS);
+    s->d_fake = gt__mean_out(lf, c->loss == GT_LOSS_NS);
+    return GT_OK;
+}
+
+/* The generator step on fake (carrying G's graph); D's weights take no gradient. */
+static gt_status gt__g_step(gt_trainer *t, gt_tensor *fake, gt_step_stats *s) {
+    gt_status st = gt_params_zero_grad(&t->G.P);
+    if (st != GT_OK) return st;
+    gt_net_requires_grad(&t->D, false);
+    gt_tensor *loss = gt_gan_loss_g(t->cfg.loss, gt_net_forward(&t->D, fake, GT_BN_TRAIN));
+    st = loss ? gt_backward(loss) : gt_last_status();
+    gt_net_requires_grad(&t->D, true);
+    if (st == GT_OK) st = gt_adam_step(&t->opt_g);
+    if (st == GT_OK) s->loss_g = gt_item(loss);
+    return st;
+}
+
+static gt_status gt__check_batch(const gt_trainer *t, gt_tensor *real, gt_tensor *z) {
+    const gt_model_config *m = &t->cfg.model;
+    char a[64], b[64];
+    if (!real || !z) return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: a real batch or latent batch is NULL");
+    if (real->ndim != 4 || real->shape[1] != m->channels || real->shape[2] != m->res || real->shape[3] != m->res ||
+        z->ndim != 2 || z->shape[1] != m->nz || z->shape[0] < 1)
+        return gt_set_error(GT_ERR_SHAPE, "gt_trainer_step_on: real %s / latents %s, want (N, %d, %d, %d) / (M, %d)",
+                            gt_shape_str(real, a, sizeof a), gt_shape_str(z, b, sizeof b), m->channels, m->res,
+                            m->res, m->nz);
+    return GT_OK;
+}
+
+gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *z, gt_step_stats *stats) {
+    if (!t || !t->G.ops || !reals || !z) return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: trainer not ready");
+    const int nc = t->cfg.n_critic;
+    for (int i = 0; i < nc; i++) {
+        gt_status st = gt__check_batch(t, reals[i], z[i]);
+        if (st != GT_OK) return st;
+    }
+    gt_step_stats s;
+    memset(&s, 0, sizeof s);
+    int m = gt_scope_begin();
+    gt_status st = GT_OK;
+    gt_tensor *fake = NULL; // (B, C, res, res) of the last critic step, with G's graph
+    for (int i = 0; i < nc && st == GT_OK; i++) {
+        bool last = i == nc - 1;
+        int mi = last ? -1 : gt_scope_begin();
+        bool prev = last ? true : gt_no_grad_begin(); /* only the last fake feeds G's step */
+        fake = gt_net_forward(&t->G, z[i], GT_BN_TRAIN);
+        if (!last) gt_grad_mode_restore(prev);
+        st = fake ? gt__d_step(t, reals[i], gt_detach(fake), &s) : gt_last_status();
+        if (!last) gt_scope_end(mi);
+    }
+    if (st == GT_OK) st = gt__g_step(t, fake, &s);
+    if (st == GT_OK && t->has_ema) {
+        /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
+         * early averages do not drag in the random initial weights */
+        double w = (1.0 + (double)t->step) / (10.0 + (double)t->step);
+        st = gt_ema_update_with(&t->ema, w < t->cfg.ema ? w : t->cfg.ema);
+    }
+    gt_scope_end(m);
+    if (st != GT_OK) return st;
+    t->step++;
+    if (stats) *stats = s;
+    return GT_OK;
+}
+
+gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
+    if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: trainer not initialised");
+    if (!t->batcher) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: no dataset (config.data is empty)");
+    enum { GT__MAX_CRITIC = 64 };
+    gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC];
+    int m = gt_scope_begin();
+    gt_status st = GT_OK;
+    for (int i = 0; i < t->cfg.n_critic && st == GT_OK; i++) {
+        st = gt_batcher_next(t->batcher, &reals[i], NULL);
+        z[i] = st == GT_OK ? gt_randn(&t->rng, GT_SHAPE(t->cfg.batch, t->cfg.model.nz)) : NULL;
+        if (st == GT_OK && !z[i]) st = gt_last_status();
+    }
+    if (st == GT_OK) st = gt_trainer_step_on(t, reals, z, stats);
+    gt_scope_end(m);
+    return st;
+}
+
+gt_status gt_trainer_save(gt_trainer *t, const char *path) {
+    if (!t || !t->G.ops || !path) return gt_set_error(GT_ERR_ARG, "gt_trainer_save: trainer or path is NULL");
+    if (t->batcher) {
+        gt_batcher_state bs = gt_batcher_get_state(t->batcher);
+        t->batcher_state[0] = bs.seed, t->batcher_state[1] = (uint64_t)bs.epoch;
+        t->batcher_state[2] = (uint64_t)bs.position;
+    }
+    return gt_ckpt_save(&t->ckpt, path);
+}
+
+gt_status gt_trainer_load(gt_trainer *t, const char *path) {
+    if (!t || !t->G.ops || !path) return gt_set_error(GT_ERR_ARG, "gt_trainer_load: trainer or path is NULL");
+    gt_status st = gt_ckpt_load(&t->ckpt, path, 0);
+    if (st != GT_OK) return st;
+    /* the load brought the file's metadata: the next save describes this run's config */
+    char *json = gt_train_config_to_json(&t->cfg);
+    if (!json) return gt_set_error(GT_ERR_OOM, "gt_trainer_load: out of memory");
+    st = gt_ckpt_set_meta(&t->ckpt, "config", json);
+    free(json);
+    if (st != GT_OK) return st;
+    if (t->batcher) {
+        gt_batcher_state bs = {.seed = t->batcher_state[0],
+                               .epoch = (int64_t)t->batcher_state[1],
+                               .position = (int64_t)t->batcher_state[2]};
+        if (bs.epoch < 0 || bs.position < 0)
+            return gt_set_error(GT_ERR_FORMAT, "%s: data.batcher state (epoch %lld, position %lld) is not valid", path,
+                                (long long)bs.epoch, (long long)bs.position);
+        st = gt_batcher_set_state(t->batcher, bs);
+        if (st != GT_OK) return st;
+    }
+    return GT_OK;
+}
+
+gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z) {
+    if (!t || !t->G.ops) {
+        gt_set_error(GT_ERR_STATE, "gt_trainer_sample: trainer not initialised");
+        return NULL;
+    }
+    gt_status st = gt_params_copy(&t->G_sample.P, t->has_ema ? &t->G_ema.P : &t->G.P);
+    if (st == GT_OK) st = gt_recalibrate_bn(&t->G_sample, GT__RECAL_SEED, GT__RECAL_BATCHES, 64);
+    return st == GT_OK ? gt_generate(&t->G_sample, z) : NULL;
+}

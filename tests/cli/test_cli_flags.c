@@ -1,0 +1,104 @@
+/* The gantry program on bad command lines: every mistake gets a message that
+ * names the flag (or the file) and exit 2 (usage) or 1 (failure), never a
+ * crash. */
+#include "cli_util.h"
+
+static void test_dispatch(void) {
+    CHECK_CLI(2, "usage: gantry <command>", NULL);
+    CHECK_CLI(2, "unknown command 'trian'", "trian");
+    CHECK_CLI(0, "commands:", "--help");
+    CHECK_CLI(0, "gantry 0.", "version");
+    CHECK_CLI(0, "--lr-g", "train", "--help");
+    CHECK_CLI(0, "--truncation", "sample", "--help");
+    CHECK_CLI(0, "--ckpt", "info", "--help");
+    /* eval: implemented by the metrics helper, or a clear message */
+    int rc = gt_cli_run("eval", "--bogus-flag", NULL);
+    CHECK_MSG(rc == 1 || rc == 2, "eval rc %d: %s", rc, gt_cli_out);
+}
+
+static void test_train_flags(void) {
+    CHECK_CLI(2, "unknown flag '--stepz'", "train", "--stepz", "5");
+    CHECK_CLI(2, "--steps needs a value", "train", "--data", "fashion-mnist", "--out", "x", "--steps");
+    CHECK_CLI(2, "--steps must be an integer, got 'abc'", "train", "--steps", "abc");
+    CHECK_CLI(2, "--steps must be an integer, got '2.5'", "train", "--steps", "2.5");
+    CHECK_CLI(2, "--steps must be in 0..", "train", "--steps", "-1");
+    CHECK_CLI(2, "--batch must be in 1..65536, got 0", "train", "--batch", "0");
+    CHECK_CLI(2, "--batch must be in", "train", "--batch", "1e9");
+    CHECK_CLI(2, "--lr-g must be in (0, 10], got 0", "train", "--lr-g", "0");
+    CHECK_CLI(2, "--lr-d must be in (0, 10]", "train", "--lr-d=-2e-4");
+    CHECK_CLI(2, "--lr must be a number, got 'nan'", "train", "--lr", "nan");
+    CHECK_CLI(2, "--lr must be a number, got 'inf'", "train", "--lr", "inf");
+    CHECK_CLI(2, "--ema must be in [0, 0.99999], got 1.5", "train", "--ema", "1.5");
+    CHECK_CLI(2, "--seed must be a non-negative integer, got '-3'", "train", "--seed", "-3");
+    CHECK_CLI(2, "--n-critic must be in 1..64", "train", "--n-critic", "0");
+    CHECK_CLI(2, "--res must be in 28..64", "train", "--res", "4096");
+    CHECK_CLI(2, "--ngf must be in 1..1024", "train", "--ngf", "100000");
+    CHECK_CLI(2, "--resume takes no value", "train", "--resume=yes");
+    CHECK_CLI(2, "--batch given twice", "train", "--batch", "8", "--batch", "9");
+    CHECK_CLI(2, "unexpected argument 'extra'", "train", "extra");
+    CHECK_CLI(2, "--out DIR is required", "train", "--data", "fashion-mnist", "--steps", "5");
+    CHECK_CLI(2, "--data SPEC is required", "train", "--steps", "5", "--out", "/tmp/none");
+    CHECK_CLI(2, "--steps N is required", "train", "--data", "fashion-mnist", "--out", "/tmp/none");
+    /* values the model rejects: resolution 48 is in range but not a DCGAN size */
+    CHECK_CLI(2, "resolution 48", "train", "--data", "fashion-mnist", "--steps", "5", "--out", "/tmp/none", "--res",
+              "48");
+    CHECK_CLI(2, "--loss must be ns, hinge, wgan or wgan-gp, got 'l2'", "train", "--data", "fashion-mnist", "--steps",
+              "5", "--out", "/tmp/none", "--loss", "l2");
+    CHECK_CLI(2, "unknown model 'stylegan'", "train", "--data", "fashion-mnist", "--steps", "5", "--out", "/tmp/none",
+              "--model", "stylegan");
+    CHECK_CLI(2, "--lr sets both", "train", "--data", "fashion-mnist", "--steps", "5", "--out", "/tmp/none", "--lr",
+              "1e-4", "--lr-g", "1e-4");
+    /* resume without a run */
+    CHECK_CLI(1, "no checkpoint to resume", "train", "--out", "/tmp/gantry-no-such-run", "--resume");
+}
+
+static void test_missing_data(void) {
+    char out[700];
+    snprintf(out, sizeof out, "%s/run_missing", gt_test_tmpdir());
+    CHECK_CLI(1, "/nonexistent/dir/foo-images-idx3-ubyte", "train", "--data", "/nonexistent/dir/foo-images-idx3-ubyte",
+              "--steps", "5", "--out", out);
+    /* Fashion-MNIST looked for where the environment says: names the Debian package */
+    setenv("GANTRY_FASHION_MNIST_DIR", "/nonexistent/fmnist", 1);
+    CHECK_CLI(1, "dataset-fashion-mnist", "train", "--data", "fashion-mnist", "--steps", "5", "--out", out);
+    unsetenv("GANTRY_FASHION_MNIST_DIR");
+    /* a corrupt IDX file is named */
+    char bad[700];
+    snprintf(bad, sizeof bad, "%s/broken-images-idx3-ubyte", gt_test_tmpdir());
+    CHECK(gt_test_write_all(bad, "\x00\x00\x08\x03\x00\x00\x00\x05garbage", 15));
+    CHECK_CLI(1, "broken-images-idx3-ubyte", "train", "--data", bad, "--steps", "5", "--out", out);
+    /* an empty folder has no images */
+    char empty[700];
+    snprintf(empty, sizeof empty, "%s/empty_dir", gt_test_tmpdir());
+    mkdir(empty, 0777);
+    CHECK_CLI(1, "empty_dir", "train", "--data", empty, "--steps", "5", "--out", out, "--channels", "3");
+}
+
+static void test_sample_info_flags(void) {
+    CHECK_CLI(2, "--ckpt FILE is required", "sample", "--out", "x.png");
+    CHECK_CLI(2, "give --out FILE.png", "sample", "--ckpt", "x.safetensors");
+    CHECK_CLI(2, "not both", "sample", "--ckpt", "x", "--out", "a.png", "--outdir", "d");
+    CHECK_CLI(2, "--n must be in 1..4096, got 0", "sample", "--ckpt", "x", "--n", "0");
+    CHECK_CLI(2, "--truncation must be 0 (off) or >= 0.05", "sample", "--ckpt", "x", "--out", "a.png",
+              "--truncation", "0.01");
+    CHECK_CLI(2, "--truncation must be in [0, 100], got -1", "sample", "--truncation", "-1");
+    CHECK_CLI(2, "--interp must be two seeds A,B", "sample", "--ckpt", "x", "--out", "a.png", "--interp", "3");
+    CHECK_CLI(2, "--interp must be two seeds A,B", "sample", "--ckpt", "x", "--out", "a.png", "--interp", "3,x");
+    CHECK_CLI(1, "/nonexistent/ck.safetensors", "sample", "--ckpt", "/nonexistent/ck.safetensors", "--out", "a.png");
+    CHECK_CLI(2, "--ckpt FILE is required", "info");
+    CHECK_CLI(2, "unknown flag '--n'", "info", "--n", "3");
+    CHECK_CLI(1, "/nonexistent/ck.safetensors", "info", "--ckpt", "/nonexistent/ck.safetensors");
+}
+
+int main(void) {
+    if (!gt_cli_find()) {
+        fprintf(stderr, "the gantry program is not built (looked for %s)\n", gt_cli_bin);
+        return 1;
+    }
+    RUN(test_dispatch);
+    RUN(test_train_flags);
+    RUN(test_missing_data);
+    RUN(test_sample_info_flags);
+    int rc = gt_test_finish();
+    gt_test_rmtree(gt_test_tmpdir());
+    return rc;
+}
