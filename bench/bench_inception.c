@@ -125,7 +125,8 @@ int main(int argc, char **argv) {
     }
     gt_inception_set_chunk(net, chunk);
 
-    const bench_input inputs[2] = {{"uint8 3x299x299 (RGB)", 3, 299, 299}, {"uint8 1x28x28 (Fashion-MNIST size)", 1, 28, 28}};
+    const bench_input inputs[2] = {{"uint8 3x299x299 (RGB)", 3, 299, 299},
+                                   {"uint8 1x28x28 (Fashion-MNIST size)", 1, 28, 28}};
     double l0 = loadavg();
     printf("Inception-v3 feature extraction (TF1 resize, 64/192/768/2048-d + logits), batch %d, %d threads, same "
            "weights\n\n",

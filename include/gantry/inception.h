@@ -114,8 +114,16 @@ typedef struct {
 /* How the forward pass runs. All three compute the same function.
  *   FAST:     BN folded into the conv weights at load time, activations laid
  *             out (C, N, H, W) so a 1x1 conv is one sgemm and a concat is free,
- *             fused bias + ReLU, the 1x1 convs that share an input stacked
- *             into one sgemm (the default);
+ *             bias + ReLU applied to each block of sgemm output while it is in
+ *             cache, the 1x1 convs that share an input stacked into one sgemm,
+ *             an average pool moved after the 1x1 conv it feeds (the default).
+ *             OpenBLAS threads the sgemms; the loops between them (im2col,
+ *             epilogues, pools) are shared by the caller and a few sleeping
+ *             worker threads that never make the caller wait for a worker
+ *             that has not started (an OpenMP team there fights OpenBLAS's
+ *             threads for 2 cores, and stalls on a busy machine). Threads: as
+ *             gt_set_num_threads. It keeps a workspace of about 6 MB per
+ *             image of a chunk (16 images by default) until gt_inception_free;
  *   OPS:      the engine's ops with BN folded (gt_conv2d with bias, gt_relu,
  *             gt_avg_pool2d, gt_concat, ...);
  *   OPS_BN:   the engine's ops exactly as the PyTorch module runs them
@@ -124,7 +132,9 @@ typedef struct {
 typedef enum { GT_INCEPTION_FAST = 0, GT_INCEPTION_OPS = 1, GT_INCEPTION_OPS_BN = 2 } gt_inception_path;
 
 /* The architecture with every parameter registered (zeros; BN running_var
- * ones); NULL + error when out of memory. */
+ * ones); NULL + error when out of memory. A gt_inception is not thread-safe:
+ * one forward at a time per network (its workspace and folded weights are
+ * shared state). */
 gt_inception *gt_inception_new(void);
 void gt_inception_free(gt_inception *net); /* NULL-safe */
 

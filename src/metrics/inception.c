@@ -271,7 +271,8 @@ gt_status gt_inception_extract(gt_inception *net, const uint8_t *images, int64_t
     if (!out) return gt_set_error(GT_ERR_ARG, "gt_inception_extract: out is NULL");
     memset(out, 0, sizeof *out);
     if (!net || !images) return gt_set_error(GT_ERR_ARG, "gt_inception_extract: net or images is NULL");
-    if (n <= 0) return gt_set_error(GT_ERR_ARG, "gt_inception_extract: need at least one image, got %lld", (long long)n);
+    if (n <= 0)
+        return gt_set_error(GT_ERR_ARG, "gt_inception_extract: need at least one image, got %lld", (long long)n);
     if (!features || (features & ~(unsigned)GT_INCEPTION_ALL))
         return gt_set_error(GT_ERR_ARG, "gt_inception_extract: features 0x%x is not a mask of GT_INCEPTION_* bits",
                             features);

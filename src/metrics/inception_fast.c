@@ -1,32 +1,19 @@
 /* The fused Inception forward's kernels (see inception_fast.h) and its
  * prepared state: the stacked 1x1 weights of each block, built from the
- * folded ones. OpenBLAS threads each sgemm (called from serial code);
- * OpenMP threads the im2col, epilogue and pool loops. The reference for all
- * of it is the forward on the engine's ops (inception_ops.c). */
+ * folded ones. OpenBLAS threads each sgemm (called from serial code); the
+ * loops between sgemms (epilogues, im2col) share out their rows through the
+ * work pool of inception_par.c. The reference for all of it is the forward on
+ * the engine's ops (inception_ops.c). */
 #include "inception_fast.h"
 
 #include <cblas.h>
+
 #ifdef _OPENMP
 #include <omp.h>
-#else
-static int omp_get_max_threads(void) { return 1; }
-static int omp_get_thread_num(void) { return 0; }
 #endif
 
-/* OpenMP for a loop of at least this many elements. Between two sgemms
- * (threaded by OpenBLAS's own pool) an OpenMP team costs a barrier and its
- * threads' spin-wait, which fight OpenBLAS's waiting threads for the cores;
- * on 2 cores that costs more than the loops gain (see bench/), so by default
- * the loops around the sgemms run on the calling thread.
- * GANTRY_INCEPTION_PAR_MIN=<elements> sets it (e.g. on machines with many cores). */
-static int64_t gt__par_min = -1;
-static bool gt__par(int64_t work) {
-    if (gt__par_min < 0) {
-        const char *e = getenv("GANTRY_INCEPTION_PAR_MIN");
-        gt__par_min = e && *e ? atoll(e) : INT64_MAX;
-    }
-    return work >= gt__par_min;
-}
+/* Items of a shared loop hold at least this many elements. */
+#define GT__GRAIN 16384
 
 /* A chunk of columns aims for about this many floats of im2col buffer, and a
  * 1x1 sgemm's column block for about this many floats of output, so the
@@ -39,14 +26,6 @@ void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b,
                 (int)ldy);
 }
 
-void gt__ffc(const float *pool, int64_t n, const float *w, const float *b, float *y) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, GT__INC_CLASSES, 2048, 1.0f, pool, 2048, w, 2048,
-                0.0f, y, GT__INC_CLASSES);
-    if (b)
-        for (int64_t i = 0; i < n; i++)
-            for (int j = 0; j < GT__INC_CLASSES; j++) y[i * GT__INC_CLASSES + j] += b[j];
-}
-
 static inline void gt__relu_row(const float *x, float v, int64_t n, float *y) {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
@@ -55,38 +34,59 @@ static inline void gt__relu_row(const float *x, float v, int64_t n, float *y) {
     }
 }
 
-void gt__fbias_relu(const float *x, int rows, int64_t n, const float *b, float *y) {
-    int64_t blk = 4096, nblk = (n + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (gt__par(rows * n))
-    for (int64_t t = 0; t < rows * nblk; t++) {
-        int64_t r = t / nblk, j0 = (t % nblk) * blk, j1 = GT_MIN(n, j0 + blk);
-        gt__relu_row(x + r * n + j0, b[r], j1 - j0, y + r * n + j0);
-    }
-}
+/* The segments' epilogues on columns [j0, j1) of y (rows, ld n): one shared
+ * loop over the rows of every segment that has one. */
+typedef struct {
+    float *y;
+    int64_t n, j0, j1;
+    const float *b;
+    int nseg;
+    const gt__seg *seg;
+} gt__epi_job;
 
-/* The segments' epilogues on columns [j0, j1) of y (rows, ld n). */
-static void gt__epilogue(float *y, int64_t n, int64_t j0, int64_t j1, const float *b, int nseg, const gt__seg *seg) {
-    for (int k = 0; k < nseg; k++) {
-        const gt__seg *s = &seg[k];
-        if (!s->epi) continue;
-        int rows = s->r1 - s->r0;
-#pragma omp parallel for schedule(static) if (gt__par(rows * (j1 - j0)))
-        for (int r = 0; r < rows; r++) {
-            const float *src = y + (int64_t)(s->r0 + r) * n + j0;
-            float *dst = (s->dst ? s->dst + (int64_t)r * n : y + (int64_t)(s->r0 + r) * n) + j0;
-            gt__relu_row(src, b[s->r0 + r], j1 - j0, dst);
+static void gt__epi_rows(void *ctx, int64_t i0, int64_t i1) {
+    const gt__epi_job *e = ctx;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t r = i; /* i counts rows over the segments with an epilogue, in order */
+        const gt__seg *s = e->seg;
+        for (int k = 0; k < e->nseg; k++, s++) {
+            if (!s->epi) continue;
+            if (r < s->r1 - s->r0) break;
+            r -= s->r1 - s->r0;
         }
+        int64_t row = s->r0 + r;
+        const float *src = e->y + row * e->n + e->j0;
+        float *dst = (s->dst ? s->dst + r * e->n : e->y + row * e->n) + e->j0;
+        gt__relu_row(src, e->b[row], e->j1 - e->j0, dst);
     }
 }
 
-void gt__fgemm_epi(int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b, int nseg,
-                   const gt__seg *seg) {
+static void gt__epilogue(gt__par *par, float *y, int64_t n, int64_t j0, int64_t j1, const float *b, int nseg,
+                         const gt__seg *seg) {
+    int64_t rows = 0;
+    for (int k = 0; k < nseg; k++)
+        if (seg[k].epi) rows += seg[k].r1 - seg[k].r0;
+    gt__epi_job e = {y, n, j0, j1, b, nseg, seg};
+    gt__par_run(par, rows, GT_MAX(1, GT__GRAIN / GT_MAX(1, j1 - j0)), gt__epi_rows, &e);
+}
+
+void gt__fbias_relu(gt__par *par, const float *x, int rows, int64_t n, const float *b, float *y) {
+    if (x == y) {
+        const gt__seg s = {0, rows, NULL, true};
+        gt__epilogue(par, y, n, 0, n, b, 1, &s);
+        return;
+    }
+    for (int r = 0; r < rows; r++) gt__relu_row(x + r * n, b[r], n, y + r * n);
+}
+
+void gt__fgemm_epi(gt__par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
+                   int nseg, const gt__seg *seg) {
     int64_t nb = GT_MAX(512, GT__OUT_TARGET / m);
     nb = (nb + 63) / 64 * 64;
     for (int64_t j0 = 0; j0 < n; j0 += nb) {
         int64_t j1 = GT_MIN(n, j0 + nb);
         gt__fgemm(m, j1 - j0, k, w, k, x + j0, n, y + j0, n);
-        gt__epilogue(y, n, j0, j1, b, nseg, seg);
+        gt__epilogue(par, y, n, j0, j1, b, nseg, seg);
     }
 }
 
@@ -103,12 +103,24 @@ static inline void gt__span(int off, int s, int size, int nout, int *lo, int *hi
 
 /* col (C*kh*kw, (u1-u0)*Wo) for output rows u in [u0, u1) of the chunk, u = b * Ho + oh:
  * row (c, i, j), column (u - u0, ow) = x[c, b, oh*sh - ph + i, ow*sw - pw + j] or 0. */
-static void gt__im2col(const gt__bconv *cv, const float *x, int B, int H, int W, int Ho, int Wo, int64_t u0,
-                       int64_t u1, float *col) {
-    const int kk = cv->kh * cv->kw, rows = cv->cin * kk, sh = cv->sh, sw = cv->sw;
+typedef struct {
+    const gt__bconv *cv;
+    const float *x;
+    int B, H, W, Ho, Wo;
+    int64_t u0, u1;
+    float *col;
+} gt__im2col_job;
+
+static void gt__im2col_rows(void *ctx, int64_t r0, int64_t r1) {
+    const gt__im2col_job *J = ctx;
+    const gt__bconv *cv = J->cv;
+    const float *x = J->x;
+    const int B = J->B, H = J->H, W = J->W, Ho = J->Ho, Wo = J->Wo;
+    const int64_t u0 = J->u0, u1 = J->u1;
+    float *col = J->col;
+    const int kk = cv->kh * cv->kw, sh = cv->sh, sw = cv->sw;
     const int64_t cols = (u1 - u0) * Wo, HW = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if (gt__par((int64_t)rows * cols))
-    for (int r = 0; r < rows; r++) {
+    for (int r = (int)r0; r < (int)r1; r++) {
         int c = r / kk, i = (r % kk) / cv->kw, j = r % cv->kw;
         int offh = i - cv->ph, offw = j - cv->pw, wlo, whi;
         gt__span(offw, sw, W, Wo, &wlo, &whi);
@@ -127,7 +139,13 @@ static void gt__im2col(const gt__bconv *cv, const float *x, int B, int H, int W,
             for (int ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
         }
     }
-    (void)B;
+}
+
+static void gt__im2col(gt__par *par, const gt__bconv *cv, const float *x, int B, int H, int W, int Ho, int Wo,
+                       int64_t u0, int64_t u1, float *col) {
+    gt__im2col_job J = {cv, x, B, H, W, Ho, Wo, u0, u1, col};
+    int64_t cols = (u1 - u0) * Wo;
+    gt__par_run(par, (int64_t)cv->cin * cv->kh * cv->kw, GT_MAX(1, GT__GRAIN / GT_MAX(1, cols)), gt__im2col_rows, &J);
 }
 
 static bool gt__col(gt__fast *F, int64_t n) {
@@ -145,7 +163,7 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
     const float *w = gt_data(c->wf), *bias = gt_data(c->bf);
     const gt__seg all = {0, c->cout, NULL, epi};
     if (c->kh == 1 && c->kw == 1 && c->sh == 1 && c->ph == 0 && c->pw == 0) {
-        gt__fgemm_epi(c->cout, N, K, w, x, y, bias, 1, &all);
+        gt__fgemm_epi(F->par, c->cout, N, K, w, x, y, bias, 1, &all);
         return true;
     }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
@@ -153,94 +171,11 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
     if (!gt__col(F, (int64_t)K * Wo * GT_MIN(per, units))) return false;
     for (int64_t u0 = 0; u0 < units; u0 += per) {
         int64_t u1 = GT_MIN(units, u0 + per), j0 = u0 * Wo, j1 = u1 * Wo;
-        gt__im2col(c, x, B, H, W, Ho, Wo, u0, u1, F->col);
+        gt__im2col(F->par, c, x, B, H, W, Ho, Wo, u0, u1, F->col);
         gt__fgemm(c->cout, j1 - j0, K, w, K, F->col, j1 - j0, y + j0, N);
-        gt__epilogue(y, N, j0, j1, bias, 1, &all);
+        gt__epilogue(F->par, y, N, j0, j1, bias, 1, &all);
     }
     return true;
-}
-
-/* --- pools over planes ------------------------------------------------------------ */
-void gt__favg3(const float *x, int64_t planes, int H, int W, float *y) {
-    const int64_t HW = (int64_t)H * W;
-#pragma omp parallel for schedule(static) if (gt__par(planes * HW))
-    for (int64_t p = 0; p < planes; p++) {
-        const float *xp = x + p * HW;
-        float *yp = y + p * HW;
-        for (int h = 0; h < H; h++) {
-            int h0 = h > 0 ? h - 1 : 0, h1 = h + 2 < H ? h + 2 : H;
-            for (int w = 0; w < W; w++) {
-                int w0 = w > 0 ? w - 1 : 0, w1 = w + 2 < W ? w + 2 : W;
-                float s = 0.0f;
-                for (int i = h0; i < h1; i++)
-                    for (int j = w0; j < w1; j++) s += xp[(int64_t)i * W + j];
-                yp[(int64_t)h * W + w] = s / (float)((h1 - h0) * (w1 - w0));
-            }
-        }
-    }
-}
-
-/* NaN-propagating max (PyTorch's max pool returns NaN for a window holding one). */
-static inline float gt__max2(float a, float b) { return a > b || a != a ? a : b; }
-
-/* Separable: the max over the window's rows into vm (W), then over 3 columns. */
-void gt__fmax3(const float *x, int64_t planes, int H, int W, int s, int p, float *y) {
-    const int Ho = (H + 2 * p - 3) / s + 1, Wo = (W + 2 * p - 3) / s + 1;
-    const int64_t HW = (int64_t)H * W, OHW = (int64_t)Ho * Wo;
-    float *vm_all = malloc(sizeof(float) * (size_t)W * (size_t)(gt__par(planes * HW) ? omp_get_max_threads() : 1));
-    if (!vm_all) { /* no scratch: the direct window loop */
-        for (int64_t q = 0; q < planes; q++)
-            for (int oh = 0; oh < Ho; oh++)
-                for (int ow = 0; ow < Wo; ow++) {
-                    float m = -INFINITY;
-                    for (int i = GT_MAX(oh * s - p, 0); i < GT_MIN(oh * s - p + 3, H); i++)
-                        for (int j = GT_MAX(ow * s - p, 0); j < GT_MIN(ow * s - p + 3, W); j++)
-                            m = gt__max2(x[q * HW + (int64_t)i * W + j], m);
-                    y[q * OHW + (int64_t)oh * Wo + ow] = m;
-                }
-        return;
-    }
-#pragma omp parallel for schedule(static) if (gt__par(planes * HW))
-    for (int64_t q = 0; q < planes; q++) {
-        float *vm = vm_all + (size_t)W * (size_t)omp_get_thread_num();
-        const float *xp = x + q * HW;
-        float *yp = y + q * OHW;
-        for (int oh = 0; oh < Ho; oh++) {
-            int h0 = GT_MAX(oh * s - p, 0), h1 = GT_MIN(oh * s - p + 3, H);
-            const float *r0 = xp + (int64_t)h0 * W;
-            if (h1 - h0 == 3) {
-                const float *r1 = r0 + W, *r2 = r1 + W;
-                for (int w = 0; w < W; w++) vm[w] = gt__max2(gt__max2(r0[w], r1[w]), r2[w]);
-            } else if (h1 - h0 == 2) {
-                for (int w = 0; w < W; w++) vm[w] = gt__max2(r0[w], r0[w + W]);
-            } else {
-                memcpy(vm, r0, sizeof(float) * (size_t)W);
-            }
-            float *yr = yp + (int64_t)oh * Wo;
-            for (int ow = 0; ow < Wo; ow++) {
-                int w0 = ow * s - p;
-                if (w0 >= 0 && w0 + 3 <= W) {
-                    yr[ow] = gt__max2(gt__max2(vm[w0], vm[w0 + 1]), vm[w0 + 2]);
-                } else {
-                    float m = -INFINITY;
-                    for (int j = GT_MAX(w0, 0); j < GT_MIN(w0 + 3, W); j++) m = gt__max2(vm[j], m);
-                    yr[ow] = m;
-                }
-            }
-        }
-    }
-    free(vm_all);
-}
-
-void gt__fmean(const float *x, int C, int B, int64_t hw, float *out) {
-#pragma omp parallel for schedule(static) if (gt__par((int64_t)C * B * hw))
-    for (int64_t q = 0; q < (int64_t)C * B; q++) {
-        const float *xp = x + q * hw;
-        double s = 0.0;
-        for (int64_t k = 0; k < hw; k++) s += xp[k];
-        int c = (int)(q / B), b = (int)(q % B);
-        out[(int64_t)b * C + c] = (float)(s / (double)hw);
-    }
 }
 
 /* --- prepared state ------------------------------------------------------------------ */
@@ -253,6 +188,7 @@ void gt__inception_fast_free(gt_inception *net) {
     }
     gt__free(F->col);
     gt__free(F->arena);
+    gt__par_free(F->par);
     free(F);
     net->fast = NULL;
 }
@@ -275,11 +211,28 @@ static int gt__stack_members(gt__blk_kind k, int *m) {
     return n;
 }
 
+/* Threads for the shared loops: OpenMP's count (gt_set_num_threads sets it). */
+static int gt__threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 gt_status gt__inception_fast_prepare(gt_inception *net) {
+    gt__fast *F0 = net->fast;
+    if (F0 && F0->par_threads != gt__threads()) { /* the thread count changed: a new pool */
+        gt__par_free(F0->par);
+        F0->par_threads = gt__threads();
+        F0->par = gt__par_new(F0->par_threads);
+    }
     if (net->fast) return GT_OK;
     gt__fast *F = calloc(1, sizeof *F);
     if (!F) return gt_set_error(GT_ERR_OOM, "inception: out of memory");
     net->fast = F;
+    F->par_threads = gt__threads();
+    F->par = gt__par_new(F->par_threads); /* NULL (serial loops) for one thread or no threads */
     for (int i = 0; i < GT__INC_NBLOCK; i++) {
         const gt__block *blk = &net->block[i];
         int m[4], n = gt__stack_members(blk->kind, m), rows = 0;

@@ -18,8 +18,19 @@ typedef struct {
     float *b; // (rows) folded biases
 } gt__stack;
 
+/* A pool of worker threads that share out the items of a loop with the
+ * caller (inception_par.c); NULL runs loops on the caller alone. */
+typedef struct gt__par gt__par;
+typedef void (*gt__par_fn)(void *ctx, int64_t i0, int64_t i1);
+gt__par *gt__par_new(int threads); /* threads - 1 workers; NULL when threads < 2 or none could start */
+void gt__par_free(gt__par *p);     /* NULL-safe */
+/* fn(ctx, i0, i1) over [0, n) in items of `grain`, on the caller and the workers. */
+void gt__par_run(gt__par *p, int64_t n, int64_t grain, gt__par_fn fn, void *ctx);
+
 typedef struct {
     gt__stack stack[GT__INC_NBLOCK];
+    gt__par *par;     /* loop workers (NULL: the caller alone) */
+    int par_threads;  /* the thread count they were made for */
     float *col;       /* im2col workspace */
     int64_t col_cap;  /* floats */
     float *arena;     /* activation buffers for one chunk */
@@ -39,15 +50,15 @@ typedef struct {
 } gt__seg;
 /* y (m, n) = w (m, k) @ x (k, n), a block of columns at a time, each block's
  * segment epilogues run while it is in cache. */
-void gt__fgemm_epi(int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b, int nseg,
-                   const gt__seg *seg);
+void gt__fgemm_epi(gt__par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
+                   int nseg, const gt__seg *seg);
 /* Out-of-place or in-place y[r, :] = relu(x[r, :] + b[r]) over rows x n. */
-void gt__fbias_relu(const float *x, int rows, int64_t n, const float *b, float *y);
+void gt__fbias_relu(gt__par *par, const float *x, int rows, int64_t n, const float *b, float *y);
 /* (planes, H, W) -> (planes, Ho, Wo) pools. */
-void gt__favg3(const float *x, int64_t planes, int H, int W, float *y);            /* 3x3 / 1 / 1, pad left out */
-void gt__fmax3(const float *x, int64_t planes, int H, int W, int s, int p, float *y); /* 3x3 / s / p */
+void gt__favg3(gt__par *par, const float *x, int64_t planes, int H, int W, float *y); /* 3x3 / 1 / 1, pad left out */
+void gt__fmax3(gt__par *par, const float *x, int64_t planes, int H, int W, int s, int p, float *y); /* 3x3 / s / p */
 /* out[b, c] = mean of plane (c, b) of x (C, B, H, W). */
-void gt__fmean(const float *x, int C, int B, int64_t hw, float *out);
+void gt__fmean(gt__par *par, const float *x, int C, int B, int64_t hw, float *out);
 /* y (n, 1008) = pool (n, 2048) @ w^T (w (1008, 2048)) + b (or no bias when NULL). */
 void gt__ffc(const float *pool, int64_t n, const float *w, const float *b, float *y);
 /* y (m, n) = a (m, k) @ b (k, n) with leading dims; beta 0. */

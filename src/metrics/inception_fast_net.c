@@ -51,7 +51,7 @@ typedef struct {
 /* The stacked 1x1 sgemm of block i: s (rows, B*H*W), with the segments' epilogues. */
 static void gt__stacked(gt__ctx *c, int i, const float *x, int64_t n, int nseg, const gt__seg *seg) {
     const gt__stack *st = &c->F->stack[i];
-    gt__fgemm_epi(st->rows, n, st->cin, st->w, x, c->s, st->b, nseg, seg);
+    gt__fgemm_epi(c->F->par, st->rows, n, st->cin, st->w, x, c->s, st->b, nseg, seg);
 }
 
 static bool gt__block_a(gt__ctx *c, int i, const float *x, int H, int W, float *y) {
@@ -63,8 +63,8 @@ static bool gt__block_a(gt__ctx *c, int i, const float *x, int H, int W, float *
     gt__stacked(c, i, x, n, 2, seg);
     float *s5 = c->s + r1 * n, *s3 = s5 + r5 * n, *sp = s3 + r3 * n;
     float *yp = y + (int64_t)(r1 + CV(2)->cout + CV(5)->cout) * n;
-    gt__favg3(sp, (int64_t)rp * c->B, H, W, yp);
-    gt__fbias_relu(yp, rp, n, b + r1 + r5 + r3, yp);
+    gt__favg3(c->F->par, sp, (int64_t)rp * c->B, H, W, yp);
+    gt__fbias_relu(c->F->par, yp, rp, n, b + r1 + r5 + r3, yp);
     TRY(gt__fconv(c->F, CV(2), s5, c->B, H, W, y + r1 * n, true));
     TRY(gt__fconv(c->F, CV(4), s3, c->B, H, W, c->t1, true));
     return gt__fconv(c->F, CV(5), c->t1, c->B, H, W, y + (int64_t)(r1 + CV(2)->cout) * n, true);
@@ -80,7 +80,7 @@ static bool gt__block_b(gt__ctx *c, int i, const float *x, int H, int W, float *
     gt__stacked(c, i, x, n, 1, &seg);
     TRY(gt__fconv(c->F, CV(2), c->s, c->B, H, W, c->t1, true));
     TRY(gt__fconv(c->F, CV(3), c->t1, c->B, H, W, y + CV(0)->cout * no, true));
-    gt__fmax3(x, (int64_t)blk->cin * c->B, H, W, 2, 0, y + (int64_t)(CV(0)->cout + CV(3)->cout) * no);
+    gt__fmax3(c->F->par, x, (int64_t)blk->cin * c->B, H, W, 2, 0, y + (int64_t)(CV(0)->cout + CV(3)->cout) * no);
     return true;
 }
 
@@ -93,8 +93,8 @@ static bool gt__block_c(gt__ctx *c, int i, const float *x, int H, int W, float *
     gt__stacked(c, i, x, n, 2, seg);
     float *s7 = c->s + r1 * n, *sd = s7 + c7 * n, *sp = sd + c7 * n;
     float *yp = y + (int64_t)(r1 + CV(3)->cout + CV(8)->cout) * n;
-    gt__favg3(sp, (int64_t)rp * c->B, H, W, yp);
-    gt__fbias_relu(yp, rp, n, b + r1 + 2 * c7, yp);
+    gt__favg3(c->F->par, sp, (int64_t)rp * c->B, H, W, yp);
+    gt__fbias_relu(c->F->par, yp, rp, n, b + r1 + 2 * c7, yp);
     TRY(gt__fconv(c->F, CV(2), s7, c->B, H, W, c->t1, true));
     TRY(gt__fconv(c->F, CV(3), c->t1, c->B, H, W, y + r1 * n, true));
     TRY(gt__fconv(c->F, CV(5), sd, c->B, H, W, c->t1, true));
@@ -115,7 +115,7 @@ static bool gt__block_d(gt__ctx *c, int i, const float *x, int H, int W, float *
     TRY(gt__fconv(c->F, CV(3), c->s + r3 * n, c->B, H, W, c->t1, true));
     TRY(gt__fconv(c->F, CV(4), c->t1, c->B, H, W, c->t2, true));
     TRY(gt__fconv(c->F, CV(5), c->t2, c->B, H, W, y + CV(1)->cout * no, true));
-    gt__fmax3(x, (int64_t)blk->cin * c->B, H, W, 2, 0, y + (int64_t)(CV(1)->cout + CV(5)->cout) * no);
+    gt__fmax3(c->F->par, x, (int64_t)blk->cin * c->B, H, W, 2, 0, y + (int64_t)(CV(1)->cout + CV(5)->cout) * no);
     return true;
 }
 
@@ -136,11 +136,11 @@ static bool gt__block_e(gt__ctx *c, int i, const float *x, int H, int W, float *
     TRY(gt__fconv(c->F, CV(7), c->t1, c->B, H, W, yd + CV(6)->cout * n, true));
     if (blk->kind == GT__BLK_E1) {
         int rp = CV(8)->cout;
-        gt__favg3(sd + rd * n, (int64_t)rp * c->B, H, W, yp);
-        gt__fbias_relu(yp, rp, n, b + r1 + r3 + rd, yp);
+        gt__favg3(c->F->par, sd + rd * n, (int64_t)rp * c->B, H, W, yp);
+        gt__fbias_relu(c->F->par, yp, rp, n, b + r1 + r3 + rd, yp);
         return true;
     }
-    gt__fmax3(x, (int64_t)blk->cin * c->B, H, W, 1, 1, c->t2);
+    gt__fmax3(c->F->par, x, (int64_t)blk->cin * c->B, H, W, 1, 1, c->t2);
     return gt__fconv(c->F, CV(8), c->t2, c->B, H, W, yp, true);
 }
 #undef CV
@@ -166,15 +166,15 @@ static bool gt__stem(gt__ctx *c, const gt__dims *d, const float *x, int H, int W
         !gt__fconv(F, &net->conv[1], sa, 1, d->h[0], d->w[0], sb, true) ||
         !gt__fconv(F, &net->conv[2], sb, 1, d->h[1], d->w[1], sa, true))
         return false;
-    gt__fmax3(sa, 64, d->h[2], d->w[2], 2, 0, sb);
-    if (pool64) gt__fmean(sb, 64, 1, gt__hw(d, 3), pool64);
+    gt__fmax3(F->par, sa, 64, d->h[2], d->w[2], 2, 0, sb);
+    if (pool64) gt__fmean(F->par, sb, 64, 1, gt__hw(d, 3), pool64);
     if (!x35) return true;
     if (!gt__fconv(F, &net->conv[3], sb, 1, d->h[3], d->w[3], sa, true) ||
         !gt__fconv(F, &net->conv[4], sa, 1, d->h[4], d->w[4], sb, true))
         return false;
     const int64_t hw = gt__hw(d, 6);
     float *pooled = sa; /* (192, h6, w6), then scattered to the chunk's planes */
-    gt__fmax3(sb, 192, d->h[5], d->w[5], 2, 0, pooled);
+    gt__fmax3(F->par, sb, 192, d->h[5], d->w[5], 2, 0, pooled);
     for (int ch = 0; ch < 192; ch++)
         memcpy(x35 + ((int64_t)ch * c->B + b) * hw, pooled + ch * hw, sizeof(float) * (size_t)hw);
     return true;
@@ -188,7 +188,9 @@ gt_status gt__inception_forward_fast(gt_inception *net, gt_tensor *x, unsigned f
     const int64_t N = x->shape[0];
     const int H = (int)x->shape[2], W = (int)x->shape[3];
     const gt__dims d = gt__dims_of(H, W);
-    const int B = (int)GT_MIN(N, net->chunk > 0 ? net->chunk : 16);
+    /* chunks of near-equal size, at most `chunk` images (50 -> 13, 13, 12, 12) */
+    const int64_t cmax = net->chunk > 0 ? net->chunk : 16, nchunks = (N + cmax - 1) / cmax;
+    const int B = (int)((N + nchunks - 1) / nchunks);
     const bool deep = features & ~(unsigned)GT_INCEPTION_POOL_64;
     const bool deeper = features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192 | GT_INCEPTION_POOL_768);
     /* arena: x0, x1 (block in/out), s (stacked), t1, t2 per image times B; sa, sb for the stem */
@@ -222,7 +224,7 @@ gt_status gt__inception_forward_fast(gt_inception *net, gt_tensor *x, unsigned f
                 return gt_set_error(GT_ERR_OOM, "inception: out of memory for the im2col workspace");
         }
         if (!deep) continue;
-        if (o[1]) gt__fmean(x0, 192, nb, gt__hw(&d, 6), gt_data(o[1]) + n0 * 192);
+        if (o[1]) gt__fmean(c.F->par, x0, 192, nb, gt__hw(&d, 6), gt_data(o[1]) + n0 * 192);
         if (!(features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192))) continue;
         float *in = x0, *outb = x1;
         int h = d.h[6], w = d.w[6];
@@ -234,9 +236,9 @@ gt_status gt__inception_forward_fast(gt_inception *net, gt_tensor *x, unsigned f
             if (k == GT__BLK_B || k == GT__BLK_D) h = (h - 3) / 2 + 1, w = (w - 3) / 2 + 1;
             float *t = in;
             in = outb, outb = t;
-            if (i == 7 && o[2]) gt__fmean(in, 768, nb, (int64_t)h * w, gt_data(o[2]) + n0 * 768);
+            if (i == 7 && o[2]) gt__fmean(c.F->par, in, 768, nb, (int64_t)h * w, gt_data(o[2]) + n0 * 768);
         }
-        if (deeper) gt__fmean(in, 2048, nb, (int64_t)h * w, gt_data(o[3] ? o[3] : pool) + n0 * 2048);
+        if (deeper) gt__fmean(c.F->par, in, 2048, nb, (int64_t)h * w, gt_data(o[3] ? o[3] : pool) + n0 * 2048);
     }
     for (int k = 4; k < 6; k++)
         if (o[k]) gt__ffc(gt_data(pool), N, gt_data(net->fc_w), k == 4 ? gt_data(net->fc_b) : NULL, gt_data(o[k]));

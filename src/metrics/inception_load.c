@@ -10,8 +10,9 @@ const char *gt_inception_weights_hint(void) {
     return "the FID Inception weights are the public file " GT_INCEPTION_WEIGHTS_PTH
            " (pytorch-fid's; torch-fidelity's weights-inception-2015-12-05-6726825d.pth is the same), "
            "downloaded on a machine with internet access from\n  " GT_INCEPTION_WEIGHTS_URL
-           "\nand converted once to safetensors (needs python3-torch):\n  python3 scripts/convert_inception.py " GT_INCEPTION_WEIGHTS_PTH
-           " " GT_INCEPTION_WEIGHTS_FILE "\nthen passed as the weights file (gantry eval --inception " GT_INCEPTION_WEIGHTS_FILE ")";
+           "\nand converted once to safetensors (needs python3-torch):\n"
+           "  python3 scripts/convert_inception.py " GT_INCEPTION_WEIGHTS_PTH " " GT_INCEPTION_WEIGHTS_FILE "\n"
+           "then passed as the weights file (gantry eval --inception " GT_INCEPTION_WEIGHTS_FILE ")";
 }
 
 /* The first bytes of a zip archive: what torch.save writes. */

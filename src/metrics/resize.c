@@ -29,7 +29,8 @@ gt_status gt_resize_mode_parse(const char *s, gt_resize_mode *out) {
             *out = (gt_resize_mode)i;
             return GT_OK;
         }
-    return gt_set_error(GT_ERR_ARG, "resize mode '%s' is not known: expected 'tf1' (torch-fidelity) or 'clean' (clean-fid)",
+    return gt_set_error(GT_ERR_ARG,
+                        "resize mode '%s' is not known: expected 'tf1' (torch-fidelity) or 'clean' (clean-fid)",
                         s ? s : "(null)");
 }
 
@@ -225,7 +226,9 @@ gt_status gt_resize(gt_resize_mode mode, const float *src, int64_t planes, int h
     switch (mode) {
     case GT_RESIZE_TF1: return gt_resize_tf1(src, planes, h, w, dst, oh, ow);
     case GT_RESIZE_CLEAN: return gt_resize_pil_bicubic(src, planes, h, w, dst, oh, ow);
-    default: return gt_set_error(GT_ERR_ARG, "gt_resize: unknown resize mode %d (expected GT_RESIZE_TF1 or GT_RESIZE_CLEAN)", (int)mode);
+    default:
+        return gt_set_error(GT_ERR_ARG, "gt_resize: unknown resize mode %d (expected GT_RESIZE_TF1 or GT_RESIZE_CLEAN)",
+                            (int)mode);
     }
 }
 

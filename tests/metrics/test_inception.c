@@ -172,8 +172,8 @@ static void check_extract(void) {
     CHECK(rel_err(o.pool64, gt_golden("fmnist.pool64"), 0) <= REL_TOL);
     CHECK(rel_err(o.pool768, gt_golden("fmnist.pool768"), 0) <= REL_TOL);
     gt_inception_set_chunk(NET, 1); /* chunks of one image inside the fused path */
-    CHECK(gt_inception_extract(NET, G[2].img, 1, 3, 300, 211, GT_RESIZE_TF1, GT_INCEPTION_POOL_192 | GT_INCEPTION_LOGITS,
-                               0, &o) == GT_OK);
+    CHECK(gt_inception_extract(NET, G[2].img, 1, 3, 300, 211, GT_RESIZE_TF1,
+                               GT_INCEPTION_POOL_192 | GT_INCEPTION_LOGITS, 0, &o) == GT_OK);
     CHECK(rel_err(o.pool192, gt_golden("rgb300x211.pool192"), 0) <= REL_TOL);
     CHECK(rel_err(o.logits, gt_golden("rgb300x211.logits"), 0) <= REL_TOL);
     gt_inception_set_chunk(NET, 0);
@@ -224,7 +224,8 @@ static void check_converter(void) {
     FILE *none = fopen(out, "rb"); /* nothing written on failure */
     CHECK(none == NULL);
     if (none) fclose(none);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/scripts/convert_inception.py %s %s --skip-hash-check 2>%s >/dev/null",
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 %s/scripts/convert_inception.py %s %s --skip-hash-check 2>%s >/dev/null",
              GT_SOURCE_DIR, PTH, out, err);
     CHECK(system(cmd) == 0);
     gt_inception *net = gt_inception_new();
