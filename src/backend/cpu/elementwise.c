@@ -197,6 +197,19 @@ void gt_cpu_unary(gt_unop op, float p0, float p1, int ndim, const int64_t *shape
 #pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] + p0;
             return;
+        /* the activations and masks every GAN step runs: branch-free, vectorised */
+        case GT_UN_LEAKY_RELU:
+#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : x[i] * p0;
+            return;
+        case GT_UN_LEAKY_COEF:
+#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? 1.0f : p0;
+            return;
+        case GT_UN_GT:
+#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+            for (int64_t i = 0; i < n; i++) out[i] = x[i] > p0 ? 1.0f : 0.0f;
+            return;
         default:
 #pragma omp parallel for schedule(static) if (n > GT_PAR_MIN / 8)
             for (int64_t i = 0; i < n; i++) out[i] = gt__un(op, x[i], p0, p1);
