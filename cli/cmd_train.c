@@ -81,7 +81,7 @@ static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz
 
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
-    const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL;
+    const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist";
     double lr = 0;
     bool resume = false, quiet = false;
     gt_model_config *m = &c.model;
@@ -121,6 +121,11 @@ int gt_cmd_train(int argc, char **argv) {
         {"--data-limit", GT_ARG_I64, &c.data_limit, 0, 1e12, false, "N", "use only the first N images (0 = all)",
          false},
         {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        {"--eval-every", GT_ARG_I64, &c.eval_every, 0, 1e12, false, "K",
+         "steps between FID evaluations recorded in metrics.jsonl (0 = off)", false},
+        {"--eval-n", GT_ARG_I64, &c.eval_n, 2, 1e6, false, "N", "images per side of each evaluation (2000)", false},
+        {"--eval-extractor", GT_ARG_STR, &eval_ex, 0, 0, false, "NAME",
+         "features for it: fmnist (default, shipped) or inception", false},
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
@@ -198,7 +203,8 @@ int gt_cmd_train(int argc, char **argv) {
         gt_train_config r = saved;
         snprintf(r.out, sizeof r.out, "%s", out);
         const char *changeable[] = {"--steps", "--lr", "--lr-g", "--lr-d", "--beta1", "--beta2", "--sample-every",
-                                    "--ckpt-every", "--log-every", "--keep-ckpts", "--threads"};
+                                    "--ckpt-every", "--log-every", "--keep-ckpts", "--threads", "--eval-every",
+                                    "--eval-n", "--eval-extractor"};
         for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, changeable[i]);
             if (!a->given) continue;
@@ -214,8 +220,12 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--log-every")) r.log_every = c.log_every;
             else if (!strcmp(f, "--keep-ckpts")) r.keep_ckpts = c.keep_ckpts;
             else if (!strcmp(f, "--threads")) r.threads = c.threads;
+            else if (!strcmp(f, "--eval-every")) r.eval_every = c.eval_every;
+            else if (!strcmp(f, "--eval-n")) r.eval_n = c.eval_n;
+            else if (!strcmp(f, "--eval-extractor")) snprintf(r.eval_extractor, sizeof r.eval_extractor, "%s", eval_ex);
         }
         c = r;
+        if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
     } else {
         if (!data) return gt_args_error("train", "--data SPEC is required (e.g. --data fashion-mnist)");
         if (!gt_args_find(spec, ns, "--steps")->given) return gt_args_error("train", "--steps N is required");
@@ -242,6 +252,9 @@ int gt_cmd_train(int argc, char **argv) {
             c.loss = (gt_loss_kind)k;
             if (gp > 0 && !gt_args_find(spec, ns, "--gp")->given) c.gp = gp;
         }
+        if (strlen(eval_ex) >= sizeof c.eval_extractor)
+            return gt_args_error("train", "--eval-extractor must be fmnist or inception, got '%s'", eval_ex);
+        snprintf(c.eval_extractor, sizeof c.eval_extractor, "%s", eval_ex);
         if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());

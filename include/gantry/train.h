@@ -77,6 +77,9 @@ typedef struct {
     int keep_ckpts;          /* step_XXXXXX checkpoints kept (2; 0 = all) */
     int n_samples;           /* images in the sample grid (64) */
     int threads;             /* 0 = the library default */
+    int64_t eval_every;      /* steps between FID evaluations logged to metrics.jsonl (0 = off) */
+    int64_t eval_n;          /* images per side of each evaluation (2000) */
+    char eval_extractor[32]; /* feature extractor for it: "fmnist" (default) or "inception" */
 } gt_train_config;
 
 gt_train_config gt_train_config_default(void);
@@ -111,6 +114,7 @@ typedef struct {
     gt_tensor *fixed_z;      /* (n_samples, nz) latents of the sample grids */
     gt_ckpt ckpt;            /* binding of the whole training state */
     double elapsed_s;        /* training time in this process */
+    void *eval;              /* --eval-every state: extractor + real statistics (src/train/evaluate.c) */
 } gt_trainer;
 
 /* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and
@@ -136,6 +140,9 @@ gt_status gt_trainer_load(gt_trainer *t, const char *path);
  * through the sampling copy with recalibrated batch-norm statistics; a new
  * (N, C, res, res) tensor in [-1, 1] in the current scope. */
 gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z);
+/* The first half of gt_trainer_sample: t->G_sample := the sampling generator
+ * (EMA when there is one) with recalibrated BN statistics; then gt_generate(&t->G_sample, z). */
+gt_status gt_trainer_prepare_sampler(gt_trainer *t);
 
 /* --- the run loop ---------------------------------------------------------------- */
 typedef struct {
@@ -166,6 +173,12 @@ typedef struct {
  *   checkpoints/step_XXXXXX.safetensors (every ckpt_every), last.safetensors
  * Resume: gt_trainer_load(t, "<out>/last.safetensors") first. */
 gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *hooks);
+
+/* FID of the sampling generator (the EMA one when there is one) against the
+ * training data, cfg.eval_n images each, with cfg.eval_extractor. The real
+ * statistics are computed once per process and kept in t. */
+gt_status gt_train_eval_fid(gt_trainer *t, double *fid);
+void gt_train_eval_free(gt_trainer *t); /* by gt_trainer_free */
 /* The run folder's last checkpoint path into buf. */
 const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n);
 

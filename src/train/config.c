@@ -19,6 +19,8 @@ gt_train_config gt_train_config_default(void) {
     c.loss = GT_LOSS_NS;
     c.log_every = 50;
     c.sample_every = 500;
+    c.eval_n = 2000;
+    snprintf(c.eval_extractor, sizeof c.eval_extractor, "fmnist");
     c.ckpt_every = 1000;
     c.keep_ckpts = 2;
     c.n_samples = 64;
@@ -53,6 +55,11 @@ gt_status gt_train_config_check(gt_train_config *c) {
                             "log-every must be >= 1, sample-every and ckpt-every >= 0 (got %lld, %lld, %lld)",
                             (long long)c->log_every, (long long)c->sample_every, (long long)c->ckpt_every);
     if (c->keep_ckpts < 0) return gt_set_error(GT_ERR_ARG, "keep-ckpts must be >= 0, got %d", c->keep_ckpts);
+    if (c->eval_every < 0 || c->eval_n < 2 || c->eval_n > 1000000)
+        return gt_set_error(GT_ERR_ARG, "eval-every must be >= 0 and eval-n in 2..1000000, got %lld and %lld",
+                            (long long)c->eval_every, (long long)c->eval_n);
+    if (strcmp(c->eval_extractor, "fmnist") != 0 && strcmp(c->eval_extractor, "inception") != 0)
+        return gt_set_error(GT_ERR_ARG, "eval-extractor must be fmnist or inception, got '%s'", c->eval_extractor);
     if (c->n_samples < 1 || c->n_samples > 1024)
         return gt_set_error(GT_ERR_ARG, "n-samples must be in 1..1024, got %d", c->n_samples);
     if (c->data_limit < 0)
@@ -99,6 +106,9 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     cJSON_AddNumberToObject(j, "keep_ckpts", c->keep_ckpts);
     cJSON_AddNumberToObject(j, "n_samples", c->n_samples);
     cJSON_AddNumberToObject(j, "threads", c->threads);
+    cJSON_AddNumberToObject(j, "eval_every", (double)c->eval_every);
+    cJSON_AddNumberToObject(j, "eval_n", (double)c->eval_n);
+    cJSON_AddStringToObject(j, "eval_extractor", c->eval_extractor);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -178,6 +188,12 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     GT__INT(j, "keep_ckpts", 0, 1 << 20, n.keep_ckpts);
     GT__INT(j, "n_samples", 1, 1 << 20, n.n_samples);
     GT__INT(j, "threads", 0, 1 << 20, n.threads);
+    GT__INT(j, "eval_every", 0, INT64_C(1) << 50, n.eval_every);
+    GT__INT(j, "eval_n", 2, 1000000, n.eval_n);
+    if (!gt__get_str(j, "eval_extractor", n.eval_extractor, sizeof n.eval_extractor)) {
+        bad = "eval_extractor";
+        goto fail;
+    }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (seed) {
         char *end = NULL;

@@ -200,6 +200,28 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p) {
     return fflush(f) == 0 ? GT_OK : gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
 }
 
+/* --eval-every: one metrics.jsonl line {"step", "eval": {...}} and a note to the hooks. */
+static gt_status gt__eval_line(gt_trainer *t, FILE *f, const gt_train_hooks *h) {
+    const gt_train_config *c = &t->cfg;
+    double a = gt__now(), fid = NAN;
+    gt_status st = gt_train_eval_fid(t, &fid);
+    if (st != GT_OK) return st;
+    double dt = gt__now() - a;
+    int64_t n = c->eval_n < t->ds->n ? c->eval_n : t->ds->n;
+    if (f) {
+        fprintf(f, "{\"step\":%llu,\"eval\":{\"fid\":%.6f,\"extractor\":\"%s\",\"n\":%lld,\"time_s\":%.3f}}\n",
+                (unsigned long long)t->step, fid, c->eval_extractor, (long long)n, dt);
+        if (fflush(f) != 0) return gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
+    }
+    if (h && h->wrote) {
+        char what[128];
+        snprintf(what, sizeof what, "FID %.4f (%s features, %lld images each, %.1f s) at step %llu", fid,
+                 c->eval_extractor, (long long)n, dt, (unsigned long long)t->step);
+        h->wrote(what, c->out[0] ? "metrics.jsonl" : "(no run folder)", h->user);
+    }
+    return GT_OK;
+}
+
 gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_train_run: trainer not initialised");
     const gt_train_config *c = &t->cfg;
@@ -244,6 +266,7 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
             st = gt__write_grid(t, true, h);
             sampled = true;
         }
+        if (st == GT_OK && c->eval_every && t->step % (uint64_t)c->eval_every == 0) st = gt__eval_line(t, metrics, h);
         if (st == GT_OK && out && c->ckpt_every && t->step % (uint64_t)c->ckpt_every == 0) {
             st = gt__checkpoint(t, true, h);
             saved = true;

@@ -90,6 +90,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
 
 void gt_trainer_free(gt_trainer *t) {
     if (!t) return;
+    gt_train_eval_free(t);
     gt_ckpt_free(&t->ckpt);
     gt_release(t->fixed_z);
     gt_adam_free(&t->opt_g);
@@ -259,12 +260,13 @@ gt_status gt_trainer_load(gt_trainer *t, const char *path) {
     return GT_OK;
 }
 
-gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z) {
-    if (!t || !t->G.ops) {
-        gt_set_error(GT_ERR_STATE, "gt_trainer_sample: trainer not initialised");
-        return NULL;
-    }
+gt_status gt_trainer_prepare_sampler(gt_trainer *t) {
+    if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_sample: trainer not initialised");
     gt_status st = gt_params_copy(&t->G_sample.P, t->has_ema ? &t->G_ema.P : &t->G.P);
     if (st == GT_OK) st = gt_recalibrate_bn(&t->G_sample, GT__RECAL_SEED, GT__RECAL_BATCHES, 64);
-    return st == GT_OK ? gt_generate(&t->G_sample, z) : NULL;
+    return st;
+}
+
+gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z) {
+    return gt_trainer_prepare_sampler(t) == GT_OK ? gt_generate(&t->G_sample, z) : NULL;
 }

@@ -224,6 +224,42 @@ static void test_load_errors(void) {
     gt_trainer_free(&t);
 }
 
+/* --eval-every: FID lines in metrics.jsonl at each interval, finite and
+ * positive; evaluating leaves the training trajectory bit-identical. */
+static void test_eval_every(void) {
+    gt_train_config ca = small_config(tp("eval_on"), 6), cb = small_config(tp("eval_off"), 6);
+    ca.eval_every = 2, ca.eval_n = 40; /* fmnist features of 40 generated vs 40 training images */
+    gt_trainer a, b;
+    CHECK_MSG(gt_trainer_init(&a, &ca, NULL) == GT_OK, "%s", gt_last_error());
+    CHECK_MSG(gt_train_run(&a, NULL) == GT_OK, "%s", gt_last_error());
+    CHECK_MSG(gt_trainer_init(&b, &cb, NULL) == GT_OK, "%s", gt_last_error());
+    CHECK_MSG(gt_train_run(&b, NULL) == GT_OK, "%s", gt_last_error());
+    compare_trainers(&a, &b);
+    gt_trainer_free(&a);
+    gt_trainer_free(&b);
+    char path[GT_PATH_MAX + 32], line[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", ca.out);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    int evals = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *e = strstr(line, "\"eval\":{\"fid\":");
+        if (!e) continue;
+        double fid = strtod(e + strlen("\"eval\":{\"fid\":"), NULL);
+        unsigned long long step = strtoull(line + strlen("{\"step\":"), NULL, 10);
+        CHECK_MSG(isfinite(fid) && fid > 0, "eval line: %s", line);
+        CHECK(step == (unsigned long long)(2 * (evals + 1)));
+        CHECK(strstr(line, "\"extractor\":\"fmnist\",\"n\":40") != NULL);
+        evals++;
+    }
+    if (f) fclose(f);
+    CHECK_MSG(evals == 3, "%d eval lines, want 3", evals);
+    /* a bad extractor name is refused before any training */
+    gt_train_config bad = small_config(tp("eval_bad"), 2);
+    snprintf(bad.eval_extractor, sizeof bad.eval_extractor, "vgg");
+    CHECK(gt_train_config_check(&bad) == GT_ERR_ARG);
+}
+
 int main(void) {
     gt_set_num_threads(2);
     snprintf(g_idx, sizeof g_idx, "%s", tp("blobs-images-idx3-ubyte"));
@@ -236,6 +272,7 @@ int main(void) {
     RUN(test_run_folder);
     RUN(test_constant_memory);
     RUN(test_load_errors);
+    RUN(test_eval_every);
     int rc = gt_test_finish();
     gt_test_rmtree(gt_test_tmpdir());
     return rc;
