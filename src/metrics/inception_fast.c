@@ -166,6 +166,10 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
         gt__fgemm_epi(F->par, c->cout, N, K, w, x, y, bias, 1, &all);
         return true;
     }
+    if (F->conv && (uintptr_t)c >= (uintptr_t)F->conv && (uintptr_t)c < (uintptr_t)(F->conv + GT__INC_NCONV)) {
+        const float *u = F->wino[c - F->conv];
+        if (u) return gt__fconv_wino(F, c, u, x, B, H, W, y, epi);
+    }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
     const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
     if (!gt__col(F, (int64_t)K * Wo * GT_MIN(per, units))) return false;
@@ -186,6 +190,7 @@ void gt__inception_fast_free(gt_inception *net) {
         gt__free(F->stack[i].w);
         gt__free(F->stack[i].b);
     }
+    for (int i = 0; i < GT__INC_NCONV; i++) gt__free(F->wino[i]);
     gt__free(F->col);
     gt__free(F->arena);
     gt__par_free(F->par);
@@ -251,6 +256,18 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
             memcpy(s->w + (int64_t)r * blk->cin, gt_data(c->wf), sizeof(float) * (size_t)c->cout * blk->cin);
             memcpy(s->b + r, gt_data(c->bf), sizeof(float) * (size_t)c->cout);
             r += c->cout;
+        }
+    }
+    F->conv = net->conv;
+    for (int i = 0; i < net->nconv; i++) {
+        const gt__bconv *c = &net->conv[i];
+        if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->cin < GT__WINO_MIN_C ||
+            c->cout < GT__WINO_MIN_C)
+            continue;
+        F->wino[i] = gt__wino_weights(gt_data(c->wf), c->cout, c->cin);
+        if (!F->wino[i]) {
+            gt__inception_fast_free(net);
+            return gt_set_error(GT_ERR_OOM, "inception: out of memory for the Winograd weights");
         }
     }
     return GT_OK;

@@ -35,7 +35,18 @@ typedef struct {
     int64_t col_cap;  /* floats */
     float *arena;     /* activation buffers for one chunk */
     int64_t arena_cap;
+    const gt__bconv *conv;           /* the net's convs (net->conv) */
+    float *wino[GT__INC_NCONV];      // (16, cout, cin) Winograd weights of conv[i], NULL: im2col
 } gt__fast;
+
+/* Winograd F(2x2, 3x3) (inception_wino.c) for 3x3 stride-1 convs with at
+ * least this many input and output channels. */
+#define GT__WINO_MIN_C 32
+/* u (16, cout, cin) = G g G^T of folded weights w (cout, cin, 3, 3); NULL: out of memory. */
+float *gt__wino_weights(const float *w, int cout, int cin);
+/* gt__fconv by Winograd with c's transformed weights u (3x3, stride 1, any padding). */
+bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, const float *x, int B, int H, int W, float *y,
+                    bool epi);
 
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */

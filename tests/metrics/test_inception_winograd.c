@@ -1,0 +1,67 @@
+/* The fused Inception forward's Winograd F(2x2, 3x3) convolution
+ * (src/metrics/inception_wino.c) against its im2col one, on random data:
+ * padding 0 and 1, odd and even spatial sizes, several tile blocks, with and
+ * without the bias + ReLU epilogue, with the work pool and without. */
+#include <math.h>
+
+#include "../../src/metrics/inception_fast.h"
+#include "../common/harness.h"
+
+#define WINO_TOL 1e-5
+
+typedef struct {
+    int cin, cout, B, H, W, pad;
+    bool epi;
+} shape;
+
+static double max_rel(const float *a, const float *b, int64_t n) {
+    double d = 0.0, m = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs((double)b[i]));
+    }
+    return m > 0.0 ? d / m : d;
+}
+
+static void check_shape(gt__par *par, const shape *s, uint64_t seed) {
+    gt__bconv c = {.cin = s->cin, .cout = s->cout, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = s->pad, .pw = s->pad};
+    snprintf(c.name, sizeof c.name, "wino %dx%d", s->cin, s->cout);
+    c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, 3, 3}, 0.1f);
+    c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
+    gt_tensor *x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
+    const int Ho = s->H + 2 * s->pad - 2, Wo = s->W + 2 * s->pad - 2;
+    const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
+    float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+    float *u = gt__wino_weights(gt_data(c.wf), s->cout, s->cin);
+    gt__fast F = {.par = par}; /* no conv table: gt__fconv takes the im2col path */
+    CHECK(x && c.wf && c.bf && y0 && y1 && u);
+    if (x && c.wf && c.bf && y0 && y1 && u) {
+        CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+        CHECK(gt__fconv_wino(&F, &c, u, gt_data(x), s->B, s->H, s->W, y1, s->epi));
+        double e = max_rel(y1, y0, ny);
+        CHECK_MSG(e <= WINO_TOL, "cin %d cout %d B %d %dx%d pad %d epi %d: max relative error %.3g > %g", s->cin,
+                  s->cout, s->B, s->H, s->W, s->pad, s->epi, e, WINO_TOL);
+    }
+    gt__free(F.col);
+    gt__free(u);
+    free(y0);
+    free(y1);
+}
+
+static const shape SHAPES[] = {
+    {32, 48, 2, 9, 7, 1, true},   {40, 32, 3, 8, 8, 0, true},  {33, 37, 1, 5, 11, 1, false},
+    {7, 5, 2, 3, 3, 0, true},     {9, 6, 1, 1, 1, 1, true},    {64, 96, 16, 35, 35, 1, true}, /* several blocks */
+    {48, 64, 1, 147, 147, 0, true}, {80, 40, 2, 17, 13, 0, false},
+};
+
+static void test_wino_vs_im2col(void) {
+    gt__par *pools[2] = {NULL, gt__par_new(2)};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizeof SHAPES / sizeof *SHAPES; i++) check_shape(pools[p], &SHAPES[i], 100 + 7 * i);
+    gt__par_free(pools[1]);
+}
+
+int main(void) {
+    RUN(test_wino_vs_im2col);
+    return gt_test_finish();
+}
