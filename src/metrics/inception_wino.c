@@ -56,40 +56,75 @@ typedef struct {
     bool epi;
 } gt__wino_job;
 
+/* Tiles of one tile row come at most this many at a time. */
+#define GT__WINO_SEG 64
+
+/* The segments of tile rows in [t0, t1): tiles (b, th, tw0 .. tw0 + n) at
+ * column tt of the block; false when none are left after *t. */
+typedef struct {
+    int b, th, tw0, n;
+    int64_t tt;
+} gt__wseg;
+
+static inline bool gt__wino_seg(const gt__wino_job *J, int64_t *t, gt__wseg *g) {
+    if (*t >= J->t1) return false;
+    const int64_t TT = (int64_t)J->TH * J->TW;
+    g->b = (int)(*t / TT), g->th = (int)((*t % TT) / J->TW), g->tw0 = (int)(*t % J->TW);
+    g->n = (int)GT_MIN(GT_MIN((int64_t)GT__WINO_SEG, J->TW - g->tw0), J->t1 - *t);
+    g->tt = *t - J->t0;
+    *t += g->n;
+    return true;
+}
+
 static void gt__wino_in(void *ctx, int64_t c0, int64_t c1) {
     const gt__wino_job *J = ctx;
-    const int H = J->H, W = J->W, TT = J->TH * J->TW;
+    const int H = J->H, W = J->W;
     const int64_t nt = J->t1 - J->t0, ks = (int64_t)J->cin * nt, HW = (int64_t)H * W;
+    float row[4][2 * GT__WINO_SEG + 2]; /* the 4 input rows under a segment, zero padded */
+    float h[4][4][GT__WINO_SEG];        /* h[i][j] = (d B)[i][j] per tile */
+    gt__wseg g;
     for (int64_t c = c0; c < c1; c++) {
         float *v = J->v + c * nt;
-        for (int64_t t = J->t0; t < J->t1; t++) {
-            const int b = (int)(t / TT), r = (int)(t % TT), th = r / J->TW, tw = r % J->TW;
-            const int ih0 = 2 * th - J->ph, iw0 = 2 * tw - J->pw;
+        for (int64_t t = J->t0; gt__wino_seg(J, &t, &g);) {
+            const int b = g.b, th = g.th, tw0 = g.tw0, n = g.n;
+            const int64_t tt = g.tt;
             const float *p = J->x + (c * J->B + b) * HW;
-            float d[4][4];
-            if (ih0 >= 0 && iw0 >= 0 && ih0 + 4 <= H && iw0 + 4 <= W) {
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) d[i][j] = p[(int64_t)(ih0 + i) * W + iw0 + j];
-            } else {
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++) {
-                        int ih = ih0 + i, iw = iw0 + j;
-                        d[i][j] = (ih >= 0 && ih < H && iw >= 0 && iw < W) ? p[(int64_t)ih * W + iw] : 0.0f;
-                    }
+            const int iw0 = 2 * tw0 - J->pw, len = 2 * n + 2;
+            for (int i = 0; i < 4; i++) {
+                const int ih = 2 * th - J->ph + i;
+                float *r = row[i];
+                if (ih < 0 || ih >= H) {
+                    memset(r, 0, sizeof(float) * (size_t)len);
+                    continue;
+                }
+                const float *xr = p + (int64_t)ih * W;
+                const int lo = GT_MAX(0, -iw0), hi = GT_MIN(len, W - iw0);
+                for (int k = 0; k < lo; k++) r[k] = 0.0f;
+                if (hi > lo) memcpy(r + lo, xr + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
+                for (int k = GT_MAX(lo, hi); k < len; k++) r[k] = 0.0f;
             }
-            float s[4][4]; /* B^T d */
+            for (int i = 0; i < 4; i++) {
+                const float *r = row[i];
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    const float d0 = r[2 * k], d1 = r[2 * k + 1], d2 = r[2 * k + 2], d3 = r[2 * k + 3];
+                    h[i][0][k] = d0 - d2;
+                    h[i][1][k] = d1 + d2;
+                    h[i][2][k] = d2 - d1;
+                    h[i][3][k] = d1 - d3;
+                }
+            }
             for (int j = 0; j < 4; j++) {
-                s[0][j] = d[0][j] - d[2][j];
-                s[1][j] = d[1][j] + d[2][j];
-                s[2][j] = d[2][j] - d[1][j];
-                s[3][j] = d[1][j] - d[3][j];
-            }
-            float *o = v + (t - J->t0);
-            for (int i = 0; i < 4; i++) { /* (B^T d) B */
-                o[(i * 4 + 0) * ks] = s[i][0] - s[i][2];
-                o[(i * 4 + 1) * ks] = s[i][1] + s[i][2];
-                o[(i * 4 + 2) * ks] = s[i][2] - s[i][1];
-                o[(i * 4 + 3) * ks] = s[i][1] - s[i][3];
+                float *o0 = v + (0 * 4 + j) * ks + tt, *o1 = v + (1 * 4 + j) * ks + tt;
+                float *o2 = v + (2 * 4 + j) * ks + tt, *o3 = v + (3 * 4 + j) * ks + tt;
+                const float *h0 = h[0][j], *h1 = h[1][j], *h2 = h[2][j], *h3 = h[3][j];
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    o0[k] = h0[k] - h2[k];
+                    o1[k] = h1[k] + h2[k];
+                    o2[k] = h2[k] - h1[k];
+                    o3[k] = h1[k] - h3[k];
+                }
             }
         }
     }
@@ -97,39 +132,40 @@ static void gt__wino_in(void *ctx, int64_t c0, int64_t c1) {
 
 static void gt__wino_out(void *ctx, int64_t c0, int64_t c1) {
     const gt__wino_job *J = ctx;
-    const int Ho = J->Ho, Wo = J->Wo, TT = J->TH * J->TW;
+    const int Ho = J->Ho, Wo = J->Wo;
     const int64_t nt = J->t1 - J->t0, ks = (int64_t)J->cout * nt, HWo = (int64_t)Ho * Wo;
+    float s[2][4][GT__WINO_SEG]; /* (A^T m) per tile */
+    float r[2][2 * GT__WINO_SEG]; /* the two output rows of a segment */
+    gt__wseg g;
     for (int64_t co = c0; co < c1; co++) {
         const float *m = J->m + co * nt;
-        const float bv = J->epi ? J->bias[co] : 0.0f;
-        for (int64_t t = J->t0; t < J->t1; t++) {
-            const int b = (int)(t / TT), r = (int)(t % TT), th = r / J->TW, tw = r % J->TW;
-            const float *q = m + (t - J->t0);
-            float e[16];
-            for (int k = 0; k < 16; k++) e[k] = q[k * ks];
-            float s[2][4]; /* A^T m */
+        const float bv = J->epi ? J->bias[co] : 0.0f, lo = J->epi ? 0.0f : -INFINITY;
+        for (int64_t t = J->t0; gt__wino_seg(J, &t, &g);) {
+            const int b = g.b, th = g.th, tw0 = g.tw0, n = g.n;
+            const int64_t tt = g.tt;
             for (int j = 0; j < 4; j++) {
-                s[0][j] = e[j] + e[4 + j] + e[8 + j];
-                s[1][j] = e[4 + j] - e[8 + j] - e[12 + j];
-            }
-            float o[2][2]; /* (A^T m) A */
-            for (int i = 0; i < 2; i++) {
-                o[i][0] = s[i][0] + s[i][1] + s[i][2] + bv;
-                o[i][1] = s[i][1] - s[i][2] - s[i][3] + bv;
-                if (J->epi) {
-                    o[i][0] = o[i][0] > 0.0f ? o[i][0] : 0.0f;
-                    o[i][1] = o[i][1] > 0.0f ? o[i][1] : 0.0f;
+                const float *m0 = m + (0 * 4 + j) * ks + tt, *m1 = m + (1 * 4 + j) * ks + tt;
+                const float *m2 = m + (2 * 4 + j) * ks + tt, *m3 = m + (3 * 4 + j) * ks + tt;
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    s[0][j][k] = m0[k] + m1[k] + m2[k];
+                    s[1][j][k] = m1[k] - m2[k] - m3[k];
                 }
             }
-            const int oh = 2 * th, ow = 2 * tw;
-            float *y = J->y + (co * J->B + b) * HWo + (int64_t)oh * Wo + ow;
-            const bool w2 = ow + 1 < Wo;
-            y[0] = o[0][0];
-            if (w2) y[1] = o[0][1];
-            if (oh + 1 < Ho) {
-                y[Wo] = o[1][0];
-                if (w2) y[Wo + 1] = o[1][1];
+            for (int i = 0; i < 2; i++) {
+                const float *a0 = s[i][0], *a1 = s[i][1], *a2 = s[i][2], *a3 = s[i][3];
+                float *ri = r[i];
+#pragma omp simd
+                for (int k = 0; k < n; k++) {
+                    const float y0 = a0[k] + a1[k] + a2[k] + bv, y1 = a1[k] - a2[k] - a3[k] + bv;
+                    ri[2 * k] = y0 > lo ? y0 : lo;
+                    ri[2 * k + 1] = y1 > lo ? y1 : lo;
+                }
             }
+            const int oh = 2 * th, ow = 2 * tw0, w = GT_MIN(2 * n, Wo - ow);
+            float *y = J->y + (co * J->B + b) * HWo + (int64_t)oh * Wo + ow;
+            memcpy(y, r[0], sizeof(float) * (size_t)w);
+            if (oh + 1 < Ho) memcpy(y + Wo, r[1], sizeof(float) * (size_t)w);
         }
     }
 }
