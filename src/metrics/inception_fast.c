@@ -168,7 +168,7 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
     }
     if (F->conv && (uintptr_t)c >= (uintptr_t)F->conv && (uintptr_t)c < (uintptr_t)(F->conv + GT__INC_NCONV)) {
         const float *u = F->wino[c - F->conv];
-        if (u) return gt__fconv_wino(F, c, u, x, B, H, W, y, epi);
+        if (u) return gt__fconv_wino(F, c, u, F->wino_m[c - F->conv], x, B, H, W, y, epi);
     }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
     const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
@@ -262,9 +262,10 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
     for (int i = 0; i < net->nconv; i++) {
         const gt__bconv *c = &net->conv[i];
         if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->cin < GT__WINO_MIN_C ||
-            c->cout < GT__WINO_MIN_C)
+            c->cout < GT__WINO_MIN_C || getenv("GT_NO_WINO"))
             continue;
-        F->wino[i] = gt__wino_weights(gt_data(c->wf), c->cout, c->cin);
+        F->wino_m[i] = c->cin <= GT__WINO_M4_MAX_CIN ? 4 : 2;
+        F->wino[i] = gt__wino_weights(gt_data(c->wf), c->cout, c->cin, F->wino_m[i]);
         if (!F->wino[i]) {
             gt__inception_fast_free(net);
             return gt_set_error(GT_ERR_OOM, "inception: out of memory for the Winograd weights");

@@ -36,17 +36,23 @@ typedef struct {
     float *arena;     /* activation buffers for one chunk */
     int64_t arena_cap;
     const gt__bconv *conv;           /* the net's convs (net->conv) */
-    float *wino[GT__INC_NCONV];      // (16, cout, cin) Winograd weights of conv[i], NULL: im2col
+    float *wino[GT__INC_NCONV];      // ((m+2)^2, cout, cin), m = wino_m[i]: Winograd weights of conv[i], NULL: im2col
+    int wino_m[GT__INC_NCONV];       /* its output tile size, 2 or 4 */
 } gt__fast;
 
 /* Winograd F(2x2, 3x3) (inception_wino.c) for 3x3 stride-1 convs with at
  * least this many input and output channels. */
 #define GT__WINO_MIN_C 32
-/* u (16, cout, cin) = G g G^T of folded weights w (cout, cin, 3, 3); NULL: out of memory. */
-float *gt__wino_weights(const float *w, int cout, int cin);
-/* gt__fconv by Winograd with c's transformed weights u (3x3, stride 1, any padding). */
-bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, const float *x, int B, int H, int W, float *y,
-                    bool epi);
+/* Output tiles are 4x4 (F(4x4, 3x3): 4x fewer multiplies) for convs with at
+ * most this many input channels, whose float32 error stays under 1e-5
+ * relative; 2x2 (F(2x2, 3x3): 2.25x fewer, error ~1e-6) above. */
+#define GT__WINO_M4_MAX_CIN 256
+/* u ((m+2)^2, cout, cin) = G g G^T of folded weights w (cout, cin, 3, 3) for
+ * F(m x m, 3x3), m 2 or 4; NULL: out of memory. */
+float *gt__wino_weights(const float *w, int cout, int cin, int m);
+/* gt__fconv by Winograd F(m x m, 3x3) with c's transformed weights u (3x3, stride 1, any padding). */
+bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, int m, const float *x, int B, int H, int W,
+                    float *y, bool epi);
 
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */

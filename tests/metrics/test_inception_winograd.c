@@ -1,4 +1,4 @@
-/* The fused Inception forward's Winograd F(2x2, 3x3) convolution
+/* The fused Inception forward's Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions
  * (src/metrics/inception_wino.c) against its im2col one, on random data:
  * padding 0 and 1, odd and even spatial sizes, several tile blocks, with and
  * without the bias + ReLU epilogue, with the work pool and without. */
@@ -17,6 +17,7 @@ typedef struct {
 static double max_rel(const float *a, const float *b, int64_t n) {
     double d = 0.0, m = 0.0;
     for (int64_t i = 0; i < n; i++) {
+        if (isnan(a[i])) return INFINITY;
         d = fmax(d, fabs((double)a[i] - b[i]));
         m = fmax(m, fabs((double)b[i]));
     }
@@ -32,26 +33,31 @@ static void check_shape(gt__par *par, const shape *s, uint64_t seed) {
     const int Ho = s->H + 2 * s->pad - 2, Wo = s->W + 2 * s->pad - 2;
     const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
     float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
-    float *u = gt__wino_weights(gt_data(c.wf), s->cout, s->cin);
     gt__fast F = {.par = par}; /* no conv table: gt__fconv takes the im2col path */
-    CHECK(x && c.wf && c.bf && y0 && y1 && u);
-    if (x && c.wf && c.bf && y0 && y1 && u) {
-        CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
-        CHECK(gt__fconv_wino(&F, &c, u, gt_data(x), s->B, s->H, s->W, y1, s->epi));
-        double e = max_rel(y1, y0, ny);
-        CHECK_MSG(e <= WINO_TOL, "cin %d cout %d B %d %dx%d pad %d epi %d: max relative error %.3g > %g", s->cin,
-                  s->cout, s->B, s->H, s->W, s->pad, s->epi, e, WINO_TOL);
+    CHECK(x && c.wf && c.bf && y0 && y1);
+    if (x && c.wf && c.bf && y0 && y1) CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+    for (int m = 2; m <= 4 && x && c.wf && c.bf && y0 && y1; m += 2) {
+        float *u = gt__wino_weights(gt_data(c.wf), s->cout, s->cin, m);
+        CHECK(u != NULL);
+        if (!u) break;
+        memset(y1, 0xff, sizeof(float) * (size_t)ny); /* NaN: every output must be written */
+        CHECK(gt__fconv_wino(&F, &c, u, m, gt_data(x), s->B, s->H, s->W, y1, s->epi));
+        /* the forward takes F(4x4, 3x3) only up to GT__WINO_M4_MAX_CIN input channels */
+        double e = max_rel(y1, y0, ny), tol = m == 4 && s->cin > GT__WINO_M4_MAX_CIN ? 5 * WINO_TOL : WINO_TOL;
+        CHECK_MSG(e <= tol, "F(%d,3) cin %d cout %d B %d %dx%d pad %d epi %d: max relative error %.3g > %g", m,
+                  s->cin, s->cout, s->B, s->H, s->W, s->pad, s->epi, e, tol);
+        if (s->B == 16 || s->cin > 256) printf("  F(%d,3) %dx%d: max rel err %.2e\n", m, s->cin, s->cout, e);
+        gt__free(u);
     }
     gt__free(F.col);
-    gt__free(u);
     free(y0);
     free(y1);
 }
 
 static const shape SHAPES[] = {
     {32, 48, 2, 9, 7, 1, true},   {40, 32, 3, 8, 8, 0, true},  {33, 37, 1, 5, 11, 1, false},
-    {7, 5, 2, 3, 3, 0, true},     {9, 6, 1, 1, 1, 1, true},    {64, 96, 16, 35, 35, 1, true}, /* several blocks */
-    {48, 64, 1, 147, 147, 0, true}, {80, 40, 2, 17, 13, 0, false},
+    {7, 5, 2, 3, 3, 0, true},     {9, 6, 1, 1, 1, 1, true},    {16, 24, 3, 6, 10, 1, true}, {20, 12, 2, 7, 6, 0, true},    {64, 96, 16, 35, 35, 1, true}, /* several blocks */
+    {48, 64, 1, 147, 147, 0, true}, {80, 40, 2, 17, 13, 0, false}, {448, 384, 3, 8, 8, 1, true},
 };
 
 static void test_wino_vs_im2col(void) {
