@@ -262,7 +262,7 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
     for (int i = 0; i < net->nconv; i++) {
         const gt__bconv *c = &net->conv[i];
         if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->cin < GT__WINO_MIN_C ||
-            c->cout < GT__WINO_MIN_C || getenv("GT_NO_WINO"))
+            c->cout < GT__WINO_MIN_C)
             continue;
         F->wino_m[i] = c->cin <= GT__WINO_M4_MAX_CIN ? 4 : 2;
         F->wino[i] = gt__wino_weights(gt_data(c->wf), c->cout, c->cin, F->wino_m[i]);
