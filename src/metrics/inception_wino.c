@@ -96,6 +96,26 @@ static inline bool gt__wino_seg(const gt__wino_job *J, int64_t *t, gt__wseg *g) 
     return true;
 }
 
+/* The nrows input rows from ih0 under a segment of tiles, columns [iw0, iw0+len),
+ * zero padded outside the image, into rows (row stride ld floats). */
+static void gt__wino_rows(const gt__wino_job *J, const float *p, int ih0, int iw0, int len, int nrows, float *rows,
+                          int ld) {
+    const int H = J->H, W = J->W;
+    for (int i = 0; i < nrows; i++) {
+        const int ih = ih0 + i;
+        float *r = rows + (int64_t)i * ld;
+        if (ih < 0 || ih >= H) {
+            memset(r, 0, sizeof(float) * (size_t)len);
+            continue;
+        }
+        const float *xr = p + (int64_t)ih * W;
+        const int lo = GT_MAX(0, -iw0), hi = GT_MIN(len, W - iw0);
+        for (int k = 0; k < lo; k++) r[k] = 0.0f;
+        if (hi > lo) memcpy(r + lo, xr + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
+        for (int k = GT_MAX(lo, hi); k < len; k++) r[k] = 0.0f;
+    }
+}
+
 static void gt__wino_in(void *ctx, int64_t c0, int64_t c1) {
     const gt__wino_job *J = ctx;
     const int H = J->H, W = J->W;
@@ -110,19 +130,7 @@ static void gt__wino_in(void *ctx, int64_t c0, int64_t c1) {
             const int64_t tt = g.tt;
             const float *p = J->x + (c * J->B + b) * HW;
             const int iw0 = 2 * tw0 - J->pw, len = 2 * n + 2;
-            for (int i = 0; i < 4; i++) {
-                const int ih = 2 * th - J->ph + i;
-                float *r = row[i];
-                if (ih < 0 || ih >= H) {
-                    memset(r, 0, sizeof(float) * (size_t)len);
-                    continue;
-                }
-                const float *xr = p + (int64_t)ih * W;
-                const int lo = GT_MAX(0, -iw0), hi = GT_MIN(len, W - iw0);
-                for (int k = 0; k < lo; k++) r[k] = 0.0f;
-                if (hi > lo) memcpy(r + lo, xr + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
-                for (int k = GT_MAX(lo, hi); k < len; k++) r[k] = 0.0f;
-            }
+            gt__wino_rows(J, p, 2 * th - J->ph, iw0, len, 4, row[0], (int)(sizeof row[0] / sizeof(float)));
             for (int i = 0; i < 4; i++) {
                 const float *r = row[i];
 #pragma omp simd
@@ -206,19 +214,7 @@ static void gt__wino4_in(void *ctx, int64_t c0, int64_t c1) {
             const int64_t tt = g.tt;
             const float *p = J->x + (c * J->B + b) * HW;
             const int iw0 = 4 * tw0 - J->pw, len = 4 * n + 2;
-            for (int i = 0; i < 6; i++) {
-                const int ih = 4 * th - J->ph + i;
-                float *r = row[i];
-                if (ih < 0 || ih >= H) {
-                    memset(r, 0, sizeof(float) * (size_t)len);
-                    continue;
-                }
-                const float *xr = p + (int64_t)ih * W;
-                const int lo = GT_MAX(0, -iw0), hi = GT_MIN(len, W - iw0);
-                for (int k = 0; k < lo; k++) r[k] = 0.0f;
-                if (hi > lo) memcpy(r + lo, xr + iw0 + lo, sizeof(float) * (size_t)(hi - lo));
-                for (int k = GT_MAX(lo, hi); k < len; k++) r[k] = 0.0f;
-            }
+            gt__wino_rows(J, p, 4 * th - J->ph, iw0, len, 6, row[0], (int)(sizeof row[0] / sizeof(float)));
             for (int i = 0; i < 6; i++) {
                 const float *r = row[i];
 #pragma omp simd
