@@ -117,13 +117,19 @@ typedef struct {
  *             bias + ReLU applied to each block of sgemm output while it is in
  *             cache, the 1x1 convs that share an input stacked into one sgemm,
  *             an average pool moved after the 1x1 conv it feeds (the default).
- *             OpenBLAS threads the sgemms; the loops between them (im2col,
- *             epilogues, pools) are shared by the caller and a few sleeping
- *             worker threads that never make the caller wait for a worker
- *             that has not started (an OpenMP team there fights OpenBLAS's
- *             threads for 2 cores, and stalls on a busy machine). Threads: as
+ *             With several threads and at least two images per thread,
+ *             each thread runs whole chunks of images (8 at most, fewer
+ *             towards the end so the threads finish together) with
+ *             single-threaded sgemm: nothing waits between layers. Else
+ *             chunks run in turn, OpenBLAS threads the sgemms and the loops
+ *             between them (im2col, epilogues, pools) are shared by the
+ *             caller and a few sleeping worker threads that never make the
+ *             caller wait for a worker that has not started (an OpenMP team
+ *             there fights OpenBLAS's threads for 2 cores, and stalls on a
+ *             busy machine). See gt_inception_set_parallel. Threads: as
  *             gt_set_num_threads. It keeps a workspace of about 6 MB per
- *             image of a chunk (16 images by default) until gt_inception_free;
+ *             image of a chunk (per thread's chunk of 8 images, or 16 images
+ *             when layers are shared) until gt_inception_free;
  *   OPS:      the engine's ops with BN folded (gt_conv2d with bias, gt_relu,
  *             gt_avg_pool2d, gt_concat, ...);
  *   OPS_BN:   the engine's ops exactly as the PyTorch module runs them
@@ -158,6 +164,12 @@ void gt_inception_set_path(gt_inception *net, gt_inception_path path);
 gt_inception_path gt_inception_get_path(const gt_inception *net);
 /* Images per internal chunk of the FAST path (0: the default). */
 void gt_inception_set_chunk(gt_inception *net, int images);
+/* How the FAST path uses several threads. AUTO (the default): IMAGES when
+ * every thread gets at least two images, else LAYERS. IMAGES: each thread
+ * runs whole chunks of images with single-threaded sgemm. LAYERS: chunks in
+ * turn, each layer's sgemms and loops shared out among the threads. */
+typedef enum { GT_INCEPTION_PAR_AUTO = 0, GT_INCEPTION_PAR_IMAGES, GT_INCEPTION_PAR_LAYERS } gt_inception_par;
+void gt_inception_set_parallel(gt_inception *net, gt_inception_par mode);
 
 /* x (N, 3, H, W) normalised to [-1, 1] (299x299 for the reference features;
  * any H, W >= 75 runs) -> the features asked for in `features` (a mask of

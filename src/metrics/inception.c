@@ -174,6 +174,9 @@ gt_inception_path gt_inception_get_path(const gt_inception *net) { return net ? 
 void gt_inception_set_chunk(gt_inception *net, int images) {
     if (net) net->chunk = images > 0 ? images : 0;
 }
+void gt_inception_set_parallel(gt_inception *net, gt_inception_par mode) {
+    if (net && mode >= GT_INCEPTION_PAR_AUTO && mode <= GT_INCEPTION_PAR_LAYERS) net->par = mode;
+}
 
 int gt_inception_feature_dim(unsigned f) {
     switch (f) {

@@ -183,9 +183,34 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
 }
 
 /* --- prepared state ------------------------------------------------------------------ */
+static void gt__lane_free(gt__fast *L) {
+    if (!L) return;
+    gt__free(L->col);
+    gt__free(L->arena);
+    free(L);
+}
+
+bool gt__fast_lanes(gt__fast *F, int n) {
+    if (n > GT__MAX_LANES) n = GT__MAX_LANES;
+    for (; F->nlanes < n; F->nlanes++) {
+        gt__fast *L = malloc(sizeof *L);
+        if (!L) return false;
+        *L = *F; /* the shared weights */
+        L->par = NULL;
+        L->par_threads = 1;
+        L->col = L->arena = NULL;
+        L->col_cap = L->arena_cap = 0;
+        L->nlanes = 0;
+        L->is_lane = true;
+        F->lane[F->nlanes] = L;
+    }
+    return true;
+}
+
 void gt__inception_fast_free(gt_inception *net) {
     gt__fast *F = net->fast;
     if (!F) return;
+    for (int i = 0; i < F->nlanes; i++) gt__lane_free(F->lane[i]);
     for (int i = 0; i < GT__INC_NBLOCK; i++) {
         gt__free(F->stack[i].w);
         gt__free(F->stack[i].b);
@@ -274,9 +299,8 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
     return GT_OK;
 }
 
-/* The activation arena: at least n floats, kept between calls. */
-float *gt__inception_arena(gt_inception *net, int64_t n) {
-    gt__fast *F = net->fast;
+/* F's activation arena: at least n floats, kept between calls. */
+float *gt__inception_arena(gt__fast *F, int64_t n) {
     if (n > F->arena_cap) {
         gt__free(F->arena);
         F->arena = gt__alloc(sizeof(float) * (size_t)n);

@@ -27,7 +27,13 @@ void gt__par_free(gt__par *p);     /* NULL-safe */
 /* fn(ctx, i0, i1) over [0, n) in items of `grain`, on the caller and the workers. */
 void gt__par_run(gt__par *p, int64_t n, int64_t grain, gt__par_fn fn, void *ctx);
 
-typedef struct {
+/* Most lanes: the data-parallel forward's per-thread states. */
+#define GT__MAX_LANES 64
+/* Most images in a lane's chunk (the chunks shrink towards the end). */
+#define GT__LANE_CHUNK 8
+
+typedef struct gt__fast gt__fast;
+struct gt__fast {
     gt__stack stack[GT__INC_NBLOCK];
     gt__par *par;     /* loop workers (NULL: the caller alone) */
     int par_threads;  /* the thread count they were made for */
@@ -38,7 +44,15 @@ typedef struct {
     const gt__bconv *conv;           /* the net's convs (net->conv) */
     float *wino[GT__INC_NCONV];      // ((m+2)^2, cout, cin), m = wino_m[i]: Winograd weights of conv[i], NULL: im2col
     int wino_m[GT__INC_NCONV];       /* its output tile size, 2 or 4 */
-} gt__fast;
+    /* Data-parallel lanes: copies that share the weights above (stack, conv,
+     * wino) and own their col and arena, with no loop pool (par NULL). Each
+     * thread of the forward runs whole chunks of images on its own lane. */
+    gt__fast *lane[GT__MAX_LANES];
+    int nlanes;
+    bool is_lane; /* a lane: frees only its col and arena */
+};
+/* F's first n lanes, made as needed; false: out of memory. */
+bool gt__fast_lanes(gt__fast *F, int n);
 
 /* Winograd F(2x2, 3x3) (inception_wino.c) for 3x3 stride-1 convs with at
  * least this many input and output channels. */
@@ -57,7 +71,7 @@ bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, int m, cons
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */
 bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, int W, float *y, bool epi);
-float *gt__inception_arena(gt_inception *net, int64_t n);
+float *gt__inception_arena(gt__fast *F, int64_t n);
 /* Rows [r0, r1) of an sgemm's output: with epi, relu(y + bias) written to dst
  * (rows of the same length; NULL: in place); without, left for later. */
 typedef struct {

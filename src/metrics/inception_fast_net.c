@@ -10,6 +10,11 @@
  * commute and runs first, as in the module. */
 #include "inception_fast.h"
 
+#include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* Spatial sizes through the net for an H x W input. */
 typedef struct {
     int h[10], w[10]; /* 1a, 2a, 2b, pool1, 3b, 4a, pool2 (35), 6a (17), 7a (8); [9] unused */
@@ -182,66 +187,148 @@ static bool gt__stem(gt__ctx *c, const gt__dims *d, const float *x, int H, int W
 
 static int64_t gt__max3(int64_t a, int64_t b, int64_t c) { return GT_MAX(a, GT_MAX(b, c)); }
 
+/* One forward call's shared state: the input, the outputs, the sizes. */
+typedef struct {
+    gt_inception *net;
+    const float *x;
+    int H, W;
+    gt__dims d;
+    unsigned features;
+    bool deep, deeper;
+    gt_tensor *o[6], *pool;
+    int64_t act, stk, tmp, stem; /* arena floats: per image (act, stk, tmp), and for the stem */
+} gt__fwd;
+
+/* Images [n0, n0 + nb) on F (F's arena, sized for B >= nb images). */
+static bool gt__chunk(const gt__fwd *f, gt__fast *F, int B, int64_t n0, int nb) {
+    float *ar = gt__inception_arena(F, B * (2 * f->act + f->stk + 2 * f->tmp) + 2 * f->stem);
+    if (!ar) return false;
+    const gt__dims *d = &f->d;
+    const int64_t act = B * f->act, stk = B * f->stk, tmp = B * f->tmp;
+    float *x0 = ar, *x1 = x0 + act, *sa = x1 + act + stk + 2 * tmp, *sb = sa + f->stem;
+    gt__ctx c = {f->net, F, nb, x1 + act + stk, x1 + act + stk + tmp, x1 + act};
+    gt_tensor *const *o = f->o;
+    const int H = f->H, W = f->W;
+    for (int b = 0; b < nb; b++) {
+        float *p64 = o[0] ? gt_data(o[0]) + (n0 + b) * 64 : NULL;
+        if (!gt__stem(&c, d, f->x + (n0 + b) * 3 * (int64_t)H * W, H, W, b, f->deep ? x0 : NULL, sa, sb, p64))
+            return false;
+    }
+    if (!f->deep) return true;
+    if (o[1]) gt__fmean(F->par, x0, 192, nb, gt__hw(d, 6), gt_data(o[1]) + n0 * 192);
+    if (!(f->features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192))) return true;
+    float *in = x0, *outb = x1;
+    int h = d->h[6], w = d->w[6];
+    for (int i = 0; i < GT__INC_NBLOCK; i++) {
+        if (i == 8 && !f->deeper) break;
+        if (!gt__run_block(&c, i, in, h, w, outb)) return false;
+        gt__blk_kind k = f->net->block[i].kind;
+        if (k == GT__BLK_B || k == GT__BLK_D) h = (h - 3) / 2 + 1, w = (w - 3) / 2 + 1;
+        float *t = in;
+        in = outb, outb = t;
+        if (i == 7 && o[2]) gt__fmean(F->par, in, 768, nb, (int64_t)h * w, gt_data(o[2]) + n0 * 768);
+    }
+    if (f->deeper) gt__fmean(F->par, in, 2048, nb, (int64_t)h * w, gt_data(o[3] ? o[3] : f->pool) + n0 * 2048);
+    return true;
+}
+
+/* Threads of the forward: OpenMP's count (gt_set_num_threads sets it). */
+static int gt__fwd_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static int gt__fwd_thread(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Data-parallel: each of T threads runs whole chunks on its own lane with
+ * single-threaded sgemm; a thread takes the next chunk as it finishes one, the
+ * chunks shrinking towards the end (a share of what is left, as OpenMP's
+ * guided schedule) so that the threads finish close together. No loop pool,
+ * no sgemm threads: nothing waits between layers. */
+static bool gt__forward_lanes(const gt__fwd *f, gt__fast *F, int T, int64_t N, int cmax) {
+    if (!gt__fast_lanes(F, T)) return false;
+    int64_t next = 0;
+    bool ok = true;
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(T)
+    {
+        gt__fast *L = F->lane[gt__fwd_thread()];
+        for (;;) {
+            int64_t n0, nb;
+#pragma omp critical(gt__inception_lanes)
+            {
+                n0 = next;
+                nb = GT_MIN((int64_t)cmax, GT_MAX((int64_t)1, (N - n0 + 2 * T - 1) / (2 * T)));
+                if (!ok) n0 = N;
+                next = GT_MIN(N, n0 + nb);
+            }
+            if (n0 >= N) break;
+            if (!gt__chunk(f, L, cmax, n0, (int)GT_MIN(nb, N - n0))) {
+#pragma omp atomic write
+                ok = false;
+            }
+        }
+    }
+    openblas_set_num_threads(prev);
+    return ok;
+}
+
 gt_status gt__inception_forward_fast(gt_inception *net, gt_tensor *x, unsigned features, gt_inception_outputs *out) {
     gt_status st = gt__inception_fast_prepare(net);
     if (st) return st;
+    gt__fast *F = net->fast;
     const int64_t N = x->shape[0];
-    const int H = (int)x->shape[2], W = (int)x->shape[3];
-    const gt__dims d = gt__dims_of(H, W);
-    /* chunks of near-equal size, at most `chunk` images (50 -> 13, 13, 12, 12) */
-    const int64_t cmax = net->chunk > 0 ? net->chunk : 16, nchunks = (N + cmax - 1) / cmax;
-    const int B = (int)((N + nchunks - 1) / nchunks);
-    const bool deep = features & ~(unsigned)GT_INCEPTION_POOL_64;
-    const bool deeper = features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192 | GT_INCEPTION_POOL_768);
+    gt__fwd f = {.net = net, .x = gt_data(x), .H = (int)x->shape[2], .W = (int)x->shape[3], .features = features};
+    f.d = gt__dims_of(f.H, f.W);
+    const gt__dims *d = &f.d;
+    f.deep = features & ~(unsigned)GT_INCEPTION_POOL_64;
+    f.deeper = features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192 | GT_INCEPTION_POOL_768);
     /* arena: x0, x1 (block in/out), s (stacked), t1, t2 per image times B; sa, sb for the stem */
-    int64_t act = gt__max3(288 * gt__hw(&d, 6), 768 * gt__hw(&d, 7), 2048 * gt__hw(&d, 8));
-    int64_t stk = gt__max3(240 * gt__hw(&d, 6), 768 * gt__hw(&d, 7), 1344 * gt__hw(&d, 8));
-    int64_t tmp = gt__max3(96 * gt__hw(&d, 6), 192 * gt__hw(&d, 7), 2048 * gt__hw(&d, 8));
-    int64_t stem = GT_MAX(gt__max3(32 * gt__hw(&d, 0), 64 * gt__hw(&d, 2), 80 * gt__hw(&d, 4)),
-                          GT_MAX(192 * gt__hw(&d, 5), 32 * gt__hw(&d, 1)));
-    float *ar = gt__inception_arena(net, B * (2 * act + stk + 2 * tmp) + 2 * stem);
-    if (!ar) return gt_set_error(GT_ERR_OOM, "inception: out of memory for a chunk of %d images", B);
-    float *x0 = ar, *x1 = x0 + B * act, *sa = x1 + B * act + B * (stk + 2 * tmp), *sb = sa + stem;
-    gt__ctx c = {net, net->fast, B, x1 + B * act + B * stk, x1 + B * act + B * (stk + tmp), x1 + B * act};
-
-    gt_tensor *o[6] = {0}, *pool = NULL;
+    f.act = gt__max3(288 * gt__hw(d, 6), 768 * gt__hw(d, 7), 2048 * gt__hw(d, 8));
+    f.stk = gt__max3(240 * gt__hw(d, 6), 768 * gt__hw(d, 7), 1344 * gt__hw(d, 8));
+    f.tmp = gt__max3(96 * gt__hw(d, 6), 192 * gt__hw(d, 7), 2048 * gt__hw(d, 8));
+    f.stem = GT_MAX(gt__max3(32 * gt__hw(d, 0), 64 * gt__hw(d, 2), 80 * gt__hw(d, 4)),
+                    GT_MAX(192 * gt__hw(d, 5), 32 * gt__hw(d, 1)));
     for (int k = 0; k < 6; k++)
         if (features & (1u << k)) {
-            o[k] = gt__new(GT_F32, 2, (const int64_t[]){N, gt_inception_feature_dim(1u << k)});
-            if (!o[k]) return gt_last_status();
+            f.o[k] = gt__new(GT_F32, 2, (const int64_t[]){N, gt_inception_feature_dim(1u << k)});
+            if (!f.o[k]) return gt_last_status();
         }
     if (features & (GT_INCEPTION_LOGITS | GT_INCEPTION_LOGITS_UNBIASED))
-        pool = o[3] ? o[3] : gt__new(GT_F32, 2, (const int64_t[]){N, 2048});
-    if (deeper && !pool && !o[3]) return gt_last_status();
+        f.pool = f.o[3] ? f.o[3] : gt__new(GT_F32, 2, (const int64_t[]){N, 2048});
+    if (f.deeper && !f.pool && !f.o[3]) return gt_last_status();
 
-    const float *xd = gt_data(x);
-    for (int64_t n0 = 0; n0 < N; n0 += B) {
-        int nb = (int)GT_MIN((int64_t)B, N - n0);
-        c.B = nb;
-        for (int b = 0; b < nb; b++) {
-            float *p64 = o[0] ? gt_data(o[0]) + (n0 + b) * 64 : NULL;
-            if (!gt__stem(&c, &d, xd + (n0 + b) * 3 * (int64_t)H * W, H, W, b, deep ? x0 : NULL, sa, sb, p64))
-                return gt_set_error(GT_ERR_OOM, "inception: out of memory for the im2col workspace");
-        }
-        if (!deep) continue;
-        if (o[1]) gt__fmean(c.F->par, x0, 192, nb, gt__hw(&d, 6), gt_data(o[1]) + n0 * 192);
-        if (!(features & ~(unsigned)(GT_INCEPTION_POOL_64 | GT_INCEPTION_POOL_192))) continue;
-        float *in = x0, *outb = x1;
-        int h = d.h[6], w = d.w[6];
-        for (int i = 0; i < GT__INC_NBLOCK; i++) {
-            if (i == 8 && !deeper) break;
-            if (!gt__run_block(&c, i, in, h, w, outb))
-                return gt_set_error(GT_ERR_OOM, "inception: out of memory for the im2col workspace");
-            gt__blk_kind k = net->block[i].kind;
-            if (k == GT__BLK_B || k == GT__BLK_D) h = (h - 3) / 2 + 1, w = (w - 3) / 2 + 1;
-            float *t = in;
-            in = outb, outb = t;
-            if (i == 7 && o[2]) gt__fmean(c.F->par, in, 768, nb, (int64_t)h * w, gt_data(o[2]) + n0 * 768);
-        }
-        if (deeper) gt__fmean(c.F->par, in, 2048, nb, (int64_t)h * w, gt_data(o[3] ? o[3] : pool) + n0 * 2048);
+    /* Data-parallel lanes when every thread gets two images or more (or when
+     * asked); otherwise chunks in turn, each layer shared out (OpenBLAS
+     * threads, the loop pool). */
+    const int T = GT_MIN(gt__fwd_threads(), GT__MAX_LANES);
+    const bool lanes = T > 1 && net->par != GT_INCEPTION_PAR_LAYERS && (net->par == GT_INCEPTION_PAR_IMAGES || N >= 2 * T);
+    const int64_t cmax = net->chunk > 0 ? net->chunk : lanes ? GT__LANE_CHUNK : 16;
+    if (lanes) {
+        if (!gt__forward_lanes(&f, F, T, N, (int)cmax))
+            return gt_set_error(GT_ERR_OOM, "inception: out of memory for the activations of %d images x %d threads",
+                                (int)cmax, T);
+    } else {
+        /* chunks of near-equal size, at most cmax images (50 -> 13, 13, 12, 12) */
+        const int64_t nchunks = (N + cmax - 1) / cmax;
+        const int B = (int)((N + nchunks - 1) / nchunks);
+        for (int64_t n0 = 0; n0 < N; n0 += B)
+            if (!gt__chunk(&f, F, B, n0, (int)GT_MIN((int64_t)B, N - n0)))
+                return gt_set_error(GT_ERR_OOM, "inception: out of memory for a chunk of %d images", B);
     }
+    gt_tensor **o = f.o;
     for (int k = 4; k < 6; k++)
-        if (o[k]) gt__ffc(gt_data(pool), N, gt_data(net->fc_w), k == 4 ? gt_data(net->fc_b) : NULL, gt_data(o[k]));
+        if (o[k]) gt__ffc(gt_data(f.pool), N, gt_data(net->fc_w), k == 4 ? gt_data(net->fc_b) : NULL, gt_data(o[k]));
     out->pool64 = o[0], out->pool192 = o[1], out->pool768 = o[2], out->pool2048 = o[3];
     out->logits = o[4], out->logits_unbiased = o[5];
     return GT_OK;

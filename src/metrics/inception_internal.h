@@ -44,6 +44,7 @@ struct gt_inception {
     gt_tensor *fc_b; // (1008) borrowed
     gt_inception_path path;
     int chunk;       /* FAST path images per chunk (0: default) */
+    gt_inception_par par; /* FAST path threading */
     bool folded;     /* wf / bf match the registry */
     void *fast;      /* FAST path's prepared weights (inception_fast.c) */
 };

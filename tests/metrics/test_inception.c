@@ -191,6 +191,39 @@ static void check_extract(void) {
                   rel_err(feat(&a, i), feat(&b, i), 0));
 }
 
+/* Threads on whole images (lanes) against threads on layers, and against the
+ * PyTorch goldens: the same features whatever the chunks or thread count. */
+static void check_lanes(void) {
+    if (!NET) return;
+    gt_inception_outputs o, l, m;
+    gt_inception_set_parallel(NET, GT_INCEPTION_PAR_IMAGES); /* 3 images on 2 or 3 lanes */
+    int chunks[3] = {0, 1, 2};
+    for (int k = 0; k < 3; k++) {
+        gt_inception_set_chunk(NET, chunks[k]);
+        CHECK(gt_inception_extract(NET, G[0].img, 3, 1, 28, 28, GT_RESIZE_TF1, GT_INCEPTION_ALL, 3, &o) == GT_OK);
+        check_features("lanes", "fmnist", &o, 0);
+    }
+    gt_inception_set_chunk(NET, 0);
+    /* 7 images of 150x171 at 2 and 3 threads: AUTO picks lanes; LAYERS as the reference */
+    gt_tensor *x = gt_test_uniform(11, 4, (const int64_t[]){7, 3, 150, 171}, -1.0f, 1.0f);
+    int threads[2] = {2, 3};
+    for (int t = 0; t < 2; t++) {
+        gt_set_num_threads(threads[t]);
+        gt_inception_set_parallel(NET, GT_INCEPTION_PAR_LAYERS);
+        CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &m) == GT_OK);
+        gt_inception_set_parallel(NET, GT_INCEPTION_PAR_AUTO);
+        gt_inception_set_chunk(NET, t ? 2 : 0);
+        CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &l) == GT_OK);
+        for (int i = 0; i < 6; i++) {
+            double e = rel_err(feat(&l, i), feat(&m, i), 0);
+            CHECK_MSG(e <= 1e-6, "%d threads, 7 images %s: lanes vs layers %.3g", threads[t], FEAT[i], e);
+        }
+    }
+    gt_set_num_threads(2);
+    gt_inception_set_chunk(NET, 0);
+    gt_inception_set_parallel(NET, GT_INCEPTION_PAR_AUTO);
+}
+
 /* Registries hold the same values. */
 static bool same_weights(gt_inception *a, gt_inception *b) {
     gt_params *p = gt_inception_params(a), *q = gt_inception_params(b);
@@ -268,6 +301,7 @@ static void test_parity(void) {
     check_golden();
     check_paths();
     check_extract();
+    check_lanes();
     check_converter();
     gt_inception_free(NET);
     NET = NULL;
