@@ -169,6 +169,8 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
     if (F->conv && (uintptr_t)c >= (uintptr_t)F->conv && (uintptr_t)c < (uintptr_t)(F->conv + GT__INC_NCONV)) {
         const float *u = F->wino[c - F->conv];
         if (u) return gt__fconv_wino(F, c, u, F->wino_m[c - F->conv], x, B, H, W, y, epi);
+        const gt__w1d *w1 = F->w1d[c - F->conv];
+        if (w1) return gt__fconv_w1d(F, c, w1, x, B, H, W, y, epi);
     }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
     const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
@@ -215,7 +217,10 @@ void gt__inception_fast_free(gt_inception *net) {
         gt__free(F->stack[i].w);
         gt__free(F->stack[i].b);
     }
-    for (int i = 0; i < GT__INC_NCONV; i++) gt__free(F->wino[i]);
+    for (int i = 0; i < GT__INC_NCONV; i++) {
+        gt__free(F->wino[i]);
+        gt__w1d_free(F->w1d[i]);
+    }
     gt__free(F->col);
     gt__free(F->arena);
     gt__par_free(F->par);
@@ -286,6 +291,14 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
     F->conv = net->conv;
     for (int i = 0; i < net->nconv; i++) {
         const gt__bconv *c = &net->conv[i];
+        if ((c->kh == 1) != (c->kw == 1) && c->cin >= GT__WINO_MIN_C && c->cout >= GT__WINO_MIN_C) {
+            F->w1d[i] = gt__w1d_new(c, GT__W1_M); /* 1x7, 7x1, 1x3, 3x1 */
+            if (!F->w1d[i]) {
+                gt__inception_fast_free(net);
+                return gt_set_error(GT_ERR_OOM, "inception: out of memory for the 1-D Winograd weights");
+            }
+            continue;
+        }
         if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->cin < GT__WINO_MIN_C ||
             c->cout < GT__WINO_MIN_C)
             continue;

@@ -27,6 +27,27 @@ void gt__par_free(gt__par *p);     /* NULL-safe */
 /* fn(ctx, i0, i1) over [0, n) in items of `grain`, on the caller and the workers. */
 void gt__par_run(gt__par *p, int64_t n, int64_t grain, gt__par_fn fn, void *ctx);
 
+/* 1-D Winograd F(m, r) (inception_wino1d.c) for a 1 x r or r x 1 stride-1
+ * conv: its transforms (the nonzero entries of each row of B^T (n, n) and
+ * A^T (m, n), n = m + r - 1) and its transformed weights. */
+#define GT__W1_MAXN 12
+#define GT__W1_MAXM 6
+typedef struct {
+    int m, r, n;
+    bool along_w; /* 1 x r; else r x 1 */
+    int bnz[GT__W1_MAXN], bidx[GT__W1_MAXN][GT__W1_MAXN];
+    float bval[GT__W1_MAXN][GT__W1_MAXN];
+    int anz[GT__W1_MAXM], aidx[GT__W1_MAXM][GT__W1_MAXN];
+    float aval[GT__W1_MAXM][GT__W1_MAXN];
+    float *u; // (n, cout, cin) = G g for each (cout, cin)
+} gt__w1d;
+/* Output tile of the forward's 1-D Winograd convs. */
+#define GT__W1_M 4
+/* c's F(m, r) state from its folded weights; NULL: not a 1 x r / r x 1
+ * stride-1 conv with no padding across, n > GT__W1_MAXN, or out of memory. */
+gt__w1d *gt__w1d_new(const gt__bconv *c, int m);
+void gt__w1d_free(gt__w1d *w); /* NULL-safe */
+
 /* Most lanes: the data-parallel forward's per-thread states. */
 #define GT__MAX_LANES 64
 /* Most images in a lane's chunk (the chunks shrink towards the end). */
@@ -44,6 +65,7 @@ struct gt__fast {
     const gt__bconv *conv;           /* the net's convs (net->conv) */
     float *wino[GT__INC_NCONV];      // ((m+2)^2, cout, cin), m = wino_m[i]: Winograd weights of conv[i], NULL: im2col
     int wino_m[GT__INC_NCONV];       /* its output tile size, 2 or 4 */
+    gt__w1d *w1d[GT__INC_NCONV];     /* 1-D Winograd state of conv[i], NULL: another path */
     /* Data-parallel lanes: copies that share the weights above (stack, conv,
      * wino) and own their col and arena, with no loop pool (par NULL). Each
      * thread of the forward runs whole chunks of images on its own lane. */
@@ -67,6 +89,10 @@ float *gt__wino_weights(const float *w, int cout, int cin, int m);
 /* gt__fconv by Winograd F(m x m, 3x3) with c's transformed weights u (3x3, stride 1, any padding). */
 bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, int m, const float *x, int B, int H, int W,
                     float *y, bool epi);
+
+/* gt__fconv by 1-D Winograd with w = gt__w1d_new(c, m). */
+bool gt__fconv_w1d(gt__fast *F, const gt__bconv *c, const gt__w1d *w, const float *x, int B, int H, int W, float *y,
+                   bool epi);
 
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */

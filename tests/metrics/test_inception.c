@@ -204,7 +204,9 @@ static void check_lanes(void) {
         check_features("lanes", "fmnist", &o, 0);
     }
     gt_inception_set_chunk(NET, 0);
-    /* 7 images of 150x171 at 2 and 3 threads: AUTO picks lanes; LAYERS as the reference */
+    /* 7 images of 150x171 at 2 and 3 threads: AUTO picks lanes; LAYERS as the reference. Not
+     * bit-identical: the chunks differ, so do the sgemm sizes and OpenBLAS's kernels for them;
+     * a misplaced image is off by O(1) */
     gt_tensor *x = gt_test_uniform(11, 4, (const int64_t[]){7, 3, 150, 171}, -1.0f, 1.0f);
     int threads[2] = {2, 3};
     for (int t = 0; t < 2; t++) {
@@ -216,7 +218,7 @@ static void check_lanes(void) {
         CHECK(gt_inception_forward(NET, x, GT_INCEPTION_ALL, &l) == GT_OK);
         for (int i = 0; i < 6; i++) {
             double e = rel_err(feat(&l, i), feat(&m, i), 0);
-            CHECK_MSG(e <= 1e-6, "%d threads, 7 images %s: lanes vs layers %.3g", threads[t], FEAT[i], e);
+            CHECK_MSG(e <= 2e-5, "%d threads, 7 images %s: lanes vs layers %.3g", threads[t], FEAT[i], e);
         }
     }
     gt_set_num_threads(2);

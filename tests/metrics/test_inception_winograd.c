@@ -8,6 +8,8 @@
 #include "../common/harness.h"
 
 #define WINO_TOL 1e-5
+/* 1-D F(4, 7) has 10 points (up to +-3/2): about 1e-5 on zero-mean data, as F(4x4, 3x3) */
+#define WINO1_TOL 3e-5
 
 typedef struct {
     int cin, cout, B, H, W, pad;
@@ -67,7 +69,74 @@ static void test_wino_vs_im2col(void) {
     gt__par_free(pools[1]);
 }
 
+/* 1-D F(m, r) (src/metrics/inception_wino1d.c) against im2col: 1 x r and r x 1,
+ * the Inception sizes (17x17, 8x8) and odd ones, more lanes than a segment
+ * holds, several tile blocks, several m. */
+typedef struct {
+    int cin, cout, B, H, W, kh, kw, ph, pw;
+    bool epi;
+} shape1;
+
+static const shape1 SHAPES1[] = {
+    {128, 160, 3, 17, 17, 1, 7, 0, 3, true},  {160, 192, 2, 17, 17, 7, 1, 3, 0, true},
+    {384, 384, 2, 8, 8, 1, 3, 0, 1, true},    {384, 384, 2, 8, 8, 3, 1, 1, 0, false},
+    {33, 37, 2, 5, 13, 1, 7, 0, 3, true},     {40, 36, 1, 13, 5, 7, 1, 3, 0, true},
+    {32, 32, 2, 1, 1, 1, 7, 0, 3, true},      {32, 32, 1, 9, 3, 1, 3, 0, 0, false},
+    {32, 48, 1, 300, 3, 1, 7, 0, 3, true},    {32, 48, 1, 3, 300, 7, 1, 3, 0, true}, /* lanes > a segment */
+    {48, 40, 16, 17, 17, 1, 7, 0, 3, true},   {36, 32, 2, 11, 9, 5, 1, 2, 0, true}, /* blocks; r = 5 */
+};
+
+static void check_shape1(gt__par *par, const shape1 *s, uint64_t seed) {
+    gt__bconv c = {.cin = s->cin, .cout = s->cout, .kh = s->kh, .kw = s->kw, .sh = 1, .sw = 1, .ph = s->ph, .pw = s->pw};
+    snprintf(c.name, sizeof c.name, "w1d %dx%d", s->kh, s->kw);
+    c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, s->kh, s->kw}, 0.1f);
+    c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
+    gt_tensor *x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
+    const int Ho = s->H + 2 * s->ph - s->kh + 1, Wo = s->W + 2 * s->pw - s->kw + 1;
+    const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
+    float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+    gt__fast F = {.par = par};
+    CHECK(x && c.wf && c.bf && y0 && y1);
+    if (!(x && c.wf && c.bf && y0 && y1)) return;
+    CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+    const int ms[3] = {GT__W1_M, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        gt__w1d *w = gt__w1d_new(&c, ms[k]);
+        CHECK_MSG(w != NULL, "F(%d, %d): no transforms", ms[k], s->kh * s->kw);
+        if (!w) continue;
+        memset(y1, 0xff, sizeof(float) * (size_t)ny); /* NaN: every output must be written */
+        CHECK(gt__fconv_w1d(&F, &c, w, gt_data(x), s->B, s->H, s->W, y1, s->epi));
+        double e = max_rel(y1, y0, ny);
+        CHECK_MSG(e <= WINO1_TOL, "F(%d,%d) %dx%d cin %d cout %d B %d %dx%d: max relative error %.3g > %g", ms[k],
+                  s->kh * s->kw, s->kh, s->kw, s->cin, s->cout, s->B, s->H, s->W, e, WINO1_TOL);
+        if (s->cin >= 128) printf("  F(%d,%d) %dx%d %dx%d: max rel err %.2e\n", ms[k], s->kh * s->kw, s->kh, s->kw, s->cin, s->cout, e);
+        gt__w1d_free(w);
+    }
+    /* not 1-D, strided, padded across: no transforms */
+    gt__bconv sq = c;
+    sq.kh = sq.kw = 3;
+    CHECK(gt__w1d_new(&sq, 4) == NULL);
+    gt__bconv st = c;
+    st.sh = st.sw = 2;
+    CHECK(gt__w1d_new(&st, 4) == NULL);
+    gt__bconv across = c;
+    if (s->kh == 1) across.ph = 1;
+    else across.pw = 1;
+    CHECK(gt__w1d_new(&across, 4) == NULL);
+    gt__free(F.col);
+    free(y0);
+    free(y1);
+}
+
+static void test_w1d_vs_im2col(void) {
+    gt__par *pools[2] = {NULL, gt__par_new(2)};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizeof SHAPES1 / sizeof *SHAPES1; i++) check_shape1(pools[p], &SHAPES1[i], 300 + 7 * i);
+    gt__par_free(pools[1]);
+}
+
 int main(void) {
     RUN(test_wino_vs_im2col);
+    RUN(test_w1d_vs_im2col);
     return gt_test_finish();
 }
