@@ -18,7 +18,7 @@
 #include <cblas.h>
 
 /* A block of tiles aims for about this many floats of V and M together. */
-#define GT__WINO_TARGET (1 << 21)
+#define GT__WINO_TARGET (1 << 20)
 #define GT__WINO_MIN_TILES 256
 
 static void gt__wino_w2(const float *g, int64_t mn, int64_t p, float *u) {
