@@ -11,20 +11,7 @@
 #include "gantry/image.h"
 #include "gantry/io.h"
 #include "../internal.h"
-
-#define GT__FMNIST_BATCH 256
-#define GT__FMNIST_C1 32
-#define GT__FMNIST_C2 64
-#define GT__FMNIST_C3 64
-#define GT__FMNIST_FLAT (GT__FMNIST_C3 * 4 * 4) /* conv3's output, flattened */
-
-struct gt_fmnist {
-    gt_params P;
-    gt_nn_conv2d conv1, conv2, conv3;
-    gt_nn_batch_norm bn1, bn2, bn3;
-    gt_nn_linear fc1, fc2;
-    bool training;
-};
+#include "fmnist_internal.h"
 
 gt_fmnist *gt_fmnist_new(uint64_t seed) {
     gt_fmnist *net = calloc(1, sizeof *net);
@@ -60,6 +47,7 @@ gt_fmnist *gt_fmnist_new(uint64_t seed) {
 
 void gt_fmnist_free(gt_fmnist *net) {
     if (!net) return;
+    gt__fmnist_fast_free(net);
     gt_params_free(&net->P);
     free(net);
 }
@@ -232,11 +220,18 @@ gt_status gt_fmnist_extract(gt_fmnist *net, const uint8_t *images, int64_t n, in
     gt_fmnist_set_training(net, false);
     bool prev = gt_no_grad_begin();
     const int64_t per = (int64_t)c * h * w;
+    const bool fast = gt_backend_get() == GT_BACKEND_CPU; /* the naive backend: the ops, as a reference */
     for (int64_t s = 0; s < n && !st; s += batch) {
         int64_t b = GT_MIN((int64_t)batch, n - s);
         int mk = gt_scope_begin();
         gt_tensor *x = gt_fmnist_preprocess(images + s * per, b, c, h, w);
         gt_tensor *f = NULL, *y = NULL;
+        if (x && fast) { /* the fused forward (fmnist_fast.c) */
+            st = gt__fmnist_fast_forward(net, gt_data(x), b, feats ? feats + s * GT_FMNIST_FEATURE_DIM : NULL,
+                                         logits ? logits + s * GT_FMNIST_CLASSES : NULL);
+            gt_scope_end(mk);
+            continue;
+        }
         st = x ? gt_fmnist_forward(net, x, &f, logits ? &y : NULL) : gt_last_status();
         if (!st && feats) st = gt_copy_to(f, feats + s * GT_FMNIST_FEATURE_DIM);
         if (!st && logits) st = gt_copy_to(y, logits + s * GT_FMNIST_CLASSES);

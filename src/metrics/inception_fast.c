@@ -121,22 +121,29 @@ static void gt__im2col_rows(void *ctx, int64_t r0, int64_t r1) {
     const int kk = cv->kh * cv->kw, sh = cv->sh, sw = cv->sw;
     const int64_t cols = (u1 - u0) * Wo, HW = (int64_t)H * W;
     for (int r = (int)r0; r < (int)r1; r++) {
-        int c = r / kk, i = (r % kk) / cv->kw, j = r % cv->kw;
-        int offh = i - cv->ph, offw = j - cv->pw, wlo, whi;
+        const int c = r / kk, i = (r % kk) / cv->kw, j = r % cv->kw;
+        const int offh = i - cv->ph, offw = j - cv->pw;
+        int wlo, whi;
         gt__span(offw, sw, W, Wo, &wlo, &whi);
         float *d = col + (int64_t)r * cols;
+        int b = (int)(u0 / Ho), oh = (int)(u0 % Ho);
+        /* rows are short (Wo is 4 to 147): plain loops, no library calls */
         for (int64_t u = u0; u < u1; u++, d += Wo) {
-            int b = (int)(u / Ho), oh = (int)(u % Ho), ih = oh * sh + offh;
+            const int ih = oh * sh + offh;
             if (ih < 0 || ih >= H) {
-                memset(d, 0, sizeof(float) * (size_t)Wo);
-                continue;
+                for (int ow = 0; ow < Wo; ow++) d[ow] = 0.0f;
+            } else {
+                const float *xr = x + ((int64_t)c * B + b) * HW + (int64_t)ih * W + offw;
+                for (int ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
+                if (sw == 1)
+                    for (int ow = wlo; ow < whi; ow++) d[ow] = xr[ow];
+                else if (sw == 2)
+                    for (int ow = wlo; ow < whi; ow++) d[ow] = xr[2 * ow];
+                else
+                    for (int ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
+                for (int ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
             }
-            const float *xr = x + ((int64_t)c * B + b) * HW + (int64_t)ih * W + offw;
-            for (int ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
-            if (sw == 1) memcpy(d + wlo, xr + wlo, sizeof(float) * (size_t)(whi - wlo));
-            else
-                for (int ow = wlo; ow < whi; ow++) d[ow] = xr[ow * sw];
-            for (int ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
+            if (++oh == Ho) oh = 0, b++;
         }
     }
 }

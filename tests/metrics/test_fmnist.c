@@ -212,6 +212,34 @@ static void test_extractor(void) {
         CHECK(same && x->shape[0] == 2 && x->shape[1] == 1 && x->shape[2] == 28 && x->shape[3] == 28);
         gt_scope_end(m);
     }
+    /* the fused forward (fmnist_fast.c) against the engine's ops (gt_fmnist_forward, eval mode; the folded
+     * BN rounds differently: ~2e-6 absolute on features up to ~10):
+     * 150 images, so several chunks per thread, at 2 and 3 threads, and at batch 1 */
+    {
+        const int m150 = 150;
+        uint8_t *many = random_u8(11, (int64_t)m150 * 784);
+        float *ff = malloc(sizeof(float) * m150 * 128), *fl = malloc(sizeof(float) * m150 * 10);
+        int mk = gt_scope_begin();
+        bool prev = gt_no_grad_begin();
+        gt_tensor *x = gt_fmnist_preprocess(many, m150, 1, 28, 28), *rf = NULL, *rl = NULL;
+        CHECK(x && gt_fmnist_forward(net, x, &rf, &rl) == GT_OK);
+        gt_grad_mode_restore(prev);
+        const int threads[3] = {2, 3, 1}, batches[3] = {0, 0, 1};
+        for (int t = 0; t < 3 && rf && rl; t++) {
+            gt_set_num_threads(threads[t]);
+            memset(ff, 0xff, sizeof(float) * m150 * 128); /* NaN: every row must be written */
+            CHECK(gt_fmnist_extract(net, many, m150, 1, 28, 28, batches[t], ff, fl) == GT_OK);
+            CHECK_MSG(gt_test_close_buf("fused vs ops features", ff, gt_data(rf), m150 * 128, 1e-5f, 3e-5f),
+                      "%d threads, batch %d", threads[t], batches[t]);
+            CHECK_MSG(gt_test_close_buf("fused vs ops logits", fl, gt_data(rl), m150 * 10, 1e-5f, 3e-5f),
+                      "%d threads, batch %d", threads[t], batches[t]);
+        }
+        gt_set_num_threads(2);
+        gt_scope_end(mk);
+        free(many);
+        free(ff);
+        free(fl);
+    }
     /* n = 0 is fine; bad inputs are refused */
     gt_image_batch b0 = {img, 0, C, H, W}, bad = {img, n, 2, H, W}, big = {img, n, 1, 0, W};
     CHECK(ex.extract(ex.ctx, &b0, f, l) == GT_OK);
