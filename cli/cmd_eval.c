@@ -197,7 +197,7 @@ int gt_cmd_eval(int argc, char **argv) {
         {"--metrics", GT_ARG_STR, &metrics, 0, 0, false, "LIST", "comma list of fid, kid, is, pr, dc, all (fid)",
          false},
         {"--extractor", GT_ARG_STR, &exname, 0, 0, false, "NAME", "inception (default), fmnist or pixels", false},
-        {"--resize", GT_ARG_STR, &resize, 0, 0, false, "MODE", "tf1 (torch-fidelity, default) or clean (clean-fid)",
+        {"--resize", GT_ARG_STR, &resize, 0, 0, false, "MODE", "tf1 (torch-fidelity, default), clean (clean-fid) or pytorch-fid",
          false},
         {"--inception", GT_ARG_STR, &weights, 0, 0, false, "FILE", "Inception-v3 weights (converted .safetensors)",
          false},
@@ -235,9 +235,10 @@ int gt_cmd_eval(int argc, char **argv) {
     if (!fake) return gt_args_error("eval", "--fake SRC is required");
     if (!real && (want & ~(unsigned)M_IS)) return gt_args_error("eval", "--real SRC is required for fid, kid, pr, dc");
     int rmode = 0;
-    if (strcmp(resize, "tf1") == 0) rmode = 0;
-    else if (strcmp(resize, "clean") == 0) rmode = 1;
-    else return gt_args_error("eval", "--resize must be tf1 or clean, got '%s'", resize);
+    gt_resize_mode rm;
+    if (gt_resize_mode_parse(resize, &rm))
+        return gt_args_error("eval", "--resize must be tf1, clean or pytorch-fid, got '%s'", resize);
+    rmode = (int)rm;
     if (strcmp(exname, "inception") && strcmp(exname, "fmnist") && strcmp(exname, "pixels"))
         return gt_args_error("eval", "--extractor must be inception, fmnist or pixels, got '%s'", exname);
     if (threads > 0) gt_set_num_threads(threads);

@@ -31,7 +31,11 @@
  *                    (bit-exact on uint8 input);
  *   GT_RESIZE_CLEAN: clean-fid's "clean" resize: PIL's antialiased bicubic on
  *                    float data, one channel at a time, no quantisation;
- * -> (x - 128) / 128 (pytorch-fid's 2x - 1 on [0, 1]; the same map).
+ * -> (x - 128) / 128 (torch-fidelity's and clean-fid's map); or
+ *   GT_RESIZE_PYTORCH_FID: pytorch-fid's own pipeline: x / 255 (ToTensor),
+ *                    F.interpolate(bilinear, align_corners=False: half-pixel
+ *                    centres, no antialias), then 2x - 1 (so 255 -> 1.0,
+ *                    where the others give 127/128).
  *
  *     gt_inception *net = gt_inception_new();
  *     if (gt_inception_load(net, path) != GT_OK) { puts(gt_last_error()); ... }
@@ -63,10 +67,11 @@ extern "C" {
 typedef enum {
     GT_RESIZE_TF1 = 0,   /* torch-fidelity / TensorFlow 1.x bilinear */
     GT_RESIZE_CLEAN = 1, /* clean-fid: PIL bicubic, antialiased, on floats */
+    GT_RESIZE_PYTORCH_FID = 2, /* pytorch-fid: F.interpolate bilinear (half-pixel, no antialias) on x / 255 */
     GT_RESIZE_COUNT
 } gt_resize_mode;
 
-const char *gt_resize_mode_name(gt_resize_mode m); /* "tf1", "clean" */
+const char *gt_resize_mode_name(gt_resize_mode m); /* "tf1", "clean", "pytorch-fid" */
 /* "tf1" / "clean" -> mode; GT_ERR_ARG naming the accepted values otherwise. */
 gt_status gt_resize_mode_parse(const char *s, gt_resize_mode *out);
 
@@ -81,6 +86,9 @@ gt_status gt_resize_tf1(const float *src, int64_t planes, int h, int w, float *d
  * one, each summed in double and stored as float32. A size that does not
  * change skips its pass, as PIL does. */
 gt_status gt_resize_pil_bicubic(const float *src, int64_t planes, int h, int w, float *dst, int oh, int ow);
+/* PyTorch's F.interpolate(mode="bilinear", align_corners=False) (half-pixel
+ * centres, no antialias), in ATen's float steps. */
+gt_status gt_resize_torch_bilinear(const float *src, int64_t planes, int h, int w, float *dst, int oh, int ow);
 gt_status gt_resize(gt_resize_mode mode, const float *src, int64_t planes, int h, int w, float *dst, int oh, int ow);
 
 /* uint8 images (N, C, H, W), C in {1, 3}, values 0..255 -> the network input

@@ -63,7 +63,7 @@ static gt_status gt__open_inception(const gt_extractor_opts *o, gt_extractor *ou
         snprintf(path, sizeof path, "%s/%s", dir, GT_INCEPTION_WEIGHTS_FILE);
     }
     if (o->resize < 0 || o->resize >= GT_RESIZE_COUNT)
-        return gt_set_error(GT_ERR_ARG, "inception: unknown resize mode %d (expected tf1 or clean)", o->resize);
+        return gt_set_error(GT_ERR_ARG, "inception: unknown resize mode %d (expected tf1, clean or pytorch-fid)", o->resize);
     gt__incep_ctx *c = calloc(1, sizeof *c);
     if (!c || !(c->net = gt_inception_new())) {
         free(c);

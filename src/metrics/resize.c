@@ -17,7 +17,7 @@
 #include "../internal.h"
 #include "gantry/inception.h"
 
-static const char *gt__mode_names[GT_RESIZE_COUNT] = {"tf1", "clean"};
+static const char *gt__mode_names[GT_RESIZE_COUNT] = {"tf1", "clean", "pytorch-fid"};
 
 const char *gt_resize_mode_name(gt_resize_mode m) {
     return (unsigned)m < GT_RESIZE_COUNT ? gt__mode_names[m] : "?";
@@ -30,7 +30,8 @@ gt_status gt_resize_mode_parse(const char *s, gt_resize_mode *out) {
             return GT_OK;
         }
     return gt_set_error(GT_ERR_ARG,
-                        "resize mode '%s' is not known: expected 'tf1' (torch-fidelity) or 'clean' (clean-fid)",
+                        "resize mode '%s' is not known: expected 'tf1' (torch-fidelity), 'clean' (clean-fid) or "
+                        "'pytorch-fid'",
                         s ? s : "(null)");
 }
 
@@ -92,6 +93,67 @@ gt_status gt_resize_tf1(const float *src, int64_t planes, int h, int w, float *d
     }
     free(ylo);
     free(fr);
+    return GT_OK;
+}
+
+/* --- PyTorch's bilinear (F.interpolate, align_corners=False) --------------------
+ * The weights as PyTorch 1.13's CPU kernel gives them (probed through an
+ * identity image: exact for every size pair tried): scale = float(in) / out in
+ * float; the source index in double, src = scale * (i + 0.5) - 0.5, clamped at
+ * 0; i0 = trunc(src), i1 = i0 + (i0 < in - 1); l1 = float(src - i0),
+ * l0 = 1 - l1 in float; an equal size copies. A pixel is
+ * (x[i0][j0] * w0 + x[i0][j1] * w1) * h0 + (x[i1][j0] * w0 + x[i1][j1] * w1) * h1;
+ * PyTorch's build contracts part of that into FMAs, so it can differ by an ulp. */
+static void gt__torch_axis(int in, int out, int *i0, int *i1, float *l0, float *l1) {
+    const float scale = (float)in / (float)out;
+    for (int i = 0; i < out; i++) {
+        if (in == out) {
+            i0[i] = i1[i] = i, l0[i] = 1.0f, l1[i] = 0.0f;
+            continue;
+        }
+        double src = (double)scale * ((double)i + 0.5) - 0.5;
+        if (src < 0.0) src = 0.0;
+        int a = (int)src;
+        if (a > in - 1) a = in - 1;
+        i0[i] = a;
+        i1[i] = a + (a < in - 1 ? 1 : 0);
+        l1[i] = (float)(src - (double)a);
+        l0[i] = 1.0f - l1[i];
+    }
+}
+
+gt_status gt_resize_torch_bilinear(const float *src, int64_t planes, int h, int w, float *dst, int oh, int ow) {
+    gt_status st = gt__check_sizes("gt_resize_torch_bilinear", src, planes, h, w, dst, oh, ow);
+    if (st) return st;
+    int *iy = malloc(sizeof(int) * (size_t)(2 * oh + 2 * ow));
+    float *lam = malloc(sizeof(float) * (size_t)(2 * oh + 2 * ow));
+    if (!iy || !lam) {
+        free(iy);
+        free(lam);
+        return gt_set_error(GT_ERR_OOM, "gt_resize_torch_bilinear: out of memory for %dx%d index tables", oh, ow);
+    }
+    int *iy1 = iy + oh, *ix0 = iy1 + oh, *ix1 = ix0 + ow;
+    float *ly0 = lam, *ly1 = ly0 + oh, *lx0 = ly1 + oh, *lx1 = lx0 + ow;
+    gt__torch_axis(h, oh, iy, iy1, ly0, ly1);
+    gt__torch_axis(w, ow, ix0, ix1, lx0, lx1);
+    const int64_t hw = (int64_t)h * w, ohw = (int64_t)oh * ow;
+#pragma omp parallel for schedule(static) if (planes * ohw > GT_PAR_MIN)
+    for (int64_t p = 0; p < planes; p++) {
+        const float *s = src + p * hw;
+        float *d = dst + p * ohw;
+        for (int y = 0; y < oh; y++) {
+            const float *r0 = s + (int64_t)iy[y] * w, *r1 = s + (int64_t)iy1[y] * w;
+            const float h0 = ly0[y], h1 = ly1[y];
+            float *dr = d + (int64_t)y * ow;
+            for (int x = 0; x < ow; x++) {
+                const float t0 = r0[ix0[x]] * lx0[x] + r0[ix1[x]] * lx1[x];
+                const float t1 = r1[ix0[x]] * lx0[x] + r1[ix1[x]] * lx1[x];
+                dr[x] = t0 * h0 + t1 * h1;
+            }
+        }
+    }
+    free(iy);
+    free(lam);
     return GT_OK;
 }
 
@@ -226,8 +288,11 @@ gt_status gt_resize(gt_resize_mode mode, const float *src, int64_t planes, int h
     switch (mode) {
     case GT_RESIZE_TF1: return gt_resize_tf1(src, planes, h, w, dst, oh, ow);
     case GT_RESIZE_CLEAN: return gt_resize_pil_bicubic(src, planes, h, w, dst, oh, ow);
+    case GT_RESIZE_PYTORCH_FID: return gt_resize_torch_bilinear(src, planes, h, w, dst, oh, ow);
     default:
-        return gt_set_error(GT_ERR_ARG, "gt_resize: unknown resize mode %d (expected GT_RESIZE_TF1 or GT_RESIZE_CLEAN)",
+        return gt_set_error(GT_ERR_ARG,
+                            "gt_resize: unknown resize mode %d (expected GT_RESIZE_TF1, GT_RESIZE_CLEAN or "
+                            "GT_RESIZE_PYTORCH_FID)",
                             (int)mode);
     }
 }
@@ -254,8 +319,9 @@ gt_tensor *gt_inception_preprocess(const uint8_t *images, int64_t n, int c, int 
                    : NULL;
     }
     const int64_t total = n * c * hw;
+    const bool pfid = mode == GT_RESIZE_PYTORCH_FID; /* ToTensor's x / 255 before the resize, 2x - 1 after */
 #pragma omp parallel for simd schedule(static) if (total > GT_PAR_MIN)
-    for (int64_t i = 0; i < total; i++) in[i] = (float)images[i];
+    for (int64_t i = 0; i < total; i++) in[i] = pfid ? (float)images[i] / 255.0f : (float)images[i];
     float *o = gt_data(out);
     /* resize the C source planes of each image into channels [0, c) of its output */
     gt_status st = GT_OK;
@@ -267,7 +333,10 @@ gt_tensor *gt_inception_preprocess(const uint8_t *images, int64_t n, int c, int 
 #pragma omp parallel for schedule(static) if (n * per > GT_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         float *p = o + i * per;
-        for (int64_t k = 0; k < c * ss; k++) p[k] = (p[k] - 128.0f) / 128.0f;
+        if (pfid)
+            for (int64_t k = 0; k < c * ss; k++) p[k] = 2.0f * p[k] - 1.0f;
+        else
+            for (int64_t k = 0; k < c * ss; k++) p[k] = (p[k] - 128.0f) / 128.0f;
         if (c == 1) {
             memcpy(p + ss, p, sizeof(float) * (size_t)ss);
             memcpy(p + 2 * ss, p, sizeof(float) * (size_t)ss);

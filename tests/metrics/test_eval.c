@@ -191,7 +191,7 @@ static void test_cli_errors(void) {
     CHECK_CLI(2, "--fake SRC is required", "eval", "--real", tp("a.npy"));
     CHECK_CLI(2, "--real SRC is required", "eval", "--fake", tp("a.npy"), "--metrics", "kid");
     CHECK_CLI(2, "unknown metric 'fd'", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--metrics", "fid,fd");
-    CHECK_CLI(2, "--resize must be tf1 or clean", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--resize",
+    CHECK_CLI(2, "--resize must be tf1, clean or pytorch-fid", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--resize",
               "bicubic");
     CHECK_CLI(2, "--extractor must be", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--extractor", "vgg");
     CHECK_CLI(2, "--n must be", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--n", "0");

@@ -81,7 +81,7 @@ static void check_features(const char *what, const char *grp, const gt_inception
     }
 }
 
-static group G[4];
+static group G[5];
 static char WEIGHTS[512], PTH[512];
 static int NG;
 static gt_inception *NET;
@@ -94,10 +94,11 @@ static void check_golden(void) {
     G[1] = (group){"rgb37x53", 1, 3, 37, 53, GT_RESIZE_TF1, random_u8(1, 3 * 37 * 53)};
     G[2] = (group){"rgb300x211", 1, 3, 300, 211, GT_RESIZE_TF1, random_u8(2, 3 * 300 * 211)};
     G[3] = (group){"clean45x40", 1, 3, 45, 40, GT_RESIZE_CLEAN, random_u8(3, 3 * 45 * 40)};
-    NG = 4;
-    const char *names[8];
-    gt_tensor *ts[8];
-    char nb[8][64];
+    G[4] = (group){"pfid33x41", 1, 3, 33, 41, GT_RESIZE_PYTORCH_FID, random_u8(4, 3 * 33 * 41)};
+    NG = 5;
+    const char *names[10];
+    gt_tensor *ts[10];
+    char nb[10][64];
     for (int i = 0; i < NG; i++) {
         snprintf(nb[2 * i], 64, "%s.img", G[i].name);
         snprintf(nb[2 * i + 1], 64, "%s.mode", G[i].name);

@@ -8,6 +8,9 @@
 #include "../common/harness.h"
 
 #define CLEAN_TOL 1e-4f
+/* pytorch-fid's F.interpolate on [0, 1] values: the same weights, bit for bit; the combination
+ * differs by at most an ulp (PyTorch's build fuses some multiply-adds): 1.2e-7 */
+#define TORCH_TOL 2.4e-7f
 
 typedef struct {
     const char *name;
@@ -68,13 +71,28 @@ static void test_golden(void) {
         CHECK(gt_resize(GT_RESIZE_CLEAN, gt_data(x[i]), c->planes, c->h, c->w, gt_data(y), c->oh, c->ow) == GT_OK);
         e = want ? max_abs(gt_data(y), gt_data(want), n) : INFINITY;
         CHECK_MSG(e <= CLEAN_TOL, "%s: clean resize differs from PIL by %g > %g", key, e, (double)CLEAN_TOL);
-        printf("  %-8s %3dx%-3d -> %3dx%-3d  tf1 exact, clean max |diff| vs PIL %.3g\n", c->name, c->h, c->w, c->oh,
-               c->ow, e);
+        /* pytorch-fid: F.interpolate on x / 255 */
+        snprintf(key, sizeof key, "%s.torch", c->name);
+        want = gt_golden(key);
+        gt_tensor *x255 = gt_empty(3, (const int64_t[]){c->planes, c->h, c->w});
+        for (int64_t k = 0; k < gt_numel(x255); k++) gt_data(x255)[k] = gt_data(x[i])[k] / 255.0f;
+        CHECK(gt_resize(GT_RESIZE_PYTORCH_FID, gt_data(x255), c->planes, c->h, c->w, gt_data(y), c->oh, c->ow) ==
+              GT_OK);
+        double et = want ? max_abs(gt_data(y), gt_data(want), n) : INFINITY;
+        CHECK_MSG(et <= TORCH_TOL, "%s: bilinear resize differs from F.interpolate by %g > %g", key, et,
+                  (double)TORCH_TOL);
+        printf("  %-8s %3dx%-3d -> %3dx%-3d  tf1 exact, clean max |diff| vs PIL %.3g, pytorch-fid vs torch %.3g\n",
+               c->name, c->h, c->w, c->oh, c->ow, e, et);
     }
 }
 
 /* Grayscale is repeated to 3 channels; RGB channels stay apart; values map
- * by (x - 128) / 128. */
+ * by (x - 128) / 128, or for pytorch-fid x / 255 before the resize and
+ * 2x - 1 after. */
+static float net_value(gt_resize_mode m, float r) {
+    return m == GT_RESIZE_PYTORCH_FID ? 2.0f * r - 1.0f : (r - 128.0f) / 128.0f;
+}
+
 static void test_pipeline(void) {
     uint8_t g[2 * 1 * 5 * 4], rgb[3 * 5 * 4];
     for (int i = 0; i < 40; i++) g[i] = (uint8_t)(i * 7);
@@ -85,13 +103,13 @@ static void test_pipeline(void) {
         if (!x) continue;
         const int64_t ss = 299 * 299;
         float *ref = malloc(sizeof(float) * 2 * ss), *src = malloc(sizeof(float) * 40);
-        for (int i = 0; i < 40; i++) src[i] = g[i];
+        for (int i = 0; i < 40; i++) src[i] = m == GT_RESIZE_PYTORCH_FID ? (float)g[i] / 255.0f : g[i];
         CHECK(gt_resize((gt_resize_mode)m, src, 2, 5, 4, ref, 299, 299) == GT_OK);
         bool ok = true;
         for (int n = 0; n < 2; n++)
             for (int c = 0; c < 3; c++)
                 for (int64_t k = 0; k < ss; k++)
-                    ok &= gt_data(x)[(n * 3 + c) * ss + k] == (ref[n * ss + k] - 128.0f) / 128.0f;
+                    ok &= gt_data(x)[(n * 3 + c) * ss + k] == net_value((gt_resize_mode)m, ref[n * ss + k]);
         CHECK_MSG(ok, "grayscale pipeline (%s)", gt_resize_mode_name((gt_resize_mode)m));
         free(ref);
         free(src);
@@ -105,7 +123,9 @@ static void test_pipeline(void) {
     for (int m = 0; m < GT_RESIZE_COUNT; m++) {
         gt_tensor *x = gt_inception_preprocess(big, 1, 3, 299, 299, (gt_resize_mode)m);
         bool ok = x != NULL;
-        for (int i = 0; ok && i < 3 * 299 * 299; i++) ok = gt_data(x)[i] == ((float)big[i] - 128.0f) / 128.0f;
+        for (int i = 0; ok && i < 3 * 299 * 299; i++)
+            ok = gt_data(x)[i] == (m == GT_RESIZE_PYTORCH_FID ? net_value((gt_resize_mode)m, (float)big[i] / 255.0f)
+                                                               : net_value((gt_resize_mode)m, (float)big[i]));
         CHECK_MSG(ok, "299x299 identity (%s)", gt_resize_mode_name((gt_resize_mode)m));
     }
     free(big);
@@ -122,6 +142,10 @@ static void test_errors(void) {
     gt_resize_mode m;
     CHECK(gt_resize_mode_parse(NULL, &m) == GT_ERR_ARG);
     CHECK(gt_resize_mode_parse("tf1", &m) == GT_OK && m == GT_RESIZE_TF1);
+    CHECK(gt_resize_mode_parse("pytorch-fid", &m) == GT_OK && m == GT_RESIZE_PYTORCH_FID);
+    CHECK(strcmp(gt_resize_mode_name(GT_RESIZE_PYTORCH_FID), "pytorch-fid") == 0);
+    CHECK(gt_resize_mode_parse("bilinear", &m) == GT_ERR_ARG && strstr(gt_last_error(), "pytorch-fid"));
+    CHECK(gt_resize_torch_bilinear(a, 1, 2, 2, b, 0, 2) == GT_ERR_ARG);
 }
 
 int main(void) {

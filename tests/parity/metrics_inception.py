@@ -12,7 +12,7 @@ after the first and second max pool and after Mixed_6e, adaptive-average
 pooled to 1x1; then the 2048-d pool, fc with and without its bias.
 
 Input: for each group g, g.img (N, C, H, W) uint8 values and g.mode ([0] tf1,
-[1] clean). Output per group: g.x (the preprocessed input), g.pool64,
+[1] clean, [2] pytorch-fid). Output per group: g.x (the preprocessed input), g.pool64,
 g.pool192, g.pool768, g.pool2048, g.logits, g.logits_unbiased.
 usage: metrics_inception.py OUT IN WEIGHTS [PTH]
 """

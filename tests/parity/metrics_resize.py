@@ -5,9 +5,13 @@ tf1:   torch-fidelity's interpolate_bilinear_2d_like_tensorflow1x (align_corners
        grid = arange(out) * float32(in / out); lo = trunc(grid); hi = min(lo + 1, in - 1);
        d = grid - lo; top = a + (b - a) * dx; bottom = c + (e - c) * dx; top + (bottom - top) * dy.
 clean: clean-fid's "clean" resize: PIL Image.resize(BICUBIC) of each channel as a mode "F" image.
+pytorch-fid: what pytorch-fid's InceptionV3 runs with resize_input=True: F.interpolate(x,
+       size, mode="bilinear", align_corners=False) itself, on x / 255 (torchvision's ToTensor);
+       then 2x - 1.
 
 As a script: reads <case>.x (planes, h, w as float32 holding uint8 values) and
-<case>.size ([oh, ow]) and writes <case>.tf1 and <case>.clean.
+<case>.size ([oh, ow]) and writes <case>.tf1, <case>.clean and <case>.torch (F.interpolate of
+x / 255).
 usage: metrics_resize.py OUT IN
 """
 import sys
@@ -52,11 +56,18 @@ def resize_clean(x, oh, ow):
     return out.reshape(x.shape[:-2] + (oh, ow))
 
 
+def resize_torch(x, oh, ow):
+    """x: float32 (N, C, H, W) -> (N, C, oh, ow), pytorch-fid's F.interpolate call."""
+    return torch.nn.functional.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False)
+
+
 def preprocess(img_u8, mode):
     """uint8-valued (N, C, H, W), C in {1, 3} -> the FID Inception input (N, 3, 299, 299)."""
     x = torch.tensor(np.asarray(img_u8), dtype=torch.float32)
     if x.shape[1] == 1:
         x = x.repeat(1, 3, 1, 1)
+    if mode == 2:  # pytorch-fid: ToTensor's / 255, F.interpolate, 2x - 1
+        return 2 * resize_torch(x / 255, 299, 299) - 1
     if mode == 0:
         x = resize_tf1(x, 299, 299)
     else:
@@ -75,4 +86,5 @@ if __name__ == "__main__":
         x = inp[name + ".x"].astype(np.float32)
         out[name + ".tf1"] = resize_tf1(torch.tensor(x)[None], oh, ow)[0]
         out[name + ".clean"] = resize_clean(x, oh, ow)
+        out[name + ".torch"] = resize_torch(torch.tensor(x / np.float32(255))[None], oh, ow)[0]
     gtb.save(sys.argv[1], out)
