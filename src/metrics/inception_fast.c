@@ -178,6 +178,8 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
         if (u) return gt__fconv_wino(F, c, u, F->wino_m[c - F->conv], x, B, H, W, y, epi);
         const gt__w1d *w1 = F->w1d[c - F->conv];
         if (w1) return gt__fconv_w1d(F, c, w1, x, B, H, W, y, epi);
+        const gt__w2d *w2 = F->w2d[c - F->conv];
+        if (w2) return gt__fconv_w2d(F, c, w2, x, B, H, W, y, epi);
     }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
     const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
@@ -227,6 +229,7 @@ void gt__inception_fast_free(gt_inception *net) {
     for (int i = 0; i < GT__INC_NCONV; i++) {
         gt__free(F->wino[i]);
         gt__w1d_free(F->w1d[i]);
+        gt__w2d_free(F->w2d[i]);
     }
     gt__free(F->col);
     gt__free(F->arena);
@@ -303,6 +306,15 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
             if (!F->w1d[i]) {
                 gt__inception_fast_free(net);
                 return gt_set_error(GT_ERR_OOM, "inception: out of memory for the 1-D Winograd weights");
+            }
+            continue;
+        }
+        if (c->kh == 5 && c->kw == 5 && c->sh == 1 && c->sw == 1 && c->cin >= GT__WINO_MIN_C &&
+            c->cout >= GT__WINO_MIN_C) {
+            F->w2d[i] = gt__w2d_new(c, GT__W2_M); /* the 5x5 of Mixed_5b..5d: F(4x4, 5x5) */
+            if (!F->w2d[i]) {
+                gt__inception_fast_free(net);
+                return gt_set_error(GT_ERR_OOM, "inception: out of memory for the 5x5 Winograd weights");
             }
             continue;
         }

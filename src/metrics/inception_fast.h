@@ -47,6 +47,28 @@ typedef struct {
  * stride-1 conv with no padding across, n > GT__W1_MAXN, or out of memory. */
 gt__w1d *gt__w1d_new(const gt__bconv *c, int m);
 void gt__w1d_free(gt__w1d *w); /* NULL-safe */
+/* F(m, r)'s B^T (n, n), G (n, r), A^T (m, n) in double (n = m + r - 1 <=
+ * GT__W1_MAXN); false when the points give a singular system. */
+bool gt__w1_mats(int m, int r, double *bt, double *g, double *at);
+/* The nonzero entries of each row of mat (rows, n). */
+void gt__w1_sparse(const double *mat, int rows, int n, int *nz, int (*idx)[GT__W1_MAXN], float (*val)[GT__W1_MAXN]);
+
+/* 2-D Winograd F(m x m, r x r) (inception_wino2d.c) from the same transforms,
+ * for the square stride-1 convs that have no hand-written one (the 5x5 of
+ * Mixed_5b..5d): U = G g G^T, V = B^T d B, Y = A^T M A. */
+#define GT__W2_MAXN 8
+typedef struct {
+    int m, r, n;
+    int bnz[GT__W1_MAXN], bidx[GT__W1_MAXN][GT__W1_MAXN];
+    float bval[GT__W1_MAXN][GT__W1_MAXN];
+    int anz[GT__W1_MAXM], aidx[GT__W1_MAXM][GT__W1_MAXN];
+    float aval[GT__W1_MAXM][GT__W1_MAXN];
+    float *u; // (n * n, cout, cin)
+} gt__w2d;
+#define GT__W2_M 4
+/* c's F(m x m, r x r) state; NULL: not square stride 1, n > GT__W2_MAXN, or out of memory. */
+gt__w2d *gt__w2d_new(const gt__bconv *c, int m);
+void gt__w2d_free(gt__w2d *w); /* NULL-safe */
 
 /* Most lanes: the data-parallel forward's per-thread states. */
 #define GT__MAX_LANES 64
@@ -66,6 +88,7 @@ struct gt__fast {
     float *wino[GT__INC_NCONV];      // ((m+2)^2, cout, cin), m = wino_m[i]: Winograd weights of conv[i], NULL: im2col
     int wino_m[GT__INC_NCONV];       /* its output tile size, 2 or 4 */
     gt__w1d *w1d[GT__INC_NCONV];     /* 1-D Winograd state of conv[i], NULL: another path */
+    gt__w2d *w2d[GT__INC_NCONV];     /* generic 2-D Winograd state of conv[i], NULL: another path */
     /* Data-parallel lanes: copies that share the weights above (stack, conv,
      * wino) and own their col and arena, with no loop pool (par NULL). Each
      * thread of the forward runs whole chunks of images on its own lane. */
@@ -90,8 +113,10 @@ float *gt__wino_weights(const float *w, int cout, int cin, int m);
 bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, int m, const float *x, int B, int H, int W,
                     float *y, bool epi);
 
-/* gt__fconv by 1-D Winograd with w = gt__w1d_new(c, m). */
+/* gt__fconv by 1-D Winograd with w = gt__w1d_new(c, m), by 2-D with w = gt__w2d_new(c, m). */
 bool gt__fconv_w1d(gt__fast *F, const gt__bconv *c, const gt__w1d *w, const float *x, int B, int H, int W, float *y,
+                   bool epi);
+bool gt__fconv_w2d(gt__fast *F, const gt__bconv *c, const gt__w2d *w, const float *x, int B, int H, int W, float *y,
                    bool epi);
 
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,

@@ -33,7 +33,7 @@
 static const double gt__w1_points[GT__W1_MAXN - 1] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1.5, -1.5, 3.0, -3.0};
 
 /* B^T (n, n), G (n, r), A^T (m, n) in double; false when M is singular. */
-static bool gt__w1_mats(int m, int r, double *bt, double *g, double *at) {
+bool gt__w1_mats(int m, int r, double *bt, double *g, double *at) {
     const int n = m + r - 1;
     const double *p = gt__w1_points;
     double f[GT__W1_MAXN], a[GT__W1_MAXN][2 * GT__W1_MAXN];
@@ -72,7 +72,7 @@ static bool gt__w1_mats(int m, int r, double *bt, double *g, double *at) {
 }
 
 /* The nonzero entries of each row of a (rows, n) matrix. */
-static void gt__w1_sparse(const double *mat, int rows, int n, int *nz, int (*idx)[GT__W1_MAXN],
+void gt__w1_sparse(const double *mat, int rows, int n, int *nz, int (*idx)[GT__W1_MAXN],
                           float (*val)[GT__W1_MAXN]) {
     for (int i = 0; i < rows; i++) {
         nz[i] = 0;

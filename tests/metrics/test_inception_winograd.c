@@ -135,8 +135,61 @@ static void test_w1d_vs_im2col(void) {
     gt__par_free(pools[1]);
 }
 
+/* Generic 2-D F(m x m, r x r) (src/metrics/inception_wino2d.c) against im2col:
+ * the 5x5 of Mixed_5b (35x35, padding 2), odd sizes, no padding, several tile
+ * blocks, a 3x3 through the same code, several m. */
+static const shape1 SHAPES2[] = {
+    {48, 64, 3, 35, 35, 5, 5, 2, 2, true}, {33, 37, 2, 9, 13, 5, 5, 2, 2, true}, {32, 40, 1, 7, 6, 5, 5, 0, 0, false},
+    {40, 32, 2, 5, 5, 5, 5, 2, 2, true},   {32, 32, 16, 17, 17, 5, 5, 2, 2, true}, {36, 44, 2, 10, 11, 3, 3, 1, 1, true},
+};
+
+static void check_shape2(gt__par *par, const shape1 *s, uint64_t seed) {
+    gt__bconv c = {.cin = s->cin, .cout = s->cout, .kh = s->kh, .kw = s->kw, .sh = 1, .sw = 1, .ph = s->ph, .pw = s->pw};
+    snprintf(c.name, sizeof c.name, "w2d %dx%d", s->kh, s->kw);
+    c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, s->kh, s->kw}, 0.1f);
+    c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
+    gt_tensor *x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
+    const int Ho = s->H + 2 * s->ph - s->kh + 1, Wo = s->W + 2 * s->pw - s->kw + 1;
+    const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
+    float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
+    gt__fast F = {.par = par};
+    CHECK(x && c.wf && c.bf && y0 && y1);
+    if (!(x && c.wf && c.bf && y0 && y1)) return;
+    CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+    const int ms[3] = {GT__W2_M, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        gt__w2d *w = gt__w2d_new(&c, ms[k]);
+        CHECK_MSG(w != NULL, "F(%dx%d, %dx%d): no transforms", ms[k], ms[k], s->kh, s->kw);
+        if (!w) continue;
+        memset(y1, 0xff, sizeof(float) * (size_t)ny); /* NaN: every output must be written */
+        CHECK(gt__fconv_w2d(&F, &c, w, gt_data(x), s->B, s->H, s->W, y1, s->epi));
+        double e = max_rel(y1, y0, ny);
+        CHECK_MSG(e <= WINO1_TOL, "F(%dx%d,%dx%d) cin %d cout %d B %d %dx%d: max relative error %.3g > %g", ms[k],
+                  ms[k], s->kh, s->kw, s->cin, s->cout, s->B, s->H, s->W, e, WINO1_TOL);
+        if (s->B == 3) printf("  F(%dx%d,5x5) %dx%d: max rel err %.2e\n", ms[k], ms[k], s->cin, s->cout, e);
+        gt__w2d_free(w);
+    }
+    gt__bconv st = c; /* strided, not square: no transforms */
+    st.sh = st.sw = 2;
+    CHECK(gt__w2d_new(&st, 4) == NULL);
+    gt__bconv rect = c;
+    rect.kw = 1;
+    CHECK(gt__w2d_new(&rect, 4) == NULL);
+    gt__free(F.col);
+    free(y0);
+    free(y1);
+}
+
+static void test_w2d_vs_im2col(void) {
+    gt__par *pools[2] = {NULL, gt__par_new(2)};
+    for (int p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizeof SHAPES2 / sizeof *SHAPES2; i++) check_shape2(pools[p], &SHAPES2[i], 500 + 7 * i);
+    gt__par_free(pools[1]);
+}
+
 int main(void) {
     RUN(test_wino_vs_im2col);
     RUN(test_w1d_vs_im2col);
+    RUN(test_w2d_vs_im2col);
     return gt_test_finish();
 }
