@@ -26,6 +26,11 @@ void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b,
                 (int)ldy);
 }
 
+void gt__fgemm_points(int np, int m, int n, int k, const float *u, const float *v, float *out) {
+    const int64_t mk = (int64_t)m * k, kn = (int64_t)k * n, mnn = (int64_t)m * n;
+    for (int p = 0; p < np; p++) gt__fgemm(m, n, k, u + p * mk, k, v + p * kn, n, out + p * mnn, n);
+}
+
 static inline void gt__relu_row(const float *x, float v, int64_t n, float *y) {
 #pragma omp simd
     for (int64_t j = 0; j < n; j++) {
@@ -155,7 +160,7 @@ static void gt__im2col(gt__par *par, const gt__bconv *cv, const float *x, int B,
     gt__par_run(par, (int64_t)cv->cin * cv->kh * cv->kw, GT_MAX(1, GT__GRAIN / GT_MAX(1, cols)), gt__im2col_rows, &J);
 }
 
-static bool gt__col(gt__fast *F, int64_t n) {
+bool gt__fast_col(gt__fast *F, int64_t n) {
     if (n <= F->col_cap) return true;
     gt__free(F->col);
     F->col = gt__alloc(sizeof(float) * (size_t)n);
@@ -183,7 +188,7 @@ bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, in
     }
     /* chunks of output rows (across images): im2col, sgemm into their columns, epilogue */
     const int64_t units = (int64_t)B * Ho, per = GT_MAX(1, GT__COL_TARGET / ((int64_t)K * Wo));
-    if (!gt__col(F, (int64_t)K * Wo * GT_MIN(per, units))) return false;
+    if (!gt__fast_col(F, (int64_t)K * Wo * GT_MIN(per, units))) return false;
     for (int64_t u0 = 0; u0 < units; u0 += per) {
         int64_t u1 = GT_MIN(units, u0 + per), j0 = u0 * Wo, j1 = u1 * Wo;
         gt__im2col(F->par, c, x, B, H, W, Ho, Wo, u0, u1, F->col);

@@ -119,6 +119,12 @@ bool gt__fconv_w1d(gt__fast *F, const gt__bconv *c, const gt__w1d *w, const floa
 bool gt__fconv_w2d(gt__fast *F, const gt__bconv *c, const gt__w2d *w, const float *x, int B, int H, int W, float *y,
                    bool epi);
 
+/* F's im2col / Winograd workspace grown to at least n floats; false: out of memory. */
+bool gt__fast_col(gt__fast *F, int64_t n);
+/* For each of np Winograd points p: out_p (m, n) = u_p (m, k) @ v_p (k, n), the
+ * points' matrices stored one after another. */
+void gt__fgemm_points(int np, int m, int n, int k, const float *u, const float *v, float *out);
+
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */
 bool gt__fconv(gt__fast *F, const gt__bconv *c, const float *x, int B, int H, int W, float *y, bool epi);

@@ -15,7 +15,6 @@
  * code (OpenBLAS threads them). */
 #include "inception_fast.h"
 
-#include <cblas.h>
 
 /* A block of tiles aims for about this many floats of V and M together. */
 #define GT__WINO_TARGET (1 << 20)
@@ -303,22 +302,14 @@ bool gt__fconv_wino(gt__fast *F, const gt__bconv *c, const float *u, int m, cons
     int64_t nb = GT_MAX(GT__WINO_MIN_TILES, GT__WINO_TARGET / (A * (int64_t)(c->cin + c->cout)));
     nb = GT_MIN(T, (nb + 15) / 16 * 16);
     const int64_t need = A * (int64_t)(c->cin + c->cout) * nb;
-    if (need > F->col_cap) {
-        gt__free(F->col);
-        F->col = gt__alloc(sizeof(float) * (size_t)need);
-        F->col_cap = F->col ? need : 0;
-        if (!F->col) return false;
-    }
+    if (!gt__fast_col(F, need)) return false;
     gt__wino_job J = {x,  y,  F->col, F->col + A * (int64_t)c->cin * nb, gt_data(c->bf), m, c->cin, c->cout, B, H,
                       W,  Ho, Wo,     c->ph,  c->pw, TH, TW, 0, 0, epi};
-    const int64_t mn = (int64_t)c->cout * c->cin;
     for (int64_t t0 = 0; t0 < T; t0 += nb) {
         const int64_t t1 = GT_MIN(T, t0 + nb), n = t1 - t0;
         J.t0 = t0, J.t1 = t1;
         gt__par_run(F->par, c->cin, GT_MAX(1, 4096 / n), m == 4 ? gt__wino4_in : gt__wino_in, &J);
-        for (int k = 0; k < A; k++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)n, c->cin, 1.0f, u + k * mn, c->cin,
-                        J.v + k * (int64_t)c->cin * n, (int)n, 0.0f, J.m + k * (int64_t)c->cout * n, (int)n);
+        gt__fgemm_points(A, c->cout, (int)n, c->cin, u, J.v, J.m);
         gt__par_run(F->par, c->cout, GT_MAX(1, 4096 / n), m == 4 ? gt__wino4_out : gt__wino_out, &J);
     }
     return true;

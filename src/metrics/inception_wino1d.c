@@ -23,7 +23,6 @@
  * U (n, cout, cin) = G g, and the output transform adds the bias and the ReLU. */
 #include "inception_fast.h"
 
-#include <cblas.h>
 
 /* A block of tiles aims for about this many floats of V and M together. */
 #define GT__W1_TARGET (1 << 21)
@@ -258,21 +257,13 @@ bool gt__fconv_w1d(gt__fast *F, const gt__bconv *c, const gt__w1d *w, const floa
     int64_t nb = GT_MAX((int64_t)J.nl, GT__W1_TARGET / ((int64_t)n * (c->cin + c->cout)));
     nb = GT_MIN(T, nb / J.nl * J.nl); /* whole groups */
     const int64_t need = (int64_t)n * (c->cin + c->cout) * nb;
-    if (need > F->col_cap) {
-        gt__free(F->col);
-        F->col = gt__alloc(sizeof(float) * (size_t)need);
-        F->col_cap = F->col ? need : 0;
-        if (!F->col) return false;
-    }
+    if (!gt__fast_col(F, need)) return false;
     J.v = F->col, J.mm = F->col + (int64_t)n * c->cin * nb;
-    const int64_t mn = (int64_t)c->cout * c->cin;
     for (int64_t t0 = 0; t0 < T; t0 += nb) {
         J.t0 = t0, J.t1 = GT_MIN(T, t0 + nb), J.nb = J.t1 - t0;
         const int cols = (int)J.nb;
         gt__par_run(F->par, c->cin, GT_MAX(1, 4096 / cols), gt__w1_in, &J);
-        for (int l = 0; l < n; l++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, cols, c->cin, 1.0f, w->u + l * mn, c->cin,
-                        J.v + (int64_t)l * c->cin * cols, cols, 0.0f, J.mm + (int64_t)l * c->cout * cols, cols);
+        gt__fgemm_points(n, c->cout, cols, c->cin, w->u, J.v, J.mm);
         gt__par_run(F->par, c->cout, GT_MAX(1, 4096 / cols), gt__w1_out, &J);
     }
     return true;

@@ -86,46 +86,72 @@ static const shape1 SHAPES1[] = {
     {48, 40, 16, 17, 17, 1, 7, 0, 3, true},   {36, 32, 2, 11, 9, 5, 1, 2, 0, true}, /* blocks; r = 5 */
 };
 
-static void check_shape1(gt__par *par, const shape1 *s, uint64_t seed) {
-    gt__bconv c = {.cin = s->cin, .cout = s->cout, .kh = s->kh, .kw = s->kw, .sh = 1, .sw = 1, .ph = s->ph, .pw = s->pw};
-    snprintf(c.name, sizeof c.name, "w1d %dx%d", s->kh, s->kw);
-    c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, s->kh, s->kw}, 0.1f);
-    c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
-    gt_tensor *x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
+/* A random conv of shape s, its input, and the im2col path's output y0 (the
+ * reference); y1 is the output buffer for the path under test. false: no memory. */
+typedef struct {
+    gt__bconv c;
+    gt_tensor *x;
+    float *y0, *y1;
+    int64_t ny;
+    gt__fast F;
+} ref_case;
+
+static bool ref_case_make(ref_case *r, gt__par *par, const shape1 *s, uint64_t seed, const char *what) {
+    memset(r, 0, sizeof *r);
+    r->c = (gt__bconv){.cin = s->cin, .cout = s->cout, .kh = s->kh, .kw = s->kw, .sh = 1, .sw = 1, .ph = s->ph,
+                       .pw = s->pw};
+    snprintf(r->c.name, sizeof r->c.name, "%s %dx%d", what, s->kh, s->kw);
+    r->c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, s->kh, s->kw}, 0.1f);
+    r->c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
+    r->x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
     const int Ho = s->H + 2 * s->ph - s->kh + 1, Wo = s->W + 2 * s->pw - s->kw + 1;
-    const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
-    float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
-    gt__fast F = {.par = par};
-    CHECK(x && c.wf && c.bf && y0 && y1);
-    if (!(x && c.wf && c.bf && y0 && y1)) return;
-    CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+    r->ny = (int64_t)s->cout * s->B * Ho * Wo;
+    r->y0 = malloc(sizeof(float) * (size_t)r->ny);
+    r->y1 = malloc(sizeof(float) * (size_t)r->ny);
+    r->F = (gt__fast){.par = par}; /* no conv table: gt__fconv takes the im2col path */
+    CHECK(r->x && r->c.wf && r->c.bf && r->y0 && r->y1);
+    if (!(r->x && r->c.wf && r->c.bf && r->y0 && r->y1)) return false;
+    CHECK(gt__fconv(&r->F, &r->c, gt_data(r->x), s->B, s->H, s->W, r->y0, s->epi));
+    memset(r->y1, 0xff, sizeof(float) * (size_t)r->ny); /* NaN: every output must be written */
+    return true;
+}
+
+static void ref_case_free(ref_case *r) {
+    gt__free(r->F.col);
+    free(r->y0);
+    free(r->y1);
+}
+
+static void check_shape1(gt__par *par, const shape1 *s, uint64_t seed) {
+    ref_case r;
+    if (!ref_case_make(&r, par, s, seed, "w1d")) return;
     const int ms[3] = {GT__W1_M, 2, 3};
     for (int k = 0; k < 3; k++) {
-        gt__w1d *w = gt__w1d_new(&c, ms[k]);
+        gt__w1d *w = gt__w1d_new(&r.c, ms[k]);
         CHECK_MSG(w != NULL, "F(%d, %d): no transforms", ms[k], s->kh * s->kw);
         if (!w) continue;
-        memset(y1, 0xff, sizeof(float) * (size_t)ny); /* NaN: every output must be written */
-        CHECK(gt__fconv_w1d(&F, &c, w, gt_data(x), s->B, s->H, s->W, y1, s->epi));
-        double e = max_rel(y1, y0, ny);
+        memset(r.y1, 0xff, sizeof(float) * (size_t)r.ny);
+        CHECK(gt__fconv_w1d(&r.F, &r.c, w, gt_data(r.x), s->B, s->H, s->W, r.y1, s->epi));
+        double e = max_rel(r.y1, r.y0, r.ny);
         CHECK_MSG(e <= WINO1_TOL, "F(%d,%d) %dx%d cin %d cout %d B %d %dx%d: max relative error %.3g > %g", ms[k],
                   s->kh * s->kw, s->kh, s->kw, s->cin, s->cout, s->B, s->H, s->W, e, WINO1_TOL);
-        if (s->cin >= 128) printf("  F(%d,%d) %dx%d %dx%d: max rel err %.2e\n", ms[k], s->kh * s->kw, s->kh, s->kw, s->cin, s->cout, e);
+        if (s->cin >= 128)
+            printf("  F(%d,%d) %dx%d %dx%d: max rel err %.2e\n", ms[k], s->kh * s->kw, s->kh, s->kw, s->cin, s->cout,
+                   e);
         gt__w1d_free(w);
     }
     /* not 1-D, strided, padded across: no transforms */
-    gt__bconv sq = c;
+    gt__bconv sq = r.c;
     sq.kh = sq.kw = 3;
     CHECK(gt__w1d_new(&sq, 4) == NULL);
-    gt__bconv st = c;
+    gt__bconv st = r.c;
     st.sh = st.sw = 2;
     CHECK(gt__w1d_new(&st, 4) == NULL);
-    gt__bconv across = c;
+    gt__bconv across = r.c;
     if (s->kh == 1) across.ph = 1;
     else across.pw = 1;
     CHECK(gt__w1d_new(&across, 4) == NULL);
-    gt__free(F.col);
-    free(y0);
-    free(y1);
+    ref_case_free(&r);
 }
 
 static void test_w1d_vs_im2col(void) {
@@ -144,40 +170,28 @@ static const shape1 SHAPES2[] = {
 };
 
 static void check_shape2(gt__par *par, const shape1 *s, uint64_t seed) {
-    gt__bconv c = {.cin = s->cin, .cout = s->cout, .kh = s->kh, .kw = s->kw, .sh = 1, .sw = 1, .ph = s->ph, .pw = s->pw};
-    snprintf(c.name, sizeof c.name, "w2d %dx%d", s->kh, s->kw);
-    c.wf = gt_test_randn(seed, 4, (const int64_t[]){s->cout, s->cin, s->kh, s->kw}, 0.1f);
-    c.bf = gt_test_randn(seed + 1, 1, (const int64_t[]){s->cout}, 0.5f);
-    gt_tensor *x = gt_test_randn(seed + 2, 4, (const int64_t[]){s->cin, s->B, s->H, s->W}, 1.0f);
-    const int Ho = s->H + 2 * s->ph - s->kh + 1, Wo = s->W + 2 * s->pw - s->kw + 1;
-    const int64_t ny = (int64_t)s->cout * s->B * Ho * Wo;
-    float *y0 = malloc(sizeof(float) * (size_t)ny), *y1 = malloc(sizeof(float) * (size_t)ny);
-    gt__fast F = {.par = par};
-    CHECK(x && c.wf && c.bf && y0 && y1);
-    if (!(x && c.wf && c.bf && y0 && y1)) return;
-    CHECK(gt__fconv(&F, &c, gt_data(x), s->B, s->H, s->W, y0, s->epi));
+    ref_case r;
+    if (!ref_case_make(&r, par, s, seed, "w2d")) return;
     const int ms[3] = {GT__W2_M, 2, 3};
     for (int k = 0; k < 3; k++) {
-        gt__w2d *w = gt__w2d_new(&c, ms[k]);
+        gt__w2d *w = gt__w2d_new(&r.c, ms[k]);
         CHECK_MSG(w != NULL, "F(%dx%d, %dx%d): no transforms", ms[k], ms[k], s->kh, s->kw);
         if (!w) continue;
-        memset(y1, 0xff, sizeof(float) * (size_t)ny); /* NaN: every output must be written */
-        CHECK(gt__fconv_w2d(&F, &c, w, gt_data(x), s->B, s->H, s->W, y1, s->epi));
-        double e = max_rel(y1, y0, ny);
+        memset(r.y1, 0xff, sizeof(float) * (size_t)r.ny);
+        CHECK(gt__fconv_w2d(&r.F, &r.c, w, gt_data(r.x), s->B, s->H, s->W, r.y1, s->epi));
+        double e = max_rel(r.y1, r.y0, r.ny);
         CHECK_MSG(e <= WINO1_TOL, "F(%dx%d,%dx%d) cin %d cout %d B %d %dx%d: max relative error %.3g > %g", ms[k],
                   ms[k], s->kh, s->kw, s->cin, s->cout, s->B, s->H, s->W, e, WINO1_TOL);
         if (s->B == 3) printf("  F(%dx%d,5x5) %dx%d: max rel err %.2e\n", ms[k], ms[k], s->cin, s->cout, e);
         gt__w2d_free(w);
     }
-    gt__bconv st = c; /* strided, not square: no transforms */
+    gt__bconv st = r.c; /* strided, not square: no transforms */
     st.sh = st.sw = 2;
     CHECK(gt__w2d_new(&st, 4) == NULL);
-    gt__bconv rect = c;
+    gt__bconv rect = r.c;
     rect.kw = 1;
     CHECK(gt__w2d_new(&rect, 4) == NULL);
-    gt__free(F.col);
-    free(y0);
-    free(y1);
+    ref_case_free(&r);
 }
 
 static void test_w2d_vs_im2col(void) {
