@@ -50,7 +50,7 @@ extern "C" {
 #define GT_FMNIST_CLASSES 10
 #define GT_FMNIST_WEIGHTS_FILE "fmnist_classifier.safetensors"
 #define GT_FMNIST_WEIGHTS_ENV "GANTRY_FMNIST_WEIGHTS"
-#define GT_FMNIST_EXTRACTOR_NAME "fmnist"
+#define GT_FMNIST_EXTRACTOR_NAME "fmnist" /* the extractor is named "fmnist-<fingerprint of its weights file>" */
 
 typedef struct gt_fmnist gt_fmnist;
 

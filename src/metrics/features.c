@@ -38,8 +38,7 @@ static void gt__incep_destroy(void *ctx) {
     free(c);
 }
 
-/* FNV-1a of a file's bytes (weights fingerprint for cache keys). */
-static gt_status gt__file_fnv(const char *path, uint32_t *out) {
+gt_status gt__file_fnv(const char *path, uint32_t *out) {
     FILE *f = fopen(path, "rb");
     if (!f) return gt_set_error(GT_ERR_IO, "cannot open '%s'", path);
     uint64_t h = 1469598103934665603ull;

@@ -12,6 +12,7 @@
 #include "gantry/io.h"
 #include "../internal.h"
 #include "fmnist_internal.h"
+#include "metrics_internal.h"
 
 gt_fmnist *gt_fmnist_new(uint64_t seed) {
     gt_fmnist *net = calloc(1, sizeof *net);
@@ -321,7 +322,12 @@ gt_status gt_fmnist_extractor_open(const char *weights_path, gt_extractor *out) 
         gt_fmnist_free(net);
         return st;
     }
-    snprintf(out->name, sizeof out->name, GT_FMNIST_EXTRACTOR_NAME);
+    uint32_t fp = 0;
+    if ((st = gt__file_fnv(path, &fp))) {
+        gt_fmnist_free(net);
+        return st;
+    }
+    snprintf(out->name, sizeof out->name, "%s-%08x", GT_FMNIST_EXTRACTOR_NAME, (unsigned)fp); /* weights in the key */
     out->dim = GT_FMNIST_FEATURE_DIM;
     out->logits_dim = GT_FMNIST_CLASSES;
     out->batch = GT__FMNIST_BATCH;

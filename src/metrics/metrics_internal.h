@@ -22,6 +22,10 @@ void gt__mt_permutation(gt__mt19937 *mt, int64_t n, int64_t *perm);
  * (the float32 band could not decide), since the start (for tests / benches). */
 int64_t gt__prdc_exact_pairs(void);
 
+/* FNV-1a of a file's bytes, folded to 32 bits: the weights fingerprint in an
+ * extractor's name, so cached statistics of other weights are never reused. */
+gt_status gt__file_fnv(const char *path, uint32_t *out);
+
 /* Checks shared by the metric entry points (set the error, return its status). */
 gt_status gt__check_features(const float *x, int64_t n, int64_t dim, const char *metric, const char *what);
 

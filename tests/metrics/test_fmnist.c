@@ -173,7 +173,8 @@ static void test_extractor(void) {
         CHECK_MSG(false, "%s", gt_last_error());
         return;
     }
-    CHECK(!strcmp(ex.name, "fmnist"));
+    /* "fmnist-<8 hex digits of the weights file's fingerprint>": cached statistics follow the weights */
+    CHECK(!strncmp(ex.name, "fmnist-", 7) && strlen(ex.name) == 15 && strspn(ex.name + 7, "0123456789abcdef") == 8);
     CHECK(ex.dim == GT_FMNIST_FEATURE_DIM && ex.dim == 128 && ex.logits_dim == 10 && ex.batch > 0);
     CHECK(ex.extract && ex.destroy && ex.ctx);
     const int n = 7, C = 3, H = 32, W = 32;
@@ -413,6 +414,15 @@ static void test_bad_weights(void) {
     CHECK(gt_st_load(&s, rt) == GT_OK && gt_st_get_meta(&s, "test_accuracy") &&
           !strcmp(gt_st_get_meta(&s, "test_accuracy"), "0.5"));
     gt_st_free(&s);
+    /* other weights: another extractor name, so another statistics cache key */
+    gt_extractor e1, e2;
+    CHECK(gt_fmnist_extractor_open(SHIPPED, &e1) == GT_OK && gt_fmnist_extractor_open(rt, &e2) == GT_OK);
+    CHECK_MSG(strcmp(e1.name, e2.name) != 0, "shipped and other weights share the name %s", e1.name);
+    char p1[1024], p2[1024];
+    CHECK(gt_stats_cache_path("fashion-mnist:test", e1.name, "none", 100, p1, sizeof p1) == GT_OK &&
+          gt_stats_cache_path("fashion-mnist:test", e2.name, "none", 100, p2, sizeof p2) == GT_OK && strcmp(p1, p2));
+    gt_extractor_free(&e1);
+    gt_extractor_free(&e2);
     CHECK_ERR(gt_fmnist_save(other, NULL, 0, NULL, NULL), GT_ERR_ARG, "path");
     free(img);
     gt_fmnist_free(net);
