@@ -306,7 +306,8 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
     F->conv = net->conv;
     for (int i = 0; i < net->nconv; i++) {
         const gt__bconv *c = &net->conv[i];
-        if ((c->kh == 1) != (c->kw == 1) && c->cin >= GT__WINO_MIN_C && c->cout >= GT__WINO_MIN_C) {
+        if ((c->kh == 1) != (c->kw == 1) && c->cin >= GT__WINO_MIN_C && c->cout >= GT__WINO_MIN_C &&
+            gt__w1d_fits(c, GT__W1_M)) {
             F->w1d[i] = gt__w1d_new(c, GT__W1_M); /* 1x7, 7x1, 1x3, 3x1 */
             if (!F->w1d[i]) {
                 gt__inception_fast_free(net);
@@ -314,8 +315,8 @@ gt_status gt__inception_fast_prepare(gt_inception *net) {
             }
             continue;
         }
-        if (c->kh == 5 && c->kw == 5 && c->sh == 1 && c->sw == 1 && c->cin >= GT__WINO_MIN_C &&
-            c->cout >= GT__WINO_MIN_C) {
+        if (c->kh == 5 && c->kw == 5 && c->cin >= GT__WINO_MIN_C && c->cout >= GT__WINO_MIN_C &&
+            gt__w2d_fits(c, GT__W2_M)) {
             F->w2d[i] = gt__w2d_new(c, GT__W2_M); /* the 5x5 of Mixed_5b..5d: F(4x4, 5x5) */
             if (!F->w2d[i]) {
                 gt__inception_fast_free(net);

@@ -43,8 +43,10 @@ typedef struct {
 } gt__w1d;
 /* Output tile of the forward's 1-D Winograd convs. */
 #define GT__W1_M 4
-/* c's F(m, r) state from its folded weights; NULL: not a 1 x r / r x 1
- * stride-1 conv with no padding across, n > GT__W1_MAXN, or out of memory. */
+/* Whether c is a 1 x r / r x 1 stride-1 conv with no padding across and
+ * n <= GT__W1_MAXN; then its F(m, r) state from its folded weights (NULL:
+ * out of memory, or it does not fit). */
+bool gt__w1d_fits(const gt__bconv *c, int m);
 gt__w1d *gt__w1d_new(const gt__bconv *c, int m);
 void gt__w1d_free(gt__w1d *w); /* NULL-safe */
 /* F(m, r)'s B^T (n, n), G (n, r), A^T (m, n) in double (n = m + r - 1 <=
@@ -66,7 +68,9 @@ typedef struct {
     float *u; // (n * n, cout, cin)
 } gt__w2d;
 #define GT__W2_M 4
-/* c's F(m x m, r x r) state; NULL: not square stride 1, n > GT__W2_MAXN, or out of memory. */
+/* Whether c is square, stride 1, n <= GT__W2_MAXN; then its F(m x m, r x r)
+ * state (NULL: out of memory, or it does not fit). */
+bool gt__w2d_fits(const gt__bconv *c, int m);
 gt__w2d *gt__w2d_new(const gt__bconv *c, int m);
 void gt__w2d_free(gt__w2d *w); /* NULL-safe */
 

@@ -85,12 +85,17 @@ void gt__w1_sparse(const double *mat, int rows, int n, int *nz, int (*idx)[GT__W
     }
 }
 
-gt__w1d *gt__w1d_new(const gt__bconv *c, int m) {
+bool gt__w1d_fits(const gt__bconv *c, int m) {
     const bool along_w = c->kh == 1;
     const int r = along_w ? c->kw : c->kh, n = m + r - 1;
-    if (c->sh != 1 || c->sw != 1 || (along_w ? c->ph : c->pw) != 0 || (c->kh != 1 && c->kw != 1) || r < 2 ||
-        m < 1 || n > GT__W1_MAXN || m > GT__W1_MAXM)
-        return NULL;
+    return c->sh == 1 && c->sw == 1 && (along_w ? c->ph : c->pw) == 0 && (c->kh == 1 || c->kw == 1) && r >= 2 &&
+           m >= 1 && n <= GT__W1_MAXN && m <= GT__W1_MAXM;
+}
+
+gt__w1d *gt__w1d_new(const gt__bconv *c, int m) {
+    if (!gt__w1d_fits(c, m)) return NULL;
+    const bool along_w = c->kh == 1;
+    const int r = along_w ? c->kw : c->kh, n = m + r - 1;
     gt__w1d *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     double bt[GT__W1_MAXN * GT__W1_MAXN], g[GT__W1_MAXN * GT__W1_MAXN], at[GT__W1_MAXM * GT__W1_MAXN];

@@ -17,10 +17,14 @@
 /* Tiles per transform segment (stack buffers of n^2 rows). */
 #define GT__W2_SEG 64
 
-gt__w2d *gt__w2d_new(const gt__bconv *c, int m) {
+bool gt__w2d_fits(const gt__bconv *c, int m) {
     const int r = c->kh, n = m + r - 1;
-    if (c->kh != c->kw || c->sh != 1 || c->sw != 1 || r < 2 || m < 1 || n > GT__W2_MAXN || m > GT__W1_MAXM)
-        return NULL;
+    return c->kh == c->kw && c->sh == 1 && c->sw == 1 && r >= 2 && m >= 1 && n <= GT__W2_MAXN && m <= GT__W1_MAXM;
+}
+
+gt__w2d *gt__w2d_new(const gt__bconv *c, int m) {
+    if (!gt__w2d_fits(c, m)) return NULL;
+    const int r = c->kh, n = m + r - 1;
     gt__w2d *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     double bt[GT__W1_MAXN * GT__W1_MAXN], g[GT__W1_MAXN * GT__W1_MAXN], at[GT__W1_MAXM * GT__W1_MAXN];
