@@ -81,7 +81,7 @@ static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz
 
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
-    const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist";
+    const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
     double lr = 0;
     bool resume = false, quiet = false;
     gt_model_config *m = &c.model;
@@ -126,6 +126,8 @@ int gt_cmd_train(int argc, char **argv) {
         {"--eval-n", GT_ARG_I64, &c.eval_n, 2, 1e6, false, "N", "images per side of each evaluation (2000)", false},
         {"--eval-extractor", GT_ARG_STR, &eval_ex, 0, 0, false, "NAME",
          "features for it: fmnist (default, shipped) or inception", false},
+        {"--eval-metrics", GT_ARG_STR, &eval_metrics, 0, 0, false, "LIST",
+         "what it logs: comma list of fid, kid, is, pr, dc, or all (fid)", false},
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
@@ -204,7 +206,7 @@ int gt_cmd_train(int argc, char **argv) {
         snprintf(r.out, sizeof r.out, "%s", out);
         const char *changeable[] = {"--steps", "--lr", "--lr-g", "--lr-d", "--beta1", "--beta2", "--sample-every",
                                     "--ckpt-every", "--log-every", "--keep-ckpts", "--threads", "--eval-every",
-                                    "--eval-n", "--eval-extractor"};
+                                    "--eval-n", "--eval-extractor", "--eval-metrics"};
         for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, changeable[i]);
             if (!a->given) continue;
@@ -223,6 +225,11 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--eval-every")) r.eval_every = c.eval_every;
             else if (!strcmp(f, "--eval-n")) r.eval_n = c.eval_n;
             else if (!strcmp(f, "--eval-extractor")) snprintf(r.eval_extractor, sizeof r.eval_extractor, "%s", eval_ex);
+            else if (!strcmp(f, "--eval-metrics")) {
+                if (strlen(eval_metrics) >= sizeof r.eval_metrics)
+                    return gt_args_error("train", "--eval-metrics: the list is too long");
+                snprintf(r.eval_metrics, sizeof r.eval_metrics, "%s", eval_metrics);
+            }
         }
         c = r;
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
@@ -255,6 +262,9 @@ int gt_cmd_train(int argc, char **argv) {
         if (strlen(eval_ex) >= sizeof c.eval_extractor)
             return gt_args_error("train", "--eval-extractor must be fmnist or inception, got '%s'", eval_ex);
         snprintf(c.eval_extractor, sizeof c.eval_extractor, "%s", eval_ex);
+        if (strlen(eval_metrics) >= sizeof c.eval_metrics)
+            return gt_args_error("train", "--eval-metrics: the list is too long");
+        snprintf(c.eval_metrics, sizeof c.eval_metrics, "%s", eval_metrics);
         if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());

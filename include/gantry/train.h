@@ -80,6 +80,7 @@ typedef struct {
     int64_t eval_every;      /* steps between FID evaluations logged to metrics.jsonl (0 = off) */
     int64_t eval_n;          /* images per side of each evaluation (2000) */
     char eval_extractor[32]; /* feature extractor for it: "fmnist" (default) or "inception" */
+    char eval_metrics[48];   /* what it logs: a comma list of fid, kid, is, pr, dc, or "all" ("fid") */
 } gt_train_config;
 
 gt_train_config gt_train_config_default(void);
@@ -178,6 +179,23 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *hooks);
  * training data, cfg.eval_n images each, with cfg.eval_extractor. The real
  * statistics are computed once per process and kept in t. */
 gt_status gt_train_eval_fid(gt_trainer *t, double *fid);
+
+/* --eval-metrics: which metrics an evaluation computes. */
+enum { GT_EVAL_FID = 1, GT_EVAL_KID = 2, GT_EVAL_IS = 4, GT_EVAL_PR = 8, GT_EVAL_DC = 16 };
+/* "fid,kid,is,pr,dc" (any subset, any order) or "all" -> a GT_EVAL_* mask;
+ * GT_ERR_ARG naming the entry it does not know, or for an empty list. */
+gt_status gt_eval_metrics_parse(const char *list, unsigned *mask);
+/* One evaluation's results; NAN where not asked for. KID uses subsets of
+ * min(1000, eval_n) images, IS 10 splits, PR k = 3 and DC k = 5, with the
+ * defaults of `gantry eval`. */
+typedef struct {
+    double fid, kid, kid_std, is, is_std;
+    double precision, recall, f_score, density, coverage;
+} gt_train_eval_result;
+/* The metrics of cfg.eval_metrics for the sampling generator against the
+ * training data (as gt_train_eval_fid); the real features or statistics are
+ * kept in t between evaluations. */
+gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r);
 void gt_train_eval_free(gt_trainer *t); /* by gt_trainer_free */
 /* The run folder's last checkpoint path into buf. */
 const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n);

@@ -21,6 +21,7 @@ gt_train_config gt_train_config_default(void) {
     c.sample_every = 500;
     c.eval_n = 2000;
     snprintf(c.eval_extractor, sizeof c.eval_extractor, "fmnist");
+    snprintf(c.eval_metrics, sizeof c.eval_metrics, "fid");
     c.ckpt_every = 1000;
     c.keep_ckpts = 2;
     c.n_samples = 64;
@@ -60,6 +61,8 @@ gt_status gt_train_config_check(gt_train_config *c) {
                             (long long)c->eval_every, (long long)c->eval_n);
     if (strcmp(c->eval_extractor, "fmnist") != 0 && strcmp(c->eval_extractor, "inception") != 0)
         return gt_set_error(GT_ERR_ARG, "eval-extractor must be fmnist or inception, got '%s'", c->eval_extractor);
+    unsigned mask;
+    if (gt_eval_metrics_parse(c->eval_metrics, &mask) != GT_OK) return gt_last_status();
     if (c->n_samples < 1 || c->n_samples > 1024)
         return gt_set_error(GT_ERR_ARG, "n-samples must be in 1..1024, got %d", c->n_samples);
     if (c->data_limit < 0)
@@ -109,6 +112,7 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     cJSON_AddNumberToObject(j, "eval_every", (double)c->eval_every);
     cJSON_AddNumberToObject(j, "eval_n", (double)c->eval_n);
     cJSON_AddStringToObject(j, "eval_extractor", c->eval_extractor);
+    cJSON_AddStringToObject(j, "eval_metrics", c->eval_metrics);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -192,6 +196,10 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     GT__INT(j, "eval_n", 2, 1000000, n.eval_n);
     if (!gt__get_str(j, "eval_extractor", n.eval_extractor, sizeof n.eval_extractor)) {
         bad = "eval_extractor";
+        goto fail;
+    }
+    if (!gt__get_str(j, "eval_metrics", n.eval_metrics, sizeof n.eval_metrics)) {
+        bad = "eval_metrics";
         goto fail;
     }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");

@@ -1,5 +1,7 @@
-/* --eval-every: FID of the sampling generator against the training data, with
- * the chosen extractor, logged into the run's metrics.jsonl by run.c. */
+/* --eval-every: the chosen metrics (--eval-metrics: FID by default, KID, IS,
+ * precision/recall, density/coverage) of the sampling generator against the
+ * training data, with the chosen extractor, logged into the run's
+ * metrics.jsonl by run.c. */
 #include <math.h>
 #include <string.h>
 
@@ -10,7 +12,8 @@
 
 typedef struct {
     gt_extractor ex;
-    gt_fid_stats real;
+    gt_fid_stats real;     /* FID statistics of the real side */
+    gt_feature_set real_f; /* its features, kept when KID, PR or DC is asked for */
     bool ready;
 } gt__eval_state;
 
@@ -48,11 +51,10 @@ static gt_status gt__fake_read(void *ctx, int64_t start, int64_t count, uint8_t 
     return st;
 }
 
-static gt_status gt__stats_of(gt__eval_state *e, gt_image_source *src, int64_t n, gt_fid_stats *out) {
-    gt_feature_set fs = {0};
-    gt_status st = src ? gt_features_extract(&e->ex, src, n, false, NULL, NULL, &fs) : gt_last_status();
-    if (st == GT_OK) st = gt_fid_stats_compute(fs.feats, fs.n, fs.dim, out);
-    gt_feature_set_free(&fs);
+/* Features of n images of src (freed here), with logits when asked. */
+static gt_status gt__features_of(gt__eval_state *e, gt_image_source *src, int64_t n, bool logits, gt_feature_set *fs) {
+    memset(fs, 0, sizeof *fs);
+    gt_status st = src ? gt_features_extract(&e->ex, src, n, logits, NULL, NULL, fs) : gt_last_status();
     gt_image_source_free(src);
     return st;
 }
@@ -62,12 +64,42 @@ void gt_train_eval_free(gt_trainer *t) {
     if (!e) return;
     gt_extractor_free(&e->ex);
     gt_fid_stats_free(&e->real);
+    gt_feature_set_free(&e->real_f);
     free(e);
     t->eval = NULL;
 }
 
-gt_status gt_train_eval_fid(gt_trainer *t, double *fid) {
-    if (!t || !fid) return gt_set_error(GT_ERR_ARG, "gt_train_eval_fid: NULL argument");
+static const struct {
+    const char *name;
+    unsigned bit;
+} gt__eval_names[] = {{"fid", GT_EVAL_FID}, {"kid", GT_EVAL_KID}, {"is", GT_EVAL_IS}, {"pr", GT_EVAL_PR},
+                      {"dc", GT_EVAL_DC}};
+
+gt_status gt_eval_metrics_parse(const char *list, unsigned *mask) {
+    if (!list || !mask) return gt_set_error(GT_ERR_ARG, "gt_eval_metrics_parse: NULL argument");
+    unsigned m = 0;
+    const char *p = list;
+    while (*p) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        bool known = false;
+        if (len == 3 && !strncmp(p, "all", 3)) m |= GT_EVAL_FID | GT_EVAL_KID | GT_EVAL_IS | GT_EVAL_PR | GT_EVAL_DC,
+                                                 known = true;
+        for (size_t i = 0; !known && i < sizeof gt__eval_names / sizeof *gt__eval_names; i++)
+            if (strlen(gt__eval_names[i].name) == len && !strncmp(p, gt__eval_names[i].name, len))
+                m |= gt__eval_names[i].bit, known = true;
+        if (!known)
+            return gt_set_error(GT_ERR_ARG, "eval-metrics: '%.*s' is not a metric (expected a comma list of fid, kid, "
+                                "is, pr, dc, or all)", (int)len, p);
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (!m) return gt_set_error(GT_ERR_ARG, "eval-metrics: the list is empty (expected fid, kid, is, pr, dc or all)");
+    *mask = m;
+    return GT_OK;
+}
+
+static gt_status gt__eval_prepare(gt_trainer *t, unsigned mask, int64_t *n_out, gt__eval_state **out) {
     if (!t->ds) return gt_set_error(GT_ERR_STATE, "evaluation needs the training data set (--data)");
     const gt_train_config *c = &t->cfg;
     int64_t n = c->eval_n;
@@ -80,21 +112,88 @@ gt_status gt_train_eval_fid(gt_trainer *t, double *fid) {
         gt_status st = gt_extractor_open(c->eval_extractor, NULL, &e->ex);
         if (st != GT_OK) return st;
     }
-    if (!e->ready) {
+    if ((mask & GT_EVAL_IS) && e->ex.logits_dim <= 0)
+        return gt_set_error(GT_ERR_ARG, "eval-metrics: the Inception Score needs class logits, which the %s extractor "
+                            "does not have", e->ex.name);
+    const bool keep = mask & (GT_EVAL_KID | GT_EVAL_PR | GT_EVAL_DC);
+    if (!e->ready || (keep && !e->real_f.feats)) {
         gt_image_source *real =
             gt_image_source_from_fn("training data", n, t->ds->c, t->ds->h, t->ds->w, gt__real_read, t->ds, NULL);
-        gt_status st = gt__stats_of(e, real, n, &e->real);
+        gt_feature_set fs;
+        gt_status st = gt__features_of(e, real, n, false, &fs);
+        if (st == GT_OK && !e->ready) st = gt_fid_stats_compute(fs.feats, fs.n, fs.dim, &e->real);
+        if (st == GT_OK && keep) {
+            e->real_f = fs;
+            fs.feats = NULL;
+        }
+        gt_feature_set_free(&fs);
         if (st != GT_OK) return st;
         e->ready = true;
     }
-    gt_status pst = gt_trainer_prepare_sampler(t); /* once: every chunk uses the same BN statistics */
-    if (pst != GT_OK) return pst;
+    *n_out = n;
+    *out = e;
+    return gt_trainer_prepare_sampler(t); /* once: every chunk uses the same BN statistics */
+}
+
+gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r) {
+    if (!t || !r) return gt_set_error(GT_ERR_ARG, "gt_train_eval: NULL argument");
+    for (double *d = &r->fid; d <= &r->coverage; d++) *d = NAN;
+    unsigned mask;
+    gt_status st = gt_eval_metrics_parse(t->cfg.eval_metrics, &mask);
+    gt__eval_state *e = NULL;
+    int64_t n = 0;
+    if (st == GT_OK) st = gt__eval_prepare(t, mask, &n, &e);
+    if (st != GT_OK) return st;
+    const gt_train_config *c = &t->cfg;
     gt__fake_ctx ctx = {t};
     gt_image_source *fake = gt_image_source_from_fn("generator", n, c->model.channels, c->model.res, c->model.res,
                                                     gt__fake_read, &ctx, NULL);
+    gt_feature_set ff;
+    st = gt__features_of(e, fake, n, mask & GT_EVAL_IS, &ff);
+    if (st == GT_OK && (mask & GT_EVAL_FID)) {
+        gt_fid_stats fs = {0};
+        st = gt_fid_stats_compute(ff.feats, ff.n, ff.dim, &fs);
+        if (st == GT_OK) st = gt_metric_fid(&e->real, &fs, &r->fid);
+        gt_fid_stats_free(&fs);
+    }
+    if (st == GT_OK && (mask & GT_EVAL_KID)) {
+        gt_kid_opts ko = gt_kid_default_opts();
+        ko.subset_size = 0; /* min(1000, n): a short evaluation still gets a KID */
+        st = gt_metric_kid(e->real_f.feats, e->real_f.n, ff.feats, ff.n, ff.dim, &ko, &r->kid, &r->kid_std);
+    }
+    if (st == GT_OK && (mask & GT_EVAL_IS)) {
+        st = gt_metric_is(ff.logits, ff.n, ff.logits_dim, NULL, &r->is, &r->is_std);
+    }
+    if (st == GT_OK && (mask & (GT_EVAL_PR | GT_EVAL_DC))) {
+        gt_prdc_opts po = gt_prdc_default_opts();
+        po.pr = mask & GT_EVAL_PR, po.dc = mask & GT_EVAL_DC;
+        gt_prdc_result pr;
+        st = gt_metric_prdc(e->real_f.feats, e->real_f.n, ff.feats, ff.n, ff.dim, &po, &pr);
+        if (st == GT_OK) {
+            r->precision = pr.precision, r->recall = pr.recall, r->f_score = pr.f_score;
+            r->density = pr.density, r->coverage = pr.coverage;
+        }
+    }
+    gt_feature_set_free(&ff);
+    return st;
+}
+
+gt_status gt_train_eval_fid(gt_trainer *t, double *fid) {
+    if (!t || !fid) return gt_set_error(GT_ERR_ARG, "gt_train_eval_fid: NULL argument");
+    gt__eval_state *e = NULL;
+    int64_t n = 0;
+    gt_status st = gt__eval_prepare(t, GT_EVAL_FID, &n, &e);
+    if (st != GT_OK) return st;
+    const gt_train_config *c = &t->cfg;
+    gt__fake_ctx ctx = {t};
+    gt_image_source *fake = gt_image_source_from_fn("generator", n, c->model.channels, c->model.res, c->model.res,
+                                                    gt__fake_read, &ctx, NULL);
+    gt_feature_set ff;
+    st = gt__features_of(e, fake, n, false, &ff);
     gt_fid_stats fs = {0};
-    gt_status st = gt__stats_of(e, fake, n, &fs);
+    if (st == GT_OK) st = gt_fid_stats_compute(ff.feats, ff.n, ff.dim, &fs);
     if (st == GT_OK) st = gt_metric_fid(&e->real, &fs, fid);
     gt_fid_stats_free(&fs);
+    gt_feature_set_free(&ff);
     return st;
 }

@@ -200,24 +200,42 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p) {
     return fflush(f) == 0 ? GT_OK : gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
 }
 
-/* --eval-every: one metrics.jsonl line {"step", "eval": {...}} and a note to the hooks. */
+/* --eval-every: one metrics.jsonl line {"step", "eval": {...}} with the asked
+ * metrics, and a note to the hooks. */
 static gt_status gt__eval_line(gt_trainer *t, FILE *f, const gt_train_hooks *h) {
     const gt_train_config *c = &t->cfg;
-    double a = gt__now(), fid = NAN;
-    gt_status st = gt_train_eval_fid(t, &fid);
+    double a = gt__now();
+    gt_train_eval_result r;
+    gt_status st = gt_train_eval(t, &r);
     if (st != GT_OK) return st;
     double dt = gt__now() - a;
     int64_t n = c->eval_n < t->ds->n ? c->eval_n : t->ds->n;
+    const struct {
+        const char *key, *label;
+        double v;
+    } m[] = {{"fid", "FID", r.fid},          {"kid", "KID", r.kid},
+             {"kid_std", NULL, r.kid_std},   {"is", "IS", r.is},
+             {"is_std", NULL, r.is_std},     {"precision", "precision", r.precision},
+             {"recall", "recall", r.recall}, {"f_score", NULL, r.f_score},
+             {"density", "density", r.density}, {"coverage", "coverage", r.coverage}};
+    char json[640] = "", what[384] = "";
+    size_t jl = 0, wl = 0;
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+        if (isnan(m[i].v)) continue;
+        jl += (size_t)snprintf(json + jl, sizeof json - jl, "\"%s\":%.9g,", m[i].key, m[i].v);
+        if (m[i].label) wl += (size_t)snprintf(what + wl, sizeof what - wl, "%s%s %.4f", wl ? ", " : "", m[i].label, m[i].v);
+        if (jl >= sizeof json || wl >= sizeof what) return gt_set_error(GT_ERR_STATE, "eval line too long");
+    }
     if (f) {
-        fprintf(f, "{\"step\":%llu,\"eval\":{\"fid\":%.6f,\"extractor\":\"%s\",\"n\":%lld,\"time_s\":%.3f}}\n",
-                (unsigned long long)t->step, fid, c->eval_extractor, (long long)n, dt);
+        fprintf(f, "{\"step\":%llu,\"eval\":{%s\"extractor\":\"%s\",\"n\":%lld,\"time_s\":%.3f}}\n",
+                (unsigned long long)t->step, json, c->eval_extractor, (long long)n, dt);
         if (fflush(f) != 0) return gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
     }
     if (h && h->wrote) {
-        char what[128];
-        snprintf(what, sizeof what, "FID %.4f (%s features, %lld images each, %.1f s) at step %llu", fid,
+        char note[512];
+        snprintf(note, sizeof note, "%s (%s features, %lld images each, %.1f s) at step %llu", what,
                  c->eval_extractor, (long long)n, dt, (unsigned long long)t->step);
-        h->wrote(what, c->out[0] ? "metrics.jsonl" : "(no run folder)", h->user);
+        h->wrote(note, c->out[0] ? "metrics.jsonl" : "(no run folder)", h->user);
     }
     return GT_OK;
 }

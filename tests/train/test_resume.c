@@ -254,6 +254,48 @@ static void test_eval_every(void) {
     }
     if (f) fclose(f);
     CHECK_MSG(evals == 3, "%d eval lines, want 3", evals);
+    /* --eval-metrics all: every metric on the same trajectory and the same fixed latents, so the FID
+     * equals the FID-only run's at each step; the others finite and in range */
+    gt_train_config cc = small_config(tp("eval_all"), 6);
+    cc.eval_every = 2, cc.eval_n = 40;
+    snprintf(cc.eval_metrics, sizeof cc.eval_metrics, "all");
+    gt_trainer t3;
+    CHECK_MSG(gt_trainer_init(&t3, &cc, NULL) == GT_OK, "%s", gt_last_error());
+    CHECK_MSG(gt_train_run(&t3, NULL) == GT_OK, "%s", gt_last_error());
+    gt_trainer_free(&t3);
+    char pa[GT_PATH_MAX + 32], la[1024], lb[1024];
+    snprintf(pa, sizeof pa, "%s/metrics.jsonl", cc.out);
+    FILE *fa = fopen(pa, "r"), *fb = fopen(path, "r");
+    CHECK(fa && fb);
+    int matched = 0;
+    while (fa && fb && fgets(la, sizeof la, fa)) {
+        const char *e = strstr(la, "\"eval\":{");
+        if (!e) continue;
+        while (fgets(lb, sizeof lb, fb) && !strstr(lb, "\"eval\":{")) {}
+        double fa_fid = strtod(strstr(la, "\"fid\":") + 6, NULL), fb_fid = strtod(strstr(lb, "\"fid\":") + 6, NULL);
+        CHECK_MSG(fabs(fa_fid - fb_fid) <= 1e-5 * fb_fid, "FID %g with all metrics vs %g alone", fa_fid, fb_fid);
+        const char *keys[] = {"\"kid\":", "\"kid_std\":", "\"is\":", "\"is_std\":", "\"precision\":",
+                              "\"recall\":", "\"f_score\":", "\"density\":", "\"coverage\":"};
+        for (int k = 0; k < 9; k++) {
+            const char *q = strstr(la, keys[k]);
+            CHECK_MSG(q != NULL, "no %s in %s", keys[k], la);
+            if (!q) continue;
+            double v = strtod(q + strlen(keys[k]), NULL);
+            bool unit = k >= 4 && k != 7; /* precision, recall, f_score, coverage in [0, 1]; density >= 0 */
+            CHECK_MSG(isfinite(v) && (!unit || (v >= 0 && v <= 1)) && (k != 2 || v >= 1), "%s%g", keys[k], v);
+        }
+        matched++;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    CHECK_MSG(matched == 3, "%d eval lines with all metrics, want 3", matched);
+    unsigned mask = 0;
+    CHECK(gt_eval_metrics_parse("kid,fid", &mask) == GT_OK && mask == (GT_EVAL_KID | GT_EVAL_FID));
+    CHECK(gt_eval_metrics_parse("fid,lpips", &mask) == GT_ERR_ARG && strstr(gt_last_error(), "'lpips'"));
+    CHECK(gt_eval_metrics_parse("", &mask) == GT_ERR_ARG);
+    gt_train_config badm = small_config(tp("eval_badm"), 2);
+    snprintf(badm.eval_metrics, sizeof badm.eval_metrics, "fid,,x");
+    CHECK(gt_train_config_check(&badm) == GT_ERR_ARG && strstr(gt_last_error(), "eval-metrics"));
     /* a bad extractor name is refused before any training */
     gt_train_config bad = small_config(tp("eval_bad"), 2);
     snprintf(bad.eval_extractor, sizeof bad.eval_extractor, "vgg");
