@@ -135,14 +135,11 @@ static gt_status gt__eval_prepare(gt_trainer *t, unsigned mask, int64_t *n_out, 
     return gt_trainer_prepare_sampler(t); /* once: every chunk uses the same BN statistics */
 }
 
-gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r) {
-    if (!t || !r) return gt_set_error(GT_ERR_ARG, "gt_train_eval: NULL argument");
+static gt_status gt__eval(gt_trainer *t, unsigned mask, gt_train_eval_result *r) {
     for (double *d = &r->fid; d <= &r->coverage; d++) *d = NAN;
-    unsigned mask;
-    gt_status st = gt_eval_metrics_parse(t->cfg.eval_metrics, &mask);
     gt__eval_state *e = NULL;
     int64_t n = 0;
-    if (st == GT_OK) st = gt__eval_prepare(t, mask, &n, &e);
+    gt_status st = gt__eval_prepare(t, mask, &n, &e);
     if (st != GT_OK) return st;
     const gt_train_config *c = &t->cfg;
     gt__fake_ctx ctx = {t};
@@ -178,22 +175,17 @@ gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r) {
     return st;
 }
 
+gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r) {
+    if (!t || !r) return gt_set_error(GT_ERR_ARG, "gt_train_eval: NULL argument");
+    unsigned mask;
+    gt_status st = gt_eval_metrics_parse(t->cfg.eval_metrics, &mask);
+    return st == GT_OK ? gt__eval(t, mask, r) : st;
+}
+
 gt_status gt_train_eval_fid(gt_trainer *t, double *fid) {
     if (!t || !fid) return gt_set_error(GT_ERR_ARG, "gt_train_eval_fid: NULL argument");
-    gt__eval_state *e = NULL;
-    int64_t n = 0;
-    gt_status st = gt__eval_prepare(t, GT_EVAL_FID, &n, &e);
-    if (st != GT_OK) return st;
-    const gt_train_config *c = &t->cfg;
-    gt__fake_ctx ctx = {t};
-    gt_image_source *fake = gt_image_source_from_fn("generator", n, c->model.channels, c->model.res, c->model.res,
-                                                    gt__fake_read, &ctx, NULL);
-    gt_feature_set ff;
-    st = gt__features_of(e, fake, n, false, &ff);
-    gt_fid_stats fs = {0};
-    if (st == GT_OK) st = gt_fid_stats_compute(ff.feats, ff.n, ff.dim, &fs);
-    if (st == GT_OK) st = gt_metric_fid(&e->real, &fs, fid);
-    gt_fid_stats_free(&fs);
-    gt_feature_set_free(&ff);
+    gt_train_eval_result r;
+    gt_status st = gt__eval(t, GT_EVAL_FID, &r);
+    if (st == GT_OK) *fid = r.fid;
     return st;
 }
