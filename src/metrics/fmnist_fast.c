@@ -113,7 +113,10 @@ typedef struct {
 /* Images [i0, i0 + nb) on lane L. */
 static bool gt__fm_chunk(const gt__fm_job *J, gt__fm_lane *L, int64_t i0, int nb) {
     const int64_t B = GT__FM_CHUNK;
-    const int64_t per = 784 + 32 * 196 + 64 * 49 + 64 * 16 + GT_FMNIST_FEATURE_DIM, need = per * B + GT__FM_COL_TARGET + 576 * 4 * B;
+    /* im2col blocks hold at most GT__FM_COL_TARGET floats, or one output row when a row is larger:
+     * K * Ho * B, largest for conv2 (512 * 7) */
+    const int64_t per = 784 + 32 * 196 + 64 * 49 + 64 * 16 + GT_FMNIST_FEATURE_DIM;
+    const int64_t need = per * B + GT_MAX((int64_t)GT__FM_COL_TARGET, 512 * 7 * B);
     if (L->cap < need) {
         gt__free(L->act);
         L->act = gt__alloc(sizeof(float) * (size_t)need);
