@@ -178,7 +178,7 @@ static cJSON *gt__side_json(const gt__side *s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "input", s->spec);
     cJSON_AddStringToObject(o, "kind", s->from_file ? "statistics" : "images");
-    if (s->n > 0) cJSON_AddNumberToObject(o, "n", (double)s->n);
+    if (s->n > 0) gt_json_add_number(o, "n", (double)s->n);
     if (s->from_cache) cJSON_AddBoolToObject(o, "cached_statistics", true);
     return o;
 }
@@ -343,7 +343,7 @@ int gt_cmd_eval(int argc, char **argv) {
         ok = gt_metric_fid(&R.stats, &F.stats, &fid) == GT_OK;
         if (ok) {
             printf("  FID              %.6f\n", fid);
-            cJSON_AddNumberToObject(res, "frechet_inception_distance", fid);
+            gt_json_add_number(res, "frechet_inception_distance", fid);
         }
     }
     if (ok && (want & M_KID)) {
@@ -357,8 +357,8 @@ int gt_cmd_eval(int argc, char **argv) {
         ok = gt_metric_kid(F.fs.feats, F.fs.n, R.fs.feats, R.fs.n, F.fs.dim, &ko, &m, &sd) == GT_OK;
         if (ok) {
             printf("  KID              %.8f +- %.8f  (%d subsets of %lld)\n", m, sd, ko.subsets, (long long)mm);
-            cJSON_AddNumberToObject(res, "kernel_inception_distance_mean", m);
-            cJSON_AddNumberToObject(res, "kernel_inception_distance_std", sd);
+            gt_json_add_number(res, "kernel_inception_distance_mean", m);
+            gt_json_add_number(res, "kernel_inception_distance_std", sd);
         }
     }
     if (ok && (want & M_IS)) {
@@ -367,8 +367,8 @@ int gt_cmd_eval(int argc, char **argv) {
         ok = gt_metric_is(F.fs.logits, F.fs.n, F.fs.logits_dim, &io, &m, &sd) == GT_OK;
         if (ok) {
             printf("  IS               %.6f +- %.6f  (%d splits)\n", m, sd, splits);
-            cJSON_AddNumberToObject(res, "inception_score_mean", m);
-            cJSON_AddNumberToObject(res, "inception_score_std", sd);
+            gt_json_add_number(res, "inception_score_mean", m);
+            gt_json_add_number(res, "inception_score_std", sd);
         }
     }
     if (ok && (want & (M_PR | M_DC))) {
@@ -381,14 +381,14 @@ int gt_cmd_eval(int argc, char **argv) {
         if (ok && po.pr) {
             printf("  precision        %.6f  (k = %d)\n  recall           %.6f\n  f_score          %.6f\n", r.precision,
                    k_pr, r.recall, r.f_score);
-            cJSON_AddNumberToObject(res, "precision", r.precision);
-            cJSON_AddNumberToObject(res, "recall", r.recall);
-            cJSON_AddNumberToObject(res, "f_score", r.f_score);
+            gt_json_add_number(res, "precision", r.precision);
+            gt_json_add_number(res, "recall", r.recall);
+            gt_json_add_number(res, "f_score", r.f_score);
         }
         if (ok && po.dc) {
             printf("  density          %.6f  (k = %d)\n  coverage         %.6f\n", r.density, k_dc, r.coverage);
-            cJSON_AddNumberToObject(res, "density", r.density);
-            cJSON_AddNumberToObject(res, "coverage", r.coverage);
+            gt_json_add_number(res, "density", r.density);
+            gt_json_add_number(res, "coverage", r.coverage);
         }
     }
     if (!ok) {
@@ -404,7 +404,7 @@ int gt_cmd_eval(int argc, char **argv) {
         if (real) cJSON_AddItemToObject(root, "real", gt__side_json(&R));
         if (ex.extract) cJSON_AddStringToObject(root, "extractor", ex.name);
         cJSON_AddStringToObject(root, "resize", rkey);
-        cJSON_AddNumberToObject(root, "time_s", took);
+        gt_json_add_number(root, "time_s", took);
         char *text = cJSON_Print(root);
         cJSON_Delete(root);
         gt_status st = text ? gt_write_file_atomic(json, text, strlen(text)) : GT_ERR_OOM;

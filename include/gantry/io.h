@@ -41,6 +41,18 @@ extern "C" {
 #endif
 
 /* =========================================================================
+ * Numbers in JSON: every double gantry writes (eval --json, metrics.jsonl,
+ * config.json) reads back bit-exactly.
+ * ========================================================================= */
+/* The shortest of %.15g, %.16g, %.17g that strtod reads back as exactly v;
+ * "null" for NaN and infinities (JSON has no such numbers). n >= 32. */
+const char *gt_fmt_double(double v, char *buf, size_t n);
+struct cJSON;
+/* cJSON_AddNumberToObject, but written with gt_fmt_double (cJSON itself
+ * prints 15 digits whenever they read back within its own epsilon). */
+struct cJSON *gt_json_add_number(struct cJSON *obj, const char *key, double v);
+
+/* =========================================================================
  * Atomic writes and whole-file reads
  * ========================================================================= */
 typedef struct {

@@ -1,6 +1,9 @@
 /* Small text helpers for the file formats: a growing buffer, JSON string
  * escaping and a UTF-8 check. */
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "io_internal.h"
 
@@ -92,4 +95,21 @@ bool gt__utf8_valid(const unsigned char *p, size_t n) {
         i += (size_t)k + 1;
     }
     return true;
+}
+
+const char *gt_fmt_double(double v, char *buf, size_t n) {
+    if (!isfinite(v)) {
+        snprintf(buf, n, "null");
+        return buf;
+    }
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+cJSON *gt_json_add_number(cJSON *obj, const char *key, double v) {
+    char b[40];
+    return cJSON_AddRawToObject(obj, key, gt_fmt_double(v, b, sizeof b));
 }

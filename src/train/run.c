@@ -192,11 +192,16 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
 
 static gt_status gt__log_line(FILE *f, const gt_train_progress *p) {
     if (!f) return GT_OK;
+    /* every value reads back exactly; a NaN loss (a diverged run) is null, still valid JSON */
+    char v[7][40];
     fprintf(f,
-            "{\"step\":%llu,\"loss_d\":%.6g,\"loss_g\":%.6g,\"gp\":%.6g,\"d_real\":%.6g,\"d_fake\":%.6g,"
-            "\"it_s\":%.4g,\"img_s\":%.4g,\"time_s\":%.3f,\"unix\":%lld}\n",
-            (unsigned long long)p->step, p->mean.loss_d, p->mean.loss_g, p->mean.gp, p->mean.d_real, p->mean.d_fake,
-            p->it_s, p->img_s, p->elapsed_s, (long long)time(NULL));
+            "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,\"d_real\":%s,\"d_fake\":%s,"
+            "\"it_s\":%s,\"img_s\":%s,\"time_s\":%.3f,\"unix\":%lld}\n",
+            (unsigned long long)p->step, gt_fmt_double(p->mean.loss_d, v[0], 40),
+            gt_fmt_double(p->mean.loss_g, v[1], 40), gt_fmt_double(p->mean.gp, v[2], 40),
+            gt_fmt_double(p->mean.d_real, v[3], 40), gt_fmt_double(p->mean.d_fake, v[4], 40),
+            gt_fmt_double(p->it_s, v[5], 40), gt_fmt_double(p->img_s, v[6], 40), p->elapsed_s,
+            (long long)time(NULL));
     return fflush(f) == 0 ? GT_OK : gt_set_error(GT_ERR_IO, "writing metrics.jsonl failed: %s", strerror(errno));
 }
 
@@ -222,7 +227,8 @@ static gt_status gt__eval_line(gt_trainer *t, FILE *f, const gt_train_hooks *h) 
     size_t jl = 0, wl = 0;
     for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
         if (isnan(m[i].v)) continue;
-        jl += (size_t)snprintf(json + jl, sizeof json - jl, "\"%s\":%.9g,", m[i].key, m[i].v);
+        char num[40];
+        jl += (size_t)snprintf(json + jl, sizeof json - jl, "\"%s\":%s,", m[i].key, gt_fmt_double(m[i].v, num, 40));
         if (m[i].label) wl += (size_t)snprintf(what + wl, sizeof what - wl, "%s%s %.4f", wl ? ", " : "", m[i].label, m[i].v);
         if (jl >= sizeof json || wl >= sizeof what) return gt_set_error(GT_ERR_STATE, "eval line too long");
     }
