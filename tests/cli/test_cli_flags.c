@@ -100,6 +100,5 @@ int main(void) {
     RUN(test_missing_data);
     RUN(test_sample_info_flags);
     int rc = gt_test_finish();
-    gt_test_rmtree(gt_test_tmpdir());
     return rc;
 }

@@ -238,6 +238,5 @@ int main(void) {
     RUN(test_corrupt_checkpoints);
     RUN(test_sigkill);
     int rc = gt_test_finish();
-    gt_test_rmtree(gt_test_tmpdir());
     return rc;
 }

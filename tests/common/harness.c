@@ -1,6 +1,9 @@
 /* The test harness (see harness.h). */
 #include "harness.h"
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int gt_test_failures, gt_test_checks;
@@ -325,14 +328,77 @@ typedef struct {
 } gt__gold;
 static gt__gold *gt__golds;
 static int gt__ngold;
-static char gt__tmp[256];
+static char gt__tmp[512];
+static pid_t gt__tmp_owner;
+
+/* rm -rf of the test's own folder (only ever a path made by gt_test_tmpdir). */
+static void gt__rm_rf(const char *path) {
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return;
+    if (S_ISDIR(sb.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            size_t n = strlen(path) + strlen(e->d_name) + 2;
+            char *sub = malloc(n);
+            if (!sub) continue;
+            snprintf(sub, n, "%s/%s", path, e->d_name);
+            gt__rm_rf(sub);
+            free(sub);
+        }
+        if (d) closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static bool gt__keep_tmp(void) {
+    const char *k = getenv("GANTRY_KEEP_TMP");
+    return k && *k && strcmp(k, "0") != 0;
+}
+
+/* At exit (and on a fatal signal): the folder goes, unless GANTRY_KEEP_TMP is
+ * set; a forked child never removes its parent's folder. */
+static void gt__tmp_cleanup(void) {
+    if (!gt__tmp[0] || getpid() != gt__tmp_owner) return;
+    if (gt__keep_tmp()) {
+        fprintf(stderr, "temporary files kept in %s (GANTRY_KEEP_TMP is set)\n", gt__tmp);
+        return;
+    }
+    if (gt_test_failures) fprintf(stderr, "temporary files were in %s (removed; GANTRY_KEEP_TMP=1 keeps them)\n", gt__tmp);
+    gt__rm_rf(gt__tmp);
+    gt__tmp[0] = 0;
+}
+
+static void gt__tmp_signal(int sig) {
+    gt__tmp_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 const char *gt_test_tmpdir(void) {
     if (!gt__tmp[0]) {
-        snprintf(gt__tmp, sizeof gt__tmp, "/tmp/gantry-test-XXXXXX");
-        if (!mkdtemp(gt__tmp)) snprintf(gt__tmp, sizeof gt__tmp, "/tmp");
+        const char *base = getenv("TMPDIR");
+        if (!base || !*base) base = "/tmp";
+        snprintf(gt__tmp, sizeof gt__tmp, "%s/gantry-test-XXXXXX", base);
+        if (!mkdtemp(gt__tmp)) {
+            fprintf(stderr, "cannot make a temporary folder under %s\n", base);
+            exit(1);
+        }
+        gt__tmp_owner = getpid();
+        atexit(gt__tmp_cleanup);
+        const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], gt__tmp_signal);
     }
     return gt__tmp;
+}
+
+void gt_test_tmp_clear(void) {
+    if (!gt__tmp[0] || getpid() != gt__tmp_owner) return;
+    gt__rm_rf(gt__tmp);
+    if (mkdir(gt__tmp, 0700) != 0) gt__tmp[0] = 0;
 }
 
 void gt_golden_free(void) {

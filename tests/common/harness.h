@@ -79,6 +79,12 @@ gt_tensor *gt_golden(const char *name);
 void gt_golden_free(void);
 /* Writes tensors to a GTB1 file (for feeding inputs to a script). */
 bool gt_golden_write(const char *path, int n, const char *const *names, gt_tensor *const *ts);
+/* This test's own temporary folder ($TMPDIR or /tmp, gantry-test-XXXXXX),
+ * made on first use and removed with everything in it when the process ends
+ * (normally or by a fatal signal), failed or not; GANTRY_KEEP_TMP=1 keeps it
+ * and prints where it is. */
 const char *gt_test_tmpdir(void);
+/* Empties the folder (it stays usable). */
+void gt_test_tmp_clear(void);
 
 #endif

@@ -316,6 +316,5 @@ int main(void) {
     RUN(test_load_errors);
     RUN(test_eval_every);
     int rc = gt_test_finish();
-    gt_test_rmtree(gt_test_tmpdir());
     return rc;
 }

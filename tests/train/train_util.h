@@ -3,7 +3,6 @@
 #ifndef GT_TEST_TRAIN_UTIL_H
 #define GT_TEST_TRAIN_UTIL_H
 
-#include <dirent.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,33 +52,6 @@ static inline bool gt_test_write_all(const char *path, const void *buf, size_t n
     if (!f) return false;
     bool ok = fwrite(buf, 1, n, f) == n;
     return fclose(f) == 0 && ok;
-}
-
-/* rm -rf path (a test's own temporary folder, at its end). */
-static inline void gt__rmtree(const char *path) {
-    struct stat sb;
-    if (lstat(path, &sb) != 0) return;
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            size_t n = strlen(path) + strlen(e->d_name) + 2;
-            char *sub = malloc(n);
-            if (!sub) continue;
-            snprintf(sub, n, "%s/%s", path, e->d_name);
-            gt__rmtree(sub);
-            free(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static inline void gt_test_rmtree(const char *dir) {
-    if (dir && strncmp(dir, "/tmp/gantry-test-", 17) == 0) gt__rmtree(dir);
 }
 
 #endif
