@@ -160,7 +160,7 @@ typedef struct {
 } gt__side;
 
 static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema) {
-    if (gt__ends_with(s->spec, ".safetensors")) {
+    if (gt__ends_with(s->spec, ".safetensors") || gt_file_sniff(s->spec) == GT_FILE_SAFETENSORS) {
         s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema);
         return s->src ? GT_OK : gt_last_status();
     }
@@ -241,6 +241,13 @@ int gt_cmd_eval(int argc, char **argv) {
     rmode = (int)rm;
     if (strcmp(exname, "inception") && strcmp(exname, "fmnist") && strcmp(exname, "pixels"))
         return gt_args_error("eval", "--extractor must be inception, fmnist or pixels, got '%s'", exname);
+    /* output paths are checked before the work, so a typo costs nothing */
+    const char *outs[][2] = {{"--json", json}, {"--save-real-stats", save_real}, {"--save-fake-stats", save_fake}};
+    for (int i = 0; i < 3; i++)
+        if (outs[i][1] && gt_check_writable(outs[i][1])) {
+            fprintf(stderr, "gantry eval: %s: %s\n", outs[i][0], gt_last_error());
+            return GT_EXIT_FAIL;
+        }
     if (threads > 0) gt_set_num_threads(threads);
     double t_start = gt__now();
 

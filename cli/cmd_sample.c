@@ -107,6 +107,7 @@ int gt_cmd_sample(int argc, char **argv) {
         return gt_args_error("sample", "--interp must be two seeds A,B (e.g. 3,17), got '%s'", interp);
     if (interp && !gt_args_find(spec, ns, "--n")->given) n = 10;
     if (interp && n < 2) return gt_args_error("sample", "--interp needs --n >= 2 frames");
+    if (out && gt_check_writable(out)) return gt__fail("--out");
     if (threads > 0) gt_set_num_threads(threads);
 
     gt_net G;

@@ -59,6 +59,7 @@ def write_safetensors(tensors, path, metadata=None):
     hb = json.dumps(header, separators=(",", ":")).encode()
     hb += b" " * (-len(hb) % 8)
     d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)  # e.g. ~/.cache/gantry, where gantry eval looks by default
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=d)
     try:
         with os.fdopen(fd, "wb") as f:

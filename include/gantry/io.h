@@ -53,6 +53,28 @@ struct cJSON;
 struct cJSON *gt_json_add_number(struct cJSON *obj, const char *key, double v);
 
 /* =========================================================================
+ * What a file holds, from its first bytes (its name is not consulted)
+ * ========================================================================= */
+typedef enum {
+    GT_FILE_UNREADABLE, /* cannot be opened or read (a folder, no permission, missing) */
+    GT_FILE_UNKNOWN,    /* none of the below (CIFAR-10 .bin batches have no signature) */
+    GT_FILE_EMPTY,
+    GT_FILE_PNG,
+    GT_FILE_JPEG,
+    GT_FILE_GZIP,       /* e.g. a gzipped IDX file */
+    GT_FILE_IDX,
+    GT_FILE_NPY,
+    GT_FILE_ZIP,        /* .npz, or torch.save's .pth */
+    GT_FILE_SAFETENSORS,
+    GT_FILE_JSON,
+    GT_FILE_KIND_COUNT
+} gt_file_kind;
+gt_file_kind gt_file_sniff(const char *path);
+gt_file_kind gt_file_sniff_bytes(const unsigned char *b, size_t n); /* n: up to the first 64 bytes */
+/* "a PNG image", "an IDX file", ... (for messages). */
+const char *gt_file_kind_name(gt_file_kind k);
+
+/* =========================================================================
  * Atomic writes and whole-file reads
  * ========================================================================= */
 typedef struct {
@@ -74,6 +96,10 @@ gt_status gt_atomic_commit(gt_atomic_file *a);
 void gt_atomic_abort(gt_atomic_file *a);
 /* The three steps above for one buffer. */
 gt_status gt_write_file_atomic(const char *path, const void *buf, size_t n);
+/* Whether an atomic write to path can start: its folder exists and takes a
+ * new file, path is not a folder. Nothing is left behind. Commands call it
+ * on their output paths before the work, so a typo fails at once. */
+gt_status gt_check_writable(const char *path);
 /* Reads a whole regular file into a malloc'd buffer (*buf, freed by the
  * caller; one NUL byte is appended after the n bytes). Files larger than
  * max_bytes (0 = no limit) are refused with GT_ERR_FORMAT. */

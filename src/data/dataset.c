@@ -202,11 +202,26 @@ gt_dataset *gt_dataset_open(const char *spec, int resolution, int channels, cons
                           "dataset %s: no such file or folder, and not a known name (known: fashion-mnist, "
                           "fashion-mnist:train, fashion-mnist:test)",
                           spec);
-    } else if (gt__ends_with(base, ".bin")) {
-        const char *one[1] = {base};
-        st = gt__cifar_load(ds, one, 1, resolution, channels, opts);
     } else {
-        st = gt__idx_load(ds, base, resolution, channels, opts);
+        /* a file: what it holds decides, not its name (CIFAR-10 batches have no signature: .bin) */
+        gt_file_kind k = gt_file_sniff(base);
+        if (k == GT_FILE_IDX || k == GT_FILE_GZIP) st = gt__idx_load(ds, base, resolution, channels, opts);
+        else if (gt__ends_with(base, ".bin") && k == GT_FILE_UNKNOWN) {
+            const char *one[1] = {base};
+            st = gt__cifar_load(ds, one, 1, resolution, channels, opts);
+        } else if (k == GT_FILE_PNG || k == GT_FILE_JPEG)
+            st = gt_set_error(GT_ERR_FORMAT,
+                              "dataset %s: this is a single %s image; a dataset of images is a folder of PNG/JPEG "
+                              "files (put the images in a folder and give the folder)",
+                              spec, k == GT_FILE_PNG ? "PNG" : "JPEG");
+        else
+            st = gt_set_error(GT_ERR_FORMAT,
+                              "dataset %s: this is %s; expected an IDX file (raw or gzip, MNIST family), a CIFAR-10 "
+                              "binary batch (.bin), a folder of PNG/JPEG images, or fashion-mnist[:train|:test]%s",
+                              spec, gt_file_kind_name(k),
+                              k == GT_FILE_NPY || k == GT_FILE_ZIP ? " (uint8 image arrays in .npy/.npz are read by "
+                                                                     "`gantry eval`)"
+                                                                   : "");
     }
     free(base);
     if (st) {

@@ -223,3 +223,27 @@ gt_status gt_read_file(const char *path, void **buf, size_t *n, size_t max_bytes
     *n = (size_t)size;
     return GT_OK;
 }
+
+gt_status gt_check_writable(const char *path) {
+    if (!path || !path[0]) return gt_set_error(GT_ERR_ARG, "an empty output path");
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return gt_set_error(GT_ERR_ARG, "cannot write '%s': it is a folder (give a file name)", path);
+    char *dir, *base;
+    gt_status st = gt__split_path(path, &dir, &base);
+    if (st) return st;
+    if (!base[0]) st = gt_set_error(GT_ERR_ARG, "cannot write '%s': the path names a folder", path);
+    else if (stat(dir, &sb) != 0)
+        st = gt_set_error(GT_ERR_IO, "cannot write '%s': the folder '%s' does not exist", path, dir);
+    else if (!S_ISDIR(sb.st_mode))
+        st = gt_set_error(GT_ERR_IO, "cannot write '%s': '%s' is not a folder", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        st = gt_set_error(GT_ERR_IO, "cannot write '%s': cannot create files in '%s': %s", path, dir, strerror(errno));
+    if (!st) { /* what the atomic write will do: a temporary file beside the target */
+        gt_atomic_file a;
+        if (!(st = gt_atomic_open(&a, path))) gt_atomic_abort(&a);
+    }
+    free(dir);
+    free(base);
+    return st;
+}

@@ -60,6 +60,18 @@ static gt_status gt__open_inception(const gt_extractor_opts *o, gt_extractor *ou
         char dir[900];
         if (!gt_cache_dir(dir, sizeof dir)) snprintf(dir, sizeof dir, ".");
         snprintf(path, sizeof path, "%s/%s", dir, GT_INCEPTION_WEIGHTS_FILE);
+        struct stat sb;
+        if (stat(path, &sb) != 0) /* the usual first run: say what works now, and how to get Inception */
+            return gt_set_error(
+                GT_ERR_IO,
+                "no Inception weights: not given (--inception FILE or $GANTRY_INCEPTION), and not at the default "
+                "place %s.\n"
+                "What works now: --extractor fmnist (the Fashion-MNIST classifier shipped with gantry, for 28 x 28 "
+                "images like Fashion-MNIST's; its FIDs are not comparable with Inception FIDs).\n"
+                "To use Inception (what papers report): download, on a machine with internet access,\n  %s\n"
+                "then convert it once (needs python3-torch) to where gantry looks:\n"
+                "  mkdir -p %s && python3 scripts/convert_inception.py %s %s",
+                path, GT_INCEPTION_WEIGHTS_URL, dir, GT_INCEPTION_WEIGHTS_PTH, path);
     }
     if (o->resize < 0 || o->resize >= GT_RESIZE_COUNT)
         return gt_set_error(GT_ERR_ARG, "inception: unknown resize mode %d (expected tf1, clean or pytorch-fid)", o->resize);

@@ -12,7 +12,8 @@ const char *gt_inception_weights_hint(void) {
            "downloaded on a machine with internet access from\n  " GT_INCEPTION_WEIGHTS_URL
            "\nand converted once to safetensors (needs python3-torch):\n"
            "  python3 scripts/convert_inception.py " GT_INCEPTION_WEIGHTS_PTH " " GT_INCEPTION_WEIGHTS_FILE "\n"
-           "then passed as the weights file (gantry eval --inception " GT_INCEPTION_WEIGHTS_FILE ")";
+           "then passed as the weights file (gantry eval --inception " GT_INCEPTION_WEIGHTS_FILE ")\n"
+           "(without Inception weights, --extractor fmnist works: the Fashion-MNIST classifier shipped with gantry)";
 }
 
 /* The first bytes of a zip archive: what torch.save writes. */

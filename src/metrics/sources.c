@@ -124,7 +124,15 @@ gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **
     *images = NULL;
     memset(stats, 0, sizeof *stats);
     if (!spec[0]) return gt_set_error(GT_ERR_ARG, "an empty input name");
-    if (gt__ends_with(spec, ".npz")) {
+    /* arrays by content (a .npy named otherwise still is one); other files and folders are datasets */
+    gt_file_kind kind = gt_file_sniff(spec);
+    bool is_npz = kind == GT_FILE_ZIP || (kind == GT_FILE_UNREADABLE && gt__ends_with(spec, ".npz"));
+    bool is_npy = kind == GT_FILE_NPY || (kind == GT_FILE_UNREADABLE && gt__ends_with(spec, ".npy"));
+    if (kind == GT_FILE_SAFETENSORS)
+        return gt_set_error(GT_ERR_FORMAT, "'%s' is a safetensors file: as an image source it must be a gantry "
+                            "checkpoint (its generator makes the images), given to `gantry eval` as --fake or --real",
+                            spec);
+    if (is_npz) {
         gt_npz z;
         gt_npz_init(&z);
         gt_status st = gt_npz_load(&z, spec);
@@ -148,7 +156,7 @@ gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **
         gt_npz_free(&z);
         return *images ? GT_OK : gt_last_status();
     }
-    if (gt__ends_with(spec, ".npy")) {
+    if (is_npy) {
         gt_npy_array a;
         memset(&a, 0, sizeof a);
         gt_status st = gt_npy_load(&a, spec);
