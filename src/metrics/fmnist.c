@@ -249,6 +249,12 @@ static bool gt__is_file(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* Appends "\n  <cand> (<why>)" to the list of the places looked. */
+static void gt__tried_add(char *tried, size_t n, const char *cand, const char *why) {
+    size_t t = strlen(tried);
+    if (t < n) snprintf(tried + t, n - t, "\n  %s (%s)", cand, why);
+}
+
 gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
     if (!buf || n == 0) return gt_set_error(GT_ERR_ARG, "gt_fmnist_weights_path: buf is NULL");
     if (path && path[0]) {
@@ -265,30 +271,40 @@ gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
             return gt_set_error(GT_ERR_ARG, "gt_fmnist_weights_path: path too long: %s", env);
         return GT_OK;
     }
-    char exe[4096], tried[4 * 4200 + 64] = "";
+    char exe[4096], tried[8 * 4300] = "", cand[4200];
+    /* next to the executable: an installed prefix (bin/ -> share/gantry/, which
+     * also holds when the prefix is moved), then a build tree inside the source
+     * tree (build/, build/x/) or a copy of the repository's layout */
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    const char *rel[] = {"/../assets/", "/../../assets/", "/assets/"};
-    char cand[4200];
+    const char *rel[] = {"/../share/gantry/", "/../assets/", "/../../assets/", "/assets/"};
     if (len > 0) {
         exe[len] = 0;
         char *slash = strrchr(exe, '/');
         if (slash) *slash = 0;
-        for (int i = 0; i < 3; i++) {
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             snprintf(cand, sizeof cand, "%s%s" GT_FMNIST_WEIGHTS_FILE, exe, rel[i]);
             if (gt__is_file(cand)) goto found;
-            size_t t = strlen(tried);
-            snprintf(tried + t, sizeof tried - t, "\n  %s", cand);
+            gt__tried_add(tried, sizeof tried, cand, "next to the executable");
         }
     }
     snprintf(cand, sizeof cand, "assets/" GT_FMNIST_WEIGHTS_FILE);
     if (gt__is_file(cand)) goto found;
-    {
-        size_t t = strlen(tried);
-        snprintf(tried + t, sizeof tried - t, "\n  %s (in the current directory)", cand);
-    }
+    gt__tried_add(tried, sizeof tried, cand, "in the current directory");
+#ifdef GT_INSTALL_DATADIR /* where `cmake --install` puts it with the configured prefix */
+    snprintf(cand, sizeof cand, "%s/" GT_FMNIST_WEIGHTS_FILE, GT_INSTALL_DATADIR);
+    if (gt__is_file(cand)) goto found;
+    gt__tried_add(tried, sizeof tried, cand, "the install data directory");
+#endif
+#ifdef GT_SOURCE_ASSETS /* the source tree this was built from: build trees anywhere */
+    snprintf(cand, sizeof cand, "%s/" GT_FMNIST_WEIGHTS_FILE, GT_SOURCE_ASSETS);
+    if (gt__is_file(cand)) goto found;
+    gt__tried_add(tried, sizeof tried, cand, "the source tree's assets");
+#endif
     return gt_set_error(GT_ERR_IO,
                         "fmnist classifier weights (" GT_FMNIST_WEIGHTS_FILE ") not found; looked in:%s\n"
-                        "set $" GT_FMNIST_WEIGHTS_ENV " to the file (the repository ships it in assets/)",
+                        "set $" GT_FMNIST_WEIGHTS_ENV " to the file (the repository ships it as assets/"
+                        GT_FMNIST_WEIGHTS_FILE "), or install gantry with `cmake --install BUILD --prefix PREFIX`, "
+                        "which puts it in PREFIX/share/gantry/ where PREFIX/bin/gantry finds it",
                         tried);
 found:;
     char *real = realpath(cand, NULL); /* "build/../assets/x" -> "assets/x" in messages */
