@@ -34,7 +34,25 @@ typedef struct {
     int channels;                 /* 1 or 3 */
     int nz;                       /* latent size (100) */
     int ngf, ndf;                 /* base widths of G and D (64) */
+    int d_norm;                   /* a gt_norm_kind: the normalization after D's middle convs
+                                     (dcgan; 0 = the default, batch) */
 } gt_model_config;
+
+/* Normalization between a discriminator's layers:
+ *  GT_NORM_BATCH  BatchNorm2d (the DCGAN paper): batch statistics, so each
+ *                 sample's output depends on the rest of the batch;
+ *  GT_NORM_LAYER  per-sample normalization over (C, H, W) with a per-channel
+ *                 affine weight and bias (C) - torch.nn.GroupNorm(1, C), the
+ *                 layer norm of the WGAN-GP paper's reference critic;
+ *  GT_NORM_NONE   nothing.
+ * GT_NORM_DEFAULT (0) is resolved by the model's defaults (dcgan: batch) or,
+ * in a training config, by gt_train_config_check (layer with a gradient
+ * penalty, batch otherwise). */
+typedef enum { GT_NORM_DEFAULT = 0, GT_NORM_BATCH, GT_NORM_LAYER, GT_NORM_NONE, GT_NORM_COUNT } gt_norm_kind;
+/* "default", "batch", "layer", "none" ("?" out of range). */
+const char *gt_norm_name(int k);
+/* "batch", "layer", "none" (and "default") -> the kind; -1 otherwise. */
+int gt_norm_parse(const char *s);
 
 typedef enum { GT_NET_G = 0, GT_NET_D = 1 } gt_net_kind;
 
@@ -76,7 +94,7 @@ void gt_net_requires_grad(gt_net *n, bool on);
 typedef struct {
     const char *name;        /* "dcgan" */
     const char *summary;     /* one line for `gantry train --help` */
-    /* Fills in defaults for the fields that are 0 (res, channels, nz, ngf, ndf). */
+    /* Fills in defaults for the fields that are 0 (res, channels, nz, ngf, ndf, d_norm). */
     void (*defaults)(gt_model_config *c);
     /* GT_ERR_ARG naming the field when c is not supported. */
     gt_status (*check)(const gt_model_config *c);
@@ -103,6 +121,10 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
  * ConvTranspose(k4 s2 p1) + BN + ReLU doubling the side, a last
  * ConvTranspose(-> channels) + tanh. D mirrors it: Conv(k4 s2 p1) + LeakyReLU(0.2)
  * (no BN on the first), Conv + BN + LeakyReLU(0.2) ..., Conv(-> 1, k4 s1 p0) logit.
+ * cfg.d_norm replaces D's BN: GT_NORM_LAYER puts a GroupNorm(1, C) at the same
+ * Sequential index (main.<i>.weight / .bias (C), initialised 1 and 0, eps
+ * 1e-5, no buffers, no random draws); GT_NORM_NONE drops it (the indices after
+ * it shift down by one, as nn.Sequential without that module would).
  * L = 3 for 32 px, 4 for 64 px; 28 px uses 32's layers with 3x3 kernels where
  * the side goes 3 <-> 7. No biases (the BN that follows has them). Weights
  * N(0, 0.02), BN weight N(1, 0.02), BN bias 0. */

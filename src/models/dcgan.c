@@ -2,7 +2,9 @@
  * PyTorch DCGAN example's nn.Sequential `main`, so parameter names match its
  * state_dict: G = main.{0,3,6,...}.weight (ConvTranspose2d) with main.{1,4,...}
  * BatchNorm2d; D = main.0.weight (Conv2d), main.{2,5,...} Conv2d with
- * main.{3,6,...} BatchNorm2d, and the last Conv2d. */
+ * main.{3,6,...} BatchNorm2d, and the last Conv2d. D's BatchNorm2d can be a
+ * GroupNorm(1, C) instead (cfg.d_norm = layer, same names, no buffers) or
+ * nothing (none: the later indices shift down). */
 #include <math.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@
 
 typedef struct {
     int c_in, c_out, k, stride, pad;
+    int norm_kind;                 /* GT_NORM_BATCH / _LAYER: that norm follows; _NONE: nothing */
     bool bn;                       /* a BatchNorm2d follows */
     gt_nn_conv2d conv;             /* D */
     gt_nn_conv_transpose2d convt;  /* G */
@@ -30,6 +33,7 @@ static void gt__dc_defaults(gt_model_config *c) {
     if (!c->nz) c->nz = 100;
     if (!c->ngf) c->ngf = 64;
     if (!c->ndf) c->ndf = 64;
+    if (!c->d_norm) c->d_norm = GT_NORM_BATCH;
 }
 
 static gt_status gt__dc_check(const gt_model_config *c) {
@@ -40,6 +44,8 @@ static gt_status gt__dc_check(const gt_model_config *c) {
     if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "dcgan: nz must be in 1..4096, got %d", c->nz);
     if (c->ngf < 1 || c->ngf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ngf must be in 1..1024, got %d", c->ngf);
     if (c->ndf < 1 || c->ndf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ndf must be in 1..1024, got %d", c->ndf);
+    if (c->d_norm != GT_NORM_BATCH && c->d_norm != GT_NORM_LAYER && c->d_norm != GT_NORM_NONE)
+        return gt_set_error(GT_ERR_ARG, "dcgan: d_norm must be batch, layer or none, got %d", c->d_norm);
     return GT_OK;
 }
 
@@ -57,6 +63,7 @@ static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m
             l->k = 4, l->stride = i == 0 ? 1 : 2, l->pad = i == 0 ? 0 : 1;
             if (r28 && i <= 1) l->k = 3, l->pad = 0; /* 1 -> 3 -> 7 */
             l->bn = i < L;
+            l->norm_kind = l->bn ? GT_NORM_BATCH : GT_NORM_NONE;
         }
     } else {
         /* res -> res/2 -> ... -> 4 (3 at 28 px) -> 1 */
@@ -66,7 +73,8 @@ static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m
             l->c_out = i == L ? 1 : c->ndf << i;
             l->k = 4, l->stride = i == L ? 1 : 2, l->pad = i == L ? 0 : 1;
             if (r28 && i >= L - 1) l->k = 3, l->pad = 0; /* 7 -> 3 -> 1 */
-            l->bn = i > 0 && i < L;
+            l->norm_kind = i > 0 && i < L ? c->d_norm : GT_NORM_NONE;
+            l->bn = l->norm_kind == GT_NORM_BATCH;
         }
     }
 }
@@ -78,6 +86,15 @@ static gt_tensor *gt__dc_bn(gt_nn_batch_norm *b, gt_tensor *x, gt_bn_mode mode) 
     case GT_BN_BATCH: return gt_batch_norm(x, b->weight, b->bias, NULL, NULL, true, b->momentum, b->eps);
     default: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, false, b->momentum, b->eps);
     }
+}
+
+/* GroupNorm(1, C): each sample normalized over (C, H, W), then a per-channel
+ * affine; never depends on the other samples of the batch. */
+static gt_tensor *gt__dc_ln(gt_nn_batch_norm *b, gt_tensor *x) {
+    int64_t c = b->num_features;
+    gt_tensor *y = gt_layer_norm(x, 3, NULL, NULL, b->eps); // (N, C, H, W)
+    y = gt_mul(y, gt_reshape(b->weight, GT_SHAPE(c, 1, 1)));
+    return gt_add(y, gt_reshape(b->bias, GT_SHAPE(c, 1, 1)));
 }
 
 static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_bn_mode mode) {
@@ -95,7 +112,8 @@ static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_bn_mode mode) {
     for (int i = 0; i < m->n; i++) {
         gt__dc_layer *l = &m->l[i];
         h = gt_nn_conv2d_forward(&l->conv, h);
-        if (l->bn) h = gt__dc_bn(&l->norm, h, mode);
+        if (l->norm_kind == GT_NORM_BATCH) h = gt__dc_bn(&l->norm, h, mode);
+        else if (l->norm_kind == GT_NORM_LAYER) h = gt__dc_ln(&l->norm, h);
         if (i < m->n - 1) h = gt_leaky_relu(h, GT__LRELU_SLOPE);
     }
     return h ? gt_reshape(h, GT_SHAPE(-1)) : NULL; // (N)
@@ -115,7 +133,8 @@ static void gt__dc_free(gt_net *net) {
 static const gt_net_ops gt__dc_ops = {gt__dc_forward, gt__dc_momentum, gt__dc_free};
 
 /* Registers layer i's modules under main.<idx> and initialises them as the
- * DCGAN paper: conv weights N(0, 0.02); BN weight N(1, 0.02), bias 0. */
+ * DCGAN paper: conv weights N(0, 0.02); BN weight N(1, 0.02), bias 0; a
+ * layer norm's weight 1, bias 0 (torch's GroupNorm init; no draws). */
 static gt_status gt__dc_layer_init(gt__dc_layer *l, gt_net_kind kind, int idx, gt_params *P, gt_rng *r) {
     char name[64];
     snprintf(name, sizeof name, "main.%d", idx);
@@ -130,8 +149,10 @@ static gt_status gt__dc_layer_init(gt__dc_layer *l, gt_net_kind kind, int idx, g
         w = l->conv.weight;
     }
     if (st == GT_OK) st = gt_init_normal(w, r, 0.0f, 0.02f);
-    if (st != GT_OK || !l->bn) return st;
+    if (st != GT_OK || l->norm_kind == GT_NORM_NONE) return st;
     snprintf(name, sizeof name, "main.%d", idx + 1);
+    if (l->norm_kind == GT_NORM_LAYER) /* the affine weight and bias only: gt__dc_ln */
+        return gt_nn_batch_norm_init(&l->norm, P, name, l->c_out, true, false);
     st = gt_nn_batch_norm_init(&l->norm, P, name, l->c_out, true, true);
     if (st == GT_OK) st = gt_init_normal(l->norm.weight, r, 1.0f, 0.02f);
     if (st == GT_OK) st = gt_init_constant(l->norm.bias, 0.0f);
@@ -145,19 +166,20 @@ static gt_status gt__dc_build(const gt_model_config *c, gt_net_kind kind, gt_rng
     out->ops = &gt__dc_ops;
     gt__dc_plan(c, kind, m);
     /* Sequential indices: G layer = conv, bn, relu (3 entries; the last conv, tanh);
-     * D layer 0 = conv, lrelu (2), then conv, bn, lrelu (3), the last conv. */
+     * D layer 0 = conv, lrelu (2), then conv, norm, lrelu (3; conv, lrelu without a norm), the last conv. */
     int idx = 0;
     for (int i = 0; i < m->n; i++) {
         gt_status st = gt__dc_layer_init(&m->l[i], kind, idx, &out->P, r);
         if (st != GT_OK) return st;
-        idx += m->l[i].bn ? 3 : 2;
+        idx += m->l[i].norm_kind != GT_NORM_NONE ? 3 : 2;
     }
     return gt_params_finalize(&out->P);
 }
 
 const gt_model_entry gt_model_dcgan = {
     "dcgan",
-    "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN + LeakyReLU discriminator; 28/32/64 px",
+    "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN (or --d-norm layer/none) + "
+    "LeakyReLU discriminator; 28/32/64 px",
     gt__dc_defaults,
     gt__dc_check,
     gt__dc_build,

@@ -40,6 +40,16 @@ gt_status gt_model_register(const gt_model_entry *e) {
     return GT_OK;
 }
 
+static const char *const gt__norm_names[GT_NORM_COUNT] = {"default", "batch", "layer", "none"};
+
+const char *gt_norm_name(int k) { return k >= 0 && k < GT_NORM_COUNT ? gt__norm_names[k] : "?"; }
+
+int gt_norm_parse(const char *s) {
+    for (int k = 0; s && k < GT_NORM_COUNT; k++)
+        if (strcmp(s, gt__norm_names[k]) == 0) return k;
+    return -1;
+}
+
 gt_model_config gt_model_config_default(const char *name) {
     gt_model_config c;
     memset(&c, 0, sizeof c);
