@@ -159,12 +159,13 @@ typedef struct {
     int64_t n;
 } gt__side;
 
-static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema) {
+static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema, bool skip_bad) {
     if (gt__ends_with(s->spec, ".safetensors") || gt_file_sniff(s->spec) == GT_FILE_SAFETENSORS) {
         s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema);
         return s->src ? GT_OK : gt_last_status();
     }
-    gt_status st = gt_eval_input_open(s->spec, n_flag, &s->src, &s->stats);
+    gt_dataset_opts o = {.limit = n_flag > 0 ? n_flag : 0, .skip_bad = skip_bad};
+    gt_status st = gt_eval_input_open(s->spec, &o, &s->src, &s->stats);
     if (!st && !s->src) s->have_stats = s->from_file = true;
     return st;
 }
@@ -189,7 +190,7 @@ int gt_cmd_eval(int argc, char **argv) {
     int64_t n = 0, batch = 0, kid_subset = 1000;
     int threads = 0, kid_subsets = 100, splits = 10, k_pr = 3, k_dc = 5;
     uint64_t seed = 0, rng_seed = 2020;
-    bool ema = true, no_cache = false, quiet = false;
+    bool ema = true, no_cache = false, quiet = false, skip_bad = false;
     gt_arg spec[] = {
         {"--real", GT_ARG_STR, &real, 0, 0, false, "SRC", "real images or their statistics (.npz mu/sigma)", false},
         {"--fake", GT_ARG_STR, &fake, 0, 0, false, "SRC", "generated images: a checkpoint (.safetensors), folder, "
@@ -217,6 +218,8 @@ int gt_cmd_eval(int argc, char **argv) {
          false},
         {"--save-fake-stats", GT_ARG_STR, &save_fake, 0, 0, false, "FILE", "write the fake FID statistics (.npz)",
          false},
+        {"--skip-bad-images", GT_ARG_TRUE, &skip_bad, 0, 0, false, NULL,
+         "image folders: leave out files that cannot be decoded (counted) instead of stopping", false},
         {"--no-cache", GT_ARG_TRUE, &no_cache, 0, 0, false, NULL, "do not read or write cached real statistics", false},
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "a checkpoint's raw generator, not its EMA", false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
@@ -261,7 +264,7 @@ int gt_cmd_eval(int argc, char **argv) {
     for (int i = 0; i < 2; i++) {
         gt__side *s = sides[i];
         if (!s->spec) continue;
-        if (gt__open_side(s, n, seed, ema)) {
+        if (gt__open_side(s, n, seed, ema, skip_bad)) {
             char what[300];
             snprintf(what, sizeof what, "--%s %s", s->label, s->spec);
             gt__fail(what);
@@ -274,6 +277,12 @@ int gt_cmd_eval(int argc, char **argv) {
             goto done;
         }
         if (s->src) s->n = gt_image_source_count(s->src);
+        const char *first_bad = NULL;
+        int64_t skipped = s->src ? gt_image_source_skipped(s->src, &first_bad) : 0;
+        if (skipped)
+            fprintf(stderr, "gantry eval: --%s %s: skipped %lld unreadable image%s (the first: %s); using the other "
+                    "%lld\n", s->label, s->spec, (long long)skipped, skipped == 1 ? "" : "s", first_bad,
+                    (long long)s->n);
     }
     /* cached real statistics: enough when the real side only feeds FID */
     if (R.src && !no_cache && !need_feats && gt__cacheable(real) && strcmp(exname, "pixels") != 0) {

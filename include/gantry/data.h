@@ -70,12 +70,16 @@ typedef struct gt_dataset {
     int num_classes;    /* max label + 1 (0 without labels) */
     char **class_names; /* (num_classes) for folders with class sub-folders, else NULL */
     int src_c, src_h, src_w; /* size of the (first) source image before the transform */
+    int64_t skipped;    /* folders with opts.skip_bad: unreadable images left out */
+    char *skipped_first; /* the first of them and why (NULL when none) */
 } gt_dataset;
 
 typedef struct gt_dataset_opts {
     int64_t limit;      /* keep only the first `limit` images (in source order); 0 = all */
     int64_t offset;     /* skip this many images first; default 0 */
     bool flat;          /* folders: do not descend into sub-folders; default false */
+    bool skip_bad;      /* folders: leave out images that cannot be decoded (counted in
+                           ds->skipped) instead of failing; default false */
 } gt_dataset_opts;
 
 /* Opens `spec` (see above). resolution: target H = W, or 0 for the source's own

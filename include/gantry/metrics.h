@@ -23,6 +23,7 @@
 #define GANTRY_METRICS_H
 
 #include "base.h"
+#include "data.h" /* gt_dataset_opts */
 
 #ifdef __cplusplus
 extern "C" {
@@ -208,8 +209,14 @@ gt_status gt_image_source_read(gt_image_source *s, int64_t start, int64_t count,
 void gt_image_source_free(gt_image_source *s); /* NULL-safe */
 
 /* An evaluation input: a statistics .npz (mu, sigma; *stats filled, *images
- * NULL) or an image source (*images set). Exactly one comes back on GT_OK. */
-gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **images, gt_fid_stats *stats);
+ * NULL) or an image source (*images set). Exactly one comes back on GT_OK.
+ * Files are told apart by their content. opts (NULL = all images): limit
+ * for every kind; offset, flat and skip_bad for datasets and folders. */
+gt_status gt_eval_input_open(const char *spec, const gt_dataset_opts *opts, gt_image_source **images,
+                             gt_fid_stats *stats);
+/* Images a folder source left out (gt_dataset_opts.skip_bad); *first (may be
+ * NULL) gets the first of them and why, valid while s is. */
+int64_t gt_image_source_skipped(const gt_image_source *s, const char **first);
 
 /* --- feature sets ------------------------------------------------------------- */
 typedef struct gt_feature_set {

@@ -29,6 +29,7 @@ void gt_dataset_free(gt_dataset *ds) {
     free(ds->class_names);
     free(ds->pixels);
     free(ds->labels);
+    free(ds->skipped_first);
     free(ds->source);
     free(ds);
 }

@@ -130,7 +130,10 @@ static gt_status gt__classes(gt_dataset *ds, char **rel, int64_t first, int64_t 
     return GT_OK;
 }
 
+#define GT__SKIP_HINT "; --skip-bad-images leaves unreadable images out (and counts them)"
+
 gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, const gt_dataset_opts *o) {
+    bool skip = o && o->skip_bad;
     gt__list l = {0};
     gt_status st = gt__walk(root, "", 0, o && o->flat, &l);
     int64_t first = 0, count = 0;
@@ -141,47 +144,88 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
         qsort(l.rel, (size_t)l.n, sizeof *l.rel, gt__strcmp_p);
         st = gt__select(l.n, o, root, &first, &count);
     }
+    uint8_t *ok = NULL;
+    char **kept = NULL;
+    int64_t bad = count, nbad = 0; /* the first unreadable image (index in the selection), how many */
+    char bad_msg[1024] = "";
+    if (!st && (!(ok = calloc((size_t)count, 1)) || !(kept = malloc(sizeof *kept * (size_t)count))))
+        st = gt_set_error(GT_ERR_OOM, "%s: out of memory", root);
+    /* the first image that decodes fixes the native size */
     gt_image img0 = {0};
     uint8_t *planar0 = NULL;
-    if (!st) st = gt__load_planar(root, l.rel[first], &img0, &planar0);
+    int64_t i0 = 0;
+    for (; !st && i0 < count; i0++) {
+        gt_status s = gt__load_planar(root, l.rel[first + i0], &img0, &planar0);
+        if (!s) break;
+        if (!skip) {
+            st = gt_set_error(s, "%s" GT__SKIP_HINT, gt_last_error());
+            break;
+        }
+        if (!nbad++) bad = i0, snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
+    }
+    if (!st && i0 == count)
+        st = gt_set_error(GT_ERR_FORMAT, "%s: none of its %lld images could be read (the first: %s)", root,
+                          (long long)count, bad_msg);
     if (!st) {
         int h = res ? res : img0.h, w = res ? res : img0.w, c = ch ? ch : img0.c;
         ds->src_c = img0.c, ds->src_h = img0.h, ds->src_w = img0.w;
         st = gt__dataset_alloc(ds, count, c, h, w, false, root);
     }
-    if (!st) st = gt__classes(ds, l.rel, first, count);
+    int64_t per = (int64_t)ds->c * ds->h * ds->w;
     if (!st) {
         gt__resizer r;
         if (!(st = gt__resizer_init(&r, img0.h, img0.w, ds->h, ds->w, true))) {
-            st = gt__transform_into(&r, planar0, img0.c, ds->pixels, ds->c);
+            st = gt__transform_into(&r, planar0, img0.c, ds->pixels + i0 * per, ds->c);
             gt__resizer_free(&r);
         }
+        if (!st) ok[i0] = 1;
     }
     free(planar0);
     gt_image_free(&img0);
-    if (!st && count > 1) { /* the rest in parallel; the first failing file (in order) is reported */
-        int64_t per = (int64_t)ds->c * ds->h * ds->w, bad = count;
+    if (!st && i0 + 1 < count) { /* the rest in parallel; the first failing file (in order) is reported */
+        int64_t stop = count;     /* without skip_bad: nothing past the first bad file is needed */
         gt_status bad_st = GT_OK;
-        char bad_msg[1024] = "";
 #pragma omp parallel for schedule(dynamic, 8)
-        for (int64_t i = 1; i < count; i++) {
+        for (int64_t i = i0 + 1; i < count; i++) {
             int64_t cur;
 #pragma omp atomic read
-            cur = bad;
+            cur = stop;
             if (i > cur) continue;
             gt_status s = gt__load_one(root, l.rel[first + i], ds, ds->pixels + i * per);
-            if (s) {
+            if (!s) {
+                ok[i] = 1;
+                continue;
+            }
 #pragma omp critical(gt_folder_error)
+            {
+                nbad++;
                 if (i < bad) {
-                    bad_st = s;
+                    bad = i, bad_st = s;
                     snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
+                    if (!skip) {
 #pragma omp atomic write
-                    bad = i;
+                        stop = i;
+                    }
                 }
             }
         }
-        if (bad < count) st = gt_set_error(bad_st, "%s", bad_msg);
+        if (!skip && bad_st) st = gt_set_error(bad_st, "%s" GT__SKIP_HINT, bad_msg);
     }
+    int64_t n = 0;
+    if (!st) { /* close the gaps the unreadable images left */
+        for (int64_t i = 0; i < count; i++) {
+            if (!ok[i]) continue;
+            if (n != i) memmove(ds->pixels + n * per, ds->pixels + i * per, (size_t)per);
+            kept[n++] = l.rel[first + i];
+        }
+        ds->n = n;
+        ds->skipped = count - n;
+        if (ds->skipped && !(ds->skipped_first = gt__strdup(bad_msg)))
+            st = gt_set_error(GT_ERR_OOM, "%s: out of memory", root);
+    }
+    if (!st) st = gt__classes(ds, kept, 0, n);
+    free(ok);
+    free(kept);
     for (int64_t i = 0; i < l.n; i++) free(l.rel[i]);
     free(l.rel);
     return st;

@@ -119,8 +119,11 @@ static int gt__npz_images(const gt_npz *z) {
     return z->n == 1 ? 0 : -1;
 }
 
-gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **images, gt_fid_stats *stats) {
+gt_status gt_eval_input_open(const char *spec, const gt_dataset_opts *opts, gt_image_source **images,
+                             gt_fid_stats *stats) {
     if (!spec || !images || !stats) return gt_set_error(GT_ERR_ARG, "gt_eval_input_open: NULL argument");
+    gt_dataset_opts o = opts ? *opts : (gt_dataset_opts){0};
+    int64_t limit = o.limit > 0 ? o.limit : 0;
     *images = NULL;
     memset(stats, 0, sizeof *stats);
     if (!spec[0]) return gt_set_error(GT_ERR_ARG, "an empty input name");
@@ -165,7 +168,6 @@ gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **
         gt_npy_array_free(&a);
         return *images ? GT_OK : gt_last_status();
     }
-    gt_dataset_opts o = {.limit = limit > 0 ? limit : 0};
     gt_dataset *ds = gt_dataset_open(spec, 0, 0, &o);
     if (!ds) return gt_last_status() ? gt_last_status() : GT_ERR_IO;
     gt_image_source *s = gt__src_new(GT__SRC_DATASET, spec);
@@ -182,12 +184,19 @@ gt_status gt_eval_input_open(const char *spec, int64_t limit, gt_image_source **
 gt_image_source *gt_image_source_open(const char *spec, int64_t limit) {
     gt_image_source *s = NULL;
     gt_fid_stats st;
-    if (gt_eval_input_open(spec, limit, &s, &st)) return NULL;
+    gt_dataset_opts o = {.limit = limit > 0 ? limit : 0};
+    if (gt_eval_input_open(spec, &o, &s, &st)) return NULL;
     if (!s) {
         gt_fid_stats_free(&st);
         gt_set_error(GT_ERR_ARG, "'%s' is a statistics file (mu, sigma), not images: it can only serve FID", spec);
     }
     return s;
+}
+
+int64_t gt_image_source_skipped(const gt_image_source *s, const char **first) {
+    const gt_dataset *ds = s && s->kind == GT__SRC_DATASET ? s->ds : NULL;
+    if (first) *first = ds ? ds->skipped_first : NULL;
+    return ds ? ds->skipped : 0;
 }
 
 gt_status gt_image_source_read(gt_image_source *s, int64_t start, int64_t count, uint8_t *out) {
