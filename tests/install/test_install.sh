@@ -26,6 +26,7 @@ cleanup() {
     if [ "${GANTRY_KEEP_TMP:-0}" = 1 ]; then echo "test_install: kept $tmp (GANTRY_KEEP_TMP=1)"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM # the EXIT trap runs then too
 tmp=$(cd "$tmp" && pwd -P)
 fail() {
     echo "test_install: FAIL: $*" >&2
