@@ -157,11 +157,11 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
     for (; !st && i0 < count; i0++) {
         gt_status s = gt__load_planar(root, l.rel[first + i0], &img0, &planar0);
         if (!s) break;
+        if (!nbad++) bad = i0, snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
         if (!skip) {
-            st = gt_set_error(s, "%s" GT__SKIP_HINT, gt_last_error());
+            st = gt_set_error(s, "%s" GT__SKIP_HINT, bad_msg); /* (the message is copied first) */
             break;
         }
-        if (!nbad++) bad = i0, snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
     }
     if (!st && i0 == count)
         st = gt_set_error(GT_ERR_FORMAT, "%s: none of its %lld images could be read (the first: %s)", root,

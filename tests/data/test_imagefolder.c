@@ -192,10 +192,61 @@ static void test_bad_files(void) {
     free(pat);
 }
 
+/* skip_bad: unreadable images are left out and counted, the rest load as if the bad ones were never
+ * there (same pixels, same class labels); without it the first bad file stops the load with a hint. */
+static void test_skip_bad(void) {
+    char dir[512], good[512], p[1000];
+    snprintf(dir, sizeof dir, "%s", tpath("skipbad"));
+    snprintf(good, sizeof good, "%s", tpath("skipgood"));
+    const char *cls[2] = {"a", "b"};
+    for (int c = 0; c < 2; c++) {
+        snprintf(p, sizeof p, "%s/%s", dir, cls[c]);
+        mkdir_p(p);
+        snprintf(p, sizeof p, "%s/%s", good, cls[c]);
+        mkdir_p(p);
+        for (int i = 0; i < 4; i++) {
+            uint8_t *pat = pattern(10 + c, 10, 3, 10 * c + i);
+            bool bad = (c == 0 && (i == 0 || i == 2)) || (c == 1 && i == 3);
+            snprintf(p, sizeof p, "%s/%s/%d.png", dir, cls[c], i);
+            CHECK(bad ? write_bytes(p, "\x89PNG\r\n\x1a\n garbage", 16) : gt_png_write(p, pat, 10 + c, 10, 3) == GT_OK);
+            if (!bad) {
+                snprintf(p, sizeof p, "%s/%s/%d.png", good, cls[c], i);
+                CHECK(gt_png_write(p, pat, 10 + c, 10, 3) == GT_OK);
+            }
+            free(pat);
+        }
+    }
+    /* without skip_bad: the first bad file in order (a/0.png) is named, with the way out */
+    CHECK(gt_dataset_open(dir, 8, 3, NULL) == NULL);
+    snprintf(p, sizeof p, "%s/a/0.png", dir);
+    CHECK_ERR_NAMES(p, "--skip-bad-images");
+    gt_dataset *ds = gt_dataset_open(dir, 8, 3, &(gt_dataset_opts){.skip_bad = true});
+    gt_dataset *ref = gt_dataset_open(good, 8, 3, NULL);
+    CHECK_MSG(ds && ref, "%s", gt_last_error());
+    if (ds && ref) {
+        CHECK(ds->n == 5 && ref->n == 5 && ds->skipped == 3);
+        CHECK(ds->skipped_first && strstr(ds->skipped_first, "a/0.png"));
+        CHECK(memcmp(ds->pixels, ref->pixels, (size_t)(5 * 3 * 8 * 8)) == 0);
+        CHECK(ds->num_classes == 2 && ds->labels && ref->labels &&
+              memcmp(ds->labels, ref->labels, 5 * sizeof(int32_t)) == 0 && ds->labels[0] == 0 && ds->labels[4] == 1);
+        /* native size: the first image that decodes (a/1.png, 10 x 10) */
+        gt_dataset *nat = gt_dataset_open(dir, 0, 0, &(gt_dataset_opts){.skip_bad = true});
+        CHECK(nat && nat->h == 10 && nat->w == 10 && nat->n == 5);
+        gt_dataset_free(nat);
+    }
+    gt_dataset_free(ds);
+    gt_dataset_free(ref);
+    /* nothing readable at all: an error, not an empty dataset */
+    snprintf(p, sizeof p, "%s/a", dir);
+    CHECK(gt_dataset_open(p, 8, 3, &(gt_dataset_opts){.limit = 1, .skip_bad = true}) == NULL);
+    CHECK_ERR_NAMES(p, "none of its 1 images");
+}
+
 int main(void) {
     setup();
     RUN(test_decode_and_resize_vs_pil);
     RUN(test_native_size_and_options);
     RUN(test_bad_files);
+    RUN(test_skip_bad);
     return gt_test_finish();
 }

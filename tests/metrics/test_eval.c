@@ -233,9 +233,26 @@ static void test_cli_errors(void) {
               "--extractor", "pixels", "--metrics", "kid", "--kid-subset-size", "50", "--quiet");
     CHECK_CLI(1, "at least 2 samples", "eval", "--real", tp("a.npy"), "--fake", tp("b.npy"), "--n", "1",
               "--extractor", "pixels", "--quiet");
-    /* a --json path that cannot be written: exit 1, the path named */
+    /* an output path that cannot be written: exit 1, the path named, before any image is read */
     CHECK_CLI(1, "no-such-dir", "eval", "--real", tp("a.npy"), "--fake", tp("b.npy"), "--extractor", "pixels",
-              "--json", "/no-such-dir/x.json", "--quiet");
+              "--json", "/no-such-dir/x.json");
+    CHECK_MSG(!gt_cli_said("images") && !gt_cli_said("FID"), "worked before failing:\n%s", gt_cli_out);
+    CHECK_CLI(1, "--save-real-stats: cannot write", "eval", "--real", tp("a.npy"), "--fake", tp("b.npy"),
+              "--extractor", "pixels", "--save-real-stats", gt_test_tmpdir());
+    CHECK(!gt_cli_said("images"));
+    /* one image file where a dataset belongs: said what it is and what is expected */
+    uint8_t px[28 * 28] = {0};
+    CHECK(gt_png_write(tp("one.png"), px, 28, 28, 1) == GT_OK);
+    CHECK_CLI(1, "single PNG image", "eval", "--real", tp("one.png"), "--fake", tp("b.npy"), "--extractor", "pixels");
+    CHECK(gt_cli_said("folder") && !gt_cli_said("IDX file (magic"));
+    /* an array by content, whatever its name */
+    CHECK_CLI(0, "FID", "eval", "--real", tp("a.npy"), "--fake", tp("b.npy"), "--extractor", "pixels", "--quiet",
+              "--json", tp("named.json"));
+    CHECK(link(tp("a.npy"), tp("a_array.dat")) == 0);
+    CHECK_CLI(0, "FID", "eval", "--real", tp("a_array.dat"), "--fake", tp("b.npy"), "--extractor", "pixels",
+              "--quiet", "--json", tp("sniffed.json"));
+    CHECK(json_metric(tp("sniffed.json"), "frechet_inception_distance") ==
+          json_metric(tp("named.json"), "frechet_inception_distance"));
 }
 
 /* A checkpoint's generator evaluated on the fly equals a folder of the same
@@ -319,7 +336,21 @@ static void test_cli_inception_cache(void) {
     double f2 = json_metric(tp("in2.json"), "frechet_inception_distance");
     CHECK_MSG(f2 == f1, "FID with cached real statistics %.17g vs computed %.17g", f2, f1);
     /* (another resize mode or weights file is another cache key: test_stats covers the keys) */
+    /* no weights: the message offers what works now (fmnist) and a conversion command that ends where gantry
+       looks; weights put at that very path are then found without --inception */
+    unsetenv("GANTRY_INCEPTION");
     CHECK_CLI(1, GT_INCEPTION_WEIGHTS_PTH, "eval", "--real", "fashion-mnist:test", "--fake", tp("rgb.npy"));
+    CHECK(gt_cli_said("--extractor fmnist"));
+    char conv[1024], *dest = NULL;
+    const char *cmd = strstr(gt_cli_out, "convert_inception.py " GT_INCEPTION_WEIGHTS_PTH " ");
+    if (cmd && sscanf(cmd + strlen("convert_inception.py " GT_INCEPTION_WEIGHTS_PTH " "), "%1023s", conv) == 1)
+        dest = conv;
+    char want[1024];
+    snprintf(want, sizeof want, "%s/" GT_INCEPTION_WEIGHTS_FILE, cache);
+    CHECK_MSG(dest && strcmp(dest, want) == 0, "the printed command writes to '%s', gantry looks at '%s'",
+              dest ? dest : "(none)", want);
+    if (dest && strcmp(dest, want) == 0 && link(tp("incep.safetensors"), dest) == 0)
+        CHECK_CLI(0, "FID", "eval", "--real", "fashion-mnist:test", "--n", "4", "--fake", tp("rgb.npy"), "--quiet");
     unsetenv("GANTRY_CACHE");
 }
 
