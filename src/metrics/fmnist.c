@@ -249,10 +249,10 @@ static bool gt__is_file(const char *p) {
     return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* Appends "\n  <cand> (<why>)" to the list of the places looked. */
+/* Appends "\n  <cand>" or "\n  <cand> (<why>)" to the list of the places looked. */
 static void gt__tried_add(char *tried, size_t n, const char *cand, const char *why) {
     size_t t = strlen(tried);
-    if (t < n) snprintf(tried + t, n - t, "\n  %s (%s)", cand, why);
+    if (t < n) snprintf(tried + t, n - t, "\n  %s%s%s%s", cand, why ? " (" : "", why ? why : "", why ? ")" : "");
 }
 
 gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
@@ -284,7 +284,7 @@ gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
             snprintf(cand, sizeof cand, "%s%s" GT_FMNIST_WEIGHTS_FILE, exe, rel[i]);
             if (gt__is_file(cand)) goto found;
-            gt__tried_add(tried, sizeof tried, cand, "next to the executable");
+            gt__tried_add(tried, sizeof tried, cand, NULL);
         }
     }
     snprintf(cand, sizeof cand, "assets/" GT_FMNIST_WEIGHTS_FILE);
@@ -300,11 +300,12 @@ gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n) {
     if (gt__is_file(cand)) goto found;
     gt__tried_add(tried, sizeof tried, cand, "the source tree's assets");
 #endif
+    /* what works first: the message is cut at the error buffer's size, and these paths can be long */
     return gt_set_error(GT_ERR_IO,
-                        "fmnist classifier weights (" GT_FMNIST_WEIGHTS_FILE ") not found; looked in:%s\n"
-                        "set $" GT_FMNIST_WEIGHTS_ENV " to the file (the repository ships it as assets/"
-                        GT_FMNIST_WEIGHTS_FILE "), or install gantry with `cmake --install BUILD --prefix PREFIX`, "
-                        "which puts it in PREFIX/share/gantry/ where PREFIX/bin/gantry finds it",
+                        "fmnist classifier weights (" GT_FMNIST_WEIGHTS_FILE ") not found. Set $" GT_FMNIST_WEIGHTS_ENV
+                        " to the file (assets/ in the repository), or install gantry: `cmake --install BUILD "
+                        "--prefix PREFIX` puts it in PREFIX/share/gantry/, where PREFIX/bin/gantry finds it. "
+                        "Looked in:%s",
                         tried);
 found:;
     char *real = realpath(cand, NULL); /* "build/../assets/x" -> "assets/x" in messages */
