@@ -249,6 +249,9 @@ static gt_status gt__eval_line(gt_trainer *t, FILE *f, const gt_train_hooks *h) 
 gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_train_run: trainer not initialised");
     const gt_train_config *c = &t->cfg;
+    if (t->step >= (uint64_t)c->steps) /* before anything is written: no run folder for no training */
+        return gt_set_error(GT_ERR_ARG, "nothing to train: the run is at step %llu and steps is %lld",
+                            (unsigned long long)t->step, (long long)c->steps);
     bool out = c->out[0] != '\0';
     FILE *metrics = NULL;
     gt_status st = GT_OK;
