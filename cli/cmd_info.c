@@ -76,10 +76,13 @@ int gt_cmd_info(int argc, char **argv) {
         printf("step         %llu of %lld\n", (unsigned long long)step, (long long)c.steps);
         printf("G parameters %lld (+ %lld buffer values)\n", (long long)gt_net_num_params(&G), (long long)gb);
         printf("D parameters %lld (+ %lld buffer values)\n", (long long)gt_net_num_params(&D), (long long)db);
+        printf("D norm       %s\n", gt_norm_name(c.model.d_norm));
         printf("EMA          %s\n", has_ema ? "yes" : "no");
         printf("data         %s\n", c.data[0] ? c.data : "(none)");
-        printf("loss         %s%s, batch %d, lr G %g D %g, n_critic %d, seed %llu\n", gt_loss_name(c.loss),
-               c.gp > 0 ? " + gp" : "", c.batch, c.lr_g, c.lr_d, c.n_critic, (unsigned long long)c.seed);
+        char clip[48] = "";
+        if (c.clip > 0) snprintf(clip, sizeof clip, " (weight clipping %g)", c.clip);
+        printf("loss         %s%s%s, batch %d, lr G %g D %g, n_critic %d, seed %llu\n", gt_loss_name(c.loss),
+               c.gp > 0 ? " + gp" : "", clip, c.batch, c.lr_g, c.lr_d, c.n_critic, (unsigned long long)c.seed);
         if (json) printf("%s\n", cj);
     }
     gt_net_free(&G);

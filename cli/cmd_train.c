@@ -77,11 +77,35 @@ static void gt__wrote(const char *what, const char *path, void *user) {
 /* Flags that fix the model and the training setup: a resumed run keeps them. */
 static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz",   "--ngf",  "--ndf",
                                         "--batch", "--seed", "--loss",     "--gp",   "--ema",  "--n-critic",
-                                        "--data",  "--data-limit", "--n-samples"};
+                                        "--data",  "--data-limit", "--n-samples", "--clip", "--d-norm"};
+
+/* "wgan-gp", "hinge with --gp", "ns", ...: the loss as the user named it. */
+static const char *gt__loss_label(const gt_train_config *c) {
+    if (c->gp > 0) return c->loss == GT_LOSS_WGAN ? "wgan-gp" : c->loss == GT_LOSS_HINGE ? "hinge with --gp" : "--gp";
+    return gt_loss_name(c->loss);
+}
+
+/* The checks of the WGAN-specific flags against the resolved loss. */
+static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
+    if (c->gp > 0 && c->model.d_norm == GT_NORM_BATCH)
+        return gt_args_error("train",
+                             "--d-norm batch does not go with a gradient penalty (%s): batch norm makes each sample's "
+                             "critic output and input gradient depend on the rest of the batch, so the penalty is not "
+                             "per-sample; use --d-norm layer (the default with a penalty, as in the WGAN-GP paper) or "
+                             "none",
+                             gt__loss_label(c));
+    if (clip_given && !(c->loss == GT_LOSS_WGAN && c->gp == 0))
+        return gt_args_error("train",
+                             "--clip is the weight clipping of the original WGAN (--loss wgan); it does not go with "
+                             "--loss %s",
+                             gt__loss_label(c));
+    return 0;
+}
 
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
+    const char *d_norm = NULL;
     double lr = 0;
     bool resume = false, quiet = false;
     gt_model_config *m = &c.model;
@@ -109,8 +133,16 @@ int gt_cmd_train(int argc, char **argv) {
         {"--nz", GT_ARG_INT, &m->nz, 1, 4096, false, "N", "latent size (100)", false},
         {"--ngf", GT_ARG_INT, &m->ngf, 1, 1024, false, "N", "generator width (64)", false},
         {"--ndf", GT_ARG_INT, &m->ndf, 1, 1024, false, "N", "discriminator width (64)", false},
-        {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L", "ns (default), hinge, wgan, wgan-gp", false},
+        {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L",
+         "ns (default), hinge, wgan (weight clipping: --clip), wgan-gp (gradient penalty: --gp)", false},
         {"--gp", GT_ARG_DOUBLE, &c.gp, 0, 1e6, false, "W", "gradient-penalty weight (10 with wgan-gp)", false},
+        {"--clip", GT_ARG_DOUBLE, &c.clip, 0, 100, false, "C",
+         "--loss wgan: every D weight clipped to [-C, C] after each D step (0.01; 0 = off)\n"
+         "                         (the WGAN paper also used RMSProp with lr 5e-5 and --n-critic 5; gantry trains with "
+         "Adam)",
+         false},
+        {"--d-norm", GT_ARG_STR, &d_norm, 0, 0, false, "N",
+         "discriminator normalization: batch, layer or none (batch; layer with a gradient penalty)", false},
         {"--sample-every", GT_ARG_I64, &c.sample_every, 0, 1e12, false, "K",
          "steps between sample grids (500; 0 = end)", false},
         {"--ckpt-every", GT_ARG_I64, &c.ckpt_every, 0, 1e12, false, "K", "steps between checkpoints (1000; 0 = end)",
@@ -142,6 +174,12 @@ int gt_cmd_train(int argc, char **argv) {
     char last[GT_PATH_MAX + 32];
     snprintf(c.out, sizeof c.out, "%s", out);
     gt_train_last_ckpt(&c, last, sizeof last);
+    if (gt_args_find(spec, ns, "--steps")->given && c.steps == 0)
+        return gt_args_error("train", "--steps 0 trains nothing: give the generator steps to reach (at least 1)");
+    int dn = GT_NORM_DEFAULT;
+    if (d_norm && ((dn = gt_norm_parse(d_norm)) <= GT_NORM_DEFAULT))
+        return gt_args_error("train", "--d-norm must be batch, layer or none, got '%s'", d_norm);
+    bool clip_given = gt_args_find(spec, ns, "--clip")->given;
 
     if (resume) {
         /* the run's own config, then the flags that may change */
@@ -160,6 +198,10 @@ int gt_cmd_train(int argc, char **argv) {
         }
         gt_train_config saved = gt_train_config_default();
         gt_status st = gt_train_config_from_json(&saved, gt_st_get_meta(&s, "config"), last);
+        uint64_t at = 0; /* the checkpoint's step (loading checks it again) */
+        const gt_st_tensor *ts = gt_st_find(&s, "train.step");
+        bool have_at = ts && ts->dtype == GT_ST_U64 && ts->numel == 1;
+        if (have_at) memcpy(&at, ts->data, sizeof at);
         gt_st_free(&s);
         if (st == GT_OK) st = gt_train_config_check(&saved);
         if (st != GT_OK) {
@@ -175,6 +217,7 @@ int gt_cmd_train(int argc, char **argv) {
         }
         if (data) snprintf(want.data, sizeof want.data, "%s", data);
         snprintf(want.model.name, sizeof want.model.name, "%s", model);
+        want.model.d_norm = dn;
         for (size_t i = 0; i < sizeof gt__fixed / sizeof gt__fixed[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, gt__fixed[i]);
             if (!a || !a->given) continue;
@@ -195,6 +238,8 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--data")) same = !strcmp(want.data, saved.data);
             else if (!strcmp(f, "--data-limit")) same = want.data_limit == saved.data_limit;
             else if (!strcmp(f, "--n-samples")) same = want.n_samples == saved.n_samples;
+            else if (!strcmp(f, "--clip")) same = want.clip == saved.clip;
+            else if (!strcmp(f, "--d-norm")) same = want.model.d_norm == saved.model.d_norm;
             if (!same)
                 return gt_args_error("train",
                                      "%s differs from the run being resumed (%s); a resumed run keeps its model, "
@@ -233,6 +278,14 @@ int gt_cmd_train(int argc, char **argv) {
         }
         c = r;
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
+        if (have_at && at >= (uint64_t)c.steps) {
+            /* a finished run asked again: nothing to do is not a failure, and nothing is touched */
+            fprintf(stderr,
+                    "gantry train: the run in %s is already at step %llu (target %lld): nothing to train, nothing "
+                    "written; give --steps above %llu to continue it\n",
+                    out, (unsigned long long)at, (long long)c.steps, (unsigned long long)at);
+            return GT_EXIT_OK;
+        }
     } else {
         if (!data) return gt_args_error("train", "--data SPEC is required (e.g. --data fashion-mnist)");
         if (!gt_args_find(spec, ns, "--steps")->given) return gt_args_error("train", "--steps N is required");
@@ -247,6 +300,7 @@ int gt_cmd_train(int argc, char **argv) {
         if (gt_args_find(spec, ns, "--nz")->given) c.model.nz = keep.nz;
         if (gt_args_find(spec, ns, "--ngf")->given) c.model.ngf = keep.ngf;
         if (gt_args_find(spec, ns, "--ndf")->given) c.model.ndf = keep.ndf;
+        c.model.d_norm = dn; /* the default is resolved from the loss by the config check */
         if (gt_args_find(spec, ns, "--lr")->given) {
             if (gt_args_find(spec, ns, "--lr-g")->given || gt_args_find(spec, ns, "--lr-d")->given)
                 return gt_args_error("train", "--lr sets both rates: give it or --lr-g/--lr-d, not both");
@@ -267,6 +321,7 @@ int gt_cmd_train(int argc, char **argv) {
         snprintf(c.eval_metrics, sizeof c.eval_metrics, "%s", eval_metrics);
         if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
+        if (gt__check_wgan_flags(&c, clip_given)) return GT_EXIT_USAGE;
         if (gt_train_config_check(&c) != GT_OK) return gt_args_error("train", "%s", gt_last_error());
         if (access(last, F_OK) == 0)
             return gt_args_error(
@@ -284,10 +339,10 @@ int gt_cmd_train(int argc, char **argv) {
     }
     if (!quiet)
         fprintf(stderr,
-                "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters, %s from step %llu to %lld "
-                "-> %s\n",
+                "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters (D norm %s), %s from "
+                "step %llu to %lld -> %s\n",
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
-                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
+                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D), gt_norm_name(c.model.d_norm),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
     gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet};
     gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};

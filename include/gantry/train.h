@@ -34,7 +34,9 @@ extern "C" {
  *                D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1)
  * GT_LOSS_HINGE  D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))); G: -mean(D(G(z)))
  * GT_LOSS_WGAN   D: mean(D(G(z))) - mean(D(x)); G: -mean(D(G(z)))
- *                (with gp > 0: + gp * mean((||grad D(x_hat)||_2 - 1)^2), WGAN-GP) */
+ *                (with gp > 0: + gp * mean((||grad D(x_hat)||_2 - 1)^2), WGAN-GP;
+ *                with gp = 0 the original WGAN: D's weights are clipped to
+ *                [-clip, clip] after each D step, clip 0.01 by default) */
 typedef enum { GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_COUNT } gt_loss_kind;
 
 const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", "wgan" */
@@ -50,7 +52,10 @@ gt_tensor *gt_gan_loss_d_part(gt_loss_kind k, gt_tensor *logits, bool real);
 /* WGAN-GP's penalty mean((||dD(x_hat)/dx_hat||_2 - 1)^2), x_hat = e*real +
  * (1-e)*fake with e ~ U[0,1) per sample from r; recorded with create_graph so
  * the returned 0-d tensor can be differentiated w.r.t. D's parameters. D's
- * batch-norm layers use batch statistics without updating running ones. */
+ * batch-norm layers use batch statistics without updating running ones, so
+ * with a batch-norm D each sample's gradient depends on the whole batch; with
+ * a layer-norm or norm-free D (model.d_norm; layer is the training default
+ * when gp > 0) the penalty is per-sample, as the WGAN-GP paper has it. */
 gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
 
 /* --- configuration -------------------------------------------------------------- */
@@ -71,6 +76,10 @@ typedef struct {
     uint64_t seed;           /* 0 */
     gt_loss_kind loss;       /* GT_LOSS_NS */
     double gp;               /* gradient-penalty weight (0; 10 with --loss wgan-gp) */
+    double clip;             /* weight clipping (the original WGAN): every D parameter kept in
+                                [-clip, clip] after each D step; 0 = off. GT_CLIP_DEFAULT (the
+                                default) resolves in gt_train_config_check to 0.01 for loss wgan
+                                with gp = 0 and to 0 otherwise; > 0 with another loss is an error */
     int64_t log_every;       /* steps per metrics line (50) */
     int64_t sample_every;    /* steps per sample grid (500; 0 = only at the end) */
     int64_t ckpt_every;      /* steps per checkpoint (1000; 0 = only at the end) */
@@ -83,11 +92,22 @@ typedef struct {
     char eval_metrics[48];   /* what it logs: a comma list of fid, kid, is, pr, dc, or "all" ("fid") */
 } gt_train_config;
 
+#define GT_CLIP_DEFAULT (-1.0)
+#define GT_WGAN_CLIP 0.01 /* the WGAN paper's clipping value */
+
+/* model.d_norm is GT_NORM_DEFAULT and clip GT_CLIP_DEFAULT: both resolved by
+ * gt_train_config_check from the loss. */
 gt_train_config gt_train_config_default(void);
-/* Fills model defaults and checks every field (GT_ERR_ARG naming it). */
+/* Fills model defaults and checks every field (GT_ERR_ARG naming it).
+ * Resolves model.d_norm GT_NORM_DEFAULT to layer when gp > 0 (batch norm would
+ * make the penalty depend on the batch), batch otherwise, and clip as above.
+ * An explicit batch-norm D with gp > 0 passes (checkpoints from before the
+ * option have it); the CLI refuses it for new runs. */
 gt_status gt_train_config_check(gt_train_config *c);
 /* The resolved config as JSON (malloc'd string, caller frees), and back
- * (fields absent from the JSON keep c's values). */
+ * (fields absent from the JSON keep c's values, except two that older files
+ * lack and whose absence means what those runs did: no "clip" is 0 and a
+ * "model" without "d_norm" is batch). */
 char *gt_train_config_to_json(const gt_train_config *c);
 gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const char *label);
 
@@ -167,7 +187,9 @@ typedef struct {
     void *user;
 } gt_train_hooks;
 
-/* Trains from t->step to cfg.steps, writing into cfg.out (created):
+/* Trains from t->step to cfg.steps, writing into cfg.out (created); when
+ * t->step is already at or past cfg.steps: GT_ERR_ARG saying so, nothing
+ * written. The files:
  *   config.json        the resolved config
  *   metrics.jsonl      one line per log interval: step, losses, it/s, img/s, time
  *   samples/step_XXXXXX.png, samples/last.png   grids from the fixed latents

@@ -10,6 +10,8 @@ gt_train_config gt_train_config_default(void) {
     gt_train_config c;
     memset(&c, 0, sizeof c);
     c.model = gt_model_config_default("dcgan");
+    c.model.d_norm = GT_NORM_DEFAULT; /* resolved from the loss by the check */
+    c.clip = GT_CLIP_DEFAULT;
     c.steps = 2000;
     c.batch = 64;
     c.lr_g = 2e-4, c.lr_d = 2e-4;
@@ -34,6 +36,8 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (!c) return gt_set_error(GT_ERR_ARG, "train config is NULL");
     const gt_model_entry *e = gt_model_find(c->model.name);
     if (!e) return gt_last_status();
+    /* a gradient penalty wants a per-sample critic: layer norm (the WGAN-GP paper) */
+    if (c->model.d_norm == GT_NORM_DEFAULT && c->gp > 0) c->model.d_norm = GT_NORM_LAYER;
     e->defaults(&c->model);
     gt_status st = e->check(&c->model);
     if (st != GT_OK) return st;
@@ -51,6 +55,13 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (!(c->ema >= 0 && c->ema < 1)) return gt_set_error(GT_ERR_ARG, "ema must be in [0, 1), got %g", c->ema);
     if ((unsigned)c->loss >= GT_LOSS_COUNT) return gt_set_error(GT_ERR_ARG, "unknown loss %d", (int)c->loss);
     if (!(c->gp >= 0 && c->gp <= 1e6)) return gt_set_error(GT_ERR_ARG, "gp must be in [0, 1e6], got %g", c->gp);
+    bool wgan_clip = c->loss == GT_LOSS_WGAN && c->gp == 0; /* the original WGAN */
+    if (c->clip == GT_CLIP_DEFAULT) c->clip = wgan_clip ? GT_WGAN_CLIP : 0;
+    if (!(c->clip >= 0 && c->clip <= 100)) return gt_set_error(GT_ERR_ARG, "clip must be in [0, 100], got %g", c->clip);
+    if (c->clip > 0 && !wgan_clip)
+        return gt_set_error(GT_ERR_ARG,
+                            "clip (weight clipping) belongs to the original WGAN (loss wgan, gp 0), not to loss %s%s",
+                            gt_loss_name(c->loss), c->gp > 0 ? " with a gradient penalty" : "");
     if (c->log_every < 1 || c->sample_every < 0 || c->ckpt_every < 0)
         return gt_set_error(GT_ERR_ARG,
                             "log-every must be >= 1, sample-every and ckpt-every >= 0 (got %lld, %lld, %lld)",
@@ -85,6 +96,7 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     gt_json_add_number(m, "nz", c->model.nz);
     gt_json_add_number(m, "ngf", c->model.ngf);
     gt_json_add_number(m, "ndf", c->model.ndf);
+    cJSON_AddStringToObject(m, "d_norm", gt_norm_name(c->model.d_norm));
     cJSON_AddItemToObject(j, "model", m);
     cJSON_AddStringToObject(j, "data", c->data);
     gt_json_add_number(j, "data_limit", (double)c->data_limit);
@@ -103,6 +115,7 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddStringToObject(j, "loss", gt_loss_name(c->loss));
     gt_json_add_number(j, "gp", c->gp);
+    gt_json_add_number(j, "clip", c->clip);
     gt_json_add_number(j, "log_every", (double)c->log_every);
     gt_json_add_number(j, "sample_every", (double)c->sample_every);
     gt_json_add_number(j, "ckpt_every", (double)c->ckpt_every);
@@ -173,6 +186,11 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
         GT__INT(m, "nz", 1, 1 << 20, n.model.nz);
         GT__INT(m, "ngf", 1, 1 << 20, n.model.ngf);
         GT__INT(m, "ndf", 1, 1 << 20, n.model.ndf);
+        /* absent: a file from before the option, whose D had batch norm */
+        const cJSON *dn = cJSON_GetObjectItemCaseSensitive(m, "d_norm");
+        int k = !dn ? GT_NORM_BATCH : cJSON_IsString(dn) ? gt_norm_parse(dn->valuestring) : -1;
+        if (k < 0) { bad = "model.d_norm"; goto fail; }
+        n.model.d_norm = k;
     }
     if (!gt__get_str(j, "data", n.data, sizeof n.data)) { bad = "data"; goto fail; }
     if (!gt__get_str(j, "out", n.out, sizeof n.out)) { bad = "out"; goto fail; }
@@ -186,6 +204,8 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     GT__INT(j, "n_critic", 1, 1 << 20, n.n_critic);
     GT__NUM(j, "ema", n.ema);
     GT__NUM(j, "gp", n.gp);
+    n.clip = 0; /* absent: a file from before the option, trained without clipping */
+    GT__NUM(j, "clip", n.clip);
     GT__INT(j, "log_every", 1, INT64_C(1) << 50, n.log_every);
     GT__INT(j, "sample_every", 0, INT64_C(1) << 50, n.sample_every);
     GT__INT(j, "ckpt_every", 0, INT64_C(1) << 50, n.ckpt_every);

@@ -128,6 +128,14 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, double *loss
     return st;
 }
 
+/* The original WGAN's weight clipping: every trainable D parameter (one
+ * slab; the batch-norm running statistics are buffers and stay) into [-c, c]. */
+static void gt__clip_d(gt_trainer *t) {
+    const float c = (float)t->cfg.clip;
+    float *w = gt_data(t->D.P.slab);
+    for (int64_t i = 0, n = t->D.P.numel; i < n; i++) w[i] = w[i] > c ? c : w[i] < -c ? -c : w[i];
+}
+
 /* One discriminator step on real and fake (fake carries no graph to G). */
 static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
@@ -144,6 +152,7 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_
         gt_scope_end(m);
     }
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
+    if (st == GT_OK && c->clip > 0) gt__clip_d(t);
     s->loss_d = loss;
     return st;
 }
