@@ -5,11 +5,15 @@ Per step: netD.zero_grad(); BCE(D(real), 1).backward(); fake = G(z);
 BCE(D(fake.detach()), 0).backward(); optD.step(); netG.zero_grad();
 BCE(D(fake), 1).backward(); optG.step(); then the EMA of G's parameters
 (buffers copied), with gantry's warm-up: decay min(ema, (1+t)/(10+t)). The loss is BCE-with-logits (D ends in a logit).
+With loss wgan: -mean(D(real)), mean(D(fake)), G: -mean(D(fake)); gp > 0 adds
+gp * mean((||d D(x_hat) / d x_hat||_2 - 1)^2), x_hat = fake + eps * (real - fake)
+with gantry's eps.<t>; clip > 0 clamps every D parameter after optD.step().
+d_norm: batch (BatchNorm2d), layer (GroupNorm(1, C)) or none between D's convs.
 
 The C test writes every registry entry as G.<name> / D.<name> (names as
 torch's state_dict: checked here), real.<t> and z.<t>. Writes G.<name>,
 D.<name>, G_ema.<name> after the steps, loss_d.<t>, loss_g.<t>, names_ok.
-usage: train_dcgan_step.py OUT IN res channels nz ngf ndf steps lr_g lr_d beta1 beta2 ema
+usage: train_dcgan_step.py OUT IN res channels nz ngf ndf steps lr_g lr_d beta1 beta2 ema [loss gp clip d_norm]
 """
 import sys
 
@@ -23,6 +27,9 @@ torch.set_num_threads(2)
 out_path, in_path = sys.argv[1], sys.argv[2]
 res, nc, nz, ngf, ndf, steps = (int(v) for v in sys.argv[3:9])
 lr_g, lr_d, b1, b2, ema_decay = (float(v) for v in sys.argv[9:14])
+loss, gp_w, clip, d_norm = "ns", 0.0, 0.0, "batch"
+if len(sys.argv) > 14:
+    loss, gp_w, clip, d_norm = sys.argv[14], float(sys.argv[15]), float(sys.argv[16]), sys.argv[17]
 
 
 def generator():
@@ -52,8 +59,10 @@ def discriminator():
         if res == 28 and i >= L - 1:
             k, p = 3, 0
         layers.append(nn.Conv2d(cin, cout, k, s, p, bias=False))
-        if 0 < i < L:
+        if 0 < i < L and d_norm == "batch":
             layers.append(nn.BatchNorm2d(cout))
+        elif 0 < i < L and d_norm == "layer":
+            layers.append(nn.GroupNorm(1, cout))
         if i < L:
             layers.append(nn.LeakyReLU(0.2, inplace=True))
     return nn.Sequential(*layers)
@@ -93,21 +102,40 @@ optD = torch.optim.Adam(netD.parameters(), lr=lr_d, betas=(b1, b2))
 optG = torch.optim.Adam(netG.parameters(), lr=lr_g, betas=(b1, b2))
 netG.train()
 netD.train()
+def d_part(o, real):
+    if loss == "wgan":
+        return -o.mean() if real else o.mean()
+    return crit(o, torch.ones_like(o) if real else torch.zeros_like(o))
+
+
+def penalty(real, fake, e):
+    xh = (fake + e * (real - fake)).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(netD(xh).view(-1).sum(), xh, create_graph=True)
+    norm = torch.sqrt((g * g).sum(dim=(1, 2, 3)) + 1e-12)
+    return ((norm - 1) ** 2).mean()
+
+
 for t in range(steps):
     real = torch.tensor(inp[f"real.{t}"])
     z = torch.tensor(inp[f"z.{t}"]).view(-1, nz, 1, 1)
     netD.zero_grad()
-    o = netD(real).view(-1)
-    err_real = crit(o, torch.ones_like(o))
+    err_real = d_part(netD(real).view(-1), True)
     err_real.backward()
     fake = netG(z)
-    o = netD(fake.detach()).view(-1)
-    err_fake = crit(o, torch.zeros_like(o))
+    err_fake = d_part(netD(fake.detach()).view(-1), False)
     err_fake.backward()
+    err_gp = torch.zeros(())
+    if gp_w > 0:
+        err_gp = gp_w * penalty(real, fake.detach(), torch.tensor(inp[f"eps.{t}"]))
+        err_gp.backward()
     optD.step()
+    if clip > 0:
+        with torch.no_grad():
+            for p in netD.parameters():
+                p.clamp_(-clip, clip)
     netG.zero_grad()
     o = netD(fake).view(-1)
-    err_g = crit(o, torch.ones_like(o))
+    err_g = -o.mean() if loss == "wgan" else crit(o, torch.ones_like(o))
     err_g.backward()
     optG.step()
     d = min(ema_decay, (1.0 + t) / (10.0 + t))  # gantry's EMA warm-up
@@ -119,7 +147,7 @@ for t in range(steps):
                 ema[k].mul_(d).add_(v, alpha=1 - d)
             else:
                 ema[k].copy_(v)
-    out[f"loss_d.{t}"] = (err_real + err_fake).detach()
+    out[f"loss_d.{t}"] = (err_real + err_fake + err_gp).detach()
     out[f"loss_g.{t}"] = err_g.detach()
 
 for tag, net in (("G", netG), ("D", netD)):

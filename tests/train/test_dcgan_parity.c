@@ -1,7 +1,8 @@
 /* DCGAN: shapes and names for every supported size; full training steps
  * (D step then G step, Adam, BCE, EMA) against the PyTorch DCGAN example
- * from the same initial weights, batches and latents; the model registry;
- * errors. */
+ * from the same initial weights, batches and latents; the same with the
+ * WGAN critics: WGAN-GP with a layer-norm (GroupNorm(1, C)) or norm-free D,
+ * WGAN with weight clipping; the model registry; errors. */
 #include "../common/harness.h"
 
 #include "gantry/train.h"
@@ -9,6 +10,9 @@
 typedef struct {
     int res, channels, nz, ngf, ndf, batch, steps;
     double ema;
+    gt_loss_kind loss; /* ns when 0 */
+    double gp, clip;   /* clip: GT_CLIP_DEFAULT when 0 */
+    int d_norm;        /* GT_NORM_DEFAULT when 0 */
 } gt_case;
 
 /* Writes every registry entry of P as tag.<name> into names/ts. */
@@ -38,6 +42,7 @@ static void run_case(const gt_case *k) {
     c.model.ngf = k->ngf, c.model.ndf = k->ndf;
     c.batch = k->batch, c.ema = k->ema, c.seed = 3;
     c.lr_g = 2e-4, c.lr_d = 1e-4; /* TTUR: different rates */
+    c.loss = k->loss, c.gp = k->gp, c.clip = k->clip ? k->clip : GT_CLIP_DEFAULT, c.model.d_norm = k->d_norm;
     gt_trainer t;
     gt_status st = gt_trainer_init(&t, &c, NULL);
     CHECK_MSG(st == GT_OK, "trainer init: %s", gt_last_error());
@@ -52,7 +57,12 @@ static void run_case(const gt_case *k) {
     int n = add_entries("G", &t.G.P, names, ts, buf, 0);
     n = add_entries("D", &t.D.P, names, ts, buf, n);
     gt_tensor *reals[8], *zs[8];
+    gt_rng mix = t.rng; /* the penalty's mixing weights: the trainer's only draws in gt_trainer_step_on */
     for (int s = 0; s < k->steps; s++) {
+        if (t.cfg.gp > 0) {
+            snprintf(buf[n], 160, "eps.%d", s), names[n] = buf[n];
+            ts[n++] = gt_rand(&mix, GT_SHAPE(k->batch, 1, 1, 1));
+        }
         reals[s] = gt_test_uniform(100 + (uint64_t)s, GT_SHAPE(k->batch, k->channels, k->res, k->res), -1, 1);
         zs[s] = gt_test_randn(200 + (uint64_t)s, GT_SHAPE(k->batch, k->nz), 1.0f);
         snprintf(buf[n], 160, "real.%d", s), names[n] = buf[n], ts[n++] = reals[s];
@@ -61,8 +71,9 @@ static void run_case(const gt_case *k) {
     char path[512], args[1024];
     snprintf(path, sizeof path, "%s/dcgan_in_%d_%d.gtb", gt_test_tmpdir(), k->res, k->channels);
     CHECK(gt_golden_write(path, n, names, ts));
-    snprintf(args, sizeof args, "%s %d %d %d %d %d %d %.17g %.17g %.17g %.17g %.17g", path, k->res, k->channels,
-             k->nz, k->ngf, k->ndf, k->steps, c.lr_g, c.lr_d, c.beta1, c.beta2, k->ema > 0 ? k->ema : 0.0);
+    snprintf(args, sizeof args, "%s %d %d %d %d %d %d %.17g %.17g %.17g %.17g %.17g %s %.17g %.17g %s", path, k->res,
+             k->channels, k->nz, k->ngf, k->ndf, k->steps, c.lr_g, c.lr_d, c.beta1, c.beta2, k->ema > 0 ? k->ema : 0.0,
+             gt_loss_name(t.cfg.loss), t.cfg.gp, t.cfg.clip, gt_norm_name(t.cfg.model.d_norm));
     double ld[8], lg[8];
     for (int s = 0; s < k->steps; s++) {
         gt_step_stats ss;
@@ -94,15 +105,29 @@ static void run_case(const gt_case *k) {
 }
 
 static void test_parity_32_rgb(void) {
-    gt_case k = {32, 3, 16, 8, 8, 8, 2, 0.9};
+    gt_case k = {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
     run_case(&k);
 }
 static void test_parity_28_gray(void) {
-    gt_case k = {28, 1, 10, 8, 8, 6, 1, 0.0};
+    gt_case k = {28, 1, 10, 8, 8, 6, 1, 0.0, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
     run_case(&k);
 }
 static void test_parity_64_rgb(void) {
-    gt_case k = {64, 3, 8, 4, 4, 4, 1, 0.5};
+    gt_case k = {64, 3, 8, 4, 4, 4, 1, 0.5, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
+    run_case(&k);
+}
+/* WGAN-GP, the default critic with a penalty: layer norm (torch GroupNorm(1, C)) */
+static void test_parity_wgan_gp_layer(void) {
+    gt_case k = {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_WGAN, 10, 0, GT_NORM_DEFAULT};
+    run_case(&k);
+}
+static void test_parity_wgan_gp_none(void) {
+    gt_case k = {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 10, 0, GT_NORM_NONE};
+    run_case(&k);
+}
+/* the original WGAN: clipping to 0.01 after each D step (batch-norm D) */
+static void test_parity_wgan_clip(void) {
+    gt_case k = {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 0, 0, GT_NORM_DEFAULT};
     run_case(&k);
 }
 
@@ -220,5 +245,8 @@ int main(void) {
     RUN(test_parity_32_rgb);
     RUN(test_parity_28_gray);
     RUN(test_parity_64_rgb);
+    RUN(test_parity_wgan_gp_layer);
+    RUN(test_parity_wgan_gp_none);
+    RUN(test_parity_wgan_clip);
     return gt_test_finish();
 }
