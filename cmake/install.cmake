@@ -5,6 +5,7 @@
 #   include/gantry.h, include/gantry/*.h     its headers
 #   lib/pkgconfig/gantry.pc                  pkg-config --static --cflags --libs gantry
 #   share/gantry/fmnist_classifier.safetensors   the weights of the fmnist extractor
+#   share/gantry/convert_inception.py        the FID Inception weights' converter
 # (lib/ is GNUInstallDirs' CMAKE_INSTALL_LIBDIR: lib/<multiarch> for the /usr prefix.)
 # and the ctest install/test_install, which installs into a temporary prefix and
 # uses the installed program and library from elsewhere.
@@ -79,6 +80,8 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/gantry/ DESTINATION ${CMAKE_INSTAL
 install(FILES ${CMAKE_BINARY_DIR}/gantry.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${CMAKE_SOURCE_DIR}/assets/fmnist_classifier.safetensors
         DESTINATION ${CMAKE_INSTALL_DATADIR}/gantry)
+# the Inception weights' converter, which gantry eval's message points to
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/convert_inception.py DESTINATION ${CMAKE_INSTALL_DATADIR}/gantry)
 
 # --- the test: install into a temporary prefix, use it from elsewhere ---------------
 # Only when every install directory is relative (an absolute one would be written

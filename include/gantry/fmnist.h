@@ -93,9 +93,13 @@ gt_status gt_fmnist_extract(gt_fmnist *net, const uint8_t *images, int64_t n, in
                             float *feats, float *logits);
 
 /* Where the shipped weights are: path (when not NULL), else $GANTRY_FMNIST_WEIGHTS,
- * else the first existing of <exe dir>/../assets/, <exe dir>/../../assets/,
- * <exe dir>/assets/ and ./assets/ + GT_FMNIST_WEIGHTS_FILE. Writes the path into
- * buf. GT_ERR_IO naming every path tried when none exists. */
+ * else the first existing of <exe dir>/../share/gantry/ (an installed program,
+ * in any prefix), <exe dir>/../assets/, <exe dir>/../../assets/, <exe dir>/assets/,
+ * ./assets/, the configured install data directory (share/gantry of
+ * CMAKE_INSTALL_PREFIX) and the source tree's assets/, + GT_FMNIST_WEIGHTS_FILE.
+ * Writes the path into buf. GT_ERR_IO naming every path tried when none exists.
+ * A program of your own linked against an installed libgantry.a can also pass
+ * `pkg-config --variable=pkgdatadir gantry`/fmnist_classifier.safetensors. */
 gt_status gt_fmnist_weights_path(const char *path, char *buf, size_t n);
 
 /* The extractor "fmnist" (dim 128, logits_dim 10, batch 256) over the weights

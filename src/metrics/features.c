@@ -69,7 +69,8 @@ static gt_status gt__open_inception(const gt_extractor_opts *o, gt_extractor *ou
                 "What works now: --extractor fmnist (the Fashion-MNIST classifier shipped with gantry, for 28 x 28 "
                 "images like Fashion-MNIST's; its FIDs are not comparable with Inception FIDs).\n"
                 "To use Inception (what papers report): download, on a machine with internet access,\n  %s\n"
-                "then convert it once (needs python3-torch) to where gantry looks:\n"
+                "then convert it once (needs python3-torch; the script is in gantry's scripts/, and installed in "
+                "share/gantry/) to where gantry looks:\n"
                 "  mkdir -p %s && python3 scripts/convert_inception.py %s %s",
                 path, GT_INCEPTION_WEIGHTS_URL, dir, GT_INCEPTION_WEIGHTS_PTH, path);
     }

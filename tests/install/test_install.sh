@@ -43,7 +43,7 @@ prefix=$tmp/prefix
 start=$(date +%s.%N)
 "$cmake" --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
 for f in "$bindir/gantry" "$libdir/libgantry.a" "$incdir/gantry.h" "$libdir/pkgconfig/gantry.pc" \
-         "$datadir/gantry/$weights_name"; do
+         "$datadir/gantry/$weights_name" "$datadir/gantry/convert_inception.py"; do
     [ -f "$prefix/$f" ] || fail "cmake --install did not install $f (log: $(tr '\n' ' ' <"$tmp/install.log"))"
 done
 [ -x "$prefix/$bindir/gantry" ] || fail "$bindir/gantry is not executable"
