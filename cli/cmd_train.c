@@ -152,6 +152,8 @@ int gt_cmd_train(int argc, char **argv) {
         {"--n-samples", GT_ARG_INT, &c.n_samples, 1, 1024, false, "N", "images in the sample grid (64)", false},
         {"--data-limit", GT_ARG_I64, &c.data_limit, 0, 1e12, false, "N", "use only the first N images (0 = all)",
          false},
+        {"--skip-bad-images", GT_ARG_TRUE, &c.skip_bad_images, 0, 0, false, NULL,
+         "image folders: leave out files that cannot be decoded (counted) instead of stopping", false},
         {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
         {"--eval-every", GT_ARG_I64, &c.eval_every, 0, 1e12, false, "K",
          "steps between FID evaluations recorded in metrics.jsonl (0 = off)", false},
@@ -237,6 +239,7 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--n-critic")) same = want.n_critic == saved.n_critic;
             else if (!strcmp(f, "--data")) same = !strcmp(want.data, saved.data);
             else if (!strcmp(f, "--data-limit")) same = want.data_limit == saved.data_limit;
+            else if (!strcmp(f, "--skip-bad-images")) same = want.skip_bad_images == saved.skip_bad_images;
             else if (!strcmp(f, "--n-samples")) same = want.n_samples == saved.n_samples;
             else if (!strcmp(f, "--clip")) same = want.clip == saved.clip;
             else if (!strcmp(f, "--d-norm")) same = want.model.d_norm == saved.model.d_norm;
@@ -337,6 +340,9 @@ int gt_cmd_train(int argc, char **argv) {
         gt_trainer_free(&t);
         return GT_EXIT_FAIL;
     }
+    if (t.ds && t.ds->skipped) /* even with --quiet: the data is not all the folder holds */
+        fprintf(stderr, "gantry train: skipped %lld unreadable image%s in %s (the first: %s)\n",
+                (long long)t.ds->skipped, t.ds->skipped == 1 ? "" : "s", c.data, t.ds->skipped_first);
     if (!quiet)
         fprintf(stderr,
                 "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters (D norm %s), %s from "

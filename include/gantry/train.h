@@ -65,6 +65,7 @@ typedef struct {
     gt_model_config model;   /* name, res, channels, nz, ngf, ndf */
     char data[GT_PATH_MAX];  /* dataset spec (gt_dataset_open), "" = none (feed steps by hand) */
     int64_t data_limit;      /* use only the first N images (0 = all) */
+    bool skip_bad_images;    /* image folders: leave out files that cannot be decoded (false: stop) */
     char out[GT_PATH_MAX];   /* run folder ("" = write nothing) */
     int64_t steps;           /* generator steps to reach (a resumed run continues to it) */
     int batch;               /* 64 */

@@ -100,6 +100,7 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     cJSON_AddItemToObject(j, "model", m);
     cJSON_AddStringToObject(j, "data", c->data);
     gt_json_add_number(j, "data_limit", (double)c->data_limit);
+    cJSON_AddBoolToObject(j, "skip_bad_images", c->skip_bad_images);
     cJSON_AddStringToObject(j, "out", c->out);
     gt_json_add_number(j, "steps", (double)c->steps);
     gt_json_add_number(j, "batch", c->batch);
@@ -195,6 +196,9 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     if (!gt__get_str(j, "data", n.data, sizeof n.data)) { bad = "data"; goto fail; }
     if (!gt__get_str(j, "out", n.out, sizeof n.out)) { bad = "out"; goto fail; }
     GT__INT(j, "data_limit", 0, INT64_C(1) << 50, n.data_limit);
+    const cJSON *sb = cJSON_GetObjectItemCaseSensitive(j, "skip_bad_images"); /* absent: false (older runs) */
+    if (sb && !cJSON_IsBool(sb)) { bad = "skip_bad_images"; goto fail; }
+    n.skip_bad_images = cJSON_IsTrue(sb);
     GT__INT(j, "steps", 0, INT64_C(1) << 50, n.steps);
     GT__INT(j, "batch", 1, 1 << 20, n.batch);
     GT__NUM(j, "lr_g", n.lr_g);

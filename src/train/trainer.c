@@ -39,7 +39,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     if (ds) {
         t->ds = ds;
     } else if (c->data[0]) {
-        gt_dataset_opts o = {.limit = c->data_limit};
+        gt_dataset_opts o = {.limit = c->data_limit, .skip_bad = c->skip_bad_images};
         t->ds = gt_dataset_open(c->data, c->model.res, c->model.channels, &o);
         if (!t->ds) return gt_last_status();
         t->ds_owned = true;

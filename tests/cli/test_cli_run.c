@@ -3,6 +3,8 @@
  * refuses a changed model), tampered or truncated checkpoints get a message
  * naming the file and exit 1, and a train killed with SIGKILL at any moment
  * (checkpointing every step) leaves a loadable last checkpoint. */
+#include <cjson/cJSON.h>
+
 #include "cli_util.h"
 #include "gantry/train.h"
 
@@ -225,6 +227,36 @@ static void test_sigkill(void) {
     CHECK_MSG(prev > 0, "no progress across the killed runs");
 }
 
+/* A folder with unreadable images: the load stops at the first, naming it and the way out;
+ * --skip-bad-images trains on the rest, says how many it left out, and the run keeps the choice. */
+static void test_skip_bad_images(void) {
+    char dir[700], p[800];
+    snprintf(dir, sizeof dir, "%s", tp("folder"));
+    CHECK(mkdir(dir, 0755) == 0);
+    uint8_t px[28 * 28];
+    for (int i = 0; i < 34; i++) {
+        for (int k = 0; k < 28 * 28; k++) px[k] = (uint8_t)(k * (i + 3));
+        snprintf(p, sizeof p, "%s/img%02d.png", dir, i);
+        CHECK(i % 11 == 5 ? gt_test_write_all(p, "\x89PNG\r\n\x1a\nbroken", 14) : gt_png_write(p, px, 28, 28, 1) == GT_OK);
+    }
+    snprintf(p, sizeof p, "%s/img05.png", dir);
+    const char *first_bad = p;
+    CHECK_CLI(1, first_bad, "train", "--data", dir, "--steps", "1", "--out", tp("skiprun"), TINY);
+    CHECK(gt_cli_said("--skip-bad-images") && !exists(tp("skiprun")));
+    CHECK_CLI(0, "skipped 3 unreadable images", "train", "--data", dir, "--steps", "1", "--out", tp("skiprun"), TINY,
+              "--skip-bad-images", "--quiet");
+    CHECK(gt_cli_said("img05.png") && !gt_cli_said("31 images")); /* --quiet: only the skip notice */
+    size_t n = 0;
+    char *cfg = (char *)gt_test_read_all(tp("skiprun/config.json"), &n);
+    cJSON *j = cfg ? cJSON_Parse(cfg) : NULL;
+    CHECK(j && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "skip_bad_images")));
+    cJSON_Delete(j);
+    free(cfg);
+    /* resumed: the same 31 images, without repeating the flag */
+    CHECK_CLI(0, "skipped 3 unreadable images", "train", "--out", tp("skiprun"), "--resume", "--steps", "2");
+    CHECK(gt_cli_said("(31 images)"));
+}
+
 int main(void) {
     if (!gt_cli_find()) {
         fprintf(stderr, "the gantry program is not built (looked for %s)\n", gt_cli_bin);
@@ -237,6 +269,7 @@ int main(void) {
     RUN(test_train_sample_info);
     RUN(test_corrupt_checkpoints);
     RUN(test_sigkill);
+    RUN(test_skip_bad_images);
     int rc = gt_test_finish();
     return rc;
 }
