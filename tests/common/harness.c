@@ -415,8 +415,12 @@ static bool gt__rd(FILE *f, void *p, size_t n) { return fread(p, 1, n, f) == n; 
 
 bool gt_golden_run(const char *script, const char *args) {
     gt_golden_free();
-    char out[512], cmd[2048];
-    snprintf(out, sizeof out, "%s/%s.gtb", gt_test_tmpdir(), script);
+    char out[1024], cmd[4096];
+    if (snprintf(out, sizeof out, "%s/%s.gtb", gt_test_tmpdir(), script) >= (int)sizeof out) {
+        gt_test_failures++;
+        fprintf(stderr, "golden %s: the temporary path is too long\n", script);
+        return false;
+    }
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/parity/%s %s %s", GT_SOURCE_DIR, script, out,
              args ? args : "");
     int rc = system(cmd);
