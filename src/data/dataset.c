@@ -206,10 +206,12 @@ gt_dataset *gt_dataset_open(const char *spec, int resolution, int channels, cons
     } else {
         /* a file: what it holds decides, not its name (CIFAR-10 batches have no signature: .bin) */
         gt_file_kind k = gt_file_sniff(base);
-        if (k == GT_FILE_IDX || k == GT_FILE_GZIP) st = gt__idx_load(ds, base, resolution, channels, opts);
-        else if (gt__ends_with(base, ".bin") && k == GT_FILE_UNKNOWN) {
+        if (gt__ends_with(base, ".bin") && k == GT_FILE_UNKNOWN) {
             const char *one[1] = {base};
             st = gt__cifar_load(ds, one, 1, resolution, channels, opts);
+        } else if (k == GT_FILE_IDX || k == GT_FILE_GZIP || k == GT_FILE_UNKNOWN || k == GT_FILE_EMPTY) {
+            /* IDX, or something broken that can only have been meant as one: its reader says what is wrong */
+            st = gt__idx_load(ds, base, resolution, channels, opts);
         } else if (k == GT_FILE_PNG || k == GT_FILE_JPEG)
             st = gt_set_error(GT_ERR_FORMAT,
                               "dataset %s: this is a single %s image; a dataset of images is a folder of PNG/JPEG "

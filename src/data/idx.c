@@ -50,7 +50,10 @@ static gt_status gt__idx_read(const char *path, int ndim, uint32_t *dims, uint8_
     }
     if (head[0] != 0 || head[1] != 0 || head[2] != 0x08 || head[3] != ndim) {
         if (head[0] != 0 || head[1] != 0)
-            st = gt_set_error(GT_ERR_FORMAT, "%s: not an IDX file (magic bytes %02x %02x %02x %02x, expected 00 00 08 %02x)",
+            st = gt_set_error(GT_ERR_FORMAT,
+                              "%s: not an IDX file (magic bytes %02x %02x %02x %02x, expected 00 00 08 %02x); a "
+                              "dataset is an IDX file (raw or gzip), a CIFAR-10 .bin batch, a folder of PNG/JPEG "
+                              "images or fashion-mnist[:train|:test]",
                               path, head[0], head[1], head[2], head[3], ndim);
         else if (head[2] != 0x08)
             st = gt_set_error(GT_ERR_FORMAT, "%s: IDX data type 0x%02x not supported (only 0x08, unsigned byte)", path,

@@ -10,13 +10,7 @@
 
 static char g_idx[700], g_run[700], g_ckpt[800];
 
-static const char *tp(const char *name) {
-    static char buf[4][700];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", gt_test_tmpdir(), name);
-    return buf[k];
-}
+static const char *tp(const char *name) { return gt_test_path(name); }
 
 #define TINY "--res", "28", "--nz", "16", "--ngf", "8", "--ndf", "8", "--batch", "16", "--n-samples", "16"
 

@@ -395,6 +395,17 @@ const char *gt_test_tmpdir(void) {
     return gt__tmp;
 }
 
+const char *gt_test_path(const char *name) {
+    static char ring[16][1024];
+    static int k;
+    char *p = ring[k++ % 16];
+    if (snprintf(p, sizeof ring[0], "%s/%s", gt_test_tmpdir(), name) >= (int)sizeof ring[0]) {
+        fprintf(stderr, "gt_test_path: '%s' is too long\n", name);
+        exit(1);
+    }
+    return p;
+}
+
 void gt_test_tmp_clear(void) {
     if (!gt__tmp[0] || getpid() != gt__tmp_owner) return;
     gt__rm_rf(gt__tmp);

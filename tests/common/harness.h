@@ -84,6 +84,8 @@ bool gt_golden_write(const char *path, int n, const char *const *names, gt_tenso
  * (normally or by a fatal signal), failed or not; GANTRY_KEEP_TMP=1 keeps it
  * and prints where it is. */
 const char *gt_test_tmpdir(void);
+/* name inside that folder (a ring of 16 buffers: the last 16 stay valid). */
+const char *gt_test_path(const char *name);
 /* Empties the folder (it stays usable). */
 void gt_test_tmp_clear(void);
 

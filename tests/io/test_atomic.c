@@ -12,13 +12,7 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-static const char *tpath(const char *name) {
-    static char ring[16][512];
-    static int k;
-    char *p = ring[k++ % 16];
-    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tpath(const char *name) { return gt_test_path(name); }
 
 #define NW (1 << 20) /* 4 MB of float32 */
 

@@ -7,13 +7,7 @@
 
 #include <zlib.h>
 
-static const char *tpath(const char *name) {
-    static char ring[16][512];
-    static int k;
-    char *p = ring[k++ % 16];
-    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tpath(const char *name) { return gt_test_path(name); }
 
 /* One archive with "mu" (64,) f8 and "u" (3, 5) u1, as bytes. */
 static unsigned char *archive(bool compress, size_t *n) {

@@ -4,15 +4,7 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-/* A path in the test's temporary directory (a ring of buffers: the last 16
- * stay valid). */
-static const char *tpath(const char *name) {
-    static char ring[16][512];
-    static int k;
-    char *p = ring[k++ % 16];
-    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tpath(const char *name) { return gt_test_path(name); }
 
 /* A set with every dtype gantry writes. Values in the returned buffers. */
 typedef struct {

@@ -5,15 +5,7 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-/* A path in the test's temporary directory (a ring of buffers: the last 16
- * stay valid). */
-static const char *tpath(const char *name) {
-    static char ring[16][512];
-    static int k;
-    char *p = ring[k++ % 16];
-    snprintf(p, 512, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tpath(const char *name) { return gt_test_path(name); }
 
 /* 8-byte length (hl_override when nonzero) + json + dn zero bytes of data. */
 static size_t mk(unsigned char *out, const char *json, size_t dn, uint64_t hl_override) {

@@ -8,13 +8,7 @@
 #include "../common/harness.h"
 #include "io_test_util.h"
 
-static const char *tp(const char *name) {
-    static char b[4][600];
-    static int k;
-    char *p = b[k++ & 3];
-    snprintf(p, 600, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tp(const char *name) { return gt_test_path(name); }
 
 static void expect(const char *name, gt_file_kind want) {
     gt_file_kind got = gt_file_sniff(tp(name));

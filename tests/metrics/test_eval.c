@@ -10,13 +10,7 @@
 #include "gantry/inception.h"
 #include "metrics_test_util.h"
 
-static const char *tp(const char *name) {
-    static char buf[8][700];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", gt_test_tmpdir(), name);
-    return buf[k];
-}
+static const char *tp(const char *name) { return gt_test_path(name); }
 
 /* n images (n, c, h, w) with a pattern that depends on the seed */
 static uint8_t *pattern(int64_t n, int c, int h, int w, int seed) {

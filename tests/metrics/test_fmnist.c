@@ -37,13 +37,7 @@ static bool err_has(const char *s) { return strstr(gt_last_error(), s) != NULL; 
     } while (0)
 
 
-static const char *tpath(const char *name) {
-    static char buf[4][600];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", gt_test_tmpdir(), name);
-    return buf[k];
-}
+static const char *tpath(const char *name) { return gt_test_path(name); }
 
 static uint8_t *random_u8(uint64_t seed, int64_t n) {
     uint8_t *p = malloc((size_t)n);

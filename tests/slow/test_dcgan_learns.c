@@ -13,13 +13,7 @@
 
 #include "../cli/cli_util.h"
 
-static const char *tp(const char *name) {
-    static char b[4][600];
-    static int k;
-    char *p = b[k++ & 3];
-    snprintf(p, 600, "%s/%s", gt_test_tmpdir(), name);
-    return p;
-}
+static const char *tp(const char *name) { return gt_test_path(name); }
 
 static void test_dcgan_learns(void) {
     CHECK_CLI(0, NULL, "train", "--data", "fashion-mnist", "--model", "dcgan", "--res", "28", "--ngf", "32", "--ndf",

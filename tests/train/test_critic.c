@@ -14,13 +14,7 @@
 
 static char g_idx[600];
 
-static const char *tp(const char *name) {
-    static char buf[4][700];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", gt_test_tmpdir(), name);
-    return buf[k];
-}
+static const char *tp(const char *name) { return gt_test_path(name); }
 
 static gt_train_config small_config(const char *out, int64_t steps) {
     gt_train_config c = gt_train_config_default();
