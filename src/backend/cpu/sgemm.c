@@ -1,0 +1,223 @@
+/* gantry's sgemm driver (see sgemm.h): the run-time choice of micro-kernel,
+ * packing of strided operands into panels, cache blocking, and threads. */
+#include "sgemm.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../../internal.h"
+
+/* --- which kernel --------------------------------------------------------------- */
+static const char *const gt__path_names[GT_CPU_PATH_COUNT] = {"portable", "avx2", "avx512"};
+static atomic_int gt__path = -1;
+
+const char *gt_cpu_path_name(gt_cpu_path p) { return (unsigned)p < GT_CPU_PATH_COUNT ? gt__path_names[p] : "?"; }
+
+static gt_cpu_path gt__best(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return GT_CPU_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return GT_CPU_AVX2;
+#endif
+    return GT_CPU_PORTABLE;
+}
+
+gt_cpu_path gt_cpu_path_set(gt_cpu_path p) {
+    gt_cpu_path best = gt__best();
+    if ((unsigned)p >= GT_CPU_PATH_COUNT || p > best) p = best;
+    atomic_store(&gt__path, (int)p);
+    return p;
+}
+
+gt_cpu_path gt_cpu_path_get(void) {
+    int p = atomic_load(&gt__path);
+    if (p >= 0) return (gt_cpu_path)p;
+    gt_cpu_path want = GT_CPU_PATH_COUNT; /* the best */
+    const char *e = getenv("GANTRY_CPU");
+    for (int i = 0; e && *e && i < GT_CPU_PATH_COUNT; i++)
+        if (!strcmp(e, gt__path_names[i])) want = (gt_cpu_path)i;
+    return gt_cpu_path_set(want);
+}
+
+static const gt_ukernel *gt__kernel(void) {
+    static _Thread_local gt_ukernel tuned;
+    const gt_ukernel *u;
+    switch (gt_cpu_path_get()) {
+    case GT_CPU_AVX512: u = &gt_ukernel_avx512; break;
+    case GT_CPU_AVX2: u = &gt_ukernel_avx2; break;
+    default: u = &gt_ukernel_portable; break;
+    }
+    /* $GANTRY_SGEMM_BLOCKS=KC,MC,NC overrides the cache blocks (for tuning on another machine) */
+    const char *e = getenv("GANTRY_SGEMM_BLOCKS");
+    long kc, mc, nc;
+    if (e && sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && nc > 0) {
+        tuned = *u;
+        tuned.kc = kc, tuned.mc = (mc + u->mr - 1) / u->mr * u->mr, tuned.nc = (nc + u->nr - 1) / u->nr * u->nr;
+        return &tuned;
+    }
+    return u;
+}
+
+/* --- packing ----------------------------------------------------------------------- */
+/* A block (mc, kc) at a (strides rs, cs) -> MR-tall panels, each kc x MR (k-major), zero rows past mc. */
+static void gt__pack_a(const gt_ukernel *u, int64_t mc, int64_t kc, const float *a, int64_t rs, int64_t cs,
+                       float *restrict dst) {
+    const int MR = u->mr;
+    for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += kc * MR) {
+        int m = (int)GT_MIN(MR, mc - i0);
+        const float *src = a + i0 * rs;
+        if (cs == 1) { /* rows contiguous: read along k */
+            for (int r = 0; r < m; r++) {
+                const float *s = src + r * rs;
+                float *d = dst + r;
+                for (int64_t k = 0; k < kc; k++) d[k * MR] = s[k];
+            }
+        } else {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *s = src + k * cs;
+                float *d = dst + k * MR;
+                for (int r = 0; r < m; r++) d[r] = s[r * rs];
+            }
+        }
+        if (m < MR)
+            for (int64_t k = 0; k < kc; k++)
+                for (int r = m; r < MR; r++) dst[k * MR + r] = 0.0f;
+    }
+}
+
+/* B block (kc, nc) at b (strides rs, cs) -> NR-wide panels, each kc x NR, zero columns past nc. */
+static void gt__pack_b(const gt_ukernel *u, int64_t kc, int64_t nc, const float *b, int64_t rs, int64_t cs,
+                       float *restrict dst) {
+    const int NR = u->nr;
+    for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
+        int n = (int)GT_MIN(NR, nc - j0);
+        const float *src = b + j0 * cs;
+        if (cs == 1) {
+            for (int64_t k = 0; k < kc; k++) {
+                const float *s = src + k * rs;
+                float *d = dst + k * NR;
+                if (n == NR)
+                    memcpy(d, s, (size_t)NR * sizeof(float));
+                else {
+                    memcpy(d, s, (size_t)n * sizeof(float));
+                    memset(d + n, 0, (size_t)(NR - n) * sizeof(float));
+                }
+            }
+        } else { /* columns contiguous (a transposed B): read along k */
+            for (int j = 0; j < n; j++) {
+                const float *s = src + j * cs;
+                float *d = dst + j;
+                for (int64_t k = 0; k < kc; k++) d[k * NR] = s[k * rs];
+            }
+            for (int64_t k = 0; k < kc && n < NR; k++) memset(dst + k * NR + n, 0, (size_t)(NR - n) * sizeof(float));
+        }
+    }
+}
+
+/* --- per-thread panel buffers (kept: a training loop does not churn the allocator) --- */
+static _Thread_local float *gt__pa, *gt__pb;
+static _Thread_local size_t gt__pa_cap, gt__pb_cap;
+
+static float *gt__buf(float **p, size_t *cap, size_t n) {
+    if (n <= *cap) return *p;
+    gt__free(*p);
+    *p = gt__alloc(n * sizeof(float));
+    *cap = *p ? n : 0;
+    return *p;
+}
+
+static void gt__naive_tail(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b,
+                           int64_t brs, int64_t bcs, float beta, float *c, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < K; k++) s += a[i * ars + k * acs] * b[k * brs + j * bcs];
+            c[i * ldc + j] = beta == 0.0f ? s : beta * c[i * ldc + j] + s;
+        }
+}
+
+/* One thread's product (without memory for the panels: plain loops, slowly, still right). */
+static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const float *a, int64_t ars,
+                         int64_t acs, const float *b, int64_t brs, int64_t bcs, float beta, float *c, int64_t ldc) {
+    const int MR = u->mr, NR = u->nr;
+    int64_t KC = GT_MIN(u->kc, K), MC = GT_MIN(u->mc, (M + MR - 1) / MR * MR),
+            NC = GT_MIN(u->nc, (N + NR - 1) / NR * NR);
+    float *pa = gt__buf(&gt__pa, &gt__pa_cap, (size_t)(MC * KC)), *pb = gt__buf(&gt__pb, &gt__pb_cap, (size_t)(KC * NC));
+    if (!pa || !pb) {
+        gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
+        return;
+    }
+    for (int64_t jc = 0; jc < N; jc += NC) {
+        int64_t nc = GT_MIN(NC, N - jc);
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            int64_t kc = GT_MIN(KC, K - pc);
+            float bet = pc == 0 ? beta : 1.0f;
+            gt__pack_b(u, kc, nc, b + pc * brs + jc * bcs, brs, bcs, pb);
+            for (int64_t ic = 0; ic < M; ic += MC) {
+                int64_t mc = GT_MIN(MC, M - ic);
+                gt__pack_a(u, mc, kc, a + ic * ars + pc * acs, ars, acs, pa);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    int nr = (int)GT_MIN(NR, nc - jr);
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        int mr = (int)GT_MIN(MR, mc - ir);
+                        u->kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, bet);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
+              int64_t bcs, float beta, float *c, int64_t ldc, int nthreads) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
+    }
+    const gt_ukernel *u = gt__kernel();
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) nt = omp_get_max_threads();
+#endif
+    if (nthreads > 0 && nt > nthreads) nt = nthreads;
+    /* at least ~4 MFLOP a thread, and a whole tile row or column each */
+    int64_t work = M * N * K;
+    while (nt > 1 && work / nt < (int64_t)2 << 20) nt--;
+    bool split_n = (N + u->nr - 1) / u->nr >= (M + u->mr - 1) / u->mr;
+    int64_t units = split_n ? (N + u->nr - 1) / u->nr : (M + u->mr - 1) / u->mr;
+    if (nt > units) nt = (int)GT_MAX(units, 1);
+    if (nt <= 1) {
+        gt__sgemm_st(u, M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
+    } else {
+#pragma omp parallel num_threads(nt)
+        {
+#ifdef _OPENMP
+            int t = omp_get_thread_num(), n = omp_get_num_threads();
+#else
+            int t = 0, n = 1;
+#endif
+            int64_t lo = units * t / n, hi = units * (t + 1) / n;
+            if (split_n) {
+                int64_t j0 = lo * u->nr, j1 = GT_MIN(hi * u->nr, N);
+                if (j1 > j0) gt__sgemm_st(u, M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, beta, c + j0, ldc);
+            } else {
+                int64_t i0 = lo * u->mr, i1 = GT_MIN(hi * u->mr, M);
+                if (i1 > i0)
+                    gt__sgemm_st(u, i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, beta, c + i0 * ldc, ldc);
+            }
+        }
+    }
+}
+
+void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int nthreads) {
+    gt_sgemm(M, N, K, a, trans_a ? 1 : lda, trans_a ? lda : 1, b, trans_b ? 1 : ldb, trans_b ? ldb : 1, beta, c, ldc,
+             nthreads);
+}

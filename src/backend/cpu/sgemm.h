@@ -1,0 +1,59 @@
+/* gantry's own single-precision GEMM: C = A @ B + beta * C on strided
+ * operands, with packed panels and a register-blocked micro-kernel chosen at
+ * run time from cpuid (AVX-512, AVX2 + FMA, or portable C), so the speed of
+ * the convolutions and linear layers does not depend on how a BLAS library
+ * was built or configured. (OpenBLAS stays for LAPACK-style routines and as
+ * the comparison in bench/.)
+ *
+ * Blocking (BLIS's loop order): NC columns of B at a time, KC of K, packed
+ * into NR-wide panels (a KC x NR micro-panel stays in L1 while MC / MR
+ * micro-kernels stream an MC x KC block of A, packed into MR-tall panels,
+ * from L2). The micro-kernel keeps an MR x NR tile of C in registers. */
+#ifndef GT_CPU_SGEMM_H
+#define GT_CPU_SGEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    GT_CPU_PORTABLE, /* plain C (the compiler vectorizes what it can) */
+    GT_CPU_AVX2,     /* AVX2 + FMA, 6 x 16 tiles */
+    GT_CPU_AVX512,   /* AVX-512F, 12 x 32 tiles */
+    GT_CPU_PATH_COUNT
+} gt_cpu_path;
+
+/* The path in use: the best this CPU has, or what $GANTRY_CPU (avx512, avx2,
+ * portable) asks for, if the CPU has it (read once, at first use). */
+gt_cpu_path gt_cpu_path_get(void);
+/* Forces a path (tests, benchmarks); one the CPU lacks falls back to the best
+ * below it. Returns the path now in use. */
+gt_cpu_path gt_cpu_path_set(gt_cpu_path p);
+const char *gt_cpu_path_name(gt_cpu_path p);
+
+/* C (M, N), rows ldc apart, = A @ B + beta * C (beta 0: C is only written).
+ * A (M, K): element (i, k) at a[i * ars + k * acs]; B (K, N): (k, j) at
+ * b[k * brs + j * bcs] - any strides, so transposed views need no copy.
+ * nthreads: 0 = OpenMP's threads (1 inside a parallel region), else at most
+ * that many. */
+void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
+              int64_t bcs, float beta, float *c, int64_t ldc, int nthreads);
+
+/* cblas_sgemm's row-major arguments (alpha = 1), for call sites written for it. */
+void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int nthreads);
+
+/* --- the kernels (sgemm_*.c) --------------------------------------------------- */
+/* c (mr, nr) tile, rows ldc apart = beta * c + a_panel @ b_panel, where a is
+ * kc x MR (k-major: a[k * MR + r]) and b kc x NR (b[k * NR + j]); only the
+ * first mr rows and nr columns of the tile are written (beta 0: c not read). */
+typedef void (*gt_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
+                              float beta);
+typedef struct {
+    int mr, nr;           /* register tile */
+    int64_t kc, mc, nc;   /* cache blocks (mc a multiple of mr, nc of nr) */
+    gt_ukernel_fn kernel;
+} gt_ukernel;
+
+extern const gt_ukernel gt_ukernel_portable, gt_ukernel_avx2, gt_ukernel_avx512;
+
+#endif

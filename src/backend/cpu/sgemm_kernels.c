@@ -1,0 +1,115 @@
+/* The sgemm micro-kernels (see sgemm.h): AVX-512 12 x 32, AVX2 6 x 16 and a
+ * portable 4 x 16. The x86 ones are compiled for their instruction sets with
+ * target attributes, whatever the build's -march, and only ever called when
+ * cpuid says the CPU has them (sgemm.c). */
+#include "sgemm.h"
+
+#include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define GT__X86 1
+#endif
+
+/* --- portable ------------------------------------------------------------------- */
+#define GT__PMR 4
+#define GT__PNR 16
+static void gt__kern_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
+                              float beta) {
+    float acc[GT__PMR][GT__PNR];
+    memset(acc, 0, sizeof acc);
+    for (int64_t k = 0; k < kc; k++, a += GT__PMR, b += GT__PNR)
+        for (int r = 0; r < GT__PMR; r++)
+            for (int j = 0; j < GT__PNR; j++) acc[r][j] += a[r] * b[j];
+    for (int r = 0; r < mr; r++) {
+        float *cr = c + r * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < nr; j++) cr[j] = acc[r][j];
+        else
+            for (int j = 0; j < nr; j++) cr[j] = beta * cr[j] + acc[r][j];
+    }
+}
+const gt_ukernel gt_ukernel_portable = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
+
+#ifdef GT__X86
+/* --- AVX2 + FMA: 6 x 16, 12 ymm accumulators ------------------------------------------ */
+__attribute__((target("avx2,fma"))) static void gt__kern_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                               int64_t ldc, int mr, int nr, float beta) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < kc; k++, a += 6, b += 16) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
+#define GT__R2(i)                                                                                                     \
+    x = _mm256_broadcast_ss(a + i);                                                                                   \
+    c##i##0 = _mm256_fmadd_ps(x, b0, c##i##0);                                                                        \
+    c##i##1 = _mm256_fmadd_ps(x, b1, c##i##1);
+        GT__R2(0) GT__R2(1) GT__R2(2) GT__R2(3) GT__R2(4) GT__R2(5)
+#undef GT__R2
+    }
+    __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    if (nr == 16) {
+        __m256 bv = _mm256_set1_ps(beta);
+        for (int r = 0; r < mr; r++) {
+            float *cr = c + r * ldc;
+            if (beta == 0.0f) {
+                _mm256_storeu_ps(cr, acc[r][0]);
+                _mm256_storeu_ps(cr + 8, acc[r][1]);
+            } else {
+                _mm256_storeu_ps(cr, _mm256_fmadd_ps(bv, _mm256_loadu_ps(cr), acc[r][0]));
+                _mm256_storeu_ps(cr + 8, _mm256_fmadd_ps(bv, _mm256_loadu_ps(cr + 8), acc[r][1]));
+            }
+        }
+        return;
+    }
+    float t[6][16] __attribute__((aligned(32)));
+    for (int r = 0; r < mr; r++) {
+        _mm256_store_ps(t[r], acc[r][0]);
+        _mm256_store_ps(t[r] + 8, acc[r][1]);
+        float *cr = c + r * ldc;
+        for (int j = 0; j < nr; j++) cr[j] = beta == 0.0f ? t[r][j] : beta * cr[j] + t[r][j];
+    }
+}
+const gt_ukernel gt_ukernel_avx2 = {6, 16, 256, 144, 2048, gt__kern_avx2};
+
+/* --- AVX-512: 12 x 32, 24 zmm accumulators ----------------------------------------------- */
+__attribute__((target("avx512f"))) static void gt__kern_avx512(int64_t kc, const float *a, const float *b, float *c,
+                                                                int64_t ldc, int mr, int nr, float beta) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    __m512 c80 = c00, c81 = c00, c90 = c00, c91 = c00, ca0 = c00, ca1 = c00, cb0 = c00, cb1 = c00;
+    for (int r = 0; r < mr; r++) { /* the tile's two cache lines a row, while the product runs */
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + nr - 1), _MM_HINT_T0);
+    }
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < kc; k++, a += 12, b += 32) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), x;
+#define GT__R5(i, n)                                                                                                  \
+    x = _mm512_set1_ps(a[n]);                                                                                         \
+    c##i##0 = _mm512_fmadd_ps(x, b0, c##i##0);                                                                        \
+    c##i##1 = _mm512_fmadd_ps(x, b1, c##i##1);
+        GT__R5(0, 0) GT__R5(1, 1) GT__R5(2, 2) GT__R5(3, 3) GT__R5(4, 4) GT__R5(5, 5)
+        GT__R5(6, 6) GT__R5(7, 7) GT__R5(8, 8) GT__R5(9, 9) GT__R5(a, 10) GT__R5(b, 11)
+#undef GT__R5
+    }
+    __m512 acc[12][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51},
+                         {c60, c61}, {c70, c71}, {c80, c81}, {c90, c91}, {ca0, ca1}, {cb0, cb1}};
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : (__mmask16)0;
+    __m512 bv = _mm512_set1_ps(beta);
+    for (int r = 0; r < mr; r++) {
+        float *cr = c + r * ldc;
+        __m512 v0 = acc[r][0], v1 = acc[r][1];
+        if (beta != 0.0f) {
+            v0 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m0, cr), v0);
+            v1 = _mm512_fmadd_ps(bv, _mm512_maskz_loadu_ps(m1, cr + 16), v1);
+        }
+        _mm512_mask_storeu_ps(cr, m0, v0);
+        _mm512_mask_storeu_ps(cr + 16, m1, v1);
+    }
+}
+const gt_ukernel gt_ukernel_avx512 = {12, 32, 256, 192, 4096, gt__kern_avx512};
+#else
+const gt_ukernel gt_ukernel_avx2 = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
+const gt_ukernel gt_ukernel_avx512 = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
+#endif
