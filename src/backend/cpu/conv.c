@@ -10,21 +10,17 @@
  *
  * Threading. With at least as many chunks as threads, the OpenMP threads take
  * whole chunks (im2col, sgemm, scatter of one chunk on one core, its buffers
- * in that core's cache) and OpenBLAS is held to one thread meanwhile: the
- * sgemm calls run inside the OpenMP region but never oversubscribe. This
- * avoids handing the cores back and forth between libgomp's team and
- * OpenBLAS's pthreads, which costs milliseconds per switch on a 2-core
- * machine (an idle libgomp thread spins ~300k iterations after each parallel
- * region while OpenBLAS wants that core: a 1024^3 sgemm right after a
- * parallel region took 19.7 ms instead of 12.6 ms). With fewer chunks (batch 1), the
- * chunks run one after another: OpenMP over the im2col / col2im loops, and
- * OpenBLAS threads each sgemm itself, called from serial code.
+ * in that core's cache), each with a one-thread sgemm. With fewer chunks
+ * (batch 1), the chunks run one after another: OpenMP over the im2col /
+ * col2im loops, and gantry's sgemm splits each product over the same OpenMP
+ * threads. One thread pool throughout: no handing the cores back and forth
+ * between libgomp's team and a BLAS library's pthreads (with OpenBLAS that
+ * cost milliseconds per switch on a 2-core machine).
  *
  * Workspaces are cached per thread, so a training loop does not churn the
  * allocator. */
 #include "conv.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -32,6 +28,7 @@
 #endif
 
 #include "../../internal.h"
+#include "sgemm.h"
 
 /* --- workspace -------------------------------------------------------------- */
 static _Thread_local float *gt__ws;
@@ -304,9 +301,8 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
         col = ws;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)p->Og, (int)BP, (int)p->Kg, 1.0f,
-                    w + gi * p->Og * p->Kg, (int)p->Kg, col + gi * p->Kg * BP, (int)BP, 0.0f, out + gi * p->Og * BP,
-                    (int)BP);
+        gt_sgemm_rm(false, false, p->Og, BP, p->Kg, w + gi * p->Og * p->Kg, p->Kg, col + gi * p->Kg * BP, BP, 0.0f,
+                    out + gi * p->Og * BP, BP, par ? 0 : 1);
     gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
 }
 
@@ -322,9 +318,8 @@ static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, c
         gyp = pk;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)p->Kg, (int)BP, (int)p->Og, 1.0f,
-                    w + gi * p->Og * p->Kg, (int)p->Kg, gyp + gi * p->Og * BP, (int)BP, 0.0f, col + gi * p->Kg * BP,
-                    (int)BP);
+        gt_sgemm_rm(true, false, p->Kg, BP, p->Og, w + gi * p->Og * p->Kg, p->Kg, gyp + gi * p->Og * BP, BP, 0.0f,
+                    col + gi * p->Kg * BP, BP, par ? 0 : 1);
     if (col == gxn) gt__unpack_bias(gxn, 1, g->c, p->P, b, gxn, par); /* bias only */
     else gt__col2im(g, col, B, b, gxn, par);
 }
@@ -346,18 +341,11 @@ static void gt__weight_chunk(const gt__plan *p, const float *x, const float *gy,
         gyp = pk;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)p->Og, (int)p->Kg, (int)BP, 1.0f,
-                    gyp + gi * p->Og * BP, (int)BP, col + gi * p->Kg * BP, (int)BP, beta, gw + gi * p->Og * p->Kg,
-                    (int)p->Kg);
+        gt_sgemm_rm(false, true, p->Og, p->Kg, BP, gyp + gi * p->Og * BP, BP, col + gi * p->Kg * BP, BP, beta,
+                    gw + gi * p->Og * p->Kg, p->Kg, par ? 0 : 1);
 }
 
 /* --- drivers ------------------------------------------------------------------- */
-/* OpenBLAS held to one thread while OpenMP threads each call it. */
-static int gt__blas_single(void) {
-    int prev = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return prev;
-}
 
 /* A chunk of the batch, [n0, n0 + Bmax): the forward or the data gradient. */
 typedef void (*gt__chunk_fn)(const gt__plan *p, const float *in, const float *w, const float *b, float *out,
@@ -376,7 +364,6 @@ static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, const float *
         return true;
     }
     bool ok = true;
-    int prev = gt__blas_single();
 #pragma omp parallel
     {
         float *ws = gt__workspace(gt__ws_floats(&p, 0));
@@ -388,7 +375,6 @@ static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, const float *
         for (int64_t ch = 0; ch < nchunks; ch++)
             if (ws) fn(&p, in, w, b, out, ch * p.Bmax, ws, false);
     }
-    openblas_set_num_threads(prev);
     return ok;
 }
 
@@ -420,7 +406,6 @@ bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, 
     float **part = calloc((size_t)nt, sizeof *part);
     if (!part) return false;
     bool ok = true;
-    int prev = gt__blas_single();
 #pragma omp parallel num_threads(nt)
     {
         int t = gt__thread_id();
@@ -449,7 +434,6 @@ bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, 
             }
         }
     }
-    openblas_set_num_threads(prev);
     free(part);
     return ok;
 }

@@ -1,7 +1,7 @@
 /* Matrix products on raw float buffers: a naive reference (plain loops) and a
- * fast path on OpenBLAS cblas_sgemm. Operands are strided views, so a
- * transposed or row-strided matrix goes to sgemm through its lda and trans
- * flag without a copy; only layouts BLAS cannot describe are packed first. */
+ * fast path on gantry's sgemm (sgemm.h). Operands are strided views: any
+ * layout (transposed, row- or column-strided) goes to sgemm's panel packing
+ * as it is, without a copy first. */
 #ifndef GT_CPU_GEMM_H
 #define GT_CPU_GEMM_H
 
@@ -19,16 +19,10 @@ typedef struct {
  * b < batch. A[b] is (M, K) starting at a.p + b * a_bs, B[b] is (K, N) at
  * bm.p + b * b_bs (a batch stride of 0 shares one matrix across the batch);
  * C[b] is contiguous (M, N) at c + b * M * N. beta is 0 (C is overwritten)
- * or 1 (added to: used to fuse a bias). Returns GT_OK, or GT_ERR_OOM /
- * GT_ERR_ARG (a size BLAS cannot index) with the error set. */
+ * or 1 (added to: used to fuse a bias). Returns GT_OK. */
 gt_status gt_cpu_gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat bm,
                       int64_t b_bs, float beta, float *c);
 gt_status gt_naive_gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat bm,
                         int64_t b_bs, float beta, float *c);
-
-/* Number of operands the fast path had to pack into a contiguous copy
- * because BLAS could not take their layout (lets tests check that
- * transposed views go through without copies). */
-int64_t gt_cpu_gemm_pack_count(void);
 
 #endif
