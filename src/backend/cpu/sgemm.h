@@ -55,5 +55,11 @@ typedef struct {
 } gt_ukernel;
 
 extern const gt_ukernel gt_ukernel_portable, gt_ukernel_avx2, gt_ukernel_avx512;
+/* AVX-512 packing of the layouts that read along k (transposes of 16 x 16 blocks in registers):
+ * m rows of A (unit column stride, rows rs apart) into an mr_panel-tall panel, or n columns of B
+ * (unit row stride, columns cs apart) into an nr_panel-wide one. They pack whole groups of 16 k
+ * and return how many k they did; the caller packs the rest. */
+int64_t gt_pack_a_rows_avx512(int mr_panel, int m, int64_t kc, const float *src, int64_t rs, float *dst);
+int64_t gt_pack_b_cols_avx512(int nr_panel, int n, int64_t kc, const float *src, int64_t cs, float *dst);
 
 #endif

@@ -83,6 +83,7 @@ __attribute__((target("avx512f"))) static void gt__kern_avx512(int64_t kc, const
     }
 #pragma GCC unroll 4
     for (int64_t k = 0; k < kc; k++, a += 12, b += 32) {
+        _mm_prefetch((const char *)(a + 12 * 8), _MM_HINT_T0); /* A streams from L2: 8 steps ahead */
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), x;
 #define GT__R5(i, n)                                                                                                  \
     x = _mm512_set1_ps(a[n]);                                                                                         \
@@ -109,7 +110,65 @@ __attribute__((target("avx512f"))) static void gt__kern_avx512(int64_t kc, const
     }
 }
 const gt_ukernel gt_ukernel_avx512 = {12, 32, 256, 192, 4096, gt__kern_avx512};
+
+/* --- AVX-512 packing: 16 x 16 transposes in registers ----------------------------------------- */
+/* r[i] holds 16 consecutive floats of line i; afterwards r[j] holds element j of every line. */
+__attribute__((target("avx512f"))) static inline void gt__tr16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* each 128-bit lane: a 4 x 4 block of lines i..i+3 */
+        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int c = 0; c < 4; c++) { /* element c (+4, +8, +12) of lines 0..15: lanes of u[c], u[4+c], u[8+c], u[12+c] */
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
+        __m512 v2 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
+        r[c] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+        r[c + 4] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+        r[c + 8] = _mm512_shuffle_f32x4(v2, v3, 0x88);
+        r[c + 12] = _mm512_shuffle_f32x4(v2, v3, 0xDD);
+    }
+}
+
+/* n (<= 16) lines, line i at src + i * ld, 16 consecutive floats each, transposed into 16 rows of
+ * dst (rows dst_ld apart, n floats written per row; lines past n read as zero). */
+__attribute__((target("avx512f"))) static inline void gt__tr_block(const float *src, int64_t ld, int n, float *dst,
+                                                                    int64_t dst_ld, int width) {
+    __m512 r[16];
+    for (int i = 0; i < 16; i++) r[i] = i < n ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+    gt__tr16(r);
+    __mmask16 m = width >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << width) - 1);
+    for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(dst + k * dst_ld, m, r[k]);
+}
+
+/* The panel packings of sgemm.c for the layouts that read along k (see there): A with unit column
+ * stride (its MR rows, 16 k at a time), B with unit row stride (16 of its NR columns, 16 k at a
+ * time). k0 .. kc - 16 * (kc / 16): the caller packs the rest. Return how many k they packed. */
+__attribute__((target("avx512f"))) int64_t gt_pack_a_rows_avx512(int mr_panel, int m, int64_t kc, const float *src,
+                                                                  int64_t rs, float *dst) {
+    int64_t k0 = 0;
+    for (; k0 + 16 <= kc; k0 += 16) gt__tr_block(src + k0, rs, m, dst + k0 * mr_panel, mr_panel, mr_panel);
+    return k0;
+}
+
+__attribute__((target("avx512f"))) int64_t gt_pack_b_cols_avx512(int nr_panel, int n, int64_t kc, const float *src,
+                                                                  int64_t cs, float *dst) {
+    int64_t k0 = 0;
+    for (; k0 + 16 <= kc; k0 += 16)
+        for (int j = 0; j < nr_panel; j += 16) {
+            int w = n - j < 16 ? (n - j > 0 ? n - j : 0) : 16;
+            gt__tr_block(src + j * cs + k0, cs, w, dst + k0 * nr_panel + j, nr_panel, 16);
+        }
+    return k0;
+}
 #else
 const gt_ukernel gt_ukernel_avx2 = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
 const gt_ukernel gt_ukernel_avx512 = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
+int64_t gt_pack_a_rows_avx512(int mr_panel, int m, int64_t kc, const float *src, int64_t rs, float *dst) { return 0; }
+int64_t gt_pack_b_cols_avx512(int nr_panel, int n, int64_t kc, const float *src, int64_t cs, float *dst) { return 0; }
 #endif
