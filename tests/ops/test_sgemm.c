@@ -8,6 +8,8 @@
  * K-term sum). */
 #include <math.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../../src/backend/cpu/sgemm.h"
 #include "../common/harness.h"
@@ -104,7 +106,29 @@ static void test_paths(void) {
     CHECK(!strcmp(gt_cpu_path_name(GT_CPU_AVX2), "avx2") && !strcmp(gt_cpu_path_name(GT_CPU_PORTABLE), "portable"));
 }
 
+/* $GANTRY_CPU picks the path at first use (checked in fresh child processes,
+ * before this process has chosen): each name the CPU has is taken, an
+ * unknown name or a path the CPU lacks gives the best it has. */
+static void test_env_forcing(void) {
+    const char *names[] = {"portable", "avx2", "avx512", "sse9", ""};
+    for (int i = 0; i < 5; i++) {
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0) {
+            setenv("GANTRY_CPU", names[i], 1);
+            gt_cpu_path got = gt_cpu_path_get();
+            gt_cpu_path best = gt_cpu_path_set(GT_CPU_PATH_COUNT);
+            bool ok = i < 3 && (int)best >= i ? got == (gt_cpu_path)i : got == best;
+            _exit(ok ? 0 : 1);
+        }
+        int ws = 0;
+        waitpid(pid, &ws, 0);
+        CHECK_MSG(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "GANTRY_CPU=%s not honoured", names[i]);
+    }
+}
+
 int main(void) {
+    RUN(test_env_forcing);
     RUN(test_paths);
     return gt_test_finish();
 }
