@@ -12,7 +12,7 @@
  * workspace with single-threaded sgemm, so nothing waits between layers. The
  * folded weights are rebuilt on every call (about 70k numbers), so a net
  * that is still training is always current. */
-#include <cblas.h>
+#include "../backend/cpu/sgemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -89,8 +89,7 @@ static void gt__fm_conv_fwd(const gt__fm_conv *c, const float *x, int H, int B, 
             }
         }
         float *yb = y + oh0 * rowc;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c->cout, (int)cols, K, 1.0f, c->w, K, col, (int)cols,
-                    0.0f, yb, (int)N);
+        gt_sgemm_rm(false, false, c->cout, cols, K, c->w, K, col, cols, 0.0f, yb, N, 0);
         for (int o = 0; o < c->cout; o++) {
             float *yo = yb + o * N;
             const float bo = c->b[o];
@@ -133,8 +132,8 @@ static bool gt__fm_chunk(const gt__fm_job *J, gt__fm_lane *L, int64_t i0, int nb
     gt__fm_conv_fwd(&J->c[2], a2, 7, nb, a3, col);
     /* fc1: f (nb, 128) = a3^T (a3: (1024, nb), rows in PyTorch's flatten order (c, h, w)) @ w1^T */
     float *fo = J->feats ? J->feats + i0 * GT_FMNIST_FEATURE_DIM : f;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, nb, GT_FMNIST_FEATURE_DIM, GT__FMNIST_FLAT, 1.0f, a3, nb, J->w1,
-                GT__FMNIST_FLAT, 0.0f, fo, GT_FMNIST_FEATURE_DIM);
+    gt_sgemm_rm(true, true, nb, GT_FMNIST_FEATURE_DIM, GT__FMNIST_FLAT, a3, nb, J->w1, GT__FMNIST_FLAT, 0.0f, fo,
+                GT_FMNIST_FEATURE_DIM, 0);
     for (int b = 0; b < nb; b++)
         for (int j = 0; j < GT_FMNIST_FEATURE_DIM; j++) {
             float v = fo[b * GT_FMNIST_FEATURE_DIM + j] + J->b1[j];
@@ -142,8 +141,8 @@ static bool gt__fm_chunk(const gt__fm_job *J, gt__fm_lane *L, int64_t i0, int nb
         }
     if (!J->logits) return true;
     float *lo = J->logits + i0 * GT_FMNIST_CLASSES;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, GT_FMNIST_CLASSES, GT_FMNIST_FEATURE_DIM, 1.0f, fo,
-                GT_FMNIST_FEATURE_DIM, J->w2, GT_FMNIST_FEATURE_DIM, 0.0f, lo, GT_FMNIST_CLASSES);
+    gt_sgemm_rm(false, true, nb, GT_FMNIST_CLASSES, GT_FMNIST_FEATURE_DIM, fo, GT_FMNIST_FEATURE_DIM, J->w2,
+                GT_FMNIST_FEATURE_DIM, 0.0f, lo, GT_FMNIST_CLASSES, 0);
     for (int b = 0; b < nb; b++)
         for (int j = 0; j < GT_FMNIST_CLASSES; j++) lo[b * GT_FMNIST_CLASSES + j] += J->b2[j];
     return true;
@@ -186,15 +185,12 @@ gt_status gt__fmnist_fast_forward(gt_fmnist *net, const float *x, int64_t n, flo
         for (int64_t k = 0; k < nchunks && ok; k++)
             ok = gt__fm_chunk(&J, &S->lane[0], k * chunk, (int)GT_MIN(chunk, n - k * chunk));
     } else {
-        int prev = openblas_get_num_threads();
-        openblas_set_num_threads(1);
 #pragma omp parallel for num_threads(T) schedule(dynamic, 1)
         for (int64_t k = 0; k < nchunks; k++)
             if (!gt__fm_chunk(&J, &S->lane[gt__fm_thread()], k * chunk, (int)GT_MIN(chunk, n - k * chunk))) {
 #pragma omp atomic write
                 ok = false;
             }
-        openblas_set_num_threads(prev);
     }
     free(wb);
     return ok ? GT_OK : gt_set_error(GT_ERR_OOM, "fmnist: out of memory for the activations");

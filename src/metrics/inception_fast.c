@@ -6,7 +6,7 @@
  * the engine's ops (inception_ops.c). */
 #include "inception_fast.h"
 
-#include <cblas.h>
+#include "../backend/cpu/sgemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -22,8 +22,7 @@
 #define GT__OUT_TARGET (1 << 20)
 
 void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b, int64_t ldb, float *y, int64_t ldy) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)n, k, 1.0f, a, lda, b, (int)ldb, 0.0f, y,
-                (int)ldy);
+    gt_sgemm_rm(false, false, m, n, k, a, lda, b, ldb, 0.0f, y, ldy, 0); /* one thread inside a lane */
 }
 
 void gt__fgemm_points(int np, int m, int n, int k, const float *u, const float *v, float *out) {

@@ -10,7 +10,7 @@
  * commute and runs first, as in the module. */
 #include "inception_fast.h"
 
-#include <cblas.h>
+#include "../backend/cpu/sgemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -258,8 +258,6 @@ static bool gt__forward_lanes(const gt__fwd *f, gt__fast *F, int T, int64_t N, i
     if (!gt__fast_lanes(F, T)) return false;
     int64_t next = 0;
     bool ok = true;
-    int prev = openblas_get_num_threads();
-    openblas_set_num_threads(1);
 #pragma omp parallel num_threads(T)
     {
         gt__fast *L = F->lane[gt__fwd_thread()];
@@ -279,7 +277,6 @@ static bool gt__forward_lanes(const gt__fwd *f, gt__fast *F, int T, int64_t N, i
             }
         }
     }
-    openblas_set_num_threads(prev);
     return ok;
 }
 
