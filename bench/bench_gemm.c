@@ -5,7 +5,7 @@
  *   - square products 256..2048 and the products the DCGAN and Inception
  *     convolutions make (forward, input gradient, weight gradient);
  *   - each as GFLOPS and % of the AVX-512 peak, best of 5 (the machine is shared).
- * usage: bench_gemm [--quick] [--path avx512|avx2|portable] */
+ * usage: bench_gemm [--quick] [--path avx512|avx2|portable] [--peak: print only the FMA peak] */
 #include <cblas.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -103,9 +103,10 @@ static double gflops_of(const shape *s, int which, float *A, float *B, float *C,
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int quick = 0, peak_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--peak")) peak_only = 1;
         else if (!strcmp(argv[i], "--path") && i + 1 < argc) {
             const char *p = argv[++i];
             gt_cpu_path_set(!strcmp(p, "avx512") ? GT_CPU_AVX512 : !strcmp(p, "avx2") ? GT_CPU_AVX2 : GT_CPU_PORTABLE);
@@ -115,6 +116,10 @@ int main(int argc, char **argv) {
     __builtin_cpu_init();
     double p512 = __builtin_cpu_supports("avx512f") ? peak(1) : 0, p256 = peak(0);
     double ref_peak = p512 > 0 ? p512 : p256;
+    if (peak_only) { /* for run_bench_ops.sh: the peak this run measured */
+        printf("%.1f\n", ref_peak);
+        return 0;
+    }
     printf("threads %d, gantry sgemm path: %s, OPENBLAS_CORETYPE=%s\n", nt, gt_cpu_path_name(gt_cpu_path_get()),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)");
     printf("FMA peak: AVX-512 %.0f GFLOPS, AVX2 %.0f GFLOPS (register-only loop, %d threads)\n\n", p512, p256, nt);

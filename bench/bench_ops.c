@@ -1,5 +1,5 @@
 /* Times conv2d and conv_transpose2d (forward, and forward + input and weight
- * gradients) at the DCGAN-64 layer shapes, and OpenBLAS sgemm for reference.
+ * gradients) at the DCGAN-64 layer shapes, and gantry's sgemm (square sizes) for reference.
  * Prints one tab-separated line per op: "op<TAB>name<TAB>ms<TAB>gflop<TAB>min
  * ms<TAB>cpu ms" (ms: median of several repeats after warm-up; min ms and the
  * median process CPU time help read results from a loaded machine);
@@ -7,6 +7,8 @@
  * (bench/bench_ops.py).
  * usage: bench_ops [repeats] [name filter] */
 #include <cblas.h>
+
+#include "../src/backend/cpu/sgemm.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,8 +89,7 @@ typedef struct {
 
 static void run_gemm(void *p) {
     gemm_ctx *g = p;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->n, g->n, g->n, 1.0f, g->a, g->n, g->b, g->n, 0.0f, g->c,
-                g->n);
+    gt_sgemm_rm(false, false, g->n, g->n, g->n, g->a, g->n, g->b, g->n, 0.0f, g->c, g->n, 0); /* gantry's own */
 }
 
 static void bench_sgemm(int n) {
