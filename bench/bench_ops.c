@@ -1,5 +1,6 @@
 /* Times conv2d and conv_transpose2d (forward, and forward + input and weight
- * gradients) at the DCGAN-64 layer shapes, and gantry's sgemm (square sizes) for reference.
+ * gradients) at the DCGAN-64 layer shapes and at Inception-v3 shapes (batch 8), and gantry's sgemm
+ * (square sizes) for reference.
  * Prints one tab-separated line per op: "op<TAB>name<TAB>ms<TAB>gflop<TAB>min
  * ms<TAB>cpu ms" (ms: median of several repeats after warm-up; min ms and the
  * median process CPU time help read results from a loaded machine);
@@ -48,6 +49,13 @@ static const layer LAYERS[] = {
     {"convT 256->128 8->16", true, 64, 256, 128, 8, 4, 2, 1},
     {"convT 128->64 16->32", true, 64, 128, 64, 16, 4, 2, 1},
     {"convT 64->3 32->64", true, 64, 64, 3, 32, 4, 2, 1},
+    /* Inception-v3 layer shapes (batch 8), trained through the engine's conv (not the fused extractor) */
+    {"incep 3x3 32->64 147", false, 8, 32, 64, 147, 3, 1, 1},
+    {"incep 1x1 288->64 35", false, 8, 288, 64, 35, 1, 1, 0},
+    {"incep 3x3 64->96 35", false, 8, 64, 96, 35, 3, 1, 1},
+    {"incep 5x5 48->64 35", false, 8, 48, 64, 35, 5, 1, 2},
+    {"incep 3x3 288->384 35->17", false, 8, 288, 384, 35, 3, 2, 0},
+    {"incep 1x1 768->192 17", false, 8, 768, 192, 17, 1, 1, 0},
 };
 
 static int g_reps = 7;
