@@ -180,6 +180,24 @@ static void test_fast_vs_naive_uneven_chunks(void) {
     gt_cpu_conv_set_chunking(0, 0);
 }
 
+/* One image whose im2col is large goes a block of output rows at a time (forward and weight
+ * gradient): blocks of 3 rows over 20 (the last one short), with groups and with dilation. */
+static void test_fast_vs_naive_row_blocks(void) {
+    static const conv_case c[] = {
+        {"conv row blocks, groups", K_CONV, {2, 16, 20, 20}, {8, 8, 3, 3}, true, P(1, 1, 1, 1, 1, 1, 0, 0, 2), 0, 0},
+        {"conv row blocks, dilation", K_CONV, {2, 16, 22, 20}, {8, 16, 3, 3}, false, P(1, 1, 1, 1, 2, 1, 0, 0, 1), 0,
+         0},
+        {"wgrad row blocks", K_WGRAD, {2, 16, 20, 20}, {2, 8, 20, 20}, false, P(1, 1, 1, 1, 1, 1, 0, 0, 1), 3, 3},
+    };
+    for (int i = 0; i < 3; i++) {
+        gt_cpu_conv_set_chunking(3 * 16 * 9 * 20, 1); /* 3 rows of K = 16 * 9 taps by Wo = 20 */
+        gt_tensor *in[3];
+        make_inputs(&c[i], 950 + (uint64_t)i, in);
+        gt_test_fast_vs_naive(c[i].name, f_case, n_inputs(&c[i]), in, (void *)&c[i], 1e-4f, 1e-4f);
+    }
+    gt_cpu_conv_set_chunking(0, 0);
+}
+
 static void test_gradcheck(void) {
     for (int c = 0; c < NSMALL; c++) {
         gt_tensor *in[3];
@@ -299,6 +317,7 @@ int main(void) {
     RUN(test_fast_vs_naive_dcgan_shapes);
     RUN(test_fast_vs_naive_one_thread);
     RUN(test_fast_vs_naive_uneven_chunks);
+    RUN(test_fast_vs_naive_row_blocks);
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);
     RUN(test_strided_input);

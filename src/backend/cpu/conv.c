@@ -129,16 +129,21 @@ static inline void gt__gather(float *restrict d, const float *restrict x, int64_
 /* --- im2col / col2im / packing over a chunk of B images ---------------------
  * par: use OpenMP inside (only outside a parallel region). */
 /* col (C*kh*kw, B*P): row (c, i, j), column (b, oh, ow) = x[b, c, oh*sh-ph+i*dh, ow*sw-pw+j*dw] or 0. */
-static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *col, bool par) {
-    const int64_t P = g->ho * g->wo, cols = B * P, kk = g->kh * g->kw, rows = g->c * kk;
-    const int64_t H = g->h, W = g->w, Ho = g->ho, Wo = g->wo, sw = g->sw, CHW = g->c * H * W;
+/* Output rows [oh0, oh1) only (a block of one image's rows, or all of them): the column of
+ * (b, oh, ow) is b * (oh1 - oh0) * Wo + (oh - oh0) * Wo + ow. */
+static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, int64_t oh0, int64_t oh1, float *col,
+                       bool par) {
+    const int64_t P = g->ho * g->wo, Pb = (oh1 - oh0) * g->wo, cols = B * Pb, kk = g->kh * g->kw, rows = g->c * kk;
+    const int64_t H = g->h, W = g->w, Wo = g->wo, sw = g->sw, CHW = g->c * H * W;
 #pragma omp parallel for schedule(static) if (par && rows * cols > GT_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
         int64_t offh = i * g->dh - g->ph, offw = j * g->dw - g->pw;
         int64_t hlo, hhi, wlo, whi;
-        gt__range(offh, g->sh, H, Ho, &hlo, &hhi);
+        gt__range(offh, g->sh, H, g->ho, &hlo, &hhi);
         gt__range(offw, sw, W, Wo, &wlo, &whi);
+        hlo = GT_MAX(hlo, oh0), hhi = GT_MIN(hhi, oh1);
+        if (hhi < hlo) hhi = hlo;
         float *dst = col + r * cols;
         if (P == 1) { /* one output position: a strided gather over the images */
             if (hlo == hhi || wlo == whi) memset(dst, 0, (size_t)B * sizeof(float));
@@ -146,17 +151,17 @@ static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, float *
                 for (int64_t b = 0, o = c * H * W + offh * W + offw; b < B; b++) dst[b] = x[b * CHW + o];
             continue;
         }
-        for (int64_t b = 0; b < B; b++, dst += P) {
+        for (int64_t b = 0; b < B; b++, dst += Pb) {
             const float *xp = x + b * CHW + c * H * W;
-            memset(dst, 0, (size_t)(hlo * Wo) * sizeof(float));
+            memset(dst, 0, (size_t)((hlo - oh0) * Wo) * sizeof(float));
             for (int64_t oh = hlo; oh < hhi; oh++) {
                 const float *xr = xp + (oh * g->sh + offh) * W + offw;
-                float *d = dst + oh * Wo;
+                float *d = dst + (oh - oh0) * Wo;
                 for (int64_t ow = 0; ow < wlo; ow++) d[ow] = 0.0f;
                 gt__gather(d + wlo, xr + wlo * sw, whi - wlo, sw);
                 for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
             }
-            memset(dst + hhi * Wo, 0, (size_t)((Ho - hhi) * Wo) * sizeof(float));
+            memset(dst + (hhi - oh0) * Wo, 0, (size_t)((oh1 - hhi) * Wo) * sizeof(float));
         }
     }
 }
@@ -273,20 +278,31 @@ static void gt__unpack_bias(const float *src, int64_t B, int64_t R, int64_t P, c
 typedef struct {
     const gt_conv_geom *g;
     int64_t P, G, Og, Kg, Bmax;
-    bool ident; /* 1x1 kernel, stride 1, no padding: an image is its own im2col */
+    bool ident;   /* 1x1 kernel, stride 1, no padding: an image is its own im2col */
+    int64_t rb;   /* output rows per im2col block: Ho, or fewer when one image's im2col is large */
+    int64_t colf; /* floats of the im2col region of the workspace */
 } gt__plan;
 
 static gt__plan gt__plan_make(const gt_conv_geom *g) {
     gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g),
                   g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
-                      g->ho == g->h && g->wo == g->w};
+                      g->ho == g->h && g->wo == g->w, g->ho, 0};
+    /* one image a chunk whose im2col would leave the cache (the stride-1 3x3 convs of large
+       images): the forward and the weight gradient take it a block of output rows at a time */
+    const int64_t target = gt__target ? gt__target : (1 << 20) / 4, K = p.G * p.Kg;
+    if (p.Bmax == 1 && !p.ident && K * p.P > 2 * target && g->wo > 0) {
+        /* at least 512 columns a block (the weights are packed again for each), unless a test asks for less */
+        int64_t min_rows = gt__target ? 1 : (512 + g->wo - 1) / g->wo;
+        p.rb = GT_MIN(g->ho, GT_MAX(min_rows, target / (K * g->wo)));
+    }
+    p.colf = p.Bmax * p.P * K; /* the data gradient's col2im still takes whole images */
     return p;
 }
 
 /* Floats of one chunk's workspace: col (C*kh*kw, B*P), the packed rows (O, B*P)
  * when B > 1, and extra floats (a partial weight gradient). */
 static size_t gt__ws_floats(const gt__plan *p, int64_t extra) {
-    return (size_t)(p->Bmax * p->P * (p->G * p->Kg + (p->Bmax > 1 ? p->g->o : 0)) + extra);
+    return (size_t)(p->colf + (p->Bmax > 1 ? p->Bmax * p->P * p->g->o : 0) + extra);
 }
 
 static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, const float *b, float *y, int64_t n0,
@@ -294,10 +310,21 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
     const gt_conv_geom *g = p->g;
     int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
     float *yn = y + n0 * g->o * p->P;
-    float *out = B > 1 ? ws + p->Bmax * p->P * p->G * p->Kg : yn; /* (O, B*P) */
+    float *out = B > 1 ? ws + p->colf : yn; /* (O, B*P) */
     const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (B == 1 && p->rb < g->ho) { /* a block of output rows at a time, written in place (ldc = P) */
+        for (int64_t r0 = 0; r0 < g->ho; r0 += p->rb) {
+            int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = (r1 - r0) * g->wo;
+            gt__im2col(g, xn, 1, r0, r1, ws, par);
+            for (int64_t gi = 0; gi < p->G; gi++)
+                gt_sgemm_rm(false, false, p->Og, np, p->Kg, w + gi * p->Og * p->Kg, p->Kg, ws + gi * p->Kg * np, np,
+                            0.0f, yn + gi * p->Og * p->P + r0 * g->wo, p->P, par ? 0 : 1);
+        }
+        gt__unpack_bias(yn, 1, g->o, p->P, b, yn, par);
+        return;
+    }
     if (!(p->ident && B == 1)) {
-        gt__im2col(g, xn, B, ws, par);
+        gt__im2col(g, xn, B, 0, g->ho, ws, par);
         col = ws;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
@@ -313,7 +340,7 @@ static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, c
     float *gxn = gx + n0 * g->c * g->h * g->w, *col = p->ident && B == 1 ? gxn : ws;
     const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
     if (B > 1) {
-        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        float *pk = ws + p->colf;
         gt__pack(gyp, B, g->o, p->P, pk, par);
         gyp = pk;
     }
@@ -331,12 +358,22 @@ static void gt__weight_chunk(const gt__plan *p, const float *x, const float *gy,
     int64_t B = GT_MIN(p->Bmax, g->n - n0), BP = B * p->P;
     const float *gyp = gy + n0 * g->o * p->P; /* (O, B*P) once packed */
     const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (B == 1 && p->rb < g->ho) { /* gw += gy[:, rows] @ col(rows)^T, a block of output rows at a time */
+        for (int64_t r0 = 0; r0 < g->ho; r0 += p->rb) {
+            int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = (r1 - r0) * g->wo;
+            gt__im2col(g, xn, 1, r0, r1, ws, par);
+            for (int64_t gi = 0; gi < p->G; gi++)
+                gt_sgemm(p->Og, p->Kg, np, gyp + gi * p->Og * p->P + r0 * g->wo, p->P, 1, ws + gi * p->Kg * np, 1, np,
+                         r0 == 0 ? beta : 1.0f, gw + gi * p->Og * p->Kg, p->Kg, par ? 0 : 1);
+        }
+        return;
+    }
     if (!(p->ident && B == 1)) {
-        gt__im2col(g, xn, B, ws, par);
+        gt__im2col(g, xn, B, 0, g->ho, ws, par);
         col = ws;
     }
     if (B > 1) {
-        float *pk = ws + p->Bmax * p->P * p->G * p->Kg;
+        float *pk = ws + p->colf;
         gt__pack(gyp, B, g->o, p->P, pk, par);
         gyp = pk;
     }

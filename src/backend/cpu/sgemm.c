@@ -2,6 +2,7 @@
  * packing of strided operands into panels, cache blocking, and threads. */
 #include "sgemm.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,9 +125,35 @@ static void gt__pack_b(const gt_ukernel *u, int64_t kc, int64_t nc, const float 
     }
 }
 
-/* --- per-thread panel buffers (kept: a training loop does not churn the allocator) --- */
-static _Thread_local float *gt__pa, *gt__pb;
-static _Thread_local size_t gt__pa_cap, gt__pb_cap;
+/* --- per-thread panel buffers (kept: a training loop does not churn the allocator) ---
+ * Held through a pthread key whose destructor frees them when a thread ends (OpenMP teams of
+ * another size come and go; a _Thread_local pointer would leak their buffers). */
+typedef struct {
+    float *pa, *pb;
+    size_t pa_cap, pb_cap; /* floats */
+} gt__panels;
+
+static pthread_key_t gt__panels_key;
+static pthread_once_t gt__panels_once = PTHREAD_ONCE_INIT;
+
+static void gt__panels_free(void *p) {
+    gt__panels *q = p;
+    gt__free(q->pa);
+    gt__free(q->pb);
+    free(q);
+}
+
+static void gt__panels_key_make(void) { pthread_key_create(&gt__panels_key, gt__panels_free); }
+
+static gt__panels *gt__my_panels(void) {
+    pthread_once(&gt__panels_once, gt__panels_key_make);
+    gt__panels *q = pthread_getspecific(gt__panels_key);
+    if (!q && (q = calloc(1, sizeof *q)) && pthread_setspecific(gt__panels_key, q) != 0) {
+        free(q);
+        q = NULL;
+    }
+    return q;
+}
 
 static float *gt__buf(float **p, size_t *cap, size_t n) {
     if (n <= *cap) return *p;
@@ -152,7 +179,9 @@ static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, c
     const int MR = u->mr, NR = u->nr;
     int64_t KC = GT_MIN(u->kc, K), MC = GT_MIN(u->mc, (M + MR - 1) / MR * MR),
             NC = GT_MIN(u->nc, (N + NR - 1) / NR * NR);
-    float *pa = gt__buf(&gt__pa, &gt__pa_cap, (size_t)(MC * KC)), *pb = gt__buf(&gt__pb, &gt__pb_cap, (size_t)(KC * NC));
+    gt__panels *q = gt__my_panels();
+    float *pa = q ? gt__buf(&q->pa, &q->pa_cap, (size_t)(MC * KC)) : NULL;
+    float *pb = q ? gt__buf(&q->pb, &q->pb_cap, (size_t)(KC * NC)) : NULL;
     if (!pa || !pb) {
         gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
         return;
