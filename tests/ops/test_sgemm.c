@@ -15,6 +15,7 @@
 #include "../common/harness.h"
 
 static uint64_t g_seed = 1;
+static bool g_use_pack; /* A through gt_sgemm_apack_make + gt_sgemm_packed */
 static float rnd(void) {
     g_seed = g_seed * 6364136223846793005ull + 1442695040888963407ull;
     return (float)((g_seed >> 40) & 0xFFFF) / 32768.0f - 1.0f;
@@ -37,7 +38,17 @@ static bool check_one(int64_t M, int64_t N, int64_t K, int layout, float beta, i
     for (int64_t i = 0; i < na; i++) a[i] = rnd();
     for (int64_t i = 0; i < nb; i++) b[i] = rnd();
     for (int64_t i = 0; i < M * ldc; i++) c0[i] = c[i] = beta == 0.0f ? NAN : rnd();
-    gt_sgemm(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc, threads);
+    if (g_use_pack) {
+        gt_sgemm_apack pk;
+        if (!gt_sgemm_apack_make(&pk, M, K, a, ars, acs)) {
+            fprintf(stderr, "  gt_sgemm_apack_make failed\n");
+            free(a), free(b), free(c), free(c0);
+            return false;
+        }
+        gt_sgemm_packed(&pk, N, b, brs, bcs, beta, c, ldc, threads);
+        gt_sgemm_apack_free(&pk);
+    } else
+        gt_sgemm(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc, threads);
     int64_t bad = 0;
     double worst = 0;
     for (int64_t i = 0; i < M; i++) {
@@ -92,6 +103,16 @@ static void test_paths(void) {
                     fails += !check_one(big[i][0], big[i][1], big[i][2], layout, th == 2 ? 1.0f : 0.0f, th == 2 ? 3 : 0,
                                         th),
                         runs++;
+        /* A packed once and shared (a conv's weights): the same products, and an M split over threads */
+        g_use_pack = true;
+        for (int i = 0; i < 5; i++)
+            for (int layout = 0; layout < 4; layout += 1)
+                for (int th = 1; th <= 2; th++)
+                    fails += !check_one(big[i][0], big[i][1], big[i][2], layout, th == 2 ? 1.0f : 0.0f, 0, th), runs++;
+        fails += !check_one(1445, 20, 300, 0, 0.0f, 0, 2), runs++; /* N narrow: rows split over 2 threads */
+        fails += !check_one(1445, 20, 300, 2, 0.0f, 0, 2), runs++;
+        for (int i = 0; i < 10; i++) fails += !check_one(small[i], small[(i + 3) % 10], small[i] + 2, 0, 0.0f, 0, 1), runs++;
+        g_use_pack = false;
         CHECK_MSG(fails == 0, "%s: %d of %d products off", gt_cpu_path_name((gt_cpu_path)p), fails, runs);
         fprintf(stderr, "  %-8s %d products checked\n", gt_cpu_path_name((gt_cpu_path)p), runs);
     }

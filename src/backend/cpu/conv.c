@@ -281,12 +281,13 @@ typedef struct {
     bool ident;   /* 1x1 kernel, stride 1, no padding: an image is its own im2col */
     int64_t rb;   /* output rows per im2col block: Ho, or fewer when one image's im2col is large */
     int64_t colf; /* floats of the im2col region of the workspace */
+    const gt_sgemm_apack *wpk; /* (G) the weights packed once for every chunk (fwd: W, data: W^T), or NULL */
 } gt__plan;
 
 static gt__plan gt__plan_make(const gt_conv_geom *g) {
     gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g),
                   g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
-                      g->ho == g->h && g->wo == g->w, g->ho, 0};
+                      g->ho == g->h && g->wo == g->w, g->ho, 0, NULL};
     /* one image a chunk whose im2col would leave the cache (the stride-1 3x3 convs of large
        images): the forward and the weight gradient take it a block of output rows at a time */
     const int64_t target = gt__target ? gt__target : (1 << 20) / 4, K = p.G * p.Kg;
@@ -317,8 +318,12 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
             int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = (r1 - r0) * g->wo;
             gt__im2col(g, xn, 1, r0, r1, ws, par);
             for (int64_t gi = 0; gi < p->G; gi++)
-                gt_sgemm_rm(false, false, p->Og, np, p->Kg, w + gi * p->Og * p->Kg, p->Kg, ws + gi * p->Kg * np, np,
-                            0.0f, yn + gi * p->Og * p->P + r0 * g->wo, p->P, par ? 0 : 1);
+                if (p->wpk)
+                    gt_sgemm_packed(&p->wpk[gi], np, ws + gi * p->Kg * np, np, 1, 0.0f,
+                                    yn + gi * p->Og * p->P + r0 * g->wo, p->P, par ? 0 : 1);
+                else
+                    gt_sgemm_rm(false, false, p->Og, np, p->Kg, w + gi * p->Og * p->Kg, p->Kg, ws + gi * p->Kg * np,
+                                np, 0.0f, yn + gi * p->Og * p->P + r0 * g->wo, p->P, par ? 0 : 1);
         }
         gt__unpack_bias(yn, 1, g->o, p->P, b, yn, par);
         return;
@@ -328,8 +333,11 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
         col = ws;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
-        gt_sgemm_rm(false, false, p->Og, BP, p->Kg, w + gi * p->Og * p->Kg, p->Kg, col + gi * p->Kg * BP, BP, 0.0f,
-                    out + gi * p->Og * BP, BP, par ? 0 : 1);
+        if (p->wpk)
+            gt_sgemm_packed(&p->wpk[gi], BP, col + gi * p->Kg * BP, BP, 1, 0.0f, out + gi * p->Og * BP, BP, par ? 0 : 1);
+        else
+            gt_sgemm_rm(false, false, p->Og, BP, p->Kg, w + gi * p->Og * p->Kg, p->Kg, col + gi * p->Kg * BP, BP,
+                        0.0f, out + gi * p->Og * BP, BP, par ? 0 : 1);
     gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
 }
 
@@ -345,8 +353,12 @@ static void gt__data_chunk(const gt__plan *p, const float *gy, const float *w, c
         gyp = pk;
     }
     for (int64_t gi = 0; gi < p->G; gi++)
-        gt_sgemm_rm(true, false, p->Kg, BP, p->Og, w + gi * p->Og * p->Kg, p->Kg, gyp + gi * p->Og * BP, BP, 0.0f,
-                    col + gi * p->Kg * BP, BP, par ? 0 : 1);
+        if (p->wpk)
+            gt_sgemm_packed(&p->wpk[gi], BP, gyp + gi * p->Og * BP, BP, 1, 0.0f, col + gi * p->Kg * BP, BP,
+                            par ? 0 : 1);
+        else
+            gt_sgemm_rm(true, false, p->Kg, BP, p->Og, w + gi * p->Og * p->Kg, p->Kg, gyp + gi * p->Og * BP, BP, 0.0f,
+                        col + gi * p->Kg * BP, BP, par ? 0 : 1);
     if (col == gxn) gt__unpack_bias(gxn, 1, g->c, p->P, b, gxn, par); /* bias only */
     else gt__col2im(g, col, B, b, gxn, par);
 }
@@ -390,10 +402,39 @@ typedef void (*gt__chunk_fn)(const gt__plan *p, const float *in, const float *w,
 
 /* Runs fn over every chunk: serially (sgemm threads itself) or, when there are
  * enough chunks, one chunk per OpenMP thread with single-threaded sgemm. */
-static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, const float *in, const float *w, const float *b,
-                           float *out) {
+static bool gt__run_plan(const gt__plan *pp, gt__chunk_fn fn, int64_t nchunks, const float *in, const float *w,
+                         const float *b, float *out);
+
+/* The weights packed once (transpose_w: as W^T, for the data gradient), then gt__run_plan. */
+
+static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, bool transpose_w, const float *in,
+                           const float *w, const float *b, float *out) {
     gt__plan p = gt__plan_make(g);
     int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
+    /* with several chunks, the weights (W, or W^T for the data gradient) are packed into sgemm's panels once,
+       not once per chunk; without memory for that, each chunk packs its own */
+    gt_sgemm_apack *wpk = nchunks > 1 ? calloc((size_t)p.G, sizeof *wpk) : NULL;
+    for (int64_t gi = 0; wpk && gi < p.G; gi++) {
+        const float *wg = w + gi * p.Og * p.Kg;
+        bool made = transpose_w ? gt_sgemm_apack_make(&wpk[gi], p.Kg, p.Og, wg, 1, p.Kg)
+                                : gt_sgemm_apack_make(&wpk[gi], p.Og, p.Kg, wg, p.Kg, 1);
+        if (!made) {
+            for (int64_t k = 0; k < gi; k++) gt_sgemm_apack_free(&wpk[k]);
+            free(wpk);
+            wpk = NULL;
+        }
+    }
+    p.wpk = wpk;
+    bool ok = gt__run_plan(&p, fn, nchunks, in, w, b, out);
+    for (int64_t gi = 0; wpk && gi < p.G; gi++) gt_sgemm_apack_free(&wpk[gi]);
+    free(wpk);
+    return ok;
+}
+
+static bool gt__run_plan(const gt__plan *pp, gt__chunk_fn fn, int64_t nchunks, const float *in, const float *w,
+                         const float *b, float *out) {
+    const gt__plan p = *pp;
+    const gt_conv_geom *g = p.g;
     if (!gt__batch_parallel(g, p.Bmax)) {
         float *ws = gt__workspace(gt__ws_floats(&p, 0));
         if (!ws) return false;
@@ -416,11 +457,11 @@ static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, const float *
 }
 
 bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
-    return gt__run_chunks(g, gt__fwd_chunk, x, w, b, y);
+    return gt__run_chunks(g, gt__fwd_chunk, false, x, w, b, y);
 }
 
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    return gt__run_chunks(g, gt__data_chunk, gy, w, b, gx);
+    return gt__run_chunks(g, gt__data_chunk, true, gy, w, b, gx);
 }
 
 bool gt_cpu_conv_weight(const gt_conv_geom *g, const float *x, const float *gy, float *gw) {

@@ -46,7 +46,7 @@ gt_cpu_path gt_cpu_path_get(void) {
 }
 
 static const gt_ukernel *gt__kernel(void) {
-    static _Thread_local gt_ukernel tuned;
+    static gt_ukernel tuned; /* (the same values whichever thread writes them) */
     const gt_ukernel *u;
     switch (gt_cpu_path_get()) {
     case GT_CPU_AVX512: u = &gt_ukernel_avx512; break;
@@ -173,17 +173,30 @@ static void gt__naive_tail(int64_t M, int64_t N, int64_t K, const float *a, int6
         }
 }
 
-/* One thread's product (without memory for the panels: plain loops, slowly, still right). */
+/* One thread's product (without memory for the panels: plain loops, slowly, still right). With pk,
+ * A's panels come ready from it (rows row0.. of the packed A; K blocks of pk->kc), else A is packed
+ * here block by block. */
 static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const float *a, int64_t ars,
-                         int64_t acs, const float *b, int64_t brs, int64_t bcs, float beta, float *c, int64_t ldc) {
+                         int64_t acs, const gt_sgemm_apack *pk, int64_t row0, const float *b, int64_t brs, int64_t bcs,
+                         float beta, float *c, int64_t ldc) {
     const int MR = u->mr, NR = u->nr;
-    int64_t KC = GT_MIN(u->kc, K), MC = GT_MIN(u->mc, (M + MR - 1) / MR * MR),
+    int64_t KC = pk ? pk->kc : GT_MIN(u->kc, K), MC = GT_MIN(u->mc, (M + MR - 1) / MR * MR),
             NC = GT_MIN(u->nc, (N + NR - 1) / NR * NR);
     gt__panels *q = gt__my_panels();
-    float *pa = q ? gt__buf(&q->pa, &q->pa_cap, (size_t)(MC * KC)) : NULL;
+    float *pa = pk ? NULL : q ? gt__buf(&q->pa, &q->pa_cap, (size_t)(MC * KC)) : NULL;
     float *pb = q ? gt__buf(&q->pb, &q->pb_cap, (size_t)(KC * NC)) : NULL;
-    if (!pa || !pb) {
-        gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
+    if ((!pa && !pk) || !pb) {
+        if (!pk) gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
+        else /* A read back from its panels: element (i, k) of block pc is panel i / MR, row i % MR */
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t j = 0; j < N; j++) {
+                    float sum = 0.0f;
+                    for (int64_t k = 0; k < K; k++) {
+                        int64_t pc = k / KC * KC, kcb = GT_MIN(KC, K - pc), r = row0 + i;
+                        sum += pk->p[pc * pk->mpad + r / MR * MR * kcb + (k - pc) * MR + r % MR] * b[k * brs + j * bcs];
+                    }
+                    c[i * ldc + j] = beta == 0.0f ? sum : beta * c[i * ldc + j] + sum;
+                }
         return;
     }
     for (int64_t jc = 0; jc < N; jc += NC) {
@@ -194,12 +207,17 @@ static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, c
             gt__pack_b(u, kc, nc, b + pc * brs + jc * bcs, brs, bcs, pb);
             for (int64_t ic = 0; ic < M; ic += MC) {
                 int64_t mc = GT_MIN(MC, M - ic);
-                gt__pack_a(u, mc, kc, a + ic * ars + pc * acs, ars, acs, pa);
+                const float *pab;
+                if (pk) pab = pk->p + pc * pk->mpad + (row0 + ic) * kc;
+                else {
+                    gt__pack_a(u, mc, kc, a + ic * ars + pc * acs, ars, acs, pa);
+                    pab = pa;
+                }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int nr = (int)GT_MIN(NR, nc - jr);
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int mr = (int)GT_MIN(MR, mc - ir);
-                        u->kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, bet);
+                        u->kernel(kc, pab + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, bet);
                     }
                 }
             }
@@ -207,15 +225,9 @@ static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, c
     }
 }
 
-void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
-              int64_t bcs, float beta, float *c, int64_t ldc, int nthreads) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-        for (int64_t i = 0; i < M; i++)
-            for (int64_t j = 0; j < N; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-        return;
-    }
-    const gt_ukernel *u = gt__kernel();
+/* Threads for an M x N x K product, and whether they split N (else M). */
+static int gt__plan_threads(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, int nthreads, bool *split_n,
+                            int64_t *units) {
     int nt = 1;
 #ifdef _OPENMP
     if (!omp_in_parallel()) nt = omp_get_max_threads();
@@ -224,30 +236,81 @@ void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int6
     /* at least ~4 MFLOP a thread, and a whole tile row or column each */
     int64_t work = M * N * K;
     while (nt > 1 && work / nt < (int64_t)2 << 20) nt--;
-    bool split_n = (N + u->nr - 1) / u->nr >= (M + u->mr - 1) / u->mr;
-    int64_t units = split_n ? (N + u->nr - 1) / u->nr : (M + u->mr - 1) / u->mr;
-    if (nt > units) nt = (int)GT_MAX(units, 1);
+    *split_n = (N + u->nr - 1) / u->nr >= (M + u->mr - 1) / u->mr;
+    *units = *split_n ? (N + u->nr - 1) / u->nr : (M + u->mr - 1) / u->mr;
+    if (nt > *units) nt = (int)GT_MAX(*units, 1);
+    return nt;
+}
+
+static void gt__sgemm_run(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const float *a, int64_t ars,
+                          int64_t acs, const gt_sgemm_apack *pk, const float *b, int64_t brs, int64_t bcs, float beta,
+                          float *c, int64_t ldc, int nthreads) {
+    bool split_n;
+    int64_t units;
+    int nt = gt__plan_threads(u, M, N, K, nthreads, &split_n, &units);
     if (nt <= 1) {
-        gt__sgemm_st(u, M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
-    } else {
+        gt__sgemm_st(u, M, N, K, a, ars, acs, pk, 0, b, brs, bcs, beta, c, ldc);
+        return;
+    }
 #pragma omp parallel num_threads(nt)
-        {
+    {
 #ifdef _OPENMP
-            int t = omp_get_thread_num(), n = omp_get_num_threads();
+        int t = omp_get_thread_num(), n = omp_get_num_threads();
 #else
-            int t = 0, n = 1;
+        int t = 0, n = 1;
 #endif
-            int64_t lo = units * t / n, hi = units * (t + 1) / n;
-            if (split_n) {
-                int64_t j0 = lo * u->nr, j1 = GT_MIN(hi * u->nr, N);
-                if (j1 > j0) gt__sgemm_st(u, M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, beta, c + j0, ldc);
-            } else {
-                int64_t i0 = lo * u->mr, i1 = GT_MIN(hi * u->mr, M);
-                if (i1 > i0)
-                    gt__sgemm_st(u, i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, beta, c + i0 * ldc, ldc);
-            }
+        int64_t lo = units * t / n, hi = units * (t + 1) / n;
+        if (split_n) {
+            int64_t j0 = lo * u->nr, j1 = GT_MIN(hi * u->nr, N);
+            if (j1 > j0) gt__sgemm_st(u, M, j1 - j0, K, a, ars, acs, pk, 0, b + j0 * bcs, brs, bcs, beta, c + j0, ldc);
+        } else {
+            int64_t i0 = lo * u->mr, i1 = GT_MIN(hi * u->mr, M);
+            if (i1 > i0)
+                gt__sgemm_st(u, i1 - i0, N, K, a ? a + i0 * ars : NULL, ars, acs, pk, i0, b, brs, bcs, beta,
+                             c + i0 * ldc, ldc);
         }
     }
+}
+
+static void gt__beta_only(int64_t M, int64_t N, float beta, float *c, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
+              int64_t bcs, float beta, float *c, int64_t ldc, int nthreads) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        gt__beta_only(M, N, beta, c, ldc);
+        return;
+    }
+    gt__sgemm_run(gt__kernel(), M, N, K, a, ars, acs, NULL, b, brs, bcs, beta, c, ldc, nthreads);
+}
+
+bool gt_sgemm_apack_make(gt_sgemm_apack *pk, int64_t M, int64_t K, const float *a, int64_t ars, int64_t acs) {
+    memset(pk, 0, sizeof *pk);
+    if (M <= 0 || K <= 0) return false;
+    const gt_ukernel *u = gt__kernel();
+    pk->u = u, pk->M = M, pk->K = K, pk->kc = GT_MIN(u->kc, K), pk->mpad = (M + u->mr - 1) / u->mr * u->mr;
+    pk->p = gt__alloc((size_t)(pk->mpad * K) * sizeof(float));
+    if (!pk->p) return false;
+    for (int64_t pc = 0; pc < K; pc += pk->kc) {
+        int64_t kc = GT_MIN(pk->kc, K - pc);
+        gt__pack_a(u, M, kc, a + pc * acs, ars, acs, pk->p + pc * pk->mpad);
+    }
+    return true;
+}
+
+void gt_sgemm_apack_free(gt_sgemm_apack *pk) {
+    if (!pk) return;
+    gt__free(pk->p);
+    memset(pk, 0, sizeof *pk);
+}
+
+void gt_sgemm_packed(const gt_sgemm_apack *pk, int64_t N, const float *b, int64_t brs, int64_t bcs, float beta,
+                     float *c, int64_t ldc, int nthreads) {
+    if (pk->M <= 0 || N <= 0) return;
+    gt__sgemm_run(pk->u, pk->M, N, pk->K, NULL, 0, 0, pk, b, brs, bcs, beta, c, ldc, nthreads);
 }
 
 void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,

@@ -38,6 +38,21 @@ const char *gt_cpu_path_name(gt_cpu_path p);
 void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
               int64_t bcs, float beta, float *c, int64_t ldc, int nthreads);
 
+/* A packed once for products with many B's (a convolution's weights over every image of a
+ * batch): its panels for every K block, for the kernel in use when it was made. */
+typedef struct gt_ukernel gt_ukernel;
+typedef struct {
+    const gt_ukernel *u;
+    int64_t M, K, kc, mpad; /* mpad: M rounded up to the kernel's MR */
+    float *p;               /* (K / kc blocks) x (mpad / MR panels) x (kc x MR), owned */
+} gt_sgemm_apack;
+/* False (nothing allocated) when out of memory: use gt_sgemm then. */
+bool gt_sgemm_apack_make(gt_sgemm_apack *pk, int64_t M, int64_t K, const float *a, int64_t ars, int64_t acs);
+void gt_sgemm_apack_free(gt_sgemm_apack *pk); /* NULL-safe */
+/* gt_sgemm with A from pk (read-only: threads may share one pack). */
+void gt_sgemm_packed(const gt_sgemm_apack *pk, int64_t N, const float *b, int64_t brs, int64_t bcs, float beta,
+                     float *c, int64_t ldc, int nthreads);
+
 /* cblas_sgemm's row-major arguments (alpha = 1), for call sites written for it. */
 void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc, int nthreads);
@@ -48,11 +63,11 @@ void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, co
  * first mr rows and nr columns of the tile are written (beta 0: c not read). */
 typedef void (*gt_ukernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
                               float beta);
-typedef struct {
+struct gt_ukernel {
     int mr, nr;           /* register tile */
     int64_t kc, mc, nc;   /* cache blocks (mc a multiple of mr, nc of nr) */
     gt_ukernel_fn kernel;
-} gt_ukernel;
+};
 
 extern const gt_ukernel gt_ukernel_portable, gt_ukernel_avx2, gt_ukernel_avx512;
 /* AVX-512 packing of the layouts that read along k (transposes of 16 x 16 blocks in registers):
