@@ -198,6 +198,35 @@ static void test_fast_vs_naive_row_blocks(void) {
     gt_cpu_conv_set_chunking(0, 0);
 }
 
+/* Winograd F(2x2, 3x3) (3x3 stride-1 convs with >= 16 channels: the forward, and the input gradient,
+ * which is also what a 3x3 stride-1 transposed conv's forward runs): against the naive kernel, outputs
+ * and gradients, with odd sizes (a last tile half outside), padding 0, 1 and 2, bias or none; and
+ * the same results as the im2col path. */
+static void test_winograd(void) {
+    static const conv_case c[] = {
+        {"wino pad1 odd", K_CONV, {2, 16, 9, 11}, {24, 16, 3, 3}, true, P(1, 1, 1, 1, 1, 1, 0, 0, 1), 0, 0},
+        {"wino pad0", K_CONV, {3, 17, 12, 10}, {16, 17, 3, 3}, false, P(1, 1, 0, 0, 1, 1, 0, 0, 1), 0, 0},
+        {"wino pad2 mixed", K_CONV, {1, 20, 8, 9}, {18, 20, 3, 3}, true, P(1, 1, 2, 1, 1, 1, 0, 0, 1), 0, 0},
+        {"wino convT", K_CONVT, {2, 16, 9, 8}, {16, 20, 3, 3}, true, P(1, 1, 1, 1, 1, 1, 0, 0, 1), 0, 0},
+    };
+    gt_cpu_conv_set_winograd(2); /* small shapes: Winograd wherever it fits */
+    for (int i = 0; i < 4; i++) {
+        gt_tensor *in[3];
+        make_inputs(&c[i], 970 + (uint64_t)i, in);
+        gt_test_fast_vs_naive(c[i].name, f_case, n_inputs(&c[i]), in, (void *)&c[i], 1e-4f, 1e-4f);
+        /* and against the im2col path on the same inputs */
+        for (int k = 0; k < n_inputs(&c[i]); k++) gt_set_requires_grad(in[k], false);
+        gt_tensor *yw = f_case(in, (void *)&c[i]);
+        gt_cpu_conv_set_winograd(0);
+        gt_tensor *yi = f_case(in, (void *)&c[i]);
+        gt_cpu_conv_set_winograd(2);
+        char nm[96];
+        snprintf(nm, sizeof nm, "%s: Winograd vs im2col", c[i].name);
+        CHECK(yw && yi && gt_test_close(nm, yw, yi, 1e-4f, 1e-5f));
+    }
+    gt_cpu_conv_set_winograd(1);
+}
+
 static void test_gradcheck(void) {
     for (int c = 0; c < NSMALL; c++) {
         gt_tensor *in[3];
@@ -318,6 +347,7 @@ int main(void) {
     RUN(test_fast_vs_naive_one_thread);
     RUN(test_fast_vs_naive_uneven_chunks);
     RUN(test_fast_vs_naive_row_blocks);
+    RUN(test_winograd);
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);
     RUN(test_strided_input);

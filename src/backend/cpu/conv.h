@@ -1,5 +1,6 @@
-/* Convolution kernels on raw float buffers: fast (im2col / col2im + OpenBLAS
- * sgemm, OpenMP) and naive (direct loops, the reference).
+/* Convolution kernels on raw float buffers: fast (im2col / col2im + gantry's
+ * sgemm, OpenMP; Winograd F(2x2, 3x3) for 3x3 stride-1 convs) and naive
+ * (direct loops, the reference).
  *
  * Every kernel is phrased in terms of one convolution geometry: a conv2d from
  * an "input" (N, C, H, W) to an "output" (N, O, Ho, Wo) with weight
@@ -47,5 +48,8 @@ void gt_cpu_conv_workspace_free(void);
  * the fewest sgemm columns a chunk should have; 0 restores a default. Tests
  * use it to force several chunks. */
 void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols);
+/* Winograd F(2x2, 3x3) for 3x3 stride-1 convs (conv_wino.h): 0 never, 1 where it pays (the
+ * default), 2 wherever the geometry fits (tests, on small shapes). */
+void gt_cpu_conv_set_winograd(int mode);
 
 #endif

@@ -129,8 +129,8 @@ static void gt__pack_b(const gt_ukernel *u, int64_t kc, int64_t nc, const float 
  * Held through a pthread key whose destructor frees them when a thread ends (OpenMP teams of
  * another size come and go; a _Thread_local pointer would leak their buffers). */
 typedef struct {
-    float *pa, *pb;
-    size_t pa_cap, pb_cap; /* floats */
+    float *pa, *pb, *scratch;
+    size_t pa_cap, pb_cap, scratch_cap; /* floats */
 } gt__panels;
 
 static pthread_key_t gt__panels_key;
@@ -140,6 +140,7 @@ static void gt__panels_free(void *p) {
     gt__panels *q = p;
     gt__free(q->pa);
     gt__free(q->pb);
+    gt__free(q->scratch);
     free(q);
 }
 
@@ -161,6 +162,11 @@ static float *gt__buf(float **p, size_t *cap, size_t n) {
     *p = gt__alloc(n * sizeof(float));
     *cap = *p ? n : 0;
     return *p;
+}
+
+float *gt_sgemm_scratch(size_t n) {
+    gt__panels *q = gt__my_panels();
+    return q ? gt__buf(&q->scratch, &q->scratch_cap, n) : NULL;
 }
 
 static void gt__naive_tail(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b,

@@ -13,6 +13,7 @@
 #define GT_CPU_SGEMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -52,6 +53,11 @@ void gt_sgemm_apack_free(gt_sgemm_apack *pk); /* NULL-safe */
 /* gt_sgemm with A from pk (read-only: threads may share one pack). */
 void gt_sgemm_packed(const gt_sgemm_apack *pk, int64_t N, const float *b, int64_t brs, int64_t bcs, float beta,
                      float *c, int64_t ldc, int nthreads);
+
+/* This thread's scratch buffer of at least n floats, kept between calls (a big buffer allocated
+ * afresh each call costs its page faults every time) and freed when the thread ends; the
+ * contents are not kept. NULL when out of memory. */
+float *gt_sgemm_scratch(size_t n);
 
 /* cblas_sgemm's row-major arguments (alpha = 1), for call sites written for it. */
 void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
