@@ -13,19 +13,40 @@
 /* --- portable ------------------------------------------------------------------- */
 #define GT__PMR 4
 #define GT__PNR 16
+#if defined(__GNUC__)
+/* GCC / clang vector extensions: 8-float vectors, lowered to whatever SIMD the target has (SSE,
+ * NEON, ...) or to scalars; the 4 x 2 accumulators stay in registers. */
+typedef float gt__v8 __attribute__((vector_size(32)));
 static void gt__kern_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
                               float beta) {
-    float acc[GT__PMR][GT__PNR];
+    gt__v8 acc[GT__PMR][2];
     memset(acc, 0, sizeof acc);
+    for (int64_t k = 0; k < kc; k++, a += GT__PMR, b += GT__PNR) {
+        gt__v8 b0, b1;
+        memcpy(&b0, b, sizeof b0);
+        memcpy(&b1, b + 8, sizeof b1);
+        for (int r = 0; r < GT__PMR; r++) {
+            acc[r][0] += a[r] * b0;
+            acc[r][1] += a[r] * b1;
+        }
+    }
+    float t[GT__PMR][GT__PNR];
+    memcpy(t, acc, sizeof t);
+#else
+static void gt__kern_portable(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int mr, int nr,
+                              float beta) {
+    float t[GT__PMR][GT__PNR];
+    memset(t, 0, sizeof t);
     for (int64_t k = 0; k < kc; k++, a += GT__PMR, b += GT__PNR)
         for (int r = 0; r < GT__PMR; r++)
-            for (int j = 0; j < GT__PNR; j++) acc[r][j] += a[r] * b[j];
+            for (int j = 0; j < GT__PNR; j++) t[r][j] += a[r] * b[j];
+#endif
     for (int r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
         if (beta == 0.0f)
-            for (int j = 0; j < nr; j++) cr[j] = acc[r][j];
+            for (int j = 0; j < nr; j++) cr[j] = t[r][j];
         else
-            for (int j = 0; j < nr; j++) cr[j] = beta * cr[j] + acc[r][j];
+            for (int j = 0; j < nr; j++) cr[j] = beta * cr[j] + t[r][j];
     }
 }
 const gt_ukernel gt_ukernel_portable = {GT__PMR, GT__PNR, 256, 128, 2048, gt__kern_portable};
