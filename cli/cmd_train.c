@@ -107,7 +107,7 @@ int gt_cmd_train(int argc, char **argv) {
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
     const char *d_norm = NULL;
     double lr = 0;
-    bool resume = false, quiet = false;
+    bool resume = false, quiet = false, list_models = false, list_losses = false;
     gt_model_config *m = &c.model;
     gt_arg spec[] = {
         {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC",
@@ -165,12 +165,22 @@ int gt_cmd_train(int argc, char **argv) {
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        {"--list-models", GT_ARG_TRUE, &list_models, 0, 0, false, NULL, "print the model families and exit", false},
+        {"--list-losses", GT_ARG_TRUE, &list_losses, 0, 0, false, NULL, "print the losses and exit", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
     const char *syn = "--data SPEC --steps N --out DIR [flags]";
     int rc = gt_args_parse("train", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
+    if (list_models || list_losses) {
+        for (int i = 0; list_models && gt_model_at(i); i++)
+            printf("%-10s %s\n", gt_model_at(i)->name, gt_model_at(i)->summary);
+        for (int k = 0; list_losses && k < GT_LOSS_COUNT; k++)
+            printf("%-10s %s\n", gt_loss_def_get((gt_loss_kind)k)->name, gt_loss_def_get((gt_loss_kind)k)->summary);
+        if (list_losses) printf("%-10s %s\n", "wgan-gp", "wgan with a gradient penalty (--gp 10) and a layer-norm critic");
+        return GT_EXIT_OK;
+    }
     if (!out) return gt_args_error("train", "--out DIR is required (the run folder)");
     if (strlen(out) >= sizeof c.out) return gt_args_error("train", "--out path is too long");
     char last[GT_PATH_MAX + 32];

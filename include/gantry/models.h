@@ -107,6 +107,8 @@ const gt_model_entry *gt_model_find(const char *name);
 /* Adds an entry (a model defined outside the library). GT_ERR_ARG when the
  * name is taken or the table is full. Not thread-safe. */
 gt_status gt_model_register(const gt_model_entry *e);
+/* The i-th entry (registration order), or NULL past the last. */
+const gt_model_entry *gt_model_at(int i);
 /* Known names, comma-separated, into buf. */
 const char *gt_model_names(char *buf, size_t n);
 

@@ -39,6 +39,13 @@ extern "C" {
  *                [-clip, clip] after each D step, clip 0.01 by default) */
 typedef enum { GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_COUNT } gt_loss_kind;
 
+/* A loss: one row of the table in src/train/losses.c (a new loss is an enum value and a row). */
+typedef struct {
+    const char *name, *summary;                            /* for --loss and --list-losses */
+    gt_tensor *(*d_part)(gt_tensor *logits, bool real);    /* D's term on real or on fake logits */
+    gt_tensor *(*g)(gt_tensor *fake_logits);               /* G's loss */
+} gt_loss_def;
+const gt_loss_def *gt_loss_def_get(gt_loss_kind k);        /* NULL past GT_LOSS_COUNT */
 const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", "wgan" */
 /* "ns", "hinge", "wgan", "wgan-gp" (-> GT_LOSS_WGAN, *gp = 10 when gp given); -1 otherwise. */
 int gt_loss_parse(const char *s, double *gp);

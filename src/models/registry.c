@@ -27,6 +27,8 @@ const gt_model_entry *gt_model_find(const char *name) {
     return NULL;
 }
 
+const gt_model_entry *gt_model_at(int i) { return i >= 0 && i < gt__nmodels ? gt__models[i] : NULL; }
+
 gt_status gt_model_register(const gt_model_entry *e) {
     if (!e || !e->name || !e->defaults || !e->check || !e->build)
         return gt_set_error(GT_ERR_ARG, "gt_model_register: entry or one of its functions is NULL");

@@ -4,10 +4,30 @@
 
 #include "gantry/train.h"
 
-static const char *const gt__loss_names[GT_LOSS_COUNT] = {"ns", "hinge", "wgan"};
+/* --- the losses: one row each ------------------------------------------------------------ */
+/* D's loss is the sum of a term on real logits and one on fake logits (d_part); G's is on fakes. */
+static gt_tensor *gt__ns_d(gt_tensor *l, bool real) { return gt_bce_with_logits(l, real ? gt_ones_like(l) : gt_zeros_like(l)); }
+static gt_tensor *gt__ns_g(gt_tensor *f) { return gt_bce_with_logits(f, gt_ones_like(f)); }
+static gt_tensor *gt__hinge_d(gt_tensor *l, bool real) {
+    return gt_mean_all(gt_relu(real ? gt_rsub_scalar(l, 1.0f) : gt_add_scalar(l, 1.0f)));
+}
+static gt_tensor *gt__neg_mean(gt_tensor *f) { return gt_neg(gt_mean_all(f)); }
+static gt_tensor *gt__wgan_d(gt_tensor *l, bool real) { return real ? gt_neg(gt_mean_all(l)) : gt_mean_all(l); }
+
+static const gt_loss_def gt__losses[GT_LOSS_COUNT] = {
+    [GT_LOSS_NS] = {"ns", "non-saturating (DCGAN): D BCE(D(x),1) + BCE(D(G(z)),0), G BCE(D(G(z)),1)", gt__ns_d,
+                    gt__ns_g},
+    [GT_LOSS_HINGE] = {"hinge", "hinge (SAGAN, BigGAN): D relu(1-D(x)) + relu(1+D(G(z))), G -D(G(z))", gt__hinge_d,
+                       gt__neg_mean},
+    [GT_LOSS_WGAN] = {"wgan", "Wasserstein: D D(G(z)) - D(x), G -D(G(z)); weight clipping, or a gradient penalty "
+                              "(wgan-gp)",
+                      gt__wgan_d, gt__neg_mean},
+};
+
+const gt_loss_def *gt_loss_def_get(gt_loss_kind k) { return (unsigned)k < GT_LOSS_COUNT ? &gt__losses[k] : NULL; }
 
 const char *gt_loss_name(gt_loss_kind k) {
-    return (unsigned)k < GT_LOSS_COUNT ? gt__loss_names[k] : "?";
+    return (unsigned)k < GT_LOSS_COUNT ? gt__losses[k].name : "?";
 }
 
 int gt_loss_parse(const char *s, double *gp) {
@@ -17,7 +37,7 @@ int gt_loss_parse(const char *s, double *gp) {
         return GT_LOSS_WGAN;
     }
     for (int k = 0; k < GT_LOSS_COUNT; k++)
-        if (strcmp(s, gt__loss_names[k]) == 0) return k;
+        if (strcmp(s, gt__losses[k].name) == 0) return k;
     if (strcmp(s, "bce") == 0) return GT_LOSS_NS;
     return -1;
 }
@@ -32,38 +52,23 @@ static bool gt__logits_ok(const char *fn, gt_tensor *x) {
     return true;
 }
 
-gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real, gt_tensor *fake) {
-    if (!gt__logits_ok("gt_gan_loss_d", real) || !gt__logits_ok("gt_gan_loss_d", fake)) return NULL;
-    switch (k) {
-    case GT_LOSS_NS:
-        return gt_add(gt_bce_with_logits(real, gt_ones_like(real)), gt_bce_with_logits(fake, gt_zeros_like(fake)));
-    case GT_LOSS_HINGE:
-        return gt_add(gt_mean_all(gt_relu(gt_rsub_scalar(real, 1.0f))),
-                      gt_mean_all(gt_relu(gt_add_scalar(fake, 1.0f))));
-    case GT_LOSS_WGAN: return gt_sub(gt_mean_all(fake), gt_mean_all(real));
-    default: gt_set_error(GT_ERR_ARG, "gt_gan_loss_d: unknown loss %d", (int)k); return NULL;
-    }
-}
-
 gt_tensor *gt_gan_loss_d_part(gt_loss_kind k, gt_tensor *logits, bool real) {
     if (!gt__logits_ok("gt_gan_loss_d_part", logits)) return NULL;
-    switch (k) {
-    case GT_LOSS_NS: return gt_bce_with_logits(logits, real ? gt_ones_like(logits) : gt_zeros_like(logits));
-    case GT_LOSS_HINGE:
-        return gt_mean_all(gt_relu(real ? gt_rsub_scalar(logits, 1.0f) : gt_add_scalar(logits, 1.0f)));
-    case GT_LOSS_WGAN: return real ? gt_neg(gt_mean_all(logits)) : gt_mean_all(logits);
-    default: gt_set_error(GT_ERR_ARG, "gt_gan_loss_d_part: unknown loss %d", (int)k); return NULL;
-    }
+    const gt_loss_def *d = gt_loss_def_get(k);
+    if (!d) return (gt_set_error(GT_ERR_ARG, "gt_gan_loss_d_part: unknown loss %d", (int)k), NULL);
+    return d->d_part(logits, real);
+}
+
+gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real, gt_tensor *fake) {
+    if (!gt__logits_ok("gt_gan_loss_d", real) || !gt__logits_ok("gt_gan_loss_d", fake)) return NULL;
+    return gt_add(gt_gan_loss_d_part(k, real, true), gt_gan_loss_d_part(k, fake, false));
 }
 
 gt_tensor *gt_gan_loss_g(gt_loss_kind k, gt_tensor *fake) {
     if (!gt__logits_ok("gt_gan_loss_g", fake)) return NULL;
-    switch (k) {
-    case GT_LOSS_NS: return gt_bce_with_logits(fake, gt_ones_like(fake));
-    case GT_LOSS_HINGE:
-    case GT_LOSS_WGAN: return gt_neg(gt_mean_all(fake));
-    default: gt_set_error(GT_ERR_ARG, "gt_gan_loss_g: unknown loss %d", (int)k); return NULL;
-    }
+    const gt_loss_def *d = gt_loss_def_get(k);
+    if (!d) return (gt_set_error(GT_ERR_ARG, "gt_gan_loss_g: unknown loss %d", (int)k), NULL);
+    return d->g(fake);
 }
 
 gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r) {

@@ -2,6 +2,8 @@
  * names the flag (or the file) and exit 2 (usage) or 1 (failure), never a
  * crash. */
 #include "cli_util.h"
+#include "gantry/models.h"
+#include "gantry/train.h"
 
 static void test_dispatch(void) {
     CHECK_CLI(2, "usage: gantry <command>", NULL);
@@ -90,6 +92,21 @@ static void test_sample_info_flags(void) {
     CHECK_CLI(1, "/nonexistent/ck.safetensors", "info", "--ckpt", "/nonexistent/ck.safetensors");
 }
 
+/* The loss table: every loss has its row (name, summary, D and G functions) and its name parses back;
+ * --list-losses and --list-models print every row, with no other flag needed. */
+static void test_lists(void) {
+    CHECK_CLI(0, "wgan-gp", "train", "--list-losses");
+    for (int k = 0; k < GT_LOSS_COUNT; k++) {
+        const gt_loss_def *d = gt_loss_def_get((gt_loss_kind)k);
+        CHECK(d && d->name && d->summary && d->d_part && d->g && gt_loss_parse(d->name, NULL) == k);
+        CHECK_MSG(d && gt_cli_said(d->name) && gt_cli_said(d->summary), "--list-losses lacks loss %d", k);
+    }
+    CHECK(gt_loss_def_get(GT_LOSS_COUNT) == NULL);
+    CHECK_CLI(0, "dcgan", "train", "--list-models");
+    for (int i = 0; gt_model_at(i); i++) CHECK(gt_cli_said(gt_model_at(i)->name) && gt_cli_said(gt_model_at(i)->summary));
+    CHECK(gt_model_at(0) != NULL && gt_model_at(-1) == NULL);
+}
+
 int main(void) {
     if (!gt_cli_find()) {
         fprintf(stderr, "the gantry program is not built (looked for %s)\n", gt_cli_bin);
@@ -99,6 +116,7 @@ int main(void) {
     RUN(test_train_flags);
     RUN(test_missing_data);
     RUN(test_sample_info_flags);
+    RUN(test_lists);
     int rc = gt_test_finish();
     return rc;
 }
