@@ -14,7 +14,7 @@
 
 #define GT__RECAL_SEED 0x5EEDull /* as `gantry sample`: eval of a checkpoint == eval of its samples */
 
-enum { M_FID = 1, M_KID = 2, M_IS = 4, M_PR = 8, M_DC = 16 };
+enum { M_FID = GT_METRIC_FID, M_KID = GT_METRIC_KID, M_IS = GT_METRIC_IS, M_PR = GT_METRIC_PR, M_DC = GT_METRIC_DC };
 
 static double gt__now(void) {
     struct timespec ts;
@@ -27,25 +27,13 @@ static int gt__fail(const char *what) {
     return GT_EXIT_FAIL;
 }
 
-/* "fid,kid,is,pr,dc" (or "all") -> mask; 0 after printing a usage error. */
+/* "fid,kid,is,pr,dc" (or "all") -> mask (the metrics suite's parser); 0 after printing a usage error. */
 static unsigned gt__parse_metrics(const char *s) {
     unsigned m = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", s);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "fid") == 0) m |= M_FID;
-        else if (strcmp(t, "kid") == 0) m |= M_KID;
-        else if (strcmp(t, "is") == 0) m |= M_IS;
-        else if (strcmp(t, "pr") == 0) m |= M_PR;
-        else if (strcmp(t, "dc") == 0) m |= M_DC;
-        else if (strcmp(t, "all") == 0) m |= M_FID | M_KID | M_IS | M_PR | M_DC;
-        else {
-            gt_args_error("eval", "--metrics: unknown metric '%s' (expected a list of fid, kid, is, pr, dc, or all)",
-                          t);
-            return 0;
-        }
+    if (gt_metrics_parse(s, &m) != GT_OK) {
+        gt_args_error("eval", "--metrics: %s", gt_last_error());
+        return 0;
     }
-    if (!m) gt_args_error("eval", "--metrics: give at least one of fid, kid, is, pr, dc");
     return m;
 }
 
@@ -353,59 +341,46 @@ int gt_cmd_eval(int argc, char **argv) {
            F.src ? gt_image_source_name(F.src) : fake, (long long)F.n, R.src ? gt_image_source_name(R.src) : "-",
            (long long)R.n, ex.extract ? ex.name : "-", strcmp(rkey, "none") ? ", resize " : "",
            strcmp(rkey, "none") ? rkey : "");
-    bool ok = true;
+    /* the metrics suite, as `gantry train --eval-metrics` computes them */
+    gt_metrics_opts mo = gt_metrics_default_opts();
+    mo.kid.subsets = kid_subsets;
+    mo.kid.subset_size = gt_args_find(spec, ns, "--kid-subset-size")->given ? kid_subset : 0;
+    mo.kid.seed = (uint32_t)rng_seed;
+    mo.is.splits = splits, mo.is.shuffle = true, mo.is.seed = (uint32_t)rng_seed;
+    mo.prdc.k_pr = k_pr, mo.prdc.k_dc = k_dc;
+    if (!quiet && (want & (M_PR | M_DC)))
+        fprintf(stderr, "  nearest neighbours of %lld real and %lld fake samples...\n", (long long)R.fs.n,
+                (long long)F.fs.n);
+    gt_metrics_result mr;
+    bool ok = gt_metrics_compute(want, &mo, &R.stats, &R.fs, &F.stats, &F.fs, &mr) == GT_OK;
     if (ok && (want & M_FID)) {
-        double fid;
-        ok = gt_metric_fid(&R.stats, &F.stats, &fid) == GT_OK;
-        if (ok) {
-            printf("  FID              %.6f\n", fid);
-            gt_json_add_number(res, "frechet_inception_distance", fid);
-        }
+        printf("  FID              %.6f\n", mr.fid);
+        gt_json_add_number(res, "frechet_inception_distance", mr.fid);
     }
     if (ok && (want & M_KID)) {
-        gt_kid_opts ko = gt_kid_default_opts();
-        ko.subsets = kid_subsets;
-        ko.subset_size = gt_args_find(spec, ns, "--kid-subset-size")->given ? kid_subset : 0;
-        ko.seed = (uint32_t)rng_seed;
-        double m, sd;
-        int64_t mm = ko.subset_size ? ko.subset_size : (F.fs.n < R.fs.n ? F.fs.n : R.fs.n);
-        mm = mm > 1000 && !ko.subset_size ? 1000 : mm;
-        ok = gt_metric_kid(F.fs.feats, F.fs.n, R.fs.feats, R.fs.n, F.fs.dim, &ko, &m, &sd) == GT_OK;
-        if (ok) {
-            printf("  KID              %.8f +- %.8f  (%d subsets of %lld)\n", m, sd, ko.subsets, (long long)mm);
-            gt_json_add_number(res, "kernel_inception_distance_mean", m);
-            gt_json_add_number(res, "kernel_inception_distance_std", sd);
-        }
+        int64_t mm = mo.kid.subset_size ? mo.kid.subset_size : (F.fs.n < R.fs.n ? F.fs.n : R.fs.n);
+        mm = mm > 1000 && !mo.kid.subset_size ? 1000 : mm;
+        printf("  KID              %.8f +- %.8f  (%d subsets of %lld)\n", mr.kid, mr.kid_std, mo.kid.subsets,
+               (long long)mm);
+        gt_json_add_number(res, "kernel_inception_distance_mean", mr.kid);
+        gt_json_add_number(res, "kernel_inception_distance_std", mr.kid_std);
     }
     if (ok && (want & M_IS)) {
-        gt_is_opts io = {.splits = splits, .shuffle = true, .seed = (uint32_t)rng_seed};
-        double m, sd;
-        ok = gt_metric_is(F.fs.logits, F.fs.n, F.fs.logits_dim, &io, &m, &sd) == GT_OK;
-        if (ok) {
-            printf("  IS               %.6f +- %.6f  (%d splits)\n", m, sd, splits);
-            gt_json_add_number(res, "inception_score_mean", m);
-            gt_json_add_number(res, "inception_score_std", sd);
-        }
+        printf("  IS               %.6f +- %.6f  (%d splits)\n", mr.is, mr.is_std, splits);
+        gt_json_add_number(res, "inception_score_mean", mr.is);
+        gt_json_add_number(res, "inception_score_std", mr.is_std);
     }
-    if (ok && (want & (M_PR | M_DC))) {
-        gt_prdc_opts po = gt_prdc_default_opts();
-        po.k_pr = k_pr, po.k_dc = k_dc, po.pr = want & M_PR, po.dc = want & M_DC;
-        gt_prdc_result r;
-        if (!quiet) fprintf(stderr, "  nearest neighbours of %lld real and %lld fake samples...\n", (long long)R.fs.n,
-                            (long long)F.fs.n);
-        ok = gt_metric_prdc(R.fs.feats, R.fs.n, F.fs.feats, F.fs.n, R.fs.dim, &po, &r) == GT_OK;
-        if (ok && po.pr) {
-            printf("  precision        %.6f  (k = %d)\n  recall           %.6f\n  f_score          %.6f\n", r.precision,
-                   k_pr, r.recall, r.f_score);
-            gt_json_add_number(res, "precision", r.precision);
-            gt_json_add_number(res, "recall", r.recall);
-            gt_json_add_number(res, "f_score", r.f_score);
-        }
-        if (ok && po.dc) {
-            printf("  density          %.6f  (k = %d)\n  coverage         %.6f\n", r.density, k_dc, r.coverage);
-            gt_json_add_number(res, "density", r.density);
-            gt_json_add_number(res, "coverage", r.coverage);
-        }
+    if (ok && (want & M_PR)) {
+        printf("  precision        %.6f  (k = %d)\n  recall           %.6f\n  f_score          %.6f\n", mr.precision,
+               k_pr, mr.recall, mr.f_score);
+        gt_json_add_number(res, "precision", mr.precision);
+        gt_json_add_number(res, "recall", mr.recall);
+        gt_json_add_number(res, "f_score", mr.f_score);
+    }
+    if (ok && (want & M_DC)) {
+        printf("  density          %.6f  (k = %d)\n  coverage         %.6f\n", mr.density, k_dc, mr.coverage);
+        gt_json_add_number(res, "density", mr.density);
+        gt_json_add_number(res, "coverage", mr.coverage);
     }
     if (!ok) {
         cJSON_Delete(res);

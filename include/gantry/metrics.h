@@ -233,6 +233,34 @@ gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int6
                               gt_progress_fn progress, void *user, gt_feature_set *out);
 void gt_feature_set_free(gt_feature_set *fs); /* NULL-safe */
 
+/* --- the metrics suite: one list, one parser, one computation ----------------------
+ * What `gantry eval --metrics` and `gantry train --eval-metrics` both use. */
+enum {
+    GT_METRIC_FID = 1, GT_METRIC_KID = 2, GT_METRIC_IS = 4, GT_METRIC_PR = 8, GT_METRIC_DC = 16,
+    GT_METRIC_ALL = 31
+};
+/* "fid,kid,is,pr,dc" (any subset, any order) or "all" -> a GT_METRIC_* mask;
+ * GT_ERR_ARG naming the entry it does not know, or for an empty list. */
+gt_status gt_metrics_parse(const char *list, unsigned *mask);
+typedef struct {
+    gt_kid_opts kid;   /* subsets, subset size, seed */
+    gt_is_opts is;     /* splits, shuffle, seed */
+    gt_prdc_opts prdc; /* k_pr, k_dc (pr / dc come from the mask) */
+} gt_metrics_opts;
+gt_metrics_opts gt_metrics_default_opts(void);
+/* One evaluation's results; NAN where not asked for. */
+typedef struct {
+    unsigned mask;
+    double fid, kid, kid_std, is, is_std;
+    double precision, recall, f_score, density, coverage;
+} gt_metrics_result;
+/* The metrics of mask from what they need: FID the two sets' statistics; KID, PR and DC both
+ * feature sets; IS the fake set's logits. KID's first set is the fake one (torch-fidelity's input1).
+ * opts NULL = defaults. */
+gt_status gt_metrics_compute(unsigned mask, const gt_metrics_opts *opts, const gt_fid_stats *real_stats,
+                             const gt_feature_set *real, const gt_fid_stats *fake_stats, const gt_feature_set *fake,
+                             gt_metrics_result *r);
+
 /* --- checks shared by the metrics ------------------------------------------- */
 /* GT_ERR_ARG naming `what` and the first bad (row, column) when x (n, dim) holds
  * a NaN or an infinity. */

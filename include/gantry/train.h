@@ -20,6 +20,7 @@
 #ifndef GANTRY_TRAIN_H
 #define GANTRY_TRAIN_H
 
+#include "metrics.h"
 #include "data.h"
 #include "io.h"
 #include "models.h"
@@ -210,18 +211,16 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *hooks);
  * statistics are computed once per process and kept in t. */
 gt_status gt_train_eval_fid(gt_trainer *t, double *fid);
 
-/* --eval-metrics: which metrics an evaluation computes. */
-enum { GT_EVAL_FID = 1, GT_EVAL_KID = 2, GT_EVAL_IS = 4, GT_EVAL_PR = 8, GT_EVAL_DC = 16 };
-/* "fid,kid,is,pr,dc" (any subset, any order) or "all" -> a GT_EVAL_* mask;
- * GT_ERR_ARG naming the entry it does not know, or for an empty list. */
+/* --eval-metrics: which metrics an evaluation computes (the metrics suite's, gantry/metrics.h). */
+enum {
+    GT_EVAL_FID = GT_METRIC_FID, GT_EVAL_KID = GT_METRIC_KID, GT_EVAL_IS = GT_METRIC_IS, GT_EVAL_PR = GT_METRIC_PR,
+    GT_EVAL_DC = GT_METRIC_DC
+};
+/* gt_metrics_parse, with "eval-metrics: " in front of its message. */
 gt_status gt_eval_metrics_parse(const char *list, unsigned *mask);
-/* One evaluation's results; NAN where not asked for. KID uses subsets of
- * min(1000, eval_n) images, IS 10 splits, PR k = 3 and DC k = 5, with the
- * defaults of `gantry eval`. */
-typedef struct {
-    double fid, kid, kid_std, is, is_std;
-    double precision, recall, f_score, density, coverage;
-} gt_train_eval_result;
+/* One evaluation's results (gt_metrics_compute's); NAN where not asked for. KID uses subsets of
+ * min(1000, eval_n) images, IS 10 splits, PR k = 3 and DC k = 5, with the defaults of `gantry eval`. */
+typedef gt_metrics_result gt_train_eval_result;
 /* The metrics of cfg.eval_metrics for the sampling generator against the
  * training data (as gt_train_eval_fid); the real features or statistics are
  * kept in t between evaluations. */

@@ -69,34 +69,14 @@ void gt_train_eval_free(gt_trainer *t) {
     t->eval = NULL;
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} gt__eval_names[] = {{"fid", GT_EVAL_FID}, {"kid", GT_EVAL_KID}, {"is", GT_EVAL_IS}, {"pr", GT_EVAL_PR},
-                      {"dc", GT_EVAL_DC}};
-
 gt_status gt_eval_metrics_parse(const char *list, unsigned *mask) {
-    if (!list || !mask) return gt_set_error(GT_ERR_ARG, "gt_eval_metrics_parse: NULL argument");
-    unsigned m = 0;
-    const char *p = list;
-    while (*p) {
-        const char *q = strchr(p, ',');
-        size_t len = q ? (size_t)(q - p) : strlen(p);
-        bool known = false;
-        if (len == 3 && !strncmp(p, "all", 3)) m |= GT_EVAL_FID | GT_EVAL_KID | GT_EVAL_IS | GT_EVAL_PR | GT_EVAL_DC,
-                                                 known = true;
-        for (size_t i = 0; !known && i < sizeof gt__eval_names / sizeof *gt__eval_names; i++)
-            if (strlen(gt__eval_names[i].name) == len && !strncmp(p, gt__eval_names[i].name, len))
-                m |= gt__eval_names[i].bit, known = true;
-        if (!known)
-            return gt_set_error(GT_ERR_ARG, "eval-metrics: '%.*s' is not a metric (expected a comma list of fid, kid, "
-                                "is, pr, dc, or all)", (int)len, p);
-        p += len;
-        if (*p == ',') p++;
+    gt_status st = gt_metrics_parse(list, mask);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", gt_last_error());
+        gt_set_error(st, "eval-metrics: %s", msg);
     }
-    if (!m) return gt_set_error(GT_ERR_ARG, "eval-metrics: the list is empty (expected fid, kid, is, pr, dc or all)");
-    *mask = m;
-    return GT_OK;
+    return st;
 }
 
 static gt_status gt__eval_prepare(gt_trainer *t, unsigned mask, int64_t *n_out, gt__eval_state **out) {
@@ -136,6 +116,7 @@ static gt_status gt__eval_prepare(gt_trainer *t, unsigned mask, int64_t *n_out, 
 }
 
 static gt_status gt__eval(gt_trainer *t, unsigned mask, gt_train_eval_result *r) {
+    r->mask = mask;
     for (double *d = &r->fid; d <= &r->coverage; d++) *d = NAN;
     gt__eval_state *e = NULL;
     int64_t n = 0;
@@ -146,31 +127,15 @@ static gt_status gt__eval(gt_trainer *t, unsigned mask, gt_train_eval_result *r)
     gt_image_source *fake = gt_image_source_from_fn("generator", n, c->model.channels, c->model.res, c->model.res,
                                                     gt__fake_read, &ctx, NULL);
     gt_feature_set ff;
+    gt_fid_stats fs = {0};
     st = gt__features_of(e, fake, n, mask & GT_EVAL_IS, &ff);
-    if (st == GT_OK && (mask & GT_EVAL_FID)) {
-        gt_fid_stats fs = {0};
-        st = gt_fid_stats_compute(ff.feats, ff.n, ff.dim, &fs);
-        if (st == GT_OK) st = gt_metric_fid(&e->real, &fs, &r->fid);
-        gt_fid_stats_free(&fs);
+    if (st == GT_OK && (mask & GT_EVAL_FID)) st = gt_fid_stats_compute(ff.feats, ff.n, ff.dim, &fs);
+    if (st == GT_OK) {
+        gt_metrics_opts o = gt_metrics_default_opts();
+        o.kid.subset_size = 0; /* min(1000, n): a short evaluation still gets a KID */
+        st = gt_metrics_compute(mask, &o, &e->real, &e->real_f, &fs, &ff, r);
     }
-    if (st == GT_OK && (mask & GT_EVAL_KID)) {
-        gt_kid_opts ko = gt_kid_default_opts();
-        ko.subset_size = 0; /* min(1000, n): a short evaluation still gets a KID */
-        st = gt_metric_kid(e->real_f.feats, e->real_f.n, ff.feats, ff.n, ff.dim, &ko, &r->kid, &r->kid_std);
-    }
-    if (st == GT_OK && (mask & GT_EVAL_IS)) {
-        st = gt_metric_is(ff.logits, ff.n, ff.logits_dim, NULL, &r->is, &r->is_std);
-    }
-    if (st == GT_OK && (mask & (GT_EVAL_PR | GT_EVAL_DC))) {
-        gt_prdc_opts po = gt_prdc_default_opts();
-        po.pr = mask & GT_EVAL_PR, po.dc = mask & GT_EVAL_DC;
-        gt_prdc_result pr;
-        st = gt_metric_prdc(e->real_f.feats, e->real_f.n, ff.feats, ff.n, ff.dim, &po, &pr);
-        if (st == GT_OK) {
-            r->precision = pr.precision, r->recall = pr.recall, r->f_score = pr.f_score;
-            r->density = pr.density, r->coverage = pr.coverage;
-        }
-    }
+    gt_fid_stats_free(&fs);
     gt_feature_set_free(&ff);
     return st;
 }
