@@ -406,11 +406,6 @@ const char *gt_test_path(const char *name) {
     return p;
 }
 
-void gt_test_tmp_clear(void) {
-    if (!gt__tmp[0] || getpid() != gt__tmp_owner) return;
-    gt__rm_rf(gt__tmp);
-    if (mkdir(gt__tmp, 0700) != 0) gt__tmp[0] = 0;
-}
 
 void gt_golden_free(void) {
     for (int i = 0; i < gt__ngold; i++) {

@@ -86,7 +86,5 @@ bool gt_golden_write(const char *path, int n, const char *const *names, gt_tenso
 const char *gt_test_tmpdir(void);
 /* name inside that folder (a ring of 16 buffers: the last 16 stay valid). */
 const char *gt_test_path(const char *name);
-/* Empties the folder (it stays usable). */
-void gt_test_tmp_clear(void);
 
 #endif

@@ -17,11 +17,8 @@ static char g_idx[600];
 static const char *tp(const char *name) { return gt_test_path(name); }
 
 static gt_train_config small_config(const char *out, int64_t steps) {
-    gt_train_config c = gt_train_config_default();
-    snprintf(c.data, sizeof c.data, "%s", g_idx);
-    snprintf(c.out, sizeof c.out, "%s", out);
-    c.model.res = 28, c.model.channels = 1, c.model.nz = 16, c.model.ngf = 8, c.model.ndf = 8;
-    c.batch = 8, c.steps = steps, c.ema = 0, c.seed = 5;
+    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
+    c.batch = 8, c.ema = 0, c.seed = 5;
     c.log_every = 1, c.sample_every = 0, c.ckpt_every = 0, c.n_samples = 4;
     return c;
 }

@@ -104,31 +104,27 @@ static void run_case(const gt_case *k) {
     gt_trainer_free(&t);
 }
 
-static void test_parity_32_rgb(void) {
-    gt_case k = {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
-    run_case(&k);
-}
-static void test_parity_28_gray(void) {
-    gt_case k = {28, 1, 10, 8, 8, 6, 1, 0.0, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
-    run_case(&k);
-}
-static void test_parity_64_rgb(void) {
-    gt_case k = {64, 3, 8, 4, 4, 4, 1, 0.5, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT};
-    run_case(&k);
-}
-/* WGAN-GP, the default critic with a penalty: layer norm (torch GroupNorm(1, C)) */
-static void test_parity_wgan_gp_layer(void) {
-    gt_case k = {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_WGAN, 10, 0, GT_NORM_DEFAULT};
-    run_case(&k);
-}
-static void test_parity_wgan_gp_none(void) {
-    gt_case k = {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 10, 0, GT_NORM_NONE};
-    run_case(&k);
-}
-/* the original WGAN: clipping to 0.01 after each D step (batch-norm D) */
-static void test_parity_wgan_clip(void) {
-    gt_case k = {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 0, 0, GT_NORM_DEFAULT};
-    run_case(&k);
+/* res, channels, nz, ngf, ndf, batch, steps, ema, loss, gp, clip, d_norm */
+static const struct {
+    const char *name;
+    gt_case k;
+} g_cases[] = {
+    {"32 px RGB", {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT}},
+    {"28 px gray", {28, 1, 10, 8, 8, 6, 1, 0.0, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT}},
+    {"64 px RGB", {64, 3, 8, 4, 4, 4, 1, 0.5, GT_LOSS_NS, 0, 0, GT_NORM_DEFAULT}},
+    /* WGAN-GP, the default critic with a penalty: layer norm (torch GroupNorm(1, C)) */
+    {"WGAN-GP, layer-norm critic", {32, 3, 16, 8, 8, 8, 2, 0.9, GT_LOSS_WGAN, 10, 0, GT_NORM_DEFAULT}},
+    {"WGAN-GP, critic without norm", {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 10, 0, GT_NORM_NONE}},
+    /* the original WGAN: clipping to 0.01 after each D step (batch-norm D) */
+    {"WGAN, clipping", {28, 1, 10, 8, 8, 6, 2, 0.0, GT_LOSS_WGAN, 0, 0, GT_NORM_DEFAULT}},
+};
+
+static void test_parity(void) {
+    for (size_t i = 0; i < sizeof g_cases / sizeof *g_cases; i++) {
+        int before = gt_test_failures;
+        run_case(&g_cases[i].k);
+        fprintf(stderr, "  %-30s %s\n", g_cases[i].name, gt_test_failures == before ? "matches PyTorch" : "FAILED");
+    }
 }
 
 /* Output shapes, parameter counts (as torch counts them) and init statistics. */
@@ -242,11 +238,6 @@ int main(void) {
     gt_set_num_threads(2);
     RUN(test_shapes);
     RUN(test_registry_and_errors);
-    RUN(test_parity_32_rgb);
-    RUN(test_parity_28_gray);
-    RUN(test_parity_64_rgb);
-    RUN(test_parity_wgan_gp_layer);
-    RUN(test_parity_wgan_gp_none);
-    RUN(test_parity_wgan_clip);
+    RUN(test_parity);
     return gt_test_finish();
 }

@@ -16,12 +16,8 @@ static char g_idx[600];
 static const char *tp(const char *name) { return gt_test_path(name); }
 
 static gt_train_config small_config(const char *out, int64_t steps) {
-    gt_train_config c = gt_train_config_default();
-    snprintf(c.data, sizeof c.data, "%s", g_idx);
-    snprintf(c.out, sizeof c.out, "%s", out);
-    c.model.res = 28, c.model.channels = 1, c.model.nz = 16, c.model.ngf = 8, c.model.ndf = 8;
+    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
     c.batch = 16; /* 96 images: 6 batches per epoch, so 2N = 10 steps cross an epoch */
-    c.steps = steps;
     c.ema = 0.9;
     c.seed = 11;
     c.log_every = 2, c.sample_every = 4, c.ckpt_every = 3, c.keep_ckpts = 2;

@@ -47,6 +47,17 @@ static inline unsigned char *gt_test_read_all(const char *path, size_t *n) {
     return b;
 }
 
+/* The tiny DCGAN the train tests share (28 px gray, nz 16, ngf = ndf = 8) on data into out, for
+ * steps; each test sets its own batch, EMA, seed and intervals on top. */
+static inline gt_train_config gt_test_tiny_config(const char *data, const char *out, int64_t steps) {
+    gt_train_config c = gt_train_config_default();
+    snprintf(c.data, sizeof c.data, "%s", data);
+    snprintf(c.out, sizeof c.out, "%s", out);
+    c.model.res = 28, c.model.channels = 1, c.model.nz = 16, c.model.ngf = 8, c.model.ndf = 8;
+    c.steps = steps;
+    return c;
+}
+
 static inline bool gt_test_write_all(const char *path, const void *buf, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return false;

@@ -45,23 +45,30 @@ gt_cpu_path gt_cpu_path_get(void) {
     return gt_cpu_path_set(want);
 }
 
-static const gt_ukernel *gt__kernel(void) {
-    static gt_ukernel tuned; /* (the same values whichever thread writes them) */
-    const gt_ukernel *u;
-    switch (gt_cpu_path_get()) {
-    case GT_CPU_AVX512: u = &gt_ukernel_avx512; break;
-    case GT_CPU_AVX2: u = &gt_ukernel_avx2; break;
-    default: u = &gt_ukernel_portable; break;
-    }
-    /* $GANTRY_SGEMM_BLOCKS=KC,MC,NC overrides the cache blocks (for tuning on another machine) */
+/* $GANTRY_SGEMM_BLOCKS=KC,MC,NC overrides the cache blocks (for tuning on another machine): read
+ * once, not on every product. */
+static gt_ukernel gt__tuned[GT_CPU_PATH_COUNT];
+static bool gt__has_tuned;
+static pthread_once_t gt__tuned_once = PTHREAD_ONCE_INIT;
+
+static void gt__tuned_read(void) {
     const char *e = getenv("GANTRY_SGEMM_BLOCKS");
     long kc, mc, nc;
-    if (e && sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) == 3 && kc > 0 && mc > 0 && nc > 0) {
-        tuned = *u;
-        tuned.kc = kc, tuned.mc = (mc + u->mr - 1) / u->mr * u->mr, tuned.nc = (nc + u->nr - 1) / u->nr * u->nr;
-        return &tuned;
+    if (!e || sscanf(e, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc <= 0 || mc <= 0 || nc <= 0) return;
+    const gt_ukernel *base[GT_CPU_PATH_COUNT] = {&gt_ukernel_portable, &gt_ukernel_avx2, &gt_ukernel_avx512};
+    for (int p = 0; p < GT_CPU_PATH_COUNT; p++) {
+        gt_ukernel *t = &gt__tuned[p];
+        *t = *base[p];
+        t->kc = kc, t->mc = (mc + t->mr - 1) / t->mr * t->mr, t->nc = (nc + t->nr - 1) / t->nr * t->nr;
     }
-    return u;
+    gt__has_tuned = true;
+}
+
+static const gt_ukernel *gt__kernel(void) {
+    pthread_once(&gt__tuned_once, gt__tuned_read);
+    gt_cpu_path p = gt_cpu_path_get();
+    if (gt__has_tuned) return &gt__tuned[p];
+    return p == GT_CPU_AVX512 ? &gt_ukernel_avx512 : p == GT_CPU_AVX2 ? &gt_ukernel_avx2 : &gt_ukernel_portable;
 }
 
 /* --- packing ----------------------------------------------------------------------- */
