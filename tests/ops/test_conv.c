@@ -149,6 +149,11 @@ static void fast_vs_naive_cases(const conv_case *cases, int ncase, float tol) {
         snprintf(nm, sizeof nm, "%s (one image per chunk)", cases[c].name);
         gt_test_fast_vs_naive(nm, f_case, n_inputs(&cases[c]), in, (void *)&cases[c], tol, tol);
         gt_cpu_conv_set_chunking(0, 0);
+        /* the forwards that go through space-to-depth by default, through im2col's gathers */
+        gt_cpu_conv_set_s2d(false);
+        snprintf(nm, sizeof nm, "%s (no space-to-depth)", cases[c].name);
+        gt_test_fast_vs_naive(nm, f_case, n_inputs(&cases[c]), in, (void *)&cases[c], tol, tol);
+        gt_cpu_conv_set_s2d(true);
     }
 }
 

@@ -16,6 +16,24 @@
 
 static uint64_t g_seed = 1;
 static bool g_use_pack; /* A through gt_sgemm_apack_make + gt_sgemm_packed */
+static bool g_use_fn;   /* and B through a packing function (gt_sgemm_packed_fn) */
+
+typedef struct {
+    const float *b;
+    int64_t brs, bcs, N;
+} bsrc;
+/* B's panels as gt_sgemm_bpack_fn promises them (zero columns past nc); checks its arguments */
+static bool g_fn_args_ok = true;
+static void pack_fn(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, float *dst) {
+    const bsrc *s = ctx;
+    if (k0 < 0 || kc <= 0 || j0 < 0 || nc <= 0 || j0 + nc > s->N) g_fn_args_ok = false;
+    for (int64_t p = 0; p * nr < nc; p++)
+        for (int64_t k = 0; k < kc; k++)
+            for (int j = 0; j < nr; j++) {
+                int64_t col = p * nr + j;
+                dst[(p * kc + k) * nr + j] = col < nc ? s->b[(k0 + k) * s->brs + (j0 + col) * s->bcs] : 0.0f;
+            }
+}
 static float rnd(void) {
     g_seed = g_seed * 6364136223846793005ull + 1442695040888963407ull;
     return (float)((g_seed >> 40) & 0xFFFF) / 32768.0f - 1.0f;
@@ -45,7 +63,11 @@ static bool check_one(int64_t M, int64_t N, int64_t K, int layout, float beta, i
             free(a), free(b), free(c), free(c0);
             return false;
         }
-        gt_sgemm_packed(&pk, N, b, brs, bcs, beta, c, ldc, threads);
+        if (g_use_fn) {
+            bsrc src = {b, brs, bcs, N};
+            gt_sgemm_packed_fn(&pk, N, pack_fn, &src, beta, c, ldc, threads);
+        } else
+            gt_sgemm_packed(&pk, N, b, brs, bcs, beta, c, ldc, threads);
         gt_sgemm_apack_free(&pk);
     } else
         gt_sgemm(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc, threads);
@@ -112,7 +134,24 @@ static void test_paths(void) {
         fails += !check_one(1445, 20, 300, 0, 0.0f, 0, 2), runs++; /* N narrow: rows split over 2 threads */
         fails += !check_one(1445, 20, 300, 2, 0.0f, 0, 2), runs++;
         for (int i = 0; i < 10; i++) fails += !check_one(small[i], small[(i + 3) % 10], small[i] + 2, 0, 0.0f, 0, 1), runs++;
+        /* B from a packing function (a conv's im2col), then all of it again without panel memory */
+        g_use_fn = true;
+        for (int nomem = 0; nomem < 2; nomem++) {
+            gt_sgemm_set_no_panels(nomem);
+            for (int i = 0; i < 5; i++)
+                for (int th = 1; th <= 2; th++)
+                    fails += !check_one(big[i][0], big[i][1], big[i][2], i % 4, th == 2 ? 0.5f : 0.0f, th, th), runs++;
+            fails += !check_one(1445, 20, 300, 0, 0.0f, 0, 2), runs++;
+            for (int i = 0; i < 10; i++)
+                fails += !check_one(small[i], small[(i + 3) % 10], small[i] + 2, 0, 1.0f, 0, 1), runs++;
+        }
+        g_use_fn = false;
+        for (int i = 0; i < 5; i++) /* the other paths without panel memory */
+            fails += !check_one(big[i][0], big[i][1], big[i][2], i % 4, 0.5f, 1, 2), runs++;
         g_use_pack = false;
+        for (int i = 0; i < 5; i++) fails += !check_one(big[i][0], big[i][1], big[i][2], i % 4, 0.5f, 1, 2), runs++;
+        gt_sgemm_set_no_panels(false);
+        CHECK(g_fn_args_ok);
         CHECK_MSG(fails == 0, "%s: %d of %d products off", gt_cpu_path_name((gt_cpu_path)p), fails, runs);
         fprintf(stderr, "  %-8s %d products checked\n", gt_cpu_path_name((gt_cpu_path)p), runs);
     }

@@ -23,6 +23,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#else
+#define _mm_prefetch(p, h) __builtin_prefetch(p, 0, 2)
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -55,6 +60,9 @@ void gt_cpu_conv_workspace_free(void) {
  * batch allows (an efficient sgemm). Images with at least that many output
  * positions get a chunk (and an sgemm) each, reading and writing y / gy in place. */
 static int64_t gt__target, gt__min_cols;
+
+static bool gt__s2d_use = true;
+void gt_cpu_conv_set_s2d(bool on) { gt__s2d_use = on; }
 
 void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols) {
     gt__target = GT_MAX(target_floats, 0);
@@ -163,6 +171,184 @@ static void gt__im2col(const gt_conv_geom *g, const float *x, int64_t B, int64_t
                 for (int64_t ow = whi; ow < Wo; ow++) d[ow] = 0.0f;
             }
             memset(dst + (hhi - oh0) * Wo, 0, (size_t)((oh1 - hhi) * Wo) * sizeof(float));
+        }
+    }
+}
+
+/* im2col straight into sgemm's panels (a gt_sgemm_bpack_fn): B = the col matrix of group gi for a
+ * chunk of images at x, output rows [oh0, oh1), as gt__im2col would lay it out, but written a
+ * KC x NC block at a time, as sgemm asks for it, so the block is still in cache when the kernels
+ * read it and the whole col matrix is never written nor read back. */
+typedef struct {
+    const gt_conv_geom *g;
+    const float *x;
+    int64_t gi, oh0, oh1;
+} gt__col_src;
+
+static void gt__im2col_panels(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, float *dst) {
+    const gt__col_src *s = ctx;
+    const gt_conv_geom *g = s->g;
+    const int64_t Wo = g->wo, Pb = (s->oh1 - s->oh0) * Wo, H = g->h, W = g->w, HW = H * W, CHW = g->c * HW;
+    const int64_t kk = g->kh * g->kw, Cg = g->c / g->groups, sh = g->sh, sw = g->sw;
+    enum { RMAX = 64, KT = 128 };
+    struct {
+        int off, len;
+        int64_t base, ohs, ow; /* x offset of (image, oh * sh, ow * sw); oh * sh */
+    } run[RMAX]; /* a panel's columns as runs along one output row of one image */
+    struct {
+        int64_t koff, offh, wlo, whi; /* x offset of (c, offh, offw); the valid ow of this tap */
+    } tap[KT];
+    if (nr > RMAX) return;
+    { /* the part of x this block reads, towards L2 first: its reads below jump between channels and
+         rows, which the hardware prefetcher does not follow (they waited on memory: +30% here) */
+        int64_t c0 = s->gi * Cg + k0 / kk, c1 = s->gi * Cg + (k0 + kc - 1) / kk, b0 = j0 / Pb, b1 = (j0 + nc - 1) / Pb;
+        int64_t h0 = 0, h1 = H;
+        if (b0 == b1) { /* one image: only the input rows of its output rows */
+            int64_t oh0 = s->oh0 + j0 % Pb / Wo, oh1 = s->oh0 + (j0 + nc - 1) % Pb / Wo;
+            h0 = GT_MAX(oh0 * sh - g->ph, 0), h1 = GT_MIN(oh1 * sh - g->ph + (g->kh - 1) * g->dh + 1, H);
+        }
+        for (int64_t b = b0; b <= b1; b++)
+            for (int64_t c = c0; c <= c1; c++) {
+                const char *p = (const char *)(s->x + b * CHW + c * HW + h0 * W), *e = (const char *)(s->x + b * CHW + c * HW + h1 * W);
+                for (; p < e; p += 64) _mm_prefetch(p, _MM_HINT_T1);
+            }
+    }
+    for (int64_t kb = 0; kb < kc; kb += KT) { /* the taps of KT rows, computed once for all panels */
+        int64_t kn = GT_MIN(KT, kc - kb);
+        for (int64_t k = 0; k < kn; k++) {
+            int64_t r = k0 + kb + k, c = s->gi * Cg + r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
+            int64_t offh = i * g->dh - g->ph, offw = j * g->dw - g->pw;
+            tap[k].koff = c * HW + offh * W + offw, tap[k].offh = offh;
+            gt__range(offw, sw, W, Wo, &tap[k].wlo, &tap[k].whi);
+        }
+        float *dp = dst + kb * nr;
+        for (int64_t p0 = 0; p0 < nc; p0 += nr, dp += kc * nr) {
+            int n = (int)GT_MIN(nr, nc - p0), nrun = 0;
+            for (int o = 0; o < n;) {
+                int64_t col = j0 + p0 + o, b = col / Pb, rem = col % Pb, ow = rem % Wo, oh = s->oh0 + rem / Wo;
+                int len = (int)GT_MIN(n - o, Wo - ow);
+                run[nrun].off = o, run[nrun].len = len, run[nrun].ow = ow, run[nrun].ohs = oh * sh;
+                run[nrun++].base = b * CHW + oh * sh * W + ow * sw;
+                o += len;
+            }
+            for (int64_t k = 0; k < kn; k++) {
+                const float *xk = s->x + tap[k].koff;
+                const int64_t offh = tap[k].offh, wlo = tap[k].wlo, whi = tap[k].whi;
+                float *d = dp + k * nr;
+                for (int q = 0; q < nrun; q++) {
+                    float *dd = d + run[q].off;
+                    const int64_t ih = run[q].ohs + offh, ow = run[q].ow, len = run[q].len;
+                    if (ih < 0 || ih >= H) {
+                        memset(dd, 0, (size_t)len * sizeof(float));
+                        continue;
+                    }
+                    if (ow >= wlo && ow + len <= whi) { /* the whole run inside the image */
+                        gt__gather(dd, xk + run[q].base, len, sw);
+                        continue;
+                    }
+                    int64_t tlo = GT_MIN(GT_MAX(wlo - ow, 0), len), thi = GT_MAX(GT_MIN(whi - ow, len), tlo);
+                    for (int64_t t = 0; t < tlo; t++) dd[t] = 0.0f;
+                    gt__gather(dd + tlo, xk + run[q].base + tlo * sw, thi - tlo, sw);
+                    for (int64_t t = thi; t < len; t++) dd[t] = 0.0f;
+                }
+                for (int t = n; t < nr; t++) d[t] = 0.0f;
+            }
+        }
+    }
+}
+
+/* --- space-to-depth: a strided conv as a stride-1 one on a copy of x ------------------------------
+ * When the stride divides the kernel (DCGAN's 4x4 stride 2; any stride-1 conv) and there is no
+ * dilation, conv(x, W) with stride s equals a stride-1 conv of kh/s x kw/s taps on
+ *   x''[b, (c, ri, rj), h, w] = x[b, c, h*sh + ri - ph, w*sw + rj - pw]   (0 outside x)
+ * with W''[o, (c, ri, rj), ti, tj] = W[o, c, ti*sh + ri, tj*sw + rj]: the same products, K unchanged.
+ * The rows of B stay in W's order (c, i, j), each taken from plane (c, i % sh, j % sw) of x'' at
+ * (i / sh, j / sw), so W is used as it is.
+ * x'' holds the padding, so each row of the im2col of x'' is a run of Wo consecutive floats of x''
+ * at a fixed offset: the panels fill with plain copies (no gathers of every other float, no bounds
+ * checks), from a copy that is about as large as x, where im2col writes kh*kw / (sh*sw) times x. */
+static bool gt__s2d_ok(const gt_conv_geom *g) {
+    return g->dh == 1 && g->dw == 1 && g->kh % g->sh == 0 && g->kw % g->sw == 0 && g->ho > 0 && g->wo > 0;
+}
+static int64_t gt__s2d_hh(const gt_conv_geom *g) { return g->ho - 1 + g->kh / g->sh; }
+static int64_t gt__s2d_ww(const gt_conv_geom *g) { return g->wo - 1 + g->kw / g->sw; }
+
+/* x'' of B images at x into dst (B, C*sh*sw, Hh, Ww). */
+static void gt__s2d_input(const gt_conv_geom *g, const float *x, int64_t B, float *dst, bool par) {
+    const int64_t C = g->c, H = g->h, W = g->w, sh = g->sh, sw = g->sw, Hh = gt__s2d_hh(g), Ww = gt__s2d_ww(g);
+#pragma omp parallel for schedule(static) if (par && B * C * H * W > GT_PAR_MIN)
+    for (int64_t t = 0; t < B * C; t++) {
+        const float *xc = x + t * H * W;
+        if (t + 2 < B * C) /* x comes from memory, a channel a page: the prefetcher starts late on each */
+            for (int64_t q = 0; q < H * W; q += 16) _mm_prefetch((const char *)(xc + 2 * H * W + q), _MM_HINT_T0);
+        for (int64_t ri = 0; ri < sh; ri++)
+            for (int64_t rj = 0; rj < sw; rj++) {
+                float *d = dst + ((t * sh + ri) * sw + rj) * Hh * Ww;
+                int64_t wlo, whi; /* w with 0 <= w*sw + rj - pw < W */
+                gt__range(rj - g->pw, sw, W, Ww, &wlo, &whi);
+                for (int64_t h = 0; h < Hh; h++, d += Ww) {
+                    int64_t ih = h * sh + ri - g->ph;
+                    if (ih < 0 || ih >= H) {
+                        memset(d, 0, (size_t)Ww * sizeof(float));
+                        continue;
+                    }
+                    for (int64_t w = 0; w < wlo; w++) d[w] = 0.0f;
+                    gt__gather(d + wlo, xc + ih * W + wlo * sw + rj - g->pw, whi - wlo, sw);
+                    for (int64_t w = whi; w < Ww; w++) d[w] = 0.0f;
+                }
+            }
+    }
+}
+
+/* The panels of the im2col of x'' (a gt_sgemm_bpack_fn): rows (c'', ti, tj) of group gi, columns
+ * (b, oh, ow) for output rows [oh0, oh1). */
+typedef struct {
+    const gt_conv_geom *g;
+    const float *xs; /* x'' of the chunk */
+    int64_t gi, oh0, oh1;
+} gt__s2d_src;
+
+static void gt__s2d_panels(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, float *dst) {
+    const gt__s2d_src *s = ctx;
+    const gt_conv_geom *g = s->g;
+    const int64_t Wo = g->wo, Pb = (s->oh1 - s->oh0) * Wo, Hh = gt__s2d_hh(g), Ww = gt__s2d_ww(g);
+    const int64_t kk = g->kh * g->kw, Cg = g->c / g->groups, sh = g->sh, sw = g->sw, Cs = g->c * sh * sw;
+    enum { RMAX = 64, KT = 256 };
+    int off[RMAX], len[RMAX], nrun;
+    int64_t base[RMAX], koff[KT];
+    if (nr > RMAX) return;
+    for (int64_t kb = 0; kb < kc; kb += KT) {
+        int64_t kn = GT_MIN(KT, kc - kb);
+        for (int64_t k = 0; k < kn; k++) {
+            int64_t r = k0 + kb + k, c = s->gi * Cg + r / kk, i = (r / g->kw) % g->kh, j = r % g->kw;
+            koff[k] = (((c * sh + i % sh) * sw + j % sw) * Hh + i / sh) * Ww + j / sw;
+        }
+        float *dp = dst + kb * nr;
+        for (int64_t p0 = 0; p0 < nc; p0 += nr, dp += kc * nr) {
+            int n = (int)GT_MIN(nr, nc - p0);
+            nrun = 0;
+            for (int o = 0; o < n;) {
+                int64_t col = j0 + p0 + o, b = col / Pb, rem = col % Pb, ow = rem % Wo, oh = s->oh0 + rem / Wo;
+                int l = (int)GT_MIN(n - o, Wo - ow);
+                off[nrun] = o, len[nrun] = l, base[nrun++] = (b * Cs * Hh + oh) * Ww + ow;
+                o += l;
+            }
+            for (int64_t k = 0; k < kn; k++) {
+                const float *xk = s->xs + koff[k];
+                float *d = dp + k * nr;
+                for (int q = 0; q < nrun; q++) { /* copies of a known size where it can */
+                    const float *src = xk + base[q];
+                    float *dd = d + off[q];
+                    switch (len[q]) {
+                    case 32: memcpy(dd, src, 32 * sizeof(float)); break;
+                    case 16: memcpy(dd, src, 16 * sizeof(float)); break;
+                    case 8: memcpy(dd, src, 8 * sizeof(float)); break;
+                    case 4: memcpy(dd, src, 4 * sizeof(float)); break;
+                    default: for (int t = 0; t < len[q]; t++) dd[t] = src[t];
+                    }
+                }
+                for (int t = n; t < nr; t++) d[t] = 0.0f;
+            }
         }
     }
 }
@@ -283,12 +469,13 @@ typedef struct {
     int64_t rb;   /* output rows per im2col block: Ho, or fewer when one image's im2col is large */
     int64_t colf; /* floats of the im2col region of the workspace */
     const gt_sgemm_apack *wpk; /* (G) the weights packed once for every chunk (fwd: W, data: W^T), or NULL */
+    bool s2d; /* the forward through a space-to-depth copy of x (gt__s2d_ok) */
 } gt__plan;
 
 static gt__plan gt__plan_make(const gt_conv_geom *g) {
     gt__plan p = {g, g->ho * g->wo, g->groups, g->o / g->groups, g->c / g->groups * g->kh * g->kw, gt__chunk(g),
                   g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0 &&
-                      g->ho == g->h && g->wo == g->w, g->ho, 0, NULL};
+                      g->ho == g->h && g->wo == g->w, g->ho, 0, NULL, false};
     /* one image a chunk whose im2col would leave the cache (the stride-1 3x3 convs of large
        images): the forward and the weight gradient take it a block of output rows at a time */
     const int64_t target = gt__target ? gt__target : (1 << 20) / 4, K = p.G * p.Kg;
@@ -314,6 +501,34 @@ static void gt__fwd_chunk(const gt__plan *p, const float *x, const float *w, con
     float *yn = y + n0 * g->o * p->P;
     float *out = B > 1 ? ws + p->colf : yn; /* (O, B*P) */
     const float *xn = x + n0 * g->c * g->h * g->w, *col = xn;
+    if (p->s2d) { /* x'' in the workspace, its im2col fused into sgemm's packing */
+        gt__s2d_input(g, xn, B, ws, par);
+        for (int64_t r0 = 0; r0 < g->ho; r0 += p->rb) {
+            int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = B * (r1 - r0) * g->wo;
+            for (int64_t gi = 0; gi < p->G; gi++) {
+                gt__s2d_src src = {g, ws, gi, r0, r1};
+                float *dst = B == 1 ? yn + gi * p->Og * p->P + r0 * g->wo : out + gi * p->Og * BP;
+                gt_sgemm_packed_fn(&p->wpk[gi], np, gt__s2d_panels, &src, 0.0f, dst, B == 1 ? p->P : BP,
+                                   par ? 0 : 1);
+            }
+        }
+        gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
+        return;
+    }
+    if (p->wpk && !(p->ident && B == 1)) { /* im2col fused into sgemm's packing */
+        for (int64_t r0 = 0; r0 < g->ho; r0 += p->rb) {
+            int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = B * (r1 - r0) * g->wo;
+            for (int64_t gi = 0; gi < p->G; gi++) {
+                gt__col_src src = {g, xn, gi, r0, r1};
+                /* B == 1: y's rows in place (ldc = P); else (O, B*P) in the workspace */
+                float *dst = B == 1 ? yn + gi * p->Og * p->P + r0 * g->wo : out + gi * p->Og * BP;
+                gt_sgemm_packed_fn(&p->wpk[gi], np, gt__im2col_panels, &src, 0.0f, dst, B == 1 ? p->P : BP,
+                                   par ? 0 : 1);
+            }
+        }
+        gt__unpack_bias(out, B, g->o, p->P, b, yn, par);
+        return;
+    }
     if (B == 1 && p->rb < g->ho) { /* a block of output rows at a time, written in place (ldc = P) */
         for (int64_t r0 = 0; r0 < g->ho; r0 += p->rb) {
             int64_t r1 = GT_MIN(r0 + p->rb, g->ho), np = (r1 - r0) * g->wo;
@@ -414,7 +629,9 @@ static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, bool transpos
     int64_t nchunks = (g->n + p.Bmax - 1) / p.Bmax;
     /* with several chunks, the weights (W, or W^T for the data gradient) are packed into sgemm's panels once,
        not once per chunk; without memory for that, each chunk packs its own */
-    gt_sgemm_apack *wpk = nchunks > 1 ? calloc((size_t)p.G, sizeof *wpk) : NULL;
+    gt_sgemm_apack *wpk = calloc((size_t)p.G, sizeof *wpk);
+    /* the forward through x'' (its copy fits in the im2col region of the workspace: see gt__s2d_ok) */
+    p.s2d = wpk && fn == gt__fwd_chunk && !p.ident && gt__s2d_use && gt__s2d_ok(g);
     for (int64_t gi = 0; wpk && gi < p.G; gi++) {
         const float *wg = w + gi * p.Og * p.Kg;
         bool made = transpose_w ? gt_sgemm_apack_make(&wpk[gi], p.Kg, p.Og, wg, 1, p.Kg)
@@ -423,6 +640,7 @@ static bool gt__run_chunks(const gt_conv_geom *g, gt__chunk_fn fn, bool transpos
             for (int64_t k = 0; k < gi; k++) gt_sgemm_apack_free(&wpk[k]);
             free(wpk);
             wpk = NULL;
+            p.s2d = false;
         }
     }
     p.wpk = wpk;

@@ -48,6 +48,9 @@ void gt_cpu_conv_workspace_free(void);
  * the fewest sgemm columns a chunk should have; 0 restores a default. Tests
  * use it to force several chunks. */
 void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols);
+/* The forward of convs whose stride divides the kernel through a space-to-depth copy of x (the
+ * default) or, off, through im2col gathers (tests use it to cover both). */
+void gt_cpu_conv_set_s2d(bool on);
 /* Winograd F(2x2, 3x3) for 3x3 stride-1 convs (conv_wino.h): 0 never, 1 where it pays (the
  * default), 2 wherever the geometry fits (tests, on small shapes). */
 void gt_cpu_conv_set_winograd(int mode);

@@ -106,6 +106,21 @@ static void gt__pack_a(const gt_ukernel *u, int64_t mc, int64_t kc, const float 
 static void gt__pack_b(const gt_ukernel *u, int64_t kc, int64_t nc, const float *b, int64_t rs, int64_t cs,
                        float *restrict dst) {
     const int NR = u->nr;
+    int64_t full = nc / NR; /* whole panels */
+    if (cs == 1 && full > 0 && (NR == 32 || NR == 16)) {
+        /* rows contiguous: read each row of B from left to right across all the panels (B comes
+         * from memory, rows far apart: one panel at a time would read 128 bytes a page) */
+        for (int64_t k = 0; k < kc; k++) {
+            const float *s = b + k * rs;
+            float *d = dst + k * NR;
+            if (NR == 32)
+                for (int64_t p = 0; p < full; p++) memcpy(d + p * kc * 32, s + p * 32, 32 * sizeof(float));
+            else
+                for (int64_t p = 0; p < full; p++) memcpy(d + p * kc * 16, s + p * 16, 16 * sizeof(float));
+        }
+        if (full * NR == nc) return;
+        b += full * NR, dst += full * kc * NR, nc -= full * NR;
+    }
     for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += kc * NR) {
         int n = (int)GT_MIN(NR, nc - j0);
         const float *src = b + j0 * cs;
@@ -176,6 +191,9 @@ float *gt_sgemm_scratch(size_t n) {
     return q ? gt__buf(&q->scratch, &q->scratch_cap, n) : NULL;
 }
 
+static atomic_bool gt__no_panels;
+void gt_sgemm_set_no_panels(bool on) { atomic_store(&gt__no_panels, on); }
+
 static void gt__naive_tail(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs, const float *b,
                            int64_t brs, int64_t bcs, float beta, float *c, int64_t ldc) {
     for (int64_t i = 0; i < M; i++)
@@ -186,20 +204,56 @@ static void gt__naive_tail(int64_t M, int64_t N, int64_t K, const float *a, int6
         }
 }
 
+/* Where B comes from: a strided matrix, or a function that writes its panels (gt_sgemm_packed_fn);
+ * j0: the first column of this thread's share, for the function. */
+typedef struct {
+    const float *b;
+    int64_t brs, bcs;
+    gt_sgemm_bpack_fn fn;
+    void *ctx;
+    int64_t j0;
+} gt__bsrc;
+
+/* The product with B from a packing function and no memory for the panels: a block of 16 k at a
+ * time into a buffer on the stack, through the same kernel (A is packed: pk). */
+static void gt__sgemm_fn_small(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const gt_sgemm_apack *pk,
+                               int64_t row0, const gt__bsrc *bs, float beta, float *c, int64_t ldc) {
+    enum { KS = 16, NRMAX = 64 };
+    float buf[KS * NRMAX] __attribute__((aligned(64)));
+    const int MR = u->mr, NR = u->nr;
+    if (NR > NRMAX) return;
+    for (int64_t j = 0; j < N; j += NR) {
+        int nr = (int)GT_MIN(NR, N - j);
+        for (int64_t k = 0, ks; k < K; k += ks) { /* blocks of KS that do not cross A's blocks of pk->kc */
+            int64_t pc = k / pk->kc * pk->kc, kcb = GT_MIN(pk->kc, K - pc);
+            ks = GT_MIN(KS, pc + kcb - k);
+            bs->fn(bs->ctx, k, ks, bs->j0 + j, nr, NR, buf);
+            for (int64_t i = 0; i < M; i += MR) {
+                int64_t r = row0 + i; /* a multiple of MR: whole panels */
+                const float *ap = pk->p + pc * pk->mpad + r / MR * MR * kcb + (k - pc) * MR;
+                u->kernel(ks, ap, buf, c + i * ldc + j, ldc, (int)GT_MIN(MR, M - i), nr, k == 0 ? beta : 1.0f);
+            }
+        }
+    }
+}
+
 /* One thread's product (without memory for the panels: plain loops, slowly, still right). With pk,
  * A's panels come ready from it (rows row0.. of the packed A; K blocks of pk->kc), else A is packed
  * here block by block. */
 static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const float *a, int64_t ars,
-                         int64_t acs, const gt_sgemm_apack *pk, int64_t row0, const float *b, int64_t brs, int64_t bcs,
-                         float beta, float *c, int64_t ldc) {
+                         int64_t acs, const gt_sgemm_apack *pk, int64_t row0, const gt__bsrc *bs, float beta, float *c,
+                         int64_t ldc) {
+    const float *b = bs->b;
+    const int64_t brs = bs->brs, bcs = bs->bcs;
     const int MR = u->mr, NR = u->nr;
     int64_t KC = pk ? pk->kc : GT_MIN(u->kc, K), MC = GT_MIN(u->mc, (M + MR - 1) / MR * MR),
             NC = GT_MIN(u->nc, (N + NR - 1) / NR * NR);
-    gt__panels *q = gt__my_panels();
+    gt__panels *q = atomic_load(&gt__no_panels) ? NULL : gt__my_panels();
     float *pa = pk ? NULL : q ? gt__buf(&q->pa, &q->pa_cap, (size_t)(MC * KC)) : NULL;
     float *pb = q ? gt__buf(&q->pb, &q->pb_cap, (size_t)(KC * NC)) : NULL;
     if ((!pa && !pk) || !pb) {
-        if (!pk) gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
+        if (bs->fn) gt__sgemm_fn_small(u, M, N, K, pk, row0, bs, beta, c, ldc);
+        else if (!pk) gt__naive_tail(M, N, K, a, ars, acs, b, brs, bcs, beta, c, ldc);
         else /* A read back from its panels: element (i, k) of block pc is panel i / MR, row i % MR */
             for (int64_t i = 0; i < M; i++)
                 for (int64_t j = 0; j < N; j++) {
@@ -217,7 +271,8 @@ static void gt__sgemm_st(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, c
         for (int64_t pc = 0; pc < K; pc += KC) {
             int64_t kc = GT_MIN(KC, K - pc);
             float bet = pc == 0 ? beta : 1.0f;
-            gt__pack_b(u, kc, nc, b + pc * brs + jc * bcs, brs, bcs, pb);
+            if (bs->fn) bs->fn(bs->ctx, pc, kc, bs->j0 + jc, nc, NR, pb);
+            else gt__pack_b(u, kc, nc, b + pc * brs + jc * bcs, brs, bcs, pb);
             for (int64_t ic = 0; ic < M; ic += MC) {
                 int64_t mc = GT_MIN(MC, M - ic);
                 const float *pab;
@@ -256,13 +311,13 @@ static int gt__plan_threads(const gt_ukernel *u, int64_t M, int64_t N, int64_t K
 }
 
 static void gt__sgemm_run(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, const float *a, int64_t ars,
-                          int64_t acs, const gt_sgemm_apack *pk, const float *b, int64_t brs, int64_t bcs, float beta,
-                          float *c, int64_t ldc, int nthreads) {
+                          int64_t acs, const gt_sgemm_apack *pk, const gt__bsrc *bs, float beta, float *c, int64_t ldc,
+                          int nthreads) {
     bool split_n;
     int64_t units;
     int nt = gt__plan_threads(u, M, N, K, nthreads, &split_n, &units);
     if (nt <= 1) {
-        gt__sgemm_st(u, M, N, K, a, ars, acs, pk, 0, b, brs, bcs, beta, c, ldc);
+        gt__sgemm_st(u, M, N, K, a, ars, acs, pk, 0, bs, beta, c, ldc);
         return;
     }
 #pragma omp parallel num_threads(nt)
@@ -275,12 +330,15 @@ static void gt__sgemm_run(const gt_ukernel *u, int64_t M, int64_t N, int64_t K, 
         int64_t lo = units * t / n, hi = units * (t + 1) / n;
         if (split_n) {
             int64_t j0 = lo * u->nr, j1 = GT_MIN(hi * u->nr, N);
-            if (j1 > j0) gt__sgemm_st(u, M, j1 - j0, K, a, ars, acs, pk, 0, b + j0 * bcs, brs, bcs, beta, c + j0, ldc);
+            gt__bsrc mine = *bs;
+            if (mine.b) mine.b += j0 * bs->bcs;
+            mine.j0 += j0;
+            if (j1 > j0) gt__sgemm_st(u, M, j1 - j0, K, a, ars, acs, pk, 0, &mine, beta, c + j0, ldc);
         } else {
             int64_t i0 = lo * u->mr, i1 = GT_MIN(hi * u->mr, M);
             if (i1 > i0)
-                gt__sgemm_st(u, i1 - i0, N, K, a ? a + i0 * ars : NULL, ars, acs, pk, i0, b, brs, bcs, beta,
-                             c + i0 * ldc, ldc);
+                gt__sgemm_st(u, i1 - i0, N, K, a ? a + i0 * ars : NULL, ars, acs, pk, i0, bs, beta, c + i0 * ldc,
+                             ldc);
         }
     }
 }
@@ -297,7 +355,8 @@ void gt_sgemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int6
         gt__beta_only(M, N, beta, c, ldc);
         return;
     }
-    gt__sgemm_run(gt__kernel(), M, N, K, a, ars, acs, NULL, b, brs, bcs, beta, c, ldc, nthreads);
+    gt__bsrc bs = {b, brs, bcs, NULL, NULL, 0};
+    gt__sgemm_run(gt__kernel(), M, N, K, a, ars, acs, NULL, &bs, beta, c, ldc, nthreads);
 }
 
 bool gt_sgemm_apack_make(gt_sgemm_apack *pk, int64_t M, int64_t K, const float *a, int64_t ars, int64_t acs) {
@@ -323,7 +382,15 @@ void gt_sgemm_apack_free(gt_sgemm_apack *pk) {
 void gt_sgemm_packed(const gt_sgemm_apack *pk, int64_t N, const float *b, int64_t brs, int64_t bcs, float beta,
                      float *c, int64_t ldc, int nthreads) {
     if (pk->M <= 0 || N <= 0) return;
-    gt__sgemm_run(pk->u, pk->M, N, pk->K, NULL, 0, 0, pk, b, brs, bcs, beta, c, ldc, nthreads);
+    gt__bsrc bs = {b, brs, bcs, NULL, NULL, 0};
+    gt__sgemm_run(pk->u, pk->M, N, pk->K, NULL, 0, 0, pk, &bs, beta, c, ldc, nthreads);
+}
+
+void gt_sgemm_packed_fn(const gt_sgemm_apack *pk, int64_t N, gt_sgemm_bpack_fn fn, void *ctx, float beta, float *c,
+                        int64_t ldc, int nthreads) {
+    if (pk->M <= 0 || N <= 0) return;
+    gt__bsrc bs = {NULL, 0, 0, fn, ctx, 0};
+    gt__sgemm_run(pk->u, pk->M, N, pk->K, NULL, 0, 0, pk, &bs, beta, c, ldc, nthreads);
 }
 
 void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,

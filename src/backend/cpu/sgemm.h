@@ -54,10 +54,23 @@ void gt_sgemm_apack_free(gt_sgemm_apack *pk); /* NULL-safe */
 void gt_sgemm_packed(const gt_sgemm_apack *pk, int64_t N, const float *b, int64_t brs, int64_t bcs, float beta,
                      float *c, int64_t ldc, int nthreads);
 
+/* B given by a function that writes its panels, so a producer (a convolution's im2col) can write
+ * straight into sgemm's layout, a block at a time, while it stays in cache, with no matrix in
+ * between: rows k0 .. k0 + kc and columns j0 .. j0 + nc of B into nr-wide panels at dst, panel p
+ * at dst + p * kc * nr holding dst[p * kc * nr + k * nr + j] = B(k0 + k, j0 + p * nr + j), zero for
+ * the columns past nc. Called from several threads at once (each with its own dst). */
+typedef void (*gt_sgemm_bpack_fn)(void *ctx, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, float *dst);
+/* gt_sgemm_packed with B (pk->K, N) from fn. */
+void gt_sgemm_packed_fn(const gt_sgemm_apack *pk, int64_t N, gt_sgemm_bpack_fn fn, void *ctx, float beta, float *c,
+                        int64_t ldc, int nthreads);
+
 /* This thread's scratch buffer of at least n floats, kept between calls (a big buffer allocated
  * afresh each call costs its page faults every time) and freed when the thread ends; the
  * contents are not kept. NULL when out of memory. */
 float *gt_sgemm_scratch(size_t n);
+
+/* Tests: act as if the panels' memory could not be had (the slow paths that then run). */
+void gt_sgemm_set_no_panels(bool on);
 
 /* cblas_sgemm's row-major arguments (alpha = 1), for call sites written for it. */
 void gt_sgemm_rm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float *a, int64_t lda,
