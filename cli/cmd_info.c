@@ -72,11 +72,16 @@ int gt_cmd_info(int argc, char **argv) {
         printf("model        %s\n", c.model.name);
         printf("resolution   %dx%d, %d channel%s\n", c.model.res, c.model.res, c.model.channels,
                c.model.channels == 1 ? "" : "s");
-        printf("latent       %d (ngf %d, ndf %d)\n", c.model.nz, c.model.ngf, c.model.ndf);
+        printf("latent       %d%s\n", c.model.nz, c.model.n_classes ? "" : ", unconditional");
+        if (c.model.n_classes) printf("classes      %d\n", c.model.n_classes);
+        const gt_model_entry *fam = gt_model_find(c.model.name);
+        for (int i = 0; fam && i < fam->n_opts; i++) { /* the family's own options */
+            char v[64];
+            printf("%-12s %s\n", fam->opts[i].key, gt_model_opt_text(&c.model, fam->opts[i].key, v, sizeof v));
+        }
         printf("step         %llu of %lld\n", (unsigned long long)step, (long long)c.steps);
         printf("G parameters %lld (+ %lld buffer values)\n", (long long)gt_net_num_params(&G), (long long)gb);
         printf("D parameters %lld (+ %lld buffer values)\n", (long long)gt_net_num_params(&D), (long long)db);
-        printf("D norm       %s\n", gt_norm_name(c.model.d_norm));
         printf("EMA          %s\n", has_ema ? "yes" : "no");
         printf("data         %s\n", c.data[0] ? c.data : "(none)");
         char clip[48] = "";

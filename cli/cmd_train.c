@@ -1,6 +1,8 @@
 /* gantry train: flags -> gt_train_config, progress line on stderr, Ctrl-C
  * saves a checkpoint, --resume continues a run exactly. */
+#include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -77,7 +79,49 @@ static void gt__wrote(const char *what, const char *path, void *user) {
 /* Flags that fix the model and the training setup: a resumed run keeps them. */
 static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz",   "--ngf",  "--ndf",
                                         "--batch", "--seed", "--loss",     "--gp",   "--ema",  "--n-critic",
-                                        "--data",  "--data-limit", "--n-samples", "--clip", "--d-norm"};
+                                        "--data",  "--data-limit", "--n-samples", "--clip", "--d-norm",
+                                        "--model-opts"};
+
+/* The flags that set a family's options (--ngf, --ndf, --d-norm: DCGAN's, kept as flags; --model-opts
+ * KEY=VALUE,... any family's) onto mc. only: just that flag (NULL: all given). 0 or a usage error. */
+static int gt__model_flags(gt_model_config *mc, gt_arg *spec, int ns, const char *only, int ngf, int ndf,
+                           const char *d_norm, const char *opts) {
+    struct {
+        const char *flag, *key;
+        double v;
+    } num[] = {{"--ngf", "ngf", ngf}, {"--ndf", "ndf", ndf}};
+    for (int i = 0; i < 2; i++) {
+        if (!gt_args_find(spec, ns, num[i].flag)->given || (only && strcmp(only, num[i].flag))) continue;
+        if (gt_model_opt_set(mc, num[i].key, num[i].v) != GT_OK)
+            return gt_args_error("train", "%s: %s", num[i].flag, gt_last_error());
+    }
+    if (d_norm && (!only || !strcmp(only, "--d-norm"))) {
+        int dn = gt_norm_parse(d_norm);
+        if (dn <= GT_NORM_DEFAULT) return gt_args_error("train", "--d-norm must be batch, layer or none, got '%s'", d_norm);
+        if (gt_model_opt_set(mc, "d_norm", dn) != GT_OK) return gt_args_error("train", "--d-norm: %s", gt_last_error());
+    }
+    if (opts && (!only || !strcmp(only, "--model-opts")) && gt_model_opts_parse_list(mc, opts) != GT_OK)
+        return gt_args_error("train", "--model-opts: %s", gt_last_error());
+    return 0;
+}
+
+/* Reads a training config file (--config: the JSON of a run's config.json) over c. */
+static int gt__read_config(const char *path, gt_train_config *c) {
+    size_t n = 0;
+    void *buf = NULL;
+    char *text = gt_read_file(path, &buf, &n, 1 << 20) == GT_OK ? buf : NULL; /* NUL-terminated */
+    if (!text) {
+        fprintf(stderr, "gantry train: --config %s: %s\n", path, gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    gt_status st = gt_train_config_from_json(c, text, path);
+    free(text);
+    if (st != GT_OK) {
+        fprintf(stderr, "gantry train: %s\n", gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    return 0;
+}
 
 /* "wgan-gp", "hinge with --gp", "ns", ...: the loss as the user named it. */
 static const char *gt__loss_label(const gt_train_config *c) {
@@ -87,7 +131,7 @@ static const char *gt__loss_label(const gt_train_config *c) {
 
 /* The checks of the WGAN-specific flags against the resolved loss. */
 static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
-    if (c->gp > 0 && c->model.d_norm == GT_NORM_BATCH)
+    if (c->gp > 0 && gt_model_opt(&c->model, "d_norm") == GT_NORM_BATCH)
         return gt_args_error("train",
                              "--d-norm batch does not go with a gradient penalty (%s): batch norm makes each sample's "
                              "critic output and input gradient depend on the rest of the batch, so the penalty is not "
@@ -105,14 +149,19 @@ static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
-    const char *d_norm = NULL;
+    const char *d_norm = NULL, *model_opts = NULL, *config = NULL;
+    int ngf = 0, ndf = 0;
     double lr = 0;
     bool resume = false, quiet = false, list_models = false, list_losses = false;
     gt_model_config *m = &c.model;
     gt_arg spec[] = {
         {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC",
          "fashion-mnist[:test], an IDX file, a CIFAR-10 folder or an image folder", false},
-        {"--model", GT_ARG_STR, &model, 0, 0, false, "NAME", "model (dcgan)", false},
+        {"--config", GT_ARG_STR, &config, 0, 0, false, "FILE",
+         "a training config (JSON, as a run's config.json; configs/*.json); the flags given override it", false},
+        {"--model", GT_ARG_STR, &model, 0, 0, false, "NAME", "model family (dcgan; --list-models)", false},
+        {"--model-opts", GT_ARG_STR, &model_opts, 0, 0, false, "K=V,...",
+         "the family's own options (--list-models shows them), e.g. ngf=32,d_norm=layer", false},
         {"--steps", GT_ARG_I64, &c.steps, 0, 1e12, false, "N",
          "generator steps to reach (a resumed run continues to N)", false},
         {"--out", GT_ARG_STR, &out, 0, 0, false, "DIR", "run folder: config.json, metrics.jsonl, samples/, checkpoints",
@@ -131,8 +180,8 @@ int gt_cmd_train(int argc, char **argv) {
         {"--channels", GT_ARG_INT, &m->channels, 1, 3, false, "C", "1 (gray) or 3 (RGB) (3; 1 for Fashion-MNIST)",
          false},
         {"--nz", GT_ARG_INT, &m->nz, 1, 4096, false, "N", "latent size (100)", false},
-        {"--ngf", GT_ARG_INT, &m->ngf, 1, 1024, false, "N", "generator width (64)", false},
-        {"--ndf", GT_ARG_INT, &m->ndf, 1, 1024, false, "N", "discriminator width (64)", false},
+        {"--ngf", GT_ARG_INT, &ngf, 1, 1024, false, "N", "dcgan: generator width (64)", false},
+        {"--ndf", GT_ARG_INT, &ndf, 1, 1024, false, "N", "dcgan: discriminator width (64)", false},
         {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L",
          "ns (default), hinge, wgan (weight clipping: --clip), wgan-gp (gradient penalty: --gp)", false},
         {"--gp", GT_ARG_DOUBLE, &c.gp, 0, 1e6, false, "W", "gradient-penalty weight (10 with wgan-gp)", false},
@@ -142,7 +191,7 @@ int gt_cmd_train(int argc, char **argv) {
          "Adam)",
          false},
         {"--d-norm", GT_ARG_STR, &d_norm, 0, 0, false, "N",
-         "discriminator normalization: batch, layer or none (batch; layer with a gradient penalty)", false},
+         "dcgan: discriminator normalization: batch, layer or none (batch; layer with a gradient penalty)", false},
         {"--sample-every", GT_ARG_I64, &c.sample_every, 0, 1e12, false, "K",
          "steps between sample grids (500; 0 = end)", false},
         {"--ckpt-every", GT_ARG_I64, &c.ckpt_every, 0, 1e12, false, "K", "steps between checkpoints (1000; 0 = end)",
@@ -169,13 +218,38 @@ int gt_cmd_train(int argc, char **argv) {
         {"--list-losses", GT_ARG_TRUE, &list_losses, 0, 0, false, NULL, "print the losses and exit", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
-    const char *syn = "--data SPEC --steps N --out DIR [flags]";
+    const char *syn = "--data SPEC --steps N --out DIR [flags]   (or --config FILE --out DIR [flags])";
     int rc = gt_args_parse("train", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
+    if (config) {
+        /* the file, then the flags again over it: the spec's fields of c point into the file's config */
+        if (resume) return gt_args_error("train", "--config does not go with --resume (a resumed run keeps its config)");
+        gt_train_config fc = gt_train_config_default();
+        if ((rc = gt__read_config(config, &fc)) != 0) return rc;
+        for (int i = 0; i < ns; i++) {
+            char *d = spec[i].dst;
+            if (d >= (char *)&c && d < (char *)(&c + 1)) spec[i].dst = (char *)&fc + (d - (char *)&c);
+            spec[i].given = false;
+        }
+        if (gt_args_parse("train", spec, ns, argc, argv, 2, syn) != GT_ARGS_OK) return GT_EXIT_USAGE;
+        c = fc;
+        if (!gt_args_find(spec, ns, "--model")->given) model = c.model.name;
+    }
     if (list_models || list_losses) {
-        for (int i = 0; list_models && gt_model_at(i); i++)
-            printf("%-10s %s\n", gt_model_at(i)->name, gt_model_at(i)->summary);
+        for (int i = 0; list_models && gt_model_at(i); i++) {
+            const gt_model_entry *e = gt_model_at(i);
+            printf("%-10s %s\n", e->name, e->summary);
+            for (int k = 0; k < e->n_opts; k++) { /* its options, for --model-opts and configs */
+                const gt_model_opt_def *d = &e->opts[k];
+                char def[64] = "";
+                if (d->type == GT_OPT_ENUM) snprintf(def, sizeof def, "%s", d->choices[(int)d->def]);
+                else if (d->type == GT_OPT_BOOL) snprintf(def, sizeof def, "%s", d->def != 0 ? "true" : "false");
+                else snprintf(def, sizeof def, "%g", d->def);
+                printf("           %-12s %s%s%s%s\n", d->key, d->help, strcmp(def, "default") ? " (default " : "",
+                       strcmp(def, "default") ? def : "", strcmp(def, "default") ? ")" : "");
+            }
+        }
         for (int k = 0; list_losses && k < GT_LOSS_COUNT; k++)
             printf("%-10s %s\n", gt_loss_def_get((gt_loss_kind)k)->name, gt_loss_def_get((gt_loss_kind)k)->summary);
         if (list_losses) printf("%-10s %s\n", "wgan-gp", "wgan with a gradient penalty (--gp 10) and a layer-norm critic");
@@ -188,9 +262,6 @@ int gt_cmd_train(int argc, char **argv) {
     gt_train_last_ckpt(&c, last, sizeof last);
     if (gt_args_find(spec, ns, "--steps")->given && c.steps == 0)
         return gt_args_error("train", "--steps 0 trains nothing: give the generator steps to reach (at least 1)");
-    int dn = GT_NORM_DEFAULT;
-    if (d_norm && ((dn = gt_norm_parse(d_norm)) <= GT_NORM_DEFAULT))
-        return gt_args_error("train", "--d-norm must be batch, layer or none, got '%s'", d_norm);
     bool clip_given = gt_args_find(spec, ns, "--clip")->given;
 
     if (resume) {
@@ -229,7 +300,6 @@ int gt_cmd_train(int argc, char **argv) {
         }
         if (data) snprintf(want.data, sizeof want.data, "%s", data);
         snprintf(want.model.name, sizeof want.model.name, "%s", model);
-        want.model.d_norm = dn;
         for (size_t i = 0; i < sizeof gt__fixed / sizeof gt__fixed[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, gt__fixed[i]);
             if (!a || !a->given) continue;
@@ -239,8 +309,11 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--res")) same = want.model.res == saved.model.res;
             else if (!strcmp(f, "--channels")) same = want.model.channels == saved.model.channels;
             else if (!strcmp(f, "--nz")) same = want.model.nz == saved.model.nz;
-            else if (!strcmp(f, "--ngf")) same = want.model.ngf == saved.model.ngf;
-            else if (!strcmp(f, "--ndf")) same = want.model.ndf == saved.model.ndf;
+            else if (!strcmp(f, "--ngf") || !strcmp(f, "--ndf") || !strcmp(f, "--d-norm") || !strcmp(f, "--model-opts")) {
+                gt_model_config mc = saved.model; /* the run's model with this flag applied: the same? */
+                if ((rc = gt__model_flags(&mc, spec, ns, f, ngf, ndf, d_norm, model_opts)) != 0) return rc;
+                same = gt_model_config_same(&mc, &saved.model);
+            }
             else if (!strcmp(f, "--batch")) same = want.batch == saved.batch;
             else if (!strcmp(f, "--seed")) same = want.seed == saved.seed;
             else if (!strcmp(f, "--loss")) same = want.loss == saved.loss;
@@ -252,7 +325,6 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--skip-bad-images")) same = want.skip_bad_images == saved.skip_bad_images;
             else if (!strcmp(f, "--n-samples")) same = want.n_samples == saved.n_samples;
             else if (!strcmp(f, "--clip")) same = want.clip == saved.clip;
-            else if (!strcmp(f, "--d-norm")) same = want.model.d_norm == saved.model.d_norm;
             if (!same)
                 return gt_args_error("train",
                                      "%s differs from the run being resumed (%s); a resumed run keeps its model, "
@@ -300,20 +372,24 @@ int gt_cmd_train(int argc, char **argv) {
             return GT_EXIT_OK;
         }
     } else {
-        if (!data) return gt_args_error("train", "--data SPEC is required (e.g. --data fashion-mnist)");
-        if (!gt_args_find(spec, ns, "--steps")->given) return gt_args_error("train", "--steps N is required");
-        if (strlen(data) >= sizeof c.data) return gt_args_error("train", "--data path is too long");
-        snprintf(c.data, sizeof c.data, "%s", data);
+        if (!data && !c.data[0]) return gt_args_error("train", "--data SPEC is required (e.g. --data fashion-mnist)");
+        if (!gt_args_find(spec, ns, "--steps")->given && !config) return gt_args_error("train", "--steps N is required");
+        if (data && strlen(data) >= sizeof c.data) return gt_args_error("train", "--data path is too long");
+        if (data) snprintf(c.data, sizeof c.data, "%s", data);
         if (!gt_model_find(model)) return gt_args_error("train", "--model: %s", gt_last_error());
-        gt_model_config keep = c.model;
-        c.model = gt_model_config_default(model);
-        if (gt_args_find(spec, ns, "--res")->given) c.model.res = keep.res;
-        if (gt_args_find(spec, ns, "--channels")->given) c.model.channels = keep.channels;
-        else if (strncmp(data, "fashion-mnist", 13) == 0 || strstr(data, "idx3")) c.model.channels = 1;
-        if (gt_args_find(spec, ns, "--nz")->given) c.model.nz = keep.nz;
-        if (gt_args_find(spec, ns, "--ngf")->given) c.model.ngf = keep.ngf;
-        if (gt_args_find(spec, ns, "--ndf")->given) c.model.ndf = keep.ndf;
-        c.model.d_norm = dn; /* the default is resolved from the loss by the config check */
+        gt_model_config keep = c.model; /* the defaults or the config file, and the flags given */
+        if (strcmp(model, keep.name) != 0) { /* another family: its defaults, and the common flags given */
+            c.model = gt_model_config_default(model);
+            if (gt_args_find(spec, ns, "--res")->given) c.model.res = keep.res;
+            if (gt_args_find(spec, ns, "--channels")->given) c.model.channels = keep.channels;
+            if (gt_args_find(spec, ns, "--nz")->given) c.model.nz = keep.nz;
+            /* a penalty's layer-norm critic is resolved by the config check */
+            if (!isnan(gt_model_opt(&c.model, "d_norm"))) gt_model_opt_set(&c.model, "d_norm", GT_NORM_DEFAULT);
+        }
+        if (!gt_args_find(spec, ns, "--channels")->given && !config &&
+            (strncmp(c.data, "fashion-mnist", 13) == 0 || strstr(c.data, "idx3")))
+            c.model.channels = 1;
+        if ((rc = gt__model_flags(&c.model, spec, ns, NULL, ngf, ndf, d_norm, model_opts)) != 0) return rc;
         if (gt_args_find(spec, ns, "--lr")->given) {
             if (gt_args_find(spec, ns, "--lr-g")->given || gt_args_find(spec, ns, "--lr-d")->given)
                 return gt_args_error("train", "--lr sets both rates: give it or --lr-g/--lr-d, not both");
@@ -328,10 +404,12 @@ int gt_cmd_train(int argc, char **argv) {
         }
         if (strlen(eval_ex) >= sizeof c.eval_extractor)
             return gt_args_error("train", "--eval-extractor must be fmnist or inception, got '%s'", eval_ex);
-        snprintf(c.eval_extractor, sizeof c.eval_extractor, "%s", eval_ex);
+        if (!config || gt_args_find(spec, ns, "--eval-extractor")->given)
+            snprintf(c.eval_extractor, sizeof c.eval_extractor, "%s", eval_ex);
         if (strlen(eval_metrics) >= sizeof c.eval_metrics)
             return gt_args_error("train", "--eval-metrics: the list is too long");
-        snprintf(c.eval_metrics, sizeof c.eval_metrics, "%s", eval_metrics);
+        if (!config || gt_args_find(spec, ns, "--eval-metrics")->given)
+            snprintf(c.eval_metrics, sizeof c.eval_metrics, "%s", eval_metrics);
         if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
         if (gt__check_wgan_flags(&c, clip_given)) return GT_EXIT_USAGE;
@@ -355,10 +433,10 @@ int gt_cmd_train(int argc, char **argv) {
                 (long long)t.ds->skipped, t.ds->skipped == 1 ? "" : "s", c.data, t.ds->skipped_first);
     if (!quiet)
         fprintf(stderr,
-                "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters (D norm %s), %s from "
+                "gantry train: %s %dpx x%d on %s (%lld images), G %lld / D %lld parameters, %s from "
                 "step %llu to %lld -> %s\n",
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
-                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D), gt_norm_name(c.model.d_norm),
+                (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
     gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet};
     gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};

@@ -28,15 +28,35 @@ extern "C" {
 
 #define GT_MODEL_NAME_MAX 32
 
+#define GT_MODEL_OPTS_MAX 24
+#define GT_MODEL_OPT_KEY_MAX 24
+
+/* A model's config: what every family has (name, image size, channels, latent size, classes)
+ * and the family's own options by name (widths, normalizations, attention, ...), which the
+ * family declares in its table (gt_model_opt_def) and reads with gt_model_opt: a new family
+ * grows no field here. Options not set hold the family's default. */
 typedef struct {
     char name[GT_MODEL_NAME_MAX]; /* registry name: "dcgan" */
     int res;                      /* image side: 28, 32 or 64 for dcgan */
     int channels;                 /* 1 or 3 */
     int nz;                       /* latent size (100) */
-    int ngf, ndf;                 /* base widths of G and D (64) */
-    int d_norm;                   /* a gt_norm_kind: the normalization after D's middle convs
-                                     (dcgan; 0 = the default, batch) */
+    int n_classes;                /* classes of a conditional model; 0 = unconditional */
+    int n_opt;                    /* options set, by key */
+    char opt_key[GT_MODEL_OPTS_MAX][GT_MODEL_OPT_KEY_MAX];
+    double opt_val[GT_MODEL_OPTS_MAX];
 } gt_model_config;
+
+/* One option of a family: its key in configs ("ngf"), type, default and range. */
+typedef enum { GT_OPT_INT, GT_OPT_FLOAT, GT_OPT_BOOL, GT_OPT_ENUM } gt_opt_type;
+typedef struct {
+    const char *key;            /* "ngf": the config key (model.ngf) and the `--set ngf=` name */
+    gt_opt_type type;
+    double def, min, max;       /* default; allowed range of an int or float */
+    const char *const *choices; /* GT_OPT_ENUM: names, NULL-terminated; the value is the index */
+    const char *help;           /* one line */
+    double absent;              /* the value a saved config without this key means (files written
+                                   before the option); NAN: the default */
+} gt_model_opt_def;
 
 /* Normalization between a discriminator's layers:
  *  GT_NORM_BATCH  BatchNorm2d (the DCGAN paper): batch statistics, so each
@@ -94,12 +114,16 @@ void gt_net_requires_grad(gt_net *n, bool on);
 typedef struct {
     const char *name;        /* "dcgan" */
     const char *summary;     /* one line for `gantry train --help` */
-    /* Fills in defaults for the fields that are 0 (res, channels, nz, ngf, ndf, d_norm). */
+    /* Fills in defaults for the common fields that are 0 (res, channels, nz) and resolves options
+       whose default depends on others. */
     void (*defaults)(gt_model_config *c);
     /* GT_ERR_ARG naming the field when c is not supported. */
     gt_status (*check)(const gt_model_config *c);
     /* Builds (and finalizes) one network, drawing its initial weights from r. */
     gt_status (*build)(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out);
+    const gt_model_opt_def *opts; /* the family's options */
+    int n_opts;
+    bool conditional;             /* takes class labels (n_classes > 0) */
 } gt_model_entry;
 
 /* The entry named name, or NULL (with an error listing the known names). */
@@ -112,6 +136,23 @@ const gt_model_entry *gt_model_at(int i);
 /* Known names, comma-separated, into buf. */
 const char *gt_model_names(char *buf, size_t n);
 
+/* --- a family's options ----------------------------------------------------- */
+/* The option key of c's family, or NULL (with an error listing the family's options). */
+const gt_model_opt_def *gt_model_opt_def_find(const gt_model_config *c, const char *key);
+/* The value of option key (set, or the family's default); NAN when the family has no such option. */
+double gt_model_opt(const gt_model_config *c, const char *key);
+/* Sets option key to v: GT_ERR_ARG naming the key and what is allowed when the family has no
+ * such option or v is out of its range (or not an integer for an int, not an index for an enum). */
+gt_status gt_model_opt_set(gt_model_config *c, const char *key, double v);
+/* The same from text: a number, true/false, or an enum's name. */
+gt_status gt_model_opt_parse(gt_model_config *c, const char *key, const char *text);
+/* "key=value,key=value" (gt_model_opt_parse for each). */
+gt_status gt_model_opts_parse_list(gt_model_config *c, const char *list);
+/* Option key's value as text ("64", "0.5", "true", "layer") into buf. */
+const char *gt_model_opt_text(const gt_model_config *c, const char *key, char *buf, size_t n);
+/* Whether two configs have the same family, common fields and option values. */
+bool gt_model_config_same(const gt_model_config *a, const gt_model_config *b);
+
 /* A config for name with every default filled in (name "" when unknown). */
 gt_model_config gt_model_config_default(const char *name);
 /* Looks the name up, fills defaults, checks and builds. out is zeroed first
@@ -123,7 +164,7 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
  * ConvTranspose(k4 s2 p1) + BN + ReLU doubling the side, a last
  * ConvTranspose(-> channels) + tanh. D mirrors it: Conv(k4 s2 p1) + LeakyReLU(0.2)
  * (no BN on the first), Conv + BN + LeakyReLU(0.2) ..., Conv(-> 1, k4 s1 p0) logit.
- * cfg.d_norm replaces D's BN: GT_NORM_LAYER puts a GroupNorm(1, C) at the same
+ * Options (model.<key>): ngf, ndf (64) and d_norm, which replaces D's BN: GT_NORM_LAYER puts a GroupNorm(1, C) at the same
  * Sequential index (main.<i>.weight / .bias (C), initialised 1 and 0, eps
  * 1e-5, no buffers, no random draws); GT_NORM_NONE drops it (the indices after
  * it shift down by one, as nn.Sequential without that module would).

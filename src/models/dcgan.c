@@ -3,7 +3,7 @@
  * state_dict: G = main.{0,3,6,...}.weight (ConvTranspose2d) with main.{1,4,...}
  * BatchNorm2d; D = main.0.weight (Conv2d), main.{2,5,...} Conv2d with
  * main.{3,6,...} BatchNorm2d, and the last Conv2d. D's BatchNorm2d can be a
- * GroupNorm(1, C) instead (cfg.d_norm = layer, same names, no buffers) or
+ * GroupNorm(1, C) instead (option d_norm = layer, same names, no buffers) or
  * nothing (none: the later indices shift down). */
 #include <math.h>
 #include <string.h>
@@ -27,39 +27,49 @@ typedef struct {
     gt__dc_layer l[GT__DC_MAX_LAYERS];
 } gt__dcgan;
 
+static const char *const gt__dc_norms[] = {"default", "batch", "layer", "none", NULL}; /* gt_norm_kind order */
+
+static const gt_model_opt_def gt__dc_opts[] = {
+    {"ngf", GT_OPT_INT, 64, 1, 1024, NULL, "generator width (channels of its last hidden layer)", NAN},
+    {"ndf", GT_OPT_INT, 64, 1, 1024, NULL, "discriminator width (channels of its first layer)", NAN},
+    {"d_norm", GT_OPT_ENUM, GT_NORM_DEFAULT, 0, 0, gt__dc_norms,
+     "normalization after D's middle convs: batch, layer (GroupNorm(1, C)) or none; default: batch, layer with a "
+     "gradient penalty",
+     GT_NORM_BATCH},
+};
+
 static void gt__dc_defaults(gt_model_config *c) {
     if (!c->res) c->res = 32;
     if (!c->channels) c->channels = 3;
     if (!c->nz) c->nz = 100;
-    if (!c->ngf) c->ngf = 64;
-    if (!c->ndf) c->ndf = 64;
-    if (!c->d_norm) c->d_norm = GT_NORM_BATCH;
+    if (gt_model_opt(c, "d_norm") == GT_NORM_DEFAULT) gt_model_opt_set(c, "d_norm", GT_NORM_BATCH);
 }
 
 static gt_status gt__dc_check(const gt_model_config *c) {
+    const int d_norm = (int)gt_model_opt(c, "d_norm");
     if (c->res != 28 && c->res != 32 && c->res != 64)
         return gt_set_error(GT_ERR_ARG, "dcgan: resolution %d is not supported (use 28, 32 or 64)", c->res);
     if (c->channels != 1 && c->channels != 3)
         return gt_set_error(GT_ERR_ARG, "dcgan: channels must be 1 or 3, got %d", c->channels);
     if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "dcgan: nz must be in 1..4096, got %d", c->nz);
-    if (c->ngf < 1 || c->ngf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ngf must be in 1..1024, got %d", c->ngf);
-    if (c->ndf < 1 || c->ndf > 1024) return gt_set_error(GT_ERR_ARG, "dcgan: ndf must be in 1..1024, got %d", c->ndf);
-    if (c->d_norm != GT_NORM_BATCH && c->d_norm != GT_NORM_LAYER && c->d_norm != GT_NORM_NONE)
-        return gt_set_error(GT_ERR_ARG, "dcgan: d_norm must be batch, layer or none, got %d", c->d_norm);
+    if (c->n_classes != 0) return gt_set_error(GT_ERR_ARG, "dcgan is unconditional: n_classes must be 0");
+    if (d_norm != GT_NORM_BATCH && d_norm != GT_NORM_LAYER && d_norm != GT_NORM_NONE)
+        return gt_set_error(GT_ERR_ARG, "dcgan: d_norm must be batch, layer or none, got %d", d_norm);
     return GT_OK;
 }
 
 /* The layer plan: widths, kernels, strides and paddings for G or D. */
 static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m) {
     int L = c->res == 64 ? 4 : 3; /* up-sampling layers after the first */
+    const int ngf = (int)gt_model_opt(c, "ngf"), ndf = (int)gt_model_opt(c, "ndf"), d_norm = (int)gt_model_opt(c, "d_norm");
     bool r28 = c->res == 28;
     m->n = L + 1;
     if (kind == GT_NET_G) {
         /* 1 -> 4 (3 at 28 px) -> 8 (7) -> ... -> res */
         for (int i = 0; i <= L; i++) {
             gt__dc_layer *l = &m->l[i];
-            l->c_in = i == 0 ? c->nz : c->ngf << (L - i);
-            l->c_out = i == L ? c->channels : c->ngf << (L - 1 - i);
+            l->c_in = i == 0 ? c->nz : ngf << (L - i);
+            l->c_out = i == L ? c->channels : ngf << (L - 1 - i);
             l->k = 4, l->stride = i == 0 ? 1 : 2, l->pad = i == 0 ? 0 : 1;
             if (r28 && i <= 1) l->k = 3, l->pad = 0; /* 1 -> 3 -> 7 */
             l->bn = i < L;
@@ -69,11 +79,11 @@ static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m
         /* res -> res/2 -> ... -> 4 (3 at 28 px) -> 1 */
         for (int i = 0; i <= L; i++) {
             gt__dc_layer *l = &m->l[i];
-            l->c_in = i == 0 ? c->channels : c->ndf << (i - 1);
-            l->c_out = i == L ? 1 : c->ndf << i;
+            l->c_in = i == 0 ? c->channels : ndf << (i - 1);
+            l->c_out = i == L ? 1 : ndf << i;
             l->k = 4, l->stride = i == L ? 1 : 2, l->pad = i == L ? 0 : 1;
             if (r28 && i >= L - 1) l->k = 3, l->pad = 0; /* 7 -> 3 -> 1 */
-            l->norm_kind = i > 0 && i < L ? c->d_norm : GT_NORM_NONE;
+            l->norm_kind = i > 0 && i < L ? d_norm : GT_NORM_NONE;
             l->bn = l->norm_kind == GT_NORM_BATCH;
         }
     }
@@ -177,10 +187,12 @@ static gt_status gt__dc_build(const gt_model_config *c, gt_net_kind kind, gt_rng
 }
 
 const gt_model_entry gt_model_dcgan = {
-    "dcgan",
-    "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN (or --d-norm layer/none) + "
-    "LeakyReLU discriminator; 28/32/64 px",
-    gt__dc_defaults,
-    gt__dc_check,
-    gt__dc_build,
+    .name = "dcgan",
+    .summary = "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN (or d_norm layer/none) + "
+               "LeakyReLU discriminator; 28/32/64 px",
+    .defaults = gt__dc_defaults,
+    .check = gt__dc_check,
+    .build = gt__dc_build,
+    .opts = gt__dc_opts,
+    .n_opts = (int)(sizeof gt__dc_opts / sizeof gt__dc_opts[0]),
 };

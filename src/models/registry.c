@@ -1,5 +1,7 @@
 /* The model registry (name -> constructors) and the gt_net helpers that every
  * model shares: checked forward, free, parameter counts. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gantry/models.h"
@@ -50,6 +52,160 @@ int gt_norm_parse(const char *s) {
     for (int k = 0; s && k < GT_NORM_COUNT; k++)
         if (strcmp(s, gt__norm_names[k]) == 0) return k;
     return -1;
+}
+
+/* --- a family's options ------------------------------------------------------------------- */
+static const gt_model_entry *gt__family(const gt_model_config *c) {
+    for (int i = 0; c && i < gt__nmodels; i++)
+        if (strcmp(gt__models[i]->name, c->name) == 0) return gt__models[i];
+    return NULL;
+}
+
+static const char *gt__opt_names(const gt_model_entry *e, char *buf, size_t n) {
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < e->n_opts && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", e->opts[i].key);
+    if (!e->n_opts) snprintf(buf, n, "none");
+    return buf;
+}
+
+const gt_model_opt_def *gt_model_opt_def_find(const gt_model_config *c, const char *key) {
+    const gt_model_entry *e = gt__family(c);
+    if (!e) {
+        gt_set_error(GT_ERR_ARG, "unknown model '%s'", c ? c->name : "(null)");
+        return NULL;
+    }
+    for (int i = 0; key && i < e->n_opts; i++)
+        if (strcmp(e->opts[i].key, key) == 0) return &e->opts[i];
+    char known[512];
+    gt_set_error(GT_ERR_ARG, "model %s has no option '%s' (its options: %s)", e->name, key ? key : "(null)",
+                 gt__opt_names(e, known, sizeof known));
+    return NULL;
+}
+
+static int gt__opt_slot(const gt_model_config *c, const char *key) {
+    for (int i = 0; i < c->n_opt; i++)
+        if (strcmp(c->opt_key[i], key) == 0) return i;
+    return -1;
+}
+
+double gt_model_opt(const gt_model_config *c, const char *key) {
+    const gt_model_entry *e = gt__family(c);
+    for (int i = 0; e && key && i < e->n_opts; i++)
+        if (strcmp(e->opts[i].key, key) == 0) {
+            int k = gt__opt_slot(c, key);
+            return k >= 0 ? c->opt_val[k] : e->opts[i].def;
+        }
+    return NAN;
+}
+
+static int gt__n_choices(const gt_model_opt_def *d) {
+    int n = 0;
+    while (d->choices && d->choices[n]) n++;
+    return n;
+}
+
+static const char *gt__choices(const gt_model_opt_def *d, char *buf, size_t n) {
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; d->choices && d->choices[i] && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", d->choices[i]);
+    return buf;
+}
+
+gt_status gt_model_opt_set(gt_model_config *c, const char *key, double v) {
+    const gt_model_opt_def *d = gt_model_opt_def_find(c, key);
+    if (!d) return gt_last_status();
+    char buf[256];
+    switch (d->type) {
+    case GT_OPT_ENUM:
+        if (!(v >= 0 && v < gt__n_choices(d) && v == floor(v)))
+            return gt_set_error(GT_ERR_ARG, "model.%s must be one of %s", key, gt__choices(d, buf, sizeof buf));
+        break;
+    case GT_OPT_BOOL:
+        if (v != 0 && v != 1) return gt_set_error(GT_ERR_ARG, "model.%s must be true or false", key);
+        break;
+    case GT_OPT_INT:
+        if (!(v == floor(v) && v >= d->min && v <= d->max))
+            return gt_set_error(GT_ERR_ARG, "model.%s must be an integer in %g..%g, got %g", key, d->min, d->max, v);
+        break;
+    case GT_OPT_FLOAT:
+        if (!(v >= d->min && v <= d->max))
+            return gt_set_error(GT_ERR_ARG, "model.%s must be in [%g, %g], got %g", key, d->min, d->max, v);
+        break;
+    }
+    int k = gt__opt_slot(c, key);
+    if (k < 0) {
+        if (c->n_opt >= GT_MODEL_OPTS_MAX || strlen(key) >= GT_MODEL_OPT_KEY_MAX)
+            return gt_set_error(GT_ERR_ARG, "model.%s: too many options set", key);
+        k = c->n_opt++;
+        snprintf(c->opt_key[k], GT_MODEL_OPT_KEY_MAX, "%s", key);
+    }
+    c->opt_val[k] = v;
+    return GT_OK;
+}
+
+gt_status gt_model_opt_parse(gt_model_config *c, const char *key, const char *text) {
+    const gt_model_opt_def *d = gt_model_opt_def_find(c, key);
+    if (!d) return gt_last_status();
+    if (!text) return gt_set_error(GT_ERR_ARG, "model.%s: no value", key);
+    char buf[256];
+    if (d->type == GT_OPT_ENUM) {
+        for (int i = 0; d->choices && d->choices[i]; i++)
+            if (strcmp(d->choices[i], text) == 0) return gt_model_opt_set(c, key, i);
+        return gt_set_error(GT_ERR_ARG, "model.%s must be one of %s, got '%s'", key, gt__choices(d, buf, sizeof buf),
+                            text);
+    }
+    if (d->type == GT_OPT_BOOL) {
+        if (!strcmp(text, "true") || !strcmp(text, "1")) return gt_model_opt_set(c, key, 1);
+        if (!strcmp(text, "false") || !strcmp(text, "0")) return gt_model_opt_set(c, key, 0);
+        return gt_set_error(GT_ERR_ARG, "model.%s must be true or false, got '%s'", key, text);
+    }
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (!text[0] || !end || *end || !isfinite(v))
+        return gt_set_error(GT_ERR_ARG, "model.%s must be a number, got '%s'", key, text);
+    return gt_model_opt_set(c, key, v);
+}
+
+gt_status gt_model_opts_parse_list(gt_model_config *c, const char *list) {
+    if (!list) return GT_OK;
+    char item[256];
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n >= sizeof item) return gt_set_error(GT_ERR_ARG, "model option '%.40s...' is too long", p);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item) return gt_set_error(GT_ERR_ARG, "model options are KEY=VALUE, got '%s'", item);
+        *eq = '\0';
+        gt_status st = gt_model_opt_parse(c, item, eq + 1);
+        if (st != GT_OK) return st;
+        p += n + (e ? 1 : 0);
+    }
+    return GT_OK;
+}
+
+const char *gt_model_opt_text(const gt_model_config *c, const char *key, char *buf, size_t n) {
+    const gt_model_opt_def *d = gt_model_opt_def_find(c, key);
+    double v = gt_model_opt(c, key);
+    if (!d) snprintf(buf, n, "?");
+    else if (d->type == GT_OPT_ENUM) snprintf(buf, n, "%s", v >= 0 && v < gt__n_choices(d) ? d->choices[(int)v] : "?");
+    else if (d->type == GT_OPT_BOOL) snprintf(buf, n, "%s", v != 0 ? "true" : "false");
+    else snprintf(buf, n, "%.17g", v);
+    return buf;
+}
+
+bool gt_model_config_same(const gt_model_config *a, const gt_model_config *b) {
+    if (strcmp(a->name, b->name) || a->res != b->res || a->channels != b->channels || a->nz != b->nz ||
+        a->n_classes != b->n_classes)
+        return false;
+    const gt_model_entry *e = gt__family(a);
+    for (int i = 0; e && i < e->n_opts; i++)
+        if (gt_model_opt(a, e->opts[i].key) != gt_model_opt(b, e->opts[i].key)) return false;
+    return true;
 }
 
 gt_model_config gt_model_config_default(const char *name) {

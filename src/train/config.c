@@ -10,7 +10,7 @@ gt_train_config gt_train_config_default(void) {
     gt_train_config c;
     memset(&c, 0, sizeof c);
     c.model = gt_model_config_default("dcgan");
-    c.model.d_norm = GT_NORM_DEFAULT; /* resolved from the loss by the check */
+    gt_model_opt_set(&c.model, "d_norm", GT_NORM_DEFAULT); /* resolved from the loss by the check */
     c.clip = GT_CLIP_DEFAULT;
     c.steps = 2000;
     c.batch = 64;
@@ -36,8 +36,10 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (!c) return gt_set_error(GT_ERR_ARG, "train config is NULL");
     const gt_model_entry *e = gt_model_find(c->model.name);
     if (!e) return gt_last_status();
-    /* a gradient penalty wants a per-sample critic: layer norm (the WGAN-GP paper) */
-    if (c->model.d_norm == GT_NORM_DEFAULT && c->gp > 0) c->model.d_norm = GT_NORM_LAYER;
+    /* a gradient penalty wants a per-sample critic: layer norm (the WGAN-GP paper), in a family
+       that lets D's normalization be chosen */
+    if (gt_model_opt(&c->model, "d_norm") == GT_NORM_DEFAULT && c->gp > 0)
+        gt_model_opt_set(&c->model, "d_norm", GT_NORM_LAYER);
     e->defaults(&c->model);
     gt_status st = e->check(&c->model);
     if (st != GT_OK) return st;
@@ -94,9 +96,16 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     gt_json_add_number(m, "res", c->model.res);
     gt_json_add_number(m, "channels", c->model.channels);
     gt_json_add_number(m, "nz", c->model.nz);
-    gt_json_add_number(m, "ngf", c->model.ngf);
-    gt_json_add_number(m, "ndf", c->model.ndf);
-    cJSON_AddStringToObject(m, "d_norm", gt_norm_name(c->model.d_norm));
+    gt_json_add_number(m, "n_classes", c->model.n_classes);
+    /* the family's own options, every one (its defaults included) */
+    const gt_model_entry *e = gt_model_find(c->model.name);
+    for (int i = 0; e && i < e->n_opts; i++) {
+        const gt_model_opt_def *d = &e->opts[i];
+        char txt[64];
+        if (d->type == GT_OPT_ENUM) cJSON_AddStringToObject(m, d->key, gt_model_opt_text(&c->model, d->key, txt, sizeof txt));
+        else if (d->type == GT_OPT_BOOL) cJSON_AddBoolToObject(m, d->key, gt_model_opt(&c->model, d->key) != 0);
+        else gt_json_add_number(m, d->key, gt_model_opt(&c->model, d->key));
+    }
     cJSON_AddItemToObject(j, "model", m);
     cJSON_AddStringToObject(j, "data", c->data);
     gt_json_add_number(j, "data_limit", (double)c->data_limit);
@@ -176,22 +185,69 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
         cJSON_Delete(j);
         return gt_set_error(GT_ERR_FORMAT, "%s: the training config is not a JSON object", label);
     }
+    /* every key must be one the config has: a misspelt key is a mistake, not a default */
+    static const char *const known[] = {"model", "data", "data_limit", "skip_bad_images", "out", "steps", "batch",
+                                        "lr_g", "lr_d", "beta1", "beta2", "n_critic", "ema", "seed", "loss", "gp",
+                                        "clip", "log_every", "sample_every", "ckpt_every", "keep_ckpts", "n_samples",
+                                        "threads", "eval_every", "eval_n", "eval_extractor", "eval_metrics"};
+    const size_t nknown = sizeof known / sizeof known[0];
+    for (const cJSON *it = j->child; it; it = it->next) {
+        size_t i = 0;
+        while (i < nknown && strcmp(known[i], it->string) != 0) i++;
+        if (i == nknown) {
+            char list[512];
+            size_t k = 0;
+            for (size_t q = 0; q < nknown && k < sizeof list; q++)
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", q ? ", " : "", known[q]);
+            gt_status st = gt_set_error(GT_ERR_FORMAT, "%s: unknown key '%s' in the training config (the keys: %s)",
+                                        label, it->string, list);
+            cJSON_Delete(j);
+            return st;
+        }
+    }
     gt_train_config n = *c;
     const char *bad = NULL;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
     if (m) {
         if (!cJSON_IsObject(m)) { bad = "model"; goto fail; }
-        if (!gt__get_str(m, "name", n.model.name, sizeof n.model.name)) { bad = "model.name"; goto fail; }
+        char name[GT_MODEL_NAME_MAX];
+        snprintf(name, sizeof name, "%s", n.model.name);
+        if (!gt__get_str(m, "name", name, sizeof name)) { bad = "model.name"; goto fail; }
+        if (strcmp(name, n.model.name) != 0) { /* another family: none of the old one's options */
+            if (!gt_model_find(name)) {
+                char msg[600];
+                snprintf(msg, sizeof msg, "%s", gt_last_error()); /* set_error writes over it */
+                cJSON_Delete(j);
+                return gt_set_error(GT_ERR_FORMAT, "%s: model.name: %s", label, msg);
+            }
+            n.model = gt_model_config_default(name);
+        }
         GT__INT(m, "res", 1, 65536, n.model.res);
         GT__INT(m, "channels", 1, 4, n.model.channels);
         GT__INT(m, "nz", 1, 1 << 20, n.model.nz);
-        GT__INT(m, "ngf", 1, 1 << 20, n.model.ngf);
-        GT__INT(m, "ndf", 1, 1 << 20, n.model.ndf);
-        /* absent: a file from before the option, whose D had batch norm */
-        const cJSON *dn = cJSON_GetObjectItemCaseSensitive(m, "d_norm");
-        int k = !dn ? GT_NORM_BATCH : cJSON_IsString(dn) ? gt_norm_parse(dn->valuestring) : -1;
-        if (k < 0) { bad = "model.d_norm"; goto fail; }
-        n.model.d_norm = k;
+        GT__INT(m, "n_classes", 0, 1 << 20, n.model.n_classes);
+        for (const cJSON *it = m->child; it; it = it->next) { /* the rest: the family's options */
+            const char *k = it->string;
+            if (!strcmp(k, "name") || !strcmp(k, "res") || !strcmp(k, "channels") || !strcmp(k, "nz") ||
+                !strcmp(k, "n_classes"))
+                continue;
+            gt_status st;
+            if (cJSON_IsString(it)) st = gt_model_opt_parse(&n.model, k, it->valuestring);
+            else if (cJSON_IsBool(it)) st = gt_model_opt_set(&n.model, k, cJSON_IsTrue(it) ? 1 : 0);
+            else if (cJSON_IsNumber(it)) st = gt_model_opt_set(&n.model, k, it->valuedouble);
+            else st = gt_set_error(GT_ERR_ARG, "model.%s: a number, a string or true/false expected", k);
+            if (st != GT_OK) {
+                char msg[600];
+                snprintf(msg, sizeof msg, "%s", gt_last_error());
+                cJSON_Delete(j);
+                return gt_set_error(GT_ERR_FORMAT, "%s: %s", label, msg);
+            }
+        }
+        /* options a file from before them lacks: the value those runs had (dcgan's d_norm: batch) */
+        const gt_model_entry *e = gt_model_find(n.model.name);
+        for (int i = 0; e && i < e->n_opts; i++)
+            if (!isnan(e->opts[i].absent) && !cJSON_GetObjectItemCaseSensitive(m, e->opts[i].key))
+                gt_model_opt_set(&n.model, e->opts[i].key, e->opts[i].absent);
     }
     if (!gt__get_str(j, "data", n.data, sizeof n.data)) { bad = "data"; goto fail; }
     if (!gt__get_str(j, "out", n.out, sizeof n.out)) { bad = "out"; goto fail; }

@@ -129,14 +129,14 @@ static void test_wgan_gp_critic(void) {
     const gt_st_tensor *w = gt_st_find(&s, "D.main.3.weight");
     CHECK(w && w->ndim == 1 && w->shape[0] == 16 && !gt_st_find(&s, "D.main.3.running_mean"));
     gt_st_free(&s);
-    CHECK_CLI(0, "D norm       layer", "info", "--ckpt", last);
+    CHECK_CLI(0, "d_norm       layer", "info", "--ckpt", last);
     CHECK(gt_cli_said("wgan + gp"));
     CHECK_CLI(0, "4 images", "sample", "--ckpt", last, "--n", "4", "--out", tp("gp.png"));
     CHECK_CLI(2, "--d-norm differs from the run being resumed", "train", "--out", tp("gp"), "--resume", "--steps",
               "5", "--d-norm", "none");
     CHECK_CLI(0, NULL, "train", "--out", tp("gp"), "--resume", "--steps", "5", "--d-norm", "layer", "--quiet");
     CHECK_CLI(0, "step         5 of 5", "info", "--ckpt", last);
-    CHECK(gt_cli_said("D norm       layer"));
+    CHECK(gt_cli_said("d_norm       layer"));
     char cfg[800];
     snprintf(cfg, sizeof cfg, "%s/config.json", tp("gp"));
     size_t n = 0;
@@ -148,13 +148,13 @@ static void test_wgan_gp_critic(void) {
     CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "2", "--out", tp("gp_none"), "--loss", "wgan-gp",
               "--d-norm", "none", TINY);
     snprintf(last, sizeof last, "%s/last.safetensors", tp("gp_none"));
-    CHECK_CLI(0, "D norm       none", "info", "--ckpt", last);
+    CHECK_CLI(0, "d_norm       none", "info", "--ckpt", last);
     CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "2", "--out", tp("ns_layer"), "--d-norm", "layer", TINY);
     snprintf(last, sizeof last, "%s/last.safetensors", tp("ns_layer"));
-    CHECK_CLI(0, "D norm       layer", "info", "--ckpt", last);
+    CHECK_CLI(0, "d_norm       layer", "info", "--ckpt", last);
     /* the default elsewhere stays batch */
     snprintf(last, sizeof last, "%s/last.safetensors", tp("hinge"));
-    CHECK_CLI(0, "D norm       batch", "info", "--ckpt", last);
+    CHECK_CLI(0, "d_norm       batch", "info", "--ckpt", last);
 }
 
 int main(void) {

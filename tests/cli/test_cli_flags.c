@@ -1,6 +1,10 @@
 /* The gantry program on bad command lines: every mistake gets a message that
  * names the flag (or the file) and exit 2 (usage) or 1 (failure), never a
  * crash. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "cli_util.h"
 #include "gantry/models.h"
 #include "gantry/train.h"
@@ -107,6 +111,71 @@ static void test_lists(void) {
     CHECK(gt_model_at(0) != NULL && gt_model_at(-1) == NULL);
 }
 
+/* A path in this test's folder holding text. */
+static const char *write_text(const char *name, const char *text) {
+    const char *p = gt_test_path(name);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) fputs(text, f), fclose(f);
+    return p;
+}
+
+static bool exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* --config: a config file, the flags given override it; unknown keys, wrong types and options the
+ * family lacks are refused with a message naming the key and what is allowed, and nothing is written. */
+static void test_config_files(void) {
+    char out[700];
+    snprintf(out, sizeof out, "%s/run_cfg", gt_test_tmpdir());
+    const char *bad[][2] = {
+        {"{\"stpes\": 3}", "unknown key 'stpes'"},
+        {"{\"model\": {\"name\": \"dcgan\", \"widht\": 3}}", "no option 'widht' (its options: ngf, ndf, d_norm)"},
+        {"{\"model\": {\"name\": \"dcgan\", \"ngf\": \"wide\"}}", "model.ngf must be a number, got 'wide'"},
+        {"{\"model\": {\"name\": \"dcgan\", \"ngf\": 0}}", "model.ngf must be an integer in 1..1024, got 0"},
+        {"{\"model\": {\"name\": \"dcgan\", \"d_norm\": \"group\"}}", "must be one of default, batch, layer, none"},
+        {"{\"model\": {\"name\": \"nosuchgan\"}}", "unknown model 'nosuchgan'"},
+        {"{\"batch\": \"64\"}", "field 'batch'"},
+        {"{\"model\": {\"name\": \"dcgan\", \"n_classes\": 10}, \"data\": \"fashion-mnist\", \"steps\": 2}",
+         "dcgan is unconditional"},
+        {"[1, 2]", "not a JSON object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *cfg = write_text("bad.json", bad[i][0]);
+        int rc = gt_cli_run("train", "--config", cfg, "--out", out, NULL);
+        CHECK_MSG(rc == 1 || rc == 2, "config %s: rc %d", bad[i][0], rc);
+        CHECK_MSG(gt_cli_said(bad[i][1]), "config %s: expected '%s', got: %s", bad[i][0], bad[i][1], gt_cli_out);
+        CHECK_MSG(!exists(out), "config %s: the run folder was made", bad[i][0]);
+    }
+    CHECK_CLI(2, "--config does not go with --resume", "train", "--config", write_text("ok.json", "{}"), "--out", out,
+              "--resume");
+    CHECK_CLI(2, "--model-opts: model dcgan has no option 'foo'", "train", "--data", "fashion-mnist", "--steps", "2",
+              "--out", out, "--model-opts", "foo=1");
+    CHECK_CLI(2, "--model-opts: model options are KEY=VALUE", "train", "--data", "fashion-mnist", "--steps", "2",
+              "--out", out, "--model-opts", "ngf");
+    CHECK(!exists(out));
+    /* every shipped config is valid as it is (the families, their options, the losses) */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/configs", GT_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json")) continue;
+        char path[900], *text = NULL;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t sz = 0;
+        CHECK(gt_read_file(path, (void **)&text, &sz, 1 << 20) == GT_OK);
+        gt_train_config c = gt_train_config_default();
+        CHECK_MSG(text && gt_train_config_from_json(&c, text, path) == GT_OK && gt_train_config_check(&c) == GT_OK,
+                  "%s: %s", e->d_name, gt_last_error());
+        free(text);
+        n++;
+    }
+    if (d) closedir(d);
+    CHECK_MSG(n >= 1, "no configs in %s", dir);
+}
+
 int main(void) {
     if (!gt_cli_find()) {
         fprintf(stderr, "the gantry program is not built (looked for %s)\n", gt_cli_bin);
@@ -117,6 +186,7 @@ int main(void) {
     RUN(test_missing_data);
     RUN(test_sample_info_flags);
     RUN(test_lists);
+    RUN(test_config_files);
     int rc = gt_test_finish();
     return rc;
 }

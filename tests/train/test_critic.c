@@ -36,7 +36,9 @@ static float d_max_abs(const gt_net *D) {
  * gradient, relative to their sizes. */
 static void sample0_change(int norm, float *d_out, float *d_grad) {
     gt_model_config mc = gt_model_config_default("dcgan");
-    mc.res = 28, mc.channels = 1, mc.ndf = 8, mc.d_norm = norm;
+    mc.res = 28, mc.channels = 1;
+    gt_model_opt_set(&mc, "ndf", 8);
+    gt_model_opt_set(&mc, "d_norm", norm);
     gt_rng r;
     gt_rng_init(&r, 7);
     gt_net D;
@@ -98,14 +100,15 @@ static void test_per_sample(void) {
  * no buffers); none drops the module and shifts the indices. */
 static void test_layout(void) {
     gt_model_config mc = gt_model_config_default("dcgan");
-    mc.res = 32, mc.channels = 3, mc.ndf = 8;
+    mc.res = 32, mc.channels = 3;
+    gt_model_opt_set(&mc, "ndf", 8);
     gt_rng r;
     gt_rng_init(&r, 1);
     gt_net B, L, N;
-    CHECK(gt_model_build(&mc, GT_NET_D, &r, &B) == GT_OK && B.cfg.d_norm == GT_NORM_BATCH); /* the default */
-    mc.d_norm = GT_NORM_LAYER;
+    CHECK(gt_model_build(&mc, GT_NET_D, &r, &B) == GT_OK && gt_model_opt(&B.cfg, "d_norm") == GT_NORM_BATCH); /* the default */
+    gt_model_opt_set(&mc, "d_norm", GT_NORM_LAYER);
     CHECK(gt_model_build(&mc, GT_NET_D, &r, &L) == GT_OK);
-    mc.d_norm = GT_NORM_NONE;
+    gt_model_opt_set(&mc, "d_norm", GT_NORM_NONE);
     CHECK(gt_model_build(&mc, GT_NET_D, &r, &N) == GT_OK);
     gt_tensor *w = gt_params_get(&L.P, "main.3.weight"), *b = gt_params_get(&L.P, "main.3.bias");
     CHECK(w && w->ndim == 1 && w->shape[0] == 16 && gt_data(w)[5] == 1.0f && b && gt_data(b)[5] == 0.0f);
@@ -117,10 +120,10 @@ static void test_layout(void) {
     gt_net_free(&B);
     gt_net_free(&L);
     gt_net_free(&N);
-    mc.d_norm = 9;
-    gt_net X;
-    CHECK(gt_model_build(&mc, GT_NET_D, &r, &X) == GT_ERR_ARG && strstr(gt_last_error(), "d_norm"));
-    gt_net_free(&X);
+    CHECK(gt_model_opt_set(&mc, "d_norm", 9) == GT_ERR_ARG && strstr(gt_last_error(), "d_norm") &&
+          strstr(gt_last_error(), "batch, layer, none"));
+    CHECK(gt_model_opt_parse(&mc, "d_norm", "group") == GT_ERR_ARG && strstr(gt_last_error(), "group"));
+    CHECK(gt_model_opt_set(&mc, "width", 3) == GT_ERR_ARG && strstr(gt_last_error(), "ngf, ndf, d_norm"));
     CHECK(gt_norm_parse("layer") == GT_NORM_LAYER && gt_norm_parse("group") == -1 &&
           strcmp(gt_norm_name(GT_NORM_NONE), "none") == 0);
 }
@@ -129,16 +132,17 @@ static void test_layout(void) {
  * files without the keys read as the runs that wrote them were trained. */
 static void test_config(void) {
     gt_train_config c = gt_train_config_default();
-    CHECK(gt_train_config_check(&c) == GT_OK && c.model.d_norm == GT_NORM_BATCH && c.clip == 0);
+    CHECK(gt_train_config_check(&c) == GT_OK && gt_model_opt(&c.model, "d_norm") == GT_NORM_BATCH && c.clip == 0);
     c = gt_train_config_default();
     c.loss = GT_LOSS_WGAN;
-    CHECK(gt_train_config_check(&c) == GT_OK && c.model.d_norm == GT_NORM_BATCH && c.clip == GT_WGAN_CLIP);
+    CHECK(gt_train_config_check(&c) == GT_OK && gt_model_opt(&c.model, "d_norm") == GT_NORM_BATCH && c.clip == GT_WGAN_CLIP);
     c = gt_train_config_default();
     c.loss = GT_LOSS_WGAN, c.gp = 10;
-    CHECK(gt_train_config_check(&c) == GT_OK && c.model.d_norm == GT_NORM_LAYER && c.clip == 0);
+    CHECK(gt_train_config_check(&c) == GT_OK && gt_model_opt(&c.model, "d_norm") == GT_NORM_LAYER && c.clip == 0);
     c = gt_train_config_default();
-    c.loss = GT_LOSS_HINGE, c.gp = 1, c.model.d_norm = GT_NORM_NONE;
-    CHECK(gt_train_config_check(&c) == GT_OK && c.model.d_norm == GT_NORM_NONE);
+    c.loss = GT_LOSS_HINGE, c.gp = 1;
+    gt_model_opt_set(&c.model, "d_norm", GT_NORM_NONE);
+    CHECK(gt_train_config_check(&c) == GT_OK && gt_model_opt(&c.model, "d_norm") == GT_NORM_NONE);
     c = gt_train_config_default();
     c.loss = GT_LOSS_WGAN, c.clip = 0.05;
     CHECK(gt_train_config_check(&c) == GT_OK && c.clip == 0.05);
@@ -154,19 +158,20 @@ static void test_config(void) {
 
     /* round trip */
     c = gt_train_config_default();
-    c.loss = GT_LOSS_WGAN, c.clip = 0.03, c.model.d_norm = GT_NORM_LAYER;
+    c.loss = GT_LOSS_WGAN, c.clip = 0.03;
+    gt_model_opt_set(&c.model, "d_norm", GT_NORM_LAYER);
     CHECK(gt_train_config_check(&c) == GT_OK);
     char *j = gt_train_config_to_json(&c);
     CHECK(j && strstr(j, "\"d_norm\":") && strstr(j, "\"clip\":"));
     gt_train_config d = gt_train_config_default();
-    CHECK(j && gt_train_config_from_json(&d, j, "rt") == GT_OK && d.clip == 0.03 && d.model.d_norm == GT_NORM_LAYER);
+    CHECK(j && gt_train_config_from_json(&d, j, "rt") == GT_OK && d.clip == 0.03 && gt_model_opt(&d.model, "d_norm") == GT_NORM_LAYER);
     free(j);
     /* a config from before the options: batch-norm D, no clipping, even for wgan-gp / wgan */
     d = gt_train_config_default();
     CHECK(gt_train_config_from_json(&d, "{\"model\":{\"name\":\"dcgan\",\"res\":28},\"loss\":\"wgan\",\"gp\":10}",
                                     "old") == GT_OK);
-    CHECK(d.model.d_norm == GT_NORM_BATCH && d.clip == 0);
-    CHECK(gt_train_config_check(&d) == GT_OK && d.model.d_norm == GT_NORM_BATCH);
+    CHECK(gt_model_opt(&d.model, "d_norm") == GT_NORM_BATCH && d.clip == 0);
+    CHECK(gt_train_config_check(&d) == GT_OK && gt_model_opt(&d.model, "d_norm") == GT_NORM_BATCH);
     d = gt_train_config_default();
     CHECK(gt_train_config_from_json(&d, "{\"model\":{\"name\":\"dcgan\"},\"loss\":\"wgan\"}", "old") == GT_OK);
     CHECK(gt_train_config_check(&d) == GT_OK && d.clip == 0);
@@ -223,7 +228,7 @@ static void test_wgan_gp_checkpoint(void) {
     c.loss = GT_LOSS_WGAN, c.gp = 10;
     gt_trainer t, u;
     CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
-    CHECK(t.cfg.model.d_norm == GT_NORM_LAYER);
+    CHECK(gt_model_opt(&t.cfg.model, "d_norm") == GT_NORM_LAYER);
     CHECK_MSG(gt_train_run(&t, NULL) == GT_OK, "%s", gt_last_error());
     char last[800];
     gt_train_last_ckpt(&c, last, sizeof last);
@@ -245,7 +250,7 @@ static void test_wgan_gp_checkpoint(void) {
     gt_trainer_free(&u);
     gt_trainer_free(&t);
 
-    c.model.d_norm = GT_NORM_BATCH; /* the same run with a batch-norm D does not fit */
+    gt_model_opt_set(&c.model, "d_norm", GT_NORM_BATCH); /* the same run with a batch-norm D does not fit */
     CHECK(gt_trainer_init(&u, &c, NULL) == GT_OK);
     CHECK(gt_trainer_load(&u, last) == GT_ERR_SHAPE && strstr(gt_last_error(), "D.main.3.running_mean"));
     gt_trainer_free(&u);
@@ -254,7 +259,7 @@ static void test_wgan_gp_checkpoint(void) {
     gt_train_config lc;
     bool ema = false;
     CHECK_MSG(gt_load_generator(last, true, &G, &lc, &ema) == GT_OK, "%s", gt_last_error());
-    CHECK(lc.model.d_norm == GT_NORM_LAYER && lc.gp == 10);
+    CHECK(gt_model_opt(&lc.model, "d_norm") == GT_NORM_LAYER && lc.gp == 10);
     gt_net_free(&G);
 }
 

@@ -39,10 +39,12 @@ static void compare_entries(const char *tag, const gt_params *P, float rtol, flo
 static void run_case(const gt_case *k) {
     gt_train_config c = gt_train_config_default();
     c.model.res = k->res, c.model.channels = k->channels, c.model.nz = k->nz;
-    c.model.ngf = k->ngf, c.model.ndf = k->ndf;
+    gt_model_opt_set(&c.model, "ngf", k->ngf);
+    gt_model_opt_set(&c.model, "ndf", k->ndf);
     c.batch = k->batch, c.ema = k->ema, c.seed = 3;
     c.lr_g = 2e-4, c.lr_d = 1e-4; /* TTUR: different rates */
-    c.loss = k->loss, c.gp = k->gp, c.clip = k->clip ? k->clip : GT_CLIP_DEFAULT, c.model.d_norm = k->d_norm;
+    c.loss = k->loss, c.gp = k->gp, c.clip = k->clip ? k->clip : GT_CLIP_DEFAULT;
+    gt_model_opt_set(&c.model, "d_norm", k->d_norm);
     gt_trainer t;
     gt_status st = gt_trainer_init(&t, &c, NULL);
     CHECK_MSG(st == GT_OK, "trainer init: %s", gt_last_error());
@@ -73,7 +75,7 @@ static void run_case(const gt_case *k) {
     CHECK(gt_golden_write(path, n, names, ts));
     snprintf(args, sizeof args, "%s %d %d %d %d %d %d %.17g %.17g %.17g %.17g %.17g %s %.17g %.17g %s", path, k->res,
              k->channels, k->nz, k->ngf, k->ndf, k->steps, c.lr_g, c.lr_d, c.beta1, c.beta2, k->ema > 0 ? k->ema : 0.0,
-             gt_loss_name(t.cfg.loss), t.cfg.gp, t.cfg.clip, gt_norm_name(t.cfg.model.d_norm));
+             gt_loss_name(t.cfg.loss), t.cfg.gp, t.cfg.clip, gt_norm_name((int)gt_model_opt(&t.cfg.model, "d_norm")));
     double ld[8], lg[8];
     for (int s = 0; s < k->steps; s++) {
         gt_step_stats ss;
@@ -133,7 +135,9 @@ static void test_shapes(void) {
     for (int si = 0; si < 3; si++)
         for (int ch = 1; ch <= 3; ch += 2) {
             gt_model_config c = gt_model_config_default("dcgan");
-            c.res = sizes[si], c.channels = ch, c.ngf = 8, c.ndf = 8, c.nz = 12;
+            c.res = sizes[si], c.channels = ch, c.nz = 12;
+            gt_model_opt_set(&c, "ngf", 8);
+            gt_model_opt_set(&c, "ndf", 8);
             gt_rng r;
             gt_rng_init(&r, 1);
             gt_net G, D;
@@ -194,7 +198,7 @@ static void test_registry_and_errors(void) {
     mine.build = fake_build;
     CHECK(gt_model_register(&mine) == GT_OK);
     gt_model_config c = gt_model_config_default("dcgan-copy");
-    CHECK(strcmp(c.name, "dcgan-copy") == 0 && c.res == 32 && c.nz == 100 && c.ngf == 64);
+    CHECK(strcmp(c.name, "dcgan-copy") == 0 && c.res == 32 && c.nz == 100 && gt_model_opt(&c, "ngf") == 64);
     char names[256];
     CHECK(strstr(gt_model_names(names, sizeof names), "dcgan-copy") != NULL);
 
@@ -208,19 +212,26 @@ static void test_registry_and_errors(void) {
     c.res = 32, c.channels = 2;
     CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "channels"));
     gt_net_free(&G);
-    c.channels = 3, c.ngf = 0; /* 0 = default */
-    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK && G.cfg.ngf == 64);
+    c.channels = 3; /* ngf not set: the default */
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK && gt_model_opt(&G.cfg, "ngf") == 64);
     gt_net_free(&G);
-    c.ngf = -3;
-    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "ngf"));
-    gt_net_free(&G);
+    CHECK(gt_model_opt_set(&c, "ngf", -3) == GT_ERR_ARG && strstr(gt_last_error(), "ngf") &&
+          strstr(gt_last_error(), "1..1024"));
+    CHECK(gt_model_opt_set(&c, "ngf", 2.5) == GT_ERR_ARG && strstr(gt_last_error(), "integer"));
+    CHECK(gt_model_opt_set(&c, "ngf", 32) == GT_OK && gt_model_opt(&c, "ngf") == 32);
+    CHECK(gt_model_opts_parse_list(&c, "ndf=16,d_norm=none") == GT_OK && gt_model_opt(&c, "ndf") == 16 &&
+          gt_model_opt(&c, "d_norm") == GT_NORM_NONE && gt_model_opt(&c, "ngf") == 32);
+    CHECK(gt_model_opts_parse_list(&c, "ndf") == GT_ERR_ARG && strstr(gt_last_error(), "KEY=VALUE"));
+    CHECK(isnan(gt_model_opt(&c, "nonesuch")));
     snprintf(c.name, sizeof c.name, "stylegan9");
     CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "stylegan9"));
     gt_net_free(&G);
 
     /* a trainer fed batches of the wrong shape says so */
     gt_train_config tc = gt_train_config_default();
-    tc.model.ngf = tc.model.ndf = 4, tc.batch = 2;
+    gt_model_opt_set(&tc.model, "ngf", 4);
+    gt_model_opt_set(&tc.model, "ndf", 4);
+    tc.batch = 2;
     gt_trainer t;
     CHECK(gt_trainer_init(&t, &tc, NULL) == GT_OK);
     int m = gt_scope_begin();

@@ -101,7 +101,7 @@ static void test_run_folder(void) {
         gt_train_config c = gt_train_config_default();
         cfg[n] = 0;
         CHECK(gt_train_config_from_json(&c, (char *)cfg, p) == GT_OK);
-        CHECK(c.steps == 10 && c.model.res == 28 && c.model.ngf == 8 && c.seed == 11 && c.ema == 0.9);
+        CHECK(c.steps == 10 && c.model.res == 28 && gt_model_opt(&c.model, "ngf") == 8 && c.seed == 11 && c.ema == 0.9);
         free(cfg);
     }
     /* metrics: one line per log interval, steps 2,4,...,10 once each (the first
@@ -184,7 +184,7 @@ static void test_load_errors(void) {
           strstr(gt_last_error(), "does-not-exist"));
     /* a checkpoint of another architecture: shapes that do not fit */
     gt_train_config c2 = small_config(tp("other"), 1);
-    c2.model.ngf = 12;
+    gt_model_opt_set(&c2.model, "ngf", 12);
     gt_trainer o;
     CHECK(gt_trainer_init(&o, &c2, NULL) == GT_OK);
     CHECK(gt_train_run(&o, NULL) == GT_OK);

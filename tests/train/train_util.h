@@ -53,7 +53,9 @@ static inline gt_train_config gt_test_tiny_config(const char *data, const char *
     gt_train_config c = gt_train_config_default();
     snprintf(c.data, sizeof c.data, "%s", data);
     snprintf(c.out, sizeof c.out, "%s", out);
-    c.model.res = 28, c.model.channels = 1, c.model.nz = 16, c.model.ngf = 8, c.model.ndf = 8;
+    c.model.res = 28, c.model.channels = 1, c.model.nz = 16;
+    gt_model_opt_set(&c.model, "ngf", 8);
+    gt_model_opt_set(&c.model, "ndf", 8);
     c.steps = steps;
     return c;
 }
