@@ -155,17 +155,20 @@ static void test_spectral_norm_vs_pytorch(void) {
         const char *tag = SN_TAGS[t];
         gt_nn_spectral_norm *sn = sn_of(&m, t);
         CHECK(gt_params_zero_grad(&P) == GT_OK);
-        gt_tensor *y = NULL;
+        gt_tensor *y[4] = {NULL};
         for (int s = 1; s <= 3; s++) {
-            y = sn_fwd(&m, t, xs[t][s], GT_LAYER_TRAIN);
-            close_g(nmf("y.%s.%d", tag, s), y, FWD_RTOL, FWD_ATOL);
+            y[s] = sn_fwd(&m, t, xs[t][s], GT_LAYER_TRAIN);
+            close_g(nmf("y.%s.%d", tag, s), y[s], FWD_RTOL, FWD_ATOL);
         }
         close_g(nmf("u.%s", tag), sn->weight_u, FWD_RTOL, FWD_ATOL);
         close_g(nmf("v.%s", tag), sn->weight_v, FWD_RTOL, FWD_ATOL);
         close_g(nmf("sigma.%s", tag), gt_scalar(sn->sigma), FWD_RTOL, FWD_ATOL);
         close_g(nmf("weight.%s", tag), gt_nn_spectral_norm_weight(sn, GT_LAYER_EVAL), FWD_RTOL, FWD_ATOL);
-        /* gradients of the third forward: through weight_orig / sigma(weight_orig) */
-        CHECK(y && gt_backward(gt_sum_all(gt_mul(y, ws[t]))) == GT_OK);
+        /* gradients through weight_orig / sigma(weight_orig), of two graphs
+         * made before one backward (as D(real) and D(fake)): each uses the u
+         * and v of its own forward */
+        CHECK(y[2] && y[3] && gt_backward(gt_sum_all(gt_mul(gt_add(y[2], y[3]), ws[t]))) == GT_OK);
+        if (t != 2) close_g(nmf("gx2.%s", tag), xs[t][2]->grad, GRAD_RTOL, GRAD_ATOL);
         if (t != 2) close_g(nmf("gx.%s", tag), xs[t][3]->grad, GRAD_RTOL, GRAD_ATOL);
         cmp_params(&P, tag, false);
         /* eval and batch forwards use the stored u, v and change nothing */

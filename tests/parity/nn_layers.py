@@ -11,7 +11,7 @@ PyTorch's state_dict keys (names_ok).
 CASE sn: spectral_norm'd Conv2d / Linear / Embedding (tags conv, lin, emb):
 three training forwards on x.<tag>.1..3 (y.<tag>.<k>), then u, v, sigma and
 the normalized weight (u.<tag>, v.<tag>, sigma.<tag>, weight.<tag>), the
-gradients of sum(y3 * w.<tag>) (gx.<tag>, grad.<tag>.<param>), an eval
+gradients of sum((y2 + y3) * w.<tag>) (gx2.<tag>, gx.<tag>, grad.<tag>.<param>), an eval
 forward on x.<tag>.1 (yeval.<tag>) and a fourth training forward on x.<tag>.4
 (y.<tag>.4, u4.<tag>, v4.<tag>).
 
@@ -237,9 +237,12 @@ def sn_case(mods, inp, out):
             out[f"v.{tag}"] = m.weight_v.clone()
             out[f"sigma.{tag}"] = torch.dot(m.weight_u, wm @ m.weight_v)
             out[f"weight.{tag}"] = m.weight.detach().clone()
-        x3, y3 = ys[2]
-        (y3 * t(inp[f"w.{tag}"])).sum().backward()
+        # two graphs made before one backward (D(real), D(fake)): each keeps
+        # the u, v of its own forward
+        (x2, y2), (x3, y3) = ys[1], ys[2]
+        ((y2 + y3) * t(inp[f"w.{tag}"])).sum().backward()
         if x3.is_floating_point():
+            out[f"gx2.{tag}"] = x2.grad
             out[f"gx.{tag}"] = x3.grad
         for n, p in m.named_parameters():
             out[f"grad.{tag}.{n}"] = p.grad.clone()
