@@ -903,7 +903,7 @@ static void test_golden_pytorch(void) {
     enum { PER = 8 + 2 * MAXIN };
     const char **names = calloc((size_t)NROWS * PER, sizeof *names);
     gt_tensor **ts = calloc((size_t)NROWS * PER, sizeof *ts);
-    char(*buf)[32] = calloc((size_t)NROWS * PER, sizeof *buf);
+    char(*buf)[48] = calloc((size_t)NROWS * PER, sizeof *buf);
     gt_tensor *(*in)[MAXIN] = calloc((size_t)NROWS, sizeof *in);
     gt_tensor *(*v)[MAXIN] = calloc((size_t)NROWS, sizeof *v);
     gt_tensor **w = calloc((size_t)NROWS, sizeof *w);
@@ -939,7 +939,7 @@ static void test_golden_pytorch(void) {
         PUT("grad", gt_from_i32(1, (int64_t[]){1}, (int32_t[]){r->grad}));
         PUT("w", w[i]);
         for (int j = 0; j < nin[i]; j++) {
-            char tag[8];
+            char tag[16];
             snprintf(tag, sizeof tag, "x%d", j);
             PUT(tag, in[i][j]);
             if (r->grad == G2 && df[j]) {
