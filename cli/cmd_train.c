@@ -80,7 +80,7 @@ static void gt__wrote(const char *what, const char *path, void *user) {
 static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz",   "--ngf",  "--ndf",
                                         "--batch", "--seed", "--loss",     "--gp",   "--ema",  "--n-critic",
                                         "--data",  "--data-limit", "--n-samples", "--clip", "--d-norm",
-                                        "--model-opts"};
+                                        "--model-opts", "--dragan", "--r1", "--r2", "--reg-every", "--label-smooth"};
 
 /* The flags that set a family's options (--ngf, --ndf, --d-norm: DCGAN's, kept as flags; --model-opts
  * KEY=VALUE,... any family's) onto mc. only: just that flag (NULL: all given). 0 or a usage error. */
@@ -183,8 +183,19 @@ int gt_cmd_train(int argc, char **argv) {
         {"--ngf", GT_ARG_INT, &ngf, 1, 1024, false, "N", "dcgan: generator width (64)", false},
         {"--ndf", GT_ARG_INT, &ndf, 1, 1024, false, "N", "dcgan: discriminator width (64)", false},
         {"--loss", GT_ARG_STR, &loss, 0, 0, false, "L",
-         "ns (default), hinge, wgan (weight clipping: --clip), wgan-gp (gradient penalty: --gp)", false},
+         "ns (default), minimax, ls, hinge, wgan (weight clipping: --clip), wgan-gp (gradient penalty: --gp), rpgan "
+         "(--list-losses)",
+         false},
         {"--gp", GT_ARG_DOUBLE, &c.gp, 0, 1e6, false, "W", "gradient-penalty weight (10 with wgan-gp)", false},
+        {"--dragan", GT_ARG_DOUBLE, &c.dragan, 0, 1e6, false, "W", "DRAGAN penalty weight (0 = off; 10 in the paper)",
+         false},
+        {"--r1", GT_ARG_DOUBLE, &c.r1, 0, 1e6, false, "GAMMA", "R1 penalty on the reals: GAMMA/2 E||grad D(x)||^2 (0)",
+         false},
+        {"--r2", GT_ARG_DOUBLE, &c.r2, 0, 1e6, false, "GAMMA", "R2 penalty on the fakes (0)", false},
+        {"--reg-every", GT_ARG_INT, &c.reg_every, 1, 1e6, false, "K",
+         "lazy regularization: the penalties every K D steps, weighted K times (1)", false},
+        {"--label-smooth", GT_ARG_DOUBLE, &c.label_smooth, 0, 0.49, false, "S",
+         "one-sided label smoothing: real target 1-S of the BCE losses (0)", false},
         {"--clip", GT_ARG_DOUBLE, &c.clip, 0, 100, false, "C",
          "--loss wgan: every D weight clipped to [-C, C] after each D step (0.01; 0 = off)\n"
          "                         (the WGAN paper also used RMSProp with lr 5e-5 and --n-critic 5; gantry trains with "
@@ -295,7 +306,11 @@ int gt_cmd_train(int argc, char **argv) {
         gt_train_config want = c;
         if (loss) {
             int k = gt_loss_parse(loss, &want.gp);
-            if (k < 0) return gt_args_error("train", "--loss must be ns, hinge, wgan or wgan-gp, got '%s'", loss);
+            if (k < 0) {
+                char names[256];
+                return gt_args_error("train", "--loss must be one of %s, got '%s'", gt_loss_names(names, sizeof names),
+                                     loss);
+            }
             want.loss = (gt_loss_kind)k;
         }
         if (data) snprintf(want.data, sizeof want.data, "%s", data);
@@ -325,6 +340,11 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--skip-bad-images")) same = want.skip_bad_images == saved.skip_bad_images;
             else if (!strcmp(f, "--n-samples")) same = want.n_samples == saved.n_samples;
             else if (!strcmp(f, "--clip")) same = want.clip == saved.clip;
+            else if (!strcmp(f, "--dragan")) same = want.dragan == saved.dragan;
+            else if (!strcmp(f, "--r1")) same = want.r1 == saved.r1;
+            else if (!strcmp(f, "--r2")) same = want.r2 == saved.r2;
+            else if (!strcmp(f, "--reg-every")) same = want.reg_every == saved.reg_every;
+            else if (!strcmp(f, "--label-smooth")) same = want.label_smooth == saved.label_smooth;
             if (!same)
                 return gt_args_error("train",
                                      "%s differs from the run being resumed (%s); a resumed run keeps its model, "
@@ -398,7 +418,11 @@ int gt_cmd_train(int argc, char **argv) {
         if (loss) {
             double gp = 0;
             int k = gt_loss_parse(loss, &gp);
-            if (k < 0) return gt_args_error("train", "--loss must be ns, hinge, wgan or wgan-gp, got '%s'", loss);
+            if (k < 0) {
+                char names[256];
+                return gt_args_error("train", "--loss must be one of %s, got '%s'", gt_loss_names(names, sizeof names),
+                                     loss);
+            }
             c.loss = (gt_loss_kind)k;
             if (gp > 0 && !gt_args_find(spec, ns, "--gp")->given) c.gp = gp;
         }

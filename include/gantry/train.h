@@ -31,38 +31,97 @@ extern "C" {
 #endif
 
 /* --- losses ------------------------------------------------------------------
- * GT_LOSS_NS     non-saturating (the DCGAN paper / PyTorch example):
- *                D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1)
- * GT_LOSS_HINGE  D: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))); G: -mean(D(G(z)))
- * GT_LOSS_WGAN   D: mean(D(G(z))) - mean(D(x)); G: -mean(D(G(z)))
- *                (with gp > 0: + gp * mean((||grad D(x_hat)||_2 - 1)^2), WGAN-GP;
- *                with gp = 0 the original WGAN: D's weights are clipped to
- *                [-clip, clip] after each D step, clip 0.01 by default) */
-typedef enum { GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_COUNT } gt_loss_kind;
+ * One row each in src/train/losses.c (a new loss is an enum value and a row); `gantry train
+ * --list-losses` prints them. Logits are (N); every loss is a mean over the batch.
+ * GT_LOSS_NS       non-saturating (the DCGAN paper / PyTorch example):
+ *                  D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1)
+ * GT_LOSS_MINIMAX  the original, saturating minimax game (Goodfellow et al. 2014): D as ns;
+ *                  G minimizes log(1 - sigmoid(D(G(z)))) = -softplus(D(G(z)))
+ * GT_LOSS_LS       least squares (LSGAN, Mao et al. 2017, a = 0, b = c = 1, as StudioGAN):
+ *                  D: 0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2; G: 0.5 (D(G(z)) - 1)^2
+ * GT_LOSS_HINGE    D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z))
+ * GT_LOSS_WGAN     D: D(G(z)) - D(x); G: -D(G(z))
+ *                  (with gp > 0: + gp * mean((||grad D(x_hat)||_2 - 1)^2), WGAN-GP;
+ *                  with gp = 0 the original WGAN: D's weights are clipped to
+ *                  [-clip, clip] after each D step, clip 0.01 by default)
+ * GT_LOSS_RPGAN    relativistic pairing (Jolicoeur-Martineau 2019; the loss of "The GAN is dead;
+ *                  long live the GAN!"): D: softplus(D(G(z_i)) - D(x_i)); G: softplus(D(x_i) -
+ *                  D(G(z_i))), each fake paired with the real of the same batch index.
+ * One-sided label smoothing (label_smooth s): the BCE losses' real target is 1 - s. */
+typedef enum {
+    GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_MINIMAX, GT_LOSS_LS, GT_LOSS_RPGAN, GT_LOSS_COUNT
+} gt_loss_kind;
 
-/* A loss: one row of the table in src/train/losses.c (a new loss is an enum value and a row). */
+/* A loss: one row of the table. Separable losses give D's term on real or on fake logits alone
+ * (d_part; the trainer runs the two terms one after the other, holding one D graph at a time) and
+ * G's on the fake logits (g); pairwise ones need both (d_pair, g_pair; the trainer then holds both
+ * graphs and runs D on the real batch in G's step too). real_target: the BCE target of the real
+ * term (1, or 1 - label_smooth); other losses ignore it. */
 typedef struct {
-    const char *name, *summary;                            /* for --loss and --list-losses */
-    gt_tensor *(*d_part)(gt_tensor *logits, bool real);    /* D's term on real or on fake logits */
-    gt_tensor *(*g)(gt_tensor *fake_logits);               /* G's loss */
+    const char *name, *summary;                                      /* for --loss and --list-losses */
+    gt_tensor *(*d_part)(gt_tensor *logits, bool real, float real_target); /* NULL for a pairwise loss */
+    gt_tensor *(*g)(gt_tensor *fake_logits);                         /* NULL for a pairwise loss */
+    gt_tensor *(*d_pair)(gt_tensor *real_logits, gt_tensor *fake_logits);
+    gt_tensor *(*g_pair)(gt_tensor *real_logits, gt_tensor *fake_logits);
+    bool probs;                                                      /* D(x) reported as sigmoid(logits) */
 } gt_loss_def;
 const gt_loss_def *gt_loss_def_get(gt_loss_kind k);        /* NULL past GT_LOSS_COUNT */
-const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", "wgan" */
-/* "ns", "hinge", "wgan", "wgan-gp" (-> GT_LOSS_WGAN, *gp = 10 when gp given); -1 otherwise. */
+const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", ... */
+/* A loss's name, or "wgan-gp" (-> GT_LOSS_WGAN, *gp = 10 when gp given), or "bce" (ns); -1 otherwise. */
 int gt_loss_parse(const char *s, double *gp);
+/* The loss names as a list: "ns, hinge, wgan, wgan-gp, ..." into buf. */
+const char *gt_loss_names(char *buf, size_t n);
 
-/* 0-d losses (new references in the current scope). real / fake: logits (N). */
+/* 0-d losses (new references in the current scope). real / fake: logits (N), the same N for a
+ * pairwise loss. real_target: see gt_loss_def (1 for none). */
 gt_tensor *gt_gan_loss_d(gt_loss_kind k, gt_tensor *real_logits, gt_tensor *fake_logits);
+gt_tensor *gt_gan_loss_d_smooth(gt_loss_kind k, gt_tensor *real_logits, gt_tensor *fake_logits, float real_target);
 gt_tensor *gt_gan_loss_g(gt_loss_kind k, gt_tensor *fake_logits);
-/* D's loss is the sum of a real and a fake term; each alone (the trainer
- * runs them one after the other to hold one D graph at a time). */
+/* G's loss of a pairwise loss (real_logits carry no graph to D); for a separable one, real is ignored. */
+gt_tensor *gt_gan_loss_g_pair(gt_loss_kind k, gt_tensor *real_logits, gt_tensor *fake_logits);
+/* One term of a separable loss's D loss (GT_ERR_ARG for a pairwise loss). */
 gt_tensor *gt_gan_loss_d_part(gt_loss_kind k, gt_tensor *logits, bool real);
+gt_tensor *gt_gan_loss_d_part_smooth(gt_loss_kind k, gt_tensor *logits, bool real, float real_target);
+
+/* --- regularizers of D ---------------------------------------------------------------
+ * Penalties on D's input gradient, one row each in src/train/losses.c, each with its weight
+ * in the training config (0 = off) and applied every reg_every D steps with its weight times
+ * reg_every (lazy regularization, StyleGAN2). At a point x_hat, g = dD(x_hat)/dx_hat per sample:
+ *   GT_REG_GP      WGAN-GP (Gulrajani et al.): x_hat = e*x + (1-e)*G(z), e ~ U[0,1) per sample;
+ *                  gp * mean((||g|| - 1)^2)
+ *   GT_REG_DRAGAN  DRAGAN (Kodali et al., as StudioGAN): x_hat = x + a * 0.5 * std(x) * u, a ~ U[0,1)
+ *                  per sample, u ~ U[0,1) per element, std over the whole batch (unbiased);
+ *                  dragan * mean((||g|| - 1)^2)
+ *   GT_REG_R1      R1 (Mescheder et al.): x_hat = x (reals); r1 / 2 * mean(||g||^2) (StyleGAN's gamma)
+ *   GT_REG_R2      R2: the same on the fakes, r2 / 2 * mean(||g||^2)
+ * D runs in GT_BN_BATCH mode for them (no running statistics updated). */
+typedef enum { GT_REG_GP = 0, GT_REG_DRAGAN, GT_REG_R1, GT_REG_R2, GT_REG_COUNT } gt_reg_kind;
+typedef struct {
+    const char *name, *summary; /* config key and flag (--gp, --dragan, --r1, --r2) */
+    float target;               /* the norm a sample's gradient is pulled to; < 0: its square pushed to 0 */
+    float scale;                /* the weight's factor (1/2 for R1 and R2) */
+    bool on_fake;               /* the point comes from the fakes (R2) */
+} gt_reg_def;
+const gt_reg_def *gt_reg_def_get(gt_reg_kind k); /* NULL past GT_REG_COUNT */
+
+/* The point x_hat of regularizer k (a new leaf with requires_grad) from real and fake (N, C, H, W)
+ * and its noise: e (N, 1, 1, 1) for gp, e (N, 1, 1, 1) and u (N, C, H, W) for dragan (NULL
+ * otherwise); gt_reg_noise draws them from r. */
+gt_tensor *gt_reg_point(gt_reg_kind k, gt_tensor *real, gt_tensor *fake, gt_tensor *e, gt_tensor *u);
+gt_status gt_reg_noise(gt_reg_kind k, gt_tensor *real, gt_rng *r, gt_tensor **e, gt_tensor **u);
+/* The penalty of regularizer k (before its weight and scale) from D's outputs d (N) at the
+ * leaf x_hat: mean((||g|| - target)^2), or mean(||g||^2); recorded with create_graph so it can be
+ * differentiated w.r.t. D's parameters. */
+gt_tensor *gt_reg_penalty_at(gt_reg_kind k, gt_tensor *d, gt_tensor *x_hat);
+/* The whole penalty for a net: noise from r, the point, D's forward in GT_BN_BATCH mode. */
+gt_tensor *gt_reg_penalty(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
+
 /* WGAN-GP's penalty mean((||dD(x_hat)/dx_hat||_2 - 1)^2), x_hat = e*real +
- * (1-e)*fake with e ~ U[0,1) per sample from r; recorded with create_graph so
- * the returned 0-d tensor can be differentiated w.r.t. D's parameters. D's
+ * (1-e)*fake with e ~ U[0,1) per sample from r (gt_reg_penalty(GT_REG_GP, ...)); recorded with
+ * create_graph so the returned 0-d tensor can be differentiated w.r.t. D's parameters. D's
  * batch-norm layers use batch statistics without updating running ones, so
  * with a batch-norm D each sample's gradient depends on the whole batch; with
- * a layer-norm or norm-free D (model.d_norm; layer is the training default
+ * a layer-norm or norm-free D (model option d_norm; layer is the training default
  * when gp > 0) the penalty is per-sample, as the WGAN-GP paper has it. */
 gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
 
@@ -85,6 +144,9 @@ typedef struct {
     uint64_t seed;           /* 0 */
     gt_loss_kind loss;       /* GT_LOSS_NS */
     double gp;               /* gradient-penalty weight (0; 10 with --loss wgan-gp) */
+    double dragan, r1, r2;   /* the other regularizers' weights (0 = off; see gt_reg_kind) */
+    int reg_every;           /* apply the regularizers every k D steps, weighted k times (1) */
+    double label_smooth;     /* one-sided label smoothing of the BCE losses' real target (0) */
     double clip;             /* weight clipping (the original WGAN): every D parameter kept in
                                 [-clip, clip] after each D step; 0 = off. GT_CLIP_DEFAULT (the
                                 default) resolves in gt_train_config_check to 0.01 for loss wgan
@@ -123,8 +185,9 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
 /* --- the trainer ------------------------------------------------------------------ */
 typedef struct {
     double loss_d, loss_g;   /* the last critic step's D loss (with gp) and the G loss */
-    double gp;               /* the last penalty (before its weight), 0 without */
+    double gp;               /* the last gradient penalty (before its weight), 0 without (= reg[GT_REG_GP]) */
     double d_real, d_fake;   /* mean D output on real / fake: sigmoid of the logits for ns, raw otherwise */
+    double reg[GT_REG_COUNT];/* each regularizer's last penalty (before weights), 0 when off or not due */
 } gt_step_stats;
 
 typedef struct {

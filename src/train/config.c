@@ -17,6 +17,7 @@ gt_train_config gt_train_config_default(void) {
     c.lr_g = 2e-4, c.lr_d = 2e-4;
     c.beta1 = 0.5, c.beta2 = 0.999;
     c.n_critic = 1;
+    c.reg_every = 1;
     c.ema = 0.999;
     c.loss = GT_LOSS_NS;
     c.log_every = 50;
@@ -57,6 +58,16 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (!(c->ema >= 0 && c->ema < 1)) return gt_set_error(GT_ERR_ARG, "ema must be in [0, 1), got %g", c->ema);
     if ((unsigned)c->loss >= GT_LOSS_COUNT) return gt_set_error(GT_ERR_ARG, "unknown loss %d", (int)c->loss);
     if (!(c->gp >= 0 && c->gp <= 1e6)) return gt_set_error(GT_ERR_ARG, "gp must be in [0, 1e6], got %g", c->gp);
+    if (!(c->dragan >= 0 && c->dragan <= 1e6) || !(c->r1 >= 0 && c->r1 <= 1e6) || !(c->r2 >= 0 && c->r2 <= 1e6))
+        return gt_set_error(GT_ERR_ARG, "dragan, r1 and r2 must be in [0, 1e6], got %g, %g, %g", c->dragan, c->r1,
+                            c->r2);
+    if (c->reg_every < 1 || c->reg_every > 1000000)
+        return gt_set_error(GT_ERR_ARG, "reg-every must be in 1..1000000, got %d", c->reg_every);
+    if (!(c->label_smooth >= 0 && c->label_smooth < 0.5))
+        return gt_set_error(GT_ERR_ARG, "label-smooth must be in [0, 0.5), got %g", c->label_smooth);
+    if (c->label_smooth > 0 && !gt_loss_def_get(c->loss)->probs)
+        return gt_set_error(GT_ERR_ARG, "label-smooth smooths the real target of a BCE loss (ns, minimax), not of loss %s",
+                            gt_loss_name(c->loss));
     bool wgan_clip = c->loss == GT_LOSS_WGAN && c->gp == 0; /* the original WGAN */
     if (c->clip == GT_CLIP_DEFAULT) c->clip = wgan_clip ? GT_WGAN_CLIP : 0;
     if (!(c->clip >= 0 && c->clip <= 100)) return gt_set_error(GT_ERR_ARG, "clip must be in [0, 100], got %g", c->clip);
@@ -126,6 +137,11 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     cJSON_AddStringToObject(j, "loss", gt_loss_name(c->loss));
     gt_json_add_number(j, "gp", c->gp);
     gt_json_add_number(j, "clip", c->clip);
+    gt_json_add_number(j, "dragan", c->dragan);
+    gt_json_add_number(j, "r1", c->r1);
+    gt_json_add_number(j, "r2", c->r2);
+    gt_json_add_number(j, "reg_every", c->reg_every);
+    gt_json_add_number(j, "label_smooth", c->label_smooth);
     gt_json_add_number(j, "log_every", (double)c->log_every);
     gt_json_add_number(j, "sample_every", (double)c->sample_every);
     gt_json_add_number(j, "ckpt_every", (double)c->ckpt_every);
@@ -188,7 +204,7 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     /* every key must be one the config has: a misspelt key is a mistake, not a default */
     static const char *const known[] = {"model", "data", "data_limit", "skip_bad_images", "out", "steps", "batch",
                                         "lr_g", "lr_d", "beta1", "beta2", "n_critic", "ema", "seed", "loss", "gp",
-                                        "clip", "log_every", "sample_every", "ckpt_every", "keep_ckpts", "n_samples",
+                                        "clip", "dragan", "r1", "r2", "reg_every", "label_smooth", "log_every", "sample_every", "ckpt_every", "keep_ckpts", "n_samples",
                                         "threads", "eval_every", "eval_n", "eval_extractor", "eval_metrics"};
     const size_t nknown = sizeof known / sizeof known[0];
     for (const cJSON *it = j->child; it; it = it->next) {
@@ -266,6 +282,11 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     GT__NUM(j, "gp", n.gp);
     n.clip = 0; /* absent: a file from before the option, trained without clipping */
     GT__NUM(j, "clip", n.clip);
+    GT__NUM(j, "dragan", n.dragan);
+    GT__NUM(j, "r1", n.r1);
+    GT__NUM(j, "r2", n.r2);
+    GT__INT(j, "reg_every", 1, 1000000, n.reg_every);
+    GT__NUM(j, "label_smooth", n.label_smooth);
     GT__INT(j, "log_every", 1, INT64_C(1) << 50, n.log_every);
     GT__INT(j, "sample_every", 0, INT64_C(1) << 50, n.sample_every);
     GT__INT(j, "ckpt_every", 0, INT64_C(1) << 50, n.ckpt_every);

@@ -169,6 +169,7 @@ typedef struct {
 static void gt__acc(gt__interval *iv, const gt_step_stats *s) {
     iv->sum.loss_d += s->loss_d, iv->sum.loss_g += s->loss_g, iv->sum.gp += s->gp;
     iv->sum.d_real += s->d_real, iv->sum.d_fake += s->d_fake;
+    for (int k = 0; k < GT_REG_COUNT; k++) iv->sum.reg[k] += s->reg[k];
     iv->n++;
 }
 
@@ -184,21 +185,30 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
     if (iv->n && !last) {
         double k = 1.0 / (double)iv->n;
         p->mean = (gt_step_stats){iv->sum.loss_d * k, iv->sum.loss_g * k, iv->sum.gp * k, iv->sum.d_real * k,
-                                  iv->sum.d_fake * k};
+                                  iv->sum.d_fake * k, {0}};
+        for (int r = 0; r < GT_REG_COUNT; r++) p->mean.reg[r] = iv->sum.reg[r] * k;
     } else if (last) {
         p->mean = *last;
     }
 }
 
-static gt_status gt__log_line(FILE *f, const gt_train_progress *p) {
+static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_train_config *c) {
     if (!f) return GT_OK;
     /* every value reads back exactly; a NaN loss (a diverged run) is null, still valid JSON */
-    char v[7][40];
+    char v[7][40], regs[256] = "";
+    size_t rn = 0; /* the regularizers in use besides gp (always logged) */
+    for (int k = GT_REG_GP + 1; k < GT_REG_COUNT && rn < sizeof regs; k++) {
+        double w = k == GT_REG_DRAGAN ? c->dragan : k == GT_REG_R1 ? c->r1 : c->r2;
+        char x[40];
+        if (w > 0)
+            rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"%s\":%s,", gt_reg_def_get((gt_reg_kind)k)->name,
+                                   gt_fmt_double(p->mean.reg[k], x, sizeof x));
+    }
     fprintf(f,
-            "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,\"d_real\":%s,\"d_fake\":%s,"
+            "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,%s\"d_real\":%s,\"d_fake\":%s,"
             "\"it_s\":%s,\"img_s\":%s,\"time_s\":%.3f,\"unix\":%lld}\n",
             (unsigned long long)p->step, gt_fmt_double(p->mean.loss_d, v[0], 40),
-            gt_fmt_double(p->mean.loss_g, v[1], 40), gt_fmt_double(p->mean.gp, v[2], 40),
+            gt_fmt_double(p->mean.loss_g, v[1], 40), gt_fmt_double(p->mean.gp, v[2], 40), regs,
             gt_fmt_double(p->mean.d_real, v[3], 40), gt_fmt_double(p->mean.d_fake, v[4], 40),
             gt_fmt_double(p->it_s, v[5], 40), gt_fmt_double(p->img_s, v[6], 40), p->elapsed_s,
             (long long)time(NULL));
@@ -285,7 +295,7 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
         bool end = t->step == target || stopped;
         if (t->step % (uint64_t)c->log_every == 0 || end) {
             gt__progress(t, &iv, NULL, end, &p);
-            st = gt__log_line(metrics, &p);
+            st = gt__log_line(metrics, &p, &t->cfg);
             if (h && h->progress) h->progress(&p, true, h->user);
             iv = (gt__interval){.t0 = gt__now(), .step0 = t->step};
         }

@@ -121,11 +121,31 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, double *loss
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
     gt_tensor *lo = gt_net_forward(&t->D, x, GT_BN_TRAIN);
-    gt_tensor *l = gt_gan_loss_d_part(c->loss, lo, real);
+    gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
     gt_status st = l ? gt_backward(l) : gt_last_status();
-    if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, c->loss == GT_LOSS_NS);
+    if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
     gt_scope_end(m);
     return st;
+}
+
+/* A pairwise loss's D loss: both forwards (both graphs held), then one backward. */
+static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *fake, double *loss, gt_step_stats *s) {
+    const gt_train_config *c = &t->cfg;
+    int m = gt_scope_begin();
+    gt_tensor *lr = gt_net_forward(&t->D, real, GT_BN_TRAIN), *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *l = gt_gan_loss_d(c->loss, lr, lf);
+    gt_status st = l ? gt_backward(l) : gt_last_status();
+    if (st == GT_OK) {
+        bool p = gt_loss_def_get(c->loss)->probs;
+        *loss += gt_item(l), s->d_real = gt__mean_out(lr, p), s->d_fake = gt__mean_out(lf, p);
+    }
+    gt_scope_end(m);
+    return st;
+}
+
+/* The regularizers' weights in the config, in gt_reg_kind order. */
+static double gt__reg_weight(const gt_train_config *c, int k) {
+    return k == GT_REG_GP ? c->gp : k == GT_REG_DRAGAN ? c->dragan : k == GT_REG_R1 ? c->r1 : c->r2;
 }
 
 /* The original WGAN's weight clipping: every trainable D parameter (one
@@ -137,20 +157,28 @@ static void gt__clip_d(gt_trainer *t) {
 }
 
 /* One discriminator step on real and fake (fake carries no graph to G). */
-static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
+static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, uint64_t d_index, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     gt_status st = gt_params_zero_grad(&t->D.P);
     double loss = 0;
-    if (st == GT_OK) st = gt__d_term(t, real, true, &loss, &s->d_real);
-    if (st == GT_OK) st = gt__d_term(t, fake, false, &loss, &s->d_fake);
-    s->gp = 0;
-    if (st == GT_OK && c->gp > 0) {
+    if (gt_loss_def_get(c->loss)->d_pair) {
+        if (st == GT_OK) st = gt__d_pair(t, real, fake, &loss, s);
+    } else {
+        if (st == GT_OK) st = gt__d_term(t, real, true, &loss, &s->d_real);
+        if (st == GT_OK) st = gt__d_term(t, fake, false, &loss, &s->d_fake);
+    }
+    /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
+    bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
+    for (int k = 0; k < GT_REG_COUNT && st == GT_OK; k++) {
+        double w = gt__reg_weight(c, k) * gt_reg_def_get((gt_reg_kind)k)->scale * (c->reg_every > 0 ? c->reg_every : 1);
+        if (!(w > 0) || !reg_now) continue;
         int m = gt_scope_begin();
-        gt_tensor *gp = gt_gradient_penalty(&t->D, real, fake, &t->rng);
-        st = gp ? gt_backward(gt_mul_scalar(gp, (float)c->gp)) : gt_last_status();
-        if (st == GT_OK) s->gp = gt_item(gp), loss += c->gp * s->gp;
+        gt_tensor *pen = gt_reg_penalty((gt_reg_kind)k, &t->D, real, fake, &t->rng);
+        st = pen ? gt_backward(gt_mul_scalar(pen, (float)w)) : gt_last_status();
+        if (st == GT_OK) s->reg[k] = gt_item(pen), loss += w * s->reg[k];
         gt_scope_end(m);
     }
+    s->gp = s->reg[GT_REG_GP];
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && c->clip > 0) gt__clip_d(t);
     s->loss_d = loss;
@@ -158,12 +186,19 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_
 }
 
 /* The generator step on fake (carrying G's graph); D's weights take no gradient. */
-static gt_status gt__g_step(gt_trainer *t, gt_tensor *fake, gt_step_stats *s) {
+static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st != GT_OK) return st;
     gt_net_requires_grad(&t->D, false);
     int m = gt_scope_begin();
-    gt_tensor *loss = gt_gan_loss_g(t->cfg.loss, gt_net_forward(&t->D, fake, GT_BN_TRAIN));
+    gt_tensor *lr = NULL; /* a pairwise loss: D on the reals too (constants for G; no statistics updated) */
+    if (gt_loss_def_get(t->cfg.loss)->g_pair) {
+        bool prev = gt_no_grad_begin();
+        lr = gt_net_forward(&t->D, real, GT_BN_BATCH);
+        gt_grad_mode_restore(prev);
+    }
+    gt_tensor *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *loss = lr || !gt_loss_def_get(t->cfg.loss)->g_pair ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);
@@ -202,10 +237,11 @@ gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
         bool prev = last ? true : gt_no_grad_begin(); /* only the last fake feeds G's step */
         fake = gt_net_forward(&t->G, z[i], GT_BN_TRAIN);
         if (!last) gt_grad_mode_restore(prev);
-        st = fake ? gt__d_step(t, reals[i], gt_detach(fake), &s) : gt_last_status();
+        st = fake ? gt__d_step(t, reals[i], gt_detach(fake), t->step * (uint64_t)nc + (uint64_t)i, &s)
+                  : gt_last_status();
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, fake, &s);
+    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], fake, &s);
     if (st == GT_OK && t->has_ema) {
         /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
          * early averages do not drag in the random initial weights */
