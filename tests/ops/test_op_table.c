@@ -161,12 +161,23 @@ OPF(gt_conv2d) { return gt_conv2d(x[0], x[1], r->ip[9] ? x[2] : NULL, conv_p(r))
 OPF(gt_conv_transpose2d) { return gt_conv_transpose2d(x[0], x[1], r->ip[9] ? x[2] : NULL, conv_p(r)); }
 OPF(gt_conv2d_weight_grad) { return gt_conv2d_weight_grad(x[0], x[1], r->ip[10], r->ip[11], conv_p(r)); }
 /* norms: inputs x, [weight], [bias], [running mean, running var]; ip = {has w, has b, has running stats,
- * training (batch norm) / n_norm (layer norm)}; fp = {eps, momentum} */
+ * training (batch norm) / n_norm (layer norm), return the running statistics}; fp = {eps, momentum} */
+static gt_tensor *copy_of(gt_tensor *t) {
+    gt_tensor *c = gt_empty(t->ndim, t->shape);
+    if (c) gt_copy_to(t, gt_data(c));
+    return c;
+}
 OPF(gt_batch_norm) {
     int k = 1;
     gt_tensor *w = r->ip[0] ? x[k++] : NULL, *b = r->ip[1] ? x[k++] : NULL, *rm = NULL, *rv = NULL;
     if (r->ip[2]) rm = x[k], rv = x[k + 1];
-    return gt_batch_norm(x[0], w, b, rm, rv, r->ip[3], r->fp[1], r->fp[0]);
+    if (!r->ip[4]) return gt_batch_norm(x[0], w, b, rm, rv, r->ip[3], r->fp[1], r->fp[0]);
+    /* the output flattened, then the running statistics after the call (updated on copies, so every
+     * call sees the same inputs) */
+    rm = copy_of(rm), rv = copy_of(rv);
+    gt_tensor *y = gt_batch_norm(x[0], w, b, rm, rv, r->ip[3], r->fp[1], r->fp[0]);
+    gt_tensor *parts[3] = {gt_reshape(y, 1, (int64_t[]){-1}), rm, rv};
+    return y ? gt_concat(3, parts, 0) : NULL;
 }
 OPF(gt_instance_norm) {
     int k = 1;
@@ -493,6 +504,13 @@ static const row ROWS[] = {
         .t = {1e-4f, 1e-4f, 1e-4f, 1e-4f, 3e-2f, 5e-3f, 2e-3f}),
     ROW(gt_batch_norm, "strided_2d_train", "5x4 4 4", .view = "t--", .ip = {1, 1, 0, 1}, .fp = {1e-5f, 0.1f},
         .t = T_NORM),
+    ROW(gt_batch_norm, "running_stats_4d", "3x4x5x7 4 4 4 4", .dom = "aaamv", .ip = {1, 1, 1, 1, 1},
+        .fp = {1e-5f, 0.1f}, .grad = G0, .why = "returns the updated running statistics: state, outside autograd",
+        .t = T_NORM),
+    ROW(gt_batch_norm, "running_stats_2d", "6x5 5 5", .dom = "amv", .ip = {0, 0, 1, 1, 1}, .fp = {1e-5f, 0.7f},
+        .grad = G0, .why = "returns the updated running statistics: state, outside autograd", .t = T_NORM),
+    ROW(gt_batch_norm, "running_stats_eval", "2x3x4x4 3 3", .dom = "amv", .ip = {0, 0, 1, 0, 1},
+        .fp = {1e-5f, 0.3f}, .grad = G0, .why = "returns the (unchanged) running statistics: state", .t = T_NORM),
     ROW(gt_batch_norm, "big_train", "8x16x12x12 16 16", .ip = {1, 1, 0, 1}, .fp = {1e-5f, 0.1f}, .t = T_BIG,
         .big = true),
     ROW(gt_batch_norm, "big_2d_train", "128x600 600 600", .ip = {1, 1, 0, 1}, .fp = {1e-5f, 0.1f}, .t = T_BIG,
@@ -1035,6 +1053,25 @@ static void test_fast_vs_naive(void) {
     }
 }
 
+/* The big rows again on one thread: the serial paths of the threaded kernels. */
+static void test_fast_vs_naive_one_thread(void) {
+    int prev = gt_get_num_threads();
+    gt_set_num_threads(1);
+    for (int i = 0; i < NROWS; i++) {
+        const row *r = &ROWS[i];
+        if (!r->big) continue;
+        int m = gt_scope_begin();
+        gt_tensor *in[MAXIN];
+        int n = make_inputs(r, i, in);
+        char nm[160];
+        snprintf(nm, sizeof nm, "%s (one thread)", row_name(i));
+        if (n) gt_test_fast_vs_naive(nm, run_row, n, in, (void *)r, r->t.nr, r->t.na);
+        gt_clear_error();
+        gt_scope_end(m);
+    }
+    gt_set_num_threads(prev);
+}
+
 static void fd_checks(bool second) {
     for (int i = 0; i < NROWS; i++) {
         const row *r = &ROWS[i];
@@ -1058,6 +1095,7 @@ int main(void) {
     RUN(test_completeness);
     RUN(test_golden_pytorch);
     RUN(test_fast_vs_naive);
+    RUN(test_fast_vs_naive_one_thread);
     RUN(test_gradcheck);
     RUN(test_gradgradcheck);
     return gt_test_finish();

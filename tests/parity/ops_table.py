@@ -83,7 +83,9 @@ def norm_args(x, ip):
 
 def batch_norm(x, ip, fp):
     w, b, rm, rv = norm_args(x, ip)
-    return F.batch_norm(x[0], rm, rv, w, b, training=bool(ip[3]), momentum=F32(fp[1]), eps=F32(fp[0]))
+    y = F.batch_norm(x[0], rm, rv, w, b, training=bool(ip[3]), momentum=F32(fp[1]), eps=F32(fp[0]))
+    # ip[4]: the output flattened, then the running statistics after the call
+    return torch.cat([y.reshape(-1), rm, rv]) if ip[4] else y
 
 
 def instance_norm(x, ip, fp):
@@ -96,11 +98,11 @@ def layer_norm(x, ip, fp):
     return F.layer_norm(x[0], x[0].shape[x[0].dim() - ip[3]:], w, b, F32(fp[0]))
 
 
-def dropout(x, ip, fp, mask):
+def dropout(x, ip, fp):
     p = F32(fp[0])
     if not ip[0] or p == 0:
         return x[0]
-    return x[0] * (mask != 0).to(x[0].dtype) / (1.0 - p)
+    return x[0] * (x[1] != 0).to(x[0].dtype) / (1.0 - p)  # x[1]: gantry's mask
 
 
 def clamp(a, lo, hi):
@@ -168,6 +170,7 @@ OPS = {
     "gt_upsample_bilinear2d": lambda x, ip, fp: F.interpolate(
         x[0], size=ip[0:2], mode="bilinear", align_corners=False),
     "gt_embedding": lambda x, ip, fp: F.embedding(x[1], x[0]),
+    "gt_dropout": dropout,
     "gt_bce_with_logits": lambda x, ip, fp: F.binary_cross_entropy_with_logits(x[0], x[1]),
     "gt_mse_loss": lambda x, ip, fp: F.mse_loss(x[0], x[1]),
     "gt_l1_loss": lambda x, ip, fp: F.l1_loss(x[0], x[1]),
@@ -191,12 +194,8 @@ def grad(out, xs, create_graph):
     return [torch.zeros_like(x) if g is None else g for x, g in zip(xs, gs)]
 
 
-inp = gtb.load(sys.argv[2])
-out = {}
-unknown = []
-
-
-def run_row(r, op):
+def run_row(inp, out, r, op):
+    """Computes row r (its inputs in inp) into out."""
     ip = [int(v) for v in inp[r + ".ip"]]
     fp = [float(v) for v in inp[r + ".fp"]]
     views, diffs = inp[r + ".view"], inp[r + ".diff"]
@@ -212,11 +211,9 @@ def run_row(r, op):
             t = torch.tensor(a, dtype=torch.int64)
         stored.append(t)
     xs = [view(c, t) for c, t in zip(views, stored)]
-    if op == "gt_dropout":
-        mask = torch.tensor(inp[r + ".mask"], dtype=torch.float64) if r + ".mask" in inp else None
-        y = dropout(xs, ip, fp, mask)
-    else:
-        y = OPS[op](xs, ip, fp)
+    if r + ".mask" in inp:  # dropout's mask, drawn by gantry (the generators differ)
+        xs.append(torch.tensor(inp[r + ".mask"], dtype=torch.float64))
+    y = OPS[op](xs, ip, fp)
     if post == 1:
         y = y * y
     out[r + ".y"] = y.float()
@@ -233,16 +230,26 @@ def run_row(r, op):
     ggs = grad(h, ts, False) if h.requires_grad else [torch.zeros_like(t) for t in ts]
     for (i, _), g in zip(diff, ggs):
         out[f"{r}.gg{i}"] = g.float()
-for key in sorted(k for k in inp if k.endswith(".op")):
-    r = key[:-3]
-    op = "".join(chr(c) for c in inp[key])
-    if op not in OPS and op != "gt_dropout":
-        unknown.append(op)
-        continue
-    try:
-        run_row(r, op)
-    except Exception as e:
-        sys.exit(f"ops_table.py: row {r} ({op}): {type(e).__name__}: {e}")
-if unknown:
-    sys.exit("ops_table.py: no PyTorch counterpart for " + ", ".join(sorted(set(unknown))))
-gtb.save(sys.argv[1], out)
+
+
+def main():
+    inp = gtb.load(sys.argv[2])
+    out = {}
+    unknown = []
+    for key in sorted(k for k in inp if k.endswith(".op")):
+        r = key[:-3]
+        op = "".join(chr(c) for c in inp[key])
+        if op not in OPS:
+            unknown.append(op)
+            continue
+        try:
+            run_row(inp, out, r, op)
+        except Exception as e:  # name the row, not just the line of this script
+            sys.exit(f"ops_table.py: row {r} ({op}): {type(e).__name__}: {e}")
+    if unknown:
+        sys.exit("ops_table.py: no PyTorch counterpart for " + ", ".join(sorted(set(unknown))))
+    gtb.save(sys.argv[1], out)
+
+
+if __name__ == "__main__":
+    main()
