@@ -3,7 +3,7 @@
  * keys; outputs, input gradients, parameter gradients (read from the
  * gradient slab) and buffers after a training forward; eval forwards.
  * Spectral norm over several training forwards, eval, and a checkpoint
- * round trip. First-order gradient checks against finite differences.
+ * round trip. (Finite-difference checks: test_layers_grad.c.)
  *
  * Tolerances: forwards rtol 1e-5 / atol 1e-6 (|a - b| <= atol + rtol |b|),
  * gradients rtol 1e-4 / atol 1e-5, spectral norm's u, v, sigma 1e-5 / 1e-6;
@@ -403,89 +403,6 @@ static void test_blocks_vs_pytorch(void) {
     gt_params_free(&P);
 }
 
-/* --- gradient checks against finite differences -------------------------------------- */
-
-/* the module with its tensors replaced by the checked inputs */
-static gt_tensor *g_attn(gt_tensor *const *in, void *ctx) {
-    gt_nn_self_attention m = *(gt_nn_self_attention *)ctx;
-    gt_nn_snconv2d *c[4] = {&m.theta, &m.phi, &m.g, &m.o};
-    for (int i = 0; i < 4; i++) {
-        if (c[i]->sn) c[i]->norm.weight_orig = in[1 + i];
-        else c[i]->weight = in[1 + i];
-    }
-    m.gamma = in[5];
-    return gt_nn_self_attention_forward(&m, in[0], GT_LAYER_EVAL); /* eval: u, v fixed */
-}
-
-static void attn_inputs(gt_nn_self_attention *m, gt_tensor **in, uint64_t seed) {
-    gt_nn_snconv2d *c[4] = {&m->theta, &m->phi, &m->g, &m->o};
-    in[0] = gt_test_randn(seed, S(2, 8, 4, 2), 1.0f);
-    in[0]->requires_grad = true;
-    for (int i = 0; i < 4; i++) in[1 + i] = c[i]->sn ? c[i]->norm.weight_orig : c[i]->weight;
-    in[5] = m->gamma;
-}
-
-static void test_attention_gradcheck(void) {
-    gt_params P;
-    gt_params_init(&P);
-    gt_rng r;
-    gt_rng_init(&r, 35);
-    gt_nn_self_attention plain, sn;
-    CHECK(gt_nn_self_attention_init(&plain, &P, "plain", 8, false, &r) == GT_OK);
-    CHECK(gt_nn_self_attention_init(&sn, &P, "sn", 8, true, &r) == GT_OK);
-    CHECK(gt_params_finalize(&P) == GT_OK);
-    gt_fill_(plain.gamma, 0.8f);
-    gt_fill_(sn.gamma, 1.3f);
-    CHECK(gt_nn_self_attention_forward(&sn, gt_test_randn(1, S(2, 8, 4, 2), 1.0f), GT_LAYER_TRAIN) != NULL);
-    gt_tensor *in[6];
-    /* a small step: max pooling's kinks (a window's maximum changing hands)
-     * within 1e-2 would spoil the differences */
-    gt_gradcheck_opts o = {.eps = 1e-3f};
-    attn_inputs(&plain, in, 91);
-    CHECK(gt_test_gradcheck("attention", g_attn, 6, in, &plain, &o));
-    attn_inputs(&sn, in, 95);
-    /* spectral norm's sigma(W) differentiated too */
-    CHECK(gt_test_gradcheck("attention sn", g_attn, 6, in, &sn, &o));
-    gt_params_free(&P);
-}
-
-static gt_tensor *g_class_bn(gt_tensor *const *in, void *ctx) {
-    gt_nn_class_bn m = *(gt_nn_class_bn *)ctx;
-    m.gain = in[1];
-    m.bias = in[2];
-    return gt_nn_class_bn_forward(&m, in[0], in[3], GT_LAYER_BATCH);
-}
-
-static gt_tensor *g_cond_bn(gt_tensor *const *in, void *ctx) {
-    gt_nn_cond_bn m = *(gt_nn_cond_bn *)ctx;
-    m.gain.weight = in[2];
-    m.bias.weight = in[3];
-    return gt_nn_cond_bn_forward(&m, in[0], in[1], GT_LAYER_BATCH);
-}
-
-static void test_conditional_bn_gradcheck(void) {
-    gt_params P;
-    gt_params_init(&P);
-    gt_rng r;
-    gt_rng_init(&r, 36);
-    gt_nn_class_bn cls;
-    gt_nn_cond_bn vec;
-    CHECK(gt_nn_class_bn_init(&cls, &P, "cls", 3, 4) == GT_OK);
-    CHECK(gt_nn_cond_bn_init(&vec, &P, "vec", 3, 5, false, &r) == GT_OK);
-    CHECK(gt_params_finalize(&P) == GT_OK);
-    CHECK(gt_params_set(&P, "cls.gain.weight", gt_test_uniform(7, S(4, 3), 0.5f, 1.5f)) == GT_OK);
-    CHECK(gt_params_set(&P, "cls.bias.weight", gt_test_uniform(8, S(4, 3), -0.5f, 0.5f)) == GT_OK);
-    gt_tensor *x = xin(93, S(4, 3, 2, 2));
-    x->requires_grad = true;
-    gt_tensor *in[4] = {x, cls.gain, cls.bias, gt_from_i32(S(4), (int32_t[]){1, 3, 1, 0})};
-    CHECK(gt_test_gradcheck("class bn", g_class_bn, 4, in, &cls, NULL));
-    gt_tensor *v = gt_test_randn(94, S(4, 5), 1.0f);
-    v->requires_grad = true;
-    gt_tensor *in2[4] = {x, v, vec.gain.weight, vec.bias.weight};
-    CHECK(gt_test_gradcheck("cond bn", g_cond_bn, 4, in2, &vec, NULL));
-    gt_params_free(&P);
-}
-
 int main(void) {
     RUN(test_spectral_norm_vs_pytorch);
     RUN(test_attention_vs_pytorch);
@@ -493,7 +410,5 @@ int main(void) {
     RUN(test_minibatch_std_vs_pytorch);
     RUN(test_heads_vs_pytorch);
     RUN(test_blocks_vs_pytorch);
-    RUN(test_attention_gradcheck);
-    RUN(test_conditional_bn_gradcheck);
     return gt_test_finish();
 }
