@@ -901,6 +901,15 @@ static void test_completeness(void) {
         CHECK_MSG(rows_of(EXCLUDED[i].op, NULL) == 0, "excluded %s has rows", EXCLUDED[i].op);
         CHECK_MSG(EXCLUDED[i].why && EXCLUDED[i].why[0], "excluded %s without a reason", EXCLUDED[i].op);
     }
+    /* GT_OP_TABLE_LIST=1: the table with what each row checks and its tolerances */
+    const char *list = getenv("GT_OP_TABLE_LIST");
+    for (int i = 0; list && *list && *list != '0' && i < NROWS; i++) {
+        const row *r = &ROWS[i];
+        const char *g = r->grad == G2 ? "grad+gradgrad" : r->grad == G1 ? "grad" : "no grad";
+        printf("  %-44s in %-26s %-13s%s torch %.0e/%.0e naive %.0e/%.0e fd %.0e/%.0e%s%s\n", row_name(i), r->in, g,
+               r->big ? " (big)" : "", r->t.pr, r->t.pa, r->t.nr, r->t.na, r->t.fr, r->t.fa, r->why ? ": " : "",
+               r->why ? r->why : "");
+    }
     int nops = 0;
     for (int i = 0; i < d->n; i++) nops += rows_of(d->name[i], NULL) > 0;
     printf("  ops.h: %d ops returning gt_tensor *; the table: %d rows, covering %d of them (+ gt_split)\n", d->n,
