@@ -45,12 +45,13 @@ gt_tensor *gt_nn_batch_norm_forward_mode(const gt_nn_batch_norm *m, gt_tensor *x
  * W (rows, ...) seen as the matrix (rows, cols), cols = the product of the
  * other dims. Registers prefix.weight_orig (trainable, the wrapped weight),
  * buffers prefix.weight_u (rows) and prefix.weight_v (cols). A TRAIN forward
- * does one power iteration without gradient, v = normalize(W^T u),
+ * does one power iteration (n_power_iterations) without gradient, v = normalize(W^T u),
  * u = normalize(W v) (normalize: x / max(|x|, eps)), stores u and v; every
  * forward then takes sigma = u . (W v) with the gradient flowing through W
  * only and returns W / sigma. */
 typedef struct {
     int64_t rows, cols;
+    int n_power_iterations; /* per TRAIN forward: 1 (torch's default) */
     float eps;              /* 1e-12 (torch's default); StudioGAN uses 1e-6 */
     gt_tensor *weight_orig; // (rows, ...) parameter
     gt_tensor *weight_u;    // (rows) buffer

@@ -51,6 +51,7 @@ gt_status gt_nn_spectral_norm_init(gt_nn_spectral_norm *sn, gt_params *P, const 
                             (long long)shape[0], (long long)cols);
     sn->rows = shape[0];
     sn->cols = cols;
+    sn->n_power_iterations = 1;
     sn->eps = 1e-12f;
     int mk = gt_scope_begin();
     bool ok = (sn->weight_orig = gt_layer_register(P, prefix, "weight_orig", false, ndim, shape)) &&
@@ -92,12 +93,14 @@ gt_tensor *gt_nn_spectral_norm_weight(gt_nn_spectral_norm *sn, gt_layer_mode mod
     }
     const int64_t rows = sn->rows, cols = sn->cols;
     gt_tensor *w = gt_reshape(sn->weight_orig, GT_SHAPE(rows, cols)); // (rows, cols)
-    if (mode == GT_LAYER_TRAIN) {
-        /* one power iteration, no gradient: v = normalize(W^T u), u = normalize(W v) */
+    if (mode == GT_LAYER_TRAIN && sn->n_power_iterations > 0) {
+        /* power iterations, no gradient: v = normalize(W^T u), u = normalize(W v) */
         bool prev = gt_no_grad_begin();
-        gt_tensor *v = gt__normalize(gt_matmul(gt_transpose(w, 0, 1), gt_reshape(sn->weight_u, GT_SHAPE(rows, 1))),
-                                     sn->eps); // (cols, 1)
-        gt_tensor *u = gt__normalize(gt_matmul(w, v), sn->eps);                        // (rows, 1)
+        gt_tensor *wt = gt_transpose(w, 0, 1), *u = gt_reshape(sn->weight_u, GT_SHAPE(rows, 1)), *v = NULL;
+        for (int it = 0; it < sn->n_power_iterations; it++) {
+            v = gt__normalize(gt_matmul(wt, u), sn->eps); // (cols, 1)
+            u = gt__normalize(gt_matmul(w, v), sn->eps);  // (rows, 1)
+        }
         bool ok = u && v && gt_copy_(sn->weight_v, v) == GT_OK && gt_copy_(sn->weight_u, u) == GT_OK;
         gt_grad_mode_restore(prev);
         if (!ok) return NULL;

@@ -81,8 +81,10 @@ typedef struct {
     gt_nn_snconv2d conv;
     gt_nn_snlinear lin;
     gt_nn_snembedding emb;
+    gt_nn_snlinear lin2; /* two power iterations per forward, eps 1e-6 */
 } sn_mods;
-static const char *const SN_TAGS[3] = {"conv", "lin", "emb"};
+#define SN_N 4
+static const char *const SN_TAGS[SN_N] = {"conv", "lin", "emb", "lin2"};
 
 static void sn_build(sn_mods *m, gt_params *P, uint64_t seed) {
     gt_rng r;
@@ -91,17 +93,21 @@ static void sn_build(sn_mods *m, gt_params *P, uint64_t seed) {
     CHECK(gt_nn_snconv2d_init(&m->conv, P, "m.conv", 3, 4, 3, 3, gt_conv_params_make(1, 1), true, true, &r) == GT_OK);
     CHECK(gt_nn_snlinear_init(&m->lin, P, "m.lin", 6, 5, true, true, &r) == GT_OK);
     CHECK(gt_nn_snembedding_init(&m->emb, P, "m.emb", 7, 4, true, &r) == GT_OK);
+    CHECK(gt_nn_snlinear_init(&m->lin2, P, "m.lin2", 6, 5, true, true, &r) == GT_OK);
+    m->lin2.norm.n_power_iterations = 2;
+    m->lin2.norm.eps = 1e-6f;
     CHECK(gt_params_finalize(P) == GT_OK);
 }
 
 static gt_nn_spectral_norm *sn_of(sn_mods *m, int t) {
-    return t == 0 ? &m->conv.norm : t == 1 ? &m->lin.norm : &m->emb.norm;
+    return t == 0 ? &m->conv.norm : t == 1 ? &m->lin.norm : t == 2 ? &m->emb.norm : &m->lin2.norm;
 }
 
 static gt_tensor *sn_fwd(sn_mods *m, int t, gt_tensor *x, gt_layer_mode mode) {
     return t == 0 ? gt_nn_snconv2d_forward(&m->conv, x, mode)
          : t == 1 ? gt_nn_snlinear_forward(&m->lin, x, mode)
-                  : gt_nn_snembedding_forward(&m->emb, x, mode);
+         : t == 2 ? gt_nn_snembedding_forward(&m->emb, x, mode)
+                  : gt_nn_snlinear_forward(&m->lin2, x, mode);
 }
 
 static gt_tensor *sn_input(int t, int k) {
@@ -111,7 +117,7 @@ static gt_tensor *sn_input(int t, int k) {
         return gt_from_i32(S(5), idx);
     }
     gt_tensor *x = t == 0 ? gt_test_randn(100 + (uint64_t)k, S(2, 3, 6, 6), 1.0f)
-                          : gt_test_randn(200 + (uint64_t)k, S(3, 6), 1.0f);
+                          : gt_test_randn(100 * (uint64_t)t + 100 + (uint64_t)k, S(3, 6), 1.0f);
     x->requires_grad = true;
     return x;
 }
@@ -125,25 +131,25 @@ static void test_spectral_norm_vs_pytorch(void) {
     gt_params P;
     sn_build(&m, &P, 7);
     CHECK(gt_params_get(&P, "m.conv.weight") == NULL && gt_params_get(&P, "m.conv.weight_orig") != NULL);
-    CHECK(gt_params_count_buffers(&P) == 6 && gt_params_count_trainable(&P) == 5);
+    CHECK(gt_params_count_buffers(&P) == 8 && gt_params_count_trainable(&P) == 7);
     /* u and v start normalized */
     float nu = 0;
     for (int i = 0; i < 4; i++) nu += gt_data(m.conv.norm.weight_u)[i] * gt_data(m.conv.norm.weight_u)[i];
     CHECK(fabsf(nu - 1.0f) < 1e-5f);
 
-    gt_tensor *xs[3][5], *ws[3];
+    gt_tensor *xs[SN_N][5], *ws[SN_N];
     const char *names[32];
     gt_tensor *ts[32];
     int k = 0;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < SN_N; t++) {
         for (int s = 1; s <= 4; s++) {
             xs[t][s] = sn_input(t, s);
             names[k] = nmf("x.%s.%d", SN_TAGS[t], s);
             ts[k++] = xs[t][s];
         }
         ws[t] = t == 0 ? gt_test_randn(11, S(2, 4, 6, 6), 1.0f)
-              : t == 1 ? gt_test_randn(12, S(3, 5), 1.0f)
-                       : gt_test_randn(13, S(5, 4), 1.0f);
+              : t == 2 ? gt_test_randn(13, S(5, 4), 1.0f)
+                       : gt_test_randn(12 + (uint64_t)t, S(3, 5), 1.0f);
         names[k] = nmf("w.%s", SN_TAGS[t]);
         ts[k++] = ws[t];
     }
@@ -151,7 +157,7 @@ static void test_spectral_norm_vs_pytorch(void) {
         gt_params_free(&P);
         return;
     }
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < SN_N; t++) {
         const char *tag = SN_TAGS[t];
         gt_nn_spectral_norm *sn = sn_of(&m, t);
         CHECK(gt_params_zero_grad(&P) == GT_OK);
@@ -195,7 +201,7 @@ static void test_spectral_norm_vs_pytorch(void) {
     CHECK(gt_st_load(&st, path) == GT_OK);
     CHECK(gt_st_load_params(&st, NULL, &P2, true, true) == GT_OK);
     gt_st_free(&st);
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < SN_N; t++) {
         const char *tag = SN_TAGS[t];
         gt_tensor *y1 = sn_fwd(&m, t, xs[t][4], GT_LAYER_TRAIN), *y2 = sn_fwd(&m2, t, xs[t][4], GT_LAYER_TRAIN);
         close_g(nmf("y.%s.4", tag), y2, FWD_RTOL, FWD_ATOL);

@@ -8,7 +8,8 @@ module of the case) and the inputs. Loading the entries into an
 nn.ModuleDict({"m": {tag: module}}) checks that the names and shapes are
 PyTorch's state_dict keys (names_ok).
 
-CASE sn: spectral_norm'd Conv2d / Linear / Embedding (tags conv, lin, emb):
+CASE sn: spectral_norm'd Conv2d / Linear / Embedding (tags conv, lin, emb;
+lin2: two power iterations per forward, eps 1e-6):
 three training forwards on x.<tag>.1..3 (y.<tag>.<k>), then u, v, sigma and
 the normalized weight (u.<tag>, v.<tag>, sigma.<tag>, weight.<tag>), the
 gradients of sum((y2 + y3) * w.<tag>) (gx2.<tag>, gx.<tag>, grad.<tag>.<param>), an eval
@@ -194,7 +195,8 @@ class DiscBlock(nn.Module):
 # every case's modules; shapes and flags as tests/nn/test_layers.c builds them
 CASES = {
     "sn": lambda: {"conv": spectral_norm(nn.Conv2d(3, 4, 3, padding=1)), "lin": spectral_norm(nn.Linear(6, 5)),
-                   "emb": spectral_norm(nn.Embedding(7, 4))},
+                   "emb": spectral_norm(nn.Embedding(7, 4)),
+                   "lin2": spectral_norm(nn.Linear(6, 5), n_power_iterations=2, eps=1e-6)},
     "attn": lambda: {"sn": Attention(16, True), "plain": Attention(16, False)},
     "cbn": lambda: {"cls": ClassBN(4, 5), "vec": CondBN(4, 6, False), "vecsn": CondBN(4, 6, True)},
     "mbstd": lambda: {"g4": MinibatchStd(4, 1), "g2f2": MinibatchStd(2, 2), "small": MinibatchStd(4, 1)},
