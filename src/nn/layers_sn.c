@@ -159,6 +159,12 @@ gt_status gt_nn_snconv2d_init(gt_nn_snconv2d *m, gt_params *P, const char *prefi
                             "got C_in %d C_out %d kernel %dx%d groups %d (build the parameters with "
                             "gt_conv_params_make(stride, pad))",
                             c_in, c_out, kh, kw, p.groups);
+    if (p.stride_h <= 0 || p.stride_w <= 0 || p.dil_h <= 0 || p.dil_w <= 0 || p.pad_h < 0 || p.pad_w < 0 ||
+        p.out_pad_h || p.out_pad_w)
+        return gt_set_error(GT_ERR_ARG,
+                            "gt_nn_snconv2d_init: stride %dx%d and dilation %dx%d must be positive, padding %dx%d >= "
+                            "0, output padding 0 (build the parameters with gt_conv_params_make(stride, pad))",
+                            p.stride_h, p.stride_w, p.dil_h, p.dil_w, p.pad_h, p.pad_w);
     *m = (gt_nn_snconv2d){.c_in = c_in, .c_out = c_out, .kh = kh, .kw = kw, .p = p, .sn = sn};
     int64_t fan_in = (int64_t)(c_in / p.groups) * kh * kw;
     return gt__sn_module(P, prefix, 4, (int64_t[]){c_out, c_in / p.groups, kh, kw}, bias ? c_out : 0, sn,

@@ -317,6 +317,17 @@ static void test_attention_vs_pytorch(void) {
     lcase cs[] = {{"sn", &sn, f_attn, 1, {gt_test_randn(41, S(2, 16, 4, 4), 1.0f)}},
                   {"plain", &plain, f_attn, 1, {gt_test_randn(42, S(2, 16, 6, 4), 1.0f)}}};
     run_generic("attn", &P, cs, 2);
+    /* the 0-d gamma through a checkpoint */
+    const char *path = gt_test_path("layers_attn.safetensors");
+    gt_safetensors st;
+    gt_st_init(&st);
+    CHECK(gt_st_add_params(&st, NULL, &P, true) == GT_OK && gt_st_save(&st, path) == GT_OK);
+    gt_st_free(&st);
+    gt_fill_(sn.gamma, 0.0f);
+    gt_st_init(&st);
+    CHECK(gt_st_load(&st, path) == GT_OK && gt_st_load_params(&st, NULL, &P, true, true) == GT_OK);
+    gt_st_free(&st);
+    CHECK(gt_item(sn.gamma) == 0.7f);
     gt_params_free(&P);
 }
 
@@ -409,6 +420,72 @@ static void test_blocks_vs_pytorch(void) {
     gt_params_free(&P);
 }
 
+/* Wrong shapes and arguments: NULL / a status and a message naming them. */
+static void test_layer_errors(void) {
+    gt_params P;
+    gt_params_init(&P);
+    gt_rng r;
+    gt_rng_init(&r, 40);
+    gt_nn_self_attention a;
+    gt_nn_class_bn cbn;
+    gt_nn_gen_block gb;
+    gt_nn_snconv2d c;
+    CHECK(gt_nn_self_attention_init(&a, &P, "a", 4, true, &r) == GT_ERR_ARG);
+    CHECK(gt_nn_snconv2d_init(&c, &P, "c", 3, 4, 3, 3, (gt_conv_params){0}, true, true, &r) == GT_ERR_ARG);
+    gt_conv_params p0 = gt_conv_params_make(0, 1);
+    CHECK(gt_nn_snconv2d_init(&c, &P, "c", 3, 4, 3, 3, p0, true, true, &r) == GT_ERR_ARG);
+    CHECK(gt_params_count(&P) == 0);
+    CHECK(gt_nn_self_attention_init(&a, &P, "a", 8, true, &r) == GT_OK);
+    CHECK(gt_nn_class_bn_init(&cbn, &P, "cbn", 8, 3) == GT_OK);
+    CHECK(gt_nn_gen_block_init(&gb, &P, "gb", 8, 4, GT_RES_CLASS_BN, 0, true, &r) == GT_ERR_ARG);
+    CHECK(gt_nn_gen_block_init(&gb, &P, "gb", 8, 4, GT_RES_CLASS_BN, 3, true, &r) == GT_OK);
+    CHECK(gt_params_finalize(&P) == GT_OK);
+    gt_clear_error();
+    CHECK(gt_nn_self_attention_forward(&a, gt_test_randn(1, S(2, 8, 3, 4), 1.0f), GT_LAYER_TRAIN) == NULL);
+    CHECK(strstr(gt_last_error(), "even") != NULL);
+    gt_tensor *x = gt_test_randn(2, S(2, 8, 2, 2), 1.0f);
+    CHECK(gt_nn_class_bn_forward(&cbn, x, gt_test_randn(3, S(2), 1.0f), GT_LAYER_TRAIN) == NULL);
+    CHECK(strstr(gt_last_error(), "int32 labels") != NULL);
+    CHECK(gt_nn_gen_block_forward(&gb, x, NULL, GT_LAYER_TRAIN) == NULL);
+    CHECK(strstr(gt_last_error(), "needs y") != NULL);
+    /* a failed forward changed no state */
+    CHECK(gt_data(cbn.bn.running_var)[0] == 1.0f);
+    gt_clear_error();
+    gt_params_free(&P);
+}
+
+/* A training loop with spectral norm, attention and conditional BN runs in
+ * constant memory: every per-forward copy of u and v lives in the step's scope. */
+static void test_layers_constant_memory(void) {
+    gt_params P;
+    gt_params_init(&P);
+    gt_rng r;
+    gt_rng_init(&r, 41);
+    gt_nn_gen_block gb;
+    gt_nn_self_attention a;
+    gt_nn_proj_head h;
+    CHECK(gt_nn_gen_block_init(&gb, &P, "gb", 8, 8, GT_RES_COND_BN, 4, true, &r) == GT_OK);
+    CHECK(gt_nn_self_attention_init(&a, &P, "a", 8, true, &r) == GT_OK);
+    CHECK(gt_nn_proj_head_init(&h, &P, "h", 8, 3, true, &r) == GT_OK);
+    CHECK(gt_params_finalize(&P) == GT_OK);
+    gt_tensor *x = gt_test_randn(1, S(2, 8, 2, 2), 1.0f), *v = gt_test_randn(2, S(2, 4), 1.0f);
+    gt_tensor *y = gt_from_i32(S(2), (int32_t[]){0, 2});
+    int64_t live = 0;
+    for (int it = 0; it < 6; it++) {
+        int mk = gt_scope_begin();
+        CHECK(gt_params_zero_grad(&P) == GT_OK);
+        gt_tensor *o = gt_nn_self_attention_forward(&a, gt_nn_gen_block_forward(&gb, x, v, GT_LAYER_TRAIN),
+                                                    GT_LAYER_TRAIN);
+        o = gt_nn_proj_head_forward(&h, gt_sum(o, 2, (int[]){2, 3}, false), y, GT_LAYER_TRAIN);
+        CHECK(o && gt_backward(gt_sum_all(o)) == GT_OK);
+        gt_scope_end(mk);
+        if (it == 1) live = gt_live_tensors();
+        if (it > 1) CHECK_MSG(gt_live_tensors() == live, "step %d: %lld live tensors, %lld after step 1", it,
+                              (long long)gt_live_tensors(), (long long)live);
+    }
+    gt_params_free(&P);
+}
+
 int main(void) {
     RUN(test_spectral_norm_vs_pytorch);
     RUN(test_attention_vs_pytorch);
@@ -416,5 +493,7 @@ int main(void) {
     RUN(test_minibatch_std_vs_pytorch);
     RUN(test_heads_vs_pytorch);
     RUN(test_blocks_vs_pytorch);
+    RUN(test_layer_errors);
+    RUN(test_layers_constant_memory);
     return gt_test_finish();
 }
