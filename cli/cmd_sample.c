@@ -73,7 +73,7 @@ static gt_status gt__write_each(const char *dir, gt_tensor *x, int scale) {
 
 int gt_cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL;
-    int n = 64, nrow = 0, threads = 0, scale = 1;
+    int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1;
     uint64_t seed = 0;
     double trunc = 0;
     bool ema = true;
@@ -91,6 +91,8 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)",
          false},
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
+        {"--class", GT_ARG_INT, &klass, 0, 100000, false, "K",
+         "conditional models: every image of class K (default: the classes in turn)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -114,6 +116,14 @@ int gt_cmd_sample(int argc, char **argv) {
     gt_train_config cfg;
     bool used_ema = false;
     if (gt_load_generator(ckpt, ema, &G, &cfg, &used_ema) != GT_OK) return gt__fail(NULL);
+    if (klass >= 0 && (cfg.model.n_classes == 0 || klass >= cfg.model.n_classes)) {
+        if (cfg.model.n_classes == 0)
+            gt_args_error("sample", "--class: model %s in %s is unconditional (it has no classes)", cfg.model.name, ckpt);
+        else
+            gt_args_error("sample", "--class must be in 0..%d for this model, got %d", cfg.model.n_classes - 1, klass);
+        gt_net_free(&G);
+        return GT_EXIT_USAGE;
+    }
     int status = GT_EXIT_OK;
     int m = gt_scope_begin();
     gt_tensor *z;
@@ -126,7 +136,10 @@ int gt_cmd_sample(int argc, char **argv) {
         z = gt_sample_latents(seed, n, cfg.model.nz, (float)trunc);
     }
     gt_tensor *x = NULL;
-    if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_generate(&G, z);
+    gt_tensor *y = NULL;
+    if (z && klass >= 0 && (y = gt_empty_i32(1, (int64_t[]){z->shape[0]})))
+        for (int64_t i = 0; i < z->shape[0]; i++) gt_data_i32(y)[i] = klass;
+    if (z && (klass < 0 || y) && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_generate_y(&G, z, y);
     if (!x) {
         status = gt__fail("generating");
     } else {

@@ -84,8 +84,9 @@ typedef enum { GT_BN_TRAIN = 0, GT_BN_BATCH = 1, GT_BN_EVAL = 2 } gt_bn_mode;
 
 typedef struct gt_net gt_net;
 typedef struct {
-    /* G: z (N, nz) -> images (N, C, res, res); D: images -> logits (N). */
-    gt_tensor *(*forward)(gt_net *n, gt_tensor *x, gt_bn_mode mode);
+    /* G: z (N, nz) -> images (N, C, res, res); D: images -> logits (N). y: class labels (N) int32
+       of a conditional family (NULL for an unconditional one). */
+    gt_tensor *(*forward)(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mode);
     /* Sets every batch-norm layer's momentum (PyTorch's convention). */
     void (*set_bn_momentum)(gt_net *n, float momentum);
     void (*free_impl)(gt_net *n);
@@ -100,8 +101,17 @@ struct gt_net {
 };
 
 /* forward with argument checks: G wants (N, nz) (or (N, nz, 1, 1)), D wants
- * (N, channels, res, res). NULL + gt_last_error() on a mismatch. */
+ * (N, channels, res, res). NULL + gt_last_error() on a mismatch. A conditional
+ * net's G without labels draws the classes in turn (row i: class i mod n_classes,
+ * so a grid or an evaluation sees every class alike); its D needs them. */
 gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode);
+/* The same with class labels y (N) int32 in [0, n_classes) (NULL: as gt_net_forward); labels
+ * given to an unconditional net are an error. */
+gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mode);
+/* Labels (n) int32: row i = i mod classes. New reference in the current scope. */
+gt_tensor *gt_labels_cycle(int64_t n, int classes);
+/* Labels (n) int32 drawn uniformly from [0, classes) with r. */
+gt_tensor *gt_labels_random(gt_rng *r, int64_t n, int classes);
 void gt_net_set_bn_momentum(gt_net *n, float momentum);
 void gt_net_free(gt_net *n);
 /* Trainable parameter elements. */

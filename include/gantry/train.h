@@ -115,6 +115,9 @@ gt_status gt_reg_noise(gt_reg_kind k, gt_tensor *real, gt_rng *r, gt_tensor **e,
 gt_tensor *gt_reg_penalty_at(gt_reg_kind k, gt_tensor *d, gt_tensor *x_hat);
 /* The whole penalty for a net: noise from r, the point, D's forward in GT_BN_BATCH mode. */
 gt_tensor *gt_reg_penalty(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
+/* The same for a conditional D, with the labels y (N) it sees at x_hat (the reals' for gp, dragan
+ * and r1, the fakes' for r2; NULL for an unconditional D). */
+gt_tensor *gt_reg_penalty_y(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor *fake, gt_tensor *y, gt_rng *r);
 
 /* WGAN-GP's penalty mean((||dD(x_hat)/dx_hat||_2 - 1)^2), x_hat = e*real +
  * (1-e)*fake with e ~ U[0,1) per sample from r (gt_reg_penalty(GT_REG_GP, ...)); recorded with
@@ -223,6 +226,10 @@ gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats);
 /* The same on given data: reals[i] (B, C, res, res) in [-1, 1] and z[i] (B, nz)
  * for critic step i (n_critic of each). */
 gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *z, gt_step_stats *stats);
+/* The same for a conditional model: real_y[i] the reals' labels (B) int32, fake_y[i] the classes
+ * of the fakes (M) int32 (NULL arrays for an unconditional model). */
+gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
+                               gt_tensor *const *fake_y, gt_step_stats *stats);
 
 /* Checkpoint of the whole state (atomic) and exact restore (all or nothing;
  * the architecture must match, GT_ERR_SHAPE naming the tensor when not). */
@@ -306,6 +313,8 @@ gt_tensor *gt_slerp_latents(gt_tensor *a, gt_tensor *b, int n);
 gt_status gt_recalibrate_bn(gt_net *G, uint64_t seed, int nbatches, int batch);
 /* G in eval mode over z in chunks of at most 256 -> (N, C, res, res). */
 gt_tensor *gt_generate(gt_net *G, gt_tensor *z);
+/* The same with class labels y (N) int32 for a conditional G (NULL: class i mod n_classes for row i). */
+gt_tensor *gt_generate_y(gt_net *G, gt_tensor *z, gt_tensor *y);
 
 #ifdef __cplusplus
 }

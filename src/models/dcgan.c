@@ -52,7 +52,6 @@ static gt_status gt__dc_check(const gt_model_config *c) {
     if (c->channels != 1 && c->channels != 3)
         return gt_set_error(GT_ERR_ARG, "dcgan: channels must be 1 or 3, got %d", c->channels);
     if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "dcgan: nz must be in 1..4096, got %d", c->nz);
-    if (c->n_classes != 0) return gt_set_error(GT_ERR_ARG, "dcgan is unconditional: n_classes must be 0");
     if (d_norm != GT_NORM_BATCH && d_norm != GT_NORM_LAYER && d_norm != GT_NORM_NONE)
         return gt_set_error(GT_ERR_ARG, "dcgan: d_norm must be batch, layer or none, got %d", d_norm);
     return GT_OK;
@@ -107,7 +106,8 @@ static gt_tensor *gt__dc_ln(gt_nn_batch_norm *b, gt_tensor *x) {
     return gt_add(y, gt_reshape(b->bias, GT_SHAPE(c, 1, 1)));
 }
 
-static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_bn_mode mode) {
+static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
+    (void)y; /* unconditional */
     gt__dcgan *m = net->impl;
     if (net->kind == GT_NET_G) {
         gt_tensor *h = gt_reshape(x, GT_SHAPE(x->shape[0], net->cfg.nz, 1, 1)); // (N, nz, 1, 1)

@@ -229,6 +229,12 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
     e->defaults(&out->cfg);
     out->kind = kind;
     gt_status st = e->check(&out->cfg);
+    if (st == GT_OK && !e->conditional && out->cfg.n_classes != 0)
+        st = gt_set_error(GT_ERR_ARG, "model %s is unconditional: n_classes must be 0, got %d", e->name,
+                          out->cfg.n_classes);
+    if (st == GT_OK && e->conditional && out->cfg.n_classes < 1)
+        st = gt_set_error(GT_ERR_ARG, "model %s is conditional: n_classes must be at least 1 (from the data's labels)",
+                          e->name);
     if (st == GT_OK) {
         int m = gt_scope_begin();
         st = e->build(&out->cfg, kind, r, out);
@@ -245,7 +251,23 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
     return st;
 }
 
-gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) {
+gt_tensor *gt_labels_cycle(int64_t n, int classes) {
+    gt_tensor *y = n > 0 && classes > 0 ? gt_empty_i32(1, (int64_t[]){n}) : NULL;
+    if (!y) return NULL;
+    int32_t *p = gt_data_i32(y);
+    for (int64_t i = 0; i < n; i++) p[i] = (int32_t)(i % classes);
+    return y;
+}
+
+gt_tensor *gt_labels_random(gt_rng *r, int64_t n, int classes) {
+    gt_tensor *y = r && n > 0 && classes > 0 ? gt_empty_i32(1, (int64_t[]){n}) : NULL;
+    if (!y) return NULL;
+    int32_t *p = gt_data_i32(y);
+    for (int64_t i = 0; i < n; i++) p[i] = (int32_t)(((uint64_t)gt_rng_u32(r) * (uint64_t)classes) >> 32);
+    return y;
+}
+
+gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
     if (!n || !n->ops) {
         gt_set_error(GT_ERR_STATE, "gt_net_forward: network not built");
         return NULL;
@@ -267,8 +289,33 @@ gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) {
                      gt_shape_str(x, s, sizeof s));
         return NULL;
     }
-    return n->ops->forward(n, x, mode);
+    if (c->n_classes == 0 && y) {
+        gt_set_error(GT_ERR_ARG, "model %s is unconditional: it takes no class labels", c->name);
+        return NULL;
+    }
+    if (c->n_classes > 0) {
+        if (!y && n->kind == GT_NET_D) {
+            gt_set_error(GT_ERR_ARG, "the discriminator of conditional model %s needs the class labels", c->name);
+            return NULL;
+        }
+        if (!y) y = gt_labels_cycle(x->shape[0], c->n_classes);
+        if (!y) return NULL;
+        if (y->dtype != GT_I32 || y->ndim != 1 || y->shape[0] != x->shape[0]) {
+            gt_set_error(GT_ERR_SHAPE, "labels must be (%lld) int32, got %s", (long long)x->shape[0],
+                         gt_shape_str(y, s, sizeof s));
+            return NULL;
+        }
+        const int32_t *p = gt_data_i32(gt_contiguous(y));
+        for (int64_t i = 0; p && i < y->shape[0]; i++)
+            if (p[i] < 0 || p[i] >= c->n_classes) {
+                gt_set_error(GT_ERR_ARG, "label %d outside the model's classes 0..%d", p[i], c->n_classes - 1);
+                return NULL;
+            }
+    }
+    return n->ops->forward(n, x, y, mode);
 }
+
+gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) { return gt_net_forward_y(n, x, NULL, mode); }
 
 void gt_net_set_bn_momentum(gt_net *n, float momentum) {
     if (n && n->ops && n->ops->set_bn_momentum) n->ops->set_bn_momentum(n, momentum);

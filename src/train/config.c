@@ -44,6 +44,11 @@ gt_status gt_train_config_check(gt_train_config *c) {
     e->defaults(&c->model);
     gt_status st = e->check(&c->model);
     if (st != GT_OK) return st;
+    if (!e->conditional && c->model.n_classes != 0)
+        return gt_set_error(GT_ERR_ARG, "model %s is unconditional: n_classes must be 0, got %d", e->name,
+                            c->model.n_classes);
+    if (c->model.n_classes < 0 || c->model.n_classes > 100000)
+        return gt_set_error(GT_ERR_ARG, "n_classes must be in 0..100000, got %d", c->model.n_classes);
     if (c->steps < 0 || c->steps > GT__STEPS_MAX)
         return gt_set_error(GT_ERR_ARG, "steps must be in 0..%lld, got %lld", (long long)GT__STEPS_MAX,
                             (long long)c->steps);

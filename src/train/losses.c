@@ -220,13 +220,17 @@ gt_tensor *gt_reg_penalty_at(gt_reg_kind k, gt_tensor *d, gt_tensor *x_hat) {
 }
 
 gt_tensor *gt_reg_penalty(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r) {
+    return gt_reg_penalty_y(k, D, real, fake, NULL, r);
+}
+
+gt_tensor *gt_reg_penalty_y(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor *fake, gt_tensor *y, gt_rng *r) {
     if (!D || !r) return (gt_set_error(GT_ERR_ARG, "gt_reg_penalty: NULL argument"), NULL);
     if (!gt__images_ok("gt_reg_penalty", real, fake)) return NULL;
     gt_tensor *e, *u;
     if (gt_reg_noise(k, real, r, &e, &u) != GT_OK) return NULL;
     gt_tensor *xh = gt_reg_point(k, real, fake, e, u);
     if (!xh) return NULL;
-    return gt_reg_penalty_at(k, gt_net_forward(D, xh, GT_BN_BATCH), xh);
+    return gt_reg_penalty_at(k, gt_net_forward_y(D, xh, y, GT_BN_BATCH), xh);
 }
 
 gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r) {

@@ -84,7 +84,9 @@ gt_status gt_recalibrate_bn(gt_net *G, uint64_t seed, int nbatches, int batch) {
     return st;
 }
 
-gt_tensor *gt_generate(gt_net *G, gt_tensor *z) {
+gt_tensor *gt_generate(gt_net *G, gt_tensor *z) { return gt_generate_y(G, z, NULL); }
+
+gt_tensor *gt_generate_y(gt_net *G, gt_tensor *z, gt_tensor *y) {
     if (!G || !G->ops || G->kind != GT_NET_G) {
         gt_set_error(GT_ERR_ARG, "gt_generate: not a generator");
         return NULL;
@@ -98,6 +100,13 @@ gt_tensor *gt_generate(gt_net *G, gt_tensor *z) {
     }
     const gt_model_config *c = &G->cfg;
     int64_t n = z->shape[0], per = (int64_t)c->channels * c->res * c->res;
+    if (c->n_classes > 0 && !y) y = gt_labels_cycle(n, c->n_classes); /* every class alike, across the chunks */
+    if (y && (y->ndim != 1 || y->shape[0] != n)) {
+        char s[64];
+        gt_set_error(GT_ERR_SHAPE, "gt_generate: labels must be (%lld), got %s", (long long)n,
+                     gt_shape_str(y, s, sizeof s));
+        return NULL;
+    }
     gt_tensor *out = gt_empty(GT_SHAPE(n, c->channels, c->res, c->res));
     if (!out) return NULL;
     bool prev = gt_no_grad_begin();
@@ -105,7 +114,8 @@ gt_tensor *gt_generate(gt_net *G, gt_tensor *z) {
     for (int64_t s = 0; s < n && ok; s += GT__GEN_CHUNK) {
         int m = gt_scope_begin();
         int64_t k = n - s < GT__GEN_CHUNK ? n - s : GT__GEN_CHUNK;
-        gt_tensor *x = gt_net_forward(G, gt_slice(z, 0, s, s + k, 1), GT_BN_EVAL);
+        gt_tensor *x = gt_net_forward_y(G, gt_slice(z, 0, s, s + k, 1), y ? gt_contiguous(gt_slice(y, 0, s, s + k, 1)) : NULL,
+                                        GT_BN_EVAL);
         ok = x && gt_copy_to(x, gt_data(out) + s * per) == GT_OK;
         gt_scope_end(m);
     }

@@ -59,6 +59,22 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
         t->batcher_state[2] = (uint64_t)bs.position;
     }
 
+    const gt_model_entry *fam = gt_model_find(c->model.name);
+    if (fam && fam->conditional) { /* the classes come from the data's labels */
+        if (t->ds && !t->ds->labels)
+            return gt_set_error(GT_ERR_ARG, "model %s is conditional, but %s has no labels (an image folder needs one "
+                                            "sub-folder per class)",
+                                c->model.name, t->ds->source ? t->ds->source : "the data");
+        for (int64_t i = 0; t->ds && i < t->ds->n; i++)
+            if (t->ds->labels[i] < 0)
+                return gt_set_error(GT_ERR_ARG, "%s: image %lld has no class (label %d): a conditional model needs "
+                                                "every image in a class sub-folder",
+                                    t->ds->source ? t->ds->source : "data", (long long)i, t->ds->labels[i]);
+        if (c->model.n_classes == 0 && t->ds) c->model.n_classes = t->ds->num_classes;
+        if (t->ds && t->ds->num_classes > c->model.n_classes)
+            return gt_set_error(GT_ERR_ARG, "%s has %d classes, the model %d", t->ds->source ? t->ds->source : "data",
+                                t->ds->num_classes, c->model.n_classes);
+    }
     gt_rng init;
     gt_rng_init(&init, c->seed);
     st = gt_model_build(&c->model, GT_NET_G, &init, &t->G);
@@ -117,10 +133,10 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
 /* One term of D's loss, forward and backward in a scope of its own, so its
  * activations are gone before the next term runs (as the PyTorch example's
  * errD_real.backward() before the fake forward). Accumulates into D's grads. */
-static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, double *loss, double *mean_out) {
+static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, bool real, double *loss, double *mean_out) {
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
-    gt_tensor *lo = gt_net_forward(&t->D, x, GT_BN_TRAIN);
+    gt_tensor *lo = gt_net_forward_y(&t->D, x, y, GT_BN_TRAIN);
     gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
@@ -129,10 +145,11 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, double *loss
 }
 
 /* A pairwise loss's D loss: both forwards (both graphs held), then one backward. */
-static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *fake, double *loss, gt_step_stats *s) {
+static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, double *loss,
+                            gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
-    gt_tensor *lr = gt_net_forward(&t->D, real, GT_BN_TRAIN), *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN), *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     gt_tensor *l = gt_gan_loss_d(c->loss, lr, lf);
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) {
@@ -157,15 +174,16 @@ static void gt__clip_d(gt_trainer *t) {
 }
 
 /* One discriminator step on real and fake (fake carries no graph to G). */
-static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, uint64_t d_index, gt_step_stats *s) {
+static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy,
+                            uint64_t d_index, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     gt_status st = gt_params_zero_grad(&t->D.P);
     double loss = 0;
     if (gt_loss_def_get(c->loss)->d_pair) {
-        if (st == GT_OK) st = gt__d_pair(t, real, fake, &loss, s);
+        if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, &loss, s);
     } else {
-        if (st == GT_OK) st = gt__d_term(t, real, true, &loss, &s->d_real);
-        if (st == GT_OK) st = gt__d_term(t, fake, false, &loss, &s->d_fake);
+        if (st == GT_OK) st = gt__d_term(t, real, ry, true, &loss, &s->d_real);
+        if (st == GT_OK) st = gt__d_term(t, fake, fy, false, &loss, &s->d_fake);
     }
     /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
     bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
@@ -173,7 +191,7 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, uin
         double w = gt__reg_weight(c, k) * gt_reg_def_get((gt_reg_kind)k)->scale * (c->reg_every > 0 ? c->reg_every : 1);
         if (!(w > 0) || !reg_now) continue;
         int m = gt_scope_begin();
-        gt_tensor *pen = gt_reg_penalty((gt_reg_kind)k, &t->D, real, fake, &t->rng);
+        gt_tensor *pen = gt_reg_penalty_y((gt_reg_kind)k, &t->D, real, fake, gt_reg_def_get(k)->on_fake ? fy : ry, &t->rng);
         st = pen ? gt_backward(gt_mul_scalar(pen, (float)w)) : gt_last_status();
         if (st == GT_OK) s->reg[k] = gt_item(pen), loss += w * s->reg[k];
         gt_scope_end(m);
@@ -186,7 +204,8 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, uin
 }
 
 /* The generator step on fake (carrying G's graph); D's weights take no gradient. */
-static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_step_stats *s) {
+static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy,
+                            gt_step_stats *s) {
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st != GT_OK) return st;
     gt_net_requires_grad(&t->D, false);
@@ -194,10 +213,10 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *fake, gt_
     gt_tensor *lr = NULL; /* a pairwise loss: D on the reals too (constants for G; no statistics updated) */
     if (gt_loss_def_get(t->cfg.loss)->g_pair) {
         bool prev = gt_no_grad_begin();
-        lr = gt_net_forward(&t->D, real, GT_BN_BATCH);
+        lr = gt_net_forward_y(&t->D, real, ry, GT_BN_BATCH);
         gt_grad_mode_restore(prev);
     }
-    gt_tensor *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     gt_tensor *loss = lr || !gt_loss_def_get(t->cfg.loss)->g_pair ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
@@ -220,8 +239,18 @@ static gt_status gt__check_batch(const gt_trainer *t, gt_tensor *real, gt_tensor
 }
 
 gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *z, gt_step_stats *stats) {
+    return gt_trainer_step_on_y(t, reals, NULL, z, NULL, stats);
+}
+
+gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
+                               gt_tensor *const *fake_y, gt_step_stats *stats) {
     if (!t || !t->G.ops || !reals || !z) return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: trainer not ready");
     const int nc = t->cfg.n_critic;
+    const bool cond = t->cfg.model.n_classes > 0;
+    if (cond && (!real_y || !fake_y))
+        return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: conditional model %s needs the labels of reals and fakes",
+                            t->cfg.model.name);
+#define GT__Y(a, i) ((a) ? (a)[i] : NULL)
     for (int i = 0; i < nc; i++) {
         gt_status st = gt__check_batch(t, reals[i], z[i]);
         if (st != GT_OK) return st;
@@ -235,13 +264,15 @@ gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
         bool prev = last ? true : gt_no_grad_begin(); /* only the last fake feeds G's step */
-        fake = gt_net_forward(&t->G, z[i], GT_BN_TRAIN);
+        fake = gt_net_forward_y(&t->G, z[i], GT__Y(fake_y, i), GT_BN_TRAIN);
         if (!last) gt_grad_mode_restore(prev);
-        st = fake ? gt__d_step(t, reals[i], gt_detach(fake), t->step * (uint64_t)nc + (uint64_t)i, &s)
+        st = fake ? gt__d_step(t, reals[i], GT__Y(real_y, i), gt_detach(fake), GT__Y(fake_y, i),
+                               t->step * (uint64_t)nc + (uint64_t)i, &s)
                   : gt_last_status();
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], fake, &s);
+    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], GT__Y(real_y, nc - 1), fake, GT__Y(fake_y, nc - 1), &s);
+#undef GT__Y
     if (st == GT_OK && t->has_ema) {
         /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
          * early averages do not drag in the random initial weights */
@@ -259,15 +290,17 @@ gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: trainer not initialised");
     if (!t->batcher) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: no dataset (config.data is empty)");
     enum { GT__MAX_CRITIC = 64 };
-    gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC];
+    gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
+    const int K = t->cfg.model.n_classes; /* conditional: the reals' labels, and random classes for the fakes */
     int m = gt_scope_begin();
     gt_status st = GT_OK;
     for (int i = 0; i < t->cfg.n_critic && st == GT_OK; i++) {
-        st = gt_batcher_next(t->batcher, &reals[i], NULL);
+        st = gt_batcher_next(t->batcher, &reals[i], K ? &ry[i] : NULL);
         z[i] = st == GT_OK ? gt_randn(&t->rng, GT_SHAPE(t->cfg.batch, t->cfg.model.nz)) : NULL;
-        if (st == GT_OK && !z[i]) st = gt_last_status();
+        fy[i] = st == GT_OK && K ? gt_labels_random(&t->rng, t->cfg.batch, K) : NULL;
+        if (st == GT_OK && (!z[i] || (K && (!fy[i] || !ry[i])))) st = gt_last_status() ? gt_last_status() : GT_ERR_ARG;
     }
-    if (st == GT_OK) st = gt_trainer_step_on(t, reals, z, stats);
+    if (st == GT_OK) st = gt_trainer_step_on_y(t, reals, K ? ry : NULL, z, K ? fy : NULL, stats);
     gt_scope_end(m);
     return st;
 }
