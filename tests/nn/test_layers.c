@@ -420,6 +420,57 @@ static void test_blocks_vs_pytorch(void) {
     gt_params_free(&P);
 }
 
+/* max |t| and the standard deviation of t's values */
+static void stats(const gt_tensor *t, float *maxabs, float *sd) {
+    const float *d = gt_data(t);
+    int64_t n = gt_numel(t);
+    double s = 0, s2 = 0;
+    *maxabs = 0;
+    for (int64_t i = 0; i < n; i++) {
+        s += d[i], s2 += (double)d[i] * d[i];
+        if (fabsf(d[i]) > *maxabs) *maxabs = fabsf(d[i]);
+    }
+    *sd = (float)sqrt(s2 / (double)n - (s / (double)n) * (s / (double)n));
+}
+
+/* torch's default init: conv / linear weights and biases U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) (the same with spectral norm, on weight_orig), embeddings
+ * N(0, 1), u and v unit vectors, attention's gamma 0. */
+static void test_layer_init(void) {
+    gt_params P;
+    gt_params_init(&P);
+    gt_rng r;
+    gt_rng_init(&r, 42);
+    gt_nn_snconv2d c;
+    gt_nn_snlinear l;
+    gt_nn_snembedding e;
+    CHECK(gt_nn_snconv2d_init(&c, &P, "c", 16, 32, 3, 3, gt_conv_params_make(1, 1), true, true, &r) == GT_OK);
+    CHECK(gt_nn_snlinear_init(&l, &P, "l", 64, 48, true, false, &r) == GT_OK);
+    CHECK(gt_nn_snembedding_init(&e, &P, "e", 40, 50, true, &r) == GT_OK);
+    CHECK(gt_params_finalize(&P) == GT_OK);
+    float mx, sd, b = 1.0f / sqrtf(16 * 9);
+    stats(c.norm.weight_orig, &mx, &sd);
+    CHECK_MSG(mx <= b && mx > 0.99f * b && fabsf(sd - b / sqrtf(3.0f)) < 0.05f * b, "conv weight max %g sd %g", mx, sd);
+    stats(c.bias, &mx, &sd);
+    CHECK(mx <= b && mx > 0.8f * b);
+    b = 1.0f / 8.0f;
+    stats(l.weight, &mx, &sd);
+    CHECK_MSG(mx <= b && mx > 0.99f * b && fabsf(sd - b / sqrtf(3.0f)) < 0.05f * b, "linear weight max %g sd %g", mx, sd);
+    stats(e.norm.weight_orig, &mx, &sd);
+    CHECK_MSG(fabsf(sd - 1.0f) < 0.05f, "embedding sd %g", sd);
+    gt_nn_spectral_norm *sns[2] = {&c.norm, &e.norm};
+    for (int i = 0; i < 2; i++) {
+        gt_tensor *uv[2] = {sns[i]->weight_u, sns[i]->weight_v};
+        for (int j = 0; j < 2; j++) {
+            double n2 = 0;
+            for (int64_t k = 0; k < gt_numel(uv[j]); k++) n2 += (double)gt_data(uv[j])[k] * gt_data(uv[j])[k];
+            CHECK_MSG(fabs(n2 - 1.0) < 1e-5, "|%s|^2 = %g", j ? "v" : "u", n2);
+        }
+    }
+    CHECK(c.norm.rows == 32 && c.norm.cols == 144 && e.norm.rows == 40 && e.norm.cols == 50);
+    gt_params_free(&P);
+}
+
 /* Wrong shapes and arguments: NULL / a status and a message naming them. */
 static void test_layer_errors(void) {
     gt_params P;
@@ -493,6 +544,7 @@ int main(void) {
     RUN(test_minibatch_std_vs_pytorch);
     RUN(test_heads_vs_pytorch);
     RUN(test_blocks_vs_pytorch);
+    RUN(test_layer_init);
     RUN(test_layer_errors);
     RUN(test_layers_constant_memory);
     return gt_test_finish();
