@@ -2,7 +2,8 @@
  * gradients with respect to the inputs and the parameters (spectral norm's
  * sigma(W) included, in eval mode where u and v stay fixed), and the
  * gradients of gradients that R1 / gradient penalties take through a
- * discriminator built from these layers. Harness defaults (eps 1e-2, rtol
+ * discriminator built from these layers; the fast kernels against the naive
+ * ones through the layers. Harness defaults (eps 1e-2, rtol
  * 2e-2, atol 2e-3) unless a check says otherwise. */
 #include "../common/harness.h"
 #include "gantry/layers.h"
@@ -205,11 +206,47 @@ static void test_blocks_gradcheck(void) {
     gt_params_free(&P);
 }
 
+/* The layers on the fast kernels and on the naive reference: outputs and
+ * gradients agree (1e-4 relative, 1e-5 absolute). */
+static void test_layers_fast_vs_naive(void) {
+    gt_params P;
+    gt_params_init(&P);
+    gt_rng r;
+    gt_rng_init(&r, 39);
+    gt_nn_self_attention a;
+    gt_nn_disc_block dblk;
+    gt_nn_gen_block gen;
+    CHECK(gt_nn_self_attention_init(&a, &P, "a", 16, true, &r) == GT_OK);
+    CHECK(gt_nn_disc_block_init(&dblk, &P, "dblk", 3, 5, true, true, &r) == GT_OK);
+    CHECK(gt_nn_gen_block_init(&gen, &P, "gen", 3, 2, GT_RES_CLASS_BN, 3, false, &r) == GT_OK);
+    CHECK(gt_params_finalize(&P) == GT_OK);
+    gt_fill_(a.gamma, 0.9f);
+    /* u and v near the singular vectors, as in training (random ones make
+     * sigma small and the gradients large and ill-conditioned) */
+    gt_tensor *xt = gt_test_randn(98, S(2, 16, 6, 4), 1.0f);
+    for (int i = 0; i < 5; i++) CHECK(gt_nn_self_attention_forward(&a, xt, GT_LAYER_TRAIN) != NULL);
+    gt_tensor *in[6];
+    attn_inputs(&a, in, 99);
+    in[0] = gt_test_randn(99, S(2, 16, 6, 4), 1.0f);
+    in[0]->requires_grad = true;
+    CHECK(gt_test_fast_vs_naive("attention sn", g_attn, 6, in, &a, 1e-4f, 1e-5f));
+    gt_tensor *x = gt_test_randn(100, S(2, 3, 8, 8), 1.0f);
+    x->requires_grad = true;
+    gt_tensor *ind[4] = {x, dblk.conv2d0.norm.weight_orig, dblk.conv2d1.norm.weight_orig,
+                         dblk.conv2d2.norm.weight_orig};
+    CHECK(gt_test_fast_vs_naive("disc block sn", g_dblk, 4, ind, &dblk, 1e-4f, 1e-5f));
+    gt_tensor *ig[4] = {xin(101, S(2, 3, 4, 4)), gen.conv2d1.weight, gen.cbn2.gain,
+                        gt_from_i32(S(2), (int32_t[]){1, 2})};
+    CHECK(gt_test_fast_vs_naive("gen block class bn", g_gen, 4, ig, &gen, 1e-4f, 1e-5f));
+    gt_params_free(&P);
+}
+
 int main(void) {
     RUN(test_attention_gradcheck);
     RUN(test_conditional_bn_gradcheck);
     RUN(test_minibatch_std_gradcheck);
     RUN(test_heads_gradcheck);
     RUN(test_blocks_gradcheck);
+    RUN(test_layers_fast_vs_naive);
     return gt_test_finish();
 }
