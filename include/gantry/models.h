@@ -98,6 +98,8 @@ struct gt_net {
     gt_params P;            /* finalized: every parameter and buffer of the net */
     const gt_net_ops *ops;
     void *impl;             /* the model's modules (borrow P's tensors) */
+    gt_tensor *aux;         /* a D with an auxiliary head: its output of the last forward (owned by that
+                               forward's scope; NULL otherwise) */
 };
 
 /* forward with argument checks: G wants (N, nz) (or (N, nz, 1, 1)), D wants
@@ -134,6 +136,13 @@ typedef struct {
     const gt_model_opt_def *opts; /* the family's options */
     int n_opts;
     bool conditional;             /* takes class labels (n_classes > 0) */
+    /* Latents (n, nz) for this family from r (NULL: N(0, 1)); InfoGAN puts its codes in them. */
+    gt_tensor *(*sample_latents)(const gt_model_config *c, gt_rng *r, int64_t n);
+    /* The family's auxiliary loss (NULL: none), added to D's loss on the reals (real, z NULL) and
+       on the fakes, and to G's: aux is what D's forward left in gt_net.aux (class logits for
+       AC-GAN, Q's outputs for InfoGAN), z the fakes' latents, y their or the reals' labels. A 0-d
+       tensor, or NULL with nothing to add (gt_last_error() unset). */
+    gt_tensor *(*aux_loss)(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real);
 } gt_model_entry;
 
 /* The entry named name, or NULL (with an error listing the known names). */
