@@ -118,7 +118,7 @@ static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_
         free(g);
         return NULL;
     }
-    g->z = gt_sample_latents(seed, n, cfg.model.nz, 0.0f);
+    g->z = gt_sample_latents_for(&cfg.model, seed, n, 0.0f);
     if (!g->z) {
         gt__gen_free(g);
         return NULL;

@@ -1,5 +1,6 @@
 /* gantry sample: images from a checkpoint's generator - a grid (--out), one
  * PNG each (--outdir), truncated latents, an interpolation strip (--interp). */
+#include <math.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +72,47 @@ static gt_status gt__write_each(const char *dir, gt_tensor *x, int scale) {
     return st;
 }
 
+/* --code cat=K,c0=V,...: InfoGAN's codes written into every latent (its layout: noise | one-hot
+ * category | continuous codes). 0 or a usage error. */
+static int gt__set_codes(const gt_model_config *c, gt_tensor *z, const char *spec) {
+    double n_cat = gt_model_opt(c, "n_cat"), n_cont = gt_model_opt(c, "n_cont");
+    if (isnan(n_cat) || isnan(n_cont))
+        return gt_args_error("sample", "--code: model %s has no latent codes (InfoGAN has)", c->name);
+    const int nn = c->nz - (int)n_cat - (int)n_cont, nz = c->nz;
+    char item[64];
+    for (const char *p = spec; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len >= sizeof item) return gt_args_error("sample", "--code: '%.30s...' is too long", p);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        p += len + (e ? 1 : 0);
+        char *eq = strchr(item, '='), *end = NULL;
+        double v = eq ? strtod(eq + 1, &end) : NAN;
+        if (!eq || !end || *end || eq[1] == '\0' || !isfinite(v))
+            return gt_args_error("sample", "--code takes cat=K and cN=V items, got '%s'", item);
+        *eq = '\0';
+        float *d = gt_data(z);
+        if (!strcmp(item, "cat")) {
+            if (v != floor(v) || v < 0 || v >= n_cat)
+                return gt_args_error("sample", "--code cat must be in 0..%d, got %g", (int)n_cat - 1, v);
+            for (int64_t i = 0; i < z->shape[0]; i++)
+                for (int j = 0; j < (int)n_cat; j++) d[i * nz + nn + j] = j == (int)v ? 1.0f : 0.0f;
+        } else if (item[0] == 'c' && item[1] >= '0' && item[1] <= '9') {
+            int k = atoi(item + 1);
+            if (k >= (int)n_cont || !(v >= -1 && v <= 1))
+                return gt_args_error("sample", "--code %s: the model has continuous codes c0..c%d, each in [-1, 1]",
+                                     item, (int)n_cont - 1);
+            for (int64_t i = 0; i < z->shape[0]; i++) d[i * nz + nn + (int)n_cat + k] = (float)v;
+        } else {
+            return gt_args_error("sample", "--code: unknown code '%s' (cat, c0, c1, ...)", item);
+        }
+    }
+    return 0;
+}
+
 int gt_cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL;
+    const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL, *code = NULL;
     int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1;
     uint64_t seed = 0;
     double trunc = 0;
@@ -93,6 +133,8 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
         {"--class", GT_ARG_INT, &klass, 0, 100000, false, "K",
          "conditional models: every image of class K (default: the classes in turn)", false},
+        {"--code", GT_ARG_STR, &code, 0, 0, false, "cat=K,c0=V,...",
+         "InfoGAN: fix the categorical code to K and continuous code i to V (in [-1, 1]) in every image", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -133,9 +175,14 @@ int gt_cmd_sample(int argc, char **argv) {
         z = a && b ? gt_slerp_latents(gt_reshape(a, GT_SHAPE(-1)), gt_reshape(b, GT_SHAPE(-1)), n) : NULL;
         if (!nrow) nrow = n;
     } else {
-        z = gt_sample_latents(seed, n, cfg.model.nz, (float)trunc);
+        z = gt_sample_latents_for(&cfg.model, seed, n, (float)trunc);
     }
     gt_tensor *x = NULL;
+    if (z && code && gt__set_codes(&cfg.model, z, code) != 0) {
+        gt_scope_end(m);
+        gt_net_free(&G);
+        return GT_EXIT_USAGE;
+    }
     gt_tensor *y = NULL;
     if (z && klass >= 0 && (y = gt_empty_i32(1, (int64_t[]){z->shape[0]})))
         for (int64_t i = 0; i < z->shape[0]; i++) gt_data_i32(y)[i] = klass;

@@ -110,6 +110,8 @@ gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode);
 /* The same with class labels y (N) int32 in [0, n_classes) (NULL: as gt_net_forward); labels
  * given to an unconditional net are an error. */
 gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mode);
+/* Latents (n, nz) for c's family from r: its sampler, or N(0, 1). */
+gt_tensor *gt_model_sample_latents(const gt_model_config *c, gt_rng *r, int64_t n);
 /* Labels (n) int32: row i = i mod classes. New reference in the current scope. */
 gt_tensor *gt_labels_cycle(int64_t n, int classes);
 /* Labels (n) int32 drawn uniformly from [0, classes) with r. */
@@ -191,6 +193,10 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
  * the side goes 3 <-> 7. No biases (the BN that follows has them). Weights
  * N(0, 0.02), BN weight N(1, 0.02), BN bias 0. */
 extern const gt_model_entry gt_model_dcgan;
+/* AC-GAN and InfoGAN (src/models/aux_gans.c; PyTorch-GAN's layouts): D with a second head. */
+extern const gt_model_entry gt_model_acgan, gt_model_infogan;
+/* SNGAN, SAGAN, projection cGAN (src/models/resnet_gan.c; StudioGAN's 32 px resnet backbone). */
+extern const gt_model_entry gt_model_sngan, gt_model_sagan, gt_model_cgan;
 
 #ifdef __cplusplus
 }

@@ -305,6 +305,9 @@ const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n);
 gt_status gt_load_generator(const char *path, bool use_ema, gt_net *G, gt_train_config *cfg, bool *used_ema);
 /* Latents (n, nz) ~ N(0, 1) from seed; truncation > 0 redraws every |z| > truncation. */
 gt_tensor *gt_sample_latents(uint64_t seed, int64_t n, int nz, float truncation);
+/* Latents for c's family from seed (its sampler when it has one, e.g. InfoGAN's codes; else
+ * gt_sample_latents; truncation applies to the N(0, 1) part only). */
+gt_tensor *gt_sample_latents_for(const gt_model_config *c, uint64_t seed, int64_t n, float truncation);
 /* Spherical interpolation of n points from a to b (each (nz)) -> (n, nz). */
 gt_tensor *gt_slerp_latents(gt_tensor *a, gt_tensor *b, int n);
 /* Sets G's running batch-norm statistics to the averages over nbatches

@@ -8,10 +8,25 @@
 
 #define GT__MODELS_MAX 32
 
-static const gt_model_entry *gt__models[GT__MODELS_MAX] = {&gt_model_dcgan};
-static int gt__nmodels = 1;
+/* The families: a new one is its file and one row here (and its extern in models.h). */
+static const gt_model_entry *gt__models[GT__MODELS_MAX] = {
+    &gt_model_dcgan,
+    &gt_model_acgan,
+    &gt_model_infogan,
+    &gt_model_sngan,
+    &gt_model_sagan,
+    &gt_model_cgan,
+};
+static int gt__nmodels = -1; /* the rows above, counted at first use; then registrations */
+
+static void gt__count(void) {
+    if (gt__nmodels >= 0) return;
+    gt__nmodels = 0;
+    while (gt__nmodels < GT__MODELS_MAX && gt__models[gt__nmodels]) gt__nmodels++;
+}
 
 const char *gt_model_names(char *buf, size_t n) {
+    gt__count();
     if (!buf || !n) return buf;
     buf[0] = '\0';
     size_t k = 0;
@@ -21,6 +36,7 @@ const char *gt_model_names(char *buf, size_t n) {
 }
 
 const gt_model_entry *gt_model_find(const char *name) {
+    gt__count();
     for (int i = 0; name && i < gt__nmodels; i++)
         if (strcmp(gt__models[i]->name, name) == 0) return gt__models[i];
     char known[512];
@@ -29,9 +45,13 @@ const gt_model_entry *gt_model_find(const char *name) {
     return NULL;
 }
 
-const gt_model_entry *gt_model_at(int i) { return i >= 0 && i < gt__nmodels ? gt__models[i] : NULL; }
+const gt_model_entry *gt_model_at(int i) {
+    gt__count();
+    return i >= 0 && i < gt__nmodels ? gt__models[i] : NULL;
+}
 
 gt_status gt_model_register(const gt_model_entry *e) {
+    gt__count();
     if (!e || !e->name || !e->defaults || !e->check || !e->build)
         return gt_set_error(GT_ERR_ARG, "gt_model_register: entry or one of its functions is NULL");
     if (strlen(e->name) >= GT_MODEL_NAME_MAX)
@@ -56,6 +76,7 @@ int gt_norm_parse(const char *s) {
 
 /* --- a family's options ------------------------------------------------------------------- */
 static const gt_model_entry *gt__family(const gt_model_config *c) {
+    gt__count();
     for (int i = 0; c && i < gt__nmodels; i++)
         if (strcmp(gt__models[i]->name, c->name) == 0) return gt__models[i];
     return NULL;
@@ -312,7 +333,14 @@ gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mo
                 return NULL;
             }
     }
+    n->aux = NULL;
     return n->ops->forward(n, x, y, mode);
+}
+
+gt_tensor *gt_model_sample_latents(const gt_model_config *c, gt_rng *r, int64_t n) {
+    const gt_model_entry *e = c ? gt_model_find(c->name) : NULL;
+    if (!e || !r || n < 1) return (gt_set_error(GT_ERR_ARG, "gt_model_sample_latents: bad arguments"), NULL);
+    return e->sample_latents ? e->sample_latents(c, r, n) : gt_randn(r, GT_SHAPE(n, c->nz));
 }
 
 gt_tensor *gt_net_forward(gt_net *n, gt_tensor *x, gt_bn_mode mode) { return gt_net_forward_y(n, x, NULL, mode); }

@@ -35,7 +35,7 @@ static gt_status gt__fake_read(void *ctx, int64_t start, int64_t count, uint8_t 
     gt_trainer *t = ((gt__fake_ctx *)ctx)->t;
     int m = gt_scope_begin();
     gt_status st = GT_OK;
-    gt_tensor *z = gt_sample_latents(GT__EVAL_SEED + (uint64_t)start, count, t->cfg.model.nz, 0.0f);
+    gt_tensor *z = gt_sample_latents_for(&t->cfg.model, GT__EVAL_SEED + (uint64_t)start, count, 0.0f);
     gt_tensor *x = z ? gt_generate(&t->G_sample, z) : NULL;
     if (!x) {
         st = gt_last_status() ? gt_last_status() : GT_ERR_STATE;

@@ -30,6 +30,19 @@ gt_tensor *gt_sample_latents(uint64_t seed, int64_t n, int nz, float truncation)
     return z;
 }
 
+gt_tensor *gt_sample_latents_for(const gt_model_config *c, uint64_t seed, int64_t n, float truncation) {
+    const gt_model_entry *e = c ? gt_model_find(c->name) : NULL;
+    if (!e) return NULL;
+    if (!e->sample_latents) return gt_sample_latents(seed, n, c->nz, truncation);
+    if (truncation > 0) {
+        gt_set_error(GT_ERR_ARG, "truncation is for N(0, 1) latents; model %s draws its own (codes)", c->name);
+        return NULL;
+    }
+    gt_rng r;
+    gt_rng_init(&r, seed);
+    return e->sample_latents(c, &r, n);
+}
+
 gt_tensor *gt_slerp_latents(gt_tensor *a, gt_tensor *b, int n) {
     if (!a || !b) return NULL;
     if (!gt_same_shape(a, b) || a->ndim != 1 || n < 2) {

@@ -91,7 +91,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     if (st != GT_OK) return st;
     gt_rng_init(&t->rng, c->seed ^ GT__LATENT_KEY);
     int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
-    t->fixed_z = gt_retain(gt_sample_latents(c->seed, c->n_samples, c->model.nz, 0.0f));
+    t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
     gt_scope_end(mz);
     if (!t->fixed_z) return gt_last_status();
     st = gt__bind(t);
@@ -133,11 +133,21 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
 /* One term of D's loss, forward and backward in a scope of its own, so its
  * activations are gone before the next term runs (as the PyTorch example's
  * errD_real.backward() before the fake forward). Accumulates into D's grads. */
-static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, bool real, double *loss, double *mean_out) {
+/* The family's auxiliary loss on D's last forward, added to l (l unchanged without one). */
+static gt_tensor *gt__plus_aux(gt_trainer *t, gt_tensor *l, gt_tensor *z, gt_tensor *y, bool real) {
+    const gt_model_entry *e = gt_model_find(t->cfg.model.name);
+    if (!l || !e || !e->aux_loss) return l;
+    gt_tensor *a = e->aux_loss(&t->cfg.model, t->D.aux, z, y, real);
+    return a ? gt_add(l, a) : gt_last_status() ? NULL : l;
+}
+
+static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, gt_tensor *z, bool real, double *loss,
+                            double *mean_out) {
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
     gt_tensor *lo = gt_net_forward_y(&t->D, x, y, GT_BN_TRAIN);
     gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
+    l = gt__plus_aux(t, l, z, y, real);
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
     gt_scope_end(m);
@@ -145,12 +155,15 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, bool real
 }
 
 /* A pairwise loss's D loss: both forwards (both graphs held), then one backward. */
-static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, double *loss,
-                            gt_step_stats *s) {
+static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, gt_tensor *z,
+                            double *loss, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
-    gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN), *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
-    gt_tensor *l = gt_gan_loss_d(c->loss, lr, lf);
+    gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN);
+    gt_tensor *l = gt__plus_aux(t, gt_zeros(0, NULL), NULL, ry, true);
+    gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
+    l = gt__plus_aux(t, l, z, fy, false);
+    l = gt_add(l, gt_gan_loss_d(c->loss, lr, lf));
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) {
         bool p = gt_loss_def_get(c->loss)->probs;
@@ -174,16 +187,16 @@ static void gt__clip_d(gt_trainer *t) {
 }
 
 /* One discriminator step on real and fake (fake carries no graph to G). */
-static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy,
+static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, gt_tensor *z,
                             uint64_t d_index, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     gt_status st = gt_params_zero_grad(&t->D.P);
     double loss = 0;
     if (gt_loss_def_get(c->loss)->d_pair) {
-        if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, &loss, s);
+        if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, z, &loss, s);
     } else {
-        if (st == GT_OK) st = gt__d_term(t, real, ry, true, &loss, &s->d_real);
-        if (st == GT_OK) st = gt__d_term(t, fake, fy, false, &loss, &s->d_fake);
+        if (st == GT_OK) st = gt__d_term(t, real, ry, NULL, true, &loss, &s->d_real);
+        if (st == GT_OK) st = gt__d_term(t, fake, fy, z, false, &loss, &s->d_fake);
     }
     /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
     bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
@@ -204,7 +217,7 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
 }
 
 /* The generator step on fake (carrying G's graph); D's weights take no gradient. */
-static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy,
+static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, gt_tensor *z,
                             gt_step_stats *s) {
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st != GT_OK) return st;
@@ -218,6 +231,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     }
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     gt_tensor *loss = lr || !gt_loss_def_get(t->cfg.loss)->g_pair ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
+    loss = gt__plus_aux(t, loss, z, fy, false); /* AC-GAN's class term, InfoGAN's information term */
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);
@@ -266,12 +280,12 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
         bool prev = last ? true : gt_no_grad_begin(); /* only the last fake feeds G's step */
         fake = gt_net_forward_y(&t->G, z[i], GT__Y(fake_y, i), GT_BN_TRAIN);
         if (!last) gt_grad_mode_restore(prev);
-        st = fake ? gt__d_step(t, reals[i], GT__Y(real_y, i), gt_detach(fake), GT__Y(fake_y, i),
+        st = fake ? gt__d_step(t, reals[i], GT__Y(real_y, i), gt_detach(fake), GT__Y(fake_y, i), z[i],
                                t->step * (uint64_t)nc + (uint64_t)i, &s)
                   : gt_last_status();
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], GT__Y(real_y, nc - 1), fake, GT__Y(fake_y, nc - 1), &s);
+    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], GT__Y(real_y, nc - 1), fake, GT__Y(fake_y, nc - 1), z[nc - 1], &s);
 #undef GT__Y
     if (st == GT_OK && t->has_ema) {
         /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
@@ -296,7 +310,7 @@ gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     gt_status st = GT_OK;
     for (int i = 0; i < t->cfg.n_critic && st == GT_OK; i++) {
         st = gt_batcher_next(t->batcher, &reals[i], K ? &ry[i] : NULL);
-        z[i] = st == GT_OK ? gt_randn(&t->rng, GT_SHAPE(t->cfg.batch, t->cfg.model.nz)) : NULL;
+        z[i] = st == GT_OK ? gt_model_sample_latents(&t->cfg.model, &t->rng, t->cfg.batch) : NULL;
         fy[i] = st == GT_OK && K ? gt_labels_random(&t->rng, t->cfg.batch, K) : NULL;
         if (st == GT_OK && (!z[i] || (K && (!fy[i] || !ry[i])))) st = gt_last_status() ? gt_last_status() : GT_ERR_ARG;
     }

@@ -1,0 +1,170 @@
+/* AC-GAN and InfoGAN (src/models/aux_gans.c) against PyTorch (tests/parity/train_aux_gans.py: the
+ * PyTorch-GAN architectures written with torch): from gantry's initial weights and on the same
+ * batches, latents (InfoGAN's with their codes) and labels, a training step (ns loss, Adam) has
+ * the same losses, gradients, batch-norm statistics and weights (see compare_entries); parameter names are the torch
+ * state_dict's. Also: the codes in InfoGAN's latents, the options' checks, and sampling. */
+#include <math.h>
+
+#include "../common/harness.h"
+#include "gantry/train.h"
+
+#define S(...) GT_SHAPE(__VA_ARGS__)
+
+static int add_entries(const char *tag, const gt_params *P, const char **names, gt_tensor **ts, char (*buf)[160],
+                       int n) {
+    for (int i = 0; i < P->n; i++) {
+        snprintf(buf[n], 160, "%s.%s", tag, P->v[i].name);
+        names[n] = buf[n], ts[n] = P->v[i].t, n++;
+    }
+    return n;
+}
+
+/* After one step: the gradients of that step to 1e-4 of the largest gradient of the net (a conv
+ * bias before batch norm, or before a LeakyReLU whose inputs all share a sign, has a gradient that
+ * is zero but for rounding), the weights to 1e-4 relative plus 5e-4 (Adam's first step moves every
+ * weight by about lr = 2e-4 times the sign of its gradient, so such a bias may move either way in
+ * either program) and the buffers (batch norm's running statistics, the last updated by the G
+ * step's D forward, after those biases moved) to 1e-4 relative plus 1e-4. */
+static void compare_entries(const char *tag, const gt_params *P) {
+    char nm[200];
+    float mx = 0;
+    for (int i = 0; i < P->n; i++) {
+        snprintf(nm, sizeof nm, "grad.%s.%s", tag, P->v[i].name);
+        gt_tensor *gg = P->v[i].is_buffer ? NULL : gt_golden(nm);
+        for (int64_t k = 0; gg && k < gt_numel(gg); k++) mx = fmaxf(mx, fabsf(gt_data(gg)[k]));
+    }
+    CHECK_MSG(mx > 0, "%s: no gradients from torch", tag);
+    for (int i = 0; i < P->n; i++) {
+        snprintf(nm, sizeof nm, "%s.%s", tag, P->v[i].name);
+        gt_tensor *g = gt_golden(nm);
+        CHECK_MSG(g != NULL, "golden %s missing", nm);
+        if (g) gt_test_close(nm, P->v[i].t, g, 1e-4f, P->v[i].is_buffer ? 1e-4f : 5e-4f);
+        if (P->v[i].is_buffer) continue;
+        snprintf(nm, sizeof nm, "grad.%s.%s", tag, P->v[i].name);
+        gt_tensor *gg = gt_golden(nm);
+        CHECK_MSG(gg != NULL && P->v[i].t->grad, "golden %s missing", nm);
+        if (gg && P->v[i].t->grad) gt_test_close(nm, P->v[i].t->grad, gg, 1e-4f, 1e-4f * mx);
+    }
+}
+
+static void run(const char *model) {
+    const bool ac = !strcmp(model, "acgan");
+    const int B = 6, K = 4, steps = 1;
+    gt_train_config c = gt_train_config_default();
+    c.model = gt_model_config_default(model);
+    c.model.res = 28, c.model.channels = 1, c.model.nz = ac ? 12 : 16;
+    if (ac) c.model.n_classes = K;
+    gt_model_opt_set(&c.model, "ngf", 16);
+    gt_model_opt_set(&c.model, "ndf", 4);
+    if (!ac) gt_model_opt_set(&c.model, "n_cat", 3), gt_model_opt_set(&c.model, "n_cont", 2);
+    c.batch = B, c.ema = 0, c.seed = 5;
+    gt_trainer t;
+    CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s: %s", model, gt_last_error());
+    enum { MAXE = 128 };
+    static const char *names[MAXE];
+    static gt_tensor *ts[MAXE];
+    static char buf[MAXE][160];
+    int n = add_entries("G", &t.G.P, names, ts, buf, 0);
+    n = add_entries("D", &t.D.P, names, ts, buf, n);
+    gt_tensor *reals[1], *zs[1], *ry[1], *fy[1];
+    gt_rng r;
+    gt_rng_init(&r, 77);
+    for (int s = 0; s < steps; s++) {
+        reals[s] = gt_test_uniform(100 + (uint64_t)s, S(B, 1, 28, 28), -1, 1);
+        zs[s] = gt_model_sample_latents(&t.cfg.model, &r, B);
+        ry[s] = ac ? gt_labels_random(&r, B, K) : NULL;
+        fy[s] = ac ? gt_labels_random(&r, B, K) : NULL;
+        snprintf(buf[n], 160, "real.%d", s), names[n] = buf[n], ts[n++] = reals[s];
+        snprintf(buf[n], 160, "z.%d", s), names[n] = buf[n], ts[n++] = zs[s];
+        if (ac) {
+            snprintf(buf[n], 160, "ry.%d", s), names[n] = buf[n], ts[n++] = ry[s];
+            snprintf(buf[n], 160, "fy.%d", s), names[n] = buf[n], ts[n++] = fy[s];
+        }
+    }
+    if (!ac) { /* the codes: a one-hot category and values in [-1, 1] after the noise */
+        const float *z = gt_data(zs[0]);
+        for (int i = 0; i < B; i++) {
+            float sum = 0;
+            for (int j = 11; j < 14; j++) {
+                sum += z[i * 16 + j];
+                CHECK(z[i * 16 + j] == 0 || z[i * 16 + j] == 1);
+            }
+            CHECK(sum == 1 && fabsf(z[i * 16 + 14]) <= 1 && fabsf(z[i * 16 + 15]) <= 1);
+        }
+    }
+    const char *path = gt_test_path(ac ? "acgan_in.gtb" : "infogan_in.gtb");
+    CHECK(gt_golden_write(path, n, names, ts));
+    double ld[1], lg[1];
+    for (int s = 0; s < steps; s++) {
+        gt_step_stats st;
+        gt_status rc = ac ? gt_trainer_step_on_y(&t, &reals[s], &ry[s], &zs[s], &fy[s], &st)
+                          : gt_trainer_step_on(&t, &reals[s], &zs[s], &st);
+        CHECK_MSG(rc == GT_OK, "%s step %d: %s", model, s, gt_last_error());
+        ld[s] = st.loss_d, lg[s] = st.loss_g;
+    }
+    char args[1024];
+    snprintf(args, sizeof args, "%s %s 28 1 %d 16 4 %d %d %d %.17g %.17g %.17g %d", path, model, t.cfg.model.nz,
+             ac ? K : 0, ac ? 0 : 3, ac ? 0 : 2, ac ? gt_model_opt(&t.cfg.model, "aux_weight") : 0.0,
+             ac ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cat"), ac ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cont"),
+             steps);
+    if (gt_golden_run("train_aux_gans.py", args)) {
+        gt_tensor *ok = gt_golden("names_ok");
+        CHECK_MSG(ok && gt_item(ok) == 1.0f, "%s: parameter names or shapes differ from torch's state_dict", model);
+        compare_entries("G", &t.G.P);
+        compare_entries("D", &t.D.P);
+        for (int s = 0; s < steps; s++) {
+            char nm[32];
+            snprintf(nm, sizeof nm, "loss_d.%d", s);
+            gt_tensor *g = gt_golden(nm);
+            CHECK_MSG(g && fabs(ld[s] - gt_item(g)) <= 1e-4 * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
+                      ld[s], g ? gt_item(g) : NAN);
+            snprintf(nm, sizeof nm, "loss_g.%d", s);
+            g = gt_golden(nm);
+            CHECK_MSG(g && fabs(lg[s] - gt_item(g)) <= 1e-4 * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
+                      lg[s], g ? gt_item(g) : NAN);
+        }
+    }
+    /* sampling: AC-GAN by class, InfoGAN's latents carry codes */
+    gt_tensor *x = gt_trainer_sample(&t, t.fixed_z);
+    CHECK(x && x->shape[0] == t.cfg.n_samples && x->shape[2] == 28);
+    gt_trainer_free(&t);
+}
+
+static void test_acgan(void) { run("acgan"); }
+static void test_infogan(void) { run("infogan"); }
+
+static void test_checks(void) {
+    gt_model_config c = gt_model_config_default("infogan");
+    gt_model_opt_set(&c, "n_cat", 0), gt_model_opt_set(&c, "n_cont", 0);
+    gt_net G;
+    gt_rng r;
+    gt_rng_init(&r, 1);
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "n_cat + n_cont"));
+    gt_net_free(&G);
+    c = gt_model_config_default("infogan");
+    c.nz = 12; /* 10 + 2 codes leave no noise */
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "nz 12"));
+    gt_net_free(&G);
+    c = gt_model_config_default("acgan"); /* conditional: needs classes */
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_ERR_ARG && strstr(gt_last_error(), "conditional"));
+    gt_net_free(&G);
+    c.n_classes = 3;
+    CHECK(gt_model_build(&c, GT_NET_D, &r, &G) == GT_OK);
+    int m = gt_scope_begin();
+    gt_tensor *x = gt_test_randn(3, S(2, 1, 32, 32), 1.0f);
+    CHECK(gt_net_forward(&G, x, GT_BN_BATCH) == NULL && strstr(gt_last_error(), "needs the class labels"));
+    gt_tensor *y = gt_labels_cycle(2, 3);
+    gt_data_i32(y)[1] = 3;
+    CHECK(gt_net_forward_y(&G, x, y, GT_BN_BATCH) == NULL && strstr(gt_last_error(), "label 3"));
+    gt_data_i32(y)[1] = 2;
+    CHECK(gt_net_forward_y(&G, x, y, GT_BN_BATCH) != NULL && G.aux && G.aux->shape[1] == 3);
+    gt_scope_end(m);
+    gt_net_free(&G);
+}
+
+int main(void) {
+    RUN(test_acgan);
+    RUN(test_infogan);
+    RUN(test_checks);
+    return gt_test_finish();
+}
