@@ -197,6 +197,8 @@ extern const gt_model_entry gt_model_dcgan;
 extern const gt_model_entry gt_model_acgan, gt_model_infogan;
 /* SNGAN, SAGAN, projection cGAN (src/models/resnet_gan.c; StudioGAN's 32 px resnet backbone). */
 extern const gt_model_entry gt_model_sngan, gt_model_sagan, gt_model_cgan;
+/* BigGAN, 32 px (src/models/biggan.c; BigGAN-PyTorch's CIFAR architecture). */
+extern const gt_model_entry gt_model_biggan;
 
 #ifdef __cplusplus
 }

@@ -68,7 +68,9 @@ static const gt_model_opt_def gt__cgan_opts[] = {
     {"g_sn", GT_OPT_BOOL, 0, 0, 1, NULL, "spectral norm on every G conv and linear", NAN},
 };
 
-static const char *gt__rg_name(gt__rg_family f) { return f == GT__RG_SAGAN ? "sagan" : f == GT__RG_CGAN ? "cgan" : "sngan"; }
+static const char *gt__rg_name(gt__rg_family f) {
+    return f == GT__RG_SAGAN ? "sagan" : f == GT__RG_CGAN ? "cgan" : "sngan";
+}
 
 static void gt__rg_defaults(gt_model_config *c) {
     if (!c->res) c->res = 32;

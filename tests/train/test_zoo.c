@@ -26,6 +26,8 @@ static const zoo_case g_cases[] = {
     {"sagan", "ngf=16,ndf=16", 1, 16, 0, 4, GT_LOSS_HINGE, 0, 0},
     {"sagan", "ngf=16,ndf=16,attn_res=8", 3, 16, 0, 4, GT_LOSS_HINGE, 0, 0},
     {"cgan", "ngf=16,ndf=16", 1, 16, 3, 4, GT_LOSS_HINGE, 0, 0},
+    {"biggan", "ngf=16,ndf=16,shared_dim=8", 1, 16, 3, 4, GT_LOSS_HINGE, 0, 0},
+    {"biggan", "ngf=16,ndf=8,shared_dim=6,attn_res=0,g_sn=false", 3, 12, 5, 4, GT_LOSS_HINGE, 0, 0},
 };
 
 /* Every registry entry of P as tag.<name>. */
@@ -222,6 +224,7 @@ static bool all_finite(const gt_tensor *t, int64_t n) {
 static void test_configs_train(void) {
     static const char *const fams[][2] = {
         {"sngan", "ngf=16,ndf=16"}, {"sagan", "ngf=16,ndf=16"}, {"cgan", "ngf=16,ndf=16"},
+        {"biggan", "ngf=16,ndf=16,shared_dim=16"},
     };
     for (size_t f = 0; f < sizeof fams / sizeof *fams; f++) {
         char path[600];
@@ -271,7 +274,7 @@ static void test_configs_train(void) {
 
 /* Parameter counts at the default widths (printed for the docs), and the initial weights' spread. */
 static void test_defaults_and_init(void) {
-    static const char *const fams[] = {"sngan", "sagan", "cgan"};
+    static const char *const fams[] = {"sngan", "sagan", "cgan", "biggan"};
     for (size_t f = 0; f < sizeof fams / sizeof *fams; f++) {
         gt_model_config c = gt_model_config_default(fams[f]);
         if (gt_model_find(fams[f])->conditional) c.n_classes = 10;
@@ -310,6 +313,23 @@ static void test_defaults_and_init(void) {
     gt_tensor *b = gt_params_get(&G.P, "blocks.0.0.conv2d1.bias");
     CHECK(b && gt_data(b)[0] == 0.0f && gt_data(b)[gt_numel(b) - 1] == 0.0f);
     gt_net_free(&G);
+    /* biggan: N(0, 0.02) on every conv, linear and embedding weight; BN weight 1 */
+    c = gt_model_config_default("biggan");
+    c.n_classes = 10;
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK);
+    static const char *const n02[] = {"blocks.0.0.conv2d1.weight_orig", "blocks.1.0.bn1.gain.weight_orig",
+                                      "shared.weight", "linear0.weight_orig", "blocks.2.0.theta.weight_orig"};
+    for (size_t i = 0; i < sizeof n02 / sizeof *n02; i++) {
+        gt_tensor *t = gt_params_get(&G.P, n02[i]);
+        CHECK_MSG(t != NULL, "biggan: %s missing", n02[i]);
+        double s2 = 0;
+        for (int64_t j = 0; t && j < gt_numel(t); j++) s2 += (double)gt_data(t)[j] * gt_data(t)[j];
+        double sd = t ? sqrt(s2 / (double)gt_numel(t)) : 0;
+        CHECK_MSG(fabs(sd - 0.02) < 0.002, "biggan: %s std %g, want 0.02", n02[i], sd);
+    }
+    b = gt_params_get(&G.P, "bn4.weight");
+    CHECK(b && gt_data(b)[0] == 1.0f);
+    gt_net_free(&G);
 }
 
 /* check() refuses what cannot be built, naming the option and what is allowed. */
@@ -343,6 +363,10 @@ static void test_errors(void) {
     expect_refused("sagan", "ngf=4", 0, 0, 0, 0, "ngf and ndf >= 8");
     expect_refused("cgan", NULL, 0, 0, 0, 0, "conditional");             /* no classes */
     expect_refused("cgan", "d_sn=maybe", 0, 0, 0, 3, "d_sn");
+    expect_refused("biggan", NULL, 0, 0, 30, 3, "nz must be a multiple of 4");
+    expect_refused("biggan", "attn_res=32", 0, 0, 0, 3, "attn_res must be 8 or 16");
+    expect_refused("biggan", "shared_dim=0", 0, 0, 0, 3, "shared_dim");
+    expect_refused("biggan", NULL, 0, 0, 0, 0, "conditional");
     /* what they allow builds */
     gt_model_config c = gt_model_config_default("sagan");
     CHECK(gt_model_opts_parse_list(&c, "ngf=8,ndf=8,attn_res=0") == GT_OK);
