@@ -10,6 +10,8 @@
 #include "gantry/nn.h"
 #include "gantry/optim.h"
 #include "gantry/io.h"
+#include "gantry/checkpoint.h"
+#include "gantry/layers.h"
 #include "gantry/data.h"
 #include "gantry/models.h"
 #include "gantry/train.h"

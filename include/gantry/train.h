@@ -22,7 +22,7 @@
 
 #include "metrics.h"
 #include "data.h"
-#include "io.h"
+#include "checkpoint.h"
 #include "models.h"
 #include "optim.h"
 

@@ -1,5 +1,5 @@
 /* Helpers shared by the file-format readers and writers in src/io and
- * src/train/checkpoint.c (not public). */
+ * src/nn/checkpoint.c (not public). */
 #ifndef GT_IO_INTERNAL_H
 #define GT_IO_INTERNAL_H
 

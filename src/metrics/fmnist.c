@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "gantry/image.h"
-#include "gantry/io.h"
+#include "gantry/checkpoint.h"
 #include "../internal.h"
 #include "fmnist_internal.h"
 #include "metrics_internal.h"

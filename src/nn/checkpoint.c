@@ -2,6 +2,7 @@
  * state, in one safetensors file; and registry <-> safetensors. */
 #include <string.h>
 
+#include "gantry/checkpoint.h"
 #include "../io/io_internal.h"
 
 /* --- registries <-> safetensors ------------------------------------------------ */
