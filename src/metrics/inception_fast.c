@@ -2,7 +2,7 @@
  * prepared state: the stacked 1x1 weights of each block, built from the
  * folded ones. OpenBLAS threads each sgemm (called from serial code); the
  * loops between sgemms (epilogues, im2col) share out their rows through the
- * work pool of inception_par.c. The reference for all of it is the forward on
+ * backend's work pool (src/backend/cpu/par.c). The reference for all of it is the forward on
  * the engine's ops (inception_ops.c). */
 #include "inception_fast.h"
 
@@ -23,11 +23,6 @@
 
 void gt__fgemm(int m, int64_t n, int k, const float *a, int lda, const float *b, int64_t ldb, float *y, int64_t ldy) {
     gt_sgemm_rm(false, false, m, n, k, a, lda, b, ldb, 0.0f, y, ldy, 0); /* one thread inside a lane */
-}
-
-void gt__fgemm_points(int np, int m, int n, int k, const float *u, const float *v, float *out) {
-    const int64_t mk = (int64_t)m * k, kn = (int64_t)k * n, mnn = (int64_t)m * n;
-    for (int p = 0; p < np; p++) gt__fgemm(m, n, k, u + p * mk, k, v + p * kn, n, out + p * mnn, n);
 }
 
 static inline void gt__relu_row(const float *x, float v, int64_t n, float *y) {
@@ -65,16 +60,16 @@ static void gt__epi_rows(void *ctx, int64_t i0, int64_t i1) {
     }
 }
 
-static void gt__epilogue(gt__par *par, float *y, int64_t n, int64_t j0, int64_t j1, const float *b, int nseg,
+static void gt__epilogue(gt_cpu_par *par, float *y, int64_t n, int64_t j0, int64_t j1, const float *b, int nseg,
                          const gt__seg *seg) {
     int64_t rows = 0;
     for (int k = 0; k < nseg; k++)
         if (seg[k].epi) rows += seg[k].r1 - seg[k].r0;
     gt__epi_job e = {y, n, j0, j1, b, nseg, seg};
-    gt__par_run(par, rows, GT_MAX(1, GT__GRAIN / GT_MAX(1, j1 - j0)), gt__epi_rows, &e);
+    gt_cpu_par_run(par, rows, GT_MAX(1, GT__GRAIN / GT_MAX(1, j1 - j0)), gt__epi_rows, &e);
 }
 
-void gt__fbias_relu(gt__par *par, const float *x, int rows, int64_t n, const float *b, float *y) {
+void gt__fbias_relu(gt_cpu_par *par, const float *x, int rows, int64_t n, const float *b, float *y) {
     if (x == y) {
         const gt__seg s = {0, rows, NULL, true};
         gt__epilogue(par, y, n, 0, n, b, 1, &s);
@@ -83,7 +78,7 @@ void gt__fbias_relu(gt__par *par, const float *x, int rows, int64_t n, const flo
     for (int r = 0; r < rows; r++) gt__relu_row(x + r * n, b[r], n, y + r * n);
 }
 
-void gt__fgemm_epi(gt__par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
+void gt__fgemm_epi(gt_cpu_par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
                    int nseg, const gt__seg *seg) {
     int64_t nb = GT_MAX(512, GT__OUT_TARGET / m);
     nb = (nb + 63) / 64 * 64;
@@ -152,11 +147,11 @@ static void gt__im2col_rows(void *ctx, int64_t r0, int64_t r1) {
     }
 }
 
-static void gt__im2col(gt__par *par, const gt__bconv *cv, const float *x, int B, int H, int W, int Ho, int Wo,
+static void gt__im2col(gt_cpu_par *par, const gt__bconv *cv, const float *x, int B, int H, int W, int Ho, int Wo,
                        int64_t u0, int64_t u1, float *col) {
     gt__im2col_job J = {cv, x, B, H, W, Ho, Wo, u0, u1, col};
     int64_t cols = (u1 - u0) * Wo;
-    gt__par_run(par, (int64_t)cv->cin * cv->kh * cv->kw, GT_MAX(1, GT__GRAIN / GT_MAX(1, cols)), gt__im2col_rows, &J);
+    gt_cpu_par_run(par, (int64_t)cv->cin * cv->kh * cv->kw, GT_MAX(1, GT__GRAIN / GT_MAX(1, cols)), gt__im2col_rows, &J);
 }
 
 bool gt__fast_col(gt__fast *F, int64_t n) {
@@ -237,7 +232,7 @@ void gt__inception_fast_free(gt_inception *net) {
     }
     gt__free(F->col);
     gt__free(F->arena);
-    gt__par_free(F->par);
+    gt_cpu_par_free(F->par);
     free(F);
     net->fast = NULL;
 }
@@ -272,16 +267,16 @@ static int gt__threads(void) {
 gt_status gt__inception_fast_prepare(gt_inception *net) {
     gt__fast *F0 = net->fast;
     if (F0 && F0->par_threads != gt__threads()) { /* the thread count changed: a new pool */
-        gt__par_free(F0->par);
+        gt_cpu_par_free(F0->par);
         F0->par_threads = gt__threads();
-        F0->par = gt__par_new(F0->par_threads);
+        F0->par = gt_cpu_par_new(F0->par_threads);
     }
     if (net->fast) return GT_OK;
     gt__fast *F = calloc(1, sizeof *F);
     if (!F) return gt_set_error(GT_ERR_OOM, "inception: out of memory");
     net->fast = F;
     F->par_threads = gt__threads();
-    F->par = gt__par_new(F->par_threads); /* NULL (serial loops) for one thread or no threads */
+    F->par = gt_cpu_par_new(F->par_threads); /* NULL (serial loops) for one thread or no threads */
     for (int i = 0; i < GT__INC_NBLOCK; i++) {
         const gt__block *blk = &net->block[i];
         int m[4], n = gt__stack_members(blk->kind, m), rows = 0;

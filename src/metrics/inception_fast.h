@@ -9,6 +9,8 @@
 #ifndef GT_INCEPTION_FAST_H
 #define GT_INCEPTION_FAST_H
 
+#include "../backend/cpu/par.h"
+#include "../backend/cpu/winograd.h"
 #include "inception_internal.h"
 
 /* 1x1 convs of one block that read the block input, stacked into one sgemm. */
@@ -18,57 +20,41 @@ typedef struct {
     float *b; // (rows) folded biases
 } gt__stack;
 
-/* A pool of worker threads that share out the items of a loop with the
- * caller (inception_par.c); NULL runs loops on the caller alone. */
-typedef struct gt__par gt__par;
-typedef void (*gt__par_fn)(void *ctx, int64_t i0, int64_t i1);
-gt__par *gt__par_new(int threads); /* threads - 1 workers; NULL when threads < 2 or none could start */
-void gt__par_free(gt__par *p);     /* NULL-safe */
-/* fn(ctx, i0, i1) over [0, n) in items of `grain`, on the caller and the workers. */
-void gt__par_run(gt__par *p, int64_t n, int64_t grain, gt__par_fn fn, void *ctx);
+/* The loops between sgemms share out their items through the backend's work
+ * pool (gt_cpu_par, src/backend/cpu/par.h); NULL runs them on the caller
+ * alone. The pool under the names its tests (test_inception_par.c,
+ * test_inception_pool.c) have used since it lived here: */
+typedef gt_cpu_par gt__par;
+#define gt__par_new gt_cpu_par_new
+#define gt__par_free gt_cpu_par_free
+#define gt__par_run gt_cpu_par_run
 
 /* 1-D Winograd F(m, r) (inception_wino1d.c) for a 1 x r or r x 1 stride-1
- * conv: its transforms (the nonzero entries of each row of B^T (n, n) and
- * A^T (m, n), n = m + r - 1) and its transformed weights. */
-#define GT__W1_MAXN 12
-#define GT__W1_MAXM 6
+ * conv: the transforms (src/backend/cpu/winograd.h) and its transformed
+ * weights. */
 typedef struct {
-    int m, r, n;
+    gt_cpu_wino t;
     bool along_w; /* 1 x r; else r x 1 */
-    int bnz[GT__W1_MAXN], bidx[GT__W1_MAXN][GT__W1_MAXN];
-    float bval[GT__W1_MAXN][GT__W1_MAXN];
-    int anz[GT__W1_MAXM], aidx[GT__W1_MAXM][GT__W1_MAXN];
-    float aval[GT__W1_MAXM][GT__W1_MAXN];
-    float *u; // (n, cout, cin) = G g for each (cout, cin)
+    float *u;     // (n, cout, cin) = G g for each (cout, cin)
 } gt__w1d;
 /* Output tile of the forward's 1-D Winograd convs. */
 #define GT__W1_M 4
 /* Whether c is a 1 x r / r x 1 stride-1 conv with no padding across and
- * n <= GT__W1_MAXN; then its F(m, r) state from its folded weights (NULL:
+ * n <= GT_CPU_WINO_MAXN; then its F(m, r) state from its folded weights (NULL:
  * out of memory, or it does not fit). */
 bool gt__w1d_fits(const gt__bconv *c, int m);
 gt__w1d *gt__w1d_new(const gt__bconv *c, int m);
 void gt__w1d_free(gt__w1d *w); /* NULL-safe */
-/* F(m, r)'s B^T (n, n), G (n, r), A^T (m, n) in double (n = m + r - 1 <=
- * GT__W1_MAXN); false when the points give a singular system. */
-bool gt__w1_mats(int m, int r, double *bt, double *g, double *at);
-/* The nonzero entries of each row of mat (rows, n). */
-void gt__w1_sparse(const double *mat, int rows, int n, int *nz, int (*idx)[GT__W1_MAXN], float (*val)[GT__W1_MAXN]);
 
 /* 2-D Winograd F(m x m, r x r) (inception_wino2d.c) from the same transforms,
  * for the square stride-1 convs that have no hand-written one (the 5x5 of
  * Mixed_5b..5d): U = G g G^T, V = B^T d B, Y = A^T M A. */
-#define GT__W2_MAXN 8
 typedef struct {
-    int m, r, n;
-    int bnz[GT__W1_MAXN], bidx[GT__W1_MAXN][GT__W1_MAXN];
-    float bval[GT__W1_MAXN][GT__W1_MAXN];
-    int anz[GT__W1_MAXM], aidx[GT__W1_MAXM][GT__W1_MAXN];
-    float aval[GT__W1_MAXM][GT__W1_MAXN];
+    gt_cpu_wino t;
     float *u; // (n * n, cout, cin)
 } gt__w2d;
 #define GT__W2_M 4
-/* Whether c is square, stride 1, n <= GT__W2_MAXN; then its F(m x m, r x r)
+/* Whether c is square, stride 1, n <= GT_CPU_WINO2_MAXN; then its F(m x m, r x r)
  * state (NULL: out of memory, or it does not fit). */
 bool gt__w2d_fits(const gt__bconv *c, int m);
 gt__w2d *gt__w2d_new(const gt__bconv *c, int m);
@@ -82,7 +68,7 @@ void gt__w2d_free(gt__w2d *w); /* NULL-safe */
 typedef struct gt__fast gt__fast;
 struct gt__fast {
     gt__stack stack[GT__INC_NBLOCK];
-    gt__par *par;     /* loop workers (NULL: the caller alone) */
+    gt_cpu_par *par;     /* loop workers (NULL: the caller alone) */
     int par_threads;  /* the thread count they were made for */
     float *col;       /* im2col workspace */
     int64_t col_cap;  /* floats */
@@ -103,8 +89,9 @@ struct gt__fast {
 /* F's first n lanes, made as needed; false: out of memory. */
 bool gt__fast_lanes(gt__fast *F, int n);
 
-/* Winograd F(2x2, 3x3) (inception_wino.c) for 3x3 stride-1 convs with at
- * least this many input and output channels. */
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) (inception_wino.c, on the backend's
+ * transforms) for 3x3 stride-1 convs with at least this many input and output
+ * channels. */
 #define GT__WINO_MIN_C 32
 /* Output tiles are 4x4 (F(4x4, 3x3): 4x fewer multiplies) for convs with at
  * most this many input channels, whose float32 error stays under 1e-5
@@ -125,9 +112,6 @@ bool gt__fconv_w2d(gt__fast *F, const gt__bconv *c, const gt__w2d *w, const floa
 
 /* F's im2col / Winograd workspace grown to at least n floats; false: out of memory. */
 bool gt__fast_col(gt__fast *F, int64_t n);
-/* For each of np Winograd points p: out_p (m, n) = u_p (m, k) @ v_p (k, n), the
- * points' matrices stored one after another. */
-void gt__fgemm_points(int np, int m, int n, int k, const float *u, const float *v, float *out);
 
 /* y (cout, B, Ho, Wo) = conv(x (cin, B, H, W)) with c's folded weights; then,
  * when epi, y = relu(y + bias). false: out of memory. */
@@ -142,15 +126,15 @@ typedef struct {
 } gt__seg;
 /* y (m, n) = w (m, k) @ x (k, n), a block of columns at a time, each block's
  * segment epilogues run while it is in cache. */
-void gt__fgemm_epi(gt__par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
+void gt__fgemm_epi(gt_cpu_par *par, int m, int64_t n, int k, const float *w, const float *x, float *y, const float *b,
                    int nseg, const gt__seg *seg);
 /* Out-of-place or in-place y[r, :] = relu(x[r, :] + b[r]) over rows x n. */
-void gt__fbias_relu(gt__par *par, const float *x, int rows, int64_t n, const float *b, float *y);
+void gt__fbias_relu(gt_cpu_par *par, const float *x, int rows, int64_t n, const float *b, float *y);
 /* (planes, H, W) -> (planes, Ho, Wo) pools. */
-void gt__favg3(gt__par *par, const float *x, int64_t planes, int H, int W, float *y); /* 3x3 / 1 / 1, pad left out */
-void gt__fmax3(gt__par *par, const float *x, int64_t planes, int H, int W, int s, int p, float *y); /* 3x3 / s / p */
+void gt__favg3(gt_cpu_par *par, const float *x, int64_t planes, int H, int W, float *y); /* 3x3 / 1 / 1, pad left out */
+void gt__fmax3(gt_cpu_par *par, const float *x, int64_t planes, int H, int W, int s, int p, float *y); /* 3x3 / s / p */
 /* out[b, c] = mean of plane (c, b) of x (C, B, H, W). */
-void gt__fmean(gt__par *par, const float *x, int C, int B, int64_t hw, float *out);
+void gt__fmean(gt_cpu_par *par, const float *x, int C, int B, int64_t hw, float *out);
 /* y (n, 1008) = pool (n, 2048) @ w^T (w (1008, 2048)) + b (or no bias when NULL). */
 void gt__ffc(const float *pool, int64_t n, const float *w, const float *b, float *y);
 /* y (m, n) = a (m, k) @ b (k, n) with leading dims; beta 0. */

@@ -1,6 +1,6 @@
 /* The fused Inception forward's pools over (C, B, H, W) planes, its spatial
  * means and the fc: each plane loop shared through the work pool
- * (inception_par.c). */
+ * (src/backend/cpu/par.c). */
 #include "inception_fast.h"
 
 #include <cblas.h>
@@ -71,9 +71,9 @@ static void gt__avg3_planes(void *ctx, int64_t p0, int64_t p1) {
     if (vs != vs_small) free(vs);
 }
 
-void gt__favg3(gt__par *par, const float *x, int64_t planes, int H, int W, float *y) {
+void gt__favg3(gt_cpu_par *par, const float *x, int64_t planes, int H, int W, float *y) {
     gt__pool_job J = {x, y, H, W, 1, 1, 0, 0, (int64_t)H * W};
-    gt__par_run(par, planes, GT_MAX(1, GT__GRAIN / J.hw), gt__avg3_planes, &J);
+    gt_cpu_par_run(par, planes, GT_MAX(1, GT__GRAIN / J.hw), gt__avg3_planes, &J);
 }
 
 /* NaN-propagating max (PyTorch's max pool returns NaN for a window holding one). */
@@ -150,9 +150,9 @@ static void gt__max3_planes(void *ctx, int64_t q0, int64_t q1) {
     if (vm != vm_small) free(vm);
 }
 
-void gt__fmax3(gt__par *par, const float *x, int64_t planes, int H, int W, int s, int p, float *y) {
+void gt__fmax3(gt_cpu_par *par, const float *x, int64_t planes, int H, int W, int s, int p, float *y) {
     gt__pool_job J = {x, y, H, W, s, p, 0, 0, (int64_t)H * W};
-    gt__par_run(par, planes, GT_MAX(1, GT__GRAIN / J.hw), gt__max3_planes, &J);
+    gt_cpu_par_run(par, planes, GT_MAX(1, GT__GRAIN / J.hw), gt__max3_planes, &J);
 }
 
 static void gt__mean_planes(void *ctx, int64_t q0, int64_t q1) {
@@ -166,7 +166,7 @@ static void gt__mean_planes(void *ctx, int64_t q0, int64_t q1) {
     }
 }
 
-void gt__fmean(gt__par *par, const float *x, int C, int B, int64_t hw, float *out) {
+void gt__fmean(gt_cpu_par *par, const float *x, int C, int B, int64_t hw, float *out) {
     gt__pool_job J = {x, out, 0, 0, 0, 0, C, B, hw};
-    gt__par_run(par, (int64_t)C * B, GT_MAX(1, GT__GRAIN / hw), gt__mean_planes, &J);
+    gt_cpu_par_run(par, (int64_t)C * B, GT_MAX(1, GT__GRAIN / hw), gt__mean_planes, &J);
 }

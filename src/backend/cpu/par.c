@@ -1,37 +1,32 @@
-/* A small work-sharing pool for the loops between the fused forward's sgemms.
- *
- * Why not OpenMP: OpenBLAS runs its own threads for each sgemm, and an OpenMP
- * team started between two sgemms ends in a barrier that every team thread
- * must reach, then spin-waits; on a 2-core machine that fights OpenBLAS's
- * threads, and when other processes take a core the barrier waits for a
- * descheduled thread (measured: 3-4x slower than one thread under load). Here
- * the caller and the workers take items from a shared counter, so the caller
- * never waits for a worker that has not started: it just does the items
- * itself. Workers sleep on a condition variable between jobs (no spinning).
- * The caller waits only for items a worker has already taken. */
+/* The work pool of par.h: a shared item counter, workers that sleep between
+ * jobs. The caller waits only for items a worker has already taken. */
+#include "par.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
 
-#include "inception_fast.h"
+#include "../../internal.h"
 
-#define GT__PAR_MAX_WORKERS 63
+#define GT_CPU_PAR_MAX_WORKERS 63
 
-struct gt__par {
+struct gt_cpu_par {
     pthread_mutex_t mu;
     pthread_cond_t wake, idle;
-    pthread_t th[GT__PAR_MAX_WORKERS];
+    pthread_t th[GT_CPU_PAR_MAX_WORKERS];
     int nworkers;
     bool quit;
     unsigned gen;         /* job generation: bumped for each job */
     int active;           /* workers inside the current job */
     /* the current job (written under mu while active == 0) */
-    gt__par_fn fn;
+    gt_cpu_par_fn fn;
     void *ctx;
     int64_t n, grain;
     atomic_llong next;    /* next item */
 };
 
-static void gt__par_items(gt__par *p) {
+static void gt__par_items(gt_cpu_par *p) {
     for (;;) {
         int64_t i0 = atomic_fetch_add(&p->next, p->grain);
         if (i0 >= p->n) return;
@@ -40,7 +35,7 @@ static void gt__par_items(gt__par *p) {
 }
 
 static void *gt__par_worker(void *arg) {
-    gt__par *p = arg;
+    gt_cpu_par *p = arg;
     unsigned seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -57,9 +52,9 @@ static void *gt__par_worker(void *arg) {
     return NULL;
 }
 
-gt__par *gt__par_new(int threads) {
+gt_cpu_par *gt_cpu_par_new(int threads) {
     if (threads < 2) return NULL;
-    gt__par *p = calloc(1, sizeof *p);
+    gt_cpu_par *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     if (pthread_mutex_init(&p->mu, NULL)) {
         free(p);
@@ -68,19 +63,19 @@ gt__par *gt__par_new(int threads) {
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->idle, NULL);
     atomic_init(&p->next, 0);
-    int want = GT_MIN(threads - 1, GT__PAR_MAX_WORKERS);
+    int want = GT_MIN(threads - 1, GT_CPU_PAR_MAX_WORKERS);
     for (int i = 0; i < want; i++) {
         if (pthread_create(&p->th[i], NULL, gt__par_worker, p)) break;
         p->nworkers++;
     }
     if (!p->nworkers) {
-        gt__par_free(p);
+        gt_cpu_par_free(p);
         return NULL;
     }
     return p;
 }
 
-void gt__par_free(gt__par *p) {
+void gt_cpu_par_free(gt_cpu_par *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
     p->quit = true;
@@ -93,7 +88,7 @@ void gt__par_free(gt__par *p) {
     free(p);
 }
 
-void gt__par_run(gt__par *p, int64_t n, int64_t grain, gt__par_fn fn, void *ctx) {
+void gt_cpu_par_run(gt_cpu_par *p, int64_t n, int64_t grain, gt_cpu_par_fn fn, void *ctx) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (!p || n <= grain) {
