@@ -19,15 +19,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "gantry/models.h"
+#include "models_internal.h"
 
 typedef struct {
     bool ac;                      /* AC-GAN; else InfoGAN */
-    int s;                        /* G's first side (res / 4) */
-    gt_nn_embedding label_emb;    /* G, AC-GAN */
-    gt_nn_linear l1;              /* G */
-    gt_nn_batch_norm gbn[3];      /* G: conv_blocks.0, .3, .7 */
-    gt_nn_conv2d gconv[3];        /* G: conv_blocks.2, .6, .9 */
+    gt__pygan_g g;                /* G (models_internal.h) */
     gt_nn_conv2d dconv[4];        /* D: conv_blocks.0, .3, .7, .11 */
     gt_nn_batch_norm dbn[3];      /* D: conv_blocks.6, .10, .14 */
     gt_nn_linear adv, aux, latent; /* D's heads */
@@ -73,34 +69,13 @@ static gt_status gt__aux_check(const gt_model_config *c) {
 /* LeakyReLU(0.2) of the reference's blocks */
 #define GT__LRELU 0.2f
 
-static gt_tensor *gt__bn(gt_nn_batch_norm *b, gt_tensor *x, gt_bn_mode mode) {
-    switch (mode) {
-    case GT_BN_TRAIN:
-        return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, true, b->momentum, b->eps);
-    case GT_BN_BATCH: return gt_batch_norm(x, b->weight, b->bias, NULL, NULL, true, b->momentum, b->eps);
-    default: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, false, b->momentum, b->eps);
-    }
-}
-
 static gt_tensor *gt__aux_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
     gt__aux *m = net->impl;
-    const gt_model_config *c = &net->cfg;
-    if (net->kind == GT_NET_G) {
-        gt_tensor *h = gt_reshape(x, GT_SHAPE(x->shape[0], c->nz));
-        if (m->ac) h = gt_mul(gt_embedding(m->label_emb.weight, y), h); /* label_emb(y) * z */
-        int ngf = (int)gt_model_opt(c, "ngf");
-        h = gt_reshape(gt_nn_linear_forward(&m->l1, h), GT_SHAPE(x->shape[0], ngf, m->s, m->s));
-        h = gt__bn(&m->gbn[0], h, mode);
-        h = gt_nn_conv2d_forward(&m->gconv[0], gt_upsample_nearest2d(h, 2 * m->s, 2 * m->s));
-        h = gt_leaky_relu(gt__bn(&m->gbn[1], h, mode), GT__LRELU);
-        h = gt_nn_conv2d_forward(&m->gconv[1], gt_upsample_nearest2d(h, 4 * m->s, 4 * m->s));
-        h = gt_leaky_relu(gt__bn(&m->gbn[2], h, mode), GT__LRELU);
-        return gt_tanh(gt_nn_conv2d_forward(&m->gconv[2], h));
-    }
+    if (net->kind == GT_NET_G) return gt__pygan_g_forward(&m->g, x, y, mode);
     gt_tensor *h = x;
     for (int i = 0; i < 4; i++) {
         h = gt_leaky_relu(gt_nn_conv2d_forward(&m->dconv[i], h), GT__LRELU);
-        if (i > 0) h = gt__bn(&m->dbn[i - 1], h, mode);
+        if (i > 0) h = gt_nn_batch_norm_forward_mode(&m->dbn[i - 1], h, (gt_layer_mode)mode);
     }
     h = gt_flatten(h, 1);
     if (m->ac) net->aux = gt_nn_linear_forward(&m->aux, h); /* (N, K) */
@@ -118,7 +93,8 @@ static gt_tensor *gt__aux_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn
 
 static void gt__aux_momentum(gt_net *net, float momentum) {
     gt__aux *m = net->impl;
-    for (int i = 0; i < 3; i++) m->gbn[i].momentum = m->dbn[i].momentum = momentum;
+    gt__pygan_g_momentum(&m->g, momentum);
+    for (int i = 0; i < 3; i++) m->dbn[i].momentum = momentum;
 }
 
 static void gt__aux_free(gt_net *net) {
@@ -136,26 +112,13 @@ static gt_status gt__aux_build(const gt_model_config *c, gt_net_kind kind, gt_rn
     out->impl = m;
     out->ops = &gt__aux_ops;
     m->ac = strcmp(c->name, "acgan") == 0;
-    m->s = c->res / 4;
     const int ngf = (int)gt_model_opt(c, "ngf"), ndf = (int)gt_model_opt(c, "ndf");
     gt_params *P = &out->P;
     gt_status st = GT_OK;
-    gt_conv_params p1 = gt_conv_params_make(1, 1), p2 = gt_conv_params_make(2, 1);
+    gt_conv_params p2 = gt_conv_params_make(2, 1);
     char name[64];
     if (kind == GT_NET_G) {
-        if (m->ac) st = gt_nn_embedding_init(&m->label_emb, P, "label_emb", c->n_classes, c->nz, r);
-        if (st == GT_OK) st = gt_nn_linear_init(&m->l1, P, "l1.0", c->nz, ngf * m->s * m->s, true, r);
-        /* conv_blocks: BN 0, Upsample 1, Conv 2, BN 3, LReLU 4, Upsample 5, Conv 6, BN 7, LReLU 8, Conv 9, Tanh 10 */
-        const int gin[3] = {ngf, ngf, ngf / 2}, gout[3] = {ngf, ngf / 2, c->channels}, gbn_i[3] = {0, 3, 7},
-                  gconv_i[3] = {2, 6, 9};
-        for (int i = 0; i < 3 && st == GT_OK; i++) {
-            snprintf(name, sizeof name, "conv_blocks.%d", gbn_i[i]);
-            st = gt_nn_batch_norm_init(&m->gbn[i], P, name, gin[i], true, true);
-            if (st == GT_OK) st = gt_init_normal(m->gbn[i].weight, r, 1.0f, 0.02f);
-            snprintf(name, sizeof name, "conv_blocks.%d", gconv_i[i]);
-            if (st == GT_OK) st = gt_nn_conv2d_init(&m->gconv[i], P, name, gin[i], gout[i], 3, 3, p1, true, r);
-            if (st == GT_OK) st = gt_init_normal(m->gconv[i].weight, r, 0.0f, 0.02f);
-        }
+        st = gt__pygan_g_init(&m->g, P, c, ngf, m->ac ? c->n_classes : 0, r);
     } else {
         const int dconv_i[4] = {0, 3, 7, 11};
         for (int i = 0; i < 4 && st == GT_OK; i++) {

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gantry/layers.h"
 #include "gantry/models.h"
 
 #define GT__DC_MAX_LAYERS 6
@@ -88,15 +89,6 @@ static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m
     }
 }
 
-static gt_tensor *gt__dc_bn(gt_nn_batch_norm *b, gt_tensor *x, gt_bn_mode mode) {
-    switch (mode) {
-    case GT_BN_TRAIN: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, true, b->momentum,
-                                           b->eps);
-    case GT_BN_BATCH: return gt_batch_norm(x, b->weight, b->bias, NULL, NULL, true, b->momentum, b->eps);
-    default: return gt_batch_norm(x, b->weight, b->bias, b->running_mean, b->running_var, false, b->momentum, b->eps);
-    }
-}
-
 /* GroupNorm(1, C): each sample normalized over (C, H, W), then a per-channel
  * affine; never depends on the other samples of the batch. */
 static gt_tensor *gt__dc_ln(gt_nn_batch_norm *b, gt_tensor *x) {
@@ -114,7 +106,7 @@ static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
         for (int i = 0; i < m->n; i++) {
             gt__dc_layer *l = &m->l[i];
             h = gt_nn_conv_transpose2d_forward(&l->convt, h);
-            h = l->bn ? gt_relu(gt__dc_bn(&l->norm, h, mode)) : gt_tanh(h);
+            h = l->bn ? gt_relu(gt_nn_batch_norm_forward_mode(&l->norm, h, (gt_layer_mode)mode)) : gt_tanh(h);
         }
         return h; // (N, C, res, res)
     }
@@ -122,7 +114,7 @@ static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
     for (int i = 0; i < m->n; i++) {
         gt__dc_layer *l = &m->l[i];
         h = gt_nn_conv2d_forward(&l->conv, h);
-        if (l->norm_kind == GT_NORM_BATCH) h = gt__dc_bn(&l->norm, h, mode);
+        if (l->norm_kind == GT_NORM_BATCH) h = gt_nn_batch_norm_forward_mode(&l->norm, h, (gt_layer_mode)mode);
         else if (l->norm_kind == GT_NORM_LAYER) h = gt__dc_ln(&l->norm, h);
         if (i < m->n - 1) h = gt_leaky_relu(h, GT__LRELU_SLOPE);
     }
