@@ -18,7 +18,7 @@ float *gt__wino_weights(const float *w, int cout, int cin, int m) {
     const int64_t mn = (int64_t)cout * cin, a = (m + 2) * (m + 2);
     float *u = gt__alloc(sizeof(float) * (size_t)(a * mn)); // ((m+2)^2, cout, cin)
     if (!u) return NULL;
-    gt_cpu_wino3_weights(m, w, cout, cin, (int64_t)cin * 9, 9, false, u);
+    gt_cpu_wino3_weights(m, w, cout, cin, (int64_t)cin * 9, 9, false, u, mn);
     return u;
 }
 

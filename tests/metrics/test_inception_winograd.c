@@ -1,5 +1,7 @@
 /* The fused Inception forward's Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions
- * (src/metrics/inception_wino.c) against its im2col one, on random data:
+ * (src/metrics/inception_wino.c on the transforms and tile kernels of
+ * src/backend/cpu/winograd.c, its loops on the backend's work pool of
+ * src/backend/cpu/par.c) against its im2col one, on random data:
  * padding 0 and 1, odd and even spatial sizes, several tile blocks, with and
  * without the bias + ReLU epilogue, with the work pool and without. */
 #include <math.h>
@@ -69,7 +71,8 @@ static void test_wino_vs_im2col(void) {
     gt__par_free(pools[1]);
 }
 
-/* 1-D F(m, r) (src/metrics/inception_wino1d.c) against im2col: 1 x r and r x 1,
+/* 1-D F(m, r) (src/metrics/inception_wino1d.c; the transforms built from
+ * Toom-Cook points in src/backend/cpu/winograd.c) against im2col: 1 x r and r x 1,
  * the Inception sizes (17x17, 8x8) and odd ones, more lanes than a segment
  * holds, several tile blocks, several m. */
 typedef struct {
@@ -161,7 +164,8 @@ static void test_w1d_vs_im2col(void) {
     gt__par_free(pools[1]);
 }
 
-/* Generic 2-D F(m x m, r x r) (src/metrics/inception_wino2d.c) against im2col:
+/* Generic 2-D F(m x m, r x r) (src/metrics/inception_wino2d.c, the backend's
+ * nested 1-D transforms) against im2col:
  * the 5x5 of Mixed_5b (35x35, padding 2), odd sizes, no padding, several tile
  * blocks, a 3x3 through the same code, several m. */
 static const shape1 SHAPES2[] = {

@@ -678,17 +678,21 @@ static bool gt__run_plan(const gt__plan *pp, gt__chunk_fn fn, int64_t nchunks, c
 static int gt__wino_mode = 1; /* 0 never, 1 where it pays, 2 wherever it fits (tests) */
 void gt_cpu_conv_set_winograd(int mode) { gt__wino_mode = mode < 0 ? 0 : mode > 2 ? 2 : mode; }
 
-static bool gt__use_wino(const gt_conv_geom *g, bool data) {
-    return gt__wino_mode == 2 ? gt_cpu_conv_wino_fits(g, data) : gt__wino_mode == 1 && gt_cpu_conv_wino_ok(g, data);
+/* Winograd's output tile for g (2: F(2x2, 3x3), 4: F(4x4, 3x3); conv_wino.h), or 0: im2col. */
+static int gt__use_wino(const gt_conv_geom *g, bool data) {
+    if (gt__wino_mode == 2) return gt_cpu_conv_wino_fits(g, data) ? gt_cpu_conv_wino_tile_fit(g, data) : 0;
+    return gt__wino_mode == 1 ? gt_cpu_conv_wino_tile(g, data) : 0;
 }
 
 bool gt_cpu_conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
-    if (gt__use_wino(g, false)) return gt_cpu_conv_wino_fwd(g, x, w, b, y);
+    const int wm = gt__use_wino(g, false);
+    if (wm) return gt_cpu_conv_wino_fwd(g, wm, x, w, b, y);
     return gt__run_chunks(g, gt__fwd_chunk, false, x, w, b, y);
 }
 
 bool gt_cpu_conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    if (gt__use_wino(g, true)) return gt_cpu_conv_wino_data(g, gy, w, b, gx);
+    const int wm = gt__use_wino(g, true);
+    if (wm) return gt_cpu_conv_wino_data(g, wm, gy, w, b, gx);
     return gt__run_chunks(g, gt__data_chunk, true, gy, w, b, gx);
 }
 

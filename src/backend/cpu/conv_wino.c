@@ -1,18 +1,19 @@
-/* Winograd F(2x2, 3x3) for the 3x3 stride-1 convolutions of training (forward
- * and input gradient; see conv_wino.h). Each 2 x 2 block of outputs comes from
- * a 4 x 4 block of input in 16 products instead of 36:
- *   U = G g G^T  (16, O, C)   the weights, once per call, packed for sgemm
- *   V = B^T d B  (16, C, T)   T input tiles (of a chunk of images)
- *   M = U @ V    (16, O, T)   16 sgemms
- *   y = A^T M A               2 x 2 outputs a tile (+ bias)
- * with G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0;
- * 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]. F(2x2, 3x3)'s transforms
- * have small integer and half entries: it rounds like the direct sum to a few
- * ulps (the tests hold it to the naive kernel at 1e-4). The input gradient of
- * a stride-1 3x3 conv is itself one: gy correlated with the weights turned by
- * 180 degrees and transposed (O <-> C), padding 2 - p. */
+/* Winograd F(m x m, 3x3), m 2 or 4, for the 3x3 stride-1 convolutions of
+ * training (forward and input gradient; see conv_wino.h), on the transforms
+ * and tile kernels of winograd.h. Each m x m block of outputs comes from an
+ * (m + 2) x (m + 2) block of input in (m + 2)^2 products instead of 9 m^2:
+ *   U = G g G^T  (A, O, C)   the weights, once per call, packed for sgemm
+ *   V = B^T d B  (A, C, T)   T input tiles (of a chunk of images)
+ *   M = U @ V    (A, O, T)   A = (m + 2)^2 sgemms
+ *   y = A^T M A              m x m outputs a tile (+ bias)
+ * F(2x2, 3x3) (16 products for 4 outputs) rounds like the direct sum to a
+ * few ulps; F(4x4, 3x3) (36 for 16) has entries up to 8 and 1/24 and is used
+ * only while K <= GT_CPU_WINO4_MAX_K. The input gradient of a stride-1 3x3
+ * conv is itself one: gy correlated with the weights turned by 180 degrees
+ * and transposed (O <-> C), padding 2 - p. */
 #include "conv_wino.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -21,6 +22,7 @@
 
 #include "../../internal.h"
 #include "sgemm.h"
+#include "winograd.h"
 
 bool gt_cpu_conv_wino_fits(const gt_conv_geom *g, bool data) {
     if (g->kh != 3 || g->kw != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->groups != 1)
@@ -29,144 +31,99 @@ bool gt_cpu_conv_wino_fits(const gt_conv_geom *g, bool data) {
     return !data || (g->ph <= 2 && g->pw <= 2);
 }
 
-bool gt_cpu_conv_wino_ok(const gt_conv_geom *g, bool data) {
-    /* where it measured faster than im2col (bench_ops, Intel Xeon, 2 threads): large images, whose im2col
-       leaves the cache (147 x 147, 32 -> 64: 44 -> 38 ms); at 35 x 35 with 64 channels its 16 sgemms of
-       K = 64 lose to im2col's one of K = 576 */
-    return gt_cpu_conv_wino_fits(g, data) && g->c >= 16 && g->o >= 16 && g->ho * g->wo >= 4096;
+static int gt__wino_force; /* 0: the policy's tile; 2 or 4: that one (tests) */
+void gt_cpu_conv_wino_set_tile(int m) { gt__wino_force = m == 2 || m == 4 ? m : 0; }
+
+int gt_cpu_conv_wino_tile_fit(const gt_conv_geom *g, bool data) {
+    (void)g, (void)data;
+    return gt__wino_force ? gt__wino_force : 2;
 }
 
-/* U (16, O, C) from w: w(o, c, i, j) at w[o * os + c * cs + i * 3 + j] (flip: taps turned by 180 degrees). */
-static void gt__wino_u(const float *w, int64_t O, int64_t C, int64_t os, int64_t cs, bool flip, float *u) {
-    for (int64_t o = 0; o < O; o++)
-        for (int64_t c = 0; c < C; c++) {
-            const float *g = w + o * os + c * cs;
-            float k[3][3], t[4][3];
-            for (int i = 0; i < 3; i++)
-                for (int j = 0; j < 3; j++) k[i][j] = flip ? g[(2 - i) * 3 + (2 - j)] : g[i * 3 + j];
-            for (int j = 0; j < 3; j++) { /* G k */
-                t[0][j] = k[0][j];
-                t[1][j] = 0.5f * (k[0][j] + k[1][j] + k[2][j]);
-                t[2][j] = 0.5f * (k[0][j] - k[1][j] + k[2][j]);
-                t[3][j] = k[2][j];
-            }
-            for (int i = 0; i < 4; i++) { /* (G k) G^T */
-                float *d = u + (int64_t)(i * 4) * O * C + o * C + c;
-                d[0] = t[i][0];
-                d[O * C] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                d[2 * O * C] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                d[3 * O * C] = t[i][2];
-            }
-        }
+int gt_cpu_conv_wino_tile(const gt_conv_geom *g, bool data) {
+    /* F(2x2) measured faster than im2col (bench_ops, Intel Xeon, 2 threads) on large images, whose
+       im2col leaves the cache (147 x 147, 32 -> 64: 44 -> 38 ms); at 35 x 35 with 64 channels its 16
+       sgemms of K = 64 lost to im2col's one of K = 576. F(4x4) took 10-35% off F(2x2)'s time at 64 x 64
+       and 128 x 128 with 32 to 256 channels (AMD EPYC, 2 threads, loaded), forward and input gradient */
+    if (!gt_cpu_conv_wino_fits(g, data) || g->c < 16 || g->o < 16 || g->ho * g->wo < 4096) return 0;
+    if (gt__wino_force) return gt__wino_force;
+    return (data ? g->o : g->c) <= GT_CPU_WINO4_MAX_K ? 4 : 2; /* the products' K */
 }
 
 typedef struct {
     int64_t C, H, W, O, Ho, Wo, ph, pw, th, tw; /* th x tw tiles an image */
+    int m, A;                                   /* output tile, points (m + 2)^2 */
 } gt__wgeom;
 
-#define GT__WB 64 /* tiles a row handled together (the inner loops run over them: vectorised) */
+#define GT__WB GT_CPU_WINO_SEG /* tiles of a tile row transformed together */
 
-/* V (16, C, T) for images [n0, n0 + nb) of x (N, C, H, W); tile t = (image, tile row, tile column).
- * Four input rows are copied into zero-padded rows first, so the loops over tiles need no bounds. */
-static void gt__wino_v(const gt__wgeom *q, const float *x, int64_t nb, float *v, float *rows) {
-    const int64_t T = nb * q->th * q->tw, CT = q->C * T, RW = 2 * q->tw + 2; /* a padded row */
+/* V (A, C, T) for the nb images of x (nb, C, H, W); tile t = (image, tile row, tile column). */
+static void gt__wino_v(const gt__wgeom *q, const float *x, int64_t nb, float *v) {
+    const int m = q->m;
+    const int64_t T = nb * q->th * q->tw, CT = q->C * T;
+    float rows[6][4 * GT__WB + 2]; /* the m + 2 input rows under a run of tiles, zero padded */
+    const int64_t ld = (int64_t)(sizeof rows[0] / sizeof(float));
     for (int64_t b = 0; b < nb; b++)
         for (int64_t c = 0; c < q->C; c++) {
             const float *xc = x + (b * q->C + c) * q->H * q->W;
-            for (int64_t ty = 0; ty < q->th; ty++) {
-                for (int i = 0; i < 4; i++) { /* input row 2 ty - ph + i, columns -pw .. 2 tw + 2 - pw */
-                    float *r = rows + i * RW;
-                    int64_t yy = 2 * ty - q->ph + i;
-                    if (yy < 0 || yy >= q->H) {
-                        memset(r, 0, (size_t)RW * sizeof(float));
-                        continue;
-                    }
-                    for (int64_t k = 0; k < RW; k++) {
-                        int64_t xx = k - q->pw;
-                        r[k] = xx >= 0 && xx < q->W ? xc[yy * q->W + xx] : 0.0f;
-                    }
-                }
-                float *o = v + c * T + (b * q->th + ty) * q->tw;
+            for (int64_t ty = 0; ty < q->th; ty++)
                 for (int64_t t0 = 0; t0 < q->tw; t0 += GT__WB) {
                     const int n = (int)GT_MIN(GT__WB, q->tw - t0);
-                    float bt[4][4][GT__WB]; /* B^T d, rows i, columns j, tiles */
-                    for (int j = 0; j < 4; j++) {
-                        const float *r0 = rows + 2 * t0 + j, *r1 = r0 + RW, *r2 = r1 + RW, *r3 = r2 + RW;
-                        for (int t = 0; t < n; t++) {
-                            float d0 = r0[2 * t], d1 = r1[2 * t], d2 = r2[2 * t], d3 = r3[2 * t];
-                            bt[0][j][t] = d0 - d2;
-                            bt[1][j][t] = d1 + d2;
-                            bt[2][j][t] = d2 - d1;
-                            bt[3][j][t] = d1 - d3;
-                        }
-                    }
-                    for (int i = 0; i < 4; i++) {
-                        float *o0 = o + t0 + (i * 4) * CT, *o1 = o0 + CT, *o2 = o1 + CT, *o3 = o2 + CT;
-                        for (int t = 0; t < n; t++) {
-                            float a0 = bt[i][0][t], a1 = bt[i][1][t], a2 = bt[i][2][t], a3 = bt[i][3][t];
-                            o0[t] = a0 - a2;
-                            o1[t] = a1 + a2;
-                            o2[t] = a2 - a1;
-                            o3[t] = a1 - a3;
-                        }
-                    }
+                    gt_cpu_wino_rows(xc, (int)q->H, (int)q->W, (int)(m * ty - q->ph), (int)(m * t0 - q->pw), m * n + 2,
+                                     m + 2, rows[0], ld);
+                    gt_cpu_wino3_in(m, rows[0], ld, n, v + c * T + (b * q->th + ty) * q->tw + t0, CT);
                 }
-            }
         }
 }
 
-/* y for images [n0, n0 + nb) from M (16, O, T) (+ bias). */
-static void gt__wino_y(const gt__wgeom *q, const float *m, const float *bias, int64_t nb, float *y) {
+/* y for the nb images from M (A, O, T) (+ bias). */
+static void gt__wino_y(const gt__wgeom *q, const float *mm, const float *bias, int64_t nb, float *y) {
+    const int m = q->m;
     const int64_t T = nb * q->th * q->tw, OT = q->O * T;
+    float out[4][4 * GT__WB]; /* the m output rows of a run of tiles */
     for (int64_t b = 0; b < nb; b++)
         for (int64_t o = 0; o < q->O; o++) {
             float *yo = y + (b * q->O + o) * q->Ho * q->Wo;
             const float bv = bias ? bias[o] : 0.0f;
-            for (int64_t ty = 0; ty < q->th; ty++) {
-                const float *s = m + o * T + (b * q->th + ty) * q->tw;
+            for (int64_t ty = 0; ty < q->th; ty++)
                 for (int64_t t0 = 0; t0 < q->tw; t0 += GT__WB) {
                     const int n = (int)GT_MIN(GT__WB, q->tw - t0);
-                    float at[2][4][GT__WB], out[2][2 * GT__WB];
-                    for (int j = 0; j < 4; j++) { /* A^T m: rows of M (i = 0..3) at planes 4 i + j */
-                        const float *m0 = s + t0 + j * OT, *m1 = m0 + 4 * OT, *m2 = m1 + 4 * OT, *m3 = m2 + 4 * OT;
-                        for (int t = 0; t < n; t++) {
-                            at[0][j][t] = m0[t] + m1[t] + m2[t];
-                            at[1][j][t] = m1[t] - m2[t] - m3[t];
-                        }
+                    const float *ms = mm + o * T + (b * q->th + ty) * q->tw + t0;
+                    const int64_t x0 = m * t0, w = GT_MIN(m * n, q->Wo - x0);
+                    float *yt = yo + m * ty * q->Wo + x0;
+                    if (w == m * n && m * ty + m <= q->Ho) { /* whole tiles: straight into y */
+                        gt_cpu_wino3_out(m, ms, OT, n, bv, -INFINITY, yt, q->Wo);
+                        continue;
                     }
-                    for (int i = 0; i < 2; i++)
-                        for (int t = 0; t < n; t++) { /* (A^T m) A, interleaved into the output row */
-                            out[i][2 * t] = at[i][0][t] + at[i][1][t] + at[i][2][t] + bv;
-                            out[i][2 * t + 1] = at[i][1][t] - at[i][2][t] - at[i][3][t] + bv;
-                        }
-                    for (int i = 0; i < 2; i++) {
-                        int64_t oy = 2 * ty + i, x0 = 2 * t0;
-                        if (oy < q->Ho) memcpy(yo + oy * q->Wo + x0, out[i], (size_t)GT_MIN(2 * n, q->Wo - x0) * sizeof(float));
-                    }
+                    gt_cpu_wino3_out(m, ms, OT, n, bv, -INFINITY, out[0], 4 * GT__WB);
+                    for (int i = 0; i < m && m * ty + i < q->Ho; i++)
+                        memcpy(yt + i * q->Wo, out[i], (size_t)w * sizeof(float));
                 }
-            }
         }
 }
 
 /* y (N, O, Ho, Wo) = bias + the 3x3 correlation of x (N, C, H, W) with the weights behind U. */
 static bool gt__wino_run(const gt__wgeom *q, int64_t N, const float *x, const float *u, const float *bias, float *y) {
-    gt_sgemm_apack pk[16];
+    const int A = q->A;
+    gt_sgemm_apack pk[36];
     int made = 0;
-    for (; made < 16; made++)
+    for (; made < A; made++)
         if (!gt_sgemm_apack_make(&pk[made], q->O, q->C, u + made * q->O * q->C, q->C, 1)) break;
-    bool ok = made == 16;
+    bool ok = made == A;
     if (ok) {
-        /* images per chunk: about 2048 tiles (an sgemm of that many columns), at least one image */
-        const int64_t per = q->th * q->tw, nb = GT_MAX(1, GT_MIN(N, 2048 / GT_MAX(per, 1)));
-        const int64_t nch = (N + nb - 1) / nb;
+        /* images per chunk: about 2048 tiles (1024 of F(4x4)'s, 2.25x the points: an sgemm of that many
+           columns), at least one image, and a chunk for each thread where the batch allows (the
+           transforms run on the chunk's thread) */
         int nt = 1;
 #ifdef _OPENMP
         nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 #endif
+        const int64_t per = q->th * q->tw, want = q->m == 4 ? 1024 : 2048;
+        const int64_t nb = GT_MAX(1, GT_MIN(GT_MIN(N, want / GT_MAX(per, 1)), (N + nt - 1) / nt));
+        const int64_t nch = (N + nb - 1) / nb;
         if (nt > nch) nt = (int)nch;
 #pragma omp parallel num_threads(nt) if (nt > 1)
         {
-            float *buf = gt_sgemm_scratch((size_t)(16 * nb * per * (q->C + q->O) + 4 * (2 * q->tw + 2)));
+            float *buf = gt_sgemm_scratch((size_t)(A * nb * per * (q->C + q->O)));
             if (!buf) {
 #pragma omp atomic write
                 ok = false;
@@ -175,11 +132,12 @@ static bool gt__wino_run(const gt__wgeom *q, int64_t N, const float *x, const fl
             for (int64_t ch = 0; ch < nch; ch++) {
                 if (!buf) continue;
                 int64_t n0 = ch * nb, b = GT_MIN(nb, N - n0), T = b * per;
-                float *v = buf, *m = buf + 16 * nb * per * q->C;
-                gt__wino_v(q, x + n0 * q->C * q->H * q->W, b, v, m + 16 * nb * per * q->O);
+                float *v = buf, *mm = buf + A * nb * per * q->C;
+                gt__wino_v(q, x + n0 * q->C * q->H * q->W, b, v);
                 /* inside a team, each sgemm runs on its thread; alone, it takes the threads itself */
-                for (int k = 0; k < 16; k++) gt_sgemm_packed(&pk[k], T, v + k * q->C * T, T, 1, 0.0f, m + k * q->O * T, T, 0);
-                gt__wino_y(q, m, bias, b, y + n0 * q->O * q->Ho * q->Wo);
+                for (int k = 0; k < A; k++)
+                    gt_sgemm_packed(&pk[k], T, v + k * q->C * T, T, 1, 0.0f, mm + k * q->O * T, T, 0);
+                gt__wino_y(q, mm, bias, b, y + n0 * q->O * q->Ho * q->Wo);
             }
         }
     }
@@ -187,25 +145,31 @@ static bool gt__wino_run(const gt__wgeom *q, int64_t N, const float *x, const fl
     return ok;
 }
 
-static bool gt__wino(const gt_conv_geom *g, const float *in, const float *w, const float *b, float *out, bool data) {
+static bool gt__wino(const gt_conv_geom *g, int m, const float *in, const float *w, const float *b, float *out,
+                     bool data) {
+    GT_ASSERT(m == 2 || m == 4);
     gt__wgeom q;
     if (!data) /* y = corr(x, w), padding p */
-        q = (gt__wgeom){g->c, g->h, g->w, g->o, g->ho, g->wo, g->ph, g->pw, (g->ho + 1) / 2, (g->wo + 1) / 2};
+        q = (gt__wgeom){g->c, g->h, g->w, g->o, g->ho, g->wo, g->ph, g->pw, (g->ho + m - 1) / m, (g->wo + m - 1) / m,
+                        m, (m + 2) * (m + 2)};
     else /* gx = corr(gy, w turned and transposed), padding 2 - p */
-        q = (gt__wgeom){g->o, g->ho, g->wo, g->c, g->h, g->w, 2 - g->ph, 2 - g->pw, (g->h + 1) / 2, (g->w + 1) / 2};
-    float *u = gt__alloc((size_t)(16 * q.O * q.C) * sizeof(float));
+        q = (gt__wgeom){g->o, g->ho, g->wo, g->c, g->h, g->w, 2 - g->ph, 2 - g->pw, (g->h + m - 1) / m,
+                        (g->w + m - 1) / m, m, (m + 2) * (m + 2)};
+    float *u = gt__alloc((size_t)(q.A * q.O * q.C) * sizeof(float));
     if (!u) return false;
-    if (!data) gt__wino_u(w, q.O, q.C, g->c * 9, 9, false, u);
-    else gt__wino_u(w, q.O, q.C, 9, g->c * 9, true, u); /* w'(c, o) = w(o, c) turned */
+    /* w'(c, o) = w(o, c) turned for the input gradient; rows of U shared out over the threads */
+    const int64_t os = data ? 9 : g->c * 9, cs = data ? g->c * 9 : 9, ps = q.O * q.C;
+#pragma omp parallel for schedule(static) if (q.O * q.C >= 4096)
+    for (int64_t o = 0; o < q.O; o++) gt_cpu_wino3_weights(m, w + o * os, 1, q.C, os, cs, data, u + o * q.C, ps);
     bool ok = gt__wino_run(&q, g->n, in, u, b, out);
     gt__free(u);
     return ok;
 }
 
-bool gt_cpu_conv_wino_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
-    return gt__wino(g, x, w, b, y, false);
+bool gt_cpu_conv_wino_fwd(const gt_conv_geom *g, int m, const float *x, const float *w, const float *b, float *y) {
+    return gt__wino(g, m, x, w, b, y, false);
 }
 
-bool gt_cpu_conv_wino_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
-    return gt__wino(g, gy, w, b, gx, true);
+bool gt_cpu_conv_wino_data(const gt_conv_geom *g, int m, const float *gy, const float *w, const float *b, float *gx) {
+    return gt__wino(g, m, gy, w, b, gx, true);
 }

@@ -58,9 +58,9 @@ static void gt__w3_u4(const float *g, bool flip, float *u, int64_t ps) {
         for (int j = 0; j < 6; j++) u[(i * 6 + j) * ps] = (float)v[i][j];
 }
 
-void gt_cpu_wino3_weights(int m, const float *w, int64_t O, int64_t C, int64_t os, int64_t cs, bool flip, float *u) {
+void gt_cpu_wino3_weights(int m, const float *w, int64_t O, int64_t C, int64_t os, int64_t cs, bool flip, float *u,
+                          int64_t ps) {
     GT_ASSERT(m == 2 || m == 4);
-    const int64_t ps = O * C;
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < C; c++)
             (m == 4 ? gt__w3_u4 : gt__w3_u2)(w + o * os + c * cs, flip, u + o * C + c, ps);

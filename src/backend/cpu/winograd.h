@@ -38,11 +38,13 @@
  * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0;
  * 0 1 1 4 4 0; 0 1 -1 8 -8 1]. */
 
-/* U ((m+2)^2, O, C) = G g G^T: u[p * O * C + o * C + c] for the kernel g of
- * (o, c), whose tap (i, j) is w[o * os + c * cs + i * 3 + j], or, with flip,
+/* U = G g G^T: point p of the kernel g of (o, c) at u[p * ps + o * C + c]
+ * (ps = O * C: U ((m+2)^2, O, C); a larger ps writes rows o < O of a taller
+ * U), where tap (i, j) of g is w[o * os + c * cs + i * 3 + j], or, with flip,
  * w[o * os + c * cs + (2 - i) * 3 + (2 - j)] (turned by 180 degrees: with
  * os and cs swapped, the input gradient's kernels). */
-void gt_cpu_wino3_weights(int m, const float *w, int64_t O, int64_t C, int64_t os, int64_t cs, bool flip, float *u);
+void gt_cpu_wino3_weights(int m, const float *w, int64_t O, int64_t C, int64_t os, int64_t cs, bool flip, float *u,
+                          int64_t ps);
 /* Input transform of n <= GT_CPU_WINO_SEG tiles side by side: rows holds the
  * m + 2 input rows under them (ld floats apart, m * n + 2 floats each, zero
  * padded); V point p = i * (m + 2) + j of tile k goes to v[p * ps + k]. */
