@@ -58,6 +58,8 @@ static void gt__progress(const gt_train_progress *p, bool interval, void *user) 
                      p->mean.loss_g);
     if (n > 0 && (size_t)n < sizeof line && p->mean.gp > 0)
         n += snprintf(line + n, sizeof line - (size_t)n, "  gp %.4f", p->mean.gp);
+    if (n > 0 && (size_t)n < sizeof line && p->mean.loss_measure > 0) /* BEGAN's k_t and M */
+        n += snprintf(line + n, sizeof line - (size_t)n, "  k %.4f M %.4f", p->mean.loss_state, p->mean.loss_measure);
     if (n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  D(x) %.3f D(G(z)) %.3f", p->mean.d_real, p->mean.d_fake);
     if (ui->tty) {

@@ -141,10 +141,12 @@ typedef struct {
     /* Latents (n, nz) for this family from r (NULL: N(0, 1)); InfoGAN puts its codes in them. */
     gt_tensor *(*sample_latents)(const gt_model_config *c, gt_rng *r, int64_t n);
     /* The family's auxiliary loss (NULL: none), added to D's loss on the reals (real, z NULL) and
-       on the fakes, and to G's: aux is what D's forward left in gt_net.aux (class logits for
-       AC-GAN, Q's outputs for InfoGAN), z the fakes' latents, y their or the reals' labels. A 0-d
-       tensor, or NULL with nothing to add (gt_last_error() unset). */
-    gt_tensor *(*aux_loss)(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real);
+       on the fakes (for_g false), and to G's (for_g true): aux is what D's forward left in gt_net.aux
+       (class logits for AC-GAN, Q's outputs for InfoGAN, EBGAN's embeddings), z the fakes' latents,
+       y their or the reals' labels. A 0-d tensor (zero when nothing is added there); NULL on error. */
+    gt_tensor *(*aux_loss)(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real,
+                           bool for_g);
+    bool d_energy;                /* D outputs each image's energy (an autoencoder): the energy losses */
 } gt_model_entry;
 
 /* The entry named name, or NULL (with an error listing the known names). */
@@ -195,6 +197,8 @@ gt_status gt_model_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, 
 extern const gt_model_entry gt_model_dcgan;
 /* AC-GAN and InfoGAN (src/models/aux_gans.c; PyTorch-GAN's layouts): D with a second head. */
 extern const gt_model_entry gt_model_acgan, gt_model_infogan;
+/* BEGAN and EBGAN (src/models/energy_gans.c; PyTorch-GAN's layouts): an autoencoder D. */
+extern const gt_model_entry gt_model_began, gt_model_ebgan;
 /* SNGAN, SAGAN, projection cGAN (src/models/resnet_gan.c; StudioGAN's 32 px resnet backbone). */
 extern const gt_model_entry gt_model_sngan, gt_model_sagan, gt_model_cgan;
 /* BigGAN, 32 px (src/models/biggan.c; BigGAN-PyTorch's CIFAR architecture). */

@@ -47,9 +47,18 @@ extern "C" {
  * GT_LOSS_RPGAN    relativistic pairing (Jolicoeur-Martineau 2019; the loss of "The GAN is dead;
  *                  long live the GAN!"): D: softplus(D(G(z_i)) - D(x_i)); G: softplus(D(x_i) -
  *                  D(G(z_i))), each fake paired with the real of the same batch index.
+ * GT_LOSS_EBGAN    energy-based (Zhao et al. 2017): D's output is each image's energy (an
+ *                  autoencoder's reconstruction error; a family with d_energy); D: mean E(x) +
+ *                  relu(m - mean E(G(z))), m = max(1, N / 64); G: mean E(G(z)) (EBGAN's family adds
+ *                  the pulling-away term to G's loss)
+ * GT_LOSS_BEGAN    boundary equilibrium (Berthelot et al. 2017), on energies L: D: L(x) - k_t L(G(z));
+ *                  G: L(G(z)); after each D step k_t += 0.001 (0.75 L(x) - L(G(z))), kept in [0, 1]
+ *                  (k_0 = 0, saved in checkpoints); the convergence measure M = L(x) + |0.75 L(x) -
+ *                  L(G(z))| is logged with k_t
  * One-sided label smoothing (label_smooth s): the BCE losses' real target is 1 - s. */
 typedef enum {
-    GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_MINIMAX, GT_LOSS_LS, GT_LOSS_RPGAN, GT_LOSS_COUNT
+    GT_LOSS_NS = 0, GT_LOSS_HINGE, GT_LOSS_WGAN, GT_LOSS_MINIMAX, GT_LOSS_LS, GT_LOSS_RPGAN, GT_LOSS_EBGAN,
+    GT_LOSS_BEGAN, GT_LOSS_COUNT
 } gt_loss_kind;
 
 /* A loss: one row of the table. Separable losses give D's term on real or on fake logits alone
@@ -64,6 +73,11 @@ typedef struct {
     gt_tensor *(*d_pair)(gt_tensor *real_logits, gt_tensor *fake_logits);
     gt_tensor *(*g_pair)(gt_tensor *real_logits, gt_tensor *fake_logits);
     bool probs;                                                      /* D(x) reported as sigmoid(logits) */
+    bool energy;      /* D's output is an energy (an autoencoder D: a family with d_energy), not a logit */
+    /* A loss with a state across steps (BEGAN's k_t; starts at 0), passed to d_part as real_target,
+       updated after each D step from the mean D outputs on the reals and the fakes; NULL: none. */
+    double (*update)(double state, double d_real, double d_fake);
+    double (*measure)(double d_real, double d_fake);                 /* logged as M; NULL: none */
 } gt_loss_def;
 const gt_loss_def *gt_loss_def_get(gt_loss_kind k);        /* NULL past GT_LOSS_COUNT */
 const char *gt_loss_name(gt_loss_kind k); /* "ns", "hinge", ... */
@@ -191,6 +205,8 @@ typedef struct {
     double gp;               /* the last gradient penalty (before its weight), 0 without (= reg[GT_REG_GP]) */
     double d_real, d_fake;   /* mean D output on real / fake: sigmoid of the logits for ns, raw otherwise */
     double reg[GT_REG_COUNT];/* each regularizer's last penalty (before weights), 0 when off or not due */
+    double loss_state;       /* a stateful loss's state after the step (BEGAN's k_t), else 0 */
+    double loss_measure;     /* its convergence measure (BEGAN's M), else 0 */
 } gt_step_stats;
 
 typedef struct {
@@ -208,6 +224,7 @@ typedef struct {
     uint64_t step;           /* generator steps done */
     uint64_t batcher_state[3]; /* seed, epoch, position (checkpoint binding) */
     gt_tensor *fixed_z;      /* (n_samples, nz) latents of the sample grids */
+    uint64_t loss_state;     /* a stateful loss's state (BEGAN's k_t), a double's bits (checkpoint binding) */
     gt_ckpt ckpt;            /* binding of the whole training state */
     double elapsed_s;        /* training time in this process */
     void *eval;              /* --eval-every state: extractor + real statistics (src/train/evaluate.c) */

@@ -142,8 +142,9 @@ static gt_status gt__aux_build(const gt_model_config *c, gt_net_kind kind, gt_rn
 }
 
 /* --- AC-GAN's classifier loss ------------------------------------------------------------ */
-static gt_tensor *gt__ac_loss(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real) {
-    (void)z, (void)real; /* the reals' classes and the fakes' alike */
+static gt_tensor *gt__ac_loss(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real,
+                             bool for_g) {
+    (void)z, (void)real, (void)for_g; /* the reals' classes and the fakes' alike, for D and for G */
     if (!aux || !y) return (gt_set_error(GT_ERR_ARG, "acgan: the classifier needs D's class logits and the labels"), NULL);
     return gt_mul_scalar(gt_cross_entropy(aux, y), (float)gt_model_opt(c, "aux_weight"));
 }
@@ -166,8 +167,9 @@ static gt_tensor *gt__info_latents(const gt_model_config *c, gt_rng *r, int64_t 
     return z;
 }
 
-static gt_tensor *gt__info_loss(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real) {
-    (void)y;
+static gt_tensor *gt__info_loss(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real,
+                               bool for_g) {
+    (void)y, (void)for_g; /* Q with D, and G */
     if (real) return gt_zeros(0, NULL); /* the codes are the fakes' */
     if (!aux || !z) return (gt_set_error(GT_ERR_ARG, "infogan: the information loss needs Q's outputs and the codes"), NULL);
     const int n_cat = (int)gt_model_opt(c, "n_cat"), n_cont = (int)gt_model_opt(c, "n_cont"), nn = c->nz - n_cat - n_cont;

@@ -13,6 +13,8 @@ static const gt_model_entry *gt__models[GT__MODELS_MAX] = {
     &gt_model_dcgan,
     &gt_model_acgan,
     &gt_model_infogan,
+    &gt_model_began,
+    &gt_model_ebgan,
     &gt_model_sngan,
     &gt_model_sagan,
     &gt_model_cgan,

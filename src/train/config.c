@@ -47,6 +47,13 @@ gt_status gt_train_config_check(gt_train_config *c) {
     if (!e->conditional && c->model.n_classes != 0)
         return gt_set_error(GT_ERR_ARG, "model %s is unconditional: n_classes must be 0, got %d", e->name,
                             c->model.n_classes);
+    if (gt_loss_def_get(c->loss) && gt_loss_def_get(c->loss)->energy != e->d_energy)
+        return gt_set_error(GT_ERR_ARG,
+                            e->d_energy ? "model %s's D outputs energies (an autoencoder): use loss ebgan or began, "
+                                          "not %s"
+                                        : "model %s's D outputs logits: loss %s needs an autoencoder D (models began, "
+                                          "ebgan)",
+                            e->name, gt_loss_name(c->loss));
     if (c->model.n_classes < 0 || c->model.n_classes > 100000)
         return gt_set_error(GT_ERR_ARG, "n_classes must be in 0..100000, got %d", c->model.n_classes);
     if (c->steps < 0 || c->steps > GT__STEPS_MAX)

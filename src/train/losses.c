@@ -36,6 +36,32 @@ static gt_tensor *gt__rp(gt_tensor *a, gt_tensor *b) { return gt_mean_all(gt_sof
 static gt_tensor *gt__rp_d(gt_tensor *r, gt_tensor *f) { return gt__rp(r, f); }
 static gt_tensor *gt__rp_g(gt_tensor *r, gt_tensor *f) { return gt__rp(f, r); }
 
+/* The energy-based losses: D's output is each image's energy (an autoencoder's reconstruction
+ * error, >= 0), and every term is on the batch mean, as the references compute it. */
+/* EBGAN: D E(x) + relu(m - E(G(z))), m = max(1, N / 64) (PyTorch-GAN's margin); G E(G(z)) */
+static gt_tensor *gt__eb_d(gt_tensor *e, bool real, float p) {
+    (void)p;
+    gt_tensor *m = gt_mean_all(e);
+    float margin = e->shape[0] / 64.0f > 1.0f ? e->shape[0] / 64.0f : 1.0f;
+    return real ? m : gt_relu(gt_rsub_scalar(m, margin));
+}
+static gt_tensor *gt__mean(gt_tensor *e) { return gt_mean_all(e); }
+/* BEGAN: D L(x) - k_t L(G(z)), G L(G(z)); k_t (the loss's state, p) moves by lambda_k (gamma L(x)
+ * - L(G(z))) after each D step, kept in [0, 1]; gamma 0.75, lambda_k 0.001 (PyTorch-GAN's) */
+#define GT__BEGAN_GAMMA 0.75
+#define GT__BEGAN_LAMBDA_K 0.001
+static gt_tensor *gt__began_d(gt_tensor *e, bool real, float k) {
+    return real ? gt_mean_all(e) : gt_mul_scalar(gt_mean_all(e), -k);
+}
+static double gt__began_update(double k, double e_real, double e_fake) {
+    k += GT__BEGAN_LAMBDA_K * (GT__BEGAN_GAMMA * e_real - e_fake);
+    return k < 0 ? 0 : k > 1 ? 1 : k;
+}
+/* BEGAN's convergence measure M = L(x) + |gamma L(x) - L(G(z))| */
+static double gt__began_measure(double e_real, double e_fake) {
+    return e_real + fabs(GT__BEGAN_GAMMA * e_real - e_fake);
+}
+
 static const gt_loss_def gt__losses[GT_LOSS_COUNT] = {
     [GT_LOSS_NS] = {"ns", "non-saturating (DCGAN): D BCE(D(x),1) + BCE(D(G(z)),0), G BCE(D(G(z)),1)", gt__bce_d,
                     gt__ns_g, NULL, NULL, true},
@@ -52,6 +78,14 @@ static const gt_loss_def gt__losses[GT_LOSS_COUNT] = {
     [GT_LOSS_RPGAN] = {"rpgan",
                        "relativistic pairing (RpGAN; R3GAN's loss): D softplus(D(G(z))-D(x)), G softplus(D(x)-D(G(z)))",
                        NULL, NULL, gt__rp_d, gt__rp_g, false},
+    [GT_LOSS_EBGAN] = {"ebgan",
+                       "energy-based (EBGAN): D E(x) + relu(m - E(G(z))), G E(G(z)) (+ the model's pulling-away term); "
+                       "an autoencoder D",
+                       gt__eb_d, gt__mean, NULL, NULL, false, true},
+    [GT_LOSS_BEGAN] = {"began",
+                       "boundary equilibrium (BEGAN): D L(x) - k_t L(G(z)), G L(G(z)), k_t and M logged; an "
+                       "autoencoder D",
+                       gt__began_d, gt__mean, NULL, NULL, false, true, gt__began_update, gt__began_measure},
 };
 
 const gt_loss_def *gt_loss_def_get(gt_loss_kind k) { return (unsigned)k < GT_LOSS_COUNT ? &gt__losses[k] : NULL; }

@@ -170,6 +170,8 @@ static void gt__acc(gt__interval *iv, const gt_step_stats *s) {
     iv->sum.loss_d += s->loss_d, iv->sum.loss_g += s->loss_g, iv->sum.gp += s->gp;
     iv->sum.d_real += s->d_real, iv->sum.d_fake += s->d_fake;
     for (int k = 0; k < GT_REG_COUNT; k++) iv->sum.reg[k] += s->reg[k];
+    iv->sum.loss_measure += s->loss_measure;
+    iv->sum.loss_state = s->loss_state; /* the state as it stands, not an average */
     iv->n++;
 }
 
@@ -183,9 +185,9 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
     p->eta_s = p->it_s > 0 ? (double)(p->steps - p->step) / p->it_s : 0;
     p->elapsed_s = t->elapsed_s;
     if (iv->n && !last) {
-        double k = 1.0 / (double)iv->n;
+        double k = 1.0 / (double)iv->n, last_state = iv->sum.loss_state;
         p->mean = (gt_step_stats){iv->sum.loss_d * k, iv->sum.loss_g * k, iv->sum.gp * k, iv->sum.d_real * k,
-                                  iv->sum.d_fake * k, {0}};
+                                  iv->sum.d_fake * k, {0}, last_state, iv->sum.loss_measure * k};
         for (int r = 0; r < GT_REG_COUNT; r++) p->mean.reg[r] = iv->sum.reg[r] * k;
     } else if (last) {
         p->mean = *last;
@@ -203,6 +205,12 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_trai
         if (w > 0)
             rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"%s\":%s,", gt_reg_def_get((gt_reg_kind)k)->name,
                                    gt_fmt_double(p->mean.reg[k], x, sizeof x));
+    }
+    if (gt_loss_def_get(c->loss)->update && rn < sizeof regs) { /* BEGAN's k_t and convergence measure */
+        char x[40], y[40];
+        rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"k\":%s,\"M\":%s,",
+                               gt_fmt_double(p->mean.loss_state, x, sizeof x),
+                               gt_fmt_double(p->mean.loss_measure, y, sizeof y));
     }
     fprintf(f,
             "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,%s\"d_real\":%s,\"d_fake\":%s,"

@@ -21,6 +21,8 @@ static gt_status gt__bind(gt_trainer *t) {
     if (st == GT_OK) st = gt_ckpt_add_u64(c, "train.step", &t->step, 1);
     if (st == GT_OK) st = gt_ckpt_add_rng(c, "rng.train", &t->rng);
     if (st == GT_OK) st = gt_ckpt_add_u64(c, "data.batcher", t->batcher_state, 3);
+    /* a stateful loss's state (BEGAN's k_t); only then, so other checkpoints keep their tensors */
+    if (st == GT_OK && gt_loss_def_get(t->cfg.loss)->update) st = gt_ckpt_add_u64(c, "train.loss_state", &t->loss_state, 1);
     return st;
 }
 
@@ -134,11 +136,17 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
  * activations are gone before the next term runs (as the PyTorch example's
  * errD_real.backward() before the fake forward). Accumulates into D's grads. */
 /* The family's auxiliary loss on D's last forward, added to l (l unchanged without one). */
-static gt_tensor *gt__plus_aux(gt_trainer *t, gt_tensor *l, gt_tensor *z, gt_tensor *y, bool real) {
+static gt_tensor *gt__plus_aux(gt_trainer *t, gt_tensor *l, gt_tensor *z, gt_tensor *y, bool real, bool for_g) {
     const gt_model_entry *e = gt_model_find(t->cfg.model.name);
     if (!l || !e || !e->aux_loss) return l;
-    gt_tensor *a = e->aux_loss(&t->cfg.model, t->D.aux, z, y, real);
-    return a ? gt_add(l, a) : gt_last_status() ? NULL : l;
+    return gt_add(l, e->aux_loss(&t->cfg.model, t->D.aux, z, y, real, for_g));
+}
+
+/* A stateful loss's state (BEGAN's k_t) as a double. */
+static double gt__state(const gt_trainer *t) {
+    double k;
+    memcpy(&k, &t->loss_state, sizeof k);
+    return k;
 }
 
 static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, gt_tensor *z, bool real, double *loss,
@@ -146,8 +154,10 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, gt_tensor
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
     gt_tensor *lo = gt_net_forward_y(&t->D, x, y, GT_BN_TRAIN);
-    gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
-    l = gt__plus_aux(t, l, z, y, real);
+    const gt_loss_def *def = gt_loss_def_get(c->loss);
+    gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real,
+                                             (float)(def->update ? gt__state(t) : 1.0 - c->label_smooth));
+    l = gt__plus_aux(t, l, z, y, real, false);
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
     gt_scope_end(m);
@@ -160,9 +170,9 @@ static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
     gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN);
-    gt_tensor *l = gt__plus_aux(t, gt_zeros(0, NULL), NULL, ry, true);
+    gt_tensor *l = gt__plus_aux(t, gt_zeros(0, NULL), NULL, ry, true, false);
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
-    l = gt__plus_aux(t, l, z, fy, false);
+    l = gt__plus_aux(t, l, z, fy, false, false);
     l = gt_add(l, gt_gan_loss_d(c->loss, lr, lf));
     gt_status st = l ? gt_backward(l) : gt_last_status();
     if (st == GT_OK) {
@@ -210,6 +220,13 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
         gt_scope_end(m);
     }
     s->gp = s->reg[GT_REG_GP];
+    const gt_loss_def *def = gt_loss_def_get(c->loss);
+    if (st == GT_OK && def->update) { /* BEGAN's k_t, from this D step's mean energies */
+        double k = def->update(gt__state(t), s->d_real, s->d_fake);
+        memcpy(&t->loss_state, &k, sizeof k);
+        s->loss_state = k;
+        s->loss_measure = def->measure ? def->measure(s->d_real, s->d_fake) : 0;
+    }
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && c->clip > 0) gt__clip_d(t);
     s->loss_d = loss;
@@ -231,7 +248,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     }
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     gt_tensor *loss = lr || !gt_loss_def_get(t->cfg.loss)->g_pair ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
-    loss = gt__plus_aux(t, loss, z, fy, false); /* AC-GAN's class term, InfoGAN's information term */
+    loss = gt__plus_aux(t, loss, z, fy, false, true); /* AC-GAN's class term, InfoGAN's information term */
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);

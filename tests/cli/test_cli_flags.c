@@ -48,7 +48,7 @@ static void test_train_flags(void) {
     /* values the model rejects: resolution 48 is in range but not a DCGAN size */
     CHECK_CLI(2, "resolution 48", "train", "--data", "fashion-mnist", "--steps", "5", "--out", "/tmp/none", "--res",
               "48");
-    CHECK_CLI(2, "--loss must be one of ns, hinge, wgan, wgan-gp, minimax, ls, rpgan, got 'l2'", "train", "--data", "fashion-mnist", "--steps",
+    CHECK_CLI(2, "--loss must be one of ns, hinge, wgan, wgan-gp, minimax, ls, rpgan, ebgan, began, got 'l2'", "train", "--data", "fashion-mnist", "--steps",
               "5", "--out", "/tmp/none", "--loss", "l2");
     CHECK_CLI(2, "unknown model 'stylegan'", "train", "--data", "fashion-mnist", "--steps", "5", "--out", "/tmp/none",
               "--model", "stylegan");

@@ -34,6 +34,12 @@ def losses(name, r, f, t):
     elif name == "rpgan":
         d = F.softplus(-(r - f)).mean()
         g = F.softplus(-(f - r)).mean()
+    elif name == "ebgan":  # energies: D E(x) + relu(m - E(G(z))), m = max(1, N / 64)
+        d = r.mean() + F.relu(max(1.0, r.shape[0] / 64.0) - f.mean())
+        g = f.mean()
+    elif name == "began":  # energies: D L(x) - k L(G(z)) with k = t here
+        d = r.mean() - t * f.mean()
+        g = f.mean()
     else:
         raise SystemExit("unknown loss " + name)
     return d, g

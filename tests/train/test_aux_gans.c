@@ -25,7 +25,7 @@ static int add_entries(const char *tag, const gt_params *P, const char **names, 
  * weight by about lr = 2e-4 times the sign of its gradient, so such a bias may move either way in
  * either program) and the buffers (batch norm's running statistics, the last updated by the G
  * step's D forward, after those biases moved) to 1e-4 relative plus 1e-4. */
-static void compare_entries(const char *tag, const gt_params *P) {
+static void compare_entries(const char *tag, const gt_params *P, float grad_tol) {
     char nm[200];
     float mx = 0;
     for (int i = 0; i < P->n; i++) {
@@ -43,20 +43,26 @@ static void compare_entries(const char *tag, const gt_params *P) {
         snprintf(nm, sizeof nm, "grad.%s.%s", tag, P->v[i].name);
         gt_tensor *gg = gt_golden(nm);
         CHECK_MSG(gg != NULL && P->v[i].t->grad, "golden %s missing", nm);
-        if (gg && P->v[i].t->grad) gt_test_close(nm, P->v[i].t->grad, gg, 1e-4f, 1e-4f * mx);
+        if (gg && P->v[i].t->grad) gt_test_close(nm, P->v[i].t->grad, gg, grad_tol, grad_tol * mx);
     }
 }
 
 static void run(const char *model) {
-    const bool ac = !strcmp(model, "acgan");
-    const int B = 6, K = 4, steps = 1;
+    const bool ac = !strcmp(model, "acgan"), energy = !strcmp(model, "began") || !strcmp(model, "ebgan"),
+               began = !strcmp(model, "began");
+    const int B = 6, K = 4, steps = began ? 3 : 1; /* BEGAN: k_t moves after the first step */
     gt_train_config c = gt_train_config_default();
     c.model = gt_model_config_default(model);
     c.model.res = 28, c.model.channels = 1, c.model.nz = ac ? 12 : 16;
     if (ac) c.model.n_classes = K;
     gt_model_opt_set(&c.model, "ngf", 16);
-    gt_model_opt_set(&c.model, "ndf", 4);
-    if (!ac) gt_model_opt_set(&c.model, "n_cat", 3), gt_model_opt_set(&c.model, "n_cont", 2);
+    if (energy) {
+        gt_model_opt_set(&c.model, "hidden", 8);
+        c.loss = began ? GT_LOSS_BEGAN : GT_LOSS_EBGAN;
+    } else {
+        gt_model_opt_set(&c.model, "ndf", 4);
+    }
+    if (!ac && !energy) gt_model_opt_set(&c.model, "n_cat", 3), gt_model_opt_set(&c.model, "n_cont", 2);
     c.batch = B, c.ema = 0, c.seed = 5;
     gt_trainer t;
     CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s: %s", model, gt_last_error());
@@ -66,7 +72,7 @@ static void run(const char *model) {
     static char buf[MAXE][160];
     int n = add_entries("G", &t.G.P, names, ts, buf, 0);
     n = add_entries("D", &t.D.P, names, ts, buf, n);
-    gt_tensor *reals[1], *zs[1], *ry[1], *fy[1];
+    gt_tensor *reals[3], *zs[3], *ry[3], *fy[3];
     gt_rng r;
     gt_rng_init(&r, 77);
     for (int s = 0; s < steps; s++) {
@@ -81,7 +87,7 @@ static void run(const char *model) {
             snprintf(buf[n], 160, "fy.%d", s), names[n] = buf[n], ts[n++] = fy[s];
         }
     }
-    if (!ac) { /* the codes: a one-hot category and values in [-1, 1] after the noise */
+    if (!ac && !energy) { /* the codes: a one-hot category and values in [-1, 1] after the noise */
         const float *z = gt_data(zs[0]);
         for (int i = 0; i < B; i++) {
             float sum = 0;
@@ -92,35 +98,58 @@ static void run(const char *model) {
             CHECK(sum == 1 && fabsf(z[i * 16 + 14]) <= 1 && fabsf(z[i * 16 + 15]) <= 1);
         }
     }
-    const char *path = gt_test_path(ac ? "acgan_in.gtb" : "infogan_in.gtb");
+    char fname[64];
+    snprintf(fname, sizeof fname, "%s_in.gtb", model);
+    const char *path = gt_test_path(fname);
     CHECK(gt_golden_write(path, n, names, ts));
-    double ld[1], lg[1];
+    double ld[3], lg[3], ks[3], ms[3];
     for (int s = 0; s < steps; s++) {
         gt_step_stats st;
         gt_status rc = ac ? gt_trainer_step_on_y(&t, &reals[s], &ry[s], &zs[s], &fy[s], &st)
                           : gt_trainer_step_on(&t, &reals[s], &zs[s], &st);
         CHECK_MSG(rc == GT_OK, "%s step %d: %s", model, s, gt_last_error());
-        ld[s] = st.loss_d, lg[s] = st.loss_g;
+        ld[s] = st.loss_d, lg[s] = st.loss_g, ks[s] = st.loss_state, ms[s] = st.loss_measure;
     }
     char args[1024];
-    snprintf(args, sizeof args, "%s %s 28 1 %d 16 4 %d %d %d %.17g %.17g %.17g %d", path, model, t.cfg.model.nz,
-             ac ? K : 0, ac ? 0 : 3, ac ? 0 : 2, ac ? gt_model_opt(&t.cfg.model, "aux_weight") : 0.0,
-             ac ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cat"), ac ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cont"),
+    snprintf(args, sizeof args, "%s %s 28 1 %d 16 %d %d %d %d %.17g %.17g %.17g %d", path, model, t.cfg.model.nz,
+             energy ? 8 : 4, ac ? K : 0, ac || energy ? 0 : 3, ac || energy ? 0 : 2,
+             ac ? gt_model_opt(&t.cfg.model, "aux_weight")
+                : !strcmp(model, "ebgan") ? gt_model_opt(&t.cfg.model, "lambda_pt") : 0.0,
+             ac || energy ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cat"),
+             ac || energy ? 0.0 : gt_model_opt(&t.cfg.model, "lambda_cont"),
              steps);
     if (gt_golden_run("train_aux_gans.py", args)) {
         gt_tensor *ok = gt_golden("names_ok");
         CHECK_MSG(ok && gt_item(ok) == 1.0f, "%s: parameter names or shapes differ from torch's state_dict", model);
-        compare_entries("G", &t.G.P);
-        compare_entries("D", &t.D.P);
+        if (steps == 1) { /* after more steps, Adam's sign steps on rounding-level gradients differ */
+            /* the energy models' G gradient, through an autoencoder's energy, is ill-conditioned: torch's
+               float32 result is 4.5% (of the largest G gradient) off its float64 one, which the script
+               computes; gantry's float32 is held to 10% of it, D's gradients to 1e-4 */
+            compare_entries("G", &t.G.P, energy ? 0.1f : 1e-4f);
+            compare_entries("D", &t.D.P, 1e-4f);
+        }
+        /* the losses of every step, to 1e-4 for the first (the same weights), 2e-3 after */
         for (int s = 0; s < steps; s++) {
+            double tol = s ? 2e-3 : 1e-4;
+            if (began) {
+                char kn[32];
+                snprintf(kn, sizeof kn, "k.%d", s);
+                gt_tensor *gk = gt_golden(kn);
+                CHECK_MSG(gk && fabs(ks[s] - gt_item(gk)) <= tol * fabs(gt_item(gk)) + 1e-7, "began %s: %g vs %g", kn,
+                          ks[s], gk ? gt_item(gk) : NAN);
+                snprintf(kn, sizeof kn, "M.%d", s);
+                gk = gt_golden(kn);
+                CHECK_MSG(gk && fabs(ms[s] - gt_item(gk)) <= tol * fabs(gt_item(gk)) + 1e-7, "began %s: %g vs %g", kn,
+                          ms[s], gk ? gt_item(gk) : NAN);
+            }
             char nm[32];
             snprintf(nm, sizeof nm, "loss_d.%d", s);
             gt_tensor *g = gt_golden(nm);
-            CHECK_MSG(g && fabs(ld[s] - gt_item(g)) <= 1e-4 * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
+            CHECK_MSG(g && fabs(ld[s] - gt_item(g)) <= tol * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
                       ld[s], g ? gt_item(g) : NAN);
             snprintf(nm, sizeof nm, "loss_g.%d", s);
             g = gt_golden(nm);
-            CHECK_MSG(g && fabs(lg[s] - gt_item(g)) <= 1e-4 * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
+            CHECK_MSG(g && fabs(lg[s] - gt_item(g)) <= tol * fabs(gt_item(g)) + 1e-6, "%s %s: %g vs %g", model, nm,
                       lg[s], g ? gt_item(g) : NAN);
         }
     }
@@ -132,6 +161,8 @@ static void run(const char *model) {
 
 static void test_acgan(void) { run("acgan"); }
 static void test_infogan(void) { run("infogan"); }
+static void test_began(void) { run("began"); }
+static void test_ebgan(void) { run("ebgan"); }
 
 static void test_checks(void) {
     gt_model_config c = gt_model_config_default("infogan");
@@ -165,6 +196,8 @@ static void test_checks(void) {
 int main(void) {
     RUN(test_acgan);
     RUN(test_infogan);
+    RUN(test_began);
+    RUN(test_ebgan);
     RUN(test_checks);
     return gt_test_finish();
 }
