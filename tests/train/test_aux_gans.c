@@ -164,6 +164,43 @@ static void test_infogan(void) { run("infogan"); }
 static void test_began(void) { run("began"); }
 static void test_ebgan(void) { run("ebgan"); }
 
+/* BEGAN's k_t is training state: it is saved in the checkpoint and a loaded trainer continues
+ * exactly (the same next step); a checkpoint of another loss has no such tensor. */
+static void test_began_state(void) {
+    gt_train_config c = gt_train_config_default();
+    c.model = gt_model_config_default("began");
+    c.model.res = 28, c.model.nz = 8;
+    gt_model_opt_set(&c.model, "ngf", 8);
+    gt_model_opt_set(&c.model, "hidden", 4);
+    c.batch = 4, c.ema = 0, c.loss = GT_LOSS_BEGAN;
+    gt_trainer a, b;
+    CHECK(gt_trainer_init(&a, &c, NULL) == GT_OK && gt_trainer_init(&b, &c, NULL) == GT_OK);
+    gt_step_stats s;
+    for (int i = 0; i < 4; i++) {
+        int m = gt_scope_begin();
+        gt_tensor *x = gt_test_uniform(300 + (uint64_t)i, S(4, 1, 28, 28), -1, 1), *z = gt_test_randn(400 + (uint64_t)i, S(4, 8), 1);
+        CHECK(gt_trainer_step_on(&a, &x, &z, &s) == GT_OK);
+        gt_scope_end(m);
+    }
+    CHECK_MSG(s.loss_state > 0 && s.loss_measure > 0, "k %g M %g", s.loss_state, s.loss_measure);
+    const char *path = gt_test_path("began.safetensors");
+    CHECK(gt_trainer_save(&a, path) == GT_OK);
+    CHECK(gt_trainer_load(&b, path) == GT_OK && b.loss_state == a.loss_state);
+    int m = gt_scope_begin();
+    gt_tensor *x = gt_test_uniform(500, S(4, 1, 28, 28), -1, 1), *z = gt_test_randn(501, S(4, 8), 1);
+    gt_step_stats sa, sb;
+    CHECK(gt_trainer_step_on(&a, &x, &z, &sa) == GT_OK && gt_trainer_step_on(&b, &x, &z, &sb) == GT_OK);
+    CHECK_MSG(sa.loss_d == sb.loss_d && sa.loss_state == sb.loss_state, "resumed: D %g vs %g, k %g vs %g", sa.loss_d,
+              sb.loss_d, sa.loss_state, sb.loss_state);
+    gt_scope_end(m);
+    gt_trainer_free(&a);
+    gt_trainer_free(&b);
+    gt_safetensors st;
+    gt_st_init(&st);
+    CHECK(gt_st_load(&st, path) == GT_OK && gt_st_find(&st, "train.loss_state") != NULL);
+    gt_st_free(&st);
+}
+
 static void test_checks(void) {
     gt_model_config c = gt_model_config_default("infogan");
     gt_model_opt_set(&c, "n_cat", 0), gt_model_opt_set(&c, "n_cont", 0);
@@ -198,6 +235,7 @@ int main(void) {
     RUN(test_infogan);
     RUN(test_began);
     RUN(test_ebgan);
+    RUN(test_began_state);
     RUN(test_checks);
     return gt_test_finish();
 }
