@@ -68,7 +68,7 @@ void gt__w2d_free(gt__w2d *w); /* NULL-safe */
 typedef struct gt__fast gt__fast;
 struct gt__fast {
     gt__stack stack[GT__INC_NBLOCK];
-    gt_cpu_par *par;     /* loop workers (NULL: the caller alone) */
+    gt_cpu_par *par;  /* loop workers (NULL: the caller alone) */
     int par_threads;  /* the thread count they were made for */
     float *col;       /* im2col workspace */
     int64_t col_cap;  /* floats */
