@@ -1,4 +1,4 @@
-/* The fused Inception forward's work pool (src/metrics/inception_par.c):
+/* The work pool (src/backend/cpu/par.c; the fused Inception forward uses it):
  * every item of every job runs exactly once, for many short jobs back to
  * back (workers arriving late for a job that is already done), odd sizes and
  * grains, several pool sizes, and no pool at all. */

@@ -1,5 +1,5 @@
 /* Convolution kernels on raw float buffers: fast (im2col / col2im + gantry's
- * sgemm, OpenMP; Winograd F(2x2, 3x3) for 3x3 stride-1 convs) and naive
+ * sgemm, OpenMP; Winograd F(4x4, 3x3) or F(2x2, 3x3) for 3x3 stride-1 convs) and naive
  * (direct loops, the reference).
  *
  * Every kernel is phrased in terms of one convolution geometry: a conv2d from
@@ -51,7 +51,7 @@ void gt_cpu_conv_set_chunking(int64_t target_floats, int64_t min_cols);
 /* The forward of convs whose stride divides the kernel through a space-to-depth copy of x (the
  * default) or, off, through im2col gathers (tests use it to cover both). */
 void gt_cpu_conv_set_s2d(bool on);
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 convs (conv_wino.h): 0 never, 1 where it pays (the
+/* Winograd (F(4x4, 3x3) while the sgemm K <= 256, else F(2x2, 3x3); conv_wino.h) for 3x3 stride-1 convs: 0 never, 1 where it pays (the
  * default), 2 wherever the geometry fits (tests, on small shapes). */
 void gt_cpu_conv_set_winograd(int mode);
 
