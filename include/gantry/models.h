@@ -203,6 +203,8 @@ extern const gt_model_entry gt_model_began, gt_model_ebgan;
 extern const gt_model_entry gt_model_sngan, gt_model_sagan, gt_model_cgan;
 /* BigGAN, 32 px (src/models/biggan.c; BigGAN-PyTorch's CIFAR architecture). */
 extern const gt_model_entry gt_model_biggan;
+/* R3GAN's baseline, 32 px (src/models/r3gan.c): normalization-free residual G and D. */
+extern const gt_model_entry gt_model_r3gan;
 
 #ifdef __cplusplus
 }

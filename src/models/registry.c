@@ -19,6 +19,7 @@ static const gt_model_entry *gt__models[GT__MODELS_MAX] = {
     &gt_model_sagan,
     &gt_model_cgan,
     &gt_model_biggan,
+    &gt_model_r3gan,
 };
 static int gt__nmodels = -1; /* the rows above, counted at first use; then registrations */
 

@@ -12,8 +12,9 @@ Writes: gfwd / dfwd (a training-mode forward of copies of the nets: batch
 statistics, one power iteration), gfwd_eval / dfwd_eval (then in eval mode);
 after the steps of gantry's trainer (n_critic 1: D's loss terms, its
 regularizers r1 / r2, Adam; G's step; the EMA of G with gantry's warm-up),
-G.<name>, D.<name>, G_ema.<name>, loss_d.<t>, loss_g.<t>, and the first step's
-gradients gradG.<name>, gradD.<name> (of the trainable parameters, before Adam's step).
+G.<name>, D.<name>, G_ema.<name>, loss_d.<t>, loss_g.<t>, and the last step's
+gradients gradG.<name>, gradD.<name> (of the trainable parameters, before Adam's step), and
+kink: the smallest |input| of any ReLU in the steps (the test's data must keep it off rounding level).
 
 usage: train_zoo.py OUT IN key=value ...  (family, nc, nz, ngf, ndf, classes, d_sn, g_sn, attn,
 shared, blocks, loss, r1, r2, lr_g, lr_d, b1, b2, ema, steps)
@@ -178,6 +179,26 @@ class R3D(nn.Module):
         return self.linear(self.basis(h).flatten(1)).squeeze(1)
 
 
+# the smallest |input| of any ReLU / leaky ReLU (hinge's included) in the training steps: a value
+# within rounding of 0 may sit on the other side of the kink in gantry, and change the gradients
+KINK = [float("inf")]
+_relu, _lrelu = F.relu, F.leaky_relu
+
+
+def _kink(x):
+    KINK[0] = min(KINK[0], float(x.detach().abs().min()))
+
+
+def _relu_rec(x, *a, **k):
+    _kink(x)
+    return _relu(x, *a, **k)
+
+
+def _lrelu_rec(x, *a, **k):
+    _kink(x)
+    return _lrelu(x, *a, **k)
+
+
 def t(a):
     x = torch.tensor(a)
     return x if x.is_floating_point() else x.long()
@@ -218,6 +239,7 @@ with torch.no_grad():
     out["dfwd_eval"] = d2(dx, dy)
 
 ema = {k: v.detach().clone() for k, v in netG.state_dict().items()}
+F.relu, F.leaky_relu = _relu_rec, _lrelu_rec
 optD = torch.optim.Adam(netD.parameters(), lr=lr_d, betas=(b1, b2))
 optG = torch.optim.Adam(netG.parameters(), lr=lr_g, betas=(b1, b2))
 netG.train()
@@ -251,7 +273,7 @@ for s in range(steps):
             p = w * 0.5 * penalty(x, y)
             p.backward()
             err_d = err_d + p.detach()
-    if s == 0:
+    if s == steps - 1:
         for k, p in netD.named_parameters():
             out[f"gradD.{k}"] = p.grad.clone()
     optD.step()
@@ -265,7 +287,7 @@ for s in range(steps):
             lr_ = netD(real, ry)
         err_g = F.softplus(lr_ - netD(fake, fy)).mean()
     err_g.backward()
-    if s == 0:
+    if s == steps - 1:
         for k, p in netG.named_parameters():
             out[f"gradG.{k}"] = p.grad.clone()
     for p in netD.parameters():
@@ -284,6 +306,7 @@ for s in range(steps):
     out[f"loss_d.{s}"] = err_d
     out[f"loss_g.{s}"] = err_g.detach()
 
+out["kink"] = torch.tensor(KINK[0])
 for tag, net in (("G", netG), ("D", netD)):
     for k, v in net.state_dict().items():
         if not k.endswith("num_batches_tracked"):

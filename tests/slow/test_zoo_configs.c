@@ -1,0 +1,67 @@
+// ctest-labels: slow
+/* Each shipped config of the ResNet zoo (configs/{sngan,sagan,cgan,biggan,r3gan}.json) trains 300
+ * steps on Fashion-MNIST (resampled to 32 px) through the trainer, as the config says (loss,
+ * n_critic, learning rates, betas, EMA, regularizers), at a small width and batch so that all five
+ * take a few minutes on 2 cores: every loss of every step is finite, and so are the weights,
+ * the batch-norm statistics, spectral norm's u and v and the EMA generator at the end. */
+#include "../common/harness.h"
+
+#include "gantry/train.h"
+
+static bool all_finite(const gt_tensor *t, int64_t n) {
+    const float *p = t ? gt_data(t) : NULL;
+    for (int64_t i = 0; p && i < n; i++)
+        if (!isfinite(p[i])) return false;
+    return true;
+}
+
+static bool net_finite(const gt_net *n) {
+    return all_finite(n->P.slab, n->P.numel) && all_finite(n->P.buffers, n->P.buffer_numel);
+}
+
+static void train_config(const char *name, const char *small) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/configs/%s.json", GT_SOURCE_DIR, name);
+    char *text = NULL;
+    size_t sz = 0;
+    gt_train_config c = gt_train_config_default();
+    gt_status st = gt_read_file(path, (void **)&text, &sz, 1 << 20);
+    if (st == GT_OK) st = gt_train_config_from_json(&c, text, path);
+    free(text);
+    CHECK_MSG(st == GT_OK, "%s: %s", path, gt_last_error());
+    if (st != GT_OK) return;
+    CHECK_MSG(gt_model_opts_parse_list(&c.model, small) == GT_OK, "%s: %s", name, gt_last_error());
+    c.out[0] = '\0';    /* no run folder */
+    c.data_limit = 4096; /* enough for 300 steps' batches, quick to load */
+    c.batch = 16, c.steps = 300, c.eval_every = 0, c.seed = 1;
+    gt_trainer t;
+    st = gt_trainer_init(&t, &c, NULL);
+    CHECK_MSG(st == GT_OK, "%s: %s", name, gt_last_error());
+    int bad = -1;
+    gt_step_stats s = {0};
+    for (int i = 0; i < 300 && st == GT_OK; i++) {
+        st = gt_trainer_step(&t, &s);
+        if (st == GT_OK && bad < 0 && !(isfinite(s.loss_d) && isfinite(s.loss_g))) bad = i;
+    }
+    CHECK_MSG(st == GT_OK, "%s: %s", name, gt_last_error());
+    CHECK_MSG(bad < 0, "%s: a loss is not finite at step %d", name, bad);
+    bool fin = st == GT_OK && net_finite(&t.G) && net_finite(&t.D) && (!t.has_ema || net_finite(&t.G_ema));
+    CHECK_MSG(fin, "%s: a weight or buffer is not finite after 300 steps", name);
+    fprintf(stderr, "  %-6s (%s, batch 16, n_critic %d, loss %s): 300 steps, last loss_d %.4g loss_g %.4g, %s\n", name,
+            small, c.n_critic, gt_loss_name(c.loss), s.loss_d, s.loss_g, fin && bad < 0 ? "finite" : "NOT FINITE");
+    gt_trainer_free(&t);
+}
+
+static void test_zoo_configs(void) {
+    train_config("sngan", "ngf=32,ndf=32");
+    train_config("sagan", "ngf=32,ndf=32");
+    train_config("cgan", "ngf=32,ndf=32");
+    train_config("biggan", "ngf=32,ndf=32,shared_dim=32");
+    train_config("r3gan", "ngf=32,ndf=32");
+}
+
+int main(void) {
+    gt_set_num_threads(2);
+    RUN(test_zoo_configs);
+    return gt_test_finish();
+}
