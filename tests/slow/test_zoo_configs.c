@@ -1,9 +1,12 @@
 // ctest-labels: slow
-/* Each shipped config of the ResNet zoo (configs/{sngan,sagan,cgan,biggan,r3gan}.json) trains 300
- * steps on Fashion-MNIST (resampled to 32 px) through the trainer, as the config says (loss,
- * n_critic, learning rates, betas, EMA, regularizers), at a small width and batch so that all five
- * take a few minutes on 2 cores: every loss of every step is finite, and so are the weights,
+/* Every shipped config (configs/NAME.json) trains 300 steps on Fashion-MNIST (resampled to its
+ * resolution) through the trainer, as the config says (loss, n_critic, learning rates, betas, EMA,
+ * regularizers), at a small width and batch so that all of them take a few minutes on 2 cores: every loss of every step is finite, and so are the weights,
  * the batch-norm statistics, spectral norm's u and v and the EMA generator at the end. */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "../common/harness.h"
 
 #include "gantry/train.h"
@@ -20,7 +23,7 @@ static bool net_finite(const gt_net *n) {
 }
 
 static void train_config(const char *name, const char *small) {
-    char path[600];
+    char path[4400];
     snprintf(path, sizeof path, "%s/configs/%s.json", GT_SOURCE_DIR, name);
     char *text = NULL;
     size_t sz = 0;
@@ -52,12 +55,38 @@ static void train_config(const char *name, const char *small) {
     gt_trainer_free(&t);
 }
 
+/* Every configs/NAME.json, each at a small width of its family (a config of a family missing here
+ * fails the test: a new config gets its row). */
 static void test_zoo_configs(void) {
-    train_config("sngan", "ngf=32,ndf=32");
-    train_config("sagan", "ngf=32,ndf=32");
-    train_config("cgan", "ngf=32,ndf=32");
-    train_config("biggan", "ngf=32,ndf=32,shared_dim=32");
-    train_config("r3gan", "ngf=32,ndf=32");
+    static const char *const small[][2] = {
+        {"dcgan", "ngf=16,ndf=16"},         {"acgan", "ngf=32,ndf=8"},  {"infogan", "ngf=32,ndf=8"},
+        {"began", "ngf=32,hidden=16"},      {"ebgan", "ngf=32,hidden=16"}, {"sngan", "ngf=32,ndf=32"},
+        {"sagan", "ngf=32,ndf=32"},         {"cgan", "ngf=32,ndf=32"},  {"biggan", "ngf=32,ndf=32,shared_dim=32"},
+        {"r3gan", "ngf=32,ndf=32"},
+    };
+    const int nsmall = (int)(sizeof small / sizeof small[0]);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/configs", GT_SOURCE_DIR);
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    char names[64][64];
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d)) && n < 64;) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && len < 64 && !strcmp(e->d_name + len - 5, ".json")) {
+            memcpy(names[n], e->d_name, len - 5);
+            names[n++][len - 5] = '\0';
+        }
+    }
+    if (d) closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < nsmall && strcmp(small[k][0], names[i])) k++;
+        CHECK_MSG(k < nsmall, "configs/%s.json has no small width in this test", names[i]);
+        if (k < nsmall) train_config(names[i], small[k][1]);
+    }
+    CHECK_MSG(n >= nsmall, "only %d configs in %s", n, dir);
 }
 
 int main(void) {
