@@ -29,6 +29,9 @@ int main(int argc, char **argv) {
     const char *model = argc > 1 ? argv[1] : "sngan";
     int iters = argc > 2 ? atoi(argv[2]) : 5, warm = argc > 3 ? atoi(argv[3]) : 1, width = argc > 4 ? atoi(argv[4]) : 128;
     const int B = 64;
+    /* as the gantry program: freed activations stay in the heap (cli/main.c) */
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     gt_train_config c = gt_train_config_default();
     c.model = gt_model_config_default(model);
     if (!c.model.name[0]) return fprintf(stderr, "unknown model %s\n", model), 1;
