@@ -3,7 +3,9 @@
  * batches, latents (InfoGAN's with their codes) and labels, a training step (ns loss, Adam) has
  * the same losses, gradients, batch-norm statistics and weights (see compare_entries); parameter names are the torch
  * state_dict's. Also: the codes in InfoGAN's latents, the options' checks, and sampling. */
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 
 #include "../common/harness.h"
 #include "gantry/train.h"
@@ -201,6 +203,71 @@ static void test_began_state(void) {
     gt_st_free(&st);
 }
 
+/* Conditional training takes its classes from the data's labels: an image folder with one
+ * sub-folder per class (ImageFolder's convention) and CIFAR-10's binary batches; a flat folder
+ * (no labels) is refused for a conditional model, naming what is missing. */
+static void train_on(const char *spec, int want_classes, const char *want_error) {
+    gt_train_config c = gt_train_config_default();
+    c.model = gt_model_config_default("acgan");
+    c.model.res = 28, c.model.channels = 1, c.model.nz = 8;
+    gt_model_opt_set(&c.model, "ngf", 8);
+    gt_model_opt_set(&c.model, "ndf", 2);
+    c.batch = 4, c.ema = 0;
+    snprintf(c.data, sizeof c.data, "%s", spec);
+    gt_trainer t;
+    gt_status st = gt_trainer_init(&t, &c, NULL);
+    if (want_error) {
+        CHECK_MSG(st != GT_OK && strstr(gt_last_error(), want_error), "%s: '%s'", spec, gt_last_error());
+    } else {
+        CHECK_MSG(st == GT_OK, "%s: %s", spec, gt_last_error());
+        CHECK_MSG(t.cfg.model.n_classes == want_classes, "%s: %d classes", spec, t.cfg.model.n_classes);
+        gt_step_stats s;
+        for (int i = 0; i < 2 && st == GT_OK; i++) st = gt_trainer_step(&t, &s);
+        CHECK_MSG(st == GT_OK && isfinite(s.loss_d), "%s: %s", spec, gt_last_error());
+    }
+    gt_trainer_free(&t);
+}
+
+static void test_labels_from_data(void) {
+    uint8_t px[28 * 28 * 3];
+    for (int i = 0; i < (int)sizeof px; i++) px[i] = (uint8_t)(i * 7);
+    char dir[512], p[700];
+    snprintf(dir, sizeof dir, "%s/folder", gt_test_tmpdir());
+    const char *classes[3] = {"boot", "coat", "shirt"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(p, sizeof p, "%s/%s", dir, classes[k]);
+        CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        CHECK(mkdir(p, 0755) == 0);
+        for (int i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s/%s/%d.png", dir, classes[k], i);
+            CHECK(gt_png_write(p, px, 28, 28, 3) == GT_OK);
+        }
+    }
+    train_on(dir, 3, NULL);
+    /* a flat folder: no labels */
+    snprintf(dir, sizeof dir, "%s/flat", gt_test_tmpdir());
+    CHECK(mkdir(dir, 0755) == 0);
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%d.png", dir, i);
+        CHECK(gt_png_write(p, px, 28, 28, 3) == GT_OK);
+    }
+    train_on(dir, 0, "has no labels");
+    /* CIFAR-10 binary: a label byte then 3 x 32 x 32 bytes per record */
+    snprintf(dir, sizeof dir, "%s/cifar", gt_test_tmpdir());
+    CHECK(mkdir(dir, 0755) == 0);
+    snprintf(p, sizeof p, "%s/data_batch_1.bin", dir);
+    FILE *f = fopen(p, "wb");
+    CHECK(f != NULL);
+    for (int r = 0; f && r < 8; r++) {
+        uint8_t rec[1 + 3072];
+        rec[0] = (uint8_t)(r % 10 == 7 ? 9 : r % 4); /* classes 0..3 and 9: ten classes */
+        for (int i = 1; i < (int)sizeof rec; i++) rec[i] = (uint8_t)(i + r);
+        fwrite(rec, 1, sizeof rec, f);
+    }
+    if (f) fclose(f);
+    train_on(dir, 10, NULL);
+}
+
 static void test_checks(void) {
     gt_model_config c = gt_model_config_default("infogan");
     gt_model_opt_set(&c, "n_cat", 0), gt_model_opt_set(&c, "n_cont", 0);
@@ -236,6 +303,7 @@ int main(void) {
     RUN(test_began);
     RUN(test_ebgan);
     RUN(test_began_state);
+    RUN(test_labels_from_data);
     RUN(test_checks);
     return gt_test_finish();
 }
