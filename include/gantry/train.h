@@ -108,7 +108,8 @@ gt_tensor *gt_gan_loss_d_part_smooth(gt_loss_kind k, gt_tensor *logits, bool rea
  *                  dragan * mean((||g|| - 1)^2)
  *   GT_REG_R1      R1 (Mescheder et al.): x_hat = x (reals); r1 / 2 * mean(||g||^2) (StyleGAN's gamma)
  *   GT_REG_R2      R2: the same on the fakes, r2 / 2 * mean(||g||^2)
- * D runs in GT_BN_BATCH mode for them (no running statistics updated). */
+ * D runs in GT_BN_BATCH mode for them: no running statistics updated and no spectral-norm power
+ * iteration (torch, in training mode, would do one more per penalty forward). */
 typedef enum { GT_REG_GP = 0, GT_REG_DRAGAN, GT_REG_R1, GT_REG_R2, GT_REG_COUNT } gt_reg_kind;
 typedef struct {
     const char *name, *summary; /* config key and flag (--gp, --dragan, --r1, --r2) */
