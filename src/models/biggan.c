@@ -25,11 +25,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "gantry/layers.h"
+#include "models_internal.h"
 #include "gantry/models.h"
 
 #define GT__BG_GBLOCKS 3
-#define GT__BG_DBLOCKS 4
 #define GT__BG_CHUNKS (GT__BG_GBLOCKS + 1) /* z: one chunk for linear0, one per G block */
 
 typedef struct {
@@ -40,11 +39,8 @@ typedef struct {
     gt_nn_gen_block g[GT__BG_GBLOCKS];
     gt_nn_batch_norm bn4;
     gt_nn_snconv2d conv2d5;
-    /* D */
-    gt_nn_disc_opt_block d0;
-    gt_nn_disc_block d[GT__BG_DBLOCKS - 1];
-    gt_nn_proj_head head;
     gt_nn_self_attention attn;
+    gt__res_d D; /* models_internal.h */
 } gt__bg;
 
 static const gt_model_opt_def gt__bg_opts[] = {
@@ -108,14 +104,7 @@ static gt_tensor *gt__bg_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
         h = gt_relu(gt_nn_batch_norm_forward_mode(&m->bn4, h, lm));
         return gt_tanh(gt_nn_snconv2d_forward(&m->conv2d5, h, lm)); // (N, C, 32, 32)
     }
-    gt_tensor *h = gt_nn_disc_opt_block_forward(&m->d0, x, lm);
-    if (m->attn_after == 0) h = gt_nn_self_attention_forward(&m->attn, h, lm);
-    for (int i = 1; i < GT__BG_DBLOCKS; i++) {
-        h = gt_nn_disc_block_forward(&m->d[i - 1], h, lm);
-        if (m->attn_after == i) h = gt_nn_self_attention_forward(&m->attn, h, lm);
-    }
-    h = gt_sum(gt_relu(h), 2, (int[]){2, 3}, false); // (N, ndf)
-    return gt_nn_proj_head_forward(&m->head, h, y, lm); // (N)
+    return gt__res_d_forward(&m->D, x, y, lm); // (N)
 }
 
 static void gt__bg_momentum(gt_net *net, float momentum) {
@@ -170,26 +159,6 @@ static gt_status gt__bg_build_g(const gt_model_config *c, gt__bg *m, gt_params *
     return st;
 }
 
-static gt_status gt__bg_build_d(const gt_model_config *c, gt__bg *m, gt_params *P, gt_rng *r) {
-    const bool sn = gt_model_opt(c, "d_sn") != 0;
-    const int ch = m->ch;
-    char name[64];
-    int idx = 0;
-    snprintf(name, sizeof name, "blocks.%d.0", idx++);
-    gt_status st = gt_nn_disc_opt_block_init(&m->d0, P, name, c->channels, ch, sn, r);
-    for (int i = 0; i < GT__BG_DBLOCKS && st == GT_OK; i++) {
-        if (i > 0) {
-            snprintf(name, sizeof name, "blocks.%d.0", idx++);
-            st = gt_nn_disc_block_init(&m->d[i - 1], P, name, ch, ch, i == 1, sn, r);
-        }
-        if (st == GT_OK && m->attn_after == i) {
-            snprintf(name, sizeof name, "blocks.%d.0", idx++);
-            st = gt_nn_self_attention_init(&m->attn, P, name, ch, sn, r);
-        }
-    }
-    if (st == GT_OK) st = gt_nn_proj_head_init(&m->head, P, "", ch, c->n_classes, sn, r);
-    return st;
-}
 
 static gt_status gt__bg_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out) {
     gt__bg *m = calloc(1, sizeof *m);
@@ -201,7 +170,9 @@ static gt_status gt__bg_build(const gt_model_config *c, gt_net_kind kind, gt_rng
     const int attn_res = (int)gt_model_opt(c, "attn_res");
     /* G blocks' output sides 8, 16, 32; D blocks' 16, 8, 8, 8 */
     m->attn_after = !attn_res ? -1 : kind == GT_NET_G ? (attn_res == 8 ? 0 : 1) : (attn_res == 16 ? 0 : 1);
-    gt_status st = kind == GT_NET_G ? gt__bg_build_g(c, m, &out->P, r) : gt__bg_build_d(c, m, &out->P, r);
+    gt_status st = kind == GT_NET_G ? gt__bg_build_g(c, m, &out->P, r) : gt__res_d_init(&m->D, &out->P, c->channels, m->ch, m->attn_after,
+                                                                          c->n_classes, gt_model_opt(c, "d_sn") != 0, r,
+                                                                          NULL);
     if (st == GT_OK) st = gt__bg_init_n02(&out->P, r);
     return st == GT_OK ? gt_params_finalize(&out->P) : st;
 }

@@ -25,4 +25,28 @@ gt_status gt__pygan_g_init(gt__pygan_g *g, gt_params *P, const gt_model_config *
 gt_tensor *gt__pygan_g_forward(gt__pygan_g *g, gt_tensor *z, gt_tensor *y, gt_bn_mode mode);
 void gt__pygan_g_momentum(gt__pygan_g *g, float momentum);
 
+/* SNGAN's discriminator for 32 px (StudioGAN's resnet D), shared by sngan, sagan, cgan and
+ * biggan (src/models/resnet_d.c): blocks.0.0 DiscOptBlock (channels -> ch, 32 -> 16), DiscBlock
+ * (down, 16 -> 8), two DiscBlocks at 8, the self-attention as its own entry of the list after
+ * block attn_after (-1: none); ReLU, sum over H and W, the projection head (linear, and embed
+ * when classes > 0). The layers' own (PyTorch default) init: families re-initialise after. */
+#define GT__RES_DBLOCKS 4
+typedef struct {
+    int attn_after;
+    gt_nn_disc_opt_block d0;
+    gt_nn_disc_block d[GT__RES_DBLOCKS - 1];
+    gt_nn_self_attention attn;
+    gt_nn_proj_head head;
+} gt__res_d;
+
+/* after (may be NULL) runs as each part is built, before the next draws from r (a family's own
+ * init, in the order its weights were always drawn): part 0 the first block, 1..3 the others,
+ * GT__RES_D_ATTN the attention, GT__RES_D_HEAD the head. */
+enum { GT__RES_D_ATTN = -1, GT__RES_D_HEAD = -2 };
+typedef gt_status (*gt__res_d_after)(gt__res_d *d, int part, gt_rng *r);
+gt_status gt__res_d_init(gt__res_d *d, gt_params *P, int channels, int ch, int attn_after, int classes, bool sn,
+                         gt_rng *r, gt__res_d_after after);
+/* x (N, channels, 32, 32), y labels for the projection (NULL without classes) -> (N) */
+gt_tensor *gt__res_d_forward(gt__res_d *d, gt_tensor *x, gt_tensor *y, gt_layer_mode lm);
+
 #endif

@@ -24,11 +24,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "gantry/layers.h"
-#include "gantry/models.h"
+#include "models_internal.h"
 
 #define GT__RG_GBLOCKS 3 /* 4 -> 8 -> 16 -> 32 */
-#define GT__RG_DBLOCKS 4 /* 32 -> 16 -> 8 -> 8 -> 8 */
 
 typedef enum { GT__RG_SNGAN = 0, GT__RG_SAGAN, GT__RG_CGAN } gt__rg_family;
 
@@ -40,11 +38,8 @@ typedef struct {
     gt_nn_gen_block g[GT__RG_GBLOCKS];
     gt_nn_batch_norm bn4;
     gt_nn_snconv2d conv2d5;
-    /* D */
-    gt_nn_disc_opt_block d0;
-    gt_nn_disc_block d[GT__RG_DBLOCKS - 1];
-    gt_nn_proj_head head;
     gt_nn_self_attention attn;
+    gt__res_d D; /* models_internal.h */
 } gt__rg;
 
 static const gt_model_opt_def gt__sngan_opts[] = {
@@ -150,14 +145,7 @@ static gt_tensor *gt__rg_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
         h = gt_relu(gt_nn_batch_norm_forward_mode(&m->bn4, h, lm));
         return gt_tanh(gt_nn_snconv2d_forward(&m->conv2d5, h, lm)); // (N, C, 32, 32)
     }
-    gt_tensor *h = gt_nn_disc_opt_block_forward(&m->d0, x, lm);
-    if (m->attn_after == 0) h = gt_nn_self_attention_forward(&m->attn, h, lm);
-    for (int i = 1; i < GT__RG_DBLOCKS; i++) {
-        h = gt_nn_disc_block_forward(&m->d[i - 1], h, lm);
-        if (m->attn_after == i) h = gt_nn_self_attention_forward(&m->attn, h, lm);
-    }
-    h = gt_sum(gt_relu(h), 2, (int[]){2, 3}, false); // (N, ndf)
-    return gt_nn_proj_head_forward(&m->head, h, m->fam == GT__RG_CGAN ? y : NULL, lm); // (N)
+    return gt__res_d_forward(&m->D, x, m->fam == GT__RG_CGAN ? y : NULL, lm); // (N)
 }
 
 static void gt__rg_momentum(gt_net *net, float momentum) {
@@ -205,33 +193,24 @@ static gt_status gt__rg_build_g(const gt_model_config *c, gt__rg *m, gt_params *
     return st;
 }
 
-static gt_status gt__rg_build_d(const gt_model_config *c, gt__rg *m, gt_params *P, gt_rng *r) {
-    const bool sn = gt_model_opt(c, "d_sn") != 0;
-    const int ch = m->ch;
-    char name[64];
-    int idx = 0;
-    snprintf(name, sizeof name, "blocks.%d.0", idx++);
-    gt_status st = gt_nn_disc_opt_block_init(&m->d0, P, name, c->channels, ch, sn, r);
-    if (st == GT_OK) st = gt__xavier_block(&m->d0.conv2d0, &m->d0.conv2d1, &m->d0.conv2d2, true, r);
-    for (int i = 0; i < GT__RG_DBLOCKS && st == GT_OK; i++) {
-        if (i > 0) {
-            gt_nn_disc_block *b = &m->d[i - 1];
-            snprintf(name, sizeof name, "blocks.%d.0", idx++);
-            st = gt_nn_disc_block_init(b, P, name, ch, ch, i == 1, sn, r);
-            if (st == GT_OK) st = gt__xavier_block(&b->conv2d0, &b->conv2d1, &b->conv2d2, b->learnable_sc, r);
-        }
-        if (st == GT_OK && m->attn_after == i) {
-            snprintf(name, sizeof name, "blocks.%d.0", idx++);
-            st = gt_nn_self_attention_init(&m->attn, P, name, ch, sn, r);
-            if (st == GT_OK) st = gt__xavier_attn(&m->attn, r);
-        }
+/* Miyato's xavier init of each part of D as it is built (resnet_d.c) */
+static gt_status gt__rg_xavier_d(gt__res_d *d, int part, gt_rng *r) {
+    if (part == 0) return gt__xavier_block(&d->d0.conv2d0, &d->d0.conv2d1, &d->d0.conv2d2, true, r);
+    if (part > 0) {
+        gt_nn_disc_block *b = &d->d[part - 1];
+        return gt__xavier_block(&b->conv2d0, &b->conv2d1, &b->conv2d2, b->learnable_sc, r);
     }
-    const int classes = m->fam == GT__RG_CGAN ? c->n_classes : 0;
-    if (st == GT_OK) st = gt_nn_proj_head_init(&m->head, P, "", ch, classes, sn, r);
-    if (st == GT_OK) st = gt__xavier_lin(&m->head.linear, 1.0f, r);
-    if (st == GT_OK && classes)
-        st = gt_init_xavier_uniform(m->head.embed.sn ? m->head.embed.norm.weight_orig : m->head.embed.weight, r, 1.0f);
+    if (part == GT__RES_D_ATTN) return gt__xavier_attn(&d->attn, r);
+    gt_status st = gt__xavier_lin(&d->head.linear, 1.0f, r);
+    if (st == GT_OK && d->head.num_classes)
+        st = gt_init_xavier_uniform(d->head.embed.sn ? d->head.embed.norm.weight_orig : d->head.embed.weight, r, 1.0f);
     return st;
+}
+
+static gt_status gt__rg_build_d(const gt_model_config *c, gt__rg *m, gt_params *P, gt_rng *r) {
+    const int classes = m->fam == GT__RG_CGAN ? c->n_classes : 0;
+    return gt__res_d_init(&m->D, P, c->channels, m->ch, m->attn_after, classes, gt_model_opt(c, "d_sn") != 0, r,
+                          gt__rg_xavier_d);
 }
 
 static gt_status gt__rg_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out, gt__rg_family fam) {
