@@ -2,6 +2,7 @@
  * field, and the JSON form written to config.json and into checkpoints. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gantry/train.h"
@@ -213,26 +214,28 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
         cJSON_Delete(j);
         return gt_set_error(GT_ERR_FORMAT, "%s: the training config is not a JSON object", label);
     }
-    /* every key must be one the config has: a misspelt key is a mistake, not a default */
-    static const char *const known[] = {"model", "data", "data_limit", "skip_bad_images", "out", "steps", "batch",
-                                        "lr_g", "lr_d", "beta1", "beta2", "n_critic", "ema", "seed", "loss", "gp",
-                                        "clip", "dragan", "r1", "r2", "reg_every", "label_smooth", "log_every", "sample_every", "ckpt_every", "keep_ckpts", "n_samples",
-                                        "threads", "eval_every", "eval_n", "eval_extractor", "eval_metrics"};
-    const size_t nknown = sizeof known / sizeof known[0];
-    for (const cJSON *it = j->child; it; it = it->next) {
-        size_t i = 0;
-        while (i < nknown && strcmp(known[i], it->string) != 0) i++;
-        if (i == nknown) {
-            char list[512];
-            size_t k = 0;
-            for (size_t q = 0; q < nknown && k < sizeof list; q++)
-                k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", q ? ", " : "", known[q]);
-            gt_status st = gt_set_error(GT_ERR_FORMAT, "%s: unknown key '%s' in the training config (the keys: %s)",
-                                        label, it->string, list);
-            cJSON_Delete(j);
-            return st;
-        }
+    /* every key must be one the config has (one that gt_train_config_to_json writes): a misspelt
+       key is a mistake, not a default */
+    char *mine = gt_train_config_to_json(c);
+    cJSON *known = mine ? cJSON_Parse(mine) : NULL;
+    free(mine);
+    if (!known) {
+        cJSON_Delete(j);
+        return gt_set_error(GT_ERR_OOM, "%s: out of memory", label);
     }
+    for (const cJSON *it = j->child; it; it = it->next) {
+        if (cJSON_GetObjectItemCaseSensitive(known, it->string)) continue;
+        char list[512];
+        size_t k = 0;
+        for (const cJSON *q = known->child; q && k < sizeof list; q = q->next)
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", q == known->child ? "" : ", ", q->string);
+        gt_status st = gt_set_error(GT_ERR_FORMAT, "%s: unknown key '%s' in the training config (the keys: %s)", label,
+                                    it->string, list);
+        cJSON_Delete(known);
+        cJSON_Delete(j);
+        return st;
+    }
+    cJSON_Delete(known);
     gt_train_config n = *c;
     const char *bad = NULL;
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
