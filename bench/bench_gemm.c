@@ -15,13 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "../src/backend/cpu/sgemm.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 __attribute__((target("avx512f"))) static float peak512(long iters) {
     /* different starting values: identical chains would be merged by the compiler */

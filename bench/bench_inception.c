@@ -13,13 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "gantry.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static double loadavg(void) {
     double l = -1;

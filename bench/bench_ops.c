@@ -9,6 +9,7 @@
  * usage: bench_ops [repeats] [name filter] */
 #include <cblas.h>
 
+#include "bench_util.h"
 #include "../src/backend/cpu/sgemm.h"
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +17,7 @@
 
 #include "gantry.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+static double now_ms(void) { return now() * 1e3; }
 
 static double median(double *v, int n) {
     qsort(v, (size_t)n, sizeof *v, cmp_d);
