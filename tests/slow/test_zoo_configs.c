@@ -62,7 +62,8 @@ static void test_zoo_configs(void) {
         {"dcgan", "ngf=16,ndf=16"},         {"acgan", "ngf=32,ndf=8"},  {"infogan", "ngf=32,ndf=8"},
         {"began", "ngf=32,hidden=16"},      {"ebgan", "ngf=32,hidden=16"}, {"sngan", "ngf=32,ndf=32"},
         {"sagan", "ngf=32,ndf=32"},         {"cgan", "ngf=32,ndf=32"},  {"biggan", "ngf=32,ndf=32,shared_dim=32"},
-        {"r3gan", "ngf=32,ndf=32"},
+        {"r3gan", "ngf=32,ndf=32"},         {"lsgan", "ngf=16,ndf=16"}, {"wgan", "ngf=16,ndf=16"},
+        {"wgan_gp", "ngf=16,ndf=16"},
     };
     const int nsmall = (int)(sizeof small / sizeof small[0]);
     char dir[600];
