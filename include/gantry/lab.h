@@ -41,7 +41,8 @@ typedef struct {
     uint64_t seed;
 } gt_lab_config;
 
-/* GAN Lab's defaults (its page as it opens, with the ring). */
+/* GAN Lab's defaults (its page as it opens: the two gaussians, SGD at 0.1 for both nets, 2 D updates
+ * and 1 G update per epoch; demo/ganlab.ts and demo/ganlab.html of poloclub/ganlab). */
 gt_lab_config gt_lab_config_default(void);
 /* GT_ERR_ARG with a message naming the field and what is allowed, for any value out of range. */
 gt_status gt_lab_config_check(const gt_lab_config *c);
