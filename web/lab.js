@@ -461,6 +461,6 @@ async function start() {
 window.addEventListener('pagehide', () => { if (state.id) api.remove(state.id); });
 
 // for the browser tests and the curious: the session and the last frame
-window.gantryLab = { state, view };
+window.gantryLab = { state, view, lossChart, divChart };
 
 start();
