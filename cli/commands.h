@@ -11,6 +11,7 @@ enum { GT_EXIT_OK = 0, GT_EXIT_FAIL = 1, GT_EXIT_USAGE = 2, GT_EXIT_INTERRUPTED 
 int gt_cmd_train(int argc, char **argv);
 int gt_cmd_sample(int argc, char **argv);
 int gt_cmd_info(int argc, char **argv);
+int gt_cmd_lab(int argc, char **argv);
 /* Implemented in cli/cmd_eval.c (metrics); weak so the program links without it. */
 int gt_cmd_eval(int argc, char **argv) __attribute__((weak));
 

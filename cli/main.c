@@ -22,6 +22,7 @@ static void gt__usage(FILE *f) {
         "  sample   images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png\n"
         "  info     what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors\n"
         "  eval     metrics (FID, KID, IS, precision/recall) of a checkpoint against real data\n"
+        "  lab      GAN Lab's toy experiments in the browser:  gantry lab [--port 8080]\n"
         "  version  print the version\n"
         "\n"
         "exit codes: 0 done, 1 failed (the message names the file), 2 bad usage, 130 interrupted\n",
@@ -68,6 +69,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return gt_cmd_train(argc, argv);
     if (strcmp(cmd, "sample") == 0) return gt_cmd_sample(argc, argv);
     if (strcmp(cmd, "info") == 0) return gt_cmd_info(argc, argv);
+    if (strcmp(cmd, "lab") == 0) return gt_cmd_lab(argc, argv);
     if (strcmp(cmd, "eval") == 0) {
         if (!gt_cmd_eval) {
             fprintf(stderr, "gantry eval: eval is not built into this gantry\n");

@@ -6,6 +6,7 @@
 #   lib/pkgconfig/gantry.pc                  pkg-config --static --cflags --libs gantry
 #   share/gantry/fmnist_classifier.safetensors   the weights of the fmnist extractor
 #   share/gantry/convert_inception.py        the FID Inception weights' converter
+#   share/gantry/web/                        the lab's page (gantry lab), when scripts/setup.sh set it up
 # (lib/ is GNUInstallDirs' CMAKE_INSTALL_LIBDIR: lib/<multiarch> for the /usr prefix.)
 # and the ctest install/test_install, which installs into a temporary prefix and
 # uses the installed program and library from elsewhere.
@@ -20,6 +21,11 @@ include(GNUInstallDirs)
 set_property(SOURCE ${CMAKE_SOURCE_DIR}/src/metrics/fmnist.c APPEND PROPERTY COMPILE_DEFINITIONS
              GT_INSTALL_DATADIR="${CMAKE_INSTALL_FULL_DATADIR}/gantry"
              GT_SOURCE_ASSETS="${CMAKE_SOURCE_DIR}/assets")
+
+# --- the lab's page (cli/cmd_lab.c): an installed program serves PREFIX/share/gantry/web, any
+# other the web/ of the source tree it was built from.
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/cli/cmd_lab.c APPEND PROPERTY COMPILE_DEFINITIONS
+             GT_SOURCE_WEB="${CMAKE_SOURCE_DIR}/web")
 
 # --- the version: the program's (cli/main.c GANTRY_VERSION) -------------------------
 file(STRINGS ${CMAKE_SOURCE_DIR}/cli/main.c GT_VERSION_LINE REGEX "^#define GANTRY_VERSION \"[^\"]+\"")
@@ -47,7 +53,7 @@ foreach(d LIBDIR INCLUDEDIR DATADIR)
 endforeach()
 # What a static libgantry.a needs: the pkg-config modules the build uses, then
 # LAPACKE, OpenBLAS (found by find_library: -L<dir> -l<name>), OpenMP, libm.
-set(GT_PC_REQUIRES "zlib libpng libjpeg libcjson")
+set(GT_PC_REQUIRES "zlib libpng libjpeg libcjson libmicrohttpd")
 set(GT_PC_LIBS_PRIVATE "")
 set(GT_PC_LIBDIRS "")
 foreach(lib ${LAPACKE_LIB} ${OPENBLAS_LIB})
@@ -80,6 +86,9 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/gantry/ DESTINATION ${CMAKE_INSTAL
 install(FILES ${CMAKE_BINARY_DIR}/gantry.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${CMAKE_SOURCE_DIR}/assets/fmnist_classifier.safetensors
         DESTINATION ${CMAKE_INSTALL_DATADIR}/gantry)
+# the lab's page (when scripts/setup.sh has set it up), without the browser tests' packages
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/gantry/web OPTIONAL
+        PATTERN "playwright-core" EXCLUDE PATTERN ".bin" EXCLUDE PATTERN ".gantry-installed-lock" EXCLUDE)
 # the Inception weights' converter, which gantry eval's message points to
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/scripts/convert_inception.py DESTINATION ${CMAKE_INSTALL_DATADIR}/gantry)
 
