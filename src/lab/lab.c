@@ -19,7 +19,7 @@
 #include "lab_internal.h"
 
 static void free_batch(gt_lab *L) {
-    gt_tensor **ts[] = {&L->x_d, &L->z, &L->w_d, &L->s_d, &L->t_d, &L->m_real, &L->x_gp, &L->e_gp, &L->x_g};
+    gt_tensor **ts[] = {&L->x_d, &L->z, &L->w_d, &L->s_d, &L->t_d, &L->x_r1, &L->x_gp, &L->e_gp, &L->x_g};
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
         gt_release(*ts[i]);
         *ts[i] = NULL;
@@ -49,23 +49,25 @@ static gt_status setup_batch(gt_lab *L) {
     free_batch(L);
     const gt_lab_config *c = &L->cfg;
     int64_t B = c->batch;
-    L->x_d = gt_zeros(GT_SHAPE(2 * B, 2));
-    L->z = gt_zeros(GT_SHAPE(B, c->noise_dim));
-    L->w_d = gt_zeros(GT_SHAPE(2 * B, 1));
-    L->s_d = gt_zeros(GT_SHAPE(2 * B, 1));
-    L->t_d = gt_zeros(GT_SHAPE(2 * B, 1));
-    L->m_real = gt_zeros(GT_SHAPE(2 * B, 1));
-    L->x_gp = gt_zeros(GT_SHAPE(B, 2));
-    L->e_gp = gt_zeros(GT_SHAPE(B, 1));
-    L->x_g = gt_zeros(GT_SHAPE(B, 2));
-    if (!L->x_d || !L->z || !L->w_d || !L->s_d || !L->t_d || !L->m_real || !L->x_gp || !L->e_gp || !L->x_g)
+    /* kept across steps: made in a scope of our own and retained, whatever scope the caller has open */
+    int m = gt_scope_begin();
+    L->x_d = gt_retain(gt_zeros(GT_SHAPE(2 * B, 2)));
+    L->z = gt_retain(gt_zeros(GT_SHAPE(B, c->noise_dim)));
+    L->w_d = gt_retain(gt_zeros(GT_SHAPE(2 * B, 1)));
+    L->s_d = gt_retain(gt_zeros(GT_SHAPE(2 * B, 1)));
+    L->t_d = gt_retain(gt_zeros(GT_SHAPE(2 * B, 1)));
+    L->x_r1 = gt_retain(gt_zeros(GT_SHAPE(B, 2)));
+    L->x_gp = gt_retain(gt_zeros(GT_SHAPE(B, 2)));
+    L->e_gp = gt_retain(gt_zeros(GT_SHAPE(B, 1)));
+    L->x_g = gt_retain(gt_zeros(GT_SHAPE(B, 2)));
+    gt_scope_end(m);
+    if (!L->x_d || !L->z || !L->w_d || !L->s_d || !L->t_d || !L->x_r1 || !L->x_gp || !L->e_gp || !L->x_g)
         return gt_set_error(GT_ERR_OOM, "lab: out of memory for a batch of %d", c->batch);
-    float *w = gt_data(L->w_d), *s = gt_data(L->s_d), *t = gt_data(L->t_d), *m = gt_data(L->m_real);
+    float *w = gt_data(L->w_d), *s = gt_data(L->s_d), *t = gt_data(L->t_d);
     for (int64_t i = 0; i < 2 * B; i++) {
         bool real = i < B;
         s[i] = real ? -1.0f : 1.0f;
         t[i] = real ? 1.0f : 0.0f;
-        m[i] = real ? 1.0f : 0.0f;
         switch (c->loss) {
         case GT_LAB_LOG: w[i] = (real ? 0.95f : 1.0f) / (float)B; break;
         case GT_LAB_WGAN_GP: w[i] = s[i] / (float)B; break;
@@ -74,6 +76,7 @@ static gt_status setup_batch(gt_lab *L) {
     }
     gt_set_requires_grad(L->x_gp, true);
     gt_set_requires_grad(L->x_g, true);
+    gt_set_requires_grad(L->x_r1, true);
     return GT_OK;
 }
 
@@ -93,9 +96,11 @@ static gt_status build(gt_lab *L) {
     gt_rng_init(&init, c->seed);
     gt_rng_init(&data, c->seed ^ 0x9E3779B97F4A7C15ull);
     gt_rng_init(&L->rng, c->seed ^ 0xD1B54A32D192ED03ull);
-    gt_status st;
-    if ((st = gt__lab_net_build(&L->G, "G", c->noise_dim, c->g_layers, c->g_neurons, 2, &init)) != GT_OK) return st;
-    if ((st = gt__lab_net_build(&L->D, "D", 2, c->d_layers, c->d_neurons, 1, &init)) != GT_OK) return st;
+    int m = gt_scope_begin(); /* the registries keep their own references */
+    gt_status st = gt__lab_net_build(&L->G, "G", c->noise_dim, c->g_layers, c->g_neurons, 2, &init);
+    if (st == GT_OK) st = gt__lab_net_build(&L->D, "D", 2, c->d_layers, c->d_neurons, 1, &init);
+    gt_scope_end(m);
+    if (st != GT_OK) return st;
     if ((st = make_optim(L, true)) != GT_OK || (st = make_optim(L, false)) != GT_OK) return st;
     int wmax = c->g_neurons > c->d_neurons ? c->g_neurons : c->d_neurons;
     L->real_atlas = malloc(sizeof(float) * 2 * GT_LAB_ATLAS);
@@ -193,7 +198,6 @@ static gt_status d_step(gt_lab *L) {
     gt__lab_atlas_take(L->noise_atlas, GT_LAB_ATLAS, c->noise_dim, &L->noise_pos, gt_data(L->z), B);
     gt__lab_net_eval(&L->G, gt_data(L->z), B, x + 2 * B, true, L->scratch); /* fakes: no graph */
     bool r1 = c->r1 > 0.0f;
-    gt_set_requires_grad(L->x_d, r1);
     int m = gt_scope_begin();
     gt_status st = gt_params_zero_grad(&L->D.P);
     gt_tensor *l = gt__lab_net_forward(&L->D, L->x_d, false); /* (2B, 1) */
@@ -218,9 +222,10 @@ static gt_status d_step(gt_lab *L) {
             total = NULL;
         }
     }
-    if (r1 && total) {
-        gt_tensor *g = NULL;
-        if (gt_grad(gt_sum_all(gt_mul(L->m_real, l)), NULL, 1, &L->x_d, &g, true) == GT_OK)
+    if (r1 && total) { /* on a forward of its own over the reals (a leaf of B rows) */
+        memcpy(gt_data(L->x_r1), x, sizeof(float) * 2 * (size_t)B);
+        gt_tensor *lr = gt__lab_net_forward(&L->D, L->x_r1, false), *g = NULL;
+        if (lr && gt_grad(gt_sum_all(lr), NULL, 1, &L->x_r1, &g, true) == GT_OK)
             total = gt_add(total, gt_mul_scalar(gt_sum_all(sq_norm_rows(g)), 0.5f * c->r1 / (float)B));
         else
             total = NULL;
@@ -232,7 +237,7 @@ static gt_status d_step(gt_lab *L) {
         st = optim_step(L, true);
     }
     gt_scope_end(m);
-    if (r1) gt_zero_grad(L->x_d);
+    if (r1) gt_zero_grad(L->x_r1);
     return st;
 }
 

@@ -38,7 +38,7 @@ struct gt_lab {
     gt_tensor *x_d;                 /* (2B, 2): B reals then B fakes (D's step) */
     gt_tensor *z;                   /* (B, noise_dim) */
     gt_tensor *w_d, *s_d, *t_d;     /* (2B, 1): per-row weight, sign, target of D's loss */
-    gt_tensor *m_real;              /* (2B, 1): 1 on the real rows (R1) */
+    gt_tensor *x_r1;                /* (B, 2): the reals as a leaf for R1 */
     gt_tensor *x_gp, *e_gp;         /* (B, 2), (B, 1): WGAN-GP's interpolates and their mix */
     gt_tensor *x_g;                 /* (B, 2): G's fakes as a leaf for D (G's step) */
     float *scratch;                 /* the plain forward's activations */
