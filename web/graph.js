@@ -3,7 +3,7 @@
 
 const d3 = window.d3;
 
-const DATA_NAMES = { line: 'line', gaussians: 'mixture of Gaussians', ring: 'ring', disjoint: 'disjoint', drawn: 'drawn by hand' };
+const DATA_NAMES = { line: 'line', gaussians: 'Gaussians', ring: 'ring', disjoint: 'disjoint', drawn: 'drawn' };
 const LOSS_NAMES = { log: 'log loss', ls: 'least squares', hinge: 'hinge', 'wgan-gp': 'WGAN-GP' };
 
 const BOX = {

@@ -144,8 +144,10 @@ function queueRender() {
   });
 }
 
+const frameListeners = new Set();
 function onFrame(f) {
   state.frame = f;
+  for (const fn of frameListeners) fn(f);
   if (f.epoch < state.epoch) { lossChart.clear(); divChart.clear(); state.rate = []; }
   state.epoch = f.epoch;
   const now = performance.now();
@@ -386,7 +388,7 @@ function exitDraw() {
 }
 
 $('#draw-mode').addEventListener('click', () => (state.drawMode ? exitDraw() : enterDraw()));
-$('#draw-clear').addEventListener('click', () => { view.drawn = []; onDrawn(view.drawn); view.render(); });
+$('#draw-clear').addEventListener('click', () => { view.drawn = []; view.resetBrush(); onDrawn(view.drawn); view.render(); });
 $('#draw-cancel').addEventListener('click', async () => {
   exitDraw();
   if (state.wasPlaying) await control({ action: 'play', slow: state.slow });
@@ -461,6 +463,6 @@ async function start() {
 window.addEventListener('pagehide', () => { if (state.id) api.remove(state.id); });
 
 // for the browser tests and the curious: the session and the last frame
-window.gantryLab = { state, view, lossChart, divChart };
+window.gantryLab = { state, view, lossChart, divChart, frameListeners };
 
 start();

@@ -61,6 +61,9 @@ export class LayeredView {
 
   X(x) { return x * this.size; }
   Y(y) { return (1 - y) * this.size; }
+  // points outside [0,1]^2 are drawn on the border (GAN Lab's plot has no outside either)
+  clampX(x) { const m = 3 * this.dpr; return Math.min(this.size - m, Math.max(m, this.X(x))); }
+  clampY(y) { const m = 3 * this.dpr; return Math.min(this.size - m, Math.max(m, this.Y(y))); }
 
   setLayer(name, on) { this.enabled[name] = on; this.updateAttr(); this.render(); }
   setFrame(f) { this.frame = f; }
@@ -165,7 +168,7 @@ export class LayeredView {
     g.lineWidth = 0.9 * this.dpr;
     g.beginPath();
     for (const [x, y] of pts) {
-      const px = this.X(x), py = this.Y(y);
+      const px = this.clampX(x), py = this.clampY(y);
       g.moveTo(px + r, py);
       g.arc(px, py, r, 0, 2 * Math.PI);
     }
@@ -188,13 +191,13 @@ export class LayeredView {
     const k = 0.07 / this.gradScale;
     g.strokeStyle = this.trace ? COLORS.trace : COLORS.grad;
     g.fillStyle = g.strokeStyle;
-    g.lineWidth = (this.trace ? 1.6 : 1.1) * this.dpr;
-    g.globalAlpha = 0.85;
+    g.lineWidth = (this.trace ? 1.8 : 1.1) * this.dpr;
+    g.globalAlpha = this.trace ? 1 : 0.85;
     const head = 4 * this.dpr;
     for (let i = 0; i < Math.min(fake.length, grad.length); i++) {
       const [x, y] = fake[i], [dx, dy] = grad[i];
-      const x0 = this.X(x), y0 = this.Y(y);
-      const x1 = this.X(x + dx * k), y1 = this.Y(y + dy * k);
+      const x0 = this.clampX(x), y0 = this.clampY(y);
+      const x1 = x0 + dx * k * this.size, y1 = y0 - dy * k * this.size;
       const len = Math.hypot(x1 - x0, y1 - y0);
       if (len < 0.5) continue;
       g.beginPath(); g.moveTo(x0, y0); g.lineTo(x1, y1); g.stroke();
@@ -212,6 +215,7 @@ export class LayeredView {
   startDrawing(points) {
     this.drawing = true;
     this.drawn = points ? points.slice() : [];
+    this.resetBrush();
     this.updateAttr();
     this.render();
   }
@@ -238,10 +242,19 @@ export class LayeredView {
       const r = this.root.getBoundingClientRect();
       return [(ev.clientX - r.left) / r.width, 1 - (ev.clientY - r.top) / r.height];
     };
+    // a seeded generator (mulberry32): the same strokes paint the same points
+    let seed = 0x6a09e667;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    this.resetBrush = () => { seed = 0x6a09e667; };
     const spray = (p) => {
       // a few points around the cursor (a spray can, as GAN Lab's brush)
       for (let k = 0; k < 2 && this.drawn.length < this.maxDrawn; k++) {
-        const a = Math.random() * 2 * Math.PI, rad = 0.018 * Math.sqrt(Math.random());
+        const a = random() * 2 * Math.PI, rad = 0.018 * Math.sqrt(random());
         const x = Math.min(1, Math.max(0, p[0] + rad * Math.cos(a)));
         const y = Math.min(1, Math.max(0, p[1] + rad * Math.sin(a)));
         this.drawn.push([x, y]);
