@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serve_internal.h"
 
@@ -121,8 +122,9 @@ static int gt__control(gt_lab_server *S, struct MHD_Connection *c, gt__session *
     if (pause) s->playing = false;
     pthread_mutex_unlock(&s->mu);
     if (play || slow >= 0) gt__kick(S);
-    if (reset || step) {
-        gt__cmd cmd = {.kind = reset ? GT__CMD_RESET : GT__CMD_STEP, .s = s, .n = epochs, .which = which};
+    if (reset || step || pause) { /* after a pause no epoch runs any more: the answer's is the last */
+        gt__cmd cmd = {.kind = reset ? GT__CMD_RESET : step ? GT__CMD_STEP : GT__CMD_SYNC, .s = s, .n = epochs,
+                       .which = which};
         gt__cmd_run(S, &cmd);
         if (cmd.st != GT_OK) return gt__reply_cmd(c, &cmd);
     }
@@ -131,8 +133,13 @@ static int gt__control(gt_lab_server *S, struct MHD_Connection *c, gt__session *
 
 static int gt__frame(gt_lab_server *S, struct MHD_Connection *c, gt__session *s) {
     gt__cmd cmd = {.kind = GT__CMD_FRAME, .s = s};
-    gt__cmd_run(S, &cmd);
-    if (cmd.st != GT_OK) return gt__reply_cmd(c, &cmd);
+    for (int tries = 0; tries < 4; tries++) { /* a frame at most every 1/30 s: a newer one may take that long */
+        gt__cmd_run(S, &cmd);
+        if (cmd.st != GT_OK) return gt__reply_cmd(c, &cmd);
+        if (!cmd.n_points) break;
+        struct timespec ts = {0, (long)(GT_SERVE_FRAME_MIN_S * 1e9 / 2)};
+        nanosleep(&ts, NULL);
+    }
     pthread_mutex_lock(&s->mu);
     gt__blob *e = s->has_frame ? gt__frame_event(s) : NULL;
     pthread_mutex_unlock(&s->mu);

@@ -71,6 +71,7 @@ typedef enum {
     GT__CMD_EXPORT,
     GT__CMD_HISTORY,
     GT__CMD_FREE,
+    GT__CMD_SYNC, /* nothing: once it has run, no slice of the session is under way */
 } gt__cmd_kind;
 
 /* A request for the worker; the handler waits until `done`. */

@@ -277,9 +277,11 @@ static void gt__cmd_exec(gt__cmd *c, gt_lab_frame *scratch) {
     case GT__CMD_FRAME: {
         changed = false;
         pthread_mutex_lock(&s->mu);
-        bool fresh = s->has_frame && (s->frame_version == s->version || gt__now() - s->frame_t < GT_SERVE_FRAME_MIN_S);
+        bool fresh = s->has_frame && s->frame_version == s->version;
+        bool soon = s->has_frame && gt__now() - s->frame_t < GT_SERVE_FRAME_MIN_S; /* too soon for another */
         pthread_mutex_unlock(&s->mu);
-        if (!fresh) {
+        c->n_points = !fresh && soon; /* ask again a little later */
+        if (!fresh && !soon) {
             gt__frame_compute(s, scratch, gt__now());
             st = gt_last_status();
         }
@@ -298,6 +300,7 @@ static void gt__cmd_exec(gt__cmd *c, gt_lab_frame *scratch) {
         gt_lab_free(s->lab);
         s->lab = NULL;
         break;
+    case GT__CMD_SYNC: changed = false; break;
     }
     c->st = st;
     if (st != GT_OK) snprintf(c->err, sizeof c->err, "%s", gt_last_error());
