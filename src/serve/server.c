@@ -1,5 +1,6 @@
 /* The lab server (gantry/serve.h): the listening socket, libmicrohttpd (a thread per connection),
- * request bodies (at most 1 MiB: a larger declared length gets 413 before any of it is read),
+ * request bodies (at most 1 MiB: a larger declared length gets 413 before any of it is read, a
+ * larger chunked one 413 at its end, nothing of it kept),
  * the URL decoding, the routing to the API (api.c) and the static files (static.c), and the answers. */
 #define _DEFAULT_SOURCE /* realpath, strcasecmp, NI_* */
 #include <arpa/inet.h>
@@ -96,9 +97,11 @@ const char *gt__printable(char *dst, size_t n, const char *src) {
 
 /* ---- requests --------------------------------------------------------------------------------- */
 
+#define GT__DISCARD_MAX ((size_t)64 << 20)
+
 typedef struct {
     char *body;
-    size_t n, cap;
+    size_t n, cap; /* past the limit: n counts what was dropped */
     bool too_big, replied;
 } gt__req;
 
@@ -141,16 +144,17 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
-    if (*upload_n) { /* a piece of the body (chunked uploads have no declared length) */
+    if (*upload_n) { /* a piece of the body */
         if (!r->too_big && r->n + *upload_n > GT_LAB_SERVER_MAX_BODY) {
+            /* no declared length (chunked): libmicrohttpd answers only once the body has arrived, so
+             * the rest is read and dropped, then 413; past GT__DISCARD_MAX the connection is cut */
             r->too_big = true;
             free(r->body);
             r->body = NULL;
-            r->n = r->cap = 0;
-            *upload_n = 0;
-            if (gt__too_big(c) == MHD_YES) r->replied = true; /* else: the rest is discarded, 413 at the end */
-            return MHD_YES;
+            r->cap = 0;
         }
+        r->n += r->too_big ? *upload_n : 0;
+        if (r->too_big && r->n > GT__DISCARD_MAX) return MHD_NO;
         if (!r->too_big && !gt__body_add(r, upload, *upload_n)) return MHD_NO;
         *upload_n = 0;
         return MHD_YES;
