@@ -57,7 +57,7 @@ typedef struct gt__session {
     /* the worker's own */
     gt_lab *lab;
     int slice;
-    double rate_t0, next_slow;
+    double rate_t0, next_slow, frame_due;
     int64_t rate_e0;
 } gt__session;
 

@@ -380,14 +380,17 @@ static bool gt__session_turn(gt_lab_server *S, gt__session *s, gt_lab_frame *scr
         }
     }
     if (max_fps > 0 || want) {
+        /* frames on a grid of 1 / fps (the fastest stream's): each at the first turn after its
+         * tick, so a stream gets its fps on average although turns come every slice or so */
+        double gap = 1.0 / (max_fps ? max_fps : 30);
         pthread_mutex_lock(&s->mu);
         bool stale = !s->has_frame || s->frame_version != s->version;
-        double due = s->has_frame ? s->frame_t + (want ? GT_SERVE_FRAME_MIN_S : 1.0 / (max_fps ? max_fps : 30)) : 0;
-        if (due < s->frame_t + GT_SERVE_FRAME_MIN_S && s->has_frame) due = s->frame_t + GT_SERVE_FRAME_MIN_S;
+        double due = s->has_frame ? s->frame_due : 0;
         if (!stale) s->want_frame = false;
         pthread_mutex_unlock(&s->mu);
         if (stale && now >= due) {
             gt__frame_compute(s, scratch, now);
+            s->frame_due = due + gap >= now ? due + gap : now + 0.5 * gap; /* late by a whole gap: a new grid */
             worked = true;
         } else if (stale && due < *wake) {
             *wake = due;
