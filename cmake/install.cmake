@@ -53,7 +53,7 @@ foreach(d LIBDIR INCLUDEDIR DATADIR)
 endforeach()
 # What a static libgantry.a needs: the pkg-config modules the build uses, then
 # LAPACKE, OpenBLAS (found by find_library: -L<dir> -l<name>), OpenMP, libm.
-set(GT_PC_REQUIRES "zlib libpng libjpeg libcjson libmicrohttpd")
+set(GT_PC_REQUIRES "zlib libpng libjpeg libcjson")
 set(GT_PC_LIBS_PRIVATE "")
 set(GT_PC_LIBDIRS "")
 foreach(lib ${LAPACKE_LIB} ${OPENBLAS_LIB})
@@ -68,7 +68,9 @@ foreach(lib ${LAPACKE_LIB} ${OPENBLAS_LIB})
   endif()
   string(APPEND GT_PC_LIBS_PRIVATE " -l${name}")
 endforeach()
-string(APPEND GT_PC_LIBS_PRIVATE " ${OpenMP_C_FLAGS} -lm")
+# libmicrohttpd (src/serve) by name, not in Requires: its `pkg-config --static` list asks for
+# gnutls's static dependencies, which linking the shared libmicrohttpd does not need
+string(APPEND GT_PC_LIBS_PRIVATE " -lmicrohttpd ${OpenMP_C_FLAGS} -lm")
 if(GANTRY_SANITIZE) # the library calls the AddressSanitizer runtime
   string(APPEND GT_PC_LIBS_PRIVATE " -fsanitize=address")
 endif()
