@@ -18,5 +18,7 @@
 #include "gantry/inception.h"
 #include "gantry/metrics.h"
 #include "gantry/fmnist.h"
+#include "gantry/lab.h"
+#include "gantry/serve.h"
 
 #endif

@@ -77,7 +77,9 @@ void gt_scope_end(int marker) {
     GT_ASSERT(gt__scope_depth > 0 && marker >= 0 && marker <= gt__pool_n);
     while (gt__pool_n > marker) gt_release(gt__pool[--gt__pool_n]);
     gt__scope_depth--;
-    if (gt__scope_depth == 0 && gt__pool_cap > 65536) {
+    /* the outermost scope's end frees the pool (a malloc per outermost scope, nothing per tensor):
+     * a thread that ends holds no memory of its own (thread-local storage has no destructor) */
+    if (gt__scope_depth == 0) {
         free(gt__pool);
         gt__pool = NULL;
         gt__pool_cap = 0;
