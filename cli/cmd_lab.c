@@ -46,7 +46,7 @@ static const char *gt__default_web(char *buf, size_t n) {
 
 int gt_cmd_lab(int argc, char **argv) {
     int port = 8080;
-    const char *host = "127.0.0.1", *web = NULL;
+    const char *host = "127.0.0.1", *web = NULL, *runs = "runs";
     bool quiet = false;
     gt_arg spec[] = {
         {"--port", GT_ARG_INT, &port, 0, 65535, false, "P", "port to listen on (0: any free one; default 8080)", false},
@@ -54,14 +54,17 @@ int gt_cmd_lab(int argc, char **argv) {
          "address to listen on (default 127.0.0.1; 0.0.0.0 opens it to the network)", false},
         {"--web", GT_ARG_STR, &web, 0, 0, false, "DIR", "the page's folder (default: the installed or source web/)",
          false},
+        {"--runs", GT_ARG_STR, &runs, 0, 0, false, "DIR",
+         "the runs dashboard's folder (default runs; it may appear later)", false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "print only the URL line", false},
     };
-    const char *synopsis = "[--port P] [--host H] [--web DIR] [--quiet]";
-    int rc = gt_args_parse("lab", spec, 4, argc, argv, 2, synopsis);
+    const char *synopsis = "[--port P] [--host H] [--web DIR] [--runs DIR] [--quiet]";
+    int rc = gt_args_parse("lab", spec, 5, argc, argv, 2, synopsis);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
     if (!host[0] || strlen(host) > 255) return gt_args_error("lab", "--host must be an address or a host name");
     if (web && !web[0]) return gt_args_error("lab", "--web must be a folder");
+    if (!runs[0]) return gt_args_error("lab", "--runs must be a folder");
 
     char def[PATH_MAX];
     const char *dir = web ? web : gt__default_web(def, sizeof def);
@@ -82,7 +85,7 @@ int gt_cmd_lab(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    gt_lab_server_opts o = {.host = host, .port = port, .web_dir = dir, .quiet = quiet};
+    gt_lab_server_opts o = {.host = host, .port = port, .web_dir = dir, .quiet = quiet, .runs_dir = runs};
     gt_lab_server *S = NULL;
     if (gt_lab_server_start(&o, &S) != GT_OK) {
         fprintf(stderr, "gantry lab: %s\n", gt_last_error());
@@ -91,7 +94,7 @@ int gt_cmd_lab(int argc, char **argv) {
     bool v6 = strchr(host, ':') != NULL;
     printf("gantry lab: http://%s%s%s:%d/\n", v6 ? "[" : "", host, v6 ? "]" : "", gt_lab_server_port(S));
     fflush(stdout);
-    if (!quiet) fprintf(stderr, "gantry lab: serving %s (Ctrl-C stops)\n", dir);
+    if (!quiet) fprintf(stderr, "gantry lab: serving %s, runs from %s (Ctrl-C stops)\n", dir, runs);
 
     int sig = 0;
     while (sigwait(&stop, &sig) != 0) {

@@ -21,6 +21,8 @@ typedef struct {
     const char *web_dir; /* the page's folder (index.html for "/"); NULL: no static files (API only) */
     bool quiet;          /* no log lines (sessions opened, closed, expired) on stderr */
     double idle_s;       /* a session without requests or event streams for this long is freed (0: 600) */
+    const char *runs_dir; /* the runs dashboard's folder (docs/DASHBOARD.md); NULL: no /api/runs or /api/explore (404).
+                             It need not exist yet: the server notices when it appears */
 } gt_lab_server_opts;
 
 typedef struct gt_lab_server gt_lab_server;

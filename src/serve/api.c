@@ -322,6 +322,8 @@ int gt__api(gt_lab_server *S, struct MHD_Connection *c, const char *url, const c
         return gt__create(S, c, body, n);
     }
     if (strncmp(url, "/api/sessions/", 14) == 0) return gt__session_route(S, c, url + 14, method, body, n);
+    int q = gt__runs_route(S, c, url, method, body, n);
+    if (q >= 0) return q;
     char safe[101];
     return gt__reply_error(c, 404, "no such path: %s", gt__printable(safe, sizeof safe, url));
 }

@@ -111,6 +111,7 @@ struct gt_lab_server {
     pthread_t worker;
     bool worker_started;
     char options_json[2048];
+    struct gt__runs *runs; /* the runs dashboard (runs*.c, explore.c), or NULL */
 };
 
 double gt__now(void); /* monotonic seconds */
@@ -153,6 +154,11 @@ int gt__api(gt_lab_server *S, struct MHD_Connection *c, const char *url, const c
  * frame and shared: a new reference, NULL on OOM. Under the session's mutex, with has_frame. */
 gt__blob *gt__frame_event(gt__session *s);
 int gt__events(gt_lab_server *S, struct MHD_Connection *c, gt__session *s);
+/* runs_api.c, explore.c: /api/runs..., /api/explore... (runs_internal.h) */
+int gt__runs_route(gt_lab_server *S, struct MHD_Connection *c, const char *url, const char *method, const char *body,
+                   size_t n); /* -1: not theirs */
+gt_status gt__runs_server_start(gt_lab_server *S, const char *dir);
+void gt__runs_server_stop(gt_lab_server *S, bool wake_only);
 /* static.c: GET / and files of the web folder */
 int gt__static(gt_lab_server *S, struct MHD_Connection *c, const char *url, const char *method);
 

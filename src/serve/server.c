@@ -286,6 +286,7 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
     gt__options_json(S->options_json, sizeof S->options_json);
     int fd = -1, family = AF_INET;
     gt_status st = gt__listen(host, o->port, &fd, &family);
+    if (st == GT_OK && o->runs_dir && (st = gt__runs_server_start(S, o->runs_dir)) != GT_OK) close(fd);
     if (st != GT_OK) {
         free(S->web_dir);
         free(S);
@@ -295,6 +296,7 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
     st = gt__worker_start(S);
     if (st != GT_OK) {
         close(fd);
+        gt__runs_server_stop(S, false);
         free(S->web_dir);
         free(S);
         return st;
@@ -309,6 +311,7 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
     if (!S->mhd) {
         close(fd);
         gt__worker_stop(S);
+        gt__runs_server_stop(S, false);
         free(S->web_dir);
         free(S);
         return gt_set_error(GT_ERR_IO, "libmicrohttpd could not start on %s port %d", host, o->port);
@@ -331,8 +334,10 @@ void gt_lab_server_stop(gt_lab_server *S) {
         pthread_mutex_unlock(&s->mu);
     }
     pthread_mutex_unlock(&S->mu);
+    gt__runs_server_stop(S, true); /* the runs' streams too */
     if (S->mhd) MHD_stop_daemon(S->mhd); /* joins the connection threads; closes the listening socket */
     gt__worker_stop(S);
+    gt__runs_server_stop(S, false);
     pthread_mutex_destroy(&S->mu);
     pthread_cond_destroy(&S->cv);
     pthread_cond_destroy(&S->done_cv);

@@ -1,0 +1,391 @@
+/* The latent explorer (docs/DASHBOARD.md): GET /api/explore/info and POST /api/explore.
+ * A checkpoint's generator is loaded as `gantry sample` loads it (gt_load_generator: the EMA G when
+ * asked and present, BN statistics recalibrated with the trainer's seed), the last 2 kept (keyed by
+ * path, mtime, size and EMA); latents come from gt_sample_latents_for (grid) or a slerp between two
+ * seeds (interp), as in `gantry sample`, then gt_generate_y, gt_make_grid, nearest-neighbour scaling
+ * and a PNG. Requests run one at a time in their connection thread (a second waits up to 10 s, then
+ * 503); the engine's state is per thread (scopes, grad mode, workspaces), so this may run beside
+ * the lab's worker thread. */
+#define _DEFAULT_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gantry/checkpoint.h"
+#include "gantry/image.h"
+#include "runs_internal.h"
+
+#define GT__RECAL_SEED 0x5EEDull /* the trainer's and `gantry sample`'s */
+#define GT__GENS 2
+#define GT__WAIT_S 10
+#define GT__MAX_PIXELS (16u << 20)
+
+struct gt__gen {
+    bool valid, used_ema, ema;
+    char path[PATH_MAX];
+    int64_t mtime_ns, size, step;
+    uint64_t used;
+    gt_net G;
+    gt_train_config cfg;
+};
+
+static uint64_t gt__clock;
+
+void gt__explore_free(gt__runs *R) {
+    if (!R->gens) return;
+    for (int i = 0; i < GT__GENS; i++)
+        if (R->gens[i].valid) gt_net_free(&R->gens[i].G);
+    free(R->gens);
+    R->gens = NULL;
+}
+
+typedef struct {
+    char run[GT__RUN_NAME_MAX + 1], ckpt[64];
+    bool ema, interp;
+    uint64_t seed, seed_b;
+    int n, nrow, klass, frames, scale, ndims;
+    double trunc;
+    int dim_i[16];
+    float dim_v[16];
+} gt__xreq;
+
+/* FILE: last.safetensors or checkpoints/step_DIGITS.safetensors. */
+static bool gt__ckpt_ok(const char *f) {
+    if (!strcmp(f, "last.safetensors")) return true;
+    if (strncmp(f, "checkpoints/step_", 17) != 0) return false;
+    const char *p = f + 17;
+    int nd = 0;
+    while (*p >= '0' && *p <= '9') p++, nd++;
+    return nd >= 1 && nd <= 12 && !strcmp(p, ".safetensors");
+}
+
+/* The checkpoint's path, or 0 with the HTTP status of the failure and its message in err. */
+static int gt__resolve(gt__runs *R, const gt__xreq *q, char *path, size_t n, char *err, size_t en) {
+    char safe[140];
+    if (!gt__run_name_ok(q->run)) {
+        snprintf(err, en, "run must be a run name (1 to 128 of A-Z a-z 0-9 . _ -), got '%s'",
+                 gt__printable(safe, 130, q->run));
+        return 400;
+    }
+    if (!gt__ckpt_ok(q->ckpt)) {
+        snprintf(err, en, "ckpt must be last.safetensors or checkpoints/step_N.safetensors, got '%s'",
+                 gt__printable(safe, 60, q->ckpt));
+        return 400;
+    }
+    gt__run *r = gt__run_get(R, q->run);
+    if (!r) {
+        snprintf(err, en, "no run '%s' in %s", q->run, gt__printable(safe, 130, R->dir));
+        return 404;
+    }
+    gt__run_unref(R, r);
+    struct stat sb;
+    if (snprintf(path, n, "%s/%s/%s", R->dir, q->run, q->ckpt) >= (int)n || stat(path, &sb) != 0 ||
+        !S_ISREG(sb.st_mode)) {
+        snprintf(err, en, "no checkpoint %s in run %s", q->ckpt, q->run);
+        return 404;
+    }
+    return 0;
+}
+
+/* The generator of path (cached), or NULL with the loader's message in err. Under xmu. */
+static gt__gen *gt__gen_get(gt__runs *R, const char *path, bool ema, char *err, size_t en) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, en, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    int64_t mt = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+    if (!R->gens && !(R->gens = calloc(GT__GENS, sizeof *R->gens))) {
+        snprintf(err, en, "out of memory");
+        return NULL;
+    }
+    gt__gen *slot = &R->gens[0];
+    for (int i = 0; i < GT__GENS; i++) {
+        gt__gen *g = &R->gens[i];
+        if (g->valid && g->ema == ema && g->mtime_ns == mt && g->size == (int64_t)sb.st_size && !strcmp(g->path, path)) {
+            g->used = ++gt__clock;
+            return g;
+        }
+        if (!g->valid || (slot->valid && g->used < slot->used)) slot = g;
+    }
+    if (slot->valid) gt_net_free(&slot->G);
+    slot->valid = false;
+    gt__gen g = {0};
+    if (gt_load_generator(path, ema, &g.G, &g.cfg, &g.used_ema) != GT_OK) {
+        snprintf(err, en, "%s", gt_last_error());
+        return NULL;
+    }
+    if (gt_recalibrate_bn(&g.G, GT__RECAL_SEED, 8, 64) != GT_OK) {
+        snprintf(err, en, "%s", gt_last_error());
+        gt_net_free(&g.G);
+        return NULL;
+    }
+    g.step = -1;
+    gt_safetensors s;
+    gt_st_init(&s);
+    uint64_t step;
+    if (gt_st_load(&s, path) == GT_OK && gt_st_read(&s, "train.step", GT_ST_U64, &step, 1) == GT_OK)
+        g.step = (int64_t)step;
+    gt_st_free(&s);
+    g.valid = true, g.ema = ema, g.mtime_ns = mt, g.size = (int64_t)sb.st_size, g.used = ++gt__clock;
+    snprintf(g.path, sizeof g.path, "%s", path);
+    *slot = g;
+    return slot;
+}
+
+static bool gt__lock(gt__runs *R) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += GT__WAIT_S;
+    return pthread_mutex_timedlock(&R->xmu, &ts) == 0;
+}
+
+static int gt__busy(struct MHD_Connection *c) {
+    return gt__reply_error(c, 503, "the explorer is busy with another request (waited %d s): try again", GT__WAIT_S);
+}
+
+static int gt__info(gt_lab_server *S, struct MHD_Connection *c) {
+    gt__runs *R = S->runs;
+    gt__xreq q = {.ema = true};
+    const char *run = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "run");
+    const char *ck = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ckpt");
+    if (!run) return gt__reply_error(c, 400, "info needs ?run=NAME (and ckpt=FILE, default last.safetensors)");
+    if (strlen(run) >= sizeof q.run || (ck && strlen(ck) >= sizeof q.ckpt)) return gt__reply_error(c, 400, "run or ckpt is too long");
+    snprintf(q.run, sizeof q.run, "%s", run);
+    snprintf(q.ckpt, sizeof q.ckpt, "%s", ck ? ck : "last.safetensors");
+    char path[PATH_MAX], err[700];
+    int st = gt__resolve(R, &q, path, sizeof path, err, sizeof err);
+    if (st) return gt__reply_error(c, st, "%s", err);
+    if (!gt__lock(R)) return gt__busy(c);
+    gt__gen *g = gt__gen_get(R, path, true, err, sizeof err);
+    gt_buf b = {0};
+    if (g) {
+        const gt_model_config *m = &g->cfg.model;
+        gt__buf_puts(&b, "{\"family\":");
+        gt__buf_json_str(&b, m->name);
+        gt__buf_printf(&b, ",\"res\":%d,\"channels\":%d,\"nz\":%d,\"n_classes\":%d,\"conditional\":%s,\"has_ema\":%s,"
+                           "\"step\":",
+                       m->res, m->channels, m->nz, m->n_classes, m->n_classes > 0 ? "true" : "false",
+                       g->used_ema ? "true" : "false");
+        if (g->step >= 0) gt__buf_printf(&b, "%lld}", (long long)g->step);
+        else gt__buf_puts(&b, "null}");
+    }
+    pthread_mutex_unlock(&R->xmu);
+    if (!g) return gt__reply_error(c, 422, "%s", err);
+    return gt__reply_json(c, 200, &b);
+}
+
+/* ---- the request ---------------------------------------------------------------------------------- */
+
+static bool gt__int_in(const cJSON *v, double lo, double hi) {
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi && v->valuedouble == floor(v->valuedouble);
+}
+
+/* Fills q from the body: 0, or 400 with the message in err. */
+static int gt__parse(const cJSON *j, gt__xreq *q, char *err, size_t en) {
+    *q = (gt__xreq){.ema = true, .n = 16, .klass = -1, .frames = 8, .scale = 1, .seed_b = 1};
+    snprintf(q->ckpt, sizeof q->ckpt, "last.safetensors");
+    bool have_run = false;
+    const double seed_max = 9007199254740992.0;
+    for (const cJSON *v = j->child; v; v = v->next) {
+        const char *k = v->string;
+        if (!strcmp(k, "run") || !strcmp(k, "ckpt")) {
+            char *dst = k[0] == 'r' ? q->run : q->ckpt;
+            size_t cap = k[0] == 'r' ? sizeof q->run : sizeof q->ckpt;
+            if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+                return snprintf(err, en, "%s must be a string of at most %zu characters", k, cap - 1), 400;
+            snprintf(dst, cap, "%s", v->valuestring);
+            have_run |= k[0] == 'r';
+        } else if (!strcmp(k, "ema")) {
+            if (!cJSON_IsBool(v)) return snprintf(err, en, "ema must be true or false"), 400;
+            q->ema = cJSON_IsTrue(v);
+        } else if (!strcmp(k, "mode")) {
+            if (!cJSON_IsString(v) || (strcmp(v->valuestring, "grid") && strcmp(v->valuestring, "interp")))
+                return snprintf(err, en, "mode must be \"grid\" or \"interp\""), 400;
+            q->interp = !strcmp(v->valuestring, "interp");
+        } else if (!strcmp(k, "seed") || !strcmp(k, "seed_b")) {
+            if (!gt__int_in(v, 0, seed_max)) return snprintf(err, en, "%s must be an integer in 0..2^53", k), 400;
+            *(k[4] ? &q->seed_b : &q->seed) = (uint64_t)v->valuedouble;
+        } else if (!strcmp(k, "n")) {
+            if (!gt__int_in(v, 1, 64)) return snprintf(err, en, "n must be an integer in 1..64"), 400;
+            q->n = (int)v->valuedouble;
+        } else if (!strcmp(k, "nrow")) {
+            if (!gt__int_in(v, 0, 64)) return snprintf(err, en, "nrow must be an integer in 0..64 (0: square)"), 400;
+            q->nrow = (int)v->valuedouble;
+        } else if (!strcmp(k, "truncation")) {
+            if (!cJSON_IsNumber(v) || !(v->valuedouble == 0 || (v->valuedouble >= 0.1 && v->valuedouble <= 4)))
+                return snprintf(err, en, "truncation must be 0 (off) or in 0.1..4"), 400;
+            q->trunc = v->valuedouble;
+        } else if (!strcmp(k, "class")) {
+            if (!gt__int_in(v, -1, 1e6)) return snprintf(err, en, "class must be -1 or a class number"), 400;
+            q->klass = (int)v->valuedouble;
+        } else if (!strcmp(k, "frames")) {
+            if (!gt__int_in(v, 2, 16)) return snprintf(err, en, "frames must be an integer in 2..16"), 400;
+            q->frames = (int)v->valuedouble;
+        } else if (!strcmp(k, "scale")) {
+            if (!gt__int_in(v, 1, 4)) return snprintf(err, en, "scale must be an integer in 1..4"), 400;
+            q->scale = (int)v->valuedouble;
+        } else if (!strcmp(k, "dims")) {
+            if (!cJSON_IsArray(v)) return snprintf(err, en, "dims must be an array of {\"index\", \"value\"}"), 400;
+            if (cJSON_GetArraySize(v) > 16) return snprintf(err, en, "dims: at most 16 dimensions, got %d", cJSON_GetArraySize(v)), 400;
+            for (const cJSON *d = v->child; d; d = d->next) {
+                const cJSON *i = cJSON_GetObjectItemCaseSensitive(d, "index");
+                const cJSON *x = cJSON_GetObjectItemCaseSensitive(d, "value");
+                if (!cJSON_IsObject(d) || cJSON_GetArraySize(d) != 2 || !gt__int_in(i, 0, 1e6) || !cJSON_IsNumber(x) ||
+                    !(fabs(x->valuedouble) <= 5))
+                    return snprintf(err, en, "dims: each is {\"index\": I (0..nz-1), \"value\": V (-5..5)}"), 400;
+                q->dim_i[q->ndims] = (int)i->valuedouble;
+                q->dim_v[q->ndims++] = (float)x->valuedouble;
+            }
+        } else {
+            char safe[60];
+            return snprintf(err, en, "unknown field '%s' (explore takes run, ckpt, ema, mode, seed, n, nrow, "
+                                     "truncation, class, dims, seed_b, frames, scale)",
+                            gt__printable(safe, 50, k)),
+                   400;
+        }
+    }
+    if (!have_run) return snprintf(err, en, "explore needs \"run\": NAME"), 400;
+    return 0;
+}
+
+/* The images as a PNG in memory (*png malloc'd): through a temporary file, as gt_png_write writes files. */
+static gt_status gt__png(gt_tensor *x, int nrow, int scale, uint8_t **png, size_t *len) {
+    gt_image g = {0};
+    gt_status st = gt_make_grid(x, nrow, 2, &g);
+    if (st != GT_OK) return st;
+    size_t w = (size_t)g.w * (size_t)scale, h = (size_t)g.h * (size_t)scale;
+    if (w * h > GT__MAX_PIXELS) {
+        gt_image_free(&g);
+        return gt_set_error(GT_ERR_ARG, "the image would be %zux%zu pixels: ask for fewer images or a smaller scale", w, h);
+    }
+    uint8_t *px = g.data;
+    if (scale > 1) {
+        px = malloc(w * h * (size_t)g.c);
+        if (!px) {
+            gt_image_free(&g);
+            return gt_set_error(GT_ERR_OOM, "out of memory");
+        }
+        for (size_t y = 0; y < h; y++)
+            for (size_t x0 = 0; x0 < w; x0++)
+                for (int c = 0; c < g.c; c++)
+                    px[(y * w + x0) * g.c + c] = g.data[((y / scale) * g.w + x0 / scale) * g.c + c];
+    }
+    static atomic_uint seq;
+    const char *tmp = getenv("TMPDIR");
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/gantry-explore-%d-%u.png", tmp && tmp[0] ? tmp : "/tmp", (int)getpid(),
+             atomic_fetch_add(&seq, 1));
+    st = gt_png_write(path, px, (int)w, (int)h, g.c);
+    if (px != g.data) free(px);
+    gt_image_free(&g);
+    if (st == GT_OK) {
+        void *buf = NULL;
+        st = gt_read_file(path, &buf, len, 0);
+        *png = buf;
+    }
+    unlink(path);
+    return st;
+}
+
+static int gt__explore(gt_lab_server *S, struct MHD_Connection *c, const char *body, size_t n) {
+    gt__runs *R = S->runs;
+    int status;
+    cJSON *j = gt__json_parse(body, n, &status);
+    if (!j) return gt__reply_error(c, status, "%s", gt_last_error());
+    gt__xreq q;
+    char err[700], path[PATH_MAX];
+    status = gt__parse(j, &q, err, sizeof err);
+    cJSON_Delete(j);
+    if (!status) status = gt__resolve(R, &q, path, sizeof path, err, sizeof err);
+    if (status) return gt__reply_error(c, status, "%s", err);
+    double t0 = gt__now();
+    if (!gt__lock(R)) return gt__busy(c);
+    gt__gen *g = gt__gen_get(R, path, q.ema, err, sizeof err);
+    if (!g) {
+        pthread_mutex_unlock(&R->xmu);
+        return gt__reply_error(c, 422, "%s", err);
+    }
+    const gt_model_config *m = &g->cfg.model;
+    status = 0;
+    for (int i = 0; i < q.ndims && !status; i++)
+        if (q.dim_i[i] >= m->nz)
+            status = 400, snprintf(err, sizeof err, "dims: index %d is not below nz %d", q.dim_i[i], m->nz);
+    if (!status && q.klass >= 0 && m->n_classes == 0)
+        status = 400, snprintf(err, sizeof err, "class: model %s is unconditional (it has no classes)", m->name);
+    if (!status && q.klass >= m->n_classes && m->n_classes > 0)
+        status = 400, snprintf(err, sizeof err, "class must be in 0..%d for this model, got %d", m->n_classes - 1, q.klass);
+    if (status) {
+        pthread_mutex_unlock(&R->xmu);
+        return gt__reply_error(c, status, "%s", err);
+    }
+    if (gt_get_num_threads() > 2) gt_set_num_threads(2);
+    int count = q.interp ? q.frames : q.n, nrow = q.nrow;
+    int sc = gt_scope_begin();
+    gt_tensor *z;
+    if (q.interp) {
+        gt_tensor *a = gt_sample_latents(q.seed, 1, m->nz, (float)q.trunc);
+        gt_tensor *b = gt_sample_latents(q.seed_b, 1, m->nz, (float)q.trunc);
+        z = a && b ? gt_slerp_latents(gt_reshape(a, GT_SHAPE(-1)), gt_reshape(b, GT_SHAPE(-1)), count) : NULL;
+        if (!nrow) nrow = count;
+    } else {
+        z = gt_sample_latents_for(m, q.seed, count, (float)q.trunc);
+    }
+    if (z && q.ndims) {
+        z = gt_contiguous(z);
+        float *d = z ? gt_data(z) : NULL;
+        for (int i = 0; d && i < count; i++)
+            for (int k = 0; k < q.ndims; k++) d[(size_t)i * m->nz + q.dim_i[k]] = q.dim_v[k];
+    }
+    gt_tensor *y = NULL;
+    if (z && q.klass >= 0 && (y = gt_empty_i32(1, (int64_t[]){count})))
+        for (int i = 0; i < count; i++) gt_data_i32(y)[i] = q.klass;
+    gt_tensor *x = z && (q.klass < 0 || y) ? gt_generate_y(&g->G, z, y) : NULL;
+    if (!nrow) {
+        nrow = 1;
+        while (nrow * nrow < count) nrow++;
+    }
+    uint8_t *png = NULL;
+    size_t len = 0;
+    gt_status st = x ? gt__png(x, nrow, q.scale, &png, &len) : gt_last_status();
+    if (st != GT_OK) snprintf(err, sizeof err, "%s", gt_last_error());
+    gt_scope_end(sc);
+    pthread_mutex_unlock(&R->xmu);
+    if (st != GT_OK) return gt__reply_error(c, st == GT_ERR_ARG ? 400 : 500, "%s", err);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, png, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(png);
+        return MHD_NO;
+    }
+    char ms[32];
+    snprintf(ms, sizeof ms, "%.1f", (gt__now() - t0) * 1000);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "image/png");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Gantry-Ms", ms);
+    enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+int gt__explore_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest, const char *method,
+                    const char *body, size_t n) {
+    if (!S->runs) return gt__reply_error(c, 404, "the explorer is off (the server was started without a runs folder)");
+    if (!strcmp(rest, "/info")) {
+        if (strcmp(method, "GET") != 0) return gt__reply_method(c, "GET");
+        return gt__info(S, c);
+    }
+    if (!rest[0]) {
+        if (strcmp(method, "POST") != 0) return gt__reply_method(c, "POST");
+        return gt__explore(S, c, body, n);
+    }
+    char safe[101];
+    return gt__reply_error(c, 404, "no such path: /api/explore%s", gt__printable(safe, sizeof safe, rest));
+}
