@@ -1,5 +1,5 @@
 /* The run loop: steps to the target, and the run folder it keeps -
- * config.json, metrics.jsonl, sample grids, checkpoints (atomic). */
+ * config.json, metrics.jsonl, status.json, sample grids, checkpoints (atomic). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -160,6 +160,41 @@ static gt_status gt__prepare_folder(gt_trainer *t) {
     return st;
 }
 
+/* s as the inside of a JSON string (quotes, back-slashes and control characters escaped). */
+static void gt__json_esc(char *dst, size_t n, const char *s) {
+    size_t k = 0;
+    for (; *s && k + 7 < n; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') dst[k++] = '\\', dst[k++] = (char)ch;
+        else if (ch < 0x20) k += (size_t)snprintf(dst + k, n - k, "\\u%04x", ch);
+        else dst[k++] = (char)ch;
+    }
+    dst[k] = 0;
+}
+
+/* status.json (docs/DASHBOARD.md): the run's state for `gantry lab --runs`, rewritten atomically
+ * at the start, at each metrics line and at the end. Writing it never fails the run (the error
+ * a failed run reports is kept). */
+static void gt__status(const gt_trainer *t, const char *state, const char *msg, long long started) {
+    const gt_train_config *c = &t->cfg;
+    if (!c->out[0]) return;
+    gt_status kept = gt_last_status();
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", gt_last_error());
+    char host[256] = "", hs[600], ms[1400], json[2400], p[GT_PATH_MAX + 32];
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+    gt__json_esc(hs, sizeof hs, host);
+    gt__json_esc(ms, sizeof ms, msg ? msg : "");
+    int n = snprintf(json, sizeof json,
+                     "{\"state\": \"%s\", \"pid\": %d, \"host\": \"%s\", \"step\": %llu, \"steps\": %lld, "
+                     "\"started_unix\": %lld, \"updated_unix\": %lld, \"message\": \"%s\"}\n",
+                     state, (int)getpid(), hs, (unsigned long long)t->step, (long long)c->steps, started,
+                     (long long)time(NULL), ms);
+    snprintf(p, sizeof p, "%s/status.json", c->out);
+    if (n > 0 && n < (int)sizeof json) gt_write_file_atomic(p, json, (size_t)n);
+    if (kept != GT_OK) gt_set_error(kept, "%s", keep);
+}
+
 typedef struct {
     double t0, steps_time;
     uint64_t step0, n;
@@ -281,6 +316,8 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
         metrics = fopen(p, "a");
         if (!metrics) return gt_set_error(GT_ERR_IO, "cannot open %s for writing: %s", p, strerror(errno));
     }
+    const long long started = (long long)time(NULL);
+    gt__status(t, "running", NULL, started);
     gt__interval iv = {.t0 = gt__now(), .step0 = t->step};
     uint64_t target = (uint64_t)c->steps;
     bool stopped = false, saved = false, sampled = false;
@@ -304,6 +341,7 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
         if (t->step % (uint64_t)c->log_every == 0 || end) {
             gt__progress(t, &iv, NULL, end, &p);
             st = gt__log_line(metrics, &p, &t->cfg);
+            if (st == GT_OK && !end) gt__status(t, "running", NULL, started);
             if (h && h->progress) h->progress(&p, true, h->user);
             iv = (gt__interval){.t0 = gt__now(), .step0 = t->step};
         }
@@ -321,5 +359,7 @@ gt_status gt_train_run(gt_trainer *t, const gt_train_hooks *h) {
     if (st == GT_OK && out && !sampled) st = gt__write_grid(t, false, h);
     if (st == GT_OK && out && !saved) st = gt__checkpoint(t, false, h);
     if (metrics) fclose(metrics);
+    if (out) gt__status(t, st != GT_OK ? "failed" : t->step >= target ? "finished" : "interrupted",
+                        st != GT_OK ? gt_last_error() : NULL, started);
     return st;
 }

@@ -19,6 +19,25 @@ static bool exists(const char *p) {
     return stat(p, &sb) == 0;
 }
 
+/* RUN/status.json (docs/DASHBOARD.md): state, step and steps as written at the end of a train. */
+static void check_status(const char *run, const char *state, double step, double steps) {
+    char p[800];
+    snprintf(p, sizeof p, "%s/status.json", run);
+    size_t n = 0;
+    unsigned char *txt = gt_test_read_all(p, &n);
+    cJSON *j = txt ? cJSON_ParseWithLength((const char *)txt, n) : NULL;
+    CHECK_MSG(j, "%s: missing or not JSON", p);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "state");
+    CHECK_MSG(cJSON_IsString(s) && !strcmp(s->valuestring, state), "%s: state is not %s", p, state);
+    const char *keys[] = {"pid", "step", "steps", "started_unix", "updated_unix"};
+    for (int i = 0; i < 5; i++) CHECK_MSG(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, keys[i])), "%s lacks %s", p, keys[i]);
+    CHECK(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "host")) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "message")));
+    CHECK(cJSON_GetObjectItemCaseSensitive(j, "step") && cJSON_GetObjectItemCaseSensitive(j, "step")->valuedouble == step);
+    CHECK(cJSON_GetObjectItemCaseSensitive(j, "steps") && cJSON_GetObjectItemCaseSensitive(j, "steps")->valuedouble == steps);
+    cJSON_Delete(j);
+    free(txt);
+}
+
 static void test_train_sample_info(void) {
     CHECK_CLI(0, "samples: ", "train", "--data", g_idx, "--steps", "4", "--out", g_run, TINY, "--log-every", "2",
               "--sample-every", "2", "--ckpt-every", "2");
@@ -32,10 +51,12 @@ static void test_train_sample_info(void) {
     CHECK(exists(p));
     snprintf(p, sizeof p, "%s/checkpoints/step_000004.safetensors", g_run);
     CHECK(exists(p));
+    check_status(g_run, "finished", 4, 4);
     /* a second train into the same folder is refused */
     CHECK_CLI(2, "already holds a run", "train", "--data", g_idx, "--steps", "4", "--out", g_run, TINY);
     /* resume continues to the new target; a changed model is refused */
     CHECK_CLI(0, NULL, "train", "--out", g_run, "--resume", "--steps", "6", "--quiet");
+    check_status(g_run, "finished", 6, 6);
     CHECK_CLI(2, "--ngf differs from the run being resumed", "train", "--out", g_run, "--resume", "--steps", "8",
               "--ngf", "16");
     CHECK_CLI(0, "step         6 of 6", "info", "--ckpt", g_ckpt);
