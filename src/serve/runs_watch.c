@@ -101,6 +101,9 @@ static void gt__grid_change(gt__run *r, int64_t s, bool add) {
                 r->grids[i] = s;
                 r->ngrids++;
             }
+        } else if (!add && there && r->ngrids > 4096) { /* a mass removal would be quadratic: scan again later */
+            r->grids_loaded = false;
+            r->ngrids = 0;
         } else if (!add && there) {
             memmove(r->grids + i, r->grids + i + 1, (size_t)(r->ngrids - i - 1) * sizeof *r->grids);
             r->ngrids--;
