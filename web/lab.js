@@ -465,4 +465,9 @@ window.addEventListener('pagehide', () => { if (state.id) api.remove(state.id); 
 // for the browser tests and the curious: the session and the last frame
 window.gantryLab = { state, view, lossChart, divChart, frameListeners };
 
-start();
+// opened on the Runs tab (dash.js): the lab's session starts when the Lab tab is first shown
+const onRunsTab = () => /^#\/(runs|compare|explore)\b/.test(location.hash);
+if (onRunsTab()) {
+  const later = () => { if (!onRunsTab()) { window.removeEventListener('hashchange', later); start(); } };
+  window.addEventListener('hashchange', later);
+} else start();

@@ -91,7 +91,7 @@ export function mountRun(root, ctx, name) {
   // --- charts ------------------------------------------------------------------------------------------
   function addChart(id, parent, chartTitle, series, opts = {}) {
     const c = new StepChart(parent, {
-      id: `chart-${id}`, title: chartTitle, height: opts.height || 170, spanGaps: true,
+      id: `run-chart-${id}`, title: chartTitle, height: opts.height || 170, spanGaps: true,
       series: series.map(([, label, color, scale]) => ({ label, color, scale, points: opts.points })),
       onFirstDraw: opts.onFirstDraw,
     });
@@ -142,9 +142,17 @@ export function mountRun(root, ctx, name) {
       if (SKIP_EVAL.has(k) || !Array.isArray(ev[k])) continue;
       ensureEvalChart(k).chart.setData(evSteps, [ev[k]]);
     }
-    downNote.textContent = m.downsampled ? `${fmtInt(m.n)} lines, drawn as ${fmtInt(steps.length)} points (each bucket's min and max)` : `${fmtInt(m.n)} lines`;
-    downNote.dataset.lines = String(m.n);
+    downsampled = !!m.downsampled;
+    showLines(m.n);
     metricsLoaded = true;
+  }
+
+  let nLines = 0, downsampled = false;
+  function showLines(n) {
+    if (!Number.isFinite(n)) return;
+    nLines = n;
+    downNote.textContent = `${fmtInt(n)} lines logged${downsampled ? ' · drawn downsampled (each bucket\'s min and max)' : ''}`;
+    downNote.dataset.lines = String(n);
   }
 
   function appendLine(line) {
@@ -266,12 +274,26 @@ export function mountRun(root, ctx, name) {
     shown: null,
     token: 0,
 
+    ready: false,
+    early: [],          // grids announced while the first page was on its way
+
     async start(countHint) {
       this.started = true;
       const last = Math.max(0, countHint - 1);
       await this.page(Math.floor(last / GRID_PAGE));
+      // the page that holds the last grid: its answer's total may be larger than the hint
+      const lp = Math.floor(Math.max(0, this.total - 1) / GRID_PAGE);
+      if (!this.loaded.has(lp)) await this.page(lp);
+      this.ready = true;
+      for (const g of this.early.splice(0)) this.add(g);
       if (this.total > 0 && this.idx < 0) this.go(this.total - 1, true);
       this.sync();
+    },
+    lastStep() {
+      const i = this.total - 1;
+      const page = this.loaded.get(Math.floor(i / GRID_PAGE));
+      const g = page && page[i - Math.floor(i / GRID_PAGE) * GRID_PAGE];
+      return g ? g.step : -Infinity;
     },
     page(p) {
       if (this.pages.has(p)) return this.pages.get(p);
@@ -287,7 +309,12 @@ export function mountRun(root, ctx, name) {
     async at(i) {
       const p = Math.floor(i / GRID_PAGE);
       if (!this.loaded.has(p)) await this.page(p);
-      const g = this.loaded.get(p);
+      let g = this.loaded.get(p);
+      if (g && !g[i - p * GRID_PAGE]) {
+        // a page that missed a live grid: ask again
+        this.pages.delete(p); this.loaded.delete(p);
+        g = await this.page(p);
+      }
       return g ? g[i - p * GRID_PAGE] : undefined;
     },
     async go(i, follow = false) {
@@ -311,6 +338,8 @@ export function mountRun(root, ctx, name) {
     },
     add(g) {
       // a new grid from the event stream: at the end of the list (grids come in step order)
+      if (!this.ready) { this.early.push(g); return; }
+      if (this.total > 0 && g.step <= this.lastStep()) return; // already listed
       const i = this.total;
       const p = Math.floor(i / GRID_PAGE);
       const page = this.loaded.get(p);
@@ -359,6 +388,12 @@ export function mountRun(root, ctx, name) {
     const lines = Array.isArray(d.lines) ? d.lines : [];
     if (!metricsLoaded) { pending.push(...lines); return; }
     for (const l of lines) appendLine(l);
+    if (Number.isFinite(d.n)) {
+      // an event holds at most the newest 500 lines: after a bigger burst, reload the curves
+      const logged = lines.filter((l) => !l.eval).length;
+      if (d.n - nLines > logged && !refetchTimer) refetchTimer = setTimeout(refetchMetrics, 300);
+      showLines(d.n);
+    }
   }
 
   function open() {
@@ -394,7 +429,7 @@ export function mountRun(root, ctx, name) {
   }
 
   open();
-  runsApi.metrics(name, MAX_POINTS).then((m) => {
+  (runsApi.prefetchedMetrics(name) || runsApi.metrics(name, MAX_POINTS)).then((m) => {
     if (closed) return;
     applyMetrics(m);
     for (const [, e] of charts) e.chart.flush();

@@ -3,10 +3,10 @@
 
 import { ApiError } from './api.js';
 
-async function getJson(path, init) {
+async function getJson(path, init, pending = null) {
   let r;
   try {
-    r = await fetch(path, init);
+    r = await (pending || fetch(path, init));
   } catch (e) {
     throw new ApiError(`cannot reach the gantry process (${e.message})`, 0);
   }
@@ -25,6 +25,15 @@ export const runsApi = {
   run: (name) => getJson(`/api/runs/${enc(name)}`),
   metrics: (name, max = 2000, keys = null) =>
     getJson(`/api/runs/${enc(name)}/metrics?max=${max}${keys && keys.length ? `&keys=${keys.map(enc).join(',')}` : ''}`),
+  // the metrics index.html asked for before the modules loaded (a run's page opened by its link)
+  prefetchedMetrics(name) {
+    const p = window.gantryPrefetch;
+    if (!p || !p.metrics) return null;
+    window.gantryPrefetch = null;
+    let n = p.name;
+    try { n = decodeURIComponent(n); } catch { /* as is */ }
+    return n === name ? getJson('/api/runs/…/metrics', null, p.metrics) : null;
+  },
   eventsUrl: (name) => `/api/runs/${enc(name)}/events`,
   grids: (name, offset = 0, limit = 200) => getJson(`/api/runs/${enc(name)}/grids?offset=${offset}&limit=${limit}`),
   // FILE is 'samples/step_000500.png': its slash stays a slash
