@@ -186,8 +186,26 @@ static int gt__metrics_route(struct MHD_Connection *c, gt__runs *R, gt__run *r) 
     if (keys && !keys[0]) keys = NULL;
     gt_buf b = {0};
     pthread_mutex_lock(&r->mmu);
+    gt__metrics *m = &r->m;
     bool ok = gt__metrics_update(R, r, NULL, NULL);
-    if (ok) gt__metrics_json(&r->m, &b, (int)max, keys);
+    if (ok && m->ans && m->ans_max == max && !strcmp(m->ans_keys, keys ? keys : "") && m->ans_n == m->lines.n &&
+        m->ans_ne == m->eval.n && m->ans_bad == m->bad) { /* the same answer as last time */
+        gt__buf_add(&b, m->ans, m->ans_len);
+    } else if (ok) {
+        gt__metrics_json(m, &b, (int)max, keys);
+        char *copy = b.oom ? NULL : malloc(b.n ? b.n : 1), *kc = strdup(keys ? keys : "");
+        free(m->ans);
+        free(m->ans_keys);
+        m->ans = NULL, m->ans_keys = NULL;
+        if (copy && kc) {
+            memcpy(copy, b.p, b.n);
+            m->ans = copy, m->ans_keys = kc, m->ans_len = b.n, m->ans_max = (int)max;
+            m->ans_n = m->lines.n, m->ans_ne = m->eval.n, m->ans_bad = m->bad;
+        } else {
+            free(copy);
+            free(kc);
+        }
+    }
     pthread_mutex_unlock(&r->mmu);
     if (!ok) b.oom = true;
     return gt__reply_json(c, 200, &b);

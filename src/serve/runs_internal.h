@@ -44,6 +44,11 @@ typedef struct {
     gt__table lines, eval;
     int64_t bad; /* lines that did not parse */
     double last_unix;
+    /* the last /metrics answer, for the same max and keys while nothing was appended */
+    char *ans, *ans_keys;
+    size_t ans_len;
+    int ans_max;
+    int64_t ans_n, ans_ne, ans_bad;
 } gt__metrics;
 
 typedef struct gt__run {

@@ -26,6 +26,8 @@ static void gt__table_free(gt__table *t) {
 }
 
 void gt__metrics_free(gt__metrics *m) {
+    free(m->ans);
+    free(m->ans_keys);
     gt__table_free(&m->lines);
     gt__table_free(&m->eval);
     memset(m, 0, sizeof *m);
