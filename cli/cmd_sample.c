@@ -9,6 +9,7 @@
 #include "args.h"
 #include "commands.h"
 #include "gantry.h"
+#include "gantry/sampling.h"
 
 #define GT__RECAL_SEED 0x5EEDull /* the trainer's: samples/last.png == `sample --seed <train seed>` */
 
@@ -30,27 +31,11 @@ static int gt__fail(const char *what) {
     return GT_EXIT_FAIL;
 }
 
-/* x as a grid (nrow per row, 2 px padding), each pixel scale x scale. */
+/* x as a grid (nrow per row, padding px), each pixel scale x scale (gantry/sampling.h). */
 static gt_status gt__save(const char *path, gt_tensor *x, int nrow, int padding, int scale) {
     gt_image g = {0};
-    gt_status st = gt_make_grid(x, nrow, padding, &g);
-    if (st != GT_OK) return st;
-    if (scale > 1) {
-        size_t w = (size_t)g.w * scale, h = (size_t)g.h * scale;
-        uint8_t *big = malloc(w * h * (size_t)g.c);
-        if (!big) {
-            gt_image_free(&g);
-            return gt_set_error(GT_ERR_OOM, "out of memory scaling the grid for %s", path);
-        }
-        for (size_t y = 0; y < h; y++)
-            for (size_t x0 = 0; x0 < w; x0++)
-                for (int c = 0; c < g.c; c++)
-                    big[(y * w + x0) * g.c + c] = g.data[((y / scale) * g.w + x0 / scale) * g.c + c];
-        st = gt_png_write(path, big, (int)w, (int)h, g.c);
-        free(big);
-    } else {
-        st = gt_png_write(path, g.data, g.w, g.h, g.c);
-    }
+    gt_status st = gt_grid_image(x, nrow, padding, scale, &g);
+    if (st == GT_OK) st = gt_png_write(path, g.data, g.w, g.h, g.c);
     gt_image_free(&g);
     return st;
 }
@@ -168,25 +153,15 @@ int gt_cmd_sample(int argc, char **argv) {
     }
     int status = GT_EXIT_OK;
     int m = gt_scope_begin();
-    gt_tensor *z;
-    if (interp) {
-        gt_tensor *a = gt_sample_latents(sa, 1, cfg.model.nz, (float)trunc);
-        gt_tensor *b = gt_sample_latents(sb, 1, cfg.model.nz, (float)trunc);
-        z = a && b ? gt_slerp_latents(gt_reshape(a, GT_SHAPE(-1)), gt_reshape(b, GT_SHAPE(-1)), n) : NULL;
-        if (!nrow) nrow = n;
-    } else {
-        z = gt_sample_latents_for(&cfg.model, seed, n, (float)trunc);
-    }
+    gt_tensor *z = gt_sample_z(&cfg.model, interp ? sa : seed, sb, interp != NULL, n, (float)trunc);
+    if (interp && !nrow) nrow = n;
     gt_tensor *x = NULL;
     if (z && code && gt__set_codes(&cfg.model, z, code) != 0) {
         gt_scope_end(m);
         gt_net_free(&G);
         return GT_EXIT_USAGE;
     }
-    gt_tensor *y = NULL;
-    if (z && klass >= 0 && (y = gt_empty_i32(1, (int64_t[]){z->shape[0]})))
-        for (int64_t i = 0; i < z->shape[0]; i++) gt_data_i32(y)[i] = klass;
-    if (z && (klass < 0 || y) && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_generate_y(&G, z, y);
+    if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_sample_generate(&G, &cfg.model, z, klass);
     if (!x) {
         status = gt__fail("generating");
     } else {

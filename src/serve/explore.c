@@ -1,9 +1,8 @@
 /* The latent explorer (docs/DASHBOARD.md): GET /api/explore/info and POST /api/explore.
  * A checkpoint's generator is loaded as `gantry sample` loads it (gt_load_generator: the EMA G when
  * asked and present, BN statistics recalibrated with the trainer's seed), the last 2 kept (keyed by
- * path, mtime, size and EMA); latents come from gt_sample_latents_for (grid) or a slerp between two
- * seeds (interp), as in `gantry sample`, then gt_generate_y, gt_make_grid, nearest-neighbour scaling
- * and a PNG. Requests run one at a time in their connection thread (a second waits up to 10 s, then
+ * path, mtime, size and EMA); latents, generation and the grid picture are gantry/sampling.h's, as
+ * `gantry sample` makes them (a grid from a seed, or a slerp between two seeds), then a PNG. Requests run one at a time in their connection thread (a second waits up to 10 s, then
  * 503); the engine's state is per thread (scopes, grad mode, workspaces), so this may run beside
  * the lab's worker thread. */
 #define _DEFAULT_SOURCE
@@ -21,6 +20,7 @@
 
 #include "gantry/checkpoint.h"
 #include "gantry/image.h"
+#include "gantry/sampling.h"
 #include "runs_internal.h"
 
 #define GT__RECAL_SEED 0x5EEDull /* the trainer's and `gantry sample`'s */
@@ -259,33 +259,19 @@ static int gt__parse(const cJSON *j, gt__xreq *q, char *err, size_t en) {
 
 /* The images as a PNG in memory (*png malloc'd): through a temporary file, as gt_png_write writes files. */
 static gt_status gt__png(gt_tensor *x, int nrow, int scale, uint8_t **png, size_t *len) {
+    int64_t cols = nrow < x->shape[0] ? nrow : x->shape[0], rows = (x->shape[0] + nrow - 1) / nrow;
+    double w = (double)scale * (double)(cols * (x->shape[3] + 2) + 2), h = (double)scale * (double)(rows * (x->shape[2] + 2) + 2);
+    if (w * h > GT__MAX_PIXELS)
+        return gt_set_error(GT_ERR_ARG, "the image would be %.0fx%.0f pixels: ask for fewer images or a smaller scale", w, h);
     gt_image g = {0};
-    gt_status st = gt_make_grid(x, nrow, 2, &g);
+    gt_status st = gt_grid_image(x, nrow, 2, scale, &g);
     if (st != GT_OK) return st;
-    size_t w = (size_t)g.w * (size_t)scale, h = (size_t)g.h * (size_t)scale;
-    if (w * h > GT__MAX_PIXELS) {
-        gt_image_free(&g);
-        return gt_set_error(GT_ERR_ARG, "the image would be %zux%zu pixels: ask for fewer images or a smaller scale", w, h);
-    }
-    uint8_t *px = g.data;
-    if (scale > 1) {
-        px = malloc(w * h * (size_t)g.c);
-        if (!px) {
-            gt_image_free(&g);
-            return gt_set_error(GT_ERR_OOM, "out of memory");
-        }
-        for (size_t y = 0; y < h; y++)
-            for (size_t x0 = 0; x0 < w; x0++)
-                for (int c = 0; c < g.c; c++)
-                    px[(y * w + x0) * g.c + c] = g.data[((y / scale) * g.w + x0 / scale) * g.c + c];
-    }
     static atomic_uint seq;
     const char *tmp = getenv("TMPDIR");
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/gantry-explore-%d-%u.png", tmp && tmp[0] ? tmp : "/tmp", (int)getpid(),
              atomic_fetch_add(&seq, 1));
-    st = gt_png_write(path, px, (int)w, (int)h, g.c);
-    if (px != g.data) free(px);
+    st = gt_png_write(path, g.data, g.w, g.h, g.c);
     gt_image_free(&g);
     if (st == GT_OK) {
         void *buf = NULL;
@@ -330,25 +316,15 @@ static int gt__explore(gt_lab_server *S, struct MHD_Connection *c, const char *b
     if (gt_get_num_threads() > 2) gt_set_num_threads(2);
     int count = q.interp ? q.frames : q.n, nrow = q.nrow;
     int sc = gt_scope_begin();
-    gt_tensor *z;
-    if (q.interp) {
-        gt_tensor *a = gt_sample_latents(q.seed, 1, m->nz, (float)q.trunc);
-        gt_tensor *b = gt_sample_latents(q.seed_b, 1, m->nz, (float)q.trunc);
-        z = a && b ? gt_slerp_latents(gt_reshape(a, GT_SHAPE(-1)), gt_reshape(b, GT_SHAPE(-1)), count) : NULL;
-        if (!nrow) nrow = count;
-    } else {
-        z = gt_sample_latents_for(m, q.seed, count, (float)q.trunc);
-    }
+    gt_tensor *z = gt_sample_z(m, q.seed, q.seed_b, q.interp, count, (float)q.trunc);
+    if (q.interp && !nrow) nrow = count;
     if (z && q.ndims) {
         z = gt_contiguous(z);
         float *d = z ? gt_data(z) : NULL;
         for (int i = 0; d && i < count; i++)
             for (int k = 0; k < q.ndims; k++) d[(size_t)i * m->nz + q.dim_i[k]] = q.dim_v[k];
     }
-    gt_tensor *y = NULL;
-    if (z && q.klass >= 0 && (y = gt_empty_i32(1, (int64_t[]){count})))
-        for (int i = 0; i < count; i++) gt_data_i32(y)[i] = q.klass;
-    gt_tensor *x = z && (q.klass < 0 || y) ? gt_generate_y(&g->G, z, y) : NULL;
+    gt_tensor *x = z ? gt_sample_generate(&g->G, m, z, q.klass) : NULL;
     if (!nrow) {
         nrow = 1;
         while (nrow * nrow < count) nrow++;

@@ -320,7 +320,9 @@ static void gt__on_metrics(gt__runs *R, gt__run *r) {
 static void gt__on_status(gt__runs *R, gt__run *r) {
     pthread_mutex_lock(&R->mu);
     gt__run_touch(R, r);
+    bool watched = r->viewers > 0; /* else the summary is made when someone asks */
     pthread_mutex_unlock(&R->mu);
+    if (!watched) return;
     char *sum = gt__run_summary(R, r, NULL);
     if (!sum) return;
     gt_buf b = {0};
