@@ -102,7 +102,7 @@ export function mountExplore(root, ctx, name, query) {
   const dimRand = h('button', { class: 'ghost-btn small', title: 'Add 4 random dimensions' }, '+4 random');
   const dimZero = h('button', { class: 'ghost-btn small', title: 'Every chosen dimension back to 0' }, 'Zero');
   const dimClear = h('button', { class: 'ghost-btn small', title: 'Remove every chosen dimension (the seed\'s own values again)' }, 'Clear');
-  const dimsHint = h('div', { class: 'muted small-text' }, 'Pick latent dimensions and move their sliders: every image of the grid gets that value in that dimension.');
+  const dimsHint = h('div', { class: 'muted small-text' }, 'Pick latent dimensions and move their sliders: every image (and every frame of an interpolation) gets that value in that dimension.');
 
   const gridOnly = h('div', { class: 'grid-only' }, field('Images', h('div', { class: 'range-row' }, nIn, nOut)));
   const interpOnly = h('div', { class: 'interp-only' },
@@ -202,8 +202,8 @@ export function mountExplore(root, ctx, name, query) {
   function body() {
     const b = { run: name, ckpt, mode: s.mode, seed: s.seed, truncation: s.truncation, scale: s.scale };
     if (info && info.has_ema) b.ema = s.ema;
-    if (s.mode === 'grid') { b.n = s.n; if (s.dims.length) b.dims = s.dims.map((d) => ({ index: d.index, value: d.value })); }
-    else { b.seed_b = s.seed_b; b.frames = s.frames; }
+    if (s.mode === 'grid') b.n = s.n; else { b.seed_b = s.seed_b; b.frames = s.frames; }
+    if (s.dims.length) b.dims = s.dims.map((d) => ({ index: d.index, value: d.value }));
     if (info && info.conditional) b.class = s.class;
     return b;
   }

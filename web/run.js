@@ -3,7 +3,7 @@
 // stream, its sample grids as a timeline (one image at a time, pages of the grid list fetched as the
 // slider reaches them), its config and its checkpoints (each opens in the latent explorer).
 
-import { runsApi, h, fmtNum, fmtInt, fmtAgo, fmtBytes, stateBadge, flatten, fmtValue } from './runsapi.js';
+import { runsApi, h, fmtNum, fmtInt, fmtAgo, fmtBytes, stateBadge, flatten, fmtValue, exploreHref } from './runsapi.js';
 import { StepChart } from './dashcharts.js';
 
 export const MAX_POINTS = 2000;   // points asked of the server per chart
@@ -13,7 +13,8 @@ const GRID_PAGE = 200;           // grids per page of /grids
 export const TRAIN_CHARTS = [
   ['loss', 'Losses', [['loss_g', 'loss_G', '#8b5cf6'], ['loss_d', 'loss_D', '#0ea5e9']]],
   ['dout', "D's outputs", [['d_real', 'D(x)', '#12a06b'], ['d_fake', 'D(G(z))', '#e11d48']]],
-  ['speed', 'Speed', [['it_s', 'it/s', '#f59e0b', 'y'], ['img_s', 'img/s', '#64748b', 'y2']]],
+  // img/s is it/s times the batch: drawn dashed under it, on its own axis (right)
+  ['speed', 'Speed', [['img_s', 'img/s', '#94a3b8', 'y2', [5, 4]], ['it_s', 'it/s', '#f59e0b', 'y']]],
 ];
 // logged keys that are not curves of their own
 export const SKIP_KEYS = new Set(['step', 'unix', 'time_s', 'eval']);
@@ -41,7 +42,7 @@ export function mountRun(root, ctx, name) {
   const msgEl = h('div', { class: 'run-message', hidden: true });
   const lastEl = h('div', { class: 'run-last' });
   const removedEl = h('div', { class: 'run-removed', hidden: true }, 'This run folder was removed.');
-  const exploreLast = h('a', { class: 'ghost-btn', href: `#/explore/${encodeURIComponent(name)}?ckpt=last.safetensors`, hidden: true }, 'Explore the latents');
+  const exploreLast = h('a', { class: 'ghost-btn', href: exploreHref(name, 'last.safetensors'), hidden: true }, 'Explore the latents');
 
   const chartsCol = h('div', { class: 'run-charts' });
   const evalBox = h('div', { class: 'chart-group' });
@@ -92,7 +93,7 @@ export function mountRun(root, ctx, name) {
   function addChart(id, parent, chartTitle, series, opts = {}) {
     const c = new StepChart(parent, {
       id: `run-chart-${id}`, title: chartTitle, height: opts.height || 170, spanGaps: true,
-      series: series.map(([, label, color, scale]) => ({ label, color, scale, points: opts.points })),
+      series: series.map(([, label, color, scale, dash]) => ({ label, color, scale, dash, points: opts.points })),
       onFirstDraw: opts.onFirstDraw,
     });
     const entry = { chart: c, keys: series.map((s) => s[0]), eval: !!opts.eval };
@@ -234,12 +235,12 @@ export function mountRun(root, ctx, name) {
     const sorted = [...ckpts].sort((a, b) => (a.file === 'last.safetensors') - (b.file === 'last.safetensors') || a.step - b.step);
     ckptBody.replaceChildren(...sorted.map((c) => h('tr', { dataset: { file: c.file } },
       h('td', { class: 'mono', title: c.file }, c.file.replace(/^checkpoints\//, '')), h('td', { class: 'num' }, fmtInt(c.step)), h('td', { class: 'num' }, fmtBytes(c.bytes)),
-      h('td', null, h('a', { class: 'explore-link', href: `#/explore/${encodeURIComponent(name)}?ckpt=${encodeURIComponent(c.file)}`, dataset: { testid: 'explore-link' } }, 'Explore')))));
+      h('td', null, h('a', { class: 'explore-link', href: exploreHref(name, c.file), dataset: { testid: 'explore-link' } }, 'Explore')))));
     if (!sorted.length) ckptBody.append(h('tr', null, h('td', { colspan: 4, class: 'muted' }, 'No checkpoints yet.')));
     exploreLast.hidden = !ckpts.some((c) => c.file === 'last.safetensors');
     if (exploreLast.hidden && sorted.length) {
       exploreLast.hidden = false;
-      exploreLast.href = `#/explore/${encodeURIComponent(name)}?ckpt=${encodeURIComponent(sorted[sorted.length - 1].file)}`;
+      exploreLast.href = exploreHref(name, sorted[sorted.length - 1].file);
     }
   }
   function showConfig(cfg) {

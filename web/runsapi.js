@@ -38,7 +38,8 @@ export const runsApi = {
   grids: (name, offset = 0, limit = 200) => getJson(`/api/runs/${enc(name)}/grids?offset=${offset}&limit=${limit}`),
   // FILE is 'samples/step_000500.png': its slash stays a slash
   fileUrl: (name, file) => `/api/runs/${enc(name)}/file/${file.split('/').map(enc).join('/')}`,
-  exploreInfo: (name, ckpt) => getJson(`/api/explore/info?run=${enc(name)}&ckpt=${enc(ckpt)}`),
+  // the slash of checkpoints/step_N.safetensors stays a slash (the server reads %2F as no slash)
+  exploreInfo: (name, ckpt) => getJson(`/api/explore/info?run=${enc(name)}&ckpt=${ckpt.split('/').map(enc).join('/')}`),
 
   // POST /api/explore: a PNG; {blob, ms (the server's X-Gantry-Ms), wall (ms, here)}
   async explore(body, signal) {
@@ -113,6 +114,11 @@ export function fmtAgo(unix, now = Date.now() / 1000) {
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
   return `${Math.floor(s / 86400)} d ago`;
+}
+
+// a link to the latent explorer of a run's checkpoint
+export function exploreHref(name, file) {
+  return `#/explore/${encodeURIComponent(name)}?ckpt=${String(file).split('/').map(encodeURIComponent).join('/')}`;
 }
 
 export const STATES = ['running', 'finished', 'interrupted', 'failed'];
