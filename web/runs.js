@@ -64,6 +64,11 @@ export function mountRuns(root, ctx) {
     const sc = cell(tr, 'c-state');
     if (sc.dataset.state !== r.state) { sc.replaceChildren(stateBadge(r.state)); sc.dataset.state = r.state || ''; }
     sc.title = r.state === 'failed' && r.message ? r.message : '';
+    let msg = tr.querySelector('.run-msg');
+    if (r.state === 'failed' && r.message) {
+      if (!msg) { msg = h('div', { class: 'run-msg' }); cell(tr, 'c-name').append(msg); }
+      msg.textContent = r.message;
+    } else if (msg) msg.remove();
     cell(tr, 'c-loss-d').textContent = fmtNum(r.loss_d, 4);
     cell(tr, 'c-loss-g').textContent = fmtNum(r.loss_g, 4);
     const fid = cell(tr, 'c-fid');
@@ -110,7 +115,7 @@ export function mountRuns(root, ctx) {
     table.hidden = runs.length === 0;
     empty.replaceChildren(h('p', null, `No runs in ${dir || 'the runs folder'} yet.`),
       h('p', { class: 'muted' }, 'Start one (it appears here as it starts):'),
-      h('pre', null, `gantry train --data fashion-mnist --model dcgan --res 28 --out ${dir || 'runs'}/my-run`));
+      h('pre', null, `gantry train --data fashion-mnist --model dcgan --res 28 --steps 5000 --out ${dir || 'runs'}/my-run`));
   }
 
   function apply(j) {
