@@ -2,9 +2,12 @@
  * A checkpoint's generator is loaded as `gantry sample` loads it (gt_load_generator: the EMA G when
  * asked and present, BN statistics recalibrated with the trainer's seed), the last 2 kept (keyed by
  * path, mtime, size and EMA); latents, generation and the grid picture are gantry/sampling.h's, as
- * `gantry sample` makes them (a grid from a seed, or a slerp between two seeds), then a PNG. Requests run one at a time in their connection thread (a second waits up to 10 s, then
- * 503); the engine's state is per thread (scopes, grad mode, workspaces), so this may run beside
- * the lab's worker thread. */
+ * `gantry sample` makes them (a grid from a seed, or a slerp between two seeds), then a PNG.
+ * Requests run one at a time (a second waits up to 10 s, then 503), each on the explorer's own
+ * engine thread (started on the first request, ended with the server): the engine's state is per
+ * thread (scopes, grad mode, workspaces), so it runs beside the lab's worker thread, and one
+ * long-lived thread keeps one OpenMP team and its convolution workspaces (freed when it ends)
+ * instead of a new set for each connection thread. */
 #define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "gantry/checkpoint.h"
+#include "../backend/cpu/conv.h"
 #include "gantry/image.h"
 #include "gantry/sampling.h"
 #include "runs_internal.h"
@@ -39,7 +43,59 @@ struct gt__gen {
 
 static uint64_t gt__clock;
 
+/* ---- the engine thread -------------------------------------------------------------------------- */
+
+typedef struct gt__xjob {
+    void (*fn)(void *);
+    void *arg;
+    bool done;
+} gt__xjob;
+
+static void *gt__xmain(void *arg) {
+    gt__runs *R = arg;
+    pthread_mutex_lock(&R->xqm);
+    for (;;) {
+        while (!R->xjob && !R->xstop) pthread_cond_wait(&R->xcv, &R->xqm);
+        if (R->xstop) break;
+        gt__xjob *j = R->xjob;
+        pthread_mutex_unlock(&R->xqm);
+        j->fn(j->arg);
+        pthread_mutex_lock(&R->xqm);
+        j->done = true;
+        R->xjob = NULL;
+        pthread_cond_broadcast(&R->xcv);
+    }
+    pthread_mutex_unlock(&R->xqm);
+#pragma omp parallel
+    gt_cpu_conv_workspace_free(); /* the team's (thread-local) workspaces */
+    gt_cpu_conv_workspace_free();
+    return NULL;
+}
+
+/* Runs fn(arg) on the engine thread and waits (the caller holds xmu); false: no thread. */
+static bool gt__xrun(gt__runs *R, void (*fn)(void *), void *arg) {
+    if (!R->xth_on) {
+        if (pthread_create(&R->xth, NULL, gt__xmain, R) != 0) return false;
+        R->xth_on = true;
+    }
+    gt__xjob j = {fn, arg, false};
+    pthread_mutex_lock(&R->xqm);
+    R->xjob = &j;
+    pthread_cond_broadcast(&R->xcv);
+    while (!j.done) pthread_cond_wait(&R->xcv, &R->xqm);
+    pthread_mutex_unlock(&R->xqm);
+    return true;
+}
+
 void gt__explore_free(gt__runs *R) {
+    if (R->xth_on) {
+        pthread_mutex_lock(&R->xqm);
+        R->xstop = true;
+        pthread_cond_broadcast(&R->xcv);
+        pthread_mutex_unlock(&R->xqm);
+        pthread_join(R->xth, NULL);
+        R->xth_on = false;
+    }
     if (!R->gens) return;
     for (int i = 0; i < GT__GENS; i++)
         if (R->gens[i].valid) gt_net_free(&R->gens[i].G);
@@ -152,37 +208,6 @@ static int gt__busy(struct MHD_Connection *c) {
     return gt__reply_error(c, 503, "the explorer is busy with another request (waited %d s): try again", GT__WAIT_S);
 }
 
-static int gt__info(gt_lab_server *S, struct MHD_Connection *c) {
-    gt__runs *R = S->runs;
-    gt__xreq q = {.ema = true};
-    const char *run = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "run");
-    const char *ck = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ckpt");
-    if (!run) return gt__reply_error(c, 400, "info needs ?run=NAME (and ckpt=FILE, default last.safetensors)");
-    if (strlen(run) >= sizeof q.run || (ck && strlen(ck) >= sizeof q.ckpt)) return gt__reply_error(c, 400, "run or ckpt is too long");
-    snprintf(q.run, sizeof q.run, "%s", run);
-    snprintf(q.ckpt, sizeof q.ckpt, "%s", ck ? ck : "last.safetensors");
-    char path[PATH_MAX], err[700];
-    int st = gt__resolve(R, &q, path, sizeof path, err, sizeof err);
-    if (st) return gt__reply_error(c, st, "%s", err);
-    if (!gt__lock(R)) return gt__busy(c);
-    gt__gen *g = gt__gen_get(R, path, true, err, sizeof err);
-    gt_buf b = {0};
-    if (g) {
-        const gt_model_config *m = &g->cfg.model;
-        gt__buf_puts(&b, "{\"family\":");
-        gt__buf_json_str(&b, m->name);
-        gt__buf_printf(&b, ",\"res\":%d,\"channels\":%d,\"nz\":%d,\"n_classes\":%d,\"conditional\":%s,\"has_ema\":%s,"
-                           "\"step\":",
-                       m->res, m->channels, m->nz, m->n_classes, m->n_classes > 0 ? "true" : "false",
-                       g->used_ema ? "true" : "false");
-        if (g->step >= 0) gt__buf_printf(&b, "%lld}", (long long)g->step);
-        else gt__buf_puts(&b, "null}");
-    }
-    pthread_mutex_unlock(&R->xmu);
-    if (!g) return gt__reply_error(c, 422, "%s", err);
-    return gt__reply_json(c, 200, &b);
-}
-
 /* ---- the request ---------------------------------------------------------------------------------- */
 
 static bool gt__int_in(const cJSON *v, double lo, double hi) {
@@ -282,6 +307,98 @@ static gt_status gt__png(gt_tensor *x, int nrow, int scale, uint8_t **png, size_
     return st;
 }
 
+/* What a job on the engine thread gets and gives. */
+typedef struct {
+    gt__runs *R;
+    const gt__xreq *q;
+    const char *path;
+    int status; /* 0 or the HTTP status of the failure, with err */
+    uint8_t *png;
+    size_t len;
+    gt__gen *g;
+    char err[700];
+} gt__xwork;
+
+static void gt__load_job(void *arg) {
+    gt__xwork *w = arg;
+    w->g = gt__gen_get(w->R, w->path, w->q->ema, w->err, sizeof w->err);
+    if (!w->g) w->status = 422;
+}
+
+static void gt__explore_job(void *arg) {
+    gt__xwork *w = arg;
+    const gt__xreq *q = w->q;
+    gt__load_job(w);
+    if (!w->g) return;
+    const gt_model_config *m = &w->g->cfg.model;
+    for (int i = 0; i < q->ndims && !w->status; i++)
+        if (q->dim_i[i] >= m->nz)
+            w->status = 400, snprintf(w->err, sizeof w->err, "dims: index %d is not below nz %d", q->dim_i[i], m->nz);
+    if (!w->status && q->klass >= 0 && m->n_classes == 0)
+        w->status = 400, snprintf(w->err, sizeof w->err, "class: model %s is unconditional (it has no classes)", m->name);
+    if (!w->status && q->klass >= m->n_classes && m->n_classes > 0)
+        w->status = 400,
+        snprintf(w->err, sizeof w->err, "class must be in 0..%d for this model, got %d", m->n_classes - 1, q->klass);
+    if (w->status) return;
+    if (gt_get_num_threads() > 2) gt_set_num_threads(2);
+    int count = q->interp ? q->frames : q->n, nrow = q->nrow;
+    int sc = gt_scope_begin();
+    gt_tensor *z = gt_sample_z(m, q->seed, q->seed_b, q->interp, count, (float)q->trunc);
+    if (q->interp && !nrow) nrow = count;
+    if (z && q->ndims) {
+        z = gt_contiguous(z);
+        float *d = z ? gt_data(z) : NULL;
+        for (int i = 0; d && i < count; i++)
+            for (int k = 0; k < q->ndims; k++) d[(size_t)i * m->nz + q->dim_i[k]] = q->dim_v[k];
+    }
+    gt_tensor *x = z ? gt_sample_generate(&w->g->G, m, z, q->klass) : NULL;
+    if (!nrow) {
+        nrow = 1;
+        while (nrow * nrow < count) nrow++;
+    }
+    gt_status st = x ? gt__png(x, nrow, q->scale, &w->png, &w->len) : gt_last_status();
+    if (st != GT_OK) {
+        w->status = st == GT_ERR_ARG ? 400 : 500;
+        snprintf(w->err, sizeof w->err, "%s", gt_last_error());
+    }
+    gt_scope_end(sc);
+}
+
+static int gt__info(gt_lab_server *S, struct MHD_Connection *c) {
+    gt__runs *R = S->runs;
+    gt__xreq q = {.ema = true};
+    const char *run = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "run");
+    const char *ck = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ckpt");
+    if (!run) return gt__reply_error(c, 400, "info needs ?run=NAME (and ckpt=FILE, default last.safetensors)");
+    if (strlen(run) >= sizeof q.run || (ck && strlen(ck) >= sizeof q.ckpt)) return gt__reply_error(c, 400, "run or ckpt is too long");
+    snprintf(q.run, sizeof q.run, "%s", run);
+    snprintf(q.ckpt, sizeof q.ckpt, "%s", ck ? ck : "last.safetensors");
+    char path[PATH_MAX], err[700];
+    int st = gt__resolve(R, &q, path, sizeof path, err, sizeof err);
+    if (st) return gt__reply_error(c, st, "%s", err);
+    if (!gt__lock(R)) return gt__busy(c);
+    gt__xwork w = {R, &q, path, 0, NULL, 0, NULL, ""};
+    q.ema = true;
+    if (!gt__xrun(R, gt__load_job, &w)) snprintf(w.err, sizeof w.err, "cannot start the explorer's thread");
+    gt__gen *g = w.g;
+    snprintf(err, sizeof err, "%s", w.err);
+    gt_buf b = {0};
+    if (g) {
+        const gt_model_config *m = &g->cfg.model;
+        gt__buf_puts(&b, "{\"family\":");
+        gt__buf_json_str(&b, m->name);
+        gt__buf_printf(&b, ",\"res\":%d,\"channels\":%d,\"nz\":%d,\"n_classes\":%d,\"conditional\":%s,\"has_ema\":%s,"
+                           "\"step\":",
+                       m->res, m->channels, m->nz, m->n_classes, m->n_classes > 0 ? "true" : "false",
+                       g->used_ema ? "true" : "false");
+        if (g->step >= 0) gt__buf_printf(&b, "%lld}", (long long)g->step);
+        else gt__buf_puts(&b, "null}");
+    }
+    pthread_mutex_unlock(&R->xmu);
+    if (!g) return gt__reply_error(c, 422, "%s", err);
+    return gt__reply_json(c, 200, &b);
+}
+
 static int gt__explore(gt_lab_server *S, struct MHD_Connection *c, const char *body, size_t n) {
     gt__runs *R = S->runs;
     int status;
@@ -295,47 +412,12 @@ static int gt__explore(gt_lab_server *S, struct MHD_Connection *c, const char *b
     if (status) return gt__reply_error(c, status, "%s", err);
     double t0 = gt__now();
     if (!gt__lock(R)) return gt__busy(c);
-    gt__gen *g = gt__gen_get(R, path, q.ema, err, sizeof err);
-    if (!g) {
-        pthread_mutex_unlock(&R->xmu);
-        return gt__reply_error(c, 422, "%s", err);
-    }
-    const gt_model_config *m = &g->cfg.model;
-    status = 0;
-    for (int i = 0; i < q.ndims && !status; i++)
-        if (q.dim_i[i] >= m->nz)
-            status = 400, snprintf(err, sizeof err, "dims: index %d is not below nz %d", q.dim_i[i], m->nz);
-    if (!status && q.klass >= 0 && m->n_classes == 0)
-        status = 400, snprintf(err, sizeof err, "class: model %s is unconditional (it has no classes)", m->name);
-    if (!status && q.klass >= m->n_classes && m->n_classes > 0)
-        status = 400, snprintf(err, sizeof err, "class must be in 0..%d for this model, got %d", m->n_classes - 1, q.klass);
-    if (status) {
-        pthread_mutex_unlock(&R->xmu);
-        return gt__reply_error(c, status, "%s", err);
-    }
-    if (gt_get_num_threads() > 2) gt_set_num_threads(2);
-    int count = q.interp ? q.frames : q.n, nrow = q.nrow;
-    int sc = gt_scope_begin();
-    gt_tensor *z = gt_sample_z(m, q.seed, q.seed_b, q.interp, count, (float)q.trunc);
-    if (q.interp && !nrow) nrow = count;
-    if (z && q.ndims) {
-        z = gt_contiguous(z);
-        float *d = z ? gt_data(z) : NULL;
-        for (int i = 0; d && i < count; i++)
-            for (int k = 0; k < q.ndims; k++) d[(size_t)i * m->nz + q.dim_i[k]] = q.dim_v[k];
-    }
-    gt_tensor *x = z ? gt_sample_generate(&g->G, m, z, q.klass) : NULL;
-    if (!nrow) {
-        nrow = 1;
-        while (nrow * nrow < count) nrow++;
-    }
-    uint8_t *png = NULL;
-    size_t len = 0;
-    gt_status st = x ? gt__png(x, nrow, q.scale, &png, &len) : gt_last_status();
-    if (st != GT_OK) snprintf(err, sizeof err, "%s", gt_last_error());
-    gt_scope_end(sc);
+    gt__xwork w = {R, &q, path, 0, NULL, 0, NULL, ""};
+    if (!gt__xrun(R, gt__explore_job, &w)) w.status = 500, snprintf(w.err, sizeof w.err, "cannot start the explorer's thread");
     pthread_mutex_unlock(&R->xmu);
-    if (st != GT_OK) return gt__reply_error(c, st == GT_ERR_ARG ? 400 : 500, "%s", err);
+    if (w.status) return gt__reply_error(c, w.status, "%s", w.err);
+    uint8_t *png = w.png;
+    size_t len = w.len;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, png, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(png);

@@ -456,6 +456,8 @@ gt_status gt__runs_start(gt_lab_server *S, const char *dir, gt__runs **out) {
     pthread_mutex_init(&R->mu, NULL);
     gt__cond_init(&R->cv);
     pthread_mutex_init(&R->xmu, NULL);
+    pthread_mutex_init(&R->xqm, NULL);
+    pthread_cond_init(&R->xcv, NULL);
     R->ifd = R->dir_wd = -1;
     R->wake[0] = R->wake[1] = -1;
     gt_status st = gt__watch_start(R);
@@ -463,6 +465,8 @@ gt_status gt__runs_start(gt_lab_server *S, const char *dir, gt__runs **out) {
         pthread_mutex_destroy(&R->mu);
         pthread_cond_destroy(&R->cv);
         pthread_mutex_destroy(&R->xmu);
+        pthread_mutex_destroy(&R->xqm);
+        pthread_cond_destroy(&R->xcv);
         free(R->dir);
         free(R);
         return st;
@@ -483,6 +487,8 @@ void gt__runs_stop(gt__runs *R) {
     pthread_mutex_destroy(&R->mu);
     pthread_cond_destroy(&R->cv);
     pthread_mutex_destroy(&R->xmu);
+    pthread_mutex_destroy(&R->xqm);
+    pthread_cond_destroy(&R->xcv);
     free(R->dir);
     free(R);
 }

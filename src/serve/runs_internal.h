@@ -92,9 +92,14 @@ typedef struct gt__runs {
     atomic_bool stop;
     pthread_t th;
     bool th_started;
-    /* the explorer */
+    /* the explorer: requests one at a time (xmu), each run on one engine thread (xth) */
     pthread_mutex_t xmu;
     gt__gen *gens; /* the last 2 loaded generators */
+    pthread_t xth;
+    bool xth_on, xstop;
+    pthread_mutex_t xqm; /* the job hand-over */
+    pthread_cond_t xcv;
+    struct gt__xjob *xjob;
 } gt__runs;
 
 /* runs.c */
