@@ -31,6 +31,7 @@ typedef struct {
     bool first, end_after;
     double next_t, last_write;
     gt__blob *cur;
+    gt__blob *last; /* the list stream's last list sent (an identical one is not sent again) */
     size_t off;
     const char *ka;
 } gt__rstream;
@@ -71,13 +72,21 @@ static ssize_t gt__rstream_read(void *cls, uint64_t pos, char *buf, size_t max) 
                 if (now >= v->next_t) {
                     uint64_t seq = R->list_seq;
                     pthread_mutex_unlock(&R->mu);
-                    v->cur = gt__runs_list(R, true);
-                    if (!v->cur) return MHD_CONTENT_READER_END_WITH_ERROR;
-                    v->off = 0;
+                    gt__blob *b = gt__runs_list(R, true);
+                    if (!b) return MHD_CONTENT_READER_END_WITH_ERROR;
                     v->seen = seq;
                     v->first = false;
                     v->next_t = now + GT__LIST_GAP_S;
                     pthread_mutex_lock(&R->mu);
+                    if (v->last && v->last->n == b->n && !memcmp(v->last->p, b->p, b->n)) {
+                        gt__blob_unref(b); /* a change that shows nowhere in the list */
+                        continue;
+                    }
+                    gt__blob_unref(v->last);
+                    atomic_fetch_add(&b->refs, 1);
+                    v->last = b;
+                    v->cur = b;
+                    v->off = 0;
                     break;
                 }
                 wait = v->next_t - now;
@@ -117,6 +126,7 @@ static void gt__rstream_free(void *cls) {
         pthread_mutex_unlock(&v->R->mu);
     }
     gt__blob_unref(v->cur);
+    gt__blob_unref(v->last);
     gt__run_unref(v->R, v->r);
     free(v);
 }
