@@ -210,10 +210,10 @@ static void gt__summary_build(gt__runs *R, gt__run *r, gt_buf *b, double *update
                 state = "interrupted";
         }
         snprintf(state_buf, sizeof state_buf, "%s", state);
-    } else { /* an older run: finished when its last checkpoint is at steps */
+    } else { /* an older run: finished when its last checkpoint (else its last metrics line) is at steps */
         int64_t ck = gt__last_ckpt_step(R, r);
-        snprintf(state_buf, sizeof state_buf, "%s",
-                 isfinite(steps) && (double)ck == steps ? "finished" : "interrupted");
+        double last = ck >= 0 ? (double)ck : step;
+        snprintf(state_buf, sizeof state_buf, "%s", isfinite(steps) && last == steps ? "finished" : "interrupted");
         if (!isfinite(step) && ck >= 0) step = (double)ck;
     }
     if (!isfinite(upd)) {

@@ -114,29 +114,67 @@ static const char *gt__str(const char *p, const char *e, const char **s, size_t 
     return p + 1;
 }
 
-/* A JSON number (its grammar exactly) into *v. */
+static const double gt__p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A JSON number (its grammar exactly) into *v: up to 19 significant digits and a power of ten
+ * within 1e±22 directly (within a few ulps of strtod; the columns keep floats), else strtod. */
 static const char *gt__number(const char *p, const char *e, double *v) {
     const char *a = p;
-    if (p < e && *p == '-') p++;
+    bool neg = false;
+    uint64_t mant = 0;
+    int nd = 0, e10 = 0;
+    if (p < e && *p == '-') p++, neg = true;
     if (p >= e) return NULL;
     if (*p == '0') p++;
     else if (*p >= '1' && *p <= '9')
-        while (p < e && *p >= '0' && *p <= '9') p++;
+        for (; p < e && *p >= '0' && *p <= '9'; p++) {
+            if (nd < 19) mant = mant * 10 + (uint64_t)(*p - '0'), nd++;
+            else e10++;
+        }
     else return NULL;
     if (p < e && *p == '.') {
         p++;
         if (p >= e || *p < '0' || *p > '9') return NULL;
-        while (p < e && *p >= '0' && *p <= '9') p++;
+        for (; p < e && *p >= '0' && *p <= '9'; p++)
+            if (nd < 19 && (mant || *p != '0' || nd)) {
+                mant = mant * 10 + (uint64_t)(*p - '0'), e10--;
+                if (mant) nd++;
+            } else if (!mant) {
+                e10--; /* a leading zero of the fraction */
+            }
     }
+    int ex = 0;
+    bool eneg = false;
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
-        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
         if (p >= e || *p < '0' || *p > '9') return NULL;
-        while (p < e && *p >= '0' && *p <= '9') p++;
+        for (; p < e && *p >= '0' && *p <= '9'; p++)
+            if (ex < 100000) ex = ex * 10 + (*p - '0');
+    }
+    e10 += eneg ? -ex : ex;
+    if (mant == 0) {
+        *v = neg ? -0.0 : 0.0;
+        return p;
+    }
+    if (e10 >= -22 && e10 <= 22) {
+        double m = (double)mant;
+        m = e10 >= 0 ? m * gt__p10[e10] : m / gt__p10[-e10];
+        *v = neg ? -m : m;
+        return p;
     }
     char tmp[64];
     size_t n = (size_t)(p - a);
-    if (n >= sizeof tmp) return NULL;
+    if (n >= sizeof tmp) { /* a very long number: its first 63 characters would change it */
+        char *big = malloc(n + 1);
+        if (!big) return NULL;
+        memcpy(big, a, n);
+        big[n] = 0;
+        *v = strtod(big, NULL);
+        free(big);
+        return p;
+    }
     memcpy(tmp, a, n);
     tmp[n] = 0;
     *v = strtod(tmp, NULL);
