@@ -12,6 +12,6 @@ BUILD="${2:-build}"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2 --target bench_dashboard gantry_cli >/dev/null
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc --all) cores"
 "$BUILD/bench_dashboard" "$BUILD/gantry" "${1:-2000}" "${TMPDIR:-/tmp}"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
