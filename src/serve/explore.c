@@ -373,6 +373,8 @@ static int gt__info(gt_lab_server *S, struct MHD_Connection *c) {
     if (strlen(run) >= sizeof q.run || (ck && strlen(ck) >= sizeof q.ckpt)) return gt__reply_error(c, 400, "run or ckpt is too long");
     snprintf(q.run, sizeof q.run, "%s", run);
     snprintf(q.ckpt, sizeof q.ckpt, "%s", ck ? ck : "last.safetensors");
+    for (char *p = q.ckpt; *p; p++) /* a %2F in the query (encodeURIComponent's), which the URL decoding marks */
+        if (*p == '\x01') *p = '/'; /* as 0x01: the strict FILE check below still applies */
     char path[PATH_MAX], err[700];
     int st = gt__resolve(R, &q, path, sizeof path, err, sizeof err);
     if (st) return gt__reply_error(c, st, "%s", err);

@@ -62,6 +62,10 @@ static void test_info_body(void) {
     j = gt_http_expect("GET", "/api/explore/info?run=tiny&ckpt=checkpoints/step_000002.safetensors", NULL, 200);
     CHECK(gt_json_num(j, "step") == 2);
     cJSON_Delete(j);
+    j = gt_http_expect("GET", "/api/explore/info?run=tiny&ckpt=checkpoints%2Fstep_000002.safetensors", NULL, 200);
+    CHECK(gt_json_num(j, "step") == 2);
+    cJSON_Delete(j);
+    CHECK(gt_http_error("GET", "/api/explore/info?run=tiny&ckpt=checkpoints%2F..%2Flast.safetensors", NULL, "ckpt") == 400);
     CHECK(gt_http_error("GET", "/api/explore/info?run=tiny&ckpt=checkpoints/step_000003.safetensors", NULL, "no checkpoint") == 404);
     /* the run's detail lists both checkpoints and last */
     j = gt_http_expect("GET", "/api/runs/tiny", NULL, 200);
