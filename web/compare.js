@@ -4,7 +4,7 @@
 // of them is running.
 
 import { runsApi, h, fmtNum, fmtInt, stateBadge, flatten, fmtValue, PALETTE } from './runsapi.js';
-import { StepChart } from './dashcharts.js';
+import { StepChart, monotone } from './dashcharts.js';
 import { TRAIN_CHARTS, SKIP_KEYS, SKIP_EVAL, evalTitle } from './run.js';
 
 const MAX_POINTS = 1000; // per run and chart: a handful of runs stay light
@@ -114,7 +114,9 @@ export function mountCompare(root, ctx, names) {
     const join = (pick) => {
       const tables = runs.map((r) => {
         const t = r.metrics ? pick(r.metrics) : null;
-        return t && t[0].length ? t : [[], []];
+        if (!t || !t[0].length) return [[], []];
+        const [xs, [ys]] = monotone(t[0], [t[1]]);
+        return [xs, ys];
       });
       return window.uPlot.join(tables);
     };

@@ -14,6 +14,20 @@ function fmtV(v) {
   return String(+v.toPrecision(4));
 }
 
+// steps that go back (a run resumed from an earlier checkpoint logs those steps again): the later
+// lines replace the earlier ones, so the steps are strictly increasing as uPlot wants them
+export function monotone(xs, yss) {
+  let ok = true;
+  for (let i = 1; i < xs.length && ok; i++) ok = xs[i] > xs[i - 1];
+  if (ok) return [xs, yss];
+  const keep = [];
+  for (let i = 0; i < xs.length; i++) {
+    while (keep.length && xs[keep[keep.length - 1]] >= xs[i]) keep.pop();
+    keep.push(i);
+  }
+  return [keep.map((i) => xs[i]), yss.map((ys) => keep.map((i) => ys[i]))];
+}
+
 export class StepChart {
   // series: [{label, color, scale ('y' or 'y2': a second axis on the right), dash}]
   constructor(parent, { id, title, series, height = 170, spanGaps = false, onFirstDraw = null }) {
@@ -116,15 +130,18 @@ export class StepChart {
   }
 
   // xs: steps (ascending); ys: one array per series
-  setData(xs, ys) {
-    this.data = [Array.from(xs), ...this.series.map((_, k) => Array.from(ys[k] || [], (v) => (Number.isFinite(v) ? v : null)))];
+  setData(xs0, ys0) {
+    const [xs, ys] = monotone(Array.from(xs0), this.series.map((_, k) => Array.from(ys0[k] || [])));
+    this.data = [xs, ...ys.map((a) => a.map((v) => (Number.isFinite(v) ? v : null)))];
     this.dirty = true;
     this.flush();
   }
 
   append(x, ys) {
     const xs = this.data[0];
-    if (xs.length && x <= xs[xs.length - 1]) return false;
+    if (xs.length && x === xs[xs.length - 1]) return false; // had it
+    // a step back: a resumed run logs from its checkpoint again, the new lines replace the old
+    while (xs.length && x < xs[xs.length - 1]) for (const a of this.data) a.pop();
     xs.push(x);
     this.series.forEach((_, k) => this.data[k + 1].push(Number.isFinite(ys[k]) ? ys[k] : null));
     this.dirty = true;

@@ -397,6 +397,7 @@ export function mountRun(root, ctx, name) {
     }
   }
 
+  let opened = false;
   function open() {
     es = new EventSource(runsApi.eventsUrl(name));
     ctx.setConn('connecting…');
@@ -421,7 +422,12 @@ export function mountRun(root, ctx, name) {
       es.close();
       ctx.setConn('run removed', 'bad');
     });
-    es.onopen = () => ctx.setConn('live', 'ok');
+    es.onopen = () => {
+      ctx.setConn('live', 'ok');
+      // back after a lost connection: the lines logged meanwhile came in no event
+      if (opened && metricsLoaded && !refetchTimer) refetchTimer = setTimeout(refetchMetrics, 100);
+      opened = true;
+    };
     es.onerror = () => {
       if (closed || !removedEl.hidden) return;
       ctx.setConn(es.readyState === EventSource.CLOSED ? 'disconnected' : 'reconnecting…', 'bad');
