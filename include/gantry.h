@@ -20,5 +20,6 @@
 #include "gantry/fmnist.h"
 #include "gantry/lab.h"
 #include "gantry/serve.h"
+#include "gantry/sampling.h"
 
 #endif

@@ -231,10 +231,8 @@ static void test_many_grids(void) {
         if (st == 200 || gt_http_now() > t_end) break;
         gt_http_sleep(0.05);
     }
-    double t0 = gt_http_now();
+    /* (how fast this answers is bench/bench_dashboard's business: no timings in tests) */
     cJSON *j = gt_http_expect("GET", "/api/runs/many/grids?offset=99900&limit=500", NULL, 200);
-    double dt = gt_http_now() - t0;
-    CHECK_MSG(dt < 1.0, "100k grids: %.3f s", dt);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "grids");
     CHECK(gt_json_num(j, "total") == 100000 && cJSON_GetArraySize(g) == 100);
     CHECK(gt_json_num(cJSON_GetArrayItem(g, 0), "step") == 99901);
@@ -242,9 +240,8 @@ static void test_many_grids(void) {
     j = gt_http_expect("GET", "/api/runs/many/grids", NULL, 200);
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "grids")) == 200);
     cJSON_Delete(j);
-    t0 = gt_http_now();
     j = gt_http_expect("GET", "/api/runs/many", NULL, 200);
-    CHECK(gt_json_num(j, "grids") == 100000 && gt_http_now() - t0 < 1.0);
+    CHECK(gt_json_num(j, "grids") == 100000);
     cJSON_Delete(j);
     /* one removed, one added: the list follows */
     snprintf(p, sizeof p, "%s/step_000005.png", dir);

@@ -29,27 +29,58 @@
 #include <omp.h>
 #endif
 
+#include <pthread.h>
+
 #include "../../internal.h"
 #include "conv_cols.h"
 #include "conv_wino.h"
 #include "sgemm.h"
 
-/* --- workspace -------------------------------------------------------------- */
-static _Thread_local float *gt__ws;
-static _Thread_local size_t gt__ws_cap; /* floats */
+/* --- workspace --------------------------------------------------------------
+ * One per thread, held through a pthread key whose destructor frees it when the thread ends (a
+ * short-lived thread that ran convolutions, e.g. a server's request thread, leaves nothing). */
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} gt__ws_t;
+
+static pthread_key_t gt__ws_key;
+static pthread_once_t gt__ws_once = PTHREAD_ONCE_INIT;
+
+static void gt__ws_destroy(void *v) {
+    gt__ws_t *w = v;
+    gt__free(w->p);
+    free(w);
+}
+
+static void gt__ws_key_make(void) { pthread_key_create(&gt__ws_key, gt__ws_destroy); }
+
+static gt__ws_t *gt__ws_mine(bool make) {
+    pthread_once(&gt__ws_once, gt__ws_key_make);
+    gt__ws_t *w = pthread_getspecific(gt__ws_key);
+    if (!w && make && (w = calloc(1, sizeof *w)) && pthread_setspecific(gt__ws_key, w) != 0) {
+        free(w);
+        w = NULL;
+    }
+    return w;
+}
 
 static float *gt__workspace(size_t n) {
-    if (n <= gt__ws_cap) return gt__ws;
-    gt__free(gt__ws);
-    gt__ws = gt__alloc(n * sizeof(float));
-    gt__ws_cap = gt__ws ? n : 0;
-    return gt__ws;
+    gt__ws_t *w = gt__ws_mine(true);
+    if (!w) return NULL;
+    if (n <= w->cap) return w->p;
+    gt__free(w->p);
+    w->p = gt__alloc(n * sizeof(float));
+    w->cap = w->p ? n : 0;
+    return w->p;
 }
 
 void gt_cpu_conv_workspace_free(void) {
-    gt__free(gt__ws);
-    gt__ws = NULL;
-    gt__ws_cap = 0;
+    gt__ws_t *w = gt__ws_mine(false);
+    if (!w) return;
+    gt__free(w->p);
+    w->p = NULL;
+    w->cap = 0;
 }
 
 /* --- chunking policy --------------------------------------------------------- *
