@@ -16,6 +16,8 @@ typedef struct {
     bool oom;
 } gt_buf;
 
+/* Room for n more bytes and the NUL; false (and b->oom) when memory ran out. */
+bool gt__buf_reserve(gt_buf *b, size_t n);
 void gt__buf_add(gt_buf *b, const void *data, size_t n);
 void gt__buf_puts(gt_buf *b, const char *s);
 void gt__buf_printf(gt_buf *b, const char *fmt, ...)

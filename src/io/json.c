@@ -7,19 +7,24 @@
 
 #include "io_internal.h"
 
-void gt__buf_add(gt_buf *b, const void *data, size_t n) {
-    if (b->oom) return;
+bool gt__buf_reserve(gt_buf *b, size_t n) {
+    if (b->oom) return false;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n + 1) cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) {
             b->oom = true;
-            return;
+            return false;
         }
         b->p = p;
         b->cap = cap;
     }
+    return true;
+}
+
+void gt__buf_add(gt_buf *b, const void *data, size_t n) {
+    if (!gt__buf_reserve(b, n)) return;
     if (n) memcpy(b->p + b->n, data, n);
     b->n += n;
     b->p[b->n] = 0;

@@ -12,25 +12,12 @@
 
 /* ---- numbers out ------------------------------------------------------------------------------ */
 
-static void gt__reserve(gt_buf *b, size_t k) {
-    if (b->oom || b->n + k + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + k + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
 void gt__num(gt_buf *b, double v) {
     if (!isfinite(v)) {
         gt__buf_add(b, "null", 4);
         return;
     }
-    gt__reserve(b, 32);
+    gt__buf_reserve(b, 32);
     if (b->oom) return;
     int k = snprintf(b->p + b->n, 32, "%.5g", v);
     if (k > 0 && k < 32) b->n += (size_t)k;
