@@ -116,7 +116,7 @@ static double g_loss(const double *th, const ctx *k) {
 
 static void fd_compare(const char *what, double (*f)(const double *, const ctx *), const ctx *k, const float *th0,
                        const float *grad, int64_t n) {
-    double *th = malloc(sizeof(double) * (size_t)n), mx = 0, worst = 0;
+    double *th = calloc((size_t)n + 1, sizeof(double)), mx = 0, worst = 0;
     int64_t wi = 0;
     for (int64_t i = 0; i < n; i++) th[i] = th0[i];
     double *ref = malloc(sizeof(double) * (size_t)n), f0 = f(th, k);

@@ -359,8 +359,8 @@ static inline char *gt_sse_next(gt_sse *s, char event[32], double timeout_s) {
             memmove(s->text, s->text + n, s->ntext - n + 1);
             s->ntext -= n;
             event[0] = 0;
-            char *data = NULL;
-            for (char *line = strtok(ev, "\n"); line; line = strtok(NULL, "\n")) {
+            char *data = NULL, *save = NULL; /* strtok_r: viewers read streams from several threads */
+            for (char *line = strtok_r(ev, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
                 if (strncmp(line, "event: ", 7) == 0) snprintf(event, 32, "%s", line + 7);
                 if (strncmp(line, "data: ", 6) == 0) data = strdup(line + 6);
             }
