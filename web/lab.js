@@ -233,9 +233,14 @@ function report(e) {
 }
 
 // --- controls --------------------------------------------------------------------------------------
+// Answers to config changes made in quick succession may arrive out of order: only the newest
+// request's answer (the server applies them in turn, so it holds them all) updates the page.
+let configSeq = 0;
 async function configure(partial) {
+  const seq = ++configSeq;
   try {
     const s = await withSession((id) => api.configure(id, partial));
+    if (seq !== configSeq) return true;
     applySession(s);
     await refreshFrame();
     return true;

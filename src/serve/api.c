@@ -58,16 +58,19 @@ static int gt__create(gt_lab_server *S, struct MHD_Connection *c, const char *bo
 static int gt__configure(gt_lab_server *S, struct MHD_Connection *c, gt__session *s, const char *body, size_t n) {
     gt_lab_config *cfg = malloc(sizeof *cfg);
     if (!cfg) return gt__reply_error(c, 500, "out of memory");
+    pthread_mutex_lock(&s->cfg_mu); /* read, merge and rebuild as one: see cfg_mu */
     pthread_mutex_lock(&s->mu);
     *cfg = s->cfg;
     pthread_mutex_unlock(&s->mu);
     int status = gt__config_from_json(cfg, body, n);
     if (status) {
+        pthread_mutex_unlock(&s->cfg_mu);
         free(cfg);
         return gt__reply_error(c, status, "%s", gt_last_error());
     }
     gt__cmd cmd = {.kind = GT__CMD_CONFIGURE, .s = s, .cfg = cfg};
     gt__cmd_run(S, &cmd);
+    pthread_mutex_unlock(&s->cfg_mu);
     free(cfg);
     return cmd.st == GT_OK ? gt__reply_session(c, 200, s) : gt__reply_cmd(c, &cmd);
 }

@@ -34,6 +34,8 @@ void gt__blob_unref(gt__blob *b);
 typedef struct gt__session {
     char id[17];
     int refs;            /* under the server's mutex: the table's and each user's */
+    pthread_mutex_t cfg_mu; /* held by a config request from reading cfg to its rebuild: two at once
+                             * would each merge into the same old config and the later undo the earlier */
     pthread_mutex_t mu;  /* everything below, except `lab` and the worker's fields */
     pthread_cond_t cv;   /* a new frame, the session closing, the server stopping */
     bool dead;           /* deleted or expired: streams end, requests get 404 */

@@ -60,6 +60,7 @@ void gt__blob_unref(gt__blob *b) {
 static void gt__session_free(gt__session *s) {
     GT_ASSERT(!s->lab); /* freed by the worker first */
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->cfg_mu);
     pthread_cond_destroy(&s->cv);
     gt__blob_unref(s->json);
     free(s->frame);
@@ -136,6 +137,7 @@ int gt__session_create(gt_lab_server *S, const gt_lab_config *c, gt__session **o
     }
     s->frame = f;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->cfg_mu, NULL);
     gt__cond_init(&s->cv);
     s->refs = 2; /* the table's and the caller's */
     s->which = GT_LAB_BOTH;

@@ -202,6 +202,50 @@ static void gt__check_frame(const cJSON *f, int batch, int h) {
     CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "density")) == (h == 1 ? 20 : 400));
 }
 
+/* Config changes sent at once (a page's controls changed in quick succession) all land: each
+ * merges into the config the one before it left, none undoes another. */
+typedef struct {
+    const char *path, *body;
+    int status;
+} gt__post;
+
+static void *gt__post_thread(void *arg) {
+    gt__post *q = arg;
+    gt_http_resp r;
+    q->status = gt_http("POST", q->path, q->body, &r);
+    gt_http_free(&r);
+    return NULL;
+}
+
+static void test_concurrent_config(void) {
+    char id[17], p[128];
+    if (!gt_lab_session(NULL, id)) return;
+    gt__path(p, sizeof p, id, "/config");
+    const char *bodies[3] = {"{\"g_layers\": 3}", "{\"d_layers\": 0}", "{\"g_neurons\": 12}"};
+    bool all = true;
+    for (int round = 0; round < 5; round++) {
+        cJSON_Delete(gt_http_expect("POST", p, "{\"g_layers\": 1, \"d_layers\": 1, \"g_neurons\": 8}", 200));
+        gt__post q[3];
+        pthread_t th[3];
+        for (int i = 0; i < 3; i++) {
+            q[i] = (gt__post){p, bodies[i], 0};
+            pthread_create(&th[i], NULL, gt__post_thread, &q[i]);
+        }
+        for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+        cJSON *j = gt_http_expect("GET", gt__path(p, sizeof p, id, ""), NULL, 200);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "config");
+        bool ok = q[0].status == 200 && q[1].status == 200 && q[2].status == 200 && gt_json_num(c, "g_layers") == 3 &&
+                  gt_json_num(c, "d_layers") == 0 && gt_json_num(c, "g_neurons") == 12;
+        CHECK_MSG(ok, "round %d: three config changes at once: g_layers %g, d_layers %g, g_neurons %g", round,
+                  gt_json_num(c, "g_layers"), gt_json_num(c, "d_layers"), gt_json_num(c, "g_neurons"));
+        all = all && ok;
+        cJSON_Delete(j);
+        gt__path(p, sizeof p, id, "/config");
+    }
+    (void)all;
+    cJSON_Delete(gt_http_expect("DELETE", gt__path(p, sizeof p, id, ""), NULL, 204));
+}
+
 static void test_frame_history_trace(void) {
     char id[17], id1[17], p[128];
     if (!gt_lab_session("{\"batch\": 100}", id) || !gt_lab_session("{\"noise_dim\": 1}", id1)) return;
@@ -444,6 +488,7 @@ int main(void) {
     RUN(test_options);
     RUN(test_create_get_delete);
     RUN(test_config_and_control);
+    RUN(test_concurrent_config);
     RUN(test_frame_history_trace);
     RUN(test_export);
     RUN(test_events);

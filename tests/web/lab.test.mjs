@@ -34,6 +34,17 @@ function check(cond, msg) {
 }
 class Fatal extends Error {}
 function must(cond, msg) { if (!check(cond, msg)) throw new Fatal(msg); }
+// The page answers a control after the server has: read its state until it holds (or 15 s pass),
+// so that a loaded machine gives the same verdict as a quiet one; returns the last value read.
+async function until(probe, ok, timeout = 15000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await probe();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const shown = (page, sel) => page.waitForSelector(sel, { state: 'visible', timeout: 15000 }).then(() => true, () => false);
 
 // --- the server -------------------------------------------------------------------------------------------
 function startServer() {
@@ -146,10 +157,11 @@ async function scenarioRing(browser) {
   await setInput(page, '#seed', RING_SEED);
   await waitSession(page, (s) => s.config.g_neurons === RING_NEURONS && s.config.d_neurons === RING_NEURONS && s.config.seed === RING_SEED,
     `G and D have ${RING_NEURONS} neurons, seed ${RING_SEED}`);
-  const q = new URL(page.url()).searchParams;
+  const q = await until(() => new URL(page.url()).searchParams,
+    (x) => x.get('data') === 'ring' && x.get('g_neurons') === String(RING_NEURONS) && x.get('seed') === String(RING_SEED));
   check(q.get('data') === 'ring' && q.get('g_neurons') === String(RING_NEURONS) && q.get('seed') === String(RING_SEED), `the URL carries the ring, the nets and the seed (${q})`);
   await page.click('#play');
-  check(await page.isVisible('#pause'), 'play shows the pause button');
+  check(await shown(page, '#pause'), 'play shows the pause button');
   await waitEpoch(page, 20, 15000);
   const e0 = await epochShown(page), kl0 = await numShown(page, '#kl-value');
   log(`early: epoch ${e0}, KL ${kl0}`);
@@ -178,7 +190,7 @@ async function scenarioDraw(browser) {
   // nets of 16 neurons (from the link): the fakes settle on the drawing within 500 epochs
   const page = await openPage(browser, `?g_neurons=${RING_NEURONS}&d_neurons=${RING_NEURONS}`);
   await page.click('#draw-mode');
-  check(await page.isVisible('#draw-bar'), 'the draw mode opens');
+  check(await shown(page, '#draw-bar'), 'the draw mode opens');
   const box = await page.locator('#view').boundingBox();
   const at = (x, y) => [box.x + x * box.width, box.y + (1 - y) * box.height];
   // two strokes in the upper left: a short arc and a line
@@ -260,18 +272,19 @@ async function scenarioModel(browser) {
   await setInput(page, '#g-neurons', 12);
   const s = await waitSession(page, (x) => x.config.g_layers === 3 && x.config.d_layers === 0 && x.config.g_neurons === 12, 'g_layers 3, d_layers 0, g_neurons 12');
   check(s && s.config.loss === 'hinge' && s.config.g_layers === 3, `server config: loss ${s && s.config.loss}, g_layers ${s && s.config.g_layers}`);
-  const g = await page.evaluate(() => ({
+  const g = await until(() => page.evaluate(() => ({
     layers: document.querySelector('#graph-g').getAttribute('data-layers'),
     hidden: document.querySelectorAll('#graph-g .hidden-layer').length,
     desc: document.querySelector('#graph-g-desc').textContent,
     dHidden: document.querySelectorAll('#graph-d .hidden-layer').length,
     dDesc: document.querySelector('#graph-d-desc').textContent,
     caption: document.querySelector('#graph-caption').textContent,
-  }));
+  })), (x) => x.layers === '3' && x.hidden === 3 && /× 12/.test(x.desc) && x.dHidden === 0 && /hinge/i.test(x.caption));
   check(g.layers === '3' && g.hidden === 3 && /3 hidden layers × 12/.test(g.desc), `the model graph shows G's 3 hidden layers of 12 ("${g.desc}", ${g.hidden} columns)`);
   check(g.dHidden === 0 && /no hidden layer/.test(g.dDesc), `the model graph shows D without hidden layers ("${g.dDesc}")`);
   check(/hinge/i.test(g.caption), `the model graph names the loss ("${g.caption}")`);
-  const u = new URL(page.url()).searchParams;
+  const u = await until(() => new URL(page.url()).searchParams,
+    (x) => x.get('loss') === 'hinge' && x.get('g_layers') === '3' && x.get('d_layers') === '0');
   check(u.get('loss') === 'hinge' && u.get('g_layers') === '3' && u.get('d_layers') === '0', `the URL follows (${u})`);
   await page.click('#play');
   await waitEpoch(page, 200, 30000);
@@ -289,10 +302,10 @@ async function scenarioUrl(browser) {
     loss: document.querySelector('#loss-select').value, d_neurons: document.querySelector('#d-neurons').value, lr_d: document.querySelector('#lr-d').value,
   }));
   check(c.data === 'gaussians' && c.g_layers === '2' && c.loss === 'ls' && c.d_neurons === '12' && Number(c.lr_d) === 0.02, `the link sets the controls (${JSON.stringify(c)})`);
-  const s = await session(page);
+  const s = await until(() => session(page), (x) => x && x.config.data === 'gaussians' && x.config.g_layers === 2 && x.config.loss === 'ls');
   check(s.config.data === 'gaussians' && s.config.g_layers === 2 && s.config.loss === 'ls' && s.config.d_neurons === 12 && Math.abs(s.config.lr_d - 0.02) < 1e-6,
     `the link sets the session (${JSON.stringify(s.config)})`);
-  check(await page.evaluate(() => document.querySelectorAll('#graph-g .hidden-layer').length) === 2, 'the model graph shows G\'s 2 hidden layers');
+  check(await until(() => page.evaluate(() => document.querySelectorAll('#graph-g .hidden-layer').length), (n) => n === 2) === 2, 'the model graph shows G\'s 2 hidden layers');
   // a bad value in a link is left out, the page still starts
   const bad = await openPage(browser, '?g_layers=9&loss=nope&batch=64');
   const sb = await session(bad);
@@ -321,7 +334,7 @@ async function scenarioUrl(browser) {
   await api('POST', `/api/sessions/${await sessionId(page)}/control`, { action: 'step', epochs: 300 });
   await waitEpoch(page, 305, 10000);
   await page.click('#trace-switch');
-  check(await page.isVisible('#trace-panel'), 'step-through mode opens its panel');
+  check(await shown(page, '#trace-panel'), 'step-through mode opens its panel');
   const e0 = (await session(page)).epoch;
   await page.click('#trace-step');
   await page.waitForSelector('#trace-panel[data-steps="1"]', { timeout: 5000 });
