@@ -158,6 +158,12 @@ static result run(int n_viewers, double seconds) {
 
 int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 5;
+    /* the optimizer: the issue's set-up is Adam; GAN Lab's page opens with SGD */
+    const char *optim = argc > 2 ? argv[2] : "adam";
+    if (gt_lab_optim_parse(optim) < 0) {
+        fprintf(stderr, "bench_lab: optimizer must be sgd or adam, got '%s'\n", optim);
+        return 2;
+    }
     if (!(seconds > 0 && seconds <= 600)) {
         fprintf(stderr, "usage: bench_lab [seconds per run (5)]\n");
         return 2;
@@ -170,7 +176,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     port = gt_lab_server_port(S);
-    char *a = http("POST", "/api/sessions", "{}");
+    char body[64];
+    snprintf(body, sizeof body, "{\"optim\": \"%s\"}", optim);
+    char *a = http("POST", "/api/sessions", body);
     const char *id = a ? strstr(a, "\"id\":\"") : NULL;
     if (!id) {
         fprintf(stderr, "bench_lab: no session: %s\n", a ? a : "(no answer)");
@@ -185,7 +193,8 @@ int main(int argc, char **argv) {
     nanosleep(&warm, NULL);
 
     gt_lab_config d = gt_lab_config_default();
-    printf("gantry lab: GAN Lab's defaults (%s, %s, G %dx%d, D %dx%d, batch %d, %d D + %d G updates an epoch), %g s a run\n",
+    d.optim = (gt_lab_optim)gt_lab_optim_parse(optim);
+    printf("gantry lab: GAN Lab's defaults but the optimizer (%s, %s, G %dx%d, D %dx%d, batch %d, %d D + %d G updates an epoch), %g s a run\n",
            gt_lab_data_name(d.data), gt_lab_optim_name(d.optim), d.g_layers, d.g_neurons, d.d_layers, d.d_neurons,
            d.batch, d.d_steps, d.g_steps, seconds);
     const int plan[] = {0, 1, 20, 0};
