@@ -138,17 +138,16 @@ class Run:
         return ld, lg
 
 
-def grid_kl(real, fake, n=30):
-    """KL(real || fake) on an n x n grid over [0,1]^2, points clamped to the border cells, eps 1e-10
-    on the fake cells (gantry's gt__lab_kl_js is not used: only for comparing the two runs)."""
+def grid_kl(real, fake, n=30, eps=1e-4):
+    """KL(real || fake) in nats on GAN Lab's n x n grid over [0,1]^2 (demo/ganlab_evaluators.ts):
+    points outside in the border cells, each histogram over its count, eps on every cell."""
     def hist(p):
-        ij = np.clip((np.asarray(p) * n).astype(int), 0, n - 1)
+        ij = np.clip(np.floor(np.asarray(p, dtype=np.float64) * n).astype(int), 0, n - 1)
         h = np.zeros((n, n))
         np.add.at(h, (ij[:, 1], ij[:, 0]), 1)
-        return h / h.sum()
-    P, Q = hist(real), hist(fake)
-    m = P > 0
-    return float((P[m] * np.log(P[m] / (Q[m] + 1e-10))).sum())
+        return h / len(p)
+    P, Q = hist(real) + eps, hist(fake) + eps
+    return float((P * np.log(P / Q)).sum())
 
 
 def ring(argv):
