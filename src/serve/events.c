@@ -24,7 +24,22 @@ typedef struct {
     const char *ka; /* a keep-alive comment being sent */
 } gt__viewer;
 
-static const char gt__ka_text[] = ": keep-alive\n\n";
+const char gt__sse_keepalive[] = ": keep-alive\n\n";
+
+size_t gt__sse_copy(gt__blob **cur, const char **ka, size_t *off, char *buf, size_t max) {
+    const char *src = *cur ? (*cur)->p : *ka;
+    size_t n = *cur ? (*cur)->n : strlen(gt__sse_keepalive);
+    size_t k = n - *off < max ? n - *off : max;
+    memcpy(buf, src + *off, k);
+    *off += k;
+    if (*off == n) {
+        gt__blob_unref(*cur);
+        *cur = NULL;
+        *ka = NULL;
+        *off = 0;
+    }
+    return k;
+}
 
 gt__blob *gt__frame_event(gt__session *s) {
     if (!s->json || s->json_seq != s->frame_seq) {
@@ -74,7 +89,7 @@ static ssize_t gt__events_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 kick = true;
             }
             if (now - v->last_write >= GT__KEEPALIVE_S) {
-                v->ka = gt__ka_text;
+                v->ka = gt__sse_keepalive;
                 v->off = 0;
                 break;
             }
@@ -92,18 +107,7 @@ static ssize_t gt__events_read(void *cls, uint64_t pos, char *buf, size_t max) {
         pthread_mutex_unlock(&s->mu);
         v->last_write = gt__now();
     }
-    const char *src = v->cur ? v->cur->p : v->ka;
-    size_t n = v->cur ? v->cur->n : sizeof gt__ka_text - 1;
-    size_t k = n - v->off < max ? n - v->off : max;
-    memcpy(buf, src + v->off, k);
-    v->off += k;
-    if (v->off == n) {
-        gt__blob_unref(v->cur);
-        v->cur = NULL;
-        v->ka = NULL;
-        v->off = 0;
-    }
-    return (ssize_t)k;
+    return (ssize_t)gt__sse_copy(&v->cur, &v->ka, &v->off, buf, max);
 }
 
 static void gt__events_free(void *cls) {

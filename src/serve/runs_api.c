@@ -19,7 +19,6 @@
 #define GT__KEEPALIVE_S 15.0
 #define GT__LIST_GAP_S 0.25 /* the list stream: at most 4 events a second */
 
-static const char gt__ka[] = ": keep-alive\n\n";
 
 /* ---- event streams ------------------------------------------------------------------------------ */
 
@@ -92,7 +91,7 @@ static ssize_t gt__rstream_read(void *cls, uint64_t pos, char *buf, size_t max) 
                 wait = v->next_t - now;
             }
             if (now - v->last_write >= GT__KEEPALIVE_S) {
-                v->ka = gt__ka;
+                v->ka = gt__sse_keepalive;
                 v->off = 0;
                 break;
             }
@@ -104,18 +103,7 @@ static ssize_t gt__rstream_read(void *cls, uint64_t pos, char *buf, size_t max) 
         pthread_mutex_unlock(&R->mu);
         v->last_write = gt__now();
     }
-    const char *src = v->cur ? v->cur->p : v->ka;
-    size_t n = v->cur ? v->cur->n : sizeof gt__ka - 1;
-    size_t k = n - v->off < max ? n - v->off : max;
-    memcpy(buf, src + v->off, k);
-    v->off += k;
-    if (v->off == n) {
-        gt__blob_unref(v->cur);
-        v->cur = NULL;
-        v->ka = NULL;
-        v->off = 0;
-    }
-    return (ssize_t)k;
+    return (ssize_t)gt__sse_copy(&v->cur, &v->ka, &v->off, buf, max);
 }
 
 static void gt__rstream_free(void *cls) {

@@ -30,6 +30,11 @@ typedef struct {
 } gt__blob;
 gt__blob *gt__blob_take(gt_buf *b); /* the buffer's bytes as a blob (one reference); NULL on OOM */
 void gt__blob_unref(gt__blob *b);
+/* An event stream's keep-alive comment, and the copy of what a stream is sending (the blob *cur,
+ * else the keep-alive *ka) into libmicrohttpd's buffer from *off; at the end of it, *cur is dropped
+ * and both cleared. Returns the bytes copied. Shared by the lab's and the dashboard's streams. */
+extern const char gt__sse_keepalive[];
+size_t gt__sse_copy(gt__blob **cur, const char **ka, size_t *off, char *buf, size_t max);
 
 typedef struct gt__session {
     char id[17];
