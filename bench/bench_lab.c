@@ -20,26 +20,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "bench_http.h"
 #include "bench_util.h"
 #include "gantry/lab.h"
 #include "gantry/serve.h"
 
 static int port;
 
-static int http_connect(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
+static int http_connect(void) { return bench_http_connect(port, 10); }
 
 /* One request; the answer (head and body, malloc'd) or NULL. */
 static char *http(const char *method, const char *path, const char *body) {
