@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { failures, run, log, check, Fatal, must, sleep } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(process.env.GANTRY_WEB || path.join(here, '..', '..', 'web'));
@@ -35,18 +36,6 @@ const COMMON = ['--data', 'fashion-mnist', '--model', 'dcgan', '--res', '28', '-
 const SMALL = [...COMMON, '--steps', '300', '--log-every', '10', '--sample-every', '100', '--ckpt-every', '100', '--eval-every', '300'];
 const LIVE = [...COMMON, '--steps', '20000', '--log-every', '20', '--sample-every', '250', '--ckpt-every', '1000', '--eval-every', '500', '--seed', '1'];
 
-const T0 = Date.now();
-const failures = [];
-let current = '';
-function log(...a) { console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(5)}s]${current ? ` ${current}:` : ''}`, ...a); }
-function check(cond, msg) {
-  if (cond) log(`ok   ${msg}`);
-  else { log(`FAIL ${msg}`); failures.push(`${current}: ${msg}`); }
-  return !!cond;
-}
-class Fatal extends Error {}
-function must(cond, msg) { if (!check(cond, msg)) throw new Fatal(msg); }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- processes ---------------------------------------------------------------------------------------
 const procs = new Set();
@@ -353,7 +342,7 @@ async function main() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    current = 'setup';
+    run.current = 'setup';
     const small = train(SMALL, path.join(ctx.runs, 'small'));
     const r = await exited(small);
     must(r.code === 0, `the finished run trains (${JSON.stringify(r)} ${small.stderrText.slice(-400)})`);
@@ -366,9 +355,9 @@ async function main() {
     page.errors = [];
     page.on('pageerror', (e) => { page.errors.push(e.message); log(`page error: ${e.message}`); });
     page.on('console', (m) => { if (m.type() === 'error') log(`console: ${m.text()}`); });
-    current = '';
+    run.current = '';
     for (const [name, fn] of [['1-list', stepList], ['2-run', stepRun], ['3-grids', stepGrids], ['4-compare', stepCompare], ['5-explore', stepExplore], ['6-stop', stepStop]]) {
-      current = name;
+      run.current = name;
       const t = Date.now();
       try { await fn(page, ctx); } catch (e) {
         if (!(e instanceof Fatal)) { log(`FAIL ${e.stack || e}`); failures.push(`${name}: ${e.message}`); }
@@ -377,13 +366,13 @@ async function main() {
       }
       log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
-    current = '';
+    run.current = '';
     check(page.errors.length === 0, `no page errors (${page.errors.join('; ')})`);
   } catch (e) {
-    failures.push(`${current || 'setup'}: ${e.message}`);
+    failures.push(`${run.current || 'setup'}: ${e.message}`);
     log(`FAIL ${e.stack || e}`);
   } finally {
-    current = '';
+    run.current = '';
     if (browser) await browser.close().catch(() => {});
     if (ctx.live) await stop(ctx.live, 5000);
     if (server) {

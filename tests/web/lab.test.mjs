@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { failures, run, log, check, Fatal, must, sleep } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WEB = path.resolve(process.env.GANTRY_WEB || path.join(here, '..', '..', 'web'));
@@ -23,17 +24,6 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 // ES modules ignore NODE_PATH: playwright-core from web/node_modules
 const require = createRequire(path.join(WEB, 'node_modules', 'index.js'));
 
-const T0 = Date.now();
-const failures = [];
-let current = '';
-function log(...a) { console.log(`[${((Date.now() - T0) / 1000).toFixed(1).padStart(5)}s]${current ? ` ${current}:` : ''}`, ...a); }
-function check(cond, msg) {
-  if (cond) log(`ok   ${msg}`);
-  else { log(`FAIL ${msg}`); failures.push(`${current}: ${msg}`); }
-  return !!cond;
-}
-class Fatal extends Error {}
-function must(cond, msg) { if (!check(cond, msg)) throw new Fatal(msg); }
 // The page answers a control after the server has: read its state until it holds (or 15 s pass),
 // so that a loaded machine gives the same verdict as a quiet one; returns the last value read.
 async function until(probe, ok, timeout = 15000) {
@@ -83,7 +73,6 @@ async function api(method, p, body) {
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) : null };
 }
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function openPage(browser, query = '') {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
@@ -388,19 +377,19 @@ async function main() {
     const only = process.env.LAB_TEST_ONLY ? process.env.LAB_TEST_ONLY.split(',') : null;
     for (const [name, fn] of [['1-ring', scenarioRing], ['2-draw', scenarioDraw], ['3-layers', scenarioLayers], ['4-model', scenarioModel], ['5-url', scenarioUrl]]) {
       if (only && !only.some((o) => name.includes(o))) continue;
-      current = name;
+      run.current = name;
       const t = Date.now();
       try { await fn(browser); } catch (e) {
         if (!(e instanceof Fatal)) { log(`FAIL ${e.stack || e}`); failures.push(`${name}: ${e.message}`); }
       }
       log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      current = '';
+      run.current = '';
     }
   } catch (e) {
     failures.push(`setup: ${e.message}`);
     log(`FAIL ${e.stack || e}`);
   } finally {
-    current = '';
+    run.current = '';
     if (browser) await browser.close().catch(() => {});
     if (server) {
       const code = await stopServer(server.proc);
