@@ -11,6 +11,7 @@ import { mountRuns } from './runs.js';
 import { mountRun } from './run.js';
 import { mountCompare } from './compare.js';
 import { mountExplore } from './explore.js';
+import { toast } from './toast.js';
 
 const $ = (sel) => document.querySelector(sel);
 window.gantryDash = { route: null, view: null, run: null, compare: null, explore: null, mounts: 0 };
@@ -29,15 +30,6 @@ bar.hidden = true;
 bar.innerHTML = '<nav class="crumbs" id="dash-crumbs"></nav><span id="dash-conn" class="conn"></span>';
 document.querySelector('.topbar .brand').after(bar);
 
-let toastTimer = null;
-function toast(msg, kind = 'info') {
-  const t = $('#toast');
-  t.textContent = msg;
-  t.className = `toast ${kind}`;
-  t.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { t.hidden = true; }, kind === 'error' ? 6000 : 2500);
-}
 
 const ctx = {
   toast,

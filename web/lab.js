@@ -7,6 +7,7 @@ import { FIELDS, parseField, configFromQuery, queryFromConfig } from './urlstate
 import { LayeredView, LAYERS } from './view.js';
 import { ModelGraph } from './graph.js';
 import { SeriesChart } from './charts.js';
+import { toast } from './toast.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -33,15 +34,6 @@ const lossChart = new SeriesChart($('#chart-loss'), [{ label: 'loss_D', color: '
 const divChart = new SeriesChart($('#chart-div'), [{ label: 'KL', color: '#e11d48' }, { label: 'JS', color: '#f59e0b' }], { yMin: 0 });
 
 // --- small helpers ---------------------------------------------------------------------------------
-let toastTimer = null;
-function toast(msg, kind = 'info') {
-  const t = $('#toast');
-  t.textContent = msg;
-  t.className = `toast ${kind}`;
-  t.hidden = false;
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { t.hidden = true; }, kind === 'error' ? 6000 : 2500);
-}
 
 function fmtEpoch(e) {
   const s = String(Math.max(0, Math.floor(e))).padStart(6, '0');

@@ -439,6 +439,17 @@ void gt__run_detail(gt__runs *R, gt__run *r, gt_buf *b) {
 
 /* ---- start and stop ---------------------------------------------------------------------------- */
 
+/* The index's locks and strings, and the index itself. */
+static void gt__runs_destroy(gt__runs *R) {
+    pthread_mutex_destroy(&R->mu);
+    pthread_cond_destroy(&R->cv);
+    pthread_mutex_destroy(&R->xmu);
+    pthread_mutex_destroy(&R->xqm);
+    pthread_cond_destroy(&R->xcv);
+    free(R->dir);
+    free(R);
+}
+
 gt_status gt__runs_start(gt_lab_server *S, const char *dir, gt__runs **out) {
     *out = NULL;
     if (!dir || !dir[0]) return gt_set_error(GT_ERR_ARG, "the runs folder must be a path");
@@ -462,13 +473,7 @@ gt_status gt__runs_start(gt_lab_server *S, const char *dir, gt__runs **out) {
     R->wake[0] = R->wake[1] = -1;
     gt_status st = gt__watch_start(R);
     if (st != GT_OK) {
-        pthread_mutex_destroy(&R->mu);
-        pthread_cond_destroy(&R->cv);
-        pthread_mutex_destroy(&R->xmu);
-        pthread_mutex_destroy(&R->xqm);
-        pthread_cond_destroy(&R->xcv);
-        free(R->dir);
-        free(R);
+        gt__runs_destroy(R);
         return st;
     }
     *out = R;
@@ -484,11 +489,5 @@ void gt__runs_stop(gt__runs *R) {
         gt__run_free(r); /* the streams are gone: the list's is the last reference */
     }
     gt__blob_unref(R->list_blob);
-    pthread_mutex_destroy(&R->mu);
-    pthread_cond_destroy(&R->cv);
-    pthread_mutex_destroy(&R->xmu);
-    pthread_mutex_destroy(&R->xqm);
-    pthread_cond_destroy(&R->xcv);
-    free(R->dir);
-    free(R);
+    gt__runs_destroy(R);
 }
