@@ -12,20 +12,12 @@
 // The trainers and the server are killed, the browser closed and the runs folder removed at the end,
 // also on failure; exit 1 on any failed check.
 
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { failures, run, log, check, Fatal, must, sleep } from './harness.mjs';
+import { failures, run, log, check, Fatal, must, sleep, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const WEB = path.resolve(process.env.GANTRY_WEB || path.join(here, '..', '..', 'web'));
-const BIN = process.env.GANTRY_BIN;
-const SHOTS = path.resolve(process.env.GANTRY_SCREENSHOTS || path.join(os.tmpdir(), 'gantry-lab-screenshots'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const require = createRequire(path.join(WEB, 'node_modules', 'index.js'));
 
 // the runs: small nets on 2048 Fashion-MNIST images, one thread (the browser gets a core). The live
 // run logs every 20 steps at ~75-120 it/s here (its 20000 steps would take minutes: the test stops

@@ -8,21 +8,12 @@
 // Env: GANTRY_BIN (the gantry program), GANTRY_WEB (the web folder), GANTRY_SCREENSHOTS (a folder).
 // The server is killed and the browser closed at the end, also on failure; exit 1 on any failed check.
 
-import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { failures, run, log, check, Fatal, must, sleep } from './harness.mjs';
+import { failures, run, log, check, Fatal, must, sleep, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const WEB = path.resolve(process.env.GANTRY_WEB || path.join(here, '..', '..', 'web'));
-const BIN = process.env.GANTRY_BIN;
-const SHOTS = path.resolve(process.env.GANTRY_SCREENSHOTS || path.join(os.tmpdir(), 'gantry-lab-screenshots'));
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// ES modules ignore NODE_PATH: playwright-core from web/node_modules
-const require = createRequire(path.join(WEB, 'node_modules', 'index.js'));
 
 // The page answers a control after the server has: read its state until it holds (or 15 s pass),
 // so that a loaded machine gives the same verdict as a quiet one; returns the last value read.
