@@ -10,23 +10,31 @@
 
 #define GANTRY_VERSION "0.1.0"
 
+/* The commands: a new one is its cli/cmd_*.c file and one row here (and its declaration in commands.h). */
+static const struct {
+    const char *name, *help;
+    int (*run)(int argc, char **argv);
+} gt__commands[] = {
+    {"train", "train a GAN:  gantry train --data fashion-mnist --model dcgan --steps 2000 --out runs/NAME", gt_cmd_train},
+    {"sample", "images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png",
+     gt_cmd_sample},
+    {"info", "what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors", gt_cmd_info},
+    {"eval", "metrics (FID, KID, IS, precision/recall) of a checkpoint against real data", NULL /* weak: below */},
+    {"lab", "GAN Lab's toy experiments in the browser:  gantry lab [--port 8080]", gt_cmd_lab},
+};
+#define GT__NCOMMANDS ((int)(sizeof gt__commands / sizeof gt__commands[0]))
+
 static void gt__usage(FILE *f) {
-    fprintf(
-        f,
-        "gantry %s - train, sample and measure GANs on the CPU\n"
-        "\n"
-        "usage: gantry <command> [flags]   (gantry <command> --help for its flags)\n"
-        "\n"
-        "commands:\n"
-        "  train    train a GAN:  gantry train --data fashion-mnist --model dcgan --steps 2000 --out runs/NAME\n"
-        "  sample   images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png\n"
-        "  info     what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors\n"
-        "  eval     metrics (FID, KID, IS, precision/recall) of a checkpoint against real data\n"
-        "  lab      GAN Lab's toy experiments in the browser:  gantry lab [--port 8080]\n"
-        "  version  print the version\n"
-        "\n"
-        "exit codes: 0 done, 1 failed (the message names the file), 2 bad usage, 130 interrupted\n",
-        GANTRY_VERSION);
+    fprintf(f,
+            "gantry %s - train, sample and measure GANs on the CPU\n"
+            "\n"
+            "usage: gantry <command> [flags]   (gantry <command> --help for its flags)\n"
+            "\n"
+            "commands:\n",
+            GANTRY_VERSION);
+    for (int i = 0; i < GT__NCOMMANDS; i++) fprintf(f, "  %-15s %s\n", gt__commands[i].name, gt__commands[i].help);
+    fprintf(f, "  %-15s %s\n", "version", "print the version");
+    fprintf(f, "\nexit codes: 0 done, 1 failed (the message names the file), 2 bad usage, 130 interrupted\n");
 }
 
 /* OpenMP threads that spin while they wait (libgomp's default) steal the
@@ -66,16 +74,15 @@ int main(int argc, char **argv) {
         printf("gantry %s\n", GANTRY_VERSION);
         return GT_EXIT_OK;
     }
-    if (strcmp(cmd, "train") == 0) return gt_cmd_train(argc, argv);
-    if (strcmp(cmd, "sample") == 0) return gt_cmd_sample(argc, argv);
-    if (strcmp(cmd, "info") == 0) return gt_cmd_info(argc, argv);
-    if (strcmp(cmd, "lab") == 0) return gt_cmd_lab(argc, argv);
-    if (strcmp(cmd, "eval") == 0) {
-        if (!gt_cmd_eval) {
-            fprintf(stderr, "gantry eval: eval is not built into this gantry\n");
+    for (int i = 0; i < GT__NCOMMANDS; i++) {
+        if (strcmp(cmd, gt__commands[i].name) != 0) continue;
+        int (*run)(int, char **) = gt__commands[i].run;
+        if (!run && strcmp(cmd, "eval") == 0) run = gt_cmd_eval;
+        if (!run) {
+            fprintf(stderr, "gantry %s: %s is not built into this gantry\n", cmd, cmd);
             return GT_EXIT_FAIL;
         }
-        return gt_cmd_eval(argc, argv);
+        return run(argc, argv);
     }
     fprintf(stderr, "gantry: unknown command '%s'\n\n", cmd);
     gt__usage(stderr);
