@@ -261,6 +261,19 @@ gt_status gt_metrics_compute(unsigned mask, const gt_metrics_opts *opts, const g
                              const gt_feature_set *real, const gt_fid_stats *fake_stats, const gt_feature_set *fake,
                              gt_metrics_result *r);
 
+/* --- image similarity (src/metrics/similarity.c) --------------------------------------
+ * Between two image batches a, b (n, c, h, w) float in [-1, 1] (the generators' range), per image
+ * into out[n]:
+ * PSNR  10 log10(peak^2 / MSE) with the images mapped to [0, 1] (peak 1); +inf (HUGE_VAL) for
+ *       identical images.
+ * SSIM  Wang et al. 2004 as skimage's structural_similarity(gaussian_weights=True, sigma=1.5,
+ *       use_sample_covariance=False, data_range=1) on [0, 1] images: an 11x11 Gaussian window
+ *       (sigma 1.5, truncated at 3.5 sigma), K1 0.01, K2 0.03, valid region only (the window's
+ *       half-width cropped at each border), mean over the image and then over the channels.
+ *       h, w >= 11. */
+gt_status gt_metric_psnr(const float *a, const float *b, int64_t n, int c, int h, int w, double *out);
+gt_status gt_metric_ssim(const float *a, const float *b, int64_t n, int c, int h, int w, double *out);
+
 /* --- checks shared by the metrics ------------------------------------------- */
 /* GT_ERR_ARG naming `what` and the first bad (row, column) when x (n, dim) holds
  * a NaN or an infinity. */
