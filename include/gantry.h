@@ -21,5 +21,7 @@
 #include "gantry/lab.h"
 #include "gantry/serve.h"
 #include "gantry/sampling.h"
+#include "gantry/anycost.h"
+#include "gantry/anycost_edit.h"
 
 #endif
