@@ -14,5 +14,9 @@ int gt_cmd_info(int argc, char **argv);
 int gt_cmd_lab(int argc, char **argv);
 /* Implemented in cli/cmd_eval.c (metrics); weak so the program links without it. */
 int gt_cmd_eval(int argc, char **argv) __attribute__((weak));
+/* The anycost family's commands (cli/cmd_project.c, cmd_edit.c, cmd_anycost_report.c); weak as eval. */
+int gt_cmd_project(int argc, char **argv) __attribute__((weak));
+int gt_cmd_edit(int argc, char **argv) __attribute__((weak));
+int gt_cmd_anycost_report(int argc, char **argv) __attribute__((weak));
 
 #endif

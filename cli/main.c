@@ -19,8 +19,14 @@ static const struct {
     {"sample", "images from a checkpoint:  gantry sample --ckpt runs/NAME/last.safetensors --n 64 --out grid.png",
      gt_cmd_sample},
     {"info", "what a checkpoint holds:  gantry info --ckpt runs/NAME/last.safetensors", gt_cmd_info},
-    {"eval", "metrics (FID, KID, IS, precision/recall) of a checkpoint against real data", NULL /* weak: below */},
+    {"eval", "metrics (FID, KID, IS, precision/recall) of a checkpoint against real data", gt_cmd_eval},
     {"lab", "GAN Lab's toy experiments in the browser:  gantry lab [--port 8080]", gt_cmd_lab},
+    {"project", "an image into an anycost generator's latent space:  gantry project --ckpt FILE --image x.png --out w.safetensors",
+     gt_cmd_project},
+    {"edit", "an anycost image moved along a class direction:  gantry edit --ckpt FILE --seed 1 --direction 3 --strength 2",
+     gt_cmd_edit},
+    {"anycost-report", "every anycost sub-generator's cost and consistency:  gantry anycost-report --ckpt FILE --out DIR",
+     gt_cmd_anycost_report},
 };
 #define GT__NCOMMANDS ((int)(sizeof gt__commands / sizeof gt__commands[0]))
 
@@ -76,8 +82,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < GT__NCOMMANDS; i++) {
         if (strcmp(cmd, gt__commands[i].name) != 0) continue;
-        int (*run)(int, char **) = gt__commands[i].run;
-        if (!run && strcmp(cmd, "eval") == 0) run = gt_cmd_eval;
+        int (*run)(int, char **) = gt__commands[i].run; /* NULL: a weak command not linked in */
         if (!run) {
             fprintf(stderr, "gantry %s: %s is not built into this gantry\n", cmd, cmd);
             return GT_EXIT_FAIL;
