@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gantry/anycost.h"
 #include "gantry/models.h"
 
 #define GT__MODELS_MAX 32
@@ -20,6 +21,7 @@ static const gt_model_entry *gt__models[GT__MODELS_MAX] = {
     &gt_model_cgan,
     &gt_model_biggan,
     &gt_model_r3gan,
+    &gt_model_anycost,
 };
 static int gt__nmodels = -1; /* the rows above, counted at first use; then registrations */
 

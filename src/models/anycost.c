@@ -1,0 +1,276 @@
+/* Anycost GAN's generator (Lin et al., CVPR 2021): a StyleGAN2-like generator whose forward runs
+ * any sub-generator (the first k channels of every conv, the levels up to a resolution) by slicing
+ * its weights. The architecture is include/gantry/anycost.h's comment; docs/anycost/model.md has
+ * the parameter names and the cost formulas.
+ *
+ * Names (rosinality's StyleGAN2, as Anycost GAN's code keeps them): style.<1..n_mlp>.weight /
+ * .bias (the mapping's equalized linears; style.0 is the pixel norm), input.input (1, C(4), 4, 4),
+ * conv1.* (conv 0) and convs.<i-1>.* (conv i >= 1): .conv.weight (C_out, C_in, 3, 3),
+ * .conv.modulation.weight (C_in, w_dim) / .bias, .noise.weight (1), .activate.bias (C_out);
+ * to_rgb1.* (4 px) and to_rgbs.<l-1>.* (level l): .conv.weight (channels, C_in, 1, 1),
+ * .conv.modulation.*, .bias (channels); buffers noises.noise_<i> (1, 1, H, W). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "anycost_internal.h"
+
+static const gt_model_opt_def gt__ac_opts[] = {
+    {"w_dim", GT_OPT_INT, 128, 1, 4096, NULL, "style (w) size", NAN},
+    {"n_mlp", GT_OPT_INT, 4, 1, GT__AC_MAX_MLP, NULL, "mapping network layers", NAN},
+    {"ch", GT_OPT_INT, 32, 1, 4096, NULL, "G width at the full resolution: C(r) = min(ch_max, ch * res / r)", NAN},
+    {"ch_max", GT_OPT_INT, 128, 1, 4096, NULL, "the widest G (and D) layer", NAN},
+    {"dch", GT_OPT_INT, 32, 1, 4096, NULL, "D width at the full resolution (doubling per level, up to ch_max)", NAN},
+    {"d_cond", GT_OPT_INT, 2, 0, GT__AC_MAX_DBLOCKS, NULL,
+     "D blocks (the last ones) modulated by G's channel config; 0 = unconditioned", NAN},
+    {"ac_nres", GT_OPT_INT, 2, 1, 8, NULL, "training: resolutions sampled per step", NAN},
+    {"ac_channels_at", GT_OPT_INT, -1, -1, 1e9, NULL,
+     "training: step at which channels are sorted and channel training starts (-1: never)", NAN},
+    {"ac_sandwich", GT_OPT_INT, 2, 0, 8, NULL, "training: random configs per step besides the largest and smallest",
+     NAN},
+    {"ac_distill", GT_OPT_FLOAT, 1.0, 0, 100, NULL, "training: weight of the distillation towards the full output",
+     NAN},
+};
+
+int gt__ac_level_of(int r) {
+    for (int l = 0; l < 8; l++)
+        if ((4 << l) == r) return l;
+    return -1;
+}
+
+void gt__ac_dims(const gt_model_config *c, int *R, int *levels, int C[GT__AC_MAX_LEVELS]) {
+    *R = c->res;
+    int L = gt__ac_level_of(c->res) + 1;
+    if (L < 1 || L > GT__AC_MAX_LEVELS) L = 1;
+    *levels = L;
+    const int ch = (int)gt_model_opt(c, "ch"), chmax = (int)gt_model_opt(c, "ch_max");
+    for (int l = 0; l < GT__AC_MAX_LEVELS && C; l++) {
+        int64_t v = (int64_t)ch * c->res / (4 << l);
+        C[l] = (int)(v < chmax ? (v < 1 ? 1 : v) : chmax);
+    }
+}
+
+static void gt__ac_defaults(gt_model_config *c) {
+    if (!c->res) c->res = 32;
+    if (!c->nz) c->nz = 128;
+    if (!c->channels) c->channels = 1;
+}
+
+static gt_status gt__ac_check(const gt_model_config *c) {
+    if (c->res != 32 && c->res != 64)
+        return gt_set_error(GT_ERR_ARG, "anycost: resolution %d is not supported (use 32 or 64)", c->res);
+    if (c->channels != 1 && c->channels != 3)
+        return gt_set_error(GT_ERR_ARG, "anycost: channels must be 1 or 3, got %d", c->channels);
+    if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "anycost: nz must be in 1..4096, got %d", c->nz);
+    if (c->n_classes != 0)
+        return gt_set_error(GT_ERR_ARG, "anycost: the family is unconditional (n_classes must be 0, got %d)",
+                            c->n_classes);
+    const int blocks = gt__ac_level_of(c->res), dc = (int)gt_model_opt(c, "d_cond");
+    if (dc < 0 || dc > blocks)
+        return gt_set_error(GT_ERR_ARG, "anycost: d_cond must be in 0..%d (D's blocks at res %d), got %d", blocks,
+                            c->res, dc);
+    return GT_OK;
+}
+
+gt_tensor *gt__ac_param(gt_params *P, const char *prefix, const char *leaf, int ndim, const int64_t *shape,
+                        gt_rng *r, float std, float v, bool buffer, gt_status *st) {
+    if (*st != GT_OK) return NULL;
+    gt_tensor *t = gt_layer_register(P, prefix, leaf, buffer, ndim, shape);
+    if (!t) *st = gt_last_status();
+    else *st = std > 0 ? gt_init_normal(t, r, 0.0f, std) : gt_init_constant(t, v);
+    return t;
+}
+
+/* --- the modulated conv ------------------------------------------------------------------ */
+static gt_status gt__ac_mconv_init(gt__ac_mconv *m, gt_params *P, const char *prefix, int c_in, int c_out, int k,
+                                   int w_dim, bool torgb, gt_rng *r) {
+    char p[128];
+    gt_status st = GT_OK;
+    m->c_in = c_in, m->c_out = c_out, m->k = k, m->torgb = torgb;
+    snprintf(p, sizeof p, "%s.conv", prefix);
+    m->weight = gt__ac_param(P, p, "weight", 4, (const int64_t[]){c_out, c_in, k, k}, r, 1.0f, 0, false, &st);
+    snprintf(p, sizeof p, "%s.conv.modulation", prefix);
+    m->mod_w = gt__ac_param(P, p, "weight", 2, (const int64_t[]){c_in, w_dim}, r, 1.0f, 0, false, &st);
+    m->mod_b = gt__ac_param(P, p, "bias", 1, (const int64_t[]){c_in}, r, 0, 1.0f, false, &st);
+    if (!torgb) {
+        snprintf(p, sizeof p, "%s.noise", prefix);
+        m->noise_w = gt__ac_param(P, p, "weight", 1, (const int64_t[]){1}, r, 0, 0.0f, false, &st);
+        snprintf(p, sizeof p, "%s.activate", prefix);
+        m->bias = gt__ac_param(P, p, "bias", 1, (const int64_t[]){c_out}, r, 0, 0.0f, false, &st);
+    } else
+        m->bias = gt__ac_param(P, prefix, "bias", 1, (const int64_t[]){c_out}, r, 0, 0.0f, false, &st);
+    return st;
+}
+
+/* x (N, >= k_in, H, W) (its first k_in channels are read), w (N, w_dim) -> (N, k_out, H', W').
+ * up: bilinear x2 first. noise (1 or N, 1, H', W') or NULL (torgb). */
+static gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *w, int k_in, int k_out, bool up,
+                                   gt_tensor *noise) {
+    if (!x || !w) return NULL;
+    const int64_t n = w->shape[0], w_dim = w->shape[1];
+    gt_tensor *W = m->weight, *A = m->mod_w, *b = m->mod_b, *bias = m->bias;
+    if (k_out < m->c_out) {
+        W = gt_slice(W, 0, 0, k_out, 1);
+        if (!m->torgb) bias = gt_slice(bias, 0, 0, k_out, 1);
+    }
+    if (k_in < m->c_in) {
+        W = gt_slice(W, 1, 0, k_in, 1);
+        A = gt_slice(A, 0, 0, k_in, 1);
+        b = gt_slice(b, 0, 0, k_in, 1);
+    }
+    if (x->shape[1] != k_in) x = gt_slice(x, 1, 0, k_in, 1);
+    /* the style with the conv's equalized-lr constant folded in: s' = s / sqrt(fan_in) */
+    const float cs = 1.0f / sqrtf((float)(m->c_in * m->k * m->k));
+    gt_tensor *s = gt_add(gt_mul_scalar(gt_linear(w, A, NULL), cs / sqrtf((float)w_dim)), gt_mul_scalar(b, cs));
+    gt_tensor *xm = gt_mul(x, gt_reshape(s, GT_SHAPE(n, k_in, 1, 1)));
+    if (up && xm) xm = gt_upsample_bilinear2d(xm, (int)xm->shape[2] * 2, (int)xm->shape[3] * 2);
+    gt_tensor *y = gt_conv2d(xm, W, NULL, gt_conv_params_make(1, m->k / 2));
+    if (m->torgb) return gt_add(y, gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
+    /* demodulation: rsqrt(sum_{i,kh,kw} (W[o,i] s'[i])^2 + 1e-8) = rsqrt(s'^2 @ (sum_kk W^2)^T + 1e-8) */
+    gt_tensor *wsq = gt_sum(gt_mul(W, W), 2, (const int[]){2, 3}, false); // (k_out, k_in)
+    gt_tensor *d = gt_pow_scalar(gt_add_scalar(gt_matmul(gt_mul(s, s), gt_transpose(wsq, 0, 1)), 1e-8f), -0.5f);
+    y = gt_mul(y, gt_reshape(d, GT_SHAPE(n, k_out, 1, 1)));
+    if (noise) y = gt_add(y, gt_mul(noise, m->noise_w));
+    y = gt_add(y, gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
+    return gt_mul_scalar(gt_leaky_relu(y, 0.2f), GT__AC_SQRT2);
+}
+
+/* --- mapping and synthesis ----------------------------------------------------------------- */
+bool gt_anycost_is(const gt_net *n) { return n && (n->ops == &gt__ac_g_ops || n->ops == &gt__ac_d_ops); }
+
+static gt__ac_g *gt__ac_gen(gt_net *G, const char *fn) {
+    if (!G || G->ops != &gt__ac_g_ops) {
+        gt_set_error(GT_ERR_ARG, "%s: not an anycost generator", fn);
+        return NULL;
+    }
+    return G->impl;
+}
+
+gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
+    gt__ac_g *g = gt__ac_gen(G, "gt_anycost_mapping");
+    if (!g || !z) return NULL;
+    if (z->ndim == 4 && z->shape[2] == 1 && z->shape[3] == 1) z = gt_reshape(z, GT_SHAPE(z->shape[0], z->shape[1]));
+    char s[64];
+    if (!z || z->ndim != 2 || z->shape[1] != g->nz) {
+        gt_set_error(GT_ERR_SHAPE, "anycost mapping: z must be (N, %d), got %s", g->nz, gt_shape_str(z, s, sizeof s));
+        return NULL;
+    }
+    gt_tensor *h = gt_mul(z, gt_pow_scalar(gt_add_scalar(gt_mean(gt_mul(z, z), 1, (const int[]){1}, true), 1e-8f),
+                                            -0.5f));
+    for (int i = 0; i < g->n_mlp; i++) {
+        const float sc = GT__AC_LR_MUL / sqrtf((float)(i ? g->w_dim : g->nz));
+        h = gt_add(gt_mul_scalar(gt_linear(h, g->map_w[i], NULL), sc), gt_mul_scalar(g->map_b[i], GT__AC_LR_MUL));
+        h = gt_mul_scalar(gt_leaky_relu(h, 0.2f), GT__AC_SQRT2);
+    }
+    return h;
+}
+
+int gt__ac_sub_res(const gt_model_config *c, const gt_anycost_sub *s) { return s && s->res ? s->res : c->res; }
+
+gt_tensor *gt_anycost_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s, gt_rng *noise, gt_tensor **rgbs) {
+    gt__ac_g *g = gt__ac_gen(G, "gt_anycost_synthesis");
+    if (!g || !w) return NULL;
+    if (s && gt_anycost_sub_check(&G->cfg, s) != GT_OK) return NULL;
+    char b[64];
+    const bool plus = w->ndim == 3;
+    if (!((w->ndim == 2 && w->shape[1] == g->w_dim) ||
+          (plus && w->shape[1] == g->n_convs && w->shape[2] == g->w_dim))) {
+        gt_set_error(GT_ERR_SHAPE, "anycost synthesis: w must be (N, %d) or (N, %d, %d), got %s", g->w_dim,
+                     g->n_convs, g->w_dim, gt_shape_str(w, b, sizeof b));
+        return NULL;
+    }
+    const int64_t n = w->shape[0];
+    const int levels = gt__ac_level_of(gt__ac_sub_res(&G->cfg, s)) + 1;
+    gt_tensor *wi[GT_AC_MAX_CONVS];
+    for (int i = 0; i < 2 * levels - 1; i++)
+        wi[i] = plus ? gt_reshape(gt_slice(w, 1, i, i + 1, 1), GT_SHAPE(n, g->w_dim)) : w;
+    gt_tensor *x = g->input, *rgb = NULL;
+    int k_prev = g->C[0]; /* conv 0 reads the whole constant */
+    for (int l = 0; l < levels; l++) {
+        const int c0 = l ? 2 * l - 1 : 0, c1 = 2 * l;
+        for (int i = c0; i <= c1; i++) {
+            const int k = gt_anycost_sub_channels(&G->cfg, s, i);
+            gt_tensor *nz = noise ? gt_randn(noise, GT_SHAPE(n, 1, 4 << l, 4 << l)) : g->noise[i];
+            x = gt__ac_mconv_fwd(&g->conv[i], x, wi[i], k_prev, k, l > 0 && i == c0, nz);
+            k_prev = k;
+        }
+        gt_tensor *t = gt__ac_mconv_fwd(&g->torgb[l], x, wi[c1], k_prev, g->channels, false, NULL);
+        rgb = rgb ? gt_add(gt_upsample_bilinear2d(rgb, 4 << l, 4 << l), t) : t;
+        if (rgbs) rgbs[l] = rgb;
+    }
+    return rgb;
+}
+
+gt_tensor *gt_anycost_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub *s, gt_rng *noise) {
+    return gt_anycost_synthesis(G, gt_anycost_mapping(G, z), s, noise, NULL);
+}
+
+static gt_tensor *gt__ac_g_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
+    (void)y, (void)mode;
+    return gt_anycost_generate(net, x, NULL, NULL);
+}
+
+static void gt__ac_free(gt_net *net) {
+    free(net->impl);
+    net->impl = NULL;
+}
+
+const gt_net_ops gt__ac_g_ops = {gt__ac_g_forward, NULL, gt__ac_free};
+
+/* --- build ---------------------------------------------------------------------------------- */
+static gt_status gt__ac_g_build(const gt_model_config *c, gt_rng *r, gt_net *out) {
+    gt__ac_g *g = calloc(1, sizeof *g);
+    if (!g) return gt_set_error(GT_ERR_OOM, "anycost: out of memory");
+    out->impl = g;
+    out->ops = &gt__ac_g_ops;
+    gt__ac_dims(c, &g->R, &g->levels, g->C);
+    g->n_convs = 2 * g->levels - 1;
+    g->w_dim = (int)gt_model_opt(c, "w_dim");
+    g->n_mlp = (int)gt_model_opt(c, "n_mlp");
+    g->nz = c->nz;
+    g->channels = c->channels;
+    gt_params *P = &out->P;
+    gt_status st = GT_OK;
+    char p[32];
+    for (int i = 0; i < g->n_mlp; i++) {
+        snprintf(p, sizeof p, "style.%d", i + 1);
+        const int64_t in = i ? g->w_dim : g->nz;
+        g->map_w[i] = gt__ac_param(P, p, "weight", 2, (const int64_t[]){g->w_dim, in}, r, 1.0f / GT__AC_LR_MUL, 0,
+                                   false, &st);
+        g->map_b[i] = gt__ac_param(P, p, "bias", 1, (const int64_t[]){g->w_dim}, r, 0, 0.0f, false, &st);
+    }
+    g->input = gt__ac_param(P, "input", "input", 4, (const int64_t[]){1, g->C[0], 4, 4}, r, 1.0f, 0, false, &st);
+    for (int l = 0; l < g->levels && st == GT_OK; l++) {
+        const int c0 = l ? 2 * l - 1 : 0;
+        for (int i = c0; i <= 2 * l && st == GT_OK; i++) {
+            if (i == 0) snprintf(p, sizeof p, "conv1");
+            else snprintf(p, sizeof p, "convs.%d", i - 1);
+            const int cin = i == c0 && l ? g->C[l - 1] : g->C[l];
+            st = gt__ac_mconv_init(&g->conv[i], P, p, cin, g->C[l], 3, g->w_dim, false, r);
+        }
+        if (l == 0) snprintf(p, sizeof p, "to_rgb1");
+        else snprintf(p, sizeof p, "to_rgbs.%d", l - 1);
+        if (st == GT_OK) st = gt__ac_mconv_init(&g->torgb[l], P, p, g->C[l], g->channels, 1, g->w_dim, true, r);
+    }
+    for (int i = 0; i < g->n_convs; i++) {
+        const int64_t h = 4 << gt__ac_conv_level(i);
+        snprintf(p, sizeof p, "noise_%d", i);
+        g->noise[i] = gt__ac_param(P, "noises", p, 4, (const int64_t[]){1, 1, h, h}, r, 1.0f, 0, true, &st);
+    }
+    return st == GT_OK ? gt_params_finalize(P) : st;
+}
+
+static gt_status gt__ac_build(const gt_model_config *c, gt_net_kind kind, gt_rng *r, gt_net *out) {
+    return kind == GT_NET_G ? gt__ac_g_build(c, r, out) : gt__ac_d_build(c, r, out);
+}
+
+const gt_model_entry gt_model_anycost = {
+    .name = "anycost",
+    .summary = "Anycost GAN (Lin et al. 2021), 32/64 px: style-based G whose sub-generators (channel ratio, "
+               "resolution) preview the full output; multi-resolution, G-conditioned D",
+    .defaults = gt__ac_defaults,
+    .check = gt__ac_check,
+    .build = gt__ac_build,
+    .opts = gt__ac_opts,
+    .n_opts = (int)(sizeof gt__ac_opts / sizeof gt__ac_opts[0]),
+};
