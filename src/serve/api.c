@@ -325,6 +325,8 @@ int gt__api(gt_lab_server *S, struct MHD_Connection *c, const char *url, const c
         return gt__create(S, c, body, n);
     }
     if (strncmp(url, "/api/sessions/", 14) == 0) return gt__session_route(S, c, url + 14, method, body, n);
+    if (!strncmp(url, "/api/anycost", 12) && (url[12] == 0 || url[12] == '/'))
+        return gt__anycost_api(S, c, url + 12, method, body, n);
     int q = gt__runs_route(S, c, url, method, body, n);
     if (q >= 0) return q;
     char safe[101];

@@ -166,6 +166,12 @@ int gt__runs_route(gt_lab_server *S, struct MHD_Connection *c, const char *url, 
                    size_t n); /* -1: not theirs */
 gt_status gt__runs_server_start(gt_lab_server *S, const char *dir);
 void gt__runs_server_stop(gt_lab_server *S, bool wake_only);
+/* anycost_api.c: POST /api/anycost/open, /render, /close (docs/anycost/editor.md); url is what
+ * follows /api/anycost. gt__anycost_stop frees the server's editors (their nets are the editor
+ * thread's) and ends that thread when no editor is left: call it after the HTTP threads stopped. */
+int gt__anycost_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest, const char *method, const char *body,
+                    size_t n);
+void gt__anycost_stop(gt_lab_server *S);
 /* static.c: GET / and files of the web folder */
 int gt__static(gt_lab_server *S, struct MHD_Connection *c, const char *url, const char *method);
 
