@@ -64,7 +64,43 @@ gt_tensor *gt_anycost_edit(gt_tensor *w, gt_tensor *dirs, int k, float strength)
 
 /* w (or w+) files: safetensors with the tensor "w" and the metadata "gantry" = "anycost-w". */
 gt_status gt_anycost_w_save(const char *path, gt_tensor *w);
+/* *w_out: a new retained tensor (caller releases), (N, w_dim) or (N, n_convs, w_dim) of c's sizes
+ * (GT_ERR_FORMAT naming the file, the expected and the found shape otherwise). */
 gt_status gt_anycost_w_load(const gt_model_config *c, const char *path, gt_tensor **w_out);
+
+/* --- helpers (additions to the agreed API) ------------------------------------------------ */
+/* Fashion-MNIST's class names (index = the classifier's class = the direction's row):
+ * "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+ * "Ankle boot". */
+extern const char *const gt_anycost_class_names[10];
+/* The sub-generator s's (NULL: full) pixel MSE for w against img (1, C, R, R) average-pooled
+ * to the sub's resolution, without recording a graph. */
+gt_status gt_anycost_recon_error(gt_net *G, gt_tensor *w, gt_tensor *img, const gt_anycost_sub *s, double *mse);
+/* Images (N, 1, H, H) in [-1, 1] -> the fmnist classifier's input (N, 1, 28, 28) in [0, 1]:
+ * (x + 1) / 2 clamped, resized with the extractor's filter (antialiased bilinear, gt_resize_f32)
+ * as two matrix products, so differentiable. New reference in the current scope. */
+gt_tensor *gt_anycost_fmnist_input(gt_tensor *x);
+/* gt_anycost_directions, also counting the generated images of each class (counts: NULL or
+ * 10 entries (GT_FMNIST_CLASSES); a class with count 0 gets a zero direction). */
+gt_status gt_anycost_directions_ex(gt_net *G, int n, uint64_t seed, gt_tensor **dirs_out, int64_t *counts);
+/* The linear classifier behind the directions: one-vs-rest logistic regression on x (n, d)
+ * (standardized per dimension inside) with labels in [0, K) (others ignored), iters full-batch
+ * gradient steps; dirs (K, d): each class's normal mapped back to x's space, unit length (zero
+ * for a class with no samples or all of them). */
+gt_status gt_anycost_logreg_directions(const float *x, const int32_t *labels, int64_t n, int d, int K, int iters,
+                                       float *dirs);
+/* Directions files: safetensors "dirs" (K, w_dim), metadata "gantry" = "anycost-directions",
+ * "w_dim", "classes" (names, comma-separated) and "counts" (images per class, when given). */
+gt_status gt_anycost_dirs_save(const char *path, gt_tensor *dirs, const int64_t *counts);
+/* dirs_out: a new retained tensor (K, w_dim); GT_ERR_FORMAT when w_dim is not c's. */
+gt_status gt_anycost_dirs_load(const gt_model_config *c, const char *path, gt_tensor **dirs_out);
+/* gt_anycost_encoder_train with a progress callback (NULL: none) every `every` steps and at the
+ * last: the step (1-based) and the mean training loss since the previous call. */
+typedef void (*gt_anycost_encoder_progress)(int step, double loss, void *ctx);
+gt_status gt_anycost_encoder_train_ex(gt_net *G, int steps, uint64_t seed, gt_anycost_encoder_progress cb, int every,
+                                      void *ctx, gt_anycost_encoder **out);
+/* The encoder's model config (the G's it was trained for). */
+const gt_model_config *gt_anycost_encoder_config(const gt_anycost_encoder *e);
 
 #ifdef __cplusplus
 }
