@@ -1,5 +1,6 @@
 /* gantry sample: images from a checkpoint's generator - a grid (--out), one
- * PNG each (--outdir), truncated latents, an interpolation strip (--interp). */
+ * PNG each (--outdir), truncated latents, an interpolation strip (--interp);
+ * for an anycost checkpoint a sub-generator's images (--channels, --res). */
 #include <math.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -96,9 +97,25 @@ static int gt__set_codes(const gt_model_config *c, gt_tensor *z, const char *spe
     return 0;
 }
 
+/* An anycost sub-generator's images for z (no graph, the fixed noise: deterministic), 64 at a time. */
+static gt_tensor *gt__sub_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub *sub) {
+    const int64_t n = z->shape[0], r = sub->res ? sub->res : G->cfg.res, per = (int64_t)G->cfg.channels * r * r;
+    gt_tensor *out = gt_empty(GT_SHAPE(n, G->cfg.channels, r, r));
+    if (!out) return NULL;
+    bool prev = gt_no_grad_begin(), ok = true;
+    for (int64_t s = 0; s < n && ok; s += 64) {
+        int m = gt_scope_begin();
+        gt_tensor *x = gt_anycost_generate(G, gt_contiguous(gt_slice(z, 0, s, s + 64 < n ? s + 64 : n, 1)), sub, NULL);
+        ok = x && gt_copy_to(x, gt_data(out) + s * per) == GT_OK;
+        gt_scope_end(m);
+    }
+    gt_grad_mode_restore(prev);
+    return ok ? out : NULL;
+}
+
 int gt_cmd_sample(int argc, char **argv) {
-    const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL, *code = NULL;
-    int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1;
+    const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL, *code = NULL, *channels = NULL;
+    int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1, res = 0;
     uint64_t seed = 0;
     double trunc = 0;
     bool ema = true;
@@ -120,6 +137,10 @@ int gt_cmd_sample(int argc, char **argv) {
          "conditional models: every image of class K (default: the classes in turn)", false},
         {"--code", GT_ARG_STR, &code, 0, 0, false, "cat=K,c0=V,...",
          "InfoGAN: fix the categorical code to K and continuous code i to V (in [-1, 1]) in every image", false},
+        {"--channels", GT_ARG_STR, &channels, 0, 0, false, "R|R,R,...",
+         "anycost: the sub-generator's channel ratio (0.25, 0.5, 0.75, 1), one for all convs or one per conv", false},
+        {"--res", GT_ARG_INT, &res, 1, 4096, false, "PX",
+         "anycost: the sub-generator's resolution (one of the model's levels 8..res)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -151,6 +172,23 @@ int gt_cmd_sample(int argc, char **argv) {
         gt_net_free(&G);
         return GT_EXIT_USAGE;
     }
+    const bool want_sub = channels || res;
+    gt_anycost_sub sub;
+    char subtxt[160] = "";
+    if (want_sub) {
+        if (!gt_anycost_is(&G)) {
+            fprintf(stderr, "gantry sample: --channels and --res need an anycost checkpoint; %s holds a %s model\n",
+                    ckpt, cfg.model.name);
+            gt_net_free(&G);
+            return GT_EXIT_FAIL;
+        }
+        if (gt_anycost_sub_parse(&cfg.model, channels, res, &sub) != GT_OK) {
+            gt_args_error("sample", "%s", gt_last_error());
+            gt_net_free(&G);
+            return GT_EXIT_USAGE;
+        }
+        gt_anycost_sub_text(&cfg.model, &sub, subtxt, sizeof subtxt);
+    }
     int status = GT_EXIT_OK;
     int m = gt_scope_begin();
     gt_tensor *z = gt_sample_z(&cfg.model, interp ? sa : seed, sb, interp != NULL, n, (float)trunc);
@@ -161,7 +199,8 @@ int gt_cmd_sample(int argc, char **argv) {
         gt_net_free(&G);
         return GT_EXIT_USAGE;
     }
-    if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_sample_generate(&G, &cfg.model, z, klass);
+    if (z && want_sub) x = gt__sub_generate(&G, z, &sub);
+    else if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_sample_generate(&G, &cfg.model, z, klass);
     if (!x) {
         status = gt__fail("generating");
     } else {
@@ -172,8 +211,9 @@ int gt_cmd_sample(int argc, char **argv) {
         gt_status st = out ? gt__save(out, x, nrow, 2, scale) : gt__write_each(outdir, x, scale);
         if (st != GT_OK) status = gt__fail(NULL);
         else
-            printf("%s: %d image%s from %s (%s %s generator) -> %s\n", interp ? "interpolation" : "samples", n,
-                   n == 1 ? "" : "s", ckpt, cfg.model.name, used_ema ? "EMA" : "raw", out ? out : outdir);
+            printf("%s: %d image%s from %s (%s %s generator%s%s) -> %s\n", interp ? "interpolation" : "samples", n,
+                   n == 1 ? "" : "s", ckpt, cfg.model.name, used_ema ? "EMA" : "raw", want_sub ? ", sub-generator " : "",
+                   subtxt, out ? out : outdir);
     }
     gt_scope_end(m);
     gt_net_free(&G);
