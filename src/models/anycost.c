@@ -18,9 +18,9 @@
 static const gt_model_opt_def gt__ac_opts[] = {
     {"w_dim", GT_OPT_INT, 128, 1, 4096, NULL, "style (w) size", NAN},
     {"n_mlp", GT_OPT_INT, 4, 1, GT__AC_MAX_MLP, NULL, "mapping network layers", NAN},
-    {"ch", GT_OPT_INT, 32, 1, 4096, NULL, "G width at the full resolution: C(r) = min(ch_max, ch * res / r)", NAN},
-    {"ch_max", GT_OPT_INT, 128, 1, 4096, NULL, "the widest G (and D) layer", NAN},
-    {"dch", GT_OPT_INT, 32, 1, 4096, NULL, "D width at the full resolution (doubling per level, up to ch_max)", NAN},
+    {"ch", GT_OPT_INT, 32, 1, GT__AC_MAX_CH, NULL, "G width at the full resolution: C(r) = min(ch_max, ch * res / r)", NAN},
+    {"ch_max", GT_OPT_INT, 128, 1, GT__AC_MAX_CH, NULL, "the widest G (and D) layer", NAN},
+    {"dch", GT_OPT_INT, 32, 1, GT__AC_MAX_CH, NULL, "D width at the full resolution (doubling per level, up to ch_max)", NAN},
     {"d_cond", GT_OPT_INT, 2, 0, GT__AC_MAX_DBLOCKS, NULL,
      "D blocks (the last ones) modulated by G's channel config; 0 = unconditioned", NAN},
     {"ac_nres", GT_OPT_INT, 2, 1, 8, NULL, "training: resolutions sampled per step", NAN},

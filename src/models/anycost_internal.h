@@ -58,6 +58,9 @@ gt_status gt__ac_d_build(const gt_model_config *c, gt_rng *r, gt_net *out);
 /* Equalized-lr parameter: registers prefix.leaf with N(0, std) (std 0: constant v). */
 gt_tensor *gt__ac_param(gt_params *P, const char *prefix, const char *leaf, int ndim, const int64_t *shape,
                         gt_rng *r, float std, float v, bool buffer, gt_status *st);
+#define GT__AC_MAX_CH 1024 /* the options ch, ch_max and dch are at most this */
+/* Importance of conv's output channels (C floats into imp): the sort's key. */
+gt_status gt__ac_channel_importance(gt_net *G, uint64_t seed, int conv, float *imp);
 /* sub resolution (0 -> R) */
 int gt__ac_sub_res(const gt_model_config *c, const gt_anycost_sub *s);
 

@@ -163,8 +163,115 @@ static int64_t gt__ac_cost(const gt_model_config *c, const gt_anycost_sub *s, bo
 int64_t gt_anycost_macs(const gt_model_config *c, const gt_anycost_sub *s) { return gt__ac_cost(c, s, true); }
 int64_t gt_anycost_params(const gt_model_config *c, const gt_anycost_sub *s) { return gt__ac_cost(c, s, false); }
 
+/* --- channel sorting ------------------------------------------------------------------------- */
+/* The modulations that read conv i's output: conv i+1 and, for a level's last conv, its torgb. */
+static int gt__ac_consumers(gt__ac_g *g, int i, gt__ac_mconv **out) {
+    int n = 0;
+    if (i + 1 < g->n_convs) out[n++] = &g->conv[i + 1];
+    if (i % 2 == 0) out[n++] = &g->torgb[i / 2];
+    return n;
+}
+
+gt_status gt__ac_channel_importance(gt_net *G, uint64_t seed, int conv, float *imp) {
+    if (!G || G->ops != &gt__ac_g_ops) return gt_set_error(GT_ERR_ARG, "anycost: not an anycost generator");
+    gt__ac_g *g = G->impl;
+    if (conv < 0 || conv >= g->n_convs) return gt_set_error(GT_ERR_ARG, "anycost: no conv %d", conv);
+    const int C = g->conv[conv].c_out;
+    const bool prev = gt_no_grad_begin();
+    const int mk = gt_scope_begin();
+    gt_rng r;
+    gt_rng_init(&r, seed);
+    gt_tensor *w = gt_anycost_mapping(G, gt_randn(&r, GT_SHAPE(256, g->nz)));
+    gt__ac_mconv *cons[2];
+    const int nc = gt__ac_consumers(g, conv, cons);
+    for (int j = 0; j < C; j++) imp[j] = 0.0f;
+    gt_status st = w ? GT_OK : gt_last_status();
+    for (int q = 0; q < nc && st == GT_OK; q++) {
+        gt__ac_mconv *m = cons[q];
+        gt_tensor *s = gt_add(gt_mul_scalar(gt_linear(w, m->mod_w, NULL), 1.0f / sqrtf((float)g->w_dim)), m->mod_b);
+        gt_tensor *ms = gt_contiguous(gt_mean(gt_abs(s), 1, (const int[]){0}, false)); // (C)
+        if (!ms) {
+            st = gt_last_status();
+            break;
+        }
+        const float *sv = gt_data(ms), *W = gt_data(m->weight);
+        const int64_t kk = (int64_t)m->k * m->k;
+        for (int j = 0; j < C; j++) {
+            double l1 = 0;
+            for (int o = 0; o < m->c_out; o++)
+                for (int64_t t = 0; t < kk; t++) l1 += fabsf(W[((int64_t)o * m->c_in + j) * kk + t]);
+            imp[j] += (float)(l1 * sv[j]);
+        }
+    }
+    gt_scope_end(mk);
+    gt_grad_mode_restore(prev);
+    return st;
+}
+
+/* t viewed as (outer, n, inner) with n along dim: entry j of the result = entry perm[j] before. */
+static gt_status gt__ac_permute(gt_tensor *t, int dim, const int *perm, int n) {
+    if (!t || t->shape[dim] != n || !gt_is_contiguous(t))
+        return gt_set_error(GT_ERR_STATE, "anycost sort: unexpected parameter layout");
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; d++) outer *= t->shape[d];
+    for (int d = dim + 1; d < t->ndim; d++) inner *= t->shape[d];
+    float *p = gt_data(t), *tmp = malloc(sizeof(float) * (size_t)(n * inner));
+    if (!tmp) return gt_set_error(GT_ERR_OOM, "anycost sort: out of memory");
+    for (int64_t a = 0; a < outer; a++) {
+        float *blk = p + a * n * inner;
+        for (int j = 0; j < n; j++) memcpy(tmp + j * inner, blk + (int64_t)perm[j] * inner, sizeof(float) * inner);
+        memcpy(blk, tmp, sizeof(float) * (size_t)(n * inner));
+    }
+    free(tmp);
+    return GT_OK;
+}
+
+static gt_status gt__ac_apply_perm(gt_net *G, int conv, const int *perm) {
+    gt__ac_g *g = G->impl;
+    gt__ac_mconv *m = &g->conv[conv], *cons[2];
+    const int C = m->c_out, nc = gt__ac_consumers(g, conv, cons);
+    gt_status st = gt__ac_permute(m->weight, 0, perm, C);
+    if (st == GT_OK) st = gt__ac_permute(m->bias, 0, perm, C);
+    for (int q = 0; q < nc && st == GT_OK; q++) {
+        st = gt__ac_permute(cons[q]->weight, 1, perm, C);
+        if (st == GT_OK) st = gt__ac_permute(cons[q]->mod_w, 0, perm, C);
+        if (st == GT_OK) st = gt__ac_permute(cons[q]->mod_b, 0, perm, C);
+    }
+    return st;
+}
+
+/* Indices 0..n-1 by decreasing key (ties: lower index first); insertion sort, n <= GT__AC_MAX_CH. */
+static void gt__ac_argsort_desc(const float *key, int *idx, int n) {
+    for (int j = 0; j < n; j++) {
+        int q = j;
+        while (q > 0 && key[idx[q - 1]] < key[j]) {
+            idx[q] = idx[q - 1];
+            q--;
+        }
+        idx[q] = j;
+    }
+}
+
 gt_status gt_anycost_sort_channels(gt_net *G, gt_net *also, uint64_t seed) {
-    (void)also, (void)seed;
-    if (!G || G->ops != &gt__ac_g_ops) return gt_set_error(GT_ERR_ARG, "gt_anycost_sort_channels: not an anycost generator");
-    return gt_set_error(GT_ERR_STATE, "gt_anycost_sort_channels: not written yet");
+    if (!G || G->ops != &gt__ac_g_ops)
+        return gt_set_error(GT_ERR_ARG, "gt_anycost_sort_channels: not an anycost generator");
+    if (also == G) also = NULL;
+    if (also && (also->ops != &gt__ac_g_ops || !gt_model_config_same(&G->cfg, &also->cfg)))
+        return gt_set_error(GT_ERR_ARG, "gt_anycost_sort_channels: the second generator has another config");
+    gt__ac_g *g = G->impl;
+    int(*perms)[GT__AC_MAX_CH] = malloc(sizeof(int) * GT_AC_MAX_CONVS * GT__AC_MAX_CH);
+    float *imp = malloc(sizeof(float) * GT__AC_MAX_CH);
+    gt_status st = perms && imp ? GT_OK : gt_set_error(GT_ERR_OOM, "anycost sort: out of memory");
+    /* every key from the unsorted weights (conv i's key reads only its consumers' columns i) */
+    for (int i = 0; i < g->n_convs && st == GT_OK; i++) {
+        st = gt__ac_channel_importance(G, seed, i, imp);
+        if (st == GT_OK) gt__ac_argsort_desc(imp, perms[i], g->conv[i].c_out);
+    }
+    for (int i = 0; i < g->n_convs && st == GT_OK; i++) {
+        st = gt__ac_apply_perm(G, i, perms[i]);
+        if (st == GT_OK && also) st = gt__ac_apply_perm(also, i, perms[i]);
+    }
+    free(perms);
+    free(imp);
+    return st;
 }

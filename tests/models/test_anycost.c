@@ -4,6 +4,7 @@
  * checks and texts; channel sorting keeps the function; costs; gradients by finite differences;
  * a checkpoint round trip through gt_load_generator. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/harness.h"
@@ -11,6 +12,8 @@
 #include "gantry/anycost.h"
 #include "gantry/checkpoint.h"
 #include "gantry/train.h"
+
+#include "../../src/models/anycost_internal.h" /* gt__ac_channel_importance */
 
 static gt_model_config cfg(int res, const char *opts) {
     gt_model_config c = gt_model_config_default("anycost");
@@ -234,11 +237,192 @@ static void test_errors(void) {
           code[5 * 4] == 0);
 }
 
+/* (e) channel sorting: same function, channels by decreasing importance, the EMA copy alike */
+static void test_sort(void) {
+    gt_model_config c = cfg(32, "ch=16,ch_max=32,w_dim=32,n_mlp=2");
+    gt_net G, E;
+    if (!build(&c, GT_NET_G, 4, &G)) return;
+    if (!build(&c, GT_NET_G, 4, &E)) return gt_net_free(&G);
+    perturb(&G, 8);
+    CHECK(gt_params_copy(&E.P, &G.P) == GT_OK);
+    gt_tensor *z = gt_test_randn(6, GT_SHAPE(4, c.nz), 1.0f);
+    gt_tensor *before = gt_contiguous(gt_net_forward(&G, z, GT_BN_EVAL));
+    gt_tensor *w0 = gt_contiguous(gt_params_get(&G.P, "convs.2.conv.weight"));
+    gt_tensor *keep = gt_from_data(w0->ndim, w0->shape, gt_data(w0)); /* a copy: the slab is sorted in place */
+    CHECK_MSG(gt_anycost_sort_channels(&G, &E, 42) == GT_OK, "%s", gt_last_error());
+    gt_tensor *after = gt_net_forward(&G, z, GT_BN_EVAL);
+    CHECK(gt_test_close("sorted G", after, before, 1e-5f, 1e-5f));
+    CHECK_MSG(max_abs_diff(gt_params_get(&G.P, "convs.2.conv.weight"), keep) > 0, "sorting changed nothing");
+    CHECK(max_abs_diff(G.P.slab, E.P.slab) == 0.0f);
+    CHECK(max_abs_diff(gt_net_forward(&E, z, GT_BN_EVAL), after) == 0.0f);
+    float imp[64];
+    for (int i = 0; i < gt_anycost_n_convs(&c); i++) {
+        CHECK(gt__ac_channel_importance(&G, 42, i, imp) == GT_OK);
+        const int C = gt_anycost_conv_channels(&c, i);
+        int bad = 0;
+        for (int j = 1; j < C; j++) bad += imp[j] > imp[j - 1] * (1 + 1e-5f);
+        CHECK_MSG(bad == 0 && imp[0] > imp[C - 1], "conv %d: channels not by decreasing importance", i);
+    }
+    /* sorting again keeps the order */
+    CHECK(gt_anycost_sort_channels(&G, NULL, 42) == GT_OK);
+    CHECK(gt_test_close("sorted twice", gt_net_forward(&G, z, GT_BN_EVAL), before, 1e-5f, 1e-5f));
+    gt_net_free(&G);
+    gt_net_free(&E);
+}
+
+/* costs: the formula on a tiny config by hand; the full sub's params are G's */
+static void test_costs(void) {
+    gt_model_config c = cfg(32, "ch=4,ch_max=8,w_dim=8,n_mlp=2");
+    c.nz = 8;
+    gt_anycost_sub s = gt_anycost_uniform(1.0f, 8);
+    /* mapping 8x8 twice; conv 0 at 4x4 (8 -> 8): affine 8*8, conv 8*8*9*16, demod 8*8; torgb 4: affine 8*8, 1*8*16;
+       convs 1 and 2 at 8x8 (8 -> 8): 8*8 + 8*8*9*64 + 8*8 each; torgb 8: 8*8 + 1*8*64 */
+    const int64_t macs = 2 * 64 + (64 + 8 * 8 * 9 * 16 + 64) + (64 + 8 * 16) + 2 * (64 + 8 * 8 * 9 * 64 + 64) +
+                         (64 + 8 * 64);
+    CHECK_MSG(gt_anycost_macs(&c, &s) == macs, "macs %lld, by hand %lld", (long long)gt_anycost_macs(&c, &s),
+              (long long)macs);
+    /* mapping (64 + 8) * 2; const 8*16; each conv 8*8*9 + affine 8*8 + 8 + noise 1 + bias 8; torgb 8 + 64 + 8 + 1 */
+    const int64_t params = 2 * 72 + 128 + 3 * (576 + 64 + 8 + 1 + 8) + 2 * (8 + 64 + 8 + 1);
+    CHECK(gt_anycost_params(&c, &s) == params);
+    s = gt_anycost_uniform(0.5f, 8); /* k = 4 everywhere; conv 0 still reads the 8 constant channels */
+    CHECK(gt_anycost_macs(&c, &s) == 2 * 64 + (64 + 4 * 8 * 9 * 16 + 32) + (32 + 4 * 16) + (32 + 4 * 4 * 9 * 64 + 16) +
+                                         (32 + 4 * 4 * 9 * 64 + 16) + (32 + 4 * 64));
+    gt_model_config d = cfg(32, NULL);
+    gt_net G;
+    if (!build(&d, GT_NET_G, 0, &G)) return;
+    CHECK_MSG(gt_anycost_params(&d, NULL) == gt_net_num_params(&G), "params %lld vs the net's %lld",
+              (long long)gt_anycost_params(&d, NULL), (long long)gt_net_num_params(&G));
+    gt_anycost_sub q = gt_anycost_uniform(0.25f, 16);
+    const int64_t mf = gt_anycost_macs(&d, NULL), mq = gt_anycost_macs(&d, &q);
+    printf("    default 32 px G: %lld MACs, %lld params; 0.25@16: %lld MACs (%.1fx fewer), %lld params\n",
+           (long long)mf, (long long)gt_anycost_params(&d, NULL), (long long)mq, (double)mf / (double)mq,
+           (long long)gt_anycost_params(&d, &q));
+    CHECK(mq * 10 < mf && gt_anycost_params(&d, &q) < gt_anycost_params(&d, NULL));
+    gt_net_free(&G);
+    /* options and defaults */
+    gt_model_config e = gt_model_config_default("anycost");
+    CHECK(e.res == 32 && e.nz == 128 && e.channels == 1);
+    CHECK(gt_model_opt(&e, "w_dim") == 128 && gt_model_opt(&e, "n_mlp") == 4 && gt_model_opt(&e, "ch") == 32 &&
+          gt_model_opt(&e, "ch_max") == 128 && gt_model_opt(&e, "dch") == 32 && gt_model_opt(&e, "d_cond") == 2);
+    CHECK(gt_model_opt(&e, "ac_nres") == 2 && gt_model_opt(&e, "ac_channels_at") == -1 &&
+          gt_model_opt(&e, "ac_sandwich") == 2 && gt_model_opt(&e, "ac_distill") == 1.0);
+    CHECK(gt_model_opt_set(&e, "ac_nres", 9) == GT_ERR_ARG && gt_model_opt_set(&e, "d_cond", -1) == GT_ERR_ARG);
+    CHECK(gt_model_opt_set(&e, "d_cond", 4) == GT_OK && gt_model_build(&e, GT_NET_D, &(gt_rng){0}, &G) == GT_ERR_ARG &&
+          strstr(gt_last_error(), "d_cond"));
+}
+
+/* (f) gradients: backward against central differences (double sums) for a few parameters */
+typedef struct {
+    gt_net *G;
+    gt_anycost_sub s;
+    gt_tensor *z, *v;
+} fd_ctx;
+
+static double fd_loss(fd_ctx *x) {
+    int m = gt_scope_begin();
+    gt_tensor *o = gt_contiguous(gt_anycost_generate(x->G, x->z, &x->s, NULL));
+    double L = 0;
+    const float *a = gt_data(o), *b = gt_data(x->v);
+    for (int64_t i = 0; o && i < gt_numel(o); i++) L += (double)a[i] * b[i];
+    gt_scope_end(m);
+    return L;
+}
+
+static gt_tensor *f_synth(gt_tensor *const *in, void *ctx) {
+    fd_ctx *x = ctx;
+    return gt_anycost_synthesis(x->G, in[0], &x->s, NULL, NULL);
+}
+
+static void test_gradients(void) {
+    gt_model_config c = cfg(32, "ch=4,ch_max=8,w_dim=8,n_mlp=2");
+    c.nz = 8;
+    gt_net G;
+    if (!build(&c, GT_NET_G, 5, &G)) return;
+    perturb(&G, 3);
+    /* 8 px: fewer leaky-ReLU kinks for a perturbation to cross (a parameter that moves every unit, a noise
+       strength or a style, crosses some at any step; the differences then converge only as eps shrinks, so each
+       element is checked at eps 1e-2, 3e-3 and 1e-3 and must agree at one of them) */
+    fd_ctx x = {&G, gt_anycost_uniform(0.5f, 8), gt_test_randn(1, GT_SHAPE(2, 8), 1.0f), NULL};
+    x.s.ratio[0] = 1.0f;
+    x.v = gt_test_randn(2, GT_SHAPE(2, 1, 8, 8), 1.0f);
+    CHECK(gt_params_zero_grad(&G.P) == GT_OK);
+    gt_tensor *o = gt_anycost_generate(&G, x.z, &x.s, NULL);
+    CHECK(gt_backward(gt_sum_all(gt_mul(o, x.v))) == GT_OK);
+    const char *names[] = {"convs.0.conv.weight", "convs.1.conv.modulation.weight", "conv1.conv.modulation.bias",
+                           "style.1.weight", "style.2.bias", "to_rgbs.0.conv.weight", "convs.1.noise.weight",
+                           "input.input", "to_rgb1.bias", "convs.0.activate.bias", "convs.0.noise.weight"};
+    for (int q = 0; q < (int)(sizeof names / sizeof names[0]); q++) {
+        gt_tensor *t = gt_params_get(&G.P, names[q]);
+        CHECK_MSG(t && t->grad, "%s: no gradient", names[q]);
+        if (!t || !t->grad) continue;
+        float *p = gt_data(t);
+        const float *g = gt_data(t->grad);
+        const int64_t idx = (int64_t)(q * 7) % gt_numel(t);
+        const float keep = p[idx], epss[] = {1e-2f, 3e-3f, 1e-3f};
+        double fd = 0, best = INFINITY;
+        for (int e = 0; e < 3; e++) {
+            p[idx] = keep + epss[e];
+            const double lp = fd_loss(&x);
+            p[idx] = keep - epss[e];
+            const double lm = fd_loss(&x);
+            p[idx] = keep;
+            const double d = (lp - lm) / (2 * epss[e]), err = fabs(d - g[idx]) / (2e-2 * fabs(d) + 1e-3);
+            if (err < best) best = err, fd = d;
+        }
+        CHECK_MSG(best <= 1.0, "%s[%lld]: backward %g, differences %g", names[q], (long long)idx, (double)g[idx], fd);
+    }
+    /* a dropped channel's weights get no gradient (conv 1 keeps 4 of 8: column 5 of conv 2 is unread), nor the
+       convs above the sub's resolution */
+    gt_tensor *w2 = gt_params_get(&G.P, "convs.1.conv.weight"), *w3 = gt_params_get(&G.P, "convs.2.conv.weight");
+    CHECK(w2 && w2->grad && gt_data(w2->grad)[5 * 9] == 0.0f && gt_data(w2->grad)[0] != 0.0f);
+    CHECK(w3 && w3->grad && gt_data(w3->grad)[0] == 0.0f);
+    /* w: the harness's gradcheck */
+    gt_tensor *w = gt_anycost_mapping(&G, x.z);
+    gt_gradcheck_opts go = {.eps = 1e-3f, .rtol = 2e-2f, .atol = 2e-3f, .max_elems = 16, .wrt = 1};
+    CHECK(gt_test_gradcheck("synthesis wrt w", f_synth, 1, (gt_tensor *const[]){gt_detach(w)}, &x, &go));
+    gt_net_free(&G);
+}
+
+/* (g) a checkpoint of an anycost G through gt_load_generator */
+static void test_checkpoint(void) {
+    gt_train_config tc = gt_train_config_default();
+    tc.model = cfg(32, "ch=8,ch_max=16,w_dim=16,d_cond=1,ac_nres=3");
+    tc.model.nz = 16;
+    gt_net G;
+    if (!build(&tc.model, GT_NET_G, 6, &G)) return;
+    perturb(&G, 1);
+    char *json = gt_train_config_to_json(&tc);
+    CHECK(json != NULL);
+    gt_ckpt ck;
+    gt_ckpt_init(&ck);
+    CHECK(gt_ckpt_add_params(&ck, "G.", &G.P) == GT_OK);
+    CHECK(gt_ckpt_set_meta(&ck, "config", json) == GT_OK);
+    const char *path = gt_test_path("ac.safetensors");
+    CHECK_MSG(gt_ckpt_save(&ck, path) == GT_OK, "%s", gt_last_error());
+    gt_ckpt_free(&ck);
+    free(json);
+    gt_net L;
+    gt_train_config lc;
+    bool ema = true;
+    CHECK_MSG(gt_load_generator(path, true, &L, &lc, &ema) == GT_OK, "%s", gt_last_error());
+    CHECK(!ema && gt_anycost_is(&L) && gt_model_config_same(&L.cfg, &tc.model) && gt_model_opt(&L.cfg, "ac_nres") == 3);
+    gt_tensor *z = gt_test_randn(3, GT_SHAPE(2, 16), 1.0f);
+    gt_anycost_sub s = gt_anycost_uniform(0.25f, 16);
+    CHECK(max_abs_diff(gt_net_forward(&L, z, GT_BN_EVAL), gt_net_forward(&G, z, GT_BN_EVAL)) == 0.0f);
+    CHECK(max_abs_diff(gt_anycost_generate(&L, z, &s, NULL), gt_anycost_generate(&G, z, &s, NULL)) == 0.0f);
+    gt_net_free(&L);
+    gt_net_free(&G);
+}
+
 int main(void) {
     gt_set_num_threads(2);
     RUN(test_errors);
     RUN(test_sliced_exact);
     RUN(test_lower_res);
     RUN(test_discriminator);
+    RUN(test_sort);
+    RUN(test_costs);
+    RUN(test_gradients);
+    RUN(test_checkpoint);
     return gt_test_finish();
 }
