@@ -25,6 +25,7 @@
 #include "checkpoint.h"
 #include "models.h"
 #include "optim.h"
+#include "anycost.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -208,9 +209,14 @@ typedef struct {
     double reg[GT_REG_COUNT];/* each regularizer's last penalty (before weights), 0 when off or not due */
     double loss_state;       /* a stateful loss's state after the step (BEGAN's k_t), else 0 */
     double loss_measure;     /* its convergence measure (BEGAN's M), else 0 */
+    /* A family's own scheme (see "training schemes" below); 0 with the default scheme. */
+    double distill;          /* anycost: the mean distillation MSE of the sub-generators (before its weight) */
+    int phase;               /* the scheme's phase: 0 (one phase), anycost: 1 multi-resolution, 2 channels */
 } gt_step_stats;
 
-typedef struct {
+struct gt_train_scheme;
+
+typedef struct gt_trainer {
     gt_train_config cfg;
     gt_net G, D;
     gt_net G_ema;            /* the EMA generator (when cfg.ema > 0) */
@@ -229,6 +235,8 @@ typedef struct {
     gt_ckpt ckpt;            /* binding of the whole training state */
     double elapsed_s;        /* training time in this process */
     void *eval;              /* --eval-every state: extractor + real statistics (src/train/evaluate.c) */
+    const struct gt_train_scheme *scheme; /* the step this family runs (gt_train_scheme_for) */
+    void *scheme_state;      /* the scheme's own state (its init allocates, its free frees) */
 } gt_trainer;
 
 /* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and
@@ -261,6 +269,64 @@ gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z);
 /* The first half of gt_trainer_sample: t->G_sample := the sampling generator
  * (EMA when there is one) with recalibrated BN statistics; then gt_generate(&t->G_sample, z). */
 gt_status gt_trainer_prepare_sampler(gt_trainer *t);
+
+/* --- training schemes --------------------------------------------------------------
+ * A family may own its training step. gt_trainer_init looks the model's family up in a table
+ * (src/train/trainer.c, gt__schemes: one row per scheme); a family without a row runs the default
+ * scheme (n_critic D steps, then one G step on the last fake batch, as above). The trainer keeps
+ * what every scheme shares: the config check, data, G, D, the EMA copy, both Adams, the latent
+ * generator t->rng, the batch checks of gt_trainer_step_on_y, the EMA update after the step, the
+ * step count and the common checkpoint entries. A scheme adds:
+ *   init   after G, D, EMA, the Adams and t->rng exist, before the checkpoint binding: checks the
+ *          family's options, allocates t->scheme_state (NULL: nothing to do)
+ *   bind   its extra state into the checkpoint, after the common entries (NULL: none)
+ *   step   the D and G updates of one step on checked batches: n_critic reals (B, C, res, res) in
+ *          [-1, 1] and latents (B, nz) (labels for a conditional family, else NULL), drawing any
+ *          randomness from t->rng; fills *s. Runs inside a scope the trainer opens.
+ *   free   frees t->scheme_state (NULL: nothing)
+ * A new scheme is one file (src/train/<name>_train.c, defining its row) and one line in the table. */
+typedef struct gt_train_scheme {
+    const char *family;  /* the model family it trains ("anycost"); NULL for the default row */
+    const char *summary; /* one line */
+    gt_status (*init)(gt_trainer *t);
+    gt_status (*bind)(gt_trainer *t, gt_ckpt *c);
+    gt_status (*step)(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
+                      gt_tensor *const *fake_y, gt_step_stats *s);
+    void (*free)(gt_trainer *t);
+} gt_train_scheme;
+/* The scheme of a family (the default one when it has no row). */
+const gt_train_scheme *gt_train_scheme_for(const char *family);
+/* The default scheme's row (what every family without its own runs). */
+extern const gt_train_scheme gt_train_scheme_default;
+
+/* The anycost scheme (src/train/anycost_train.c; docs/anycost/training.md). Model options ac_nres,
+ * ac_channels_at, ac_sandwich, ac_distill (gantry/anycost.h). Each step is one of two phases:
+ *   1 multi-resolution (step < ac_channels_at, or always with -1): ac_nres distinct levels among
+ *     8..R drawn from t->rng; G's full synthesis once (t->rng as noise); D sees each level's skip
+ *     sum and the reals average-pooled to it through its own input; D's and G's losses averaged;
+ *   2 adaptive channels (from step ac_channels_at): the first such step sorts the channels of G
+ *     and G_ema (gt_anycost_sort_channels, seed cfg.seed) and resets G's Adam (the permutation
+ *     invalidates its moments; saved as "anycost.sorted"); then the sandwich rule: the full config
+ *     at R, the smallest (0.25) and ac_sandwich random per-conv configs, each at a drawn level, one
+ *     mapping of the same z and the same noise for all; D conditioned on each config; G's loss per
+ *     config + ac_distill * MSE(sub, the full output detached and pooled to the sub's level).
+ * The regularizers (R1, ...) run every reg_every D steps on one entry drawn from t->rng. */
+#define GT_AC_PLAN_MAX 16
+typedef struct {
+    int phase;                          /* 1 multi-resolution, 2 adaptive channels */
+    int n;                              /* entries (ac_nres, or 2 + ac_sandwich) */
+    gt_anycost_sub sub[GT_AC_PLAN_MAX]; /* each entry's sub-generator; sub[i].res its level. Phase 1:
+                                           full width; phase 2: full at R, smallest, random ones */
+    gt_rng noise;                       /* t->rng before the full synthesis: the noise of every entry */
+    int reg_entry;                      /* the entry the regularizers used (-1: not due) */
+    bool sorted_now;                    /* this step sorted the channels */
+} gt_anycost_plan;
+extern const gt_train_scheme gt_train_scheme_anycost;
+/* The plan of the last critic step of t's last step (GT_ERR_STATE when t does not run the anycost
+ * scheme or has not stepped in this process). */
+gt_status gt_anycost_train_last_plan(const gt_trainer *t, gt_anycost_plan *out);
+/* Whether t's channels have been sorted (phase 2 began; restored from a checkpoint). */
+bool gt_anycost_train_sorted(const gt_trainer *t);
 
 /* --- the run loop ---------------------------------------------------------------- */
 typedef struct {

@@ -207,6 +207,8 @@ static void gt__acc(gt__interval *iv, const gt_step_stats *s) {
     for (int k = 0; k < GT_REG_COUNT; k++) iv->sum.reg[k] += s->reg[k];
     iv->sum.loss_measure += s->loss_measure;
     iv->sum.loss_state = s->loss_state; /* the state as it stands, not an average */
+    iv->sum.distill += s->distill;
+    iv->sum.phase = s->phase; /* the phase as it stands */
     iv->n++;
 }
 
@@ -222,7 +224,8 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
     if (iv->n && !last) {
         double k = 1.0 / (double)iv->n, last_state = iv->sum.loss_state;
         p->mean = (gt_step_stats){iv->sum.loss_d * k, iv->sum.loss_g * k, iv->sum.gp * k, iv->sum.d_real * k,
-                                  iv->sum.d_fake * k, {0}, last_state, iv->sum.loss_measure * k};
+                                  iv->sum.d_fake * k, {0}, last_state, iv->sum.loss_measure * k,
+                                  iv->sum.distill * k, iv->sum.phase};
         for (int r = 0; r < GT_REG_COUNT; r++) p->mean.reg[r] = iv->sum.reg[r] * k;
     } else if (last) {
         p->mean = *last;
@@ -246,6 +249,12 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_trai
         rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"k\":%s,\"M\":%s,",
                                gt_fmt_double(p->mean.loss_state, x, sizeof x),
                                gt_fmt_double(p->mean.loss_measure, y, sizeof y));
+    }
+    if (p->mean.phase > 0 && rn < sizeof regs) { /* a scheme with phases (anycost): its phase and distillation */
+        char x[40];
+        rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"phase\":\"%s\",\"distill\":%s,",
+                               p->mean.phase == 1 ? "multires" : "channels",
+                               gt_fmt_double(p->mean.distill, x, sizeof x));
     }
     fprintf(f,
             "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,%s\"d_real\":%s,\"d_fake\":%s,"

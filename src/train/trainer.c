@@ -1,6 +1,7 @@
 /* The GAN trainer: models, optimizers, EMA, data and latents; one training
  * step (n_critic D steps, then one G step on the last fake batch, as the
- * PyTorch DCGAN example); the checkpoint binding of the whole state. */
+ * PyTorch DCGAN example); the checkpoint binding of the whole state. A family
+ * may own its step instead: the scheme table (gt__schemes, gantry/train.h). */
 #include <math.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ static gt_status gt__bind(gt_trainer *t) {
     if (st == GT_OK) st = gt_ckpt_add_u64(c, "data.batcher", t->batcher_state, 3);
     /* a stateful loss's state (BEGAN's k_t); only then, so other checkpoints keep their tensors */
     if (st == GT_OK && gt_loss_def_get(t->cfg.loss)->update) st = gt_ckpt_add_u64(c, "train.loss_state", &t->loss_state, 1);
+    /* the family's scheme's own state, after the common entries */
+    if (st == GT_OK && t->scheme && t->scheme->bind) st = t->scheme->bind(t, c);
     return st;
 }
 
@@ -92,6 +95,8 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     if (st == GT_OK) st = gt_adam_init(&t->opt_d, &t->D.P, c->lr_d, c->beta1, c->beta2, 1e-8, 0);
     if (st != GT_OK) return st;
     gt_rng_init(&t->rng, c->seed ^ GT__LATENT_KEY);
+    t->scheme = gt_train_scheme_for(c->model.name);
+    if (t->scheme->init && (st = t->scheme->init(t)) != GT_OK) return st;
     int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
     t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
     gt_scope_end(mz);
@@ -108,6 +113,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
 
 void gt_trainer_free(gt_trainer *t) {
     if (!t) return;
+    if (t->scheme && t->scheme->free) t->scheme->free(t);
     gt_train_eval_free(t);
     gt_ckpt_free(&t->ckpt);
     gt_release(t->fixed_z);
@@ -273,24 +279,15 @@ gt_status gt_trainer_step_on(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
     return gt_trainer_step_on_y(t, reals, NULL, z, NULL, stats);
 }
 
-gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
-                               gt_tensor *const *fake_y, gt_step_stats *stats) {
-    if (!t || !t->G.ops || !reals || !z) return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: trainer not ready");
+/* The default scheme's step: n_critic D steps, then G's on the last critic step's fakes. */
+static gt_status gt__default_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y,
+                                  gt_tensor *const *z, gt_tensor *const *fake_y, gt_step_stats *stats) {
     const int nc = t->cfg.n_critic;
-    const bool cond = t->cfg.model.n_classes > 0;
-    if (cond && (!real_y || !fake_y))
-        return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: conditional model %s needs the labels of reals and fakes",
-                            t->cfg.model.name);
-#define GT__Y(a, i) ((a) ? (a)[i] : NULL)
-    for (int i = 0; i < nc; i++) {
-        gt_status st = gt__check_batch(t, reals[i], z[i]);
-        if (st != GT_OK) return st;
-    }
     gt_step_stats s;
     memset(&s, 0, sizeof s);
-    int m = gt_scope_begin();
     gt_status st = GT_OK;
     gt_tensor *fake = NULL; // (B, C, res, res) of the last critic step, with G's graph
+#define GT__Y(a, i) ((a) ? (a)[i] : NULL)
     for (int i = 0; i < nc && st == GT_OK; i++) {
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
@@ -304,6 +301,41 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
     }
     if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], GT__Y(real_y, nc - 1), fake, GT__Y(fake_y, nc - 1), z[nc - 1], &s);
 #undef GT__Y
+    *stats = s;
+    return st;
+}
+
+/* The schemes: a family with a row here trains with its own step (gantry/train.h). */
+const gt_train_scheme gt_train_scheme_default = {
+    NULL, "n_critic D steps, then one G step on the last fake batch", NULL, NULL, gt__default_step, NULL,
+};
+static const gt_train_scheme *const gt__schemes[] = {
+    &gt_train_scheme_anycost,
+};
+
+const gt_train_scheme *gt_train_scheme_for(const char *family) {
+    for (size_t i = 0; family && i < sizeof gt__schemes / sizeof *gt__schemes; i++)
+        if (strcmp(gt__schemes[i]->family, family) == 0) return gt__schemes[i];
+    return &gt_train_scheme_default;
+}
+
+gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
+                               gt_tensor *const *fake_y, gt_step_stats *stats) {
+    if (!t || !t->G.ops || !reals || !z) return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: trainer not ready");
+    const int nc = t->cfg.n_critic;
+    const bool cond = t->cfg.model.n_classes > 0;
+    if (cond && (!real_y || !fake_y))
+        return gt_set_error(GT_ERR_ARG, "gt_trainer_step_on: conditional model %s needs the labels of reals and fakes",
+                            t->cfg.model.name);
+    for (int i = 0; i < nc; i++) {
+        gt_status st = gt__check_batch(t, reals[i], z[i]);
+        if (st != GT_OK) return st;
+    }
+    gt_step_stats s;
+    memset(&s, 0, sizeof s);
+    int m = gt_scope_begin();
+    const gt_train_scheme *sc = t->scheme ? t->scheme : &gt_train_scheme_default;
+    gt_status st = sc->step(t, reals, real_y, z, fake_y, &s);
     if (st == GT_OK && t->has_ema) {
         /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
          * early averages do not drag in the random initial weights */
