@@ -52,6 +52,8 @@ export function mountRuns(root, ctx) {
 
   function fill(tr, r) {
     cell(tr, 'c-model').textContent = r.model || '–';
+    if (r.model === 'anycost' && !tr.querySelector('.anycost-link')) // its checkpoints open in the anycost editor
+      cell(tr, 'c-name').append(' ', h('a', { class: 'anycost-link', href: `anycost.html?run=${encodeURIComponent(r.name)}`, title: 'Open the last checkpoint in the anycost editor', style: 'font-size: 11px; font-weight: 550; margin-left: 6px' }, 'edit'));
     cell(tr, 'c-data').textContent = r.data || '–';
     cell(tr, 'c-data').title = r.data || '';
     const steps = Number(r.steps) || 0, step = Number(r.step) || 0;
