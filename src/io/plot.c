@@ -215,10 +215,12 @@ static void gt__axis_make(gt__axis *a, bool log, double flo, double fhi, double 
     a->lo = lo, a->hi = hi;
     if (log) {
         const int d0 = (int)floor(lo), d1 = (int)ceil(hi);
-        const bool sub = d1 - d0 <= 4; /* 1, 2, 5 per decade when there are few */
+        /* 1, 2, 5 per decade when there are few; every multiple when less than one is shown */
+        static const double mul[3][9] = {{1}, {1, 2, 5}, {1, 2, 3, 4, 5, 6, 7, 8, 9}};
+        const int kind = hi - lo < 1 ? 2 : d1 - d0 <= 4 ? 1 : 0, nm = kind == 2 ? 9 : kind == 1 ? 3 : 1;
         for (int d = d0; d <= d1 && a->nt < 64; d++)
-            for (int m = 0; m < (sub ? 3 : 1) && a->nt < 64; m++) {
-                double t = d + log10((double[]){1, 2, 5}[m]);
+            for (int m = 0; m < nm && a->nt < 64; m++) {
+                double t = d + log10(mul[kind][m]);
                 if (t >= lo - 1e-9 && t <= hi + 1e-9) a->ticks[a->nt++] = t;
             }
         a->step = 1;
