@@ -80,12 +80,31 @@ static void gt__progress_cb(int64_t done, int64_t total, void *user) {
 typedef struct {
     gt_net G;
     gt_tensor *z; // (n, nz), owned
+    bool sub_on;        /* an anycost sub-generator (--channels / --res) */
+    gt_anycost_sub sub;
+    int R;              /* the model's res: a smaller sub's images are upsampled to it */
 } gt__gen_ctx;
+
+/* The anycost sub-generator asked for (--channels / --res), checked against the checkpoint. */
+typedef struct {
+    bool on;
+    gt_anycost_sub sub;
+    char text[256];
+    int64_t macs, params, full_macs;
+} gt__sub_req;
 
 static gt_status gt__gen_images(void *ctx, int64_t start, int64_t count, uint8_t *out) {
     gt__gen_ctx *g = ctx;
     int m = gt_scope_begin();
-    gt_tensor *x = gt_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1));
+    gt_tensor *x;
+    if (g->sub_on) { /* only the sub's slice runs; bilinear up to the model's res for the extractor */
+        bool prev = gt_no_grad_begin();
+        x = gt_anycost_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1), &g->sub, NULL);
+        if (x && x->shape[3] < g->R) x = gt_upsample_bilinear2d(x, g->R, g->R);
+        gt_grad_mode_restore(prev);
+    } else {
+        x = gt_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1));
+    }
     gt_status st = x ? GT_OK : gt_last_status();
     if (x) {
         const float *p = gt_data(x); /* (count, C, res, res) in [-1, 1], contiguous */
@@ -107,7 +126,8 @@ static void gt__gen_free(void *ctx) {
     free(g);
 }
 
-static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_t seed, bool ema) {
+static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_t seed, bool ema,
+                                            const gt__sub_req *sub) {
     gt__gen_ctx *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     gt_train_config cfg;
@@ -118,6 +138,7 @@ static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_
         free(g);
         return NULL;
     }
+    if (sub && sub->on) g->sub_on = true, g->sub = sub->sub, g->R = cfg.model.res;
     g->z = gt_sample_latents_for(&cfg.model, seed, n, 0.0f);
     if (!g->z) {
         gt__gen_free(g);
@@ -125,7 +146,8 @@ static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_
     }
     if (gt_scope_depth() > 0) gt_retain(g->z); /* ours, past the scope's end */
     char name[1200];
-    snprintf(name, sizeof name, "%s (%s %s generator)", path, cfg.model.name, used_ema ? "EMA" : "raw");
+    snprintf(name, sizeof name, "%s (%s %s generator%s%s)", path, cfg.model.name, used_ema ? "EMA" : "raw",
+             g->sub_on ? ", sub-generator " : "", g->sub_on ? sub->text : "");
     gt_image_source *s = gt_image_source_from_fn(name, n, cfg.model.channels, cfg.model.res, cfg.model.res,
                                                  gt__gen_images, g, gt__gen_free);
     if (!s) gt__gen_free(g);
@@ -147,9 +169,48 @@ typedef struct {
     int64_t n;
 } gt__side;
 
-static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema, bool skip_bad) {
-    if (gt__ends_with(s->spec, ".safetensors") || gt_file_sniff(s->spec) == GT_FILE_SAFETENSORS) {
-        s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema);
+static bool gt__is_ckpt(const char *spec) {
+    return gt__ends_with(spec, ".safetensors") || gt_file_sniff(spec) == GT_FILE_SAFETENSORS;
+}
+
+/* --channels / --res for the checkpoint at path: exit 1 when it is not anycost (or unreadable),
+ * 2 for a ratio or resolution the model does not have; 0 with *r filled. */
+static int gt__sub_request(const char *path, const char *channels, int res, bool ema, gt__sub_req *r) {
+    gt_net G;
+    gt_train_config cfg;
+    bool used = false;
+    if (gt_load_generator(path, ema, &G, &cfg, &used) != GT_OK) {
+        fprintf(stderr, "gantry eval: --ckpt %s: %s\n", path, gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    bool any = gt_anycost_is(&G);
+    gt_net_free(&G);
+    if (!any) {
+        fprintf(stderr, "gantry eval: %s is a %s checkpoint; --channels and --res need an anycost one\n", path,
+                cfg.model.name);
+        return GT_EXIT_FAIL;
+    }
+    if (res > cfg.model.res) {
+        fprintf(stderr, "gantry eval: --res %d is above the model's resolution %d (levels 8..%d)\n", res,
+                cfg.model.res, cfg.model.res);
+        return GT_EXIT_USAGE;
+    }
+    if (gt_anycost_sub_parse(&cfg.model, channels ? channels : "1", res, &r->sub) != GT_OK) {
+        fprintf(stderr, "gantry eval: %s: %s\n", channels ? "--channels" : "--res", gt_last_error());
+        return GT_EXIT_USAGE;
+    }
+    r->on = true;
+    gt_anycost_sub_text(&cfg.model, &r->sub, r->text, sizeof r->text);
+    gt_anycost_sub full = gt_anycost_uniform(1.0f, 0);
+    r->macs = gt_anycost_macs(&cfg.model, &r->sub), r->params = gt_anycost_params(&cfg.model, &r->sub);
+    r->full_macs = gt_anycost_macs(&cfg.model, &full);
+    return GT_EXIT_OK;
+}
+
+static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema, bool skip_bad,
+                               const gt__sub_req *sub) {
+    if (gt__is_ckpt(s->spec)) {
+        s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema, sub);
         return s->src ? GT_OK : gt_last_status();
     }
     gt_dataset_opts o = {.limit = n_flag > 0 ? n_flag : 0, .skip_bad = skip_bad};
@@ -175,6 +236,8 @@ static cJSON *gt__side_json(const gt__side *s) {
 int gt_cmd_eval(int argc, char **argv) {
     const char *real = NULL, *fake = NULL, *metrics = "fid", *exname = "inception", *resize = "tf1";
     const char *weights = NULL, *json = NULL, *save_real = NULL, *save_fake = NULL;
+    const char *ckpt = NULL, *channels = NULL;
+    int sub_res = 0;
     int64_t n = 0, batch = 0, kid_subset = 1000;
     int threads = 0, kid_subsets = 100, splits = 10, k_pr = 3, k_dc = 5;
     uint64_t seed = 0, rng_seed = 2020;
@@ -183,6 +246,11 @@ int gt_cmd_eval(int argc, char **argv) {
         {"--real", GT_ARG_STR, &real, 0, 0, false, "SRC", "real images or their statistics (.npz mu/sigma)", false},
         {"--fake", GT_ARG_STR, &fake, 0, 0, false, "SRC", "generated images: a checkpoint (.safetensors), folder, "
          ".npy/.npz, dataset", false},
+        {"--ckpt", GT_ARG_STR, &ckpt, 0, 0, false, "FILE", "a checkpoint to evaluate (= --fake FILE)", false},
+        {"--channels", GT_ARG_STR, &channels, 0, 0, false, "R", "anycost checkpoint: the sub-generator's channel "
+         "ratio (0.25, 0.5, 0.75, 1, or one per conv: 1,0.5,...)", false},
+        {"--res", GT_ARG_INT, &sub_res, 8, 4096, false, "N", "anycost checkpoint: the sub-generator's resolution "
+         "(a level 8..R; upsampled bilinearly to R for the extractor)", false},
         {"--metrics", GT_ARG_STR, &metrics, 0, 0, false, "LIST", "comma list of fid, kid, is, pr, dc, all (fid)",
          false},
         {"--extractor", GT_ARG_STR, &exname, 0, 0, false, "NAME", "inception (default), fmnist or pixels", false},
@@ -218,12 +286,22 @@ int gt_cmd_eval(int argc, char **argv) {
                            "--fake SRC [--real SRC] [--metrics fid,kid,is,pr,dc] [flags]\n\n"
                            "SRC: fashion-mnist:train | fashion-mnist:test | a folder of PNG/JPEG | FILE.npy / "
                            "FILE.npz (uint8 images)\n     | FILE.npz (FID statistics mu, sigma) | "
-                           "CHECKPOINT.safetensors (generates --n images)");
+                           "CHECKPOINT.safetensors (generates --n images)\n"
+                           "An anycost checkpoint's sub-generator: --ckpt FILE --channels 0.5 --res 16");
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
     unsigned want = gt__parse_metrics(metrics);
     if (!want) return GT_EXIT_USAGE;
-    if (!fake) return gt_args_error("eval", "--fake SRC is required");
+    if (ckpt && fake) return gt_args_error("eval", "give --ckpt FILE or --fake SRC, not both");
+    if (ckpt) fake = ckpt;
+    if (!fake) return gt_args_error("eval", "--fake SRC (or --ckpt FILE) is required");
+    gt__sub_req sub = {0};
+    if (channels || sub_res) {
+        if (!gt__is_ckpt(fake))
+            return gt_args_error("eval", "--channels and --res take a checkpoint (--ckpt FILE), not '%s'", fake);
+        int rs = gt__sub_request(fake, channels, sub_res, ema, &sub);
+        if (rs) return rs;
+    }
     if (!real && (want & ~(unsigned)M_IS)) return gt_args_error("eval", "--real SRC is required for fid, kid, pr, dc");
     int rmode = 0;
     gt_resize_mode rm;
@@ -252,7 +330,7 @@ int gt_cmd_eval(int argc, char **argv) {
     for (int i = 0; i < 2; i++) {
         gt__side *s = sides[i];
         if (!s->spec) continue;
-        if (gt__open_side(s, n, seed, ema, skip_bad)) {
+        if (gt__open_side(s, n, seed, ema, skip_bad, s == &F ? &sub : NULL)) {
             char what[300];
             snprintf(what, sizeof what, "--%s %s", s->label, s->spec);
             gt__fail(what);
@@ -352,7 +430,19 @@ int gt_cmd_eval(int argc, char **argv) {
         fprintf(stderr, "  nearest neighbours of %lld real and %lld fake samples...\n", (long long)R.fs.n,
                 (long long)F.fs.n);
     gt_metrics_result mr;
+    cJSON *anyj = NULL; /* the sub-generator's description, for --json */
     bool ok = gt_metrics_compute(want, &mo, &R.stats, &R.fs, &F.stats, &F.fs, &mr) == GT_OK;
+    if (ok && sub.on) {
+        printf("  sub-generator    %s: %lld MACs per image (%.3f of the full %lld), %lld parameters\n", sub.text,
+               (long long)sub.macs, sub.full_macs > 0 ? (double)sub.macs / (double)sub.full_macs : 0.0,
+               (long long)sub.full_macs, (long long)sub.params);
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "sub", sub.text);
+        gt_json_add_number(a, "macs", (double)sub.macs);
+        gt_json_add_number(a, "full_macs", (double)sub.full_macs);
+        gt_json_add_number(a, "params", (double)sub.params);
+        anyj = a;
+    }
     if (ok && (want & M_FID)) {
         printf("  FID              %.6f\n", mr.fid);
         gt_json_add_number(res, "frechet_inception_distance", mr.fid);
@@ -383,6 +473,7 @@ int gt_cmd_eval(int argc, char **argv) {
         gt_json_add_number(res, "coverage", mr.coverage);
     }
     if (!ok) {
+        cJSON_Delete(anyj);
         cJSON_Delete(res);
         gt__fail(NULL);
         goto done;
@@ -394,6 +485,7 @@ int gt_cmd_eval(int argc, char **argv) {
         cJSON_AddItemToObject(root, "fake", gt__side_json(&F));
         if (real) cJSON_AddItemToObject(root, "real", gt__side_json(&R));
         if (ex.extract) cJSON_AddStringToObject(root, "extractor", ex.name);
+        if (anyj) cJSON_AddItemToObject(root, "anycost", anyj), anyj = NULL;
         cJSON_AddStringToObject(root, "resize", rkey);
         gt_json_add_number(root, "time_s", took);
         char *text = cJSON_Print(root);
@@ -407,6 +499,7 @@ int gt_cmd_eval(int argc, char **argv) {
     } else {
         cJSON_Delete(res);
     }
+    cJSON_Delete(anyj);
     if (!quiet) fprintf(stderr, "  done in %.1f s\n", took);
     status = GT_EXIT_OK;
 done:
