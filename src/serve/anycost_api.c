@@ -1,4 +1,4 @@
-/* The anycost editor (docs/anycost/editor.md): POST /api/anycost/open, /render and /close.
+/* The anycost editor (docs/anycost/editor.md): POST /api/anycost/open, /render, /project, /close.
  * An editor is one opened anycost checkpoint of the runs folder: its generator (the EMA G when
  * present), the class directions of gt_anycost_directions (computed once, at open), and every
  * uniform sub-generator (ratio 0.25..1 x levels 8..R) with its MACs and its latency measured at
@@ -19,7 +19,6 @@
 #include <limits.h>
 #include <math.h>
 #include <microhttpd.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,13 +63,14 @@ typedef struct {
     gt_train_config cfg;
     bool ema;
     gt_tensor *dirs; /* (K, w_dim) retained, or NULL */
+    gt_tensor *wproj; /* the last projected picture's w (1, w_dim) retained, or NULL */
     int K;
     char dirs_note[300]; /* why there are none */
     int ncfg, full;      /* cfgs sorted by MACs; full: the ratio-1 full-resolution one */
     gt__ed_cfg cfgs[GT__ED_MAX_CFGS];
 } gt__ed;
 
-enum { GT__J_OPEN, GT__J_RENDER, GT__J_CLOSE, GT__J_STOP };
+enum { GT__J_OPEN, GT__J_RENDER, GT__J_CLOSE, GT__J_PROJECT, GT__J_STOP };
 
 typedef struct {
     int kind;
@@ -79,8 +79,10 @@ typedef struct {
     uint64_t seed;
     int nedits, ek[GT__ED_MAX_EDITS];
     float ev[GT__ED_MAX_EDITS];
-    bool final;
+    bool final, projected;
     double budget;
+    int npix, steps; /* project: the picture's values (pix, malloc'd), Adam steps */
+    uint8_t *pix;
     int status; /* 0, or the HTTP status of the failure with err */
     char err[700];
     gt_buf out; /* the answer's JSON */
@@ -149,6 +151,7 @@ static bool gt__ed_lock(void) {
 static void gt__ed_free(gt__ed *e) {
     if (!e) return;
     gt_release(e->dirs);
+    gt_release(e->wproj);
     gt_net_free(&e->G);
     free(e);
 }
@@ -274,6 +277,13 @@ static void gt__ed_json(gt_buf *b, const gt__ed *e) {
         if (k) gt__buf_puts(b, ",");
         gt__buf_json_str(b, e->K == 10 ? gt__ed_fmnist[k] : lab);
     }
+    gt__buf_puts(b, "],\"directions_active\":["); /* a class no generated item fell into has no direction (0) */
+    for (int k = 0; k < e->K; k++) {
+        const float *d = gt_data(e->dirs) + (size_t)k * e->dirs->shape[1];
+        bool on = false;
+        for (int64_t i = 0; i < e->dirs->shape[1] && !on; i++) on = d[i] != 0;
+        gt__buf_printf(b, "%s%s", k ? "," : "", on ? "true" : "false");
+    }
     gt__buf_puts(b, "],\"directions_note\":");
     gt__buf_json_str(b, e->dirs_note);
     gt__buf_printf(b, ",\"open_ms\":{\"load\":%.1f,\"measure\":%.1f,\"directions\":%.1f}}", e->load_ms, e->measure_ms,
@@ -338,7 +348,7 @@ static void gt__open_job(gt__ed_job *j) {
     t0 = gt__now();
     if (m->channels == 1 && m->res == 32) {
         if (gt_anycost_directions(&e->G, GT__ED_DIRS_N, GT__ED_DIRS_SEED, &e->dirs) == GT_OK && e->dirs &&
-            e->dirs->ndim == 2)
+            e->dirs->ndim == 2 && gt_is_contiguous(e->dirs))
             e->K = (int)e->dirs->shape[0];
         else {
             snprintf(e->dirs_note, sizeof e->dirs_note, "no directions: %s", gt_last_error());
@@ -368,54 +378,22 @@ static void gt__open_job(gt__ed_job *j) {
     gt__ed_json(&j->out, e);
 }
 
-/* ---- a render's picture: PNG in memory, base64 ---------------------------------------------------- */
+/* ---- render, project ---------------------------------------------------------------------------- */
 
-static void gt__png_put(png_structp png, png_bytep d, size_t n) { gt__buf_add(png_get_io_ptr(png), d, n); }
-static void gt__png_flush(png_structp png) { (void)png; }
-static void gt__png_err(png_structp png, png_const_charp msg) {
-    (void)msg;
-    png_longjmp(png, 1);
-}
-
-static gt_status gt__png_mem(const gt_image *im, gt_buf *out) {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, gt__png_err, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        png_destroy_write_struct(&png, NULL);
-        return gt_set_error(GT_ERR_OOM, "out of memory (PNG)");
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        return gt_set_error(GT_ERR_IO, "encoding the PNG failed");
-    }
-    png_set_write_fn(png, out, gt__png_put, gt__png_flush);
-    png_set_IHDR(png, info, (png_uint_32)im->w, (png_uint_32)im->h, 8, im->c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < im->h; y++) png_write_row(png, im->data + (size_t)y * im->w * im->c);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    return out->oom ? gt_set_error(GT_ERR_OOM, "out of memory (PNG)") : GT_OK;
-}
-
-static void gt__base64(gt_buf *b, const uint8_t *p, size_t n) {
-    static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!gt__buf_reserve(b, (n + 2) / 3 * 4)) return;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        char q[4] = {T[v >> 18], T[(v >> 12) & 63], i + 1 < n ? T[(v >> 6) & 63] : '=', i + 2 < n ? T[v & 63] : '='};
-        gt__buf_add(b, q, 4);
-    }
-}
-
-static void gt__render_job(gt__ed_job *j) {
+/* The job's editor (touched), or NULL with 404. */
+static gt__ed *gt__ed_get(gt__ed_job *j) {
     int i = gt__ed_find(j->S, j->id);
     if (i < 0) {
         j->status = 404, snprintf(j->err, sizeof j->err, "id: no editor '%s' (editors unused for 10 minutes are closed)", j->id);
-        return;
+        return NULL;
     }
-    gt__ed *e = gt__E.eds[i];
-    e->touched = gt__now();
+    gt__E.eds[i]->touched = gt__now();
+    return gt__E.eds[i];
+}
+
+static void gt__render_job(gt__ed_job *j) {
+    gt__ed *e = gt__ed_get(j);
+    if (!e) return;
     for (int k = 0; k < j->nedits; k++)
         if (j->ek[k] >= e->K) {
             j->status = 400;
@@ -423,40 +401,76 @@ static void gt__render_job(gt__ed_job *j) {
             else snprintf(j->err, sizeof j->err, "edits: unknown direction '%d' (this checkpoint has none: %s)", j->ek[k], e->dirs_note);
             return;
         }
+    if (j->projected && !e->wproj) {
+        j->status = 400, snprintf(j->err, sizeof j->err, "projected: no image was projected in this editor (POST /api/anycost/project)");
+        return;
+    }
     int ci = j->final ? e->full : gt__ed_pick(e, j->budget);
     const gt__ed_cfg *c = &e->cfgs[ci];
     gt_anycost_sub sub = gt_anycost_uniform(c->ratio, c->res);
     double t0 = gt__now(), ms = 0;
     bool g = gt_no_grad_begin();
     int sc = gt_scope_begin();
-    gt_tensor *z = gt_sample_latents_for(&e->cfg.model, j->seed, 1, 0);
-    gt_tensor *w = z ? gt_anycost_mapping(&e->G, z) : NULL;
+    gt_tensor *z = j->projected ? NULL : gt_sample_latents_for(&e->cfg.model, j->seed, 1, 0);
+    gt_tensor *w = j->projected ? e->wproj : z ? gt_anycost_mapping(&e->G, z) : NULL;
     for (int k = 0; k < j->nedits && w; k++)
         if (j->ev[k] != 0) w = gt_anycost_edit(w, e->dirs, j->ek[k], j->ev[k]);
     double edit_ms = (gt__now() - t0) * 1000;
     gt_tensor *x = w ? gt__ed_synth(e, w, j->final ? NULL : &sub, &ms) : NULL;
-    gt_image im = {0};
-    gt_buf png = {0};
-    gt_status st = x ? gt_make_grid(x, 1, 0, &im) : gt_last_status();
-    if (st == GT_OK) st = gt__png_mem(&im, &png);
-    gt_scope_end(sc);
-    gt_grad_mode_restore(g);
-    gt_image_free(&im);
-    if (st != GT_OK) {
-        j->status = 500, snprintf(j->err, sizeof j->err, "rendering: %s", gt_last_error());
-        free(png.p);
-        return;
-    }
     gt_buf *b = &j->out;
     gt__buf_puts(b, "{\"png\":\"");
-    gt__base64(b, (const uint8_t *)png.p, png.n);
-    free(png.p);
+    gt_status st = x ? gt__png_base64(x, b) : gt_last_status();
+    gt_scope_end(sc);
+    gt_grad_mode_restore(g);
+    if (st != GT_OK) {
+        j->status = 500, snprintf(j->err, sizeof j->err, "rendering: %s", gt_last_error());
+        return;
+    }
     gt__buf_printf(b, "\",\"width\":%d,\"height\":%d,\"final\":%s,\"config\":", c->res, c->res, j->final ? "true" : "false");
     gt__cfg_json(b, c);
-    gt__buf_printf(b, ",\"latency_ms\":%.3f,\"edit_ms\":%.3f,\"total_ms\":%.3f,\"seed\":%llu", ms, edit_ms,
-                   (gt__now() - t0) * 1000, (unsigned long long)j->seed);
+    gt__buf_printf(b, ",\"latency_ms\":%.3f,\"edit_ms\":%.3f,\"total_ms\":%.3f", ms, edit_ms, (gt__now() - t0) * 1000);
+    if (j->projected) gt__buf_puts(b, ",\"seed\":null,\"projected\":true");
+    else gt__buf_printf(b, ",\"seed\":%llu,\"projected\":false", (unsigned long long)j->seed);
     if (!j->final) gt__buf_printf(b, ",\"budget_ms\":%.3f", j->budget);
     gt__buf_puts(b, "}");
+}
+
+/* An uploaded picture (R x R, the model's channels, 0..255 interleaved) projected into w
+ * (gt_anycost_project: the mean w, then Adam steps with the consistency loss); the editor keeps it. */
+static void gt__project_job(gt__ed_job *j) {
+    gt__ed *e = gt__ed_get(j);
+    if (!e) return;
+    int R = e->cfg.model.res, C = e->cfg.model.channels;
+    if (j->npix != R * R * C) {
+        j->status = 400, snprintf(j->err, sizeof j->err, "pixels: this model takes a %dx%d picture with %d channel%s (%d values "
+                                 "0..255, row by row, channels interleaved), got %d values", R, R, C, C > 1 ? "s" : "", R * R * C, j->npix);
+        return;
+    }
+    float *d = malloc((size_t)j->npix * sizeof *d);
+    if (!d) {
+        j->status = 500, snprintf(j->err, sizeof j->err, "out of memory");
+        return;
+    }
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < R * R; p++) d[(size_t)c * R * R + p] = j->pix[(size_t)p * C + c] / 127.5f - 1.0f;
+    int sc = gt_scope_begin();
+    gt_tensor *img = gt_from_data(4, (const int64_t[]){1, C, R, R}, d);
+    free(d);
+    gt_anycost_project_opts o = gt_anycost_project_default();
+    o.steps = j->steps;
+    gt_tensor *w = NULL;
+    double before = NAN, after = NAN, t0 = gt__now();
+    gt_status st = img ? gt_anycost_project(&e->G, img, &o, NULL, &w, &before, &after) : gt_last_status();
+    gt_scope_end(sc);
+    if (st != GT_OK) {
+        j->status = st == GT_ERR_ARG || st == GT_ERR_SHAPE ? 400 : 500;
+        snprintf(j->err, sizeof j->err, "pixels: projecting the picture: %s", gt_last_error());
+        return;
+    }
+    gt_release(e->wproj);
+    e->wproj = w;
+    gt__buf_printf(&j->out, "{\"projected\":true,\"steps\":%d,\"mse_before\":%.6g,\"mse_after\":%.6g,\"ms\":%.1f}", o.steps,
+                   before, after, (gt__now() - t0) * 1000);
 }
 
 static void gt__ed_do(gt__ed_job *j) {
@@ -467,6 +481,7 @@ static void gt__ed_do(gt__ed_job *j) {
             gt__ed_drop(i);
     if (j->kind == GT__J_OPEN) gt__open_job(j);
     else if (j->kind == GT__J_RENDER) gt__render_job(j);
+    else if (j->kind == GT__J_PROJECT) gt__project_job(j);
     else if (j->kind == GT__J_CLOSE) {
         int i = gt__ed_find(j->S, j->id);
         if (i < 0) j->status = 404, snprintf(j->err, sizeof j->err, "id: no editor '%s'", j->id);
@@ -537,16 +552,34 @@ static int gt__ed_parse(const cJSON *body, gt__ed_job *j) {
                 j->ek[j->nedits] = atoi(key);
                 j->ev[j->nedits++] = (float)d->valuedouble;
             }
+        } else if (j->kind == GT__J_RENDER && !strcmp(k, "projected")) {
+            if (!cJSON_IsBool(v)) return snprintf(j->err, en, "projected must be true or false"), 400;
+            j->projected = cJSON_IsTrue(v);
+        } else if (j->kind == GT__J_PROJECT && !strcmp(k, "steps")) {
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1000) || v->valuedouble != floor(v->valuedouble))
+                return snprintf(j->err, en, "steps must be an integer in 1..1000"), 400;
+            j->steps = (int)v->valuedouble;
+        } else if (j->kind == GT__J_PROJECT && !strcmp(k, "pixels")) {
+            int np = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+            if (np < 1 || np > 64 * 64 * 3 || !(j->pix = malloc((size_t)np)))
+                return snprintf(j->err, en, "pixels must be an array of 1..%d values 0..255", 64 * 64 * 3), 400;
+            for (const cJSON *d = v->child; d; d = d->next) {
+                if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 255) || d->valuedouble != floor(d->valuedouble))
+                    return snprintf(j->err, en, "pixels[%d] must be an integer in 0..255", j->npix), 400;
+                j->pix[j->npix++] = (uint8_t)d->valuedouble;
+            }
         } else {
             return snprintf(j->err, en, "unknown field '%s' (%s)", gt__printable(safe, 40, k),
                             open ? "open takes run, ckpt"
-                            : j->kind == GT__J_RENDER ? "render takes id, seed, edits, budget_ms, final"
-                                                      : "close takes id"),
+                            : j->kind == GT__J_RENDER  ? "render takes id, seed, projected, edits, budget_ms, final"
+                            : j->kind == GT__J_PROJECT ? "project takes id, pixels, steps"
+                                                       : "close takes id"),
                    400;
         }
     }
     if (j->kind == GT__J_OPEN && !have_run) return snprintf(j->err, en, "run: open needs \"run\": NAME"), 400;
     if (j->kind != GT__J_OPEN && !have_id) return snprintf(j->err, en, "id: the request needs \"id\" (from open)"), 400;
+    if (j->kind == GT__J_PROJECT && !j->pix) return snprintf(j->err, en, "pixels: project needs \"pixels\": [...]"), 400;
     if (j->kind == GT__J_RENDER && !j->final && !have_budget)
         return snprintf(j->err, en, "budget_ms: a preview needs \"budget_ms\" (or \"final\": true for the full generator)"), 400;
     return 0;
@@ -583,13 +616,14 @@ static int gt__ed_request(gt_lab_server *S, struct MHD_Connection *c, int kind, 
         cJSON_Delete(js);
         return gt__reply_error(c, 500, "out of memory");
     }
-    j->kind = kind, j->S = S;
+    j->kind = kind, j->S = S, j->steps = 100;
     snprintf(j->ckpt, sizeof j->ckpt, "last.safetensors");
     status = gt__ed_parse(js, j);
     cJSON_Delete(js);
     if (!status && kind == GT__J_OPEN) status = gt__ed_resolve(S->runs, j);
     if (!status) {
         if (!gt__ed_lock()) {
+            free(j->pix);
             free(j);
             return gt__reply_error(c, 503, "the anycost editor is busy with another request (waited %d s): try again",
                                    GT__ED_WAIT_S);
@@ -605,6 +639,7 @@ static int gt__ed_request(gt_lab_server *S, struct MHD_Connection *c, int kind, 
     } else {
         q = gt__reply_json(c, 200, &j->out);
     }
+    free(j->pix);
     free(j);
     return q;
 }
@@ -634,6 +669,7 @@ int gt__anycost_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest
                     size_t n) {
     if (!S->runs) return gt__reply_error(c, 404, "the anycost editor is off (the server was started without a runs folder)");
     int kind = !strcmp(rest, "/open") ? GT__J_OPEN : !strcmp(rest, "/render") ? GT__J_RENDER
+                                                   : !strcmp(rest, "/project") ? GT__J_PROJECT
                                                    : !strcmp(rest, "/close")  ? GT__J_CLOSE
                                                                               : -1;
     char safe[101];

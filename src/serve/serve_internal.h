@@ -172,6 +172,8 @@ void gt__runs_server_stop(gt_lab_server *S, bool wake_only);
 int gt__anycost_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest, const char *method, const char *body,
                     size_t n);
 void gt__anycost_stop(gt_lab_server *S);
+/* anycost_png.c: x (1, C, H, W) in [-1, 1] (gt_make_grid's pixels) as a PNG, base64, appended to b. */
+gt_status gt__png_base64(const gt_tensor *x, gt_buf *b);
 /* static.c: GET / and files of the web folder */
 int gt__static(gt_lab_server *S, struct MHD_Connection *c, const char *url, const char *method);
 

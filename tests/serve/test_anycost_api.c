@@ -138,6 +138,18 @@ static bool same_image(const gt_image *a, const gt_image *b, int tol) {
     return true;
 }
 
+/* "edits":{...} moving along the first two directions that exist (a class no generated item of the
+ * tiny untrained G fell into has none). */
+static const char *active_edits(const cJSON *open, char *buf, size_t n) {
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(open, "directions_active");
+    int k[2] = {-1, -1}, m = 0, i = 0;
+    for (const cJSON *a = act ? act->child : NULL; a && m < 2; a = a->next, i++)
+        if (cJSON_IsTrue(a)) k[m++] = i;
+    CHECK_MSG(m == 2, "two directions exist (%d)", m);
+    snprintf(buf, n, "\"edits\":{\"%d\":4,\"%d\":-2}", k[0], k[1]);
+    return buf;
+}
+
 static void test_open_body(void) {
     double t0 = gt_http_now();
     cJSON *j = open_ac("last.safetensors");
@@ -172,6 +184,10 @@ static void test_open_body(void) {
     const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(j, "directions");
     CHECK_MSG(cJSON_GetArraySize(dirs) == 10 && !strcmp(cJSON_GetArrayItem(dirs, 3)->valuestring, "Dress"),
               "10 Fashion-MNIST class directions (%d; %s)", cJSON_GetArraySize(dirs), gt_json_str(j, "directions_note"));
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "directions_active");
+    int on = 0;
+    for (const cJSON *a = act ? act->child : NULL; a; a = a->next) on += cJSON_IsTrue(a);
+    CHECK_MSG(cJSON_GetArraySize(act) == 10 && on >= 2, "directions_active: %d of %d", on, cJSON_GetArraySize(act));
     printf("  open: %.2f s (load %.0f ms, measure %.0f ms, directions %.0f ms)\n", open_s,
            gt_json_num(cJSON_GetObjectItemCaseSensitive(j, "open_ms"), "load"),
            gt_json_num(cJSON_GetObjectItemCaseSensitive(j, "open_ms"), "measure"),
@@ -246,10 +262,14 @@ static void test_render_body(void) {
     cJSON_Delete(render(id, "\"seed\":3,\"final\":true,\"edits\":{\"3\":0}", &x));
     CHECK(same_image(&x, &fin, 0));
     gt_image_free(&x);
-    cJSON_Delete(render(id, "\"seed\":3,\"final\":true,\"edits\":{\"3\":4,\"7\":-2}", &x));
+    char ed[100], rest[200];
+    active_edits(o, ed, sizeof ed);
+    snprintf(rest, sizeof rest, "\"seed\":3,\"final\":true,%s", ed);
+    cJSON_Delete(render(id, rest, &x));
     CHECK_MSG(!same_image(&x, &fin, 0), "an edit changes the final picture");
     gt_image_free(&x);
-    cJSON_Delete(render(id, "\"seed\":3,\"budget_ms\":0,\"edits\":{\"3\":4,\"7\":-2}", &x));
+    snprintf(rest, sizeof rest, "\"seed\":3,\"budget_ms\":0,%s", ed);
+    cJSON_Delete(render(id, rest, &x));
     CHECK_MSG(x.w == 8 && !same_image(&x, &a, 0), "an edit changes the preview");
     gt_image_free(&x);
     gt_image_free(&a);
@@ -301,7 +321,60 @@ static void test_errors_body(void) {
     cJSON_Delete(o);
 }
 
+/* An uploaded picture (here G's own seed-9 picture) projected into w: its error falls, renders of it
+ * show about that error, previews and edits work on it; the upload's errors. */
+static void test_project_body(void) {
+    cJSON *o = open_ac("last.safetensors");
+    char id[17], body[300];
+    snprintf(id, sizeof id, "%s", gt_json_str(o, "id"));
+    char ed[100], rest[200];
+    active_edits(o, ed, sizeof ed);
+    cJSON_Delete(o);
+    const char *Pp = "/api/anycost/project", *Rp = "/api/anycost/render";
+#define RB(fmt, ...) (snprintf(body, sizeof body, fmt, __VA_ARGS__), body)
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"projected\":true,\"final\":true}", id), "projected: no image") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1,2,3]}", id), "pixels: this model takes a 32x32 picture with 1 channel") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1,2,3,256]}", id), "pixels[3] must be") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":\"x\"}", id), "pixels must be") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\"}", id), "pixels") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1],\"steps\":0}", id), "steps must be") == 400);
+    CHECK(gt_http_error("POST", Pp, "{\"id\":\"0123456789abcdef\",\"pixels\":[1]}", "no editor") == 404);
+#undef RB
+    gt_image target = {0}, got = {0};
+    cJSON_Delete(render(id, "\"seed\":9,\"final\":true", &target));
+    CHECK(target.w == 32 && target.c == 1);
+    static char up[8192];
+    int at = snprintf(up, sizeof up, "{\"id\":\"%s\",\"steps\":40,\"pixels\":[", id);
+    for (int i = 0; i < target.w * target.h; i++) at += snprintf(up + at, sizeof up - at, "%s%d", i ? "," : "", target.data[i]);
+    snprintf(up + at, sizeof up - at, "]}");
+    cJSON *p = gt_http_expect("POST", Pp, up, 200);
+    double before = gt_json_num(p, "mse_before"), after = gt_json_num(p, "mse_after");
+    CHECK_MSG(after < before && gt_json_num(p, "steps") == 40, "projection: MSE %g -> %g", before, after);
+    printf("  projection (40 steps): MSE %.4f -> %.4f in %.0f ms\n", before, after, gt_json_num(p, "ms"));
+    cJSON_Delete(p);
+    cJSON *j = render(id, "\"projected\":true,\"final\":true", &got);
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "projected")) && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "seed")));
+    cJSON_Delete(j);
+    double mse = 0;
+    for (int i = 0; i < got.w * got.h; i++) {
+        double d = (got.data[i] - target.data[i]) / 127.5;
+        mse += d * d / (got.w * got.h);
+    }
+    CHECK_MSG(got.w == 32 && fabs(mse - after) < 0.01 + 0.1 * after, "the projected picture's MSE %g (the server's %g)", mse, after);
+    gt_image x = {0};
+    cJSON_Delete(render(id, "\"projected\":true,\"budget_ms\":0", &x));
+    CHECK(x.w == 8);
+    gt_image_free(&x);
+    snprintf(rest, sizeof rest, "\"projected\":true,\"final\":true,%s", ed);
+    cJSON_Delete(render(id, rest, &x));
+    CHECK(x.w == 32 && !same_image(&x, &got, 0));
+    gt_image_free(&x);
+    gt_image_free(&got);
+    gt_image_free(&target);
+}
+
 static void test_open(void) { with_server(test_open_body); }
+static void test_project(void) { with_server(test_project_body); }
 static void test_render(void) { with_server(test_render_body); }
 static void test_errors(void) { with_server(test_errors_body); }
 
@@ -313,5 +386,6 @@ int main(void) {
     RUN(test_open);
     RUN(test_render);
     RUN(test_errors);
+    RUN(test_project);
     return gt_test_finish();
 }
