@@ -102,37 +102,42 @@ static gt_status gt__ac_mconv_init(gt__ac_mconv *m, gt_params *P, const char *pr
     return st;
 }
 
-/* x (N, >= k_in, H, W) (its first k_in channels are read), w (N, w_dim) -> (N, k_out, H', W').
- * up: bilinear x2 first. noise (1 or N, 1, H', W') or NULL (torgb). */
-static gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *w, int k_in, int k_out, bool up,
-                                   gt_tensor *noise) {
-    if (!x || !w) return NULL;
-    const int64_t n = w->shape[0], w_dim = w->shape[1];
+/* x (N, >= k_in, H, W) (its first k_in channels are read), ws = w / sqrt(w_dim) (N, w_dim) ->
+ * (N, k_out, H', W'). up: bilinear x2 first. noise (1 or N, 1, H', W') or NULL (torgb).
+ * Written for few ops on the image-sized tensors: the equalized-lr constants go into the style
+ * (N, k_in), the activation's gain sqrt 2 into the demodulation, the noise and the bias (leaky
+ * ReLU is positively homogeneous: lrelu(z) sqrt 2 = lrelu(z sqrt 2)). */
+gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_in, int k_out, bool up,
+                            gt_tensor *noise) {
+    if (!x || !ws) return NULL;
+    const int64_t n = ws->shape[0];
     gt_tensor *W = m->weight, *A = m->mod_w, *b = m->mod_b, *bias = m->bias;
     if (k_out < m->c_out) {
         W = gt_slice(W, 0, 0, k_out, 1);
         if (!m->torgb) bias = gt_slice(bias, 0, 0, k_out, 1);
     }
     if (k_in < m->c_in) {
-        W = gt_slice(W, 1, 0, k_in, 1);
+        W = gt_contiguous(gt_slice(W, 1, 0, k_in, 1)); /* once: the conv and the demodulation read it */
         A = gt_slice(A, 0, 0, k_in, 1);
         b = gt_slice(b, 0, 0, k_in, 1);
     }
     if (x->shape[1] != k_in) x = gt_slice(x, 1, 0, k_in, 1);
-    /* the style with the conv's equalized-lr constant folded in: s' = s / sqrt(fan_in) */
+    /* the style s = A w / sqrt(w_dim) + b, times the conv's equalized-lr constant 1/sqrt(fan_in) */
     const float cs = 1.0f / sqrtf((float)(m->c_in * m->k * m->k));
-    gt_tensor *s = gt_add(gt_mul_scalar(gt_linear(w, A, NULL), cs / sqrtf((float)w_dim)), gt_mul_scalar(b, cs));
+    gt_tensor *s = gt_mul_scalar(gt_linear(ws, A, b), cs); // (N, k_in)
     gt_tensor *xm = gt_mul(x, gt_reshape(s, GT_SHAPE(n, k_in, 1, 1)));
     if (up && xm) xm = gt_upsample_bilinear2d(xm, (int)xm->shape[2] * 2, (int)xm->shape[3] * 2);
     gt_tensor *y = gt_conv2d(xm, W, NULL, gt_conv_params_make(1, m->k / 2));
     if (m->torgb) return gt_add(y, gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
-    /* demodulation: rsqrt(sum_{i,kh,kw} (W[o,i] s'[i])^2 + 1e-8) = rsqrt(s'^2 @ (sum_kk W^2)^T + 1e-8) */
-    gt_tensor *wsq = gt_sum(gt_mul(W, W), 2, (const int[]){2, 3}, false); // (k_out, k_in)
-    gt_tensor *d = gt_pow_scalar(gt_add_scalar(gt_matmul(gt_mul(s, s), gt_transpose(wsq, 0, 1)), 1e-8f), -0.5f);
-    y = gt_mul(y, gt_reshape(d, GT_SHAPE(n, k_out, 1, 1)));
-    if (noise) y = gt_add(y, gt_mul(noise, m->noise_w));
-    y = gt_add(y, gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
-    return gt_mul_scalar(gt_leaky_relu(y, 0.2f), GT__AC_SQRT2);
+    /* demodulation rsqrt(sum_{i,kh,kw} (W[o,i] s[i])^2 + 1e-8) = rsqrt(s^2 @ (sum_kk W^2)^T + 1e-8), times sqrt 2:
+       rsqrt(s^2 @ (sum_kk W^2 / 2)^T + 0.5e-8) */
+    gt_tensor *wsq = gt_mul_scalar(gt_sum(gt_mul(W, W), 2, (const int[]){2, 3}, false), 0.5f); // (k_out, k_in)
+    gt_tensor *d = gt_pow_scalar(gt_add_scalar(gt_matmul(gt_mul(s, s), gt_transpose(wsq, 0, 1)), 0.5e-8f), -0.5f);
+    /* (noise_strength noise + bias) sqrt 2: (1 or N, k_out, H', W'), small beside y */
+    gt_tensor *nb = gt_reshape(gt_mul_scalar(bias, GT__AC_SQRT2), GT_SHAPE(1, k_out, 1, 1));
+    if (noise) nb = gt_add(gt_mul(noise, gt_mul_scalar(m->noise_w, GT__AC_SQRT2)), nb);
+    y = gt_add(gt_mul(y, gt_reshape(d, GT_SHAPE(n, k_out, 1, 1))), nb);
+    return gt_leaky_relu(y, 0.2f);
 }
 
 /* --- mapping and synthesis ----------------------------------------------------------------- */
@@ -181,9 +186,10 @@ gt_tensor *gt_anycost_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s
     }
     const int64_t n = w->shape[0];
     const int levels = gt__ac_level_of(gt__ac_sub_res(&G->cfg, s)) + 1;
-    gt_tensor *wi[GT_AC_MAX_CONVS];
+    /* the styles' equalized-lr constant, once */
+    gt_tensor *ws = gt_mul_scalar(w, 1.0f / sqrtf((float)g->w_dim)), *wi[GT_AC_MAX_CONVS];
     for (int i = 0; i < 2 * levels - 1; i++)
-        wi[i] = plus ? gt_reshape(gt_slice(w, 1, i, i + 1, 1), GT_SHAPE(n, g->w_dim)) : w;
+        wi[i] = plus ? gt_reshape(gt_slice(ws, 1, i, i + 1, 1), GT_SHAPE(n, g->w_dim)) : ws;
     gt_tensor *x = g->input, *rgb = NULL;
     int k_prev = g->C[0]; /* conv 0 reads the whole constant */
     for (int l = 0; l < levels; l++) {

@@ -58,6 +58,10 @@ gt_status gt__ac_d_build(const gt_model_config *c, gt_rng *r, gt_net *out);
 /* Equalized-lr parameter: registers prefix.leaf with N(0, std) (std 0: constant v). */
 gt_tensor *gt__ac_param(gt_params *P, const char *prefix, const char *leaf, int ndim, const int64_t *shape,
                         gt_rng *r, float std, float v, bool buffer, gt_status *st);
+/* One modulated conv (or torgb) of the sub: x (N, >= k_in, H, W), ws = w / sqrt(w_dim) (N, w_dim),
+ * up: bilinear x2 first, noise (1 or N, 1, H', W') or NULL -> (N, k_out, H', W'). */
+gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_in, int k_out, bool up,
+                            gt_tensor *noise);
 #define GT__AC_MAX_CH 1024 /* the options ch, ch_max and dch are at most this */
 /* Importance of conv's output channels (C floats into imp): the sort's key. */
 gt_status gt__ac_channel_importance(gt_net *G, uint64_t seed, int conv, float *imp);
