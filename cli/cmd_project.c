@@ -104,7 +104,7 @@ int gt_cmd_project(int argc, char **argv) {
          "weight of the sub-generators' reconstruction terms (1; 0 = off)", false},
         {"--n-sub", GT_ARG_INT, &n_sub, 1, 64, false, "N", "sub-generators drawn per step for it (2)", false},
         {"--feat", GT_ARG_DOUBLE, &feat, 0, 1000, false, "F",
-         "weight of the fmnist-feature distance, gray models (1; 0 = pixels only)", false},
+         "weight of the fmnist-feature distance, gray models (0.1; 0 = pixels only)", false},
         {"--seed", GT_ARG_U64, &seed, 0, 0, false, "S", "the sub-generators' draws, the start point's latents (0)",
          false},
         {"--encoder", GT_ARG_STR, &encoder, 0, 0, false, "FILE", "start from this encoder's w (--train-encoder)",

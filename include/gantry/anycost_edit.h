@@ -30,7 +30,7 @@ typedef struct {
     bool wplus;          /* optimize one w per conv (N, n_convs, w_dim) instead of one (N, w_dim) */
     float consistency;   /* weight of the sub-generators' reconstruction terms (1; 0: off) */
     int n_sub;           /* sub-generators drawn per step for it (2) */
-    float feat;          /* weight of the fmnist-feature distance (1-channel models; 0: pixels only) */
+    float feat;          /* weight of the fmnist-feature distance (0.1; 1-channel models; 0: pixels only) */
     uint64_t seed;       /* the sub-generators' draws and the start point's latents */
 } gt_anycost_project_opts;
 gt_anycost_project_opts gt_anycost_project_default(void);

@@ -20,7 +20,7 @@ const char *const gt_anycost_class_names[10] = {"T-shirt/top", "Trouser", "Pullo
 
 gt_anycost_project_opts gt_anycost_project_default(void) {
     return (gt_anycost_project_opts){
-        .steps = 300, .lr = 0.05f, .wplus = false, .consistency = 1.0f, .n_sub = 2, .feat = 1.0f, .seed = 0};
+        .steps = 300, .lr = 0.05f, .wplus = false, .consistency = 1.0f, .n_sub = 2, .feat = 0.1f, .seed = 0};
 }
 
 /* GT_ERR_ARG unless G is an anycost generator. */
