@@ -31,6 +31,7 @@ const st = {
   seed: Math.max(0, Math.round(Number(q.get('seed')) || 0)),
   budgetPos: q.has('b') ? Math.min(1000, Math.max(0, Number(q.get('b')) || 0)) : 250,
   edits: new Map(), // direction index -> strength
+  source: 'seed', // or 'projected': the uploaded picture's w (kept by the server's editor)
 };
 for (const part of (q.get('e') || '').split(',')) {
   const m = part.match(/^(\d+):(-?[\d.]+)$/);
@@ -39,19 +40,21 @@ for (const part of (q.get('e') || '').split(',')) {
 
 let ed = null; // the open answer
 let lo = 0.01, hi = 10; // the budget slider's range (ms, log scale)
-let inflight = false, queued = false, finalBusy = false, finalKey = null;
+let inflight = false, queued = false, finalBusy = false, finalKey = null, projections = 0;
 const counts = { preview: 0, final: 0 };
 
 const fmtMs = (ms) => (ms < 1 ? ms.toFixed(3) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
 const cfgText = (c) => `${c.channels}× channels @ ${c.res} px`;
 const budgetMs = () => lo * (hi / lo) ** (st.budgetPos / 1000);
 
+const source = () => (st.source === 'projected' ? { projected: true } : { seed: st.seed });
+
 function editsBody() {
   const o = {};
   for (const [k, v] of st.edits) if (v !== 0) o[String(k)] = v;
   return o;
 }
-const stateKey = () => JSON.stringify([st.seed, [...st.edits].filter(([, v]) => v !== 0).sort((a, b) => a[0] - b[0])]);
+const stateKey = () => JSON.stringify([st.source === 'projected' ? `p${projections}` : st.seed, [...st.edits].filter(([, v]) => v !== 0).sort((a, b) => a[0] - b[0])]);
 
 function writeUrl() {
   const p = new URLSearchParams({ run, ckpt, seed: String(st.seed), b: String(st.budgetPos) });
@@ -68,10 +71,10 @@ function pick(budget) {
 }
 
 function showBudget() {
+  if (!ed) { $('#ac-budget-out').textContent = '–'; return; }
   const b = budgetMs();
   $('#ac-budget-out').textContent = `${fmtMs(b)} ms`;
   $('#ac-budget').dataset.ms = String(b);
-  if (!ed) return;
   const c = pick(b);
   $('#ac-budget-pick').textContent = `→ ${cfgText(c)} (${fmtMs(c.latency_ms)} ms, ${(c.macs / ed.full.macs * 100).toFixed(0)}% of the full MACs)`;
   for (const tr of document.querySelectorAll('#ac-cfgs tbody tr')) tr.classList.toggle('picked', tr.dataset.key === `${c.channels}@${c.res}`);
@@ -95,7 +98,7 @@ function setImage(which, r) {
   ms.title = `generation ${fmtMs(r.latency_ms)} ms (+ edit ${fmtMs(r.edit_ms)} ms, ${fmtMs(r.total_ms)} ms with the PNG)`;
   const cfg = r.final ? `full · ${r.config.res} px` : cfgText(r.config);
   $(`#${which}-cfg`).textContent = cfg;
-  $(`#${which}-cap`).textContent = `${cfg} · ${fmtMs(r.latency_ms)} ms · seed ${r.seed}`;
+  $(`#${which}-cap`).textContent = `${cfg} · ${fmtMs(r.latency_ms)} ms · ${r.projected ? 'your picture' : `seed ${r.seed}`}`;
   $(`#${which}-cap`).dataset.config = `${r.config.channels}@${r.config.res}`;
 }
 
@@ -116,7 +119,7 @@ async function preview() {
   $('#preview-busy').hidden = false;
   writeUrl();
   try {
-    const r = await withEditor(() => post('/api/anycost/render', { id: ed.id, seed: st.seed, edits: editsBody(), budget_ms: budgetMs() }));
+    const r = await withEditor(() => post('/api/anycost/render', { id: ed.id, ...source(), edits: editsBody(), budget_ms: budgetMs() }));
     setImage('preview', r);
     showError('');
   } catch (e) {
@@ -137,7 +140,7 @@ async function finalize() {
   $('#final-busy').hidden = false;
   const key = stateKey();
   try {
-    const r = await withEditor(() => post('/api/anycost/render', { id: ed.id, seed: st.seed, edits: editsBody(), final: true }));
+    const r = await withEditor(() => post('/api/anycost/render', { id: ed.id, ...source(), edits: editsBody(), final: true }));
     setImage('final', r);
     finalKey = key;
     showError('');
@@ -176,6 +179,11 @@ function renderDirs() {
     range.addEventListener('input', () => set(Number(range.value)));
     range.addEventListener('dblclick', () => { range.value = '0'; set(0); });
     row.classList.toggle('on', v !== 0);
+    if (ed.directions_active && !ed.directions_active[k]) { // no generated item fell into this class
+      row.classList.add('dead');
+      range.disabled = true;
+      row.title = `No direction: none of the 1000 generated items was classified as ${label}`;
+    }
     box.append(row);
   });
   $('#ac-dirs-note').textContent = ed.directions.length
@@ -256,14 +264,75 @@ async function start() {
   await finalize();
 }
 
+// an uploaded picture: centre-cropped, drawn at the model's size (gray for a 1-channel model,
+// optionally inverted), sent as pixel values; the server projects it into w (Adam steps with the
+// consistency loss across sub-generators) and keeps it for renders with "projected": true
+async function upload(file) {
+  if (!ed || !file) return;
+  const R = ed.res, C = ed.channels, invert = $('#ac-invert').checked;
+  let bmp;
+  try { bmp = await createImageBitmap(file); } catch { toast(`${file.name}: not a picture the browser can read`, 'error'); return; }
+  const c = $('#ac-target');
+  c.width = R; c.height = R;
+  const g = c.getContext('2d');
+  g.fillStyle = invert ? '#fff' : '#000';
+  g.fillRect(0, 0, R, R);
+  const side = Math.min(bmp.width, bmp.height);
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(bmp, (bmp.width - side) / 2, (bmp.height - side) / 2, side, side, 0, 0, R, R);
+  const img = g.getImageData(0, 0, R, R);
+  const d = img.data, px = [];
+  for (let i = 0; i < R * R; i++) {
+    const rgb = [d[4 * i], d[4 * i + 1], d[4 * i + 2]].map((v) => (invert ? 255 - v : v));
+    const vals = C === 1 ? [Math.round(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])] : rgb;
+    px.push(...vals);
+    for (let k = 0; k < 3; k++) d[4 * i + k] = C === 1 ? vals[0] : vals[k];
+  }
+  g.putImageData(img, 0, 0);
+  const box = $('#ac-proj'), status = $('#ac-proj-status');
+  box.hidden = false;
+  box.classList.add('busy');
+  status.textContent = `projecting ${file.name}…`;
+  try {
+    const r = await withEditor(() => post('/api/anycost/project', { id: ed.id, pixels: px, steps: 100 }));
+    projections++;
+    st.source = 'projected';
+    $('#ac-controls').dataset.source = 'projected';
+    status.textContent = `your picture: MSE ${r.mse_before.toFixed(3)} → ${r.mse_after.toFixed(3)} (${r.steps} steps, ${(r.ms / 1000).toFixed(1)} s)`;
+    status.dataset.mse = String(r.mse_after);
+    status.dataset.before = String(r.mse_before);
+    showError('');
+    await preview();
+    await finalize();
+  } catch (e) {
+    status.textContent = `projection failed: ${e.message}`;
+    showError(e.message);
+  } finally {
+    box.classList.remove('busy');
+  }
+}
+
+function useSeed() {
+  st.source = 'seed';
+  $('#ac-controls').dataset.source = 'seed';
+  $('#ac-proj').hidden = true;
+  syncStale();
+  preview();
+}
+
+$('#ac-upload').addEventListener('change', () => { const f = $('#ac-upload').files[0]; $('#ac-upload').value = ''; upload(f); });
+$('#ac-use-seed').addEventListener('click', useSeed);
 $('#ac-seed').addEventListener('input', () => {
   const v = Math.round(Number($('#ac-seed').value));
   if ($('#ac-seed').value === '' || !Number.isFinite(v) || v < 0) return;
   st.seed = v;
-  syncStale();
-  preview();
+  if (st.source !== 'seed') useSeed(); else { syncStale(); preview(); }
 });
-$('#ac-dice').addEventListener('click', () => { st.seed = Math.floor(Math.random() * 100000); $('#ac-seed').value = String(st.seed); syncStale(); preview(); });
+$('#ac-dice').addEventListener('click', () => {
+  st.seed = Math.floor(Math.random() * 100000);
+  $('#ac-seed').value = String(st.seed);
+  if (st.source !== 'seed') useSeed(); else { syncStale(); preview(); }
+});
 $('#ac-budget').addEventListener('input', () => { st.budgetPos = Number($('#ac-budget').value); showBudget(); preview(); });
 $('#ac-finalize').addEventListener('click', finalize);
 $('#ac-zero').addEventListener('click', () => { st.edits.clear(); if (ed) renderDirs(); syncStale(); preview(); });

@@ -7,7 +7,9 @@
 //   2 slider   : a class slider dragged: the preview image changes (new PNG), the final is marked stale
 //   3 budget   : the budget at its minimum previews the smallest config (8 px), at its maximum the full
 //   4 finalize : Finalize renders the full generator with the edit: both latencies shown (> 0 ms)
-//   5 error    : a DCGAN run in the editor: the server's message names the family
+//   5 upload   : a picture uploaded (the final render saved as a PNG file): projected (its error falls),
+//                then previewed and finalized with the edit
+//   6 error    : a DCGAN run in the editor: the server's message names the family
 // Env: GANTRY_BIN (the gantry program), GANTRY_WEB (the web folder), GANTRY_SCREENSHOTS (a folder).
 // The server is killed, the browser closed and the runs folder removed at the end, also on failure;
 // exit 1 on any failed check.
@@ -138,10 +140,15 @@ async function stepOpen(page) {
 async function stepSlider(page, ctx) {
   const before = await imgState(page, 'preview');
   const px0 = await pixels(page, 'preview');
-  // the "Dress" slider from the middle to the right
-  await drag(page, '#ac-dirs .ac-dir[data-index="3"] input', 0.5, 0.95);
-  const v = await page.evaluate(() => window.gantryAnycost.state.edits.get(3));
-  check(v > 3, `the slider sets the strength towards Dress (${v})`);
+  // the first class that has a direction (an untrained G's items fall into a few classes only)
+  const dead = await page.$$eval('#ac-dirs .ac-dir.dead', (r) => r.map((x) => x.querySelector('.ac-dir-name').textContent));
+  const k = Number(await page.$eval('#ac-dirs .ac-dir:not(.dead)', (r) => r.dataset.index));
+  const name = await page.$eval(`#ac-dirs .ac-dir[data-index="${k}"] .ac-dir-name`, (x) => x.textContent);
+  check(dead.length < 10 && (await page.$$eval('#ac-dirs .ac-dir.dead input:disabled', (x) => x.length)) === dead.length,
+    `classes without a direction have their slider off (${dead.join(', ') || 'none'})`);
+  await drag(page, `#ac-dirs .ac-dir[data-index="${k}"] input`, 0.5, 0.95);
+  const v = await page.evaluate((i) => window.gantryAnycost.state.edits.get(i), k);
+  check(v > 3, `the slider sets the strength towards ${name} (${v})`);
   await settled(page, before.n);
   await page.waitForTimeout(300); // the last position's request
   await settled(page, (await counts(page)).preview - 1);
@@ -152,7 +159,7 @@ async function stepSlider(page, ctx) {
   check(diff > 0.5, `the picture changes (mean |Δ| ${diff.toFixed(2)} gray levels of ${px1.length} pixels)`);
   check(after.n - before.n <= 12, `one request at a time: ${after.n - before.n} renders for the drag's 11 moves`);
   check(await page.isVisible('#final-stale'), 'the final render is marked as out of date');
-  check(/e=3:/.test(page.url()), `the edit is in the link (${page.url().split('?')[1]})`);
+  check(new RegExp(`e=${k}:`).test(page.url()), `the edit is in the link (${page.url().split('?')[1]})`);
   ctx.previewMs = after.ms;
   await shot(page, '2-slider');
 }
@@ -194,12 +201,31 @@ async function stepFinalize(page) {
   await shot(page, '4-finalize');
 }
 
+async function stepUpload(page, ctx) {
+  const final = await imgState(page, 'final');
+  const file = path.join(ctx.runs, 'upload.png');
+  fs.writeFileSync(file, Buffer.from(final.src.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  const n = (await counts(page)).final;
+  await page.setInputFiles('#ac-upload', file);
+  await waitFor(page, (k) => Number(document.querySelector('#final-img').dataset.requests) > k && /your picture/.test(document.querySelector('#final-cap').textContent),
+    n, 'the uploaded picture is projected, previewed and finalized', 60000);
+  const st = await page.$eval('#ac-proj-status', (x) => ({ text: x.textContent, mse: Number(x.dataset.mse), before: Number(x.dataset.before) }));
+  check(st.mse < st.before, `the projection lowers the error ("${st.text}")`);
+  const p = await imgState(page, 'preview'), f = await imgState(page, 'final');
+  check(/your picture/.test(p.cap) && f.w === 32 && f.ms > 0, `preview and final of the picture (${p.cap}; ${f.cap})`);
+  check(await page.isVisible('#ac-target'), 'the uploaded picture is shown as the model sees it');
+  await shot(page, '5-upload');
+  await page.click('#ac-use-seed');
+  await settled(page, p.n);
+  check(/seed 0/.test((await imgState(page, 'preview')).cap), 'back to the seed');
+}
+
 async function stepError(page) {
   await page.goto(`${BASE}anycost.html?run=dc`);
   await waitFor(page, () => !document.querySelector('#ac-error').hidden, null, 'an error for a DCGAN run', 15000);
   const msg = await page.textContent('#ac-error');
   check(/'dcgan' model, not anycost/.test(msg), `the message names the family ("${msg}")`);
-  await shot(page, '5-error');
+  await shot(page, '6-error');
 }
 
 // --- main --------------------------------------------------------------------------------------------
@@ -226,7 +252,7 @@ async function main() {
     page.errors = [];
     page.on('pageerror', (e) => { page.errors.push(e.message); log(`page error: ${e.message}`); });
     page.on('console', (m) => { if (m.type() === 'error' && !/status of 400/.test(m.text())) log(`console: ${m.text()}`); });
-    for (const [name, fn] of [['1-open', stepOpen], ['2-slider', stepSlider], ['3-budget', stepBudget], ['4-finalize', stepFinalize], ['5-error', stepError]]) {
+    for (const [name, fn] of [['1-open', stepOpen], ['2-slider', stepSlider], ['3-budget', stepBudget], ['4-finalize', stepFinalize], ['5-upload', stepUpload], ['6-error', stepError]]) {
       run.current = name;
       const t = Date.now();
       try { await fn(page, ctx); } catch (e) {
