@@ -255,9 +255,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
 
 /* Phase 2's start: sort the channels of G and its EMA copy by importance, and restart G's Adam
  * (its moments belong to the unpermuted channels; the paper starts channel training anew). */
-#pragma weak gt_anycost_sort_channels /* TEMPORARY while the family's sorting lands (H1) */
 static gt_status gt__sort(gt_trainer *t) {
-    if (!gt_anycost_sort_channels) return gt_set_error(GT_ERR_STATE, "anycost: channel sorting is not built in");
     gt_status st = gt_anycost_sort_channels(&t->G, t->has_ema ? &t->G_ema : NULL, t->cfg.seed ^ GT__AC_SORT_KEY);
     if (st != GT_OK) return st;
     gt_adam *o = &t->opt_g;
