@@ -136,6 +136,34 @@ static void test_report(void) {
     CHECK(exists(p));
 }
 
+/* A 64-px RGB model: 16 configs (levels 8..64), no Fashion-MNIST feature distance ('-', null). */
+static void test_report_rgb64(void) {
+    char run[700], ck[800];
+    snprintf(run, sizeof run, "%s", gt_test_path("ac64"));
+    snprintf(ck, sizeof ck, "%s/last.safetensors", run);
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--model", "anycost", "--res", "64", "--channels", "3", "--nz", "8",
+              "--model-opts", "w_dim=8,n_mlp=1,ch=2,ch_max=4,dch=2", "--steps", "1", "--batch", "2", "--out", run,
+              "--sample-every", "0", "--quiet");
+    const char *dir = gt_test_path("report64");
+    CHECK_CLI(0, "| 1@64 | 64 | 1 |", "anycost-report", "--ckpt", ck, "--n", "2", "--reps", "1", "--out", dir);
+    CHECK(gt_cli_said("| inf | 1.0000 | - |") && gt_cli_said("| 0.25@8 | 8 | 0.25 |"));
+    CHECK(gt_cli_said("0.25@32 vs 1@64:"));
+    char p[800];
+    snprintf(p, sizeof p, "%s/report.json", dir);
+    size_t n = 0;
+    unsigned char *txt = gt_test_read_all(p, &n);
+    cJSON *j = txt ? cJSON_ParseWithLength((const char *)txt, n) : NULL;
+    const cJSON *rows = j ? item(j, "rows") : NULL;
+    CHECK(cJSON_GetArraySize(rows) == 16);
+    if (cJSON_GetArraySize(rows) == 16) {
+        CHECK(item(cJSON_GetArrayItem(rows, 0), "ssim")->valuedouble == 1.0);
+        CHECK(cJSON_IsNull(item(cJSON_GetArrayItem(rows, 5), "fmnist_feature_distance")));
+    }
+    CHECK(j && cJSON_IsString(item(j, "fmnist_feature_distance_missing")));
+    cJSON_Delete(j);
+    free(txt);
+}
+
 static void test_report_errors(void) {
     CHECK_CLI(1, "holds a dcgan model", "anycost-report", "--ckpt", g_dc, "--out", gt_test_path("r2"));
     CHECK(!exists(gt_test_path("r2")));
@@ -152,6 +180,7 @@ int main(void) {
     RUN(test_sample);
     RUN(test_sample_errors);
     RUN(test_report);
+    RUN(test_report_rgb64);
     RUN(test_report_errors);
     return gt_test_finish();
 }
