@@ -7,6 +7,8 @@
  * sub-generator outputs, edits changing the picture, and the errors (400 naming the field, 404 for
  * an unknown id, 405, never a crash). Each test runs its own server; gt__anycost_stop frees the
  * editors' nets before the harness counts live tensors. */
+#include <pthread.h>
+
 #include "gantry/anycost_edit.h"
 #include "gantry/autograd.h"
 #include "gantry/checkpoint.h"
@@ -373,7 +375,49 @@ static void test_project_body(void) {
     gt_image_free(&target);
 }
 
+static void *open_thread(void *arg) {
+    gt_http_resp r;
+    int st = gt_http("POST", "/api/anycost/open", arg, &r);
+    gt_http_free(&r);
+    return (void *)(intptr_t)st;
+}
+
+static void *render_thread(void *arg) {
+    gt_http_resp r;
+    int st = gt_http("POST", "/api/anycost/render", arg, &r);
+    gt_http_free(&r);
+    return (void *)(intptr_t)st;
+}
+
+/* Renders and an open at once, while a lab session trains on the worker thread: one at a time on
+ * the editor's thread, all answered. */
+static void test_concurrent_body(void) {
+    cJSON *o = open_ac("last.safetensors");
+    char id[17], sid[17], p[128], bodies[6][200];
+    snprintf(id, sizeof id, "%s", gt_json_str(o, "id"));
+    cJSON_Delete(o);
+    CHECK(gt_lab_session(NULL, sid));
+    snprintf(p, sizeof p, "/api/sessions/%s/control", sid);
+    cJSON_Delete(gt_http_expect("POST", p, "{\"action\":\"play\"}", 200));
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        if (i == 5) snprintf(bodies[i], sizeof bodies[i], "{\"run\":\"ac\",\"ckpt\":\"checkpoints/step_000002.safetensors\"}");
+        else snprintf(bodies[i], sizeof bodies[i], "{\"id\":\"%s\",\"seed\":%d,%s}", id, i, i % 2 ? "\"final\":true" : "\"budget_ms\":0.2");
+        pthread_create(&th[i], NULL, i == 5 ? open_thread : render_thread, bodies[i]);
+    }
+    int ok = 0;
+    for (int i = 0; i < 6; i++) {
+        void *r;
+        pthread_join(th[i], &r);
+        ok += (int)(intptr_t)r == 200;
+    }
+    CHECK_MSG(ok == 6, "%d of 6 answered 200", ok);
+    cJSON_Delete(gt_http_expect("POST", p, "{\"action\":\"pause\"}", 200));
+    CHECK(gt_lab_alive());
+}
+
 static void test_open(void) { with_server(test_open_body); }
+static void test_concurrent(void) { with_server(test_concurrent_body); }
 static void test_project(void) { with_server(test_project_body); }
 static void test_render(void) { with_server(test_render_body); }
 static void test_errors(void) { with_server(test_errors_body); }
@@ -387,5 +431,6 @@ int main(void) {
     RUN(test_render);
     RUN(test_errors);
     RUN(test_project);
+    RUN(test_concurrent);
     return gt_test_finish();
 }
