@@ -9,8 +9,8 @@
  *
  * As the latent explorer (explore.c): requests run one at a time (a second waits up to
  * GT__ED_WAIT_S, then 503), each on the editor's own engine thread (started by the first
- * request), since the engine's state is per thread. Editors unused for 10 minutes are freed at the
- * next request; at most GT__ED_MAX are open (opening another frees the least recently used);
+ * request), since the engine's state is per thread. Editors unused for the server's idle time (as
+ * its sessions: 10 minutes by default) are freed at the next request; at most GT__ED_MAX are open (opening another frees the least recently used);
  * gt__anycost_stop frees a server's editors and ends the thread once none is left. */
 #define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
@@ -34,7 +34,6 @@
 #include "runs_internal.h"
 
 #define GT__ED_MAX 4
-#define GT__ED_IDLE_S 600.0
 #define GT__ED_WAIT_S 30
 #define GT__ED_DIRS_N 1000
 #define GT__ED_DIRS_SEED 0xD1EC7ull
@@ -58,7 +57,7 @@ typedef struct {
     gt_lab_server *S;
     char run[GT__RUN_NAME_MAX + 1], ckpt[64], path[PATH_MAX];
     int64_t mtime_ns, size, step;
-    double touched, load_ms, measure_ms, dirs_ms;
+    double touched, idle_s, load_ms, measure_ms, dirs_ms; /* idle_s: the server's (sessions' too) */
     gt_net G;
     gt_train_config cfg;
     bool ema;
@@ -374,6 +373,7 @@ static void gt__open_job(gt__ed_job *j) {
     do gt__ed_new_id(e->id);
     while (gt__ed_find(j->S, e->id) >= 0);
     e->touched = gt__now();
+    e->idle_s = j->S->idle_s > 0 ? j->S->idle_s : 600;
     gt__E.eds[slot] = e;
     gt__ed_json(&j->out, e);
 }
@@ -384,7 +384,8 @@ static void gt__open_job(gt__ed_job *j) {
 static gt__ed *gt__ed_get(gt__ed_job *j) {
     int i = gt__ed_find(j->S, j->id);
     if (i < 0) {
-        j->status = 404, snprintf(j->err, sizeof j->err, "id: no editor '%s' (editors unused for 10 minutes are closed)", j->id);
+        j->status = 404, snprintf(j->err, sizeof j->err, "id: no editor '%s' (editors unused for %g s are closed: open the "
+                                 "checkpoint again)", j->id, j->S->idle_s > 0 ? j->S->idle_s : 600);
         return NULL;
     }
     gt__E.eds[i]->touched = gt__now();
@@ -476,8 +477,8 @@ static void gt__project_job(gt__ed_job *j) {
 static void gt__ed_do(gt__ed_job *j) {
     if (gt_get_num_threads() > 2) gt_set_num_threads(2);
     double now = gt__now();
-    for (int i = 0; i < GT__ED_MAX; i++) /* unused for 10 minutes; or the stopping server's */
-        if (gt__E.eds[i] && (now - gt__E.eds[i]->touched > GT__ED_IDLE_S || (j->kind == GT__J_STOP && gt__E.eds[i]->S == j->S)))
+    for (int i = 0; i < GT__ED_MAX; i++) /* unused for the server's idle time; or the stopping server's */
+        if (gt__E.eds[i] && (now - gt__E.eds[i]->touched > gt__E.eds[i]->idle_s || (j->kind == GT__J_STOP && gt__E.eds[i]->S == j->S)))
             gt__ed_drop(i);
     if (j->kind == GT__J_OPEN) gt__open_job(j);
     else if (j->kind == GT__J_RENDER) gt__render_job(j);

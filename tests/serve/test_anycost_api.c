@@ -416,6 +416,31 @@ static void test_concurrent_body(void) {
     CHECK(gt_lab_alive());
 }
 
+/* A server whose idle time is 1 s: an editor unused that long is freed at the next request (404),
+ * and opening the file again gives a new one. */
+static void test_idle(void) {
+    gt_lab_server_opts op = {.host = "127.0.0.1", .port = 0, .web_dir = gt_lab_web_make(), .quiet = true,
+                             .runs_dir = gt_runs_dir, .idle_s = 1};
+    S = NULL;
+    CHECK_MSG(gt_lab_server_start(&op, &S) == GT_OK, "%s", gt_last_error());
+    if (!S) return;
+    gt_lab_port = gt_lab_server_port(S);
+    cJSON *o = open_ac("last.safetensors");
+    char id[17], body[100];
+    snprintf(id, sizeof id, "%s", gt_json_str(o, "id"));
+    cJSON_Delete(o);
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"final\":true}", id);
+    cJSON_Delete(gt_http_expect("POST", "/api/anycost/render", body, 200));
+    gt_http_sleep(1.3);
+    CHECK(gt_http_error("POST", "/api/anycost/render", body, "unused for") == 404);
+    o = open_ac("last.safetensors");
+    CHECK(strlen(gt_json_str(o, "id")) == 16 && strcmp(gt_json_str(o, "id"), id) != 0);
+    cJSON_Delete(o);
+    gt__anycost_stop(S);
+    gt_lab_server_stop(S);
+    S = NULL;
+}
+
 static void test_open(void) { with_server(test_open_body); }
 static void test_concurrent(void) { with_server(test_concurrent_body); }
 static void test_project(void) { with_server(test_project_body); }
@@ -432,5 +457,6 @@ int main(void) {
     RUN(test_errors);
     RUN(test_project);
     RUN(test_concurrent);
+    RUN(test_idle);
     return gt_test_finish();
 }
