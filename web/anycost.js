@@ -108,6 +108,10 @@ async function withEditor(fn) {
   } catch (e) {
     if (e.status !== 404 || !ed) throw e;
     await openEditor(false); // freed after 10 idle minutes: open it again, once
+    if (st.source === 'projected') { // the picture's w went with the old editor
+      useSeed();
+      toast('The editor was reopened: the uploaded picture is gone, back to the seed');
+    }
     return fn();
   }
 }
