@@ -6,7 +6,9 @@
 # configs/anycost.json trains (ch 16, ch_max 64, w_dim 64, n_mlp 2), and bench_anycost_latency's
 # breakdown (mapping vs synthesis, the engine's per-call costs). Prints the tables and the issue's
 # number: the speed-up per image at batch 1 of 0.25 channels at half the resolution (0.25@16) over
-# the full generator (1@32). PROFILE=1 adds a perf profile of both configs (where the time goes).
+# the full generator (1@32). With no checkpoint given, the same architecture in PyTorch
+# (bench/bench_anycost.py, TORCH=0 skips it) for comparison. PROFILE=1 adds a perf profile of both
+# configs (where the time goes).
 # usage: bench/run_bench_anycost.sh [CKPT]        (env: BUILD=build, N=64, REPS=101, THREADS=0 = all cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +60,15 @@ for i in "${!CKPTS[@]}"; do
     OMP_NUM_THREADS=$t "$BUILD/bench_anycost_latency" "$c" "$REPS"
   done
   summary+=("${NAMES[$i]}: $(grep -E '^0\.25@[0-9]+ vs 1@' "$work/report-$i.txt")")
+  if [ $# -eq 0 ] && [ "${TORCH:-1}" = 1 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    # the same architecture in PyTorch (random weights), batch 1, passive OpenMP waiting as gantry
+    if [ "$i" = 0 ]; then widths=(); else widths=(--ch 16 --ch-max 64 --w-dim 64 --n-mlp 2 --nz 64); fi
+    for t in 1 2; do
+      echo
+      OMP_NUM_THREADS=$t /usr/bin/python3 bench/bench_anycost.py "$REPS" "${widths[@]}" | tee "$work/torch-$i-$t.txt"
+      summary+=("  PyTorch, same widths, $t thread(s): 0.25@16 vs 1@32: $(awk '$1 == "0.25@16" {print $4}' "$work/torch-$i-$t.txt") faster ($(awk '$1 == "1@32" {print $2}' "$work/torch-$i-$t.txt") ms -> $(awk '$1 == "0.25@16" {print $2}' "$work/torch-$i-$t.txt") ms)")
+    done
+  fi
 done
 echo
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,7 +29,7 @@ typedef struct {
     float ratio;
     int64_t macs, params;
     double psnr, ssim, fdist; /* means over the N images; fdist NAN when not computed */
-    double lat_ms, speedup;
+    double lat_ms, lat_min_ms, speedup; /* median and fastest call */
 } gt__ar_row;
 
 typedef struct {
@@ -39,6 +39,7 @@ typedef struct {
     int n, reps, threads;
     uint64_t seed;
     const char *fnote; /* why the feature distance is missing, or NULL */
+    char load[2][64];  /* /proc/loadavg before and after the timing ("" when unknown) */
     gt__ar_row rows[GT__AR_MAX_ROWS];
     int nrows;
 } gt__ar;
@@ -160,8 +161,18 @@ static gt_status gt__ar_consistency(gt__ar *A, gt_net *G, gt_tensor *z) {
 /* Latency per image at batch 1: a warm-up of 3 calls per config, then reps rounds, each timing
  * one call of every config in turn (mapping + synthesis, the scope's tensors freed: what a
  * caller pays per image). Median per config. */
+/* The first three fields of /proc/loadavg into buf ("" when unreadable). */
+static void gt__ar_loadavg(char *buf, size_t n) {
+    buf[0] = '\0';
+    FILE *f = fopen("/proc/loadavg", "r");
+    double a = 0, b = 0, c = 0;
+    if (f && fscanf(f, "%lf %lf %lf", &a, &b, &c) == 3) snprintf(buf, n, "%.2f %.2f %.2f", a, b, c);
+    if (f) fclose(f);
+}
+
 static gt_status gt__ar_latency(gt__ar *A, gt_net *G, gt_tensor *z) {
     const int K = A->reps, nr = A->nrows;
+    gt__ar_loadavg(A->load[0], sizeof A->load[0]);
     double *t = malloc((size_t)K * nr * sizeof *t);
     if (!t) return gt_set_error(GT_ERR_OOM, "out of memory");
     bool prev = gt_no_grad_begin(), ok = true;
@@ -181,8 +192,10 @@ static gt_status gt__ar_latency(gt__ar *A, gt_net *G, gt_tensor *z) {
         qsort(t + (size_t)r * K, (size_t)K, sizeof *t, gt__cmp_double);
         const double *q = t + (size_t)r * K;
         A->rows[r].lat_ms = K % 2 ? q[K / 2] : 0.5 * (q[K / 2 - 1] + q[K / 2]);
+        A->rows[r].lat_min_ms = q[0];
     }
     for (int r = 0; r < nr && ok; r++) A->rows[r].speedup = A->rows[0].lat_ms / A->rows[r].lat_ms;
+    gt__ar_loadavg(A->load[1], sizeof A->load[1]);
     free(t);
     return ok ? GT_OK : GT_ERR_STATE;
 }
@@ -201,8 +214,8 @@ static char *gt__ar_table(const gt__ar *A) {
     char *s = malloc(cap);
     if (!s) return NULL;
     k += (size_t)snprintf(s + k, cap - k,
-                          "| config | res | ratio | MACs | params | latency (ms) | speed-up | PSNR (dB) | SSIM | "
-                          "fmnist feature dist |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                          "| config | res | ratio | MACs | params | latency (ms) | fastest (ms) | speed-up | PSNR (dB) | SSIM | "
+                          "fmnist feature dist |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int r = 0; r < A->nrows; r++) {
         const gt__ar_row *w = &A->rows[r];
         char mac[32], par[32], ps[32], fd[32];
@@ -212,8 +225,9 @@ static char *gt__ar_table(const gt__ar *A) {
         else snprintf(ps, sizeof ps, "%.2f", w->psnr);
         if (isnan(w->fdist)) snprintf(fd, sizeof fd, "-");
         else snprintf(fd, sizeof fd, "%.4f", w->fdist);
-        k += (size_t)snprintf(s + k, cap - k, "| %s | %d | %g | %s | %s | %.3f | %.2fx | %s | %.4f | %s |\n", w->text,
-                              w->res, (double)w->ratio, mac, par, w->lat_ms, w->speedup, ps, w->ssim, fd);
+        k += (size_t)snprintf(s + k, cap - k, "| %s | %d | %g | %s | %s | %.3f | %.3f | %.2fx | %s | %.4f | %s |\n",
+                              w->text, w->res, (double)w->ratio, mac, par, w->lat_ms, w->lat_min_ms, w->speedup, ps,
+                              w->ssim, fd);
     }
     return s;
 }
@@ -232,9 +246,11 @@ static gt_status gt__ar_write_md(const gt__ar *A, const char *path, const char *
     const gt_model_config *c = &A->cfg.model;
     k += (size_t)snprintf(s + k, cap - k,
                           "# anycost report\n\ncheckpoint `%s` (%s generator, %dx%d, %d channel%s); %d latents of seed "
-                          "%llu; latency: batch 1, median of %d calls after a warm-up, %d thread%s.\n\n",
+                          "%llu; latency: batch 1, median (and fastest) of %d calls after a warm-up, %d thread%s, "
+                          "load average %s before and %s after; speed-up: of the medians.\n\n",
                           A->ckpt, A->used_ema ? "EMA" : "raw", c->res, c->res, c->channels, c->channels == 1 ? "" : "s",
-                          A->n, (unsigned long long)A->seed, A->reps, A->threads, A->threads == 1 ? "" : "s");
+                          A->n, (unsigned long long)A->seed, A->reps, A->threads, A->threads == 1 ? "" : "s",
+                          A->load[0][0] ? A->load[0] : "?", A->load[1][0] ? A->load[1] : "?");
     k += (size_t)snprintf(s + k, cap - k, "%s\n", table);
     const gt__ar_row *h = gt__ar_half(A);
     if (h)
@@ -261,6 +277,8 @@ static gt_status gt__ar_write_json(const gt__ar *A, const char *path) {
     gt_json_add_number(o, "seed", (double)A->seed);
     gt_json_add_number(o, "reps", A->reps);
     gt_json_add_number(o, "threads", A->threads);
+    if (A->load[0][0]) cJSON_AddStringToObject(o, "loadavg_before", A->load[0]);
+    if (A->load[1][0]) cJSON_AddStringToObject(o, "loadavg_after", A->load[1]);
     for (int r = 0; r < A->nrows; r++) {
         const gt__ar_row *w = &A->rows[r];
         cJSON *j = cJSON_CreateObject();
@@ -270,6 +288,7 @@ static gt_status gt__ar_write_json(const gt__ar *A, const char *path) {
         gt_json_add_number(j, "macs", (double)w->macs);
         gt_json_add_number(j, "params", (double)w->params);
         gt_json_add_number(j, "latency_ms", w->lat_ms);
+        gt_json_add_number(j, "latency_min_ms", w->lat_min_ms);
         gt_json_add_number(j, "speedup", w->speedup);
         gt_json_add_number(j, "psnr", w->psnr); /* null when infinite */
         cJSON_AddBoolToObject(j, "identical", isinf(w->psnr));
@@ -423,9 +442,10 @@ int gt_cmd_anycost_report(int argc, char **argv) {
         status = gt__ar_fail("out of memory");
         goto done;
     }
-    printf("anycost report: %s (%s generator, %dx%d), %d latents, batch-1 latency: median of %d, %d thread%s\n\n%s",
+    printf("anycost report: %s (%s generator, %dx%d), %d latents, batch-1 latency: median of %d, %d thread%s, "
+           "load average %s -> %s\n\n%s",
            ckpt, A->used_ema ? "EMA" : "raw", A->cfg.model.res, A->cfg.model.res, n, reps, A->threads,
-           A->threads == 1 ? "" : "s", table);
+           A->threads == 1 ? "" : "s", A->load[0][0] ? A->load[0] : "?", A->load[1][0] ? A->load[1] : "?", table);
     const gt__ar_row *h = gt__ar_half(A);
     if (h)
         printf("\n%s vs %s: %.2fx faster per image (batch 1), %.1fx fewer MACs\n", h->text, A->rows[0].text,

@@ -86,7 +86,7 @@ static void test_report(void) {
     const char *dir = gt_test_path("report");
     CHECK_CLI(0, "| 1@32 | 32 | 1 |", "anycost-report", "--ckpt", g_ckpt, "--n", "8", "--reps", "3", "--out", dir,
               "--threads", "1");
-    CHECK(gt_cli_said("| inf | 1.0000 | 0.0000 |")); /* the full row: identical to itself */
+    CHECK(gt_cli_said("| 1.00x | inf | 1.0000 | 0.0000 |")); /* the full row: identical to itself */
     CHECK(gt_cli_said("0.25@16 vs 1@32:"));
     char p[800];
     snprintf(p, sizeof p, "%s/report.md", dir);
@@ -146,7 +146,7 @@ static void test_report_rgb64(void) {
               "--sample-every", "0", "--quiet");
     const char *dir = gt_test_path("report64");
     CHECK_CLI(0, "| 1@64 | 64 | 1 |", "anycost-report", "--ckpt", ck, "--n", "2", "--reps", "1", "--out", dir);
-    CHECK(gt_cli_said("| inf | 1.0000 | - |") && gt_cli_said("| 0.25@8 | 8 | 0.25 |"));
+    CHECK(gt_cli_said("| 1.00x | inf | 1.0000 | - |") && gt_cli_said("| 0.25@8 | 8 | 0.25 |"));
     CHECK(gt_cli_said("0.25@32 vs 1@64:"));
     char p[800];
     snprintf(p, sizeof p, "%s/report.json", dir);
