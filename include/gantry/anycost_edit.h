@@ -55,8 +55,9 @@ gt_status gt_anycost_encoder_load(const gt_model_config *c, const char *path, gt
 gt_tensor *gt_anycost_encode(gt_anycost_encoder *e, gt_tensor *img);
 void gt_anycost_encoder_free(gt_anycost_encoder *e);
 
-/* Class directions (K, w_dim), unit norm, from n generated images labelled by the fmnist
- * classifier (1-channel 32 px models; GT_ERR_ARG otherwise): a new retained tensor. */
+/* Class directions (K = 10, w_dim), unit norm (zero for a class no image got), from n (>= 10)
+ * generated images labelled by the fmnist classifier (1-channel models, images resized to 28 px;
+ * GT_ERR_ARG otherwise): a new retained tensor. */
 gt_status gt_anycost_directions(gt_net *G, int n, uint64_t seed, gt_tensor **dirs_out);
 /* w + strength * dirs[k] (w (N, w_dim) or w+ (N, n_convs, w_dim): every style input moved).
  * New reference in the current scope. */
