@@ -3,7 +3,7 @@
  * sorting happens once, at ac_channels_at, and restarts G's Adam; the plans draw distinct levels
  * in range and the sandwich configs; exact resume across the phase switch; the logged
  * distillation term equals a hand computation from the pre-step weights, the plan's noise and
- * the same z; bad options are refused; metrics.jsonl carries the phase and distill keys only for
+ * the same z; D's output on the reals is D's on the reals pooled by hand to the drawn levels; bad options are refused; metrics.jsonl carries the phase and distill keys only for
  * a scheme with phases (the default scheme's lines are unchanged). */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,6 +227,65 @@ static void test_distill_by_hand(void) {
     gt_trainer_free(&t);
 }
 
+/* x (N, 1, 32, 32) averaged over f x f blocks by hand -> a new (N, 1, 32/f, 32/f) tensor. */
+static gt_tensor *pool_by_hand(const gt_tensor *x, int f) {
+    const int64_t n = x->shape[0], r = 32 / f;
+    gt_tensor *o = gt_zeros(4, (const int64_t[]){n, 1, r, r});
+    const float *a = gt_data(x);
+    float *b = gt_data(o);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t y = 0; y < r; y++)
+            for (int64_t q = 0; q < r; q++) {
+                double s = 0;
+                for (int dy = 0; dy < f; dy++)
+                    for (int dx = 0; dx < f; dx++) s += a[(i * 32 + y * f + dy) * 32 + q * f + dx];
+                b[(i * r + y) * r + q] = (float)(s / (f * f));
+            }
+    return o;
+}
+
+/* D's mean output on the reals (d_real, sigmoid for ns) is the mean over the plan's levels of D,
+ * from its pre-step weights, on the reals average-pooled to each level; in both phases (phase 2
+ * conditions D on each config). */
+static void test_d_sees_pooled_reals(void) {
+    gt_train_config c = tiny(NULL, 4, 1);
+    gt_trainer t;
+    CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
+    gt_net D0;
+    gt_rng init;
+    gt_rng_init(&init, 98);
+    CHECK(gt_model_build(&t.cfg.model, GT_NET_D, &init, &D0) == GT_OK);
+    for (int step = 0; step < 2; step++) {
+        CHECK(gt_params_copy(&D0.P, &t.D.P) == GT_OK);
+        int m = gt_scope_begin();
+        gt_tensor *real = NULL, *z = gt_test_randn(17 + step, 2, (const int64_t[]){8, 16}, 1.0f);
+        CHECK(gt_batcher_next(t.batcher, &real, NULL) == GT_OK);
+        gt_step_stats st;
+        CHECK_MSG(gt_trainer_step_on(&t, &real, &z, &st) == GT_OK, "%s", gt_last_error());
+        gt_anycost_plan p;
+        CHECK(gt_anycost_train_last_plan(&t, &p) == GT_OK && p.phase == step + 1);
+        bool prev = gt_no_grad_begin();
+        double sum = 0;
+        for (int k = 0; k < p.n; k++) {
+            int r = p.sub[k].res;
+            gt_tensor *x = r == 32 ? real : pool_by_hand(real, 32 / r);
+            gt_tensor *lo = gt_anycost_d_forward(&D0, x, p.phase == 1 ? NULL : &p.sub[k], GT_BN_EVAL);
+            CHECK(lo && gt_numel(lo) == 8);
+            if (!lo) break;
+            const float *v = gt_data(gt_contiguous(lo));
+            double s = 0;
+            for (int i = 0; i < 8; i++) s += 1.0 / (1.0 + exp(-(double)v[i]));
+            sum += s / 8;
+        }
+        gt_grad_mode_restore(prev);
+        double want = sum / p.n;
+        CHECK_MSG(fabs(st.d_real - want) <= 1e-5, "phase %d: d_real %.9g, by hand %.9g", p.phase, st.d_real, want);
+        gt_scope_end(m);
+    }
+    gt_net_free(&D0);
+    gt_trainer_free(&t);
+}
+
 static void test_bad_options(void) {
     gt_trainer t;
     gt_train_config c = tiny(NULL, 2, -1);
@@ -261,6 +320,7 @@ int main(void) {
     RUN(test_resume_across_switch);
     RUN(test_resume_after_switch);
     RUN(test_distill_by_hand);
+    RUN(test_d_sees_pooled_reals);
     RUN(test_bad_options);
     return gt_test_finish();
 }
