@@ -168,6 +168,15 @@ static void test_edit_and_files(void) {
             maxd = d > maxd ? d : maxd;
         }
     CHECK_MSG(maxd < 1e-5f, "edit moved w by something else than strength * dir (rel %g)", maxd);
+    /* exactly w + (strength * dir), each product and sum rounded once (volatile: no fused multiply-add) */
+    int exact = 0;
+    for (int i = 0; w2 && i < 2; i++)
+        for (int j = 0; j < 32; j++) {
+            volatile float sd = s * gt_data(dirs)[3 * 32 + j];
+            volatile float want = gt_data(w)[i * 32 + j] + sd;
+            exact += gt_data(w2)[i * 32 + j] == want;
+        }
+    CHECK_MSG(exact == 64, "edit: %d of 64 entries are exactly w + strength * dir", exact);
     /* w+: every style input moves */
     gt_tensor *wp = gt_test_randn(3, GT_SHAPE(1, gt_anycost_n_convs(&G.cfg), 32), 1.0f);
     gt_tensor *wp2 = gt_anycost_edit(wp, dirs, 0, -1.0f);
