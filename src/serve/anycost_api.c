@@ -7,11 +7,12 @@
  * sub-generator whose measured latency is within the budget (the smallest when none is), as a PNG
  * at the sub-generator's own resolution (the page scales it up).
  *
- * As the latent explorer (explore.c): requests run one at a time (a second waits up to
- * GT__ED_WAIT_S, then 503), each on the editor's own engine thread (started by the first
- * request), since the engine's state is per thread. Editors unused for the server's idle time (as
- * its sessions: 10 minutes by default) are freed at the next request; at most GT__ED_MAX are open (opening another frees the least recently used);
- * gt__anycost_stop frees a server's editors and ends the thread once none is left. */
+ * As the latent explorer (explore.c): requests run one at a time (a second waits up to GT__ED_WAIT_S,
+ * then 503), each on the editor's own engine thread (started by the first request), since the
+ * engine's state is per thread. Editors unused for the server's idle time (its sessions': 10 minutes
+ * by default) are freed at the next request; at most GT__ED_MAX are open (another open frees the
+ * least recently used); gt__anycost_stop frees a server's editors and ends the thread once none is left.
+ * An uploaded picture (/project) is projected into w (gt_anycost_project) and kept by its editor. */
 #define _DEFAULT_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -30,14 +31,13 @@
 #include "gantry/anycost_edit.h"
 #include "gantry/autograd.h"
 #include "gantry/checkpoint.h"
-#include "gantry/image.h"
 #include "runs_internal.h"
 
 #define GT__ED_MAX 4
 #define GT__ED_WAIT_S 30
 #define GT__ED_DIRS_N 1000
 #define GT__ED_DIRS_SEED 0xD1EC7ull
-#define GT__ED_REPS 5
+#define GT__ED_REPS 5 /* odd: the median is the middle one */
 #define GT__ED_MAX_STRENGTH 10.0
 #define GT__ED_MAX_EDITS 32
 #define GT__ED_MAX_CFGS (GT_AC_NRATIOS * 4) /* levels 8..64 */
@@ -61,7 +61,7 @@ typedef struct {
     gt_net G;
     gt_train_config cfg;
     bool ema;
-    gt_tensor *dirs; /* (K, w_dim) retained, or NULL */
+    gt_tensor *dirs;  /* (K, w_dim) retained, or NULL */
     gt_tensor *wproj; /* the last projected picture's w (1, w_dim) retained, or NULL */
     int K;
     char dirs_note[300]; /* why there are none */
@@ -181,13 +181,15 @@ static int gt__ed_find(gt_lab_server *S, const char *id) {
     return -1;
 }
 
-static double gt__median(double *v, int n) {
-    for (int i = 1; i < n; i++)
-        for (int k = i; k > 0 && v[k - 1] > v[k]; k--) {
-            double t = v[k];
-            v[k] = v[k - 1], v[k - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+static int gt__cmp_ms(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* By MACs, then latency. */
+static int gt__cmp_cfg(const void *a, const void *b) {
+    const gt__ed_cfg *x = a, *y = b;
+    return x->macs != y->macs ? (x->macs > y->macs) - (x->macs < y->macs) : gt__cmp_ms(&x->ms, &y->ms);
 }
 
 /* Synthesis of w through sub s (NULL: full), timed: the images or NULL. */
@@ -216,19 +218,14 @@ static gt_status gt__ed_measure(gt__ed *e) {
                 if (!gt__ed_synth(e, w, &s, rep >= 0 ? &t[rep] : NULL)) st = gt_last_status();
                 gt_scope_end(sc2);
             }
-            if (st == GT_OK) /* to the microsecond, as the answer shows it (a budget of a shown value picks it) */
-                e->cfgs[e->ncfg++] = (gt__ed_cfg){gt_anycost_ratios[k], r, gt_anycost_macs(m, &s),
-                                                  fmax(0.001, round(gt__median(t, GT__ED_REPS) * 1000) / 1000)};
+            if (st != GT_OK) break;
+            qsort(t, GT__ED_REPS, sizeof *t, gt__cmp_ms); /* the median, to the us as shown (a shown budget picks it) */
+            double ms = fmax(0.001, round(t[GT__ED_REPS / 2] * 1000) / 1000);
+            e->cfgs[e->ncfg++] = (gt__ed_cfg){gt_anycost_ratios[k], r, gt_anycost_macs(m, &s), ms};
         }
     gt_scope_end(sc);
     if (st != GT_OK) return st ? st : GT_ERR_STATE;
-    for (int i = 1; i < e->ncfg; i++) /* by MACs, then latency */
-        for (int k = i; k > 0; k--) {
-            gt__ed_cfg *a = &e->cfgs[k - 1], *b = &e->cfgs[k];
-            if (a->macs < b->macs || (a->macs == b->macs && a->ms <= b->ms)) break;
-            gt__ed_cfg t = *a;
-            *a = *b, *b = t;
-        }
+    qsort(e->cfgs, (size_t)e->ncfg, sizeof e->cfgs[0], gt__cmp_cfg);
     e->full = -1;
     for (int i = 0; i < e->ncfg; i++)
         if (e->cfgs[i].ratio == 1.0f && e->cfgs[i].res == m->res) e->full = i;
@@ -319,8 +316,9 @@ static void gt__open_job(gt__ed_job *j) {
     const gt_model_config *m = &e->cfg.model;
     if (strcmp(m->name, "anycost") != 0 || !gt_anycost_is(&e->G)) {
         j->status = 400;
-        snprintf(j->err, sizeof j->err, "ckpt: %s of run %s is a '%s' model, not anycost (the editor opens anycost checkpoints)",
-                 j->ckpt, j->run, m->name);
+        snprintf(j->err, sizeof j->err,
+                 "ckpt: %s of run %s is a '%s' model, not anycost (the editor opens anycost checkpoints)", j->ckpt,
+                 j->run, m->name);
         gt__ed_free(e);
         return;
     }
@@ -384,8 +382,10 @@ static void gt__open_job(gt__ed_job *j) {
 static gt__ed *gt__ed_get(gt__ed_job *j) {
     int i = gt__ed_find(j->S, j->id);
     if (i < 0) {
-        j->status = 404, snprintf(j->err, sizeof j->err, "id: no editor '%s' (editors unused for %g s are closed: open the "
-                                 "checkpoint again)", j->id, j->S->idle_s > 0 ? j->S->idle_s : 600);
+        j->status = 404, snprintf(j->err, sizeof j->err,
+                                  "id: no editor '%s' (editors unused for %g s are closed: open the "
+                                  "checkpoint again)",
+                                  j->id, j->S->idle_s > 0 ? j->S->idle_s : 600);
         return NULL;
     }
     gt__E.eds[i]->touched = gt__now();
@@ -398,12 +398,17 @@ static void gt__render_job(gt__ed_job *j) {
     for (int k = 0; k < j->nedits; k++)
         if (j->ek[k] >= e->K) {
             j->status = 400;
-            if (e->K) snprintf(j->err, sizeof j->err, "edits: unknown direction '%d' (this checkpoint has %d: 0..%d)", j->ek[k], e->K, e->K - 1);
-            else snprintf(j->err, sizeof j->err, "edits: unknown direction '%d' (this checkpoint has none: %s)", j->ek[k], e->dirs_note);
+            if (e->K)
+                snprintf(j->err, sizeof j->err, "edits: unknown direction '%d' (this checkpoint has %d: 0..%d)",
+                         j->ek[k], e->K, e->K - 1);
+            else
+                snprintf(j->err, sizeof j->err, "edits: unknown direction '%d' (this checkpoint has none: %s)",
+                         j->ek[k], e->dirs_note);
             return;
         }
     if (j->projected && !e->wproj) {
-        j->status = 400, snprintf(j->err, sizeof j->err, "projected: no image was projected in this editor (POST /api/anycost/project)");
+        j->status = 400,
+        snprintf(j->err, sizeof j->err, "projected: no image was projected in this editor (POST /api/anycost/project)");
         return;
     }
     int ci = j->final ? e->full : gt__ed_pick(e, j->budget);
@@ -427,7 +432,8 @@ static void gt__render_job(gt__ed_job *j) {
         j->status = 500, snprintf(j->err, sizeof j->err, "rendering: %s", gt_last_error());
         return;
     }
-    gt__buf_printf(b, "\",\"width\":%d,\"height\":%d,\"final\":%s,\"config\":", c->res, c->res, j->final ? "true" : "false");
+    gt__buf_printf(b, "\",\"width\":%d,\"height\":%d,\"final\":%s,\"config\":", c->res, c->res,
+                   j->final ? "true" : "false");
     gt__cfg_json(b, c);
     gt__buf_printf(b, ",\"latency_ms\":%.3f,\"edit_ms\":%.3f,\"total_ms\":%.3f", ms, edit_ms, (gt__now() - t0) * 1000);
     if (j->projected) gt__buf_puts(b, ",\"seed\":null,\"projected\":true");
@@ -443,8 +449,10 @@ static void gt__project_job(gt__ed_job *j) {
     if (!e) return;
     int R = e->cfg.model.res, C = e->cfg.model.channels;
     if (j->npix != R * R * C) {
-        j->status = 400, snprintf(j->err, sizeof j->err, "pixels: this model takes a %dx%d picture with %d channel%s (%d values "
-                                 "0..255, row by row, channels interleaved), got %d values", R, R, C, C > 1 ? "s" : "", R * R * C, j->npix);
+        j->status = 400, snprintf(j->err, sizeof j->err,
+                                  "pixels: this model takes a %dx%d picture with %d channel%s (%d values "
+                                  "0..255, row by row, channels interleaved), got %d values",
+                                  R, R, C, C > 1 ? "s" : "", R * R * C, j->npix);
         return;
     }
     float *d = malloc((size_t)j->npix * sizeof *d);
@@ -470,15 +478,16 @@ static void gt__project_job(gt__ed_job *j) {
     }
     gt_release(e->wproj);
     e->wproj = w;
-    gt__buf_printf(&j->out, "{\"projected\":true,\"steps\":%d,\"mse_before\":%.6g,\"mse_after\":%.6g,\"ms\":%.1f}", o.steps,
-                   before, after, (gt__now() - t0) * 1000);
+    gt__buf_printf(&j->out, "{\"projected\":true,\"steps\":%d,\"mse_before\":%.6g,\"mse_after\":%.6g,\"ms\":%.1f}",
+                   o.steps, before, after, (gt__now() - t0) * 1000);
 }
 
 static void gt__ed_do(gt__ed_job *j) {
     if (gt_get_num_threads() > 2) gt_set_num_threads(2);
     double now = gt__now();
     for (int i = 0; i < GT__ED_MAX; i++) /* unused for the server's idle time; or the stopping server's */
-        if (gt__E.eds[i] && (now - gt__E.eds[i]->touched > gt__E.eds[i]->idle_s || (j->kind == GT__J_STOP && gt__E.eds[i]->S == j->S)))
+        if (gt__E.eds[i] &&
+            (now - gt__E.eds[i]->touched > gt__E.eds[i]->idle_s || (j->kind == GT__J_STOP && gt__E.eds[i]->S == j->S)))
             gt__ed_drop(i);
     if (j->kind == GT__J_OPEN) gt__open_job(j);
     else if (j->kind == GT__J_RENDER) gt__render_job(j);
@@ -557,7 +566,8 @@ static int gt__ed_parse(const cJSON *body, gt__ed_job *j) {
             if (!cJSON_IsBool(v)) return snprintf(j->err, en, "projected must be true or false"), 400;
             j->projected = cJSON_IsTrue(v);
         } else if (j->kind == GT__J_PROJECT && !strcmp(k, "steps")) {
-            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1000) || v->valuedouble != floor(v->valuedouble))
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 1000) ||
+                v->valuedouble != floor(v->valuedouble))
                 return snprintf(j->err, en, "steps must be an integer in 1..1000"), 400;
             j->steps = (int)v->valuedouble;
         } else if (j->kind == GT__J_PROJECT && !strcmp(k, "pixels")) {
@@ -565,13 +575,14 @@ static int gt__ed_parse(const cJSON *body, gt__ed_job *j) {
             if (np < 1 || np > 64 * 64 * 3 || !(j->pix = malloc((size_t)np)))
                 return snprintf(j->err, en, "pixels must be an array of 1..%d values 0..255", 64 * 64 * 3), 400;
             for (const cJSON *d = v->child; d; d = d->next) {
-                if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 255) || d->valuedouble != floor(d->valuedouble))
+                if (!cJSON_IsNumber(d) || !(d->valuedouble >= 0 && d->valuedouble <= 255) ||
+                    d->valuedouble != floor(d->valuedouble))
                     return snprintf(j->err, en, "pixels[%d] must be an integer in 0..255", j->npix), 400;
                 j->pix[j->npix++] = (uint8_t)d->valuedouble;
             }
         } else {
             return snprintf(j->err, en, "unknown field '%s' (%s)", gt__printable(safe, 40, k),
-                            open ? "open takes run, ckpt"
+                            open                       ? "open takes run, ckpt"
                             : j->kind == GT__J_RENDER  ? "render takes id, seed, projected, edits, budget_ms, final"
                             : j->kind == GT__J_PROJECT ? "project takes id, pixels, steps"
                                                        : "close takes id"),
@@ -580,9 +591,12 @@ static int gt__ed_parse(const cJSON *body, gt__ed_job *j) {
     }
     if (j->kind == GT__J_OPEN && !have_run) return snprintf(j->err, en, "run: open needs \"run\": NAME"), 400;
     if (j->kind != GT__J_OPEN && !have_id) return snprintf(j->err, en, "id: the request needs \"id\" (from open)"), 400;
-    if (j->kind == GT__J_PROJECT && !j->pix) return snprintf(j->err, en, "pixels: project needs \"pixels\": [...]"), 400;
+    if (j->kind == GT__J_PROJECT && !j->pix)
+        return snprintf(j->err, en, "pixels: project needs \"pixels\": [...]"), 400;
     if (j->kind == GT__J_RENDER && !j->final && !have_budget)
-        return snprintf(j->err, en, "budget_ms: a preview needs \"budget_ms\" (or \"final\": true for the full generator)"), 400;
+        return snprintf(j->err, en,
+                        "budget_ms: a preview needs \"budget_ms\" (or \"final\": true for the full generator)"),
+               400;
     return 0;
 }
 
@@ -668,13 +682,16 @@ void gt__anycost_stop(gt_lab_server *S) {
 
 int gt__anycost_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest, const char *method, const char *body,
                     size_t n) {
-    if (!S->runs) return gt__reply_error(c, 404, "the anycost editor is off (the server was started without a runs folder)");
-    int kind = !strcmp(rest, "/open") ? GT__J_OPEN : !strcmp(rest, "/render") ? GT__J_RENDER
-                                                   : !strcmp(rest, "/project") ? GT__J_PROJECT
-                                                   : !strcmp(rest, "/close")  ? GT__J_CLOSE
-                                                                              : -1;
+    if (!S->runs)
+        return gt__reply_error(c, 404, "the anycost editor is off (the server was started without a runs folder)");
+    int kind = !strcmp(rest, "/open")      ? GT__J_OPEN
+               : !strcmp(rest, "/render")  ? GT__J_RENDER
+               : !strcmp(rest, "/project") ? GT__J_PROJECT
+               : !strcmp(rest, "/close")   ? GT__J_CLOSE
+                                           : -1;
     char safe[101];
-    if (kind < 0) return gt__reply_error(c, 404, "no such path: /api/anycost%s", gt__printable(safe, sizeof safe, rest));
+    if (kind < 0)
+        return gt__reply_error(c, 404, "no such path: /api/anycost%s", gt__printable(safe, sizeof safe, rest));
     if (strcmp(method, "POST") != 0) return gt__reply_method(c, "POST");
     return gt__ed_request(S, c, kind, body, n);
 }

@@ -25,8 +25,9 @@ static gt_status gt__png_mem(const gt_image *im, gt_buf *out) {
         return gt_set_error(GT_ERR_IO, "encoding the PNG failed");
     }
     png_set_write_fn(png, out, gt__png_put, gt__png_flush);
-    png_set_IHDR(png, info, (png_uint_32)im->w, (png_uint_32)im->h, 8, im->c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_set_IHDR(png, info, (png_uint_32)im->w, (png_uint_32)im->h, 8,
+                 im->c == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
     for (int y = 0; y < im->h; y++) png_write_row(png, im->data + (size_t)y * im->w * im->c);
     png_write_end(png, NULL);

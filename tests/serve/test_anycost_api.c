@@ -65,7 +65,8 @@ static bool make_runs(void) {
               gt_model_opt_set(&c.model, "n_mlp", 2) == GT_OK && gt_model_opt_set(&c.model, "ch", 4) == GT_OK &&
               gt_model_opt_set(&c.model, "ch_max", 16) == GT_OK && gt_model_opt_set(&c.model, "dch", 4) == GT_OK;
     CHECK_MSG(ok, "the tiny anycost config: %s", gt_last_error());
-    ok = ok && save_run("ac", &c, "checkpoints/step_000002.safetensors", 2) && save_run("ac", &c, "last.safetensors", 2);
+    ok =
+        ok && save_run("ac", &c, "checkpoints/step_000002.safetensors", 2) && save_run("ac", &c, "last.safetensors", 2);
     snprintf(ac_ckpt, sizeof ac_ckpt, "%s/ac/last.safetensors", gt_runs_dir);
     gt_train_config d = gt_train_config_default();
     snprintf(d.data, sizeof d.data, "fashion-mnist");
@@ -175,7 +176,8 @@ static void test_open_body(void) {
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 3; b++) CHECK(seen[a][b] == 1);
     const cJSON *full = cJSON_GetObjectItemCaseSensitive(j, "full");
-    CHECK(gt_json_num(full, "channels") == 1 && gt_json_num(full, "res") == 32 && gt_json_num(full, "macs") == max_macs);
+    CHECK(gt_json_num(full, "channels") == 1 && gt_json_num(full, "res") == 32 &&
+          gt_json_num(full, "macs") == max_macs);
     gt_net G;
     gt_train_config cfg;
     bool ema;
@@ -185,7 +187,8 @@ static void test_open_body(void) {
     gt_net_free(&G);
     const cJSON *dirs = cJSON_GetObjectItemCaseSensitive(j, "directions");
     CHECK_MSG(cJSON_GetArraySize(dirs) == 10 && !strcmp(cJSON_GetArrayItem(dirs, 3)->valuestring, "Dress"),
-              "10 Fashion-MNIST class directions (%d; %s)", cJSON_GetArraySize(dirs), gt_json_str(j, "directions_note"));
+              "10 Fashion-MNIST class directions (%d; %s)", cJSON_GetArraySize(dirs),
+              gt_json_str(j, "directions_note"));
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "directions_active");
     int on = 0;
     for (const cJSON *a = act ? act->child : NULL; a; a = a->next) on += cJSON_IsTrue(a);
@@ -229,7 +232,8 @@ static void test_render_body(void) {
     cJSON_Delete(j);
     gt_image fin = {0};
     j = render(id, "\"seed\":3,\"final\":true", &fin);
-    CHECK(gt_json_num(cfg_of(j), "channels") == 1 && gt_json_num(cfg_of(j), "res") == 32 && gt_json_num(j, "latency_ms") > 0);
+    CHECK(gt_json_num(cfg_of(j), "channels") == 1 && gt_json_num(cfg_of(j), "res") == 32 &&
+          gt_json_num(j, "latency_ms") > 0);
     CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "final")) && same_image(&fin, &b, 0));
     CHECK(library_image(3, 0, 0, &ref) && same_image(&fin, &ref, 1));
     gt_image_free(&ref);
@@ -241,7 +245,9 @@ static void test_render_body(void) {
         double budget = gt_json_num(k, "latency_ms");
         const cJSON *want = NULL;
         for (const cJSON *q = cf->child; q; q = q->next)
-            if (gt_json_num(q, "latency_ms") <= budget && (!want || gt_json_num(q, "macs") >= gt_json_num(want, "macs"))) want = q;
+            if (gt_json_num(q, "latency_ms") <= budget &&
+                (!want || gt_json_num(q, "macs") >= gt_json_num(want, "macs")))
+                want = q;
         char rest[100];
         snprintf(rest, sizeof rest, "\"seed\":3,\"budget_ms\":%.3f", budget);
         gt_image x = {0};
@@ -289,7 +295,8 @@ static void test_errors_body(void) {
     CHECK(gt_http_error("POST", P, "{\"run\":\"../ac\"}", "run must be") == 400);
     CHECK(gt_http_error("POST", P, "{\"run\":5}", "run must be") == 400);
     CHECK(gt_http_error("POST", P, "{\"run\":\"ac\",\"ckpt\":\"../x\"}", "ckpt must be") == 400);
-    CHECK(gt_http_error("POST", P, "{\"run\":\"ac\",\"ckpt\":\"checkpoints/step_000009.safetensors\"}", "ckpt: no checkpoint") == 400);
+    CHECK(gt_http_error("POST", P, "{\"run\":\"ac\",\"ckpt\":\"checkpoints/step_000009.safetensors\"}",
+                        "ckpt: no checkpoint") == 400);
     CHECK(gt_http_error("POST", P, "{\"run\":\"dc\"}", "'dcgan' model, not anycost") == 400);
     CHECK(gt_http_error("POST", P, "{\"run\":\"ac\",\"seed\":1}", "unknown field 'seed'") == 400);
     char bad[1100];
@@ -311,13 +318,18 @@ static void test_errors_body(void) {
     CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":1}", id), "final") == 400);
     CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"seed\":-1}", id), "seed") == 400);
     CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"seed\":1.5}", id), "seed") == 400);
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"3\":10.5}}", id), "edits.3 must be a strength in -10..10") == 400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"3\":10.5}}", id),
+                        "edits.3 must be a strength in -10..10") == 400);
     CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"3\":-11}}", id), "edits.3") == 400);
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"3\":\"x\"}}", id), "edits.3") == 400);
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"12\":1}}", id), "unknown direction '12'") == 400);
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"dress\":1}}", id), "unknown direction 'dress'") == 400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"3\":\"x\"}}", id), "edits.3") ==
+          400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"12\":1}}", id),
+                        "unknown direction '12'") == 400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":{\"dress\":1}}", id),
+                        "unknown direction 'dress'") == 400);
     CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"edits\":[1]}", id), "edits must be") == 400);
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"zoom\":2}", id), "unknown field 'zoom'") == 400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"final\":true,\"zoom\":2}", id), "unknown field 'zoom'") ==
+          400);
 #undef RB
     CHECK(gt_lab_alive());
     cJSON_Delete(o);
@@ -334,8 +346,10 @@ static void test_project_body(void) {
     cJSON_Delete(o);
     const char *Pp = "/api/anycost/project", *Rp = "/api/anycost/render";
 #define RB(fmt, ...) (snprintf(body, sizeof body, fmt, __VA_ARGS__), body)
-    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"projected\":true,\"final\":true}", id), "projected: no image") == 400);
-    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1,2,3]}", id), "pixels: this model takes a 32x32 picture with 1 channel") == 400);
+    CHECK(gt_http_error("POST", Rp, RB("{\"id\":\"%s\",\"projected\":true,\"final\":true}", id),
+                        "projected: no image") == 400);
+    CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1,2,3]}", id),
+                        "pixels: this model takes a 32x32 picture with 1 channel") == 400);
     CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":[1,2,3,256]}", id), "pixels[3] must be") == 400);
     CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\",\"pixels\":\"x\"}", id), "pixels must be") == 400);
     CHECK(gt_http_error("POST", Pp, RB("{\"id\":\"%s\"}", id), "pixels") == 400);
@@ -347,7 +361,8 @@ static void test_project_body(void) {
     CHECK(target.w == 32 && target.c == 1);
     static char up[8192];
     int at = snprintf(up, sizeof up, "{\"id\":\"%s\",\"steps\":40,\"pixels\":[", id);
-    for (int i = 0; i < target.w * target.h; i++) at += snprintf(up + at, sizeof up - at, "%s%d", i ? "," : "", target.data[i]);
+    for (int i = 0; i < target.w * target.h; i++)
+        at += snprintf(up + at, sizeof up - at, "%s%d", i ? "," : "", target.data[i]);
     snprintf(up + at, sizeof up - at, "]}");
     cJSON *p = gt_http_expect("POST", Pp, up, 200);
     double before = gt_json_num(p, "mse_before"), after = gt_json_num(p, "mse_after");
@@ -355,14 +370,16 @@ static void test_project_body(void) {
     printf("  projection (40 steps): MSE %.4f -> %.4f in %.0f ms\n", before, after, gt_json_num(p, "ms"));
     cJSON_Delete(p);
     cJSON *j = render(id, "\"projected\":true,\"final\":true", &got);
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "projected")) && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "seed")));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "projected")) &&
+          cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "seed")));
     cJSON_Delete(j);
     double mse = 0;
     for (int i = 0; i < got.w * got.h; i++) {
         double d = (got.data[i] - target.data[i]) / 127.5;
         mse += d * d / (got.w * got.h);
     }
-    CHECK_MSG(got.w == 32 && fabs(mse - after) < 0.01 + 0.1 * after, "the projected picture's MSE %g (the server's %g)", mse, after);
+    CHECK_MSG(got.w == 32 && fabs(mse - after) < 0.01 + 0.1 * after, "the projected picture's MSE %g (the server's %g)",
+              mse, after);
     gt_image x = {0};
     cJSON_Delete(render(id, "\"projected\":true,\"budget_ms\":0", &x));
     CHECK(x.w == 8);
@@ -401,8 +418,11 @@ static void test_concurrent_body(void) {
     cJSON_Delete(gt_http_expect("POST", p, "{\"action\":\"play\"}", 200));
     pthread_t th[6];
     for (int i = 0; i < 6; i++) {
-        if (i == 5) snprintf(bodies[i], sizeof bodies[i], "{\"run\":\"ac\",\"ckpt\":\"checkpoints/step_000002.safetensors\"}");
-        else snprintf(bodies[i], sizeof bodies[i], "{\"id\":\"%s\",\"seed\":%d,%s}", id, i, i % 2 ? "\"final\":true" : "\"budget_ms\":0.2");
+        if (i == 5)
+            snprintf(bodies[i], sizeof bodies[i], "{\"run\":\"ac\",\"ckpt\":\"checkpoints/step_000002.safetensors\"}");
+        else
+            snprintf(bodies[i], sizeof bodies[i], "{\"id\":\"%s\",\"seed\":%d,%s}", id, i,
+                     i % 2 ? "\"final\":true" : "\"budget_ms\":0.2");
         pthread_create(&th[i], NULL, i == 5 ? open_thread : render_thread, bodies[i]);
     }
     int ok = 0;
@@ -419,8 +439,12 @@ static void test_concurrent_body(void) {
 /* A server whose idle time is 1 s: an editor unused that long is freed at the next request (404),
  * and opening the file again gives a new one. */
 static void test_idle(void) {
-    gt_lab_server_opts op = {.host = "127.0.0.1", .port = 0, .web_dir = gt_lab_web_make(), .quiet = true,
-                             .runs_dir = gt_runs_dir, .idle_s = 1};
+    gt_lab_server_opts op = {.host = "127.0.0.1",
+                             .port = 0,
+                             .web_dir = gt_lab_web_make(),
+                             .quiet = true,
+                             .runs_dir = gt_runs_dir,
+                             .idle_s = 1};
     S = NULL;
     CHECK_MSG(gt_lab_server_start(&op, &S) == GT_OK, "%s", gt_last_error());
     if (!S) return;
