@@ -4,7 +4,8 @@
  *
  * For each config: the median of REPS calls of the whole generator (mapping + synthesis, inside a
  * scope that is ended: what `gantry anycost-report` times), of the mapping alone and of the
- * synthesis alone from a fixed w; its MACs and the rate they run at. Then the engine's fixed cost
+ * synthesis alone from a fixed w; its MACs and the rate they run at; the tensors one call makes (op
+ * outputs and views, each an allocation of its header). Then the engine's fixed cost
  * per call: an empty scope, and a 1-channel 4x4 conv2d (almost no arithmetic), to show how much
  * of a small sub-generator's time is per-op overhead rather than multiply-adds. Run it with
  * OMP_NUM_THREADS set as the report runs (bench/run_bench_anycost.sh does). */
@@ -36,15 +37,19 @@ typedef enum { WHOLE, MAPPING, SYNTHESIS } part;
 
 /* The median of reps calls (and the fastest into *best when not NULL: the one least disturbed by
  * other processes on a shared machine). */
+static int64_t g_tensors; /* tensors the last timed call made (op outputs and views), alive until its scope ends */
+
 static double time_part(gt_net *G, gt_tensor *z, gt_tensor *w, const gt_anycost_sub *s, part p, int reps,
                         double *best) {
     double *t = malloc((size_t)reps * sizeof *t);
     for (int r = -3; r < reps; r++) {
         int m = gt_scope_begin();
+        int64_t live = gt_live_tensors();
         double t0 = now_ms();
         gt_tensor *x = p == WHOLE     ? gt_anycost_generate(G, z, s, NULL)
                        : p == MAPPING ? gt_anycost_mapping(G, z)
                                       : gt_anycost_synthesis(G, w, s, NULL, NULL);
+        g_tensors = gt_live_tensors() - live;
         gt_scope_end(m);
         if (!x) {
             fprintf(stderr, "generate: %s\n", gt_last_error());
@@ -83,8 +88,8 @@ int main(int argc, char **argv) {
     gt_tensor *z = gt_sample_latents(1, 1, cfg.model.nz, 0);
     gt_tensor *w = gt_anycost_mapping(&G, z);
     printf("anycost latency at batch 1, %d threads, median of %d (%s, %dx%d)\n", gt_get_num_threads(), reps, argv[1], R, R);
-    printf("%-10s %10s %10s %10s %10s %10s %12s %8s\n", "config", "whole ms", "fastest", "mapping", "synthesis", "MACs",
-           "GMAC/s", "speed-up");
+    printf("%-10s %10s %10s %10s %10s %10s %12s %8s %8s\n", "config", "whole ms", "fastest", "mapping", "synthesis",
+           "MACs", "GMAC/s", "speed-up", "tensors");
     double whole0 = 0;
     for (int i = 0; i < nc; i++) {
         char ch[32];
@@ -97,12 +102,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s: %s\n", cf[i], gt_last_error());
             return 2;
         }
-        double best = 0, tw = time_part(&G, z, w, &s, WHOLE, reps, &best),
-               tm = time_part(&G, z, w, &s, MAPPING, reps, NULL), ts = time_part(&G, z, w, &s, SYNTHESIS, reps, NULL);
+        double best = 0, tw = time_part(&G, z, w, &s, WHOLE, reps, &best);
+        const int64_t made = g_tensors;
+        double tm = time_part(&G, z, w, &s, MAPPING, reps, NULL), ts = time_part(&G, z, w, &s, SYNTHESIS, reps, NULL);
         int64_t macs = gt_anycost_macs(&cfg.model, &s);
         if (!i) whole0 = tw;
-        printf("%-10s %10.3f %10.3f %10.3f %10.3f %9.2fM %12.2f %7.2fx\n", cf[i], tw, best, tm, ts, macs / 1e6,
-               macs / (tw * 1e6), whole0 / tw);
+        printf("%-10s %10.3f %10.3f %10.3f %10.3f %9.2fM %12.2f %7.2fx %8lld\n", cf[i], tw, best, tm, ts, macs / 1e6,
+               macs / (tw * 1e6), whole0 / tw, (long long)made);
     }
     /* the engine's fixed costs per call */
     double *t = malloc((size_t)reps * sizeof *t);
