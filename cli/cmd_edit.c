@@ -95,7 +95,8 @@ int gt_cmd_edit(int argc, char **argv) {
         if (wfile && gt_args_find(spec, ns, "--seed")->given)
             return gt_args_error("edit", "give --w FILE or --seed S, not both");
     }
-    if (dfile && save_dirs) return gt_args_error("edit", "--save-directions writes computed directions; drop --directions");
+    if (dfile && save_dirs)
+        return gt_args_error("edit", "--save-directions writes computed directions; drop --directions");
     if (out && gt_check_writable(out)) return gt__fail("--out");
     if (save_dirs && gt_check_writable(save_dirs)) return gt__fail("--save-directions");
     if (threads > 0) gt_set_num_threads(threads);

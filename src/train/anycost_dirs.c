@@ -164,7 +164,8 @@ gt_status gt_anycost_directions_ex(gt_net *G, int n, uint64_t seed, gt_tensor **
         gt_tensor *w = z ? gt_contiguous(gt_anycost_mapping(G, z)) : NULL;     // (b, w_dim)
         gt_tensor *x = w ? gt_anycost_synthesis(G, w, NULL, NULL, NULL) : NULL; // (b, 1, R, R)
         gt_tensor *in = gt_anycost_fmnist_input(x), *logits = NULL;
-        if (!in || gt_fmnist_forward(fm, in, NULL, &logits) != GT_OK) st = gt_last_status() ? gt_last_status() : GT_ERR_STATE;
+        if (!in || gt_fmnist_forward(fm, in, NULL, &logits) != GT_OK)
+            st = gt_last_status() ? gt_last_status() : GT_ERR_STATE;
         else {
             gt_tensor *lc = gt_contiguous(logits);
             memcpy(ws + (size_t)s * wd, gt_data(w), (size_t)b * (size_t)wd * sizeof *ws);

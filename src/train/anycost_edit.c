@@ -192,7 +192,8 @@ static gt_status gt__ac_check_opts(const gt_anycost_project_opts *o) {
         return gt_set_error(GT_ERR_ARG, "%s: consistency must be >= 0, got %g", fn, o->consistency);
     if (!(o->feat >= 0) || !isfinite(o->feat))
         return gt_set_error(GT_ERR_ARG, "%s: feat must be >= 0, got %g", fn, o->feat);
-    if (o->n_sub < 0 || o->n_sub > 64) return gt_set_error(GT_ERR_ARG, "%s: n_sub must be in 0..64, got %d", fn, o->n_sub);
+    if (o->n_sub < 0 || o->n_sub > 64)
+        return gt_set_error(GT_ERR_ARG, "%s: n_sub must be in 0..64, got %d", fn, o->n_sub);
     return GT_OK;
 }
 

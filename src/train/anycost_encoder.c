@@ -114,7 +114,8 @@ gt_status gt_anycost_encoder_train_ex(gt_net *G, int steps, uint64_t seed, gt_an
     if (!G || !out) return gt_set_error(GT_ERR_ARG, "%s: G or out is NULL", fn);
     if (G->kind != GT_NET_G || !gt_anycost_is(G))
         return gt_set_error(GT_ERR_ARG, "%s: the network is %s, not an anycost generator", fn, G->cfg.name);
-    if (steps < 0 || steps > 10000000) return gt_set_error(GT_ERR_ARG, "%s: steps must be in 0..10000000, got %d", fn, steps);
+    if (steps < 0 || steps > 10000000)
+        return gt_set_error(GT_ERR_ARG, "%s: steps must be in 0..10000000, got %d", fn, steps);
     gt_anycost_encoder *e = NULL;
     gt_status st = gt__enc_build(&G->cfg, seed ^ 0x5A17ull, &e);
     if (st != GT_OK) return st;
@@ -189,7 +190,8 @@ gt_status gt_anycost_encoder_save(const gt_anycost_encoder *e, const char *path)
     for (int i = 0; i < GT__ENC_NKEYS && st == GT_OK; i++) {
         gt_model_opt_text(c, gt__enc_keys[i], v, sizeof v);
         st = gt_st_set_meta(&s, gt__enc_keys[i], v);
-        if (k > 0 && (size_t)k < sizeof model) k += snprintf(model + k, sizeof model - (size_t)k, " %s=%s", gt__enc_keys[i], v);
+        if (k > 0 && (size_t)k < sizeof model)
+            k += snprintf(model + k, sizeof model - (size_t)k, " %s=%s", gt__enc_keys[i], v);
     }
     if (st == GT_OK) st = gt_st_set_meta(&s, "model", model);
     if (st == GT_OK) st = gt_st_save(&s, path);

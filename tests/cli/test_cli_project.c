@@ -80,7 +80,8 @@ static void test_project(void) {
     CHECK_CLI(0, "the encoder's w", "project", "--ckpt", g_ac, "--image", g_img, "--out", tp("w2.safetensors"),
               "--steps", "5", "--encoder", tp("enc.safetensors"));
     /* bad input */
-    CHECK_CLI(1, "is 28x28 gray; the model", "project", "--ckpt", g_ac, "--image", g_img28, "--out", tp("x.safetensors"));
+    CHECK_CLI(1, "is 28x28 gray; the model", "project", "--ckpt", g_ac, "--image", g_img28, "--out",
+              tp("x.safetensors"));
     CHECK(gt_cli_said("32x32 gray"));
     CHECK_CLI(1, "is 32x32 RGB", "project", "--ckpt", g_ac, "--image", g_rgb, "--out", tp("x.safetensors"));
     CHECK_CLI(1, "holds a dcgan generator", "project", "--ckpt", g_dc, "--image", g_img, "--out", tp("x.safetensors"));

@@ -336,7 +336,8 @@ static void test_encoder(void) {
     bool prev = gt_no_grad_begin();
     gt_tensor *w = gt_anycost_mapping(&G, gt_sample_latents(4242, 64, 32, 0));
     gt_tensor *x = gt_anycost_synthesis(&G, w, NULL, NULL, NULL);
-    double l0 = gt_item(gt_mse_loss(gt_anycost_encode(e0, x), w)), l1 = gt_item(gt_mse_loss(gt_anycost_encode(e1, x), w));
+    double l0 = gt_item(gt_mse_loss(gt_anycost_encode(e0, x), w)),
+           l1 = gt_item(gt_mse_loss(gt_anycost_encode(e1, x), w));
     /* the mean w alone (what an untrained encoder outputs, up to its random head) */
     printf("  encoder held-out MSE on w: untrained %.5f, 150 steps %.5f (%.2f s)\n", l0, l1, t1 - t0);
     CHECK_MSG(l1 < 0.7 * l0, "encoder training did not lower its loss: %g -> %g", l0, l1);
