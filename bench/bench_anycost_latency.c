@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
     printf("anycost latency at batch 1, %d threads, median of %d (%s, %dx%d)\n", gt_get_num_threads(), reps, argv[1], R, R);
     printf("%-10s %10s %10s %10s %10s %10s %12s %8s %8s\n", "config", "whole ms", "fastest", "mapping", "synthesis",
            "MACs", "GMAC/s", "speed-up", "tensors");
-    double whole0 = 0;
+    double whole0 = 0, fit_t[32], fit_m[32], fit_k[32];
     for (int i = 0; i < nc; i++) {
         char ch[32];
         snprintf(ch, sizeof ch, "%s", cf[i]);
@@ -107,8 +107,36 @@ int main(int argc, char **argv) {
         double tm = time_part(&G, z, w, &s, MAPPING, reps, NULL), ts = time_part(&G, z, w, &s, SYNTHESIS, reps, NULL);
         int64_t macs = gt_anycost_macs(&cfg.model, &s);
         if (!i) whole0 = tw;
+        fit_t[i] = best, fit_m[i] = (double)macs, fit_k[i] = (double)made;
         printf("%-10s %10.3f %10.3f %10.3f %10.3f %9.2fM %12.2f %7.2fx %8lld\n", cf[i], tw, best, tm, ts, macs / 1e6,
                macs / (tw * 1e6), whole0 / tw, (long long)made);
+    }
+    /* With 4 or more configs: least squares of the fastest times on [1, tensors, MACs]: the cost per
+     * tensor (op or view) and the rate of the multiply-adds, which split each config's time. */
+    if (nc >= 4) {
+        double A[3][4] = {{0}};
+        for (int i = 0; i < nc; i++) {
+            const double row[3] = {1, fit_k[i], fit_m[i] * 1e-6};
+            for (int r = 0; r < 3; r++) {
+                for (int c = 0; c < 3; c++) A[r][c] += row[r] * row[c];
+                A[r][3] += row[r] * fit_t[i];
+            }
+        }
+        for (int c = 0; c < 3; c++) /* Gauss-Jordan, the normal equations are small and well posed */
+            for (int r = 0; r < 3; r++) {
+                if (r == c || A[c][c] == 0) continue;
+                const double f = A[r][c] / A[c][c];
+                for (int k = 0; k < 4; k++) A[r][k] -= f * A[c][k];
+            }
+        const double a0 = A[0][3] / A[0][0], per = A[1][3] / A[1][1], perm = A[2][3] / A[2][2];
+        double worst = 0;
+        for (int i = 0; i < nc; i++)
+            worst = fmax(worst, fabs(a0 + per * fit_k[i] + perm * fit_m[i] * 1e-6 - fit_t[i]) / fit_t[i]);
+        printf("fit of the fastest times: %.4f ms + %.2f us per tensor + MACs at %.1f GMAC/s (worst misfit %.0f%%)\n",
+               a0, per * 1e3, 1.0 / perm, worst * 100);
+        for (int i = 0; i < nc; i++)
+            printf("  %-10s per-tensor part %.3f ms, multiply-add part %.3f ms\n", cf[i], per * fit_k[i],
+                   perm * fit_m[i] * 1e-6);
     }
     /* the engine's fixed costs per call */
     double *t = malloc((size_t)reps * sizeof *t);

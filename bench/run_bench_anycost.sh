@@ -54,10 +54,14 @@ for i in "${!CKPTS[@]}"; do
   echo "## ${NAMES[$i]}: $c"
   echo
   "$G" anycost-report --ckpt "$c" --n "$N" --reps "$REPS" --threads "$THREADS" --out "$out" | tee "$work/report-$i.txt"
+  # every config again in bench_anycost_latency: mapping vs synthesis, the tensors a call makes, and
+  # the fit of the fastest times to per-tensor cost + multiply-adds; one thread and two
+  R=$(sed -n 's/.* generator, \([0-9]*\)x.*/\1/p' "$work/report-$i.txt" | head -1)
+  cfgs=()
+  for ((r = R; r >= 8; r /= 2)); do for q in 1 0.75 0.5 0.25; do cfgs+=("$q@$r"); done; done
   for t in 1 2; do
-    # one thread and two: bench_anycost_latency's breakdown of the two configs the issue compares
     echo
-    OMP_NUM_THREADS=$t "$BUILD/bench_anycost_latency" "$c" "$REPS"
+    OMP_NUM_THREADS=$t "$BUILD/bench_anycost_latency" "$c" "$REPS" "${cfgs[@]}"
   done
   summary+=("${NAMES[$i]}: $(grep -E '^0\.25@[0-9]+ vs 1@' "$work/report-$i.txt")")
   if [ $# -eq 0 ] && [ "${TORCH:-1}" = 1 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
@@ -78,7 +82,7 @@ for s in "${summary[@]}"; do echo "  $s"; done
 
 if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   c="${CKPTS[0]}"
-  R=$(sed -n 's/.*(EMA generator, \([0-9]*\)x.*/\1/p;s/.*(raw generator, \([0-9]*\)x.*/\1/p' "$work/report-0.txt" | head -1)
+  R=$(sed -n 's/.* generator, \([0-9]*\)x.*/\1/p' "$work/report-0.txt" | head -1)
   for cfg in "1@$R" "0.25@$((R / 2))"; do
     echo
     echo "## perf: where $cfg's time goes (1 thread; % of all samples, the load included; children)"
