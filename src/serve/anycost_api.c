@@ -2,7 +2,7 @@
  * An editor is one opened anycost checkpoint of the runs folder: its generator (the EMA G when
  * present), the class directions of gt_anycost_directions (computed once, at open), and every
  * uniform sub-generator (ratio 0.25..1 x levels 8..R) with its MACs and its latency measured at
- * open (batch 1, a warm-up and GT__ED_REPS timed runs, the median). A render is the seed's w
+ * open (batch 1, a warm-up and GT__ED_REPS timed rounds, the fastest). A render is the seed's w
  * moved along the chosen directions, then either the full generator ("final") or the largest-MACs
  * sub-generator whose measured latency is within the budget (the smallest when none is), as a PNG
  * at the sub-generator's own resolution (the page scales it up).
@@ -37,7 +37,7 @@
 #define GT__ED_WAIT_S 30
 #define GT__ED_DIRS_N 1000
 #define GT__ED_DIRS_SEED 0xD1EC7ull
-#define GT__ED_REPS 5 /* odd: the median is the middle one */
+#define GT__ED_REPS 5
 #define GT__ED_MAX_STRENGTH 10.0
 #define GT__ED_MAX_EDITS 32
 #define GT__ED_MAX_CFGS (GT_AC_NRATIOS * 4) /* levels 8..64 */
@@ -181,15 +181,11 @@ static int gt__ed_find(gt_lab_server *S, const char *id) {
     return -1;
 }
 
-static int gt__cmp_ms(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* By MACs, then latency. */
 static int gt__cmp_cfg(const void *a, const void *b) {
     const gt__ed_cfg *x = a, *y = b;
-    return x->macs != y->macs ? (x->macs > y->macs) - (x->macs < y->macs) : gt__cmp_ms(&x->ms, &y->ms);
+    if (x->macs != y->macs) return (x->macs > y->macs) - (x->macs < y->macs);
+    return (x->ms > y->ms) - (x->ms < y->ms);
 }
 
 /* Synthesis of w through sub s (NULL: full), timed: the images or NULL. */
@@ -200,31 +196,36 @@ static gt_tensor *gt__ed_synth(gt__ed *e, gt_tensor *w, const gt_anycost_sub *s,
     return x;
 }
 
-/* Each uniform config's MACs and measured latency, sorted by MACs. */
+/* Each uniform config's MACs and measured latency, sorted by MACs: a warm-up, then GT__ED_REPS rounds
+ * over all configs (a busy spell of the machine spreads over the configs instead of one config's
+ * runs), each config's fastest run (preemptions only add time), kept to the microsecond as the
+ * answer shows it (a budget of a shown value picks its config). */
 static gt_status gt__ed_measure(gt__ed *e) {
     const gt_model_config *m = &e->cfg.model;
     int sc = gt_scope_begin();
     gt_tensor *z = gt_sample_latents_for(m, 0, 1, 0);
     gt_tensor *w = z ? gt_anycost_mapping(&e->G, z) : NULL;
     gt_status st = w ? GT_OK : gt_last_status();
+    gt_anycost_sub subs[GT__ED_MAX_CFGS];
     e->ncfg = 0;
     for (int r = 8; r <= m->res && st == GT_OK; r *= 2)
         for (int k = 0; k < GT_AC_NRATIOS && st == GT_OK && e->ncfg < GT__ED_MAX_CFGS; k++) {
-            gt_anycost_sub s = gt_anycost_uniform(gt_anycost_ratios[k], r);
-            if ((st = gt_anycost_sub_check(m, &s)) != GT_OK) break;
-            double t[GT__ED_REPS];
-            for (int rep = -1; rep < GT__ED_REPS && st == GT_OK; rep++) {
-                int sc2 = gt_scope_begin();
-                if (!gt__ed_synth(e, w, &s, rep >= 0 ? &t[rep] : NULL)) st = gt_last_status();
-                gt_scope_end(sc2);
-            }
-            if (st != GT_OK) break;
-            qsort(t, GT__ED_REPS, sizeof *t, gt__cmp_ms); /* the median, to the us as shown (a shown budget picks it) */
-            double ms = fmax(0.001, round(t[GT__ED_REPS / 2] * 1000) / 1000);
-            e->cfgs[e->ncfg++] = (gt__ed_cfg){gt_anycost_ratios[k], r, gt_anycost_macs(m, &s), ms};
+            subs[e->ncfg] = gt_anycost_uniform(gt_anycost_ratios[k], r);
+            if ((st = gt_anycost_sub_check(m, &subs[e->ncfg])) != GT_OK) break;
+            e->cfgs[e->ncfg] = (gt__ed_cfg){gt_anycost_ratios[k], r, gt_anycost_macs(m, &subs[e->ncfg]), INFINITY};
+            e->ncfg++;
+        }
+    for (int rep = -1; rep < GT__ED_REPS && st == GT_OK; rep++)
+        for (int i = 0; i < e->ncfg && st == GT_OK; i++) {
+            double ms = 0;
+            int sc2 = gt_scope_begin();
+            if (!gt__ed_synth(e, w, &subs[i], &ms)) st = gt_last_status();
+            gt_scope_end(sc2);
+            if (rep >= 0) e->cfgs[i].ms = fmin(e->cfgs[i].ms, ms);
         }
     gt_scope_end(sc);
     if (st != GT_OK) return st ? st : GT_ERR_STATE;
+    for (int i = 0; i < e->ncfg; i++) e->cfgs[i].ms = fmax(0.001, round(e->cfgs[i].ms * 1000) / 1000);
     qsort(e->cfgs, (size_t)e->ncfg, sizeof e->cfgs[0], gt__cmp_cfg);
     e->full = -1;
     for (int i = 0; i < e->ncfg; i++)
