@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 OUT="$1"
 B="${BUILD:-build}"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$B" -j2 --target gantry >/dev/null
+cmake --build "$B" -j2 --target gantry_cli >/dev/null
 G="$B/gantry"
 TRAIN_EXTRA=() N=10000
 if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every 0); N=500; fi
