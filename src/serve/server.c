@@ -338,6 +338,7 @@ void gt_lab_server_stop(gt_lab_server *S) {
     if (S->mhd) MHD_stop_daemon(S->mhd); /* joins the connection threads; closes the listening socket */
     gt__worker_stop(S);
     gt__runs_server_stop(S, false);
+    gt__anycost_stop(S); /* the anycost editors and their engine thread */
     pthread_mutex_destroy(&S->mu);
     pthread_cond_destroy(&S->cv);
     pthread_cond_destroy(&S->done_cv);
