@@ -127,8 +127,12 @@ gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_
     gt_tensor *s = gt_mul_scalar(gt_linear(ws, A, b), cs); // (N, k_in)
     gt_tensor *xm = gt_mul(x, gt_reshape(s, GT_SHAPE(n, k_in, 1, 1)));
     if (up && xm) xm = gt_upsample_bilinear2d(xm, (int)xm->shape[2] * 2, (int)xm->shape[3] * 2);
+    if (m->torgb) { /* 1x1: one batched product (k_out, k_in) @ (N, k_in, H W) */
+        const int64_t h = xm ? xm->shape[2] : 0, wd = xm ? xm->shape[3] : 0;
+        gt_tensor *y = gt_matmul(gt_reshape(W, GT_SHAPE(k_out, k_in)), gt_reshape(xm, GT_SHAPE(n, k_in, h * wd)));
+        return gt_add(gt_reshape(y, GT_SHAPE(n, k_out, h, wd)), gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
+    }
     gt_tensor *y = gt_conv2d(xm, W, NULL, gt_conv_params_make(1, m->k / 2));
-    if (m->torgb) return gt_add(y, gt_reshape(bias, GT_SHAPE(1, k_out, 1, 1)));
     /* demodulation rsqrt(sum_{i,kh,kw} (W[o,i] s[i])^2 + 1e-8) = rsqrt(s^2 @ (sum_kk W^2)^T + 1e-8), times sqrt 2:
        rsqrt(s^2 @ (sum_kk W^2 / 2)^T + 0.5e-8) */
     gt_tensor *wsq = gt_mul_scalar(gt_sum(gt_mul(W, W), 2, (const int[]){2, 3}, false), 0.5f); // (k_out, k_in)
@@ -163,9 +167,10 @@ gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
     gt_tensor *h = gt_mul(z, gt_pow_scalar(gt_add_scalar(gt_mean(gt_mul(z, z), 1, (const int[]){1}, true), 1e-8f),
                                             -0.5f));
     for (int i = 0; i < g->n_mlp; i++) {
+        /* lrelu(sc h W^T + lr b) sqrt 2 = lrelu(sqrt 2 sc (h W^T + (lr / sc) b)) */
         const float sc = GT__AC_LR_MUL / sqrtf((float)(i ? g->w_dim : g->nz));
-        h = gt_add(gt_mul_scalar(gt_linear(h, g->map_w[i], NULL), sc), gt_mul_scalar(g->map_b[i], GT__AC_LR_MUL));
-        h = gt_mul_scalar(gt_leaky_relu(h, 0.2f), GT__AC_SQRT2);
+        h = gt_linear(h, g->map_w[i], gt_mul_scalar(g->map_b[i], GT__AC_LR_MUL / sc));
+        h = gt_leaky_relu(gt_mul_scalar(h, GT__AC_SQRT2 * sc), 0.2f);
     }
     return h;
 }
