@@ -143,6 +143,7 @@ static void test_lower_res(void) {
     gt_tensor *z = gt_test_randn(4, GT_SHAPE(3, c.nz), 1.0f);
     gt_tensor *g = gt_net_forward(&G, z, GT_BN_EVAL);
     CHECK(g && max_abs_diff(g, full) == 0.0f);
+    CHECK(max_abs_diff(gt_net_forward(&G, gt_reshape(z, GT_SHAPE(3, c.nz, 1, 1)), GT_BN_EVAL), full) == 0.0f);
     gt_rng nr;
     gt_rng_init(&nr, 9);
     gt_tensor *gn = gt_anycost_generate(&G, z, NULL, &nr);
@@ -178,6 +179,17 @@ static void test_discriminator(void) {
         gt_tensor *x = gt_test_randn(5, GT_SHAPE(3, 1, 32, 32), 1.0f);
         gt_tensor *a = gt_net_forward(&D, x, GT_BN_TRAIN), *b = gt_anycost_d_forward(&D, x, NULL, GT_BN_TRAIN);
         CHECK(a && b && max_abs_diff(a, b) == 0.0f);
+        /* R1 at 16 px: the penalty's gradient reaches D's weights (its ops are twice differentiable) */
+        gt_tensor *xr = gt_test_randn(6, GT_SHAPE(4, 1, 16, 16), 1.0f), *gx = NULL;
+        xr->requires_grad = true;
+        gt_anycost_sub q = gt_anycost_uniform(0.5f, 16);
+        CHECK(gt_grad(gt_sum_all(gt_anycost_d_forward(&D, xr, &q, GT_BN_TRAIN)), NULL, 1, &xr, &gx, true) == GT_OK);
+        CHECK(gt_params_zero_grad(&D.P) == GT_OK);
+        CHECK(gx && gt_backward(gt_sum_all(gt_mul(gx, gx))) == GT_OK);
+        gt_tensor *c1 = gt_params_get(&D.P, "blocks.1.conv1.weight"), *top = gt_params_get(&D.P, "blocks.0.conv1.weight");
+        CHECK(c1 && c1->grad && isfinite(gt_item(gt_sum_all(gt_abs(c1->grad)))) &&
+              gt_item(gt_sum_all(gt_abs(c1->grad))) > 0);
+        CHECK(top && (!top->grad || gt_item(gt_sum_all(gt_abs(top->grad))) == 0)); /* the 32 px block is not run */
         /* errors: a 4 px or a 64 px input */
         CHECK(gt_anycost_d_forward(&D, gt_test_randn(5, GT_SHAPE(2, 1, 4, 4), 1.0f), NULL, GT_BN_TRAIN) == NULL);
         CHECK(gt_anycost_d_forward(&D, gt_test_randn(5, GT_SHAPE(2, 1, 64, 64), 1.0f), NULL, GT_BN_TRAIN) == NULL);
