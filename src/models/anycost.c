@@ -110,6 +110,7 @@ static gt_status gt__ac_mconv_init(gt__ac_mconv *m, gt_params *P, const char *pr
 gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_in, int k_out, bool up,
                             gt_tensor *noise) {
     if (!x || !ws) return NULL;
+    if (!gt_grad_enabled() && k_in <= GT__AC_FAST_MAX_IN) return gt__ac_mconv_fast(m, x, ws, k_in, k_out, up, noise);
     const int64_t n = ws->shape[0];
     gt_tensor *W = m->weight, *A = m->mod_w, *b = m->mod_b, *bias = m->bias;
     if (k_out < m->c_out) {
@@ -164,6 +165,7 @@ gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
         gt_set_error(GT_ERR_SHAPE, "anycost mapping: z must be (N, %d), got %s", g->nz, gt_shape_str(z, s, sizeof s));
         return NULL;
     }
+    if (!gt_grad_enabled()) return gt__ac_mapping_fast(g, z);
     gt_tensor *h = gt_mul(z, gt_pow_scalar(gt_add_scalar(gt_mean(gt_mul(z, z), 1, (const int[]){1}, true), 1e-8f),
                                             -0.5f));
     for (int i = 0; i < g->n_mlp; i++) {

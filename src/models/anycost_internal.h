@@ -48,6 +48,16 @@ typedef struct {
 
 extern const gt_net_ops gt__ac_g_ops, gt__ac_d_ops;
 
+/* One modulated conv (or torgb) of the generator: x (N or 1, >= k_in, H, W), ws = w / sqrt(w_dim)
+ * (N, w_dim) -> (N, k_out, H', W'); up: bilinear x2 first; noise (1 or N, 1, H', W') or NULL.
+ * gt__ac_mconv_fast is the same without gradients (src/models/anycost_fast.c), for k_in up to
+ * GT__AC_FAST_MAX_IN; gt__ac_mconv_fwd takes it when grad mode is off. */
+#define GT__AC_FAST_MAX_IN 1024
+/* The mapping network the same way (z (N, nz)). */
+gt_tensor *gt__ac_mapping_fast(const gt__ac_g *g, gt_tensor *z);
+gt_tensor *gt__ac_mconv_fast(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_in, int k_out, bool up,
+                             gt_tensor *noise);
+
 /* Level of conv i (0: 4 px). */
 static inline int gt__ac_conv_level(int i) { return (i + 1) / 2; }
 /* log2(r) - 2, or -1 when r is not a power of two >= 4. */
@@ -59,7 +69,8 @@ gt_status gt__ac_d_build(const gt_model_config *c, gt_rng *r, gt_net *out);
 gt_tensor *gt__ac_param(gt_params *P, const char *prefix, const char *leaf, int ndim, const int64_t *shape,
                         gt_rng *r, float std, float v, bool buffer, gt_status *st);
 /* One modulated conv (or torgb) of the sub: x (N, >= k_in, H, W), ws = w / sqrt(w_dim) (N, w_dim),
- * up: bilinear x2 first, noise (1 or N, 1, H', W') or NULL -> (N, k_out, H', W'). */
+ * up: bilinear x2 first, noise (1 or N, 1, H', W') or NULL -> (N, k_out, H', W'). Without
+ * gradients it runs gt__ac_mconv_fast (above). */
 gt_tensor *gt__ac_mconv_fwd(gt__ac_mconv *m, gt_tensor *x, gt_tensor *ws, int k_in, int k_out, bool up,
                             gt_tensor *noise);
 #define GT__AC_MAX_CH 1024 /* the options ch, ch_max and dch are at most this */

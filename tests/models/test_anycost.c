@@ -54,6 +54,13 @@ static float max_abs_diff(gt_tensor *a, gt_tensor *b) {
     return m;
 }
 
+static float max_abs(gt_tensor *a) {
+    gt_tensor *ca = a ? gt_contiguous(a) : NULL;
+    float m = 0;
+    for (int64_t i = 0; ca && i < gt_numel(ca); i++) m = fmaxf(m, fabsf(gt_data(ca)[i]));
+    return m;
+}
+
 /* Zeroes, in G2 (a copy of G), the input columns >= k of weight (Cout, Cin, kh, kw). */
 static void zero_cols(gt_net *G, const char *name, int k) {
     gt_tensor *t = gt_params_get(&G->P, name);
@@ -107,7 +114,7 @@ static void check_sliced(const gt_model_config *c, const gt_anycost_sub *s, int 
     gt_net_free(&G2);
 }
 
-static void test_sliced_exact(void) {
+static void test_sliced_exact_mode(void) {
     gt_model_config c = cfg(32, NULL);
     gt_anycost_sub s = gt_anycost_uniform(0.5f, 0);
     check_sliced(&c, &s, 2, "0.5@32");
@@ -121,6 +128,55 @@ static void test_sliced_exact(void) {
     /* a batch large enough for the Winograd convs (>= 4096 output positions) */
     s = gt_anycost_uniform(0.5f, 0);
     check_sliced(&c, &s, 5, "0.5@32 batch 5");
+}
+
+/* in both grad modes: without gradients the modulated convs take their own loops
+ * (src/models/anycost_fast.c), which must keep the slice exact too */
+static void test_sliced_exact(void) {
+    test_sliced_exact_mode();
+    bool prev = gt_no_grad_begin();
+    test_sliced_exact_mode();
+    gt_grad_mode_restore(prev);
+}
+
+/* the no-grad path (src/models/anycost_fast.c) computes what the op path does, to float rounding:
+ * mapping, full and sliced synthesis, fixed and fresh noise, w+ */
+static void test_fast_path(void) {
+    gt_model_config c = cfg(32, NULL);
+    gt_net G;
+    if (!build(&c, GT_NET_G, 2, &G)) return;
+    perturb(&G, 3);
+    gt_tensor *z = gt_test_randn(8, GT_SHAPE(3, c.nz), 1.0f);
+    const float mix[] = {1, 0.25f, 0.75f, 0.5f, 1, 0.25f, 0.5f};
+    gt_anycost_sub subs[4] = {gt_anycost_uniform(1.0f, 0), gt_anycost_uniform(0.25f, 16), gt_anycost_uniform(0.5f, 8)};
+    subs[3] = gt_anycost_uniform(1.0f, 0);
+    for (int i = 0; i < 7; i++) subs[3].ratio[i] = mix[i];
+    for (int k = 0; k < 4; k++)
+        for (int fresh = 0; fresh < 2; fresh++) {
+            gt_rng r1, r2;
+            gt_rng_init(&r1, 5), gt_rng_init(&r2, 5);
+            gt_tensor *a = gt_anycost_generate(&G, z, &subs[k], fresh ? &r1 : NULL);
+            bool prev = gt_no_grad_begin();
+            gt_tensor *b = gt_anycost_generate(&G, z, &subs[k], fresh ? &r2 : NULL);
+            gt_grad_mode_restore(prev);
+            CHECK_MSG(a && b, "%s", gt_last_error());
+            if (!a || !b) continue;
+            const float d = max_abs_diff(a, b), m = max_abs(a);
+            CHECK_MSG(d <= 1e-5f * (m > 1 ? m : 1), "config %d fresh %d: no-grad vs op path %g (max %g)", k, fresh,
+                      (double)d, (double)m);
+        }
+    gt_tensor *w = gt_anycost_mapping(&G, z);
+    bool prev = gt_no_grad_begin();
+    gt_tensor *wf = gt_anycost_mapping(&G, z);
+    gt_tensor *wp = gt_test_randn(9, GT_SHAPE(3, gt_anycost_n_convs(&c), c.nz), 1.0f);
+    gt_tensor *pf = gt_anycost_synthesis(&G, wp, NULL, NULL, NULL);
+    gt_grad_mode_restore(prev);
+    CHECK_MSG(w && wf && max_abs_diff(w, wf) <= 1e-5f * max_abs(w), "mapping: no-grad vs op path %g",
+              (double)max_abs_diff(w, wf));
+    gt_tensor *po = gt_anycost_synthesis(&G, wp, NULL, NULL, NULL);
+    CHECK_MSG(po && pf && max_abs_diff(po, pf) <= 1e-5f * max_abs(po), "w+: no-grad vs op path %g",
+              (double)max_abs_diff(po, pf));
+    gt_net_free(&G);
 }
 
 /* (b) a full-width sub at 16 px == the full net's skip sum at 16, exactly; and every level */
@@ -430,6 +486,7 @@ int main(void) {
     gt_set_num_threads(2);
     RUN(test_errors);
     RUN(test_sliced_exact);
+    RUN(test_fast_path);
     RUN(test_lower_res);
     RUN(test_discriminator);
     RUN(test_sort);

@@ -217,6 +217,7 @@ void gt_cpu_unary(gt_unop op, float p0, float p1, int ndim, const int64_t *shape
         }
     }
     int64_t inner = shape[nd - 1], is = sx[nd - 1], outer = n / (inner ? inner : 1);
+    const bool copy = op == GT_UN_MUL_SCALAR && p0 == 1.0f;
 #pragma omp parallel for schedule(static) if (n > GT_PAR_MIN && outer > 1)
     for (int64_t o = 0; o < outer; o++) {
         int64_t r = o, ox = 0;
@@ -224,7 +225,10 @@ void gt_cpu_unary(gt_unop op, float p0, float p1, int ndim, const int64_t *shape
             ox += (r % shape[d]) * sx[d];
             r /= shape[d];
         }
-        for (int64_t i = 0; i < inner; i++) out[o * inner + i] = gt__un(op, x[ox + i * is], p0, p1);
+        if (copy && is == 1) /* a strided copy (gt_contiguous of a slice): rows of plain copies */
+            memcpy(out + o * inner, x + ox, (size_t)inner * sizeof(float));
+        else
+            for (int64_t i = 0; i < inner; i++) out[o * inner + i] = gt__un(op, x[ox + i * is], p0, p1);
     }
 }
 
