@@ -197,7 +197,7 @@ static void test_cli_pixels(void) {
 }
 
 static void test_cli_errors(void) {
-    CHECK_CLI(2, "--fake SRC is required", "eval", "--real", tp("a.npy"));
+    CHECK_CLI(2, "--fake SRC (or --ckpt FILE) is required", "eval", "--real", tp("a.npy"));
     CHECK_CLI(2, "--real SRC is required", "eval", "--fake", tp("a.npy"), "--metrics", "kid");
     CHECK_CLI(2, "unknown metric 'fd'", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--metrics", "fid,fd");
     CHECK_CLI(2, "--resize must be tf1, clean or pytorch-fid", "eval", "--fake", tp("a.npy"), "--real", tp("a.npy"), "--resize",
