@@ -25,8 +25,13 @@ static _Thread_local gt__block_cache *gt__bc;
 static pthread_key_t gt__bc_key;
 static pthread_once_t gt__bc_once = PTHREAD_ONCE_INIT;
 
-static void gt__bc_drop(void *p) { /* a thread's exit: its cached blocks back to libc */
+static _Thread_local bool gt__bc_gone; /* this thread's cache was dropped (its exit is under way) */
+
+static void gt__bc_drop(void *p) { /* a thread's exit: its cached blocks back to libc; later frees
+                                      (other destructors of the exit) go straight to libc too */
     gt__block_cache *c = p;
+    gt__bc = NULL;
+    gt__bc_gone = true;
     for (int k = 0; c && k <= GT__CLASS_MAX; k++)
         for (int i = 0; i < c->n[k]; i++) free(c->blk[k][i]);
     free(c);
@@ -34,7 +39,7 @@ static void gt__bc_drop(void *p) { /* a thread's exit: its cached blocks back to
 static void gt__bc_key_make(void) { (void)pthread_key_create(&gt__bc_key, gt__bc_drop); }
 
 static gt__block_cache *gt__bc_get(void) {
-    if (gt__bc) return gt__bc;
+    if (gt__bc || gt__bc_gone) return gt__bc;
     pthread_once(&gt__bc_once, gt__bc_key_make);
     gt__bc = calloc(1, sizeof *gt__bc);
     if (gt__bc) (void)pthread_setspecific(gt__bc_key, gt__bc);
