@@ -64,6 +64,10 @@ static void test_zoo_configs(void) {
         {"sagan", "ngf=32,ndf=32"},         {"cgan", "ngf=32,ndf=32"},  {"biggan", "ngf=32,ndf=32,shared_dim=32"},
         {"r3gan", "ngf=32,ndf=32"},         {"lsgan", "ngf=16,ndf=16"}, {"wgan", "ngf=16,ndf=16"},
         {"wgan_gp", "ngf=16,ndf=16"},
+        /* both phases of the anycost scheme within the 300 steps */
+        {"anycost", "ch=8,ch_max=16,dch=8,w_dim=16,ac_channels_at=150"},
+        {"anycost_alone_050", "ch=4,ch_max=8,dch=8,w_dim=16"},
+        {"anycost_alone_025", "ch=2,ch_max=4,dch=8,w_dim=16"},
     };
     const int nsmall = (int)(sizeof small / sizeof small[0]);
     char dir[600];
