@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
     int m0 = gt_scope_begin();
     gt_tensor *z = gt_sample_latents(1, 1, cfg.model.nz, 0);
     gt_tensor *w = gt_anycost_mapping(&G, z);
-    printf("anycost latency at batch 1, %d threads, median of %d (%s, %dx%d)\n", gt_get_num_threads(), reps, argv[1], R, R);
+    printf("anycost latency at batch 1, %d threads, median of %d (%s, %dx%d)\n", gt_get_num_threads(), reps, argv[1],
+           R, R);
     printf("%-10s %10s %10s %10s %10s %10s %12s %8s %8s\n", "config", "whole ms", "fastest", "mapping", "synthesis",
            "MACs", "GMAC/s", "speed-up", "tensors");
     double whole0 = 0, fit_t[32], fit_m[32], fit_k[32];

@@ -214,8 +214,9 @@ static char *gt__ar_table(const gt__ar *A) {
     char *s = malloc(cap);
     if (!s) return NULL;
     k += (size_t)snprintf(s + k, cap - k,
-                          "| config | res | ratio | MACs | params | latency (ms) | fastest (ms) | speed-up | PSNR (dB) | SSIM | "
-                          "fmnist feature dist |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                          "| config | res | ratio | MACs | params | latency (ms) | fastest (ms) | speed-up | PSNR (dB) | "
+                          "SSIM | fmnist feature dist |\n"
+                          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int r = 0; r < A->nrows; r++) {
         const gt__ar_row *w = &A->rows[r];
         char mac[32], par[32], ps[32], fd[32];
@@ -248,8 +249,9 @@ static gt_status gt__ar_write_md(const gt__ar *A, const char *path, const char *
                           "# anycost report\n\ncheckpoint `%s` (%s generator, %dx%d, %d channel%s); %d latents of seed "
                           "%llu; latency: batch 1, median (and fastest) of %d calls after a warm-up, %d thread%s, "
                           "load average %s before and %s after; speed-up: of the medians.\n\n",
-                          A->ckpt, A->used_ema ? "EMA" : "raw", c->res, c->res, c->channels, c->channels == 1 ? "" : "s",
-                          A->n, (unsigned long long)A->seed, A->reps, A->threads, A->threads == 1 ? "" : "s",
+                          A->ckpt, A->used_ema ? "EMA" : "raw", c->res, c->res, c->channels,
+                          c->channels == 1 ? "" : "s", A->n, (unsigned long long)A->seed, A->reps, A->threads,
+                          A->threads == 1 ? "" : "s",
                           A->load[0][0] ? A->load[0] : "?", A->load[1][0] ? A->load[1] : "?");
     k += (size_t)snprintf(s + k, cap - k, "%s\n", table);
     const gt__ar_row *h = gt__ar_half(A);

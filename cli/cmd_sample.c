@@ -200,7 +200,8 @@ int gt_cmd_sample(int argc, char **argv) {
         return GT_EXIT_USAGE;
     }
     if (z && want_sub) x = gt__sub_generate(&G, z, &sub);
-    else if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK) x = gt_sample_generate(&G, &cfg.model, z, klass);
+    else if (z && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) == GT_OK)
+        x = gt_sample_generate(&G, &cfg.model, z, klass);
     if (!x) {
         status = gt__fail("generating");
     } else {
@@ -212,8 +213,8 @@ int gt_cmd_sample(int argc, char **argv) {
         if (st != GT_OK) status = gt__fail(NULL);
         else
             printf("%s: %d image%s from %s (%s %s generator%s%s) -> %s\n", interp ? "interpolation" : "samples", n,
-                   n == 1 ? "" : "s", ckpt, cfg.model.name, used_ema ? "EMA" : "raw", want_sub ? ", sub-generator " : "",
-                   subtxt, out ? out : outdir);
+                   n == 1 ? "" : "s", ckpt, cfg.model.name, used_ema ? "EMA" : "raw",
+                   want_sub ? ", sub-generator " : "", subtxt, out ? out : outdir);
     }
     gt_scope_end(m);
     gt_net_free(&G);

@@ -300,7 +300,9 @@ gt_status gt_plot_draw(gt_image *img, int x0, int y0, int w, int h, const gt_plo
                        const gt_plot_series *s, int ns) {
     if (!img || !img->data || img->c != 3) return gt_set_error(GT_ERR_ARG, "plot: needs an RGB canvas");
     if (w < 120 || h < 90 || x0 < 0 || y0 < 0 || x0 + w > img->w || y0 + h > img->h)
-        return gt_set_error(GT_ERR_ARG, "plot: the rectangle (%d, %d) %d x %d must be at least 120 x 90 and lie inside the %d x %d canvas",
+        return gt_set_error(GT_ERR_ARG,
+                            "plot: the rectangle (%d, %d) %d x %d must be at least 120 x 90 and lie inside the %d x %d "
+                            "canvas",
                             x0, y0, w, h, img->w, img->h);
     if (ns < 0 || (ns > 0 && !s)) return gt_set_error(GT_ERR_ARG, "plot: %d series but no array", ns);
     for (int i = 0; i < ns; i++)

@@ -111,7 +111,10 @@ gt_status gt_metric_ssim(const float *a, const float *b, int64_t n, int c, int h
                 s += 1.0;
                 continue;
             }
-            for (size_t k = 0; k < hw; k++) x[k] = 0.5 * ((double)a[off + k] + 1.0), y[k] = 0.5 * ((double)b[off + k] + 1.0);
+            for (size_t k = 0; k < hw; k++) {
+                x[k] = 0.5 * ((double)a[off + k] + 1.0);
+                y[k] = 0.5 * ((double)b[off + k] + 1.0);
+            }
             s += gt__ssim_plane(x, y, h, w, g, buf);
         }
         out[i] = s / c;

@@ -71,7 +71,8 @@ static void test_plot_positions(void) {
         s[i] = (gt_plot_series){.x = &xs[i], .y = &ys[i], .n = 1, .rgb = {(uint8_t)(200 + i), 10, (uint8_t)(60 + i)}};
     double nan_x = NAN, inf_y = INFINITY, one = 1;
     s[3] = (gt_plot_series){.x = &nan_x, .y = &one, .n = 1, .rgb = {1, 250, 2}}; /* left out */
-    gt_plot_axes a = {.title = "t", .xlabel = "x", .ylabel = "y", .xlog = true, .xlo = 1, .xhi = 1e4, .ylo = -5, .yhi = 15};
+    gt_plot_axes a = {.title = "t", .xlabel = "x", .ylabel = "y", .xlog = true,
+                      .xlo = 1, .xhi = 1e4, .ylo = -5, .yhi = 15};
     gt_image img;
     CHECK(gt_plot_canvas(500, 400, &img) == GT_OK);
     CHECK(gt_plot_draw(&img, 0, 0, 500, 400, &a, s, 4) == GT_OK);

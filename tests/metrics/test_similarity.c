@@ -73,8 +73,9 @@ static void test_parity(void) {
         const float *gs = gt_data(gt_golden(nm));
         for (int i = 0; i < c->n; i++) {
             double rp = (double)gp[2 * i] + (double)gp[2 * i + 1], rs = (double)gs[2 * i] + (double)gs[2 * i + 1];
-            CHECK_MSG(fabs(psnr[i] - rp) <= 1e-6 * fmax(1.0, fabs(rp)), "case %d (%dx%dx%dx%d) image %d: PSNR %.10f, torch %.10f",
-                      k, c->n, c->c, c->h, c->w, i, psnr[i], rp);
+            CHECK_MSG(fabs(psnr[i] - rp) <= 1e-6 * fmax(1.0, fabs(rp)),
+                      "case %d (%dx%dx%dx%d) image %d: PSNR %.10f, torch %.10f", k, c->n, c->c, c->h, c->w, i, psnr[i],
+                      rp);
             CHECK_MSG(fabs(ssim[i] - rs) <= 1e-6, "case %d (%dx%dx%dx%d kind %d) image %d: SSIM %.10f, torch %.10f", k,
                       c->n, c->c, c->h, c->w, c->kind, i, ssim[i], rs);
             /* the structured cases sit where they should: similar pairs high, random pairs near 0 */
