@@ -214,8 +214,8 @@ static char *gt__ar_table(const gt__ar *A) {
     char *s = malloc(cap);
     if (!s) return NULL;
     k += (size_t)snprintf(s + k, cap - k,
-                          "| config | res | ratio | MACs | params | latency (ms) | fastest (ms) | speed-up | PSNR (dB) | "
-                          "SSIM | fmnist feature dist |\n"
+                          "| config | res | ratio | MACs | params | latency (ms) | fastest (ms) | speed-up | "
+                          "PSNR (dB) | SSIM | fmnist feature dist |\n"
                           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int r = 0; r < A->nrows; r++) {
         const gt__ar_row *w = &A->rows[r];
