@@ -320,7 +320,7 @@ gt_tensor *gt_inception_preprocess(const uint8_t *images, int64_t n, int c, int 
     }
     const int64_t total = n * c * hw;
     const bool pfid = mode == GT_RESIZE_PYTORCH_FID; /* ToTensor's x / 255 before the resize, 2x - 1 after */
-#pragma omp parallel for simd schedule(static) if (total > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: total > GT_PAR_MIN)
     for (int64_t i = 0; i < total; i++) in[i] = pfid ? (float)images[i] / 255.0f : (float)images[i];
     float *o = gt_data(out);
     /* resize the C source planes of each image into channels [0, c) of its output */

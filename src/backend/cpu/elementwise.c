@@ -186,28 +186,28 @@ void gt_cpu_unary(gt_unop op, float p0, float p1, int ndim, const int64_t *shape
     if (nd == 1 && sx[0] == 1) {
         switch (op) {
         case GT_UN_RELU:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0.0f;
             return;
         case GT_UN_MUL_SCALAR:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] * p0;
             return;
         case GT_UN_ADD_SCALAR:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] + p0;
             return;
         /* the activations and masks every GAN step runs: branch-free, vectorised */
         case GT_UN_LEAKY_RELU:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : x[i] * p0;
             return;
         case GT_UN_LEAKY_COEF:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0 ? 1.0f : p0;
             return;
         case GT_UN_GT:
-#pragma omp parallel for simd schedule(static) if (n > GT_PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel: n > GT_PAR_MIN)
             for (int64_t i = 0; i < n; i++) out[i] = x[i] > p0 ? 1.0f : 0.0f;
             return;
         default:
