@@ -23,5 +23,6 @@
 #include "gantry/sampling.h"
 #include "gantry/anycost.h"
 #include "gantry/anycost_edit.h"
+#include "gantry/plot.h"
 
 #endif
