@@ -18,7 +18,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { failures, run, log, check, Fatal, must, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require } from './harness.mjs';
+import { failures, run, log, check, Fatal, must, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require,
+  track, killAll, exited, stop, startServer, shot, waitFor } from './harness.mjs';
 
 const COMMON = ['--data', 'fashion-mnist', '--res', '32', '--batch', '8', '--data-limit', '256', '--threads', '1', '--steps', '2',
   '--log-every', '1', '--sample-every', '0', '--ckpt-every', '0', '--n-samples', '4', '--quiet'];
@@ -26,70 +27,14 @@ const ANYCOST = [...COMMON, '--model', 'anycost', '--nz', '32', '--model-opts', 
 const DCGAN = [...COMMON, '--model', 'dcgan', '--nz', '16', '--ngf', '8', '--ndf', '8'];
 
 // --- processes ---------------------------------------------------------------------------------------
-const procs = new Set();
-function track(proc, name) {
-  procs.add(proc);
-  proc.name = name;
-  proc.stderrText = '';
-  proc.stderr.on('data', (d) => { proc.stderrText += d; if (proc.stderrText.length > 20000) proc.stderrText = proc.stderrText.slice(-10000); });
-  proc.on('exit', () => procs.delete(proc));
-  return proc;
-}
-function exited(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-}
 async function train(args, out) {
   const p = track(spawn(BIN, ['train', ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] }), `train ${path.basename(out)}`);
   const r = await exited(p);
   must(r.code === 0, `gantry train ${path.basename(out)} (${JSON.stringify(r)} ${p.stderrText.slice(-400)})`);
 }
-async function stop(proc, timeout = 8000) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc ? { code: proc.exitCode, signal: proc.signalCode } : null;
-  const kill = setTimeout(() => { proc.kill('SIGKILL'); }, timeout);
-  proc.kill('SIGTERM');
-  const r = await exited(proc);
-  clearTimeout(kill);
-  return r;
-}
-function startServer(runs) {
-  return new Promise((resolve, reject) => {
-    const proc = track(spawn(BIN, ['lab', '--port', '0', '--runs', runs, '--web', WEB], { stdio: ['ignore', 'pipe', 'pipe'] }), 'lab');
-    let out = '', done = false;
-    const timer = setTimeout(() => { if (!done) { done = true; reject(new Error(`no URL from the server in 20 s; stdout: ${out}`)); } }, 20000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (!done && out.includes('\n')) {
-        done = true; clearTimeout(timer);
-        const line = out.split('\n')[0];
-        const m = line.match(/^gantry lab: (http:\/\/[^\s/]+:\d+\/)\s*$/);
-        if (m) resolve({ proc, url: m[1] }); else reject(new Error(`unexpected first line: ${JSON.stringify(line)}`));
-      }
-    });
-    proc.stderr.on('data', (d) => process.stderr.write(`[gantry lab] ${d}`));
-    proc.on('error', (e) => { if (!done) { done = true; clearTimeout(timer); reject(e); } });
-    proc.on('exit', (code, sig) => { if (!done) { done = true; clearTimeout(timer); reject(new Error(`server exited (${code ?? sig}) before printing its URL: ${proc.stderrText}`)); } });
-  });
-}
 
 // --- page helpers ------------------------------------------------------------------------------------
 let BASE = '';
-async function shot(page, name) {
-  const file = path.join(SHOTS, `anycost-${name}.png`);
-  await page.screenshot({ path: file });
-  log(`screenshot ${file}`);
-}
-async function waitFor(page, fn, arg, what, timeout = 15000) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 50 });
-    return true;
-  } catch {
-    check(false, `${what} (within ${timeout / 1000} s)`);
-    return false;
-  }
-}
 const counts = (page) => page.evaluate(() => ({ ...window.gantryAnycost.counts }));
 const imgState = (page, which) => page.evaluate((w) => {
   const i = document.querySelector(`#${w}-img`);
@@ -134,7 +79,7 @@ async function stepOpen(page) {
   check(/32×32/.test(info) && /step 2/.test(info), `the checkpoint's info (${info})`);
   const p = await imgState(page, 'preview'), f = await imgState(page, 'final');
   check(p.ms > 0 && f.ms > 0 && f.w === 32 && f.cfg === '1@32', `both rendered: preview ${p.msText} (${p.cfg}), final ${f.msText} (${f.cfg})`);
-  await shot(page, '1-open');
+  await shot(page, 'anycost', '1-open');
 }
 
 async function stepSlider(page, ctx) {
@@ -161,7 +106,7 @@ async function stepSlider(page, ctx) {
   check(await page.isVisible('#final-stale'), 'the final render is marked as out of date');
   check(new RegExp(`e=${k}:`).test(page.url()), `the edit is in the link (${page.url().split('?')[1]})`);
   ctx.previewMs = after.ms;
-  await shot(page, '2-slider');
+  await shot(page, 'anycost', '2-slider');
 }
 
 async function stepBudget(page) {
@@ -183,7 +128,7 @@ async function stepBudget(page) {
   p = await imgState(page, 'preview');
   const picked = await page.$eval('#ac-cfgs tr.picked', (t) => t.dataset.key);
   check(p.cfg === picked, `a middle budget (${(await page.textContent('#ac-budget-out'))}): the server used ${p.cfg}, the table marks ${picked}`);
-  await shot(page, '3-budget');
+  await shot(page, 'anycost', '3-budget');
 }
 
 async function stepFinalize(page) {
@@ -198,7 +143,7 @@ async function stepFinalize(page) {
   check(nums.every((x) => Number.isFinite(x) && x > 0) && shown.every((t) => /ms/.test(t)), `both latencies are shown: preview ${shown[0]}, final ${shown[1]}`);
   check(p.ms > 0 && f.ms > 0, `their values: preview ${p.ms} ms (${p.cfg}), final ${f.ms} ms`);
   check(await page.isHidden('#ac-error'), 'no error');
-  await shot(page, '4-finalize');
+  await shot(page, 'anycost', '4-finalize');
 }
 
 async function stepUpload(page, ctx) {
@@ -214,7 +159,7 @@ async function stepUpload(page, ctx) {
   const p = await imgState(page, 'preview'), f = await imgState(page, 'final');
   check(/your picture/.test(p.cap) && f.w === 32 && f.ms > 0, `preview and final of the picture (${p.cap}; ${f.cap})`);
   check(await page.isVisible('#ac-target'), 'the uploaded picture is shown as the model sees it');
-  await shot(page, '5-upload');
+  await shot(page, 'anycost', '5-upload');
   await page.click('#ac-use-seed');
   await settled(page, p.n);
   check(/seed 0/.test((await imgState(page, 'preview')).cap), 'back to the seed');
@@ -225,7 +170,7 @@ async function stepError(page) {
   await waitFor(page, () => !document.querySelector('#ac-error').hidden, null, 'an error for a DCGAN run', 15000);
   const msg = await page.textContent('#ac-error');
   check(/'dcgan' model, not anycost/.test(msg), `the message names the family ("${msg}")`);
-  await shot(page, '6-error');
+  await shot(page, 'anycost', '6-error');
 }
 
 // --- main --------------------------------------------------------------------------------------------
@@ -235,7 +180,7 @@ async function main() {
   const { chromium } = require('playwright-core');
   const ctx = { runs: fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-anycost-')) };
   let server = null, browser = null;
-  const cleanup = () => { for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } } fs.rmSync(ctx.runs, { recursive: true, force: true }); };
+  const cleanup = () => { killAll(); fs.rmSync(ctx.runs, { recursive: true, force: true }); };
   const onSignal = (sig) => { log(`${sig}: cleaning up`); cleanup(); process.exit(1); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -243,7 +188,7 @@ async function main() {
     run.current = 'setup';
     await train(ANYCOST, path.join(ctx.runs, 'ac'));
     await train(DCGAN, path.join(ctx.runs, 'dc'));
-    server = await startServer(ctx.runs);
+    server = await startServer(ctx.runs, spawn);
     BASE = server.url;
     log(`server at ${BASE}, runs in ${ctx.runs}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -257,7 +202,7 @@ async function main() {
       const t = Date.now();
       try { await fn(page, ctx); } catch (e) {
         if (!(e instanceof Fatal)) { log(`FAIL ${e.stack || e}`); failures.push(`${name}: ${e.message}`); }
-        try { await shot(page, `${name}-failed`); } catch { /* the page is gone */ }
+        try { await shot(page, 'anycost', `${name}-failed`); } catch { /* the page is gone */ }
         if (name === '1-open') break;
       }
       log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -16,7 +16,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { failures, run, log, check, Fatal, must, sleep, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require } from './harness.mjs';
+import { failures, run, log, check, Fatal, must, sleep, WEB, BIN, SHOTS, CHROMIUM, requireWeb as require,
+  track, killAll, exited, stop, startServer, shot, waitFor } from './harness.mjs';
 
 
 // the runs: small nets on 2048 Fashion-MNIST images, one thread (the browser gets a core). The live
@@ -30,72 +31,16 @@ const LIVE = [...COMMON, '--steps', '20000', '--log-every', '20', '--sample-ever
 
 
 // --- processes ---------------------------------------------------------------------------------------
-const procs = new Set();
-function track(proc, name) {
-  procs.add(proc);
-  proc.name = name;
-  proc.stderrText = '';
-  proc.stderr.on('data', (d) => { proc.stderrText += d; if (proc.stderrText.length > 20000) proc.stderrText = proc.stderrText.slice(-10000); });
-  proc.on('exit', () => procs.delete(proc));
-  return proc;
-}
 
 function train(args, out) {
   return track(spawn(BIN, ['train', ...args, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] }), `train ${path.basename(out)}`);
 }
-function exited(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve({ code: proc.exitCode, signal: proc.signalCode });
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-}
-async function stop(proc, timeout = 8000) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc ? { code: proc.exitCode, signal: proc.signalCode } : null;
-  const kill = setTimeout(() => { proc.kill('SIGKILL'); }, timeout);
-  proc.kill('SIGTERM');
-  const r = await exited(proc);
-  clearTimeout(kill);
-  return r;
-}
 
-function startServer(runs) {
-  return new Promise((resolve, reject) => {
-    const proc = track(spawn(BIN, ['lab', '--port', '0', '--runs', runs, '--web', WEB], { stdio: ['ignore', 'pipe', 'pipe'] }), 'lab');
-    let out = '', done = false;
-    const timer = setTimeout(() => { if (!done) { done = true; reject(new Error(`no URL from the server in 20 s; stdout: ${out}`)); } }, 20000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (!done && out.includes('\n')) {
-        done = true; clearTimeout(timer);
-        const line = out.split('\n')[0];
-        const m = line.match(/^gantry lab: (http:\/\/[^\s/]+:\d+\/)\s*$/);
-        if (m) resolve({ proc, url: m[1] }); else reject(new Error(`unexpected first line: ${JSON.stringify(line)}`));
-      }
-    });
-    proc.stderr.on('data', (d) => process.stderr.write(`[gantry lab] ${d}`));
-    proc.on('error', (e) => { if (!done) { done = true; clearTimeout(timer); reject(e); } });
-    proc.on('exit', (code, sig) => { if (!done) { done = true; clearTimeout(timer); reject(new Error(`server exited (${code ?? sig}) before printing its URL: ${proc.stderrText}`)); } });
-  });
-}
 
 // --- page helpers ------------------------------------------------------------------------------------
 let BASE = '';
-async function shot(page, name) {
-  const file = path.join(SHOTS, `dashboard-${name}.png`);
-  await page.screenshot({ path: file });
-  log(`screenshot ${file}`);
-}
 const attr = (page, sel, name) => page.evaluate(([s, n]) => { const el = document.querySelector(s); return el ? el.getAttribute(n) : null; }, [sel, name]);
 const numAttr = async (page, sel, name) => { const v = await attr(page, sel, name); return v === null ? NaN : Number(v); };
-async function waitFor(page, fn, arg, what, timeout = 15000) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-    return true;
-  } catch (e) {
-    check(false, `${what} (within ${timeout / 1000} s)`);
-    return false;
-  }
-}
 const rowStep = (page, name) => numAttr(page, `#runs-table tr[data-run="${name}"] .c-step`, 'data-value');
 
 // --- the steps ---------------------------------------------------------------------------------------
@@ -127,7 +72,7 @@ async function stepList(page, ctx) {
   check((await attr(page, '#runs-table tr[data-run="live"]', 'data-state')) === 'running', `the live run is running (${await attr(page, '#runs-table tr[data-run="live"]', 'data-state')})`);
   const order = await page.evaluate(() => [...document.querySelectorAll('#runs-table tbody tr')].map((t) => t.dataset.run));
   check(order[0] === 'live', `the newest updated run comes first (${order})`);
-  await shot(page, '1-list');
+  await shot(page, 'dashboard', '1-list');
 }
 
 async function stepRun(page) {
@@ -165,7 +110,7 @@ async function stepRun(page) {
   const cfg = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#config-table tr')].map((r) => [r.cells[0].textContent, r.cells[1].textContent])));
   check(cfg.steps === '20000' && cfg['model.ngf'] === '16' && cfg.data === 'fashion-mnist', `the config table (steps ${cfg.steps}, model.ngf ${cfg['model.ngf']}, data ${cfg.data})`);
   check((await page.textContent('#run-state')).trim() === 'running', 'the status says running');
-  await shot(page, '2-run');
+  await shot(page, 'dashboard', '2-run');
 }
 
 async function stepGrids(page, ctx) {
@@ -214,7 +159,7 @@ async function stepGrids(page, ctx) {
     await page.waitForTimeout(200);
     check((await numAttr(page, '#grid-img', 'data-step')) === 500, `a new grid (${t2} -> ${await numAttr(page, '#grid-panel', 'data-total')}) leaves the scrubbed-back view at step 500`);
   }
-  await shot(page, '3-grids');
+  await shot(page, 'dashboard', '3-grids');
 }
 
 async function stepCompare(page) {
@@ -243,7 +188,7 @@ async function stepCompare(page) {
   const all = await page.evaluate(() => document.querySelectorAll('#diff-table tbody tr').length);
   check(all > Object.keys(diff).length, `"all keys" lists the same keys too (${all} rows)`);
   await page.click('#diff-all');
-  await shot(page, '4-compare');
+  await shot(page, 'dashboard', '4-compare');
 }
 
 async function stepExplore(page) {
@@ -303,7 +248,7 @@ async function stepExplore(page) {
   await page.click('.segs .seg[data-mode="grid"]');
   await waitFor(page, (n) => Number(document.querySelector('#explore-img').dataset.requests) > n + 1, n2, 'back to the grid', 15000);
   await page.waitForTimeout(300);
-  await shot(page, '5-explore');
+  await shot(page, 'dashboard', '5-explore');
   // another checkpoint of the run: a step checkpoint (its file has a slash)
   await page.selectOption('#explore-ckpt', 'checkpoints/step_000200.safetensors');
   await waitFor(page, () => /step 200/.test(document.querySelector('#explore-info').textContent) && Number(document.querySelector('#explore-img')?.dataset.requests) >= 1,
@@ -319,7 +264,7 @@ async function stepStop(page, ctx) {
   await page.goto(`${BASE}#/runs`);
   await waitFor(page, (w) => document.querySelector('#runs-table tr[data-run="live"]')?.dataset.state === w, want, `the list shows the stopped run as ${want}`, 10000);
   check((await attr(page, '#runs-table tr[data-run="live"]', 'data-state')) === want, `the live run is ${want} after the trainer ended`);
-  await shot(page, '6-stopped');
+  await shot(page, 'dashboard', '6-stopped');
 }
 
 // --- main --------------------------------------------------------------------------------------------
@@ -329,7 +274,7 @@ async function main() {
   const { chromium } = require('playwright-core');
   const ctx = { runs: fs.mkdtempSync(path.join(os.tmpdir(), 'gantry-dash-')), live: null };
   let server = null, browser = null;
-  const cleanup = () => { for (const p of procs) { try { p.kill('SIGKILL'); } catch { /* gone */ } } fs.rmSync(ctx.runs, { recursive: true, force: true }); };
+  const cleanup = () => { killAll(); fs.rmSync(ctx.runs, { recursive: true, force: true }); };
   const onSignal = (sig) => { log(`${sig}: cleaning up`); cleanup(); process.exit(1); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -338,7 +283,7 @@ async function main() {
     const small = train(SMALL, path.join(ctx.runs, 'small'));
     const r = await exited(small);
     must(r.code === 0, `the finished run trains (${JSON.stringify(r)} ${small.stderrText.slice(-400)})`);
-    server = await startServer(ctx.runs);
+    server = await startServer(ctx.runs, spawn);
     BASE = server.url;
     log(`server at ${BASE}, runs in ${ctx.runs}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -353,7 +298,7 @@ async function main() {
       const t = Date.now();
       try { await fn(page, ctx); } catch (e) {
         if (!(e instanceof Fatal)) { log(`FAIL ${e.stack || e}`); failures.push(`${name}: ${e.message}`); }
-        try { await shot(page, `${name}-failed`); } catch { /* the page is gone */ }
+        try { await shot(page, 'dashboard', `${name}-failed`); } catch { /* the page is gone */ }
         if (name === '1-list') break; // nothing to look at
       }
       log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
