@@ -399,17 +399,11 @@ int gt_cmd_anycost_report(int argc, char **argv) {
     A->ckpt = ckpt, A->n = n, A->reps = reps, A->seed = seed, A->threads = gt_get_num_threads();
 
     gt_net G;
-    if (gt_load_generator(ckpt, ema, &G, &A->cfg, &A->used_ema) != GT_OK) {
+    if (gt_cli_load_anycost("anycost-report", ckpt, ema, &G, &A->cfg, &A->used_ema) != GT_EXIT_OK) {
         free(A);
-        return gt__ar_fail(NULL);
+        return GT_EXIT_FAIL;
     }
     int status = GT_EXIT_OK;
-    if (!gt_anycost_is(&G)) {
-        fprintf(stderr, "gantry anycost-report: %s holds a %s model; the report needs an anycost checkpoint\n", ckpt,
-                A->cfg.model.name);
-        status = GT_EXIT_FAIL;
-        goto done;
-    }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "gantry anycost-report: cannot create folder %s: %s\n", dir, strerror(errno));
         status = GT_EXIT_FAIL;

@@ -104,13 +104,7 @@ int gt_cmd_edit(int argc, char **argv) {
     gt_net G;
     gt_train_config cfg;
     bool used_ema = false;
-    if (gt_load_generator(ckpt, ema, &G, &cfg, &used_ema) != GT_OK) return gt__fail(NULL);
-    if (!gt_anycost_is(&G)) {
-        fprintf(stderr, "gantry edit: %s holds a %s generator; editing needs an anycost checkpoint (gantry train "
-                "--model anycost)\n", ckpt, cfg.model.name);
-        gt_net_free(&G);
-        return GT_EXIT_FAIL;
-    }
+    if (gt_cli_load_anycost("edit", ckpt, ema, &G, &cfg, &used_ema) != GT_EXIT_OK) return GT_EXIT_FAIL;
     int status = GT_EXIT_FAIL;
     gt_tensor *dirs = NULL, *w = NULL;
     gt_anycost_sub sub = {0};

@@ -137,13 +137,7 @@ int gt_cmd_project(int argc, char **argv) {
     gt_net G;
     gt_train_config cfg;
     bool used_ema = false;
-    if (gt_load_generator(ckpt, ema, &G, &cfg, &used_ema) != GT_OK) return gt__fail(NULL);
-    if (!gt_anycost_is(&G)) {
-        fprintf(stderr, "gantry project: %s holds a %s generator; projection needs an anycost checkpoint (gantry train "
-                "--model anycost)\n", ckpt, cfg.model.name);
-        gt_net_free(&G);
-        return GT_EXIT_FAIL;
-    }
+    if (gt_cli_load_anycost("project", ckpt, ema, &G, &cfg, &used_ema) != GT_EXIT_OK) return GT_EXIT_FAIL;
     if (train_enc > 0) {
         int st = gt__train_encoder(&G, train_enc, seed, out, ckpt);
         gt_net_free(&G);

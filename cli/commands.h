@@ -6,6 +6,8 @@
 #ifndef GANTRY_CLI_COMMANDS_H
 #define GANTRY_CLI_COMMANDS_H
 
+#include "gantry/train.h"
+
 enum { GT_EXIT_OK = 0, GT_EXIT_FAIL = 1, GT_EXIT_USAGE = 2, GT_EXIT_INTERRUPTED = 130 };
 
 int gt_cmd_train(int argc, char **argv);
@@ -18,5 +20,11 @@ int gt_cmd_eval(int argc, char **argv) __attribute__((weak));
 int gt_cmd_project(int argc, char **argv) __attribute__((weak));
 int gt_cmd_edit(int argc, char **argv) __attribute__((weak));
 int gt_cmd_anycost_report(int argc, char **argv) __attribute__((weak));
+
+/* Their shared start (cli/anycost_load.c): G := ckpt's generator (EMA when ema and saved), GT_EXIT_OK;
+ * or GT_EXIT_FAIL with the message printed ("gantry CMD: ...") and nothing to free, also when the
+ * checkpoint is of another family (the message names it). */
+int gt_cli_load_anycost(const char *cmd, const char *ckpt, bool ema, gt_net *G, gt_train_config *cfg,
+                        bool *used_ema);
 
 #endif

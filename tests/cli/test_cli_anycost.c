@@ -165,7 +165,7 @@ static void test_report_rgb64(void) {
 }
 
 static void test_report_errors(void) {
-    CHECK_CLI(1, "holds a dcgan model", "anycost-report", "--ckpt", g_dc, "--out", gt_test_path("r2"));
+    CHECK_CLI(1, "holds a dcgan generator", "anycost-report", "--ckpt", g_dc, "--out", gt_test_path("r2"));
     CHECK(!exists(gt_test_path("r2")));
     CHECK_CLI(2, "--ckpt FILE is required", "anycost-report");
     CHECK_CLI(2, "--n", "anycost-report", "--ckpt", g_ckpt, "--n", "0");
