@@ -160,20 +160,6 @@ static void gt__ed_drop(int i) {
     gt__E.eds[i] = NULL;
 }
 
-static void gt__ed_new_id(char out[17]) {
-    static atomic_uint_fast64_t counter;
-    uint64_t r = 0;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (read(fd, &r, sizeof r) != (ssize_t)sizeof r) r = 0;
-        close(fd);
-    }
-    uint64_t z = r ^ (uint64_t)(gt__now() * 1e9) ^ ((atomic_fetch_add(&counter, 1) + 1) * 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    snprintf(out, 17, "%016llx", (unsigned long long)z);
-}
 
 static int gt__ed_find(gt_lab_server *S, const char *id) {
     for (int i = 0; i < GT__ED_MAX; i++)
@@ -369,7 +355,7 @@ static void gt__open_job(gt__ed_job *j) {
             if (gt__E.eds[i]->touched < gt__E.eds[slot]->touched) slot = i;
         gt__ed_drop(slot);
     }
-    do gt__ed_new_id(e->id);
+    do gt__random_id(e->id);
     while (gt__ed_find(j->S, e->id) >= 0);
     e->touched = gt__now();
     e->idle_s = j->S->idle_s > 0 ? j->S->idle_s : 600;
@@ -502,15 +488,6 @@ static void gt__ed_do(gt__ed_job *j) {
 
 /* ---- the requests ---------------------------------------------------------------------------------- */
 
-/* FILE: last.safetensors or checkpoints/step_DIGITS.safetensors. */
-static bool gt__ed_ckpt_ok(const char *f) {
-    if (!strcmp(f, "last.safetensors")) return true;
-    if (strncmp(f, "checkpoints/step_", 17) != 0) return false;
-    const char *p = f + 17;
-    int nd = 0;
-    while (*p >= '0' && *p <= '9') p++, nd++;
-    return nd >= 1 && nd <= 12 && !strcmp(p, ".safetensors");
-}
 
 /* Fills j from the body: 0, or 400 with the message in j->err. */
 static int gt__ed_parse(const cJSON *body, gt__ed_job *j) {
@@ -609,7 +586,7 @@ static int gt__ed_resolve(gt__runs *R, gt__ed_job *j) {
         return snprintf(j->err, en, "run must be a run name (1 to 128 of A-Z a-z 0-9 . _ -), got '%s'",
                         gt__printable(safe, 130, j->run)),
                400;
-    if (!gt__ed_ckpt_ok(j->ckpt))
+    if (!gt__run_ckpt_ok(j->ckpt))
         return snprintf(j->err, en, "ckpt must be last.safetensors or checkpoints/step_N.safetensors, got '%s'",
                         gt__printable(safe, 60, j->ckpt)),
                400;

@@ -114,7 +114,7 @@ typedef struct {
 } gt__xreq;
 
 /* FILE: last.safetensors or checkpoints/step_DIGITS.safetensors. */
-static bool gt__ckpt_ok(const char *f) {
+bool gt__run_ckpt_ok(const char *f) {
     if (!strcmp(f, "last.safetensors")) return true;
     if (strncmp(f, "checkpoints/step_", 17) != 0) return false;
     const char *p = f + 17;
@@ -131,7 +131,7 @@ static int gt__resolve(gt__runs *R, const gt__xreq *q, char *path, size_t n, cha
                  gt__printable(safe, 130, q->run));
         return 400;
     }
-    if (!gt__ckpt_ok(q->ckpt)) {
+    if (!gt__run_ckpt_ok(q->ckpt)) {
         snprintf(err, en, "ckpt must be last.safetensors or checkpoints/step_N.safetensors, got '%s'",
                  gt__printable(safe, 60, q->ckpt));
         return 400;

@@ -172,6 +172,12 @@ void gt__runs_server_stop(gt_lab_server *S, bool wake_only);
 int gt__anycost_api(gt_lab_server *S, struct MHD_Connection *c, const char *rest, const char *method, const char *body,
                     size_t n);
 void gt__anycost_stop(gt_lab_server *S);
+/* 16 hex digits from /dev/urandom (or the clock and a counter, mixed): session and editor ids
+ * (src/serve/sessions.c). */
+void gt__random_id(char out[17]);
+/* A run's checkpoint name a request may name: last.safetensors or checkpoints/step_DIGITS.safetensors
+ * (src/serve/explore.c). */
+bool gt__run_ckpt_ok(const char *f);
 /* anycost_png.c: x (1, C, H, W) in [-1, 1] (gt_make_grid's pixels) as a PNG, base64, appended to b. */
 gt_status gt__png_base64(const gt_tensor *x, gt_buf *b);
 /* static.c: GET / and files of the web folder */

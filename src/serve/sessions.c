@@ -98,7 +98,7 @@ int gt_lab_server_sessions(gt_lab_server *S) {
     return n;
 }
 
-static void gt__session_id(char out[17]) {
+void gt__random_id(char out[17]) {
     static atomic_uint_fast64_t counter;
     uint64_t r = 0;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -149,7 +149,7 @@ int gt__session_create(gt_lab_server *S, const gt_lab_config *c, gt__session **o
         S->n_sessions--;
     } else {
         for (;;) { /* a fresh id, unique among the open ones */
-            gt__session_id(s->id);
+            gt__random_id(s->id);
             bool taken = false;
             for (int i = 0; i < GT_LAB_SERVER_MAX_SESSIONS; i++) taken |= S->table[i] && !strcmp(S->table[i]->id, s->id);
             if (!taken) break;
