@@ -9,6 +9,7 @@
 #include "gantry/checkpoint.h"
 #include "gantry/fmnist.h"
 #include "gantry/train.h"
+#include "anycost_files.h"
 
 #define GT__DIRS_CHUNK 256
 #define GT__DIRS_ITERS 300
@@ -240,12 +241,8 @@ gt_status gt_anycost_dirs_load(const gt_model_config *c, const char *path, gt_te
     if (dirs_out) *dirs_out = NULL;
     if (!c || !path || !dirs_out) return gt_set_error(GT_ERR_ARG, "gt_anycost_dirs_load: c, path or dirs_out is NULL");
     gt_safetensors s;
-    gt_st_init(&s);
-    gt_status st = gt_st_load(&s, path);
-    const char *g = st == GT_OK ? gt_st_get_meta(&s, "gantry") : NULL;
-    if (st == GT_OK && (!g || strcmp(g, "anycost-directions") != 0))
-        st = gt_set_error(GT_ERR_FORMAT, "%s: not a directions file (metadata gantry = %s; gantry edit "
-                          "--save-directions writes \"anycost-directions\")", path, g ? g : "(none)");
+    gt_status st = gt__ac_file_open(&s, path, "anycost-directions", "a directions file",
+                                    "gantry edit --save-directions");
     const gt_st_tensor *t = st == GT_OK ? gt_st_find(&s, "dirs") : NULL;
     if (st == GT_OK && !t) st = gt_set_error(GT_ERR_FORMAT, "%s: no tensor \"dirs\"", path);
     const int64_t wd = (int64_t)gt_model_opt(c, "w_dim");

@@ -11,6 +11,7 @@
 #include "gantry/image.h"
 #include "gantry/optim.h"
 #include "gantry/train.h"
+#include "anycost_files.h"
 
 #define GT__AC_MEAN_LATENTS 4096
 #define GT__AC_CHUNK 512
@@ -370,16 +371,22 @@ gt_status gt_anycost_w_save(const char *path, gt_tensor *w) {
     return st;
 }
 
+gt_status gt__ac_file_open(gt_safetensors *s, const char *path, const char *kind, const char *what,
+                           const char *writer) {
+    gt_st_init(s);
+    gt_status st = gt_st_load(s, path);
+    const char *g = st == GT_OK ? gt_st_get_meta(s, "gantry") : NULL;
+    if (st == GT_OK && (!g || strcmp(g, kind) != 0))
+        st = gt_set_error(GT_ERR_FORMAT, "%s: not %s (metadata gantry = %s%s%s; %s writes \"%s\")", path, what,
+                          g ? "\"" : "", g ? g : "(none)", g ? "\"" : "", writer, kind);
+    return st;
+}
+
 gt_status gt_anycost_w_load(const gt_model_config *c, const char *path, gt_tensor **w_out) {
     if (w_out) *w_out = NULL;
     if (!c || !path || !w_out) return gt_set_error(GT_ERR_ARG, "gt_anycost_w_load: c, path or w_out is NULL");
     gt_safetensors s;
-    gt_st_init(&s);
-    gt_status st = gt_st_load(&s, path);
-    const char *g = st == GT_OK ? gt_st_get_meta(&s, "gantry") : NULL;
-    if (st == GT_OK && (!g || strcmp(g, "anycost-w") != 0))
-        st = gt_set_error(GT_ERR_FORMAT, "%s: not a w file (metadata gantry = %s%s%s; gantry project writes "
-                          "\"anycost-w\")", path, g ? "\"" : "", g ? g : "(none)", g ? "\"" : "");
+    gt_status st = gt__ac_file_open(&s, path, "anycost-w", "a w file", "gantry project");
     const gt_st_tensor *t = st == GT_OK ? gt_st_find(&s, "w") : NULL;
     if (st == GT_OK && !t) st = gt_set_error(GT_ERR_FORMAT, "%s: no tensor \"w\"", path);
     const int64_t wd = gt__ac_w_dim(c), nconv = gt_anycost_n_convs(c);

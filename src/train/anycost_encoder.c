@@ -15,6 +15,7 @@
 #include "gantry/checkpoint.h"
 #include "gantry/optim.h"
 #include "gantry/train.h"
+#include "anycost_files.h"
 
 #define GT__ENC_MAX_CONVS 8
 #define GT__ENC_BATCH 32
@@ -203,12 +204,8 @@ gt_status gt_anycost_encoder_load(const gt_model_config *c, const char *path, gt
     if (out) *out = NULL;
     if (!c || !path || !out) return gt_set_error(GT_ERR_ARG, "gt_anycost_encoder_load: c, path or out is NULL");
     gt_safetensors s;
-    gt_st_init(&s);
-    gt_status st = gt_st_load(&s, path);
-    const char *g = st == GT_OK ? gt_st_get_meta(&s, "gantry") : NULL;
-    if (st == GT_OK && (!g || strcmp(g, "anycost-encoder") != 0))
-        st = gt_set_error(GT_ERR_FORMAT, "%s: not an anycost encoder (metadata gantry = %s; gantry project "
-                          "--train-encoder writes \"anycost-encoder\")", path, g ? g : "(none)");
+    gt_status st = gt__ac_file_open(&s, path, "anycost-encoder", "an anycost encoder",
+                                    "gantry project --train-encoder");
     /* the generator it was trained for must be this one's architecture */
     char want[64];
     const char *common[] = {"res", "channels", "nz"};
