@@ -82,7 +82,11 @@ typedef enum { GT_NET_G = 0, GT_NET_D = 1 } gt_net_kind;
  *  GT_BN_EVAL   the running statistics. */
 typedef enum { GT_BN_TRAIN = 0, GT_BN_BATCH = 1, GT_BN_EVAL = 2 } gt_bn_mode;
 
+#define GT_NET_TAPS_MAX 16
+
 typedef struct gt_net gt_net;
+struct gt_prog;
+struct gt_channel_group;
 typedef struct {
     /* G: z (N, nz) -> images (N, C, res, res); D: images -> logits (N). y: class labels (N) int32
        of a conditional family (NULL for an unconditional one). */
@@ -100,6 +104,9 @@ struct gt_net {
     void *impl;             /* the model's modules (borrow P's tensors) */
     gt_tensor *aux;         /* a D with an auxiliary head: its output of the last forward (owned by that
                                forward's scope; NULL otherwise) */
+    bool tap_on;            /* record intermediate activations in taps (gantry/compress.h, gt_net_tap) */
+    int n_taps;
+    gt_tensor *taps[GT_NET_TAPS_MAX]; /* the last forward's, in its scope (distillation) */
 };
 
 /* forward with argument checks: G wants (N, nz) (or (N, nz, 1, 1)), D wants
@@ -147,6 +154,16 @@ typedef struct {
     gt_tensor *(*aux_loss)(const gt_model_config *c, gt_tensor *aux, gt_tensor *z, gt_tensor *y, bool real,
                            bool for_g);
     bool d_energy;                /* D outputs each image's energy (an autoencoder): the energy losses */
+    /* An image-to-image translator: G maps images (N, channels, res, res) to images of the same shape,
+       D sees the input and the output (or the target) concatenated on channels (N, 2 channels, res, res)
+       and gives a logit per patch (N, P) or per image (N). nz is unused. */
+    bool translator;
+    /* G (built, batch norms in their eval state) as a program of plain layers (gantry/compress.h);
+       NULL: the family cannot be exported or quantized. */
+    gt_status (*lower)(const gt_net *G, struct gt_prog *out);
+    /* G's channel groups for pruning (gantry/compress.h): fills up to max, returns how many (-1 with
+       the error set); NULL: the family cannot be pruned. */
+    int (*channel_groups)(const gt_net *G, struct gt_channel_group *out, int max);
 } gt_model_entry;
 
 /* The entry named name, or NULL (with an error listing the known names). */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gantry/compress.h"
 #include "gantry/layers.h"
 #include "gantry/models.h"
 
@@ -33,6 +34,10 @@ static const char *const gt__dc_norms[] = {"default", "batch", "layer", "none", 
 static const gt_model_opt_def gt__dc_opts[] = {
     {"ngf", GT_OPT_INT, 64, 1, 1024, NULL, "generator width (channels of its last hidden layer)", NAN},
     {"ndf", GT_OPT_INT, 64, 1, 1024, NULL, "discriminator width (channels of its first layer)", NAN},
+    {"gw0", GT_OPT_INT, 0, 0, 4096, NULL, "G's first layer width (0: ngf * 2^(L-1)); set by pruning", NAN},
+    {"gw1", GT_OPT_INT, 0, 0, 4096, NULL, "G's second layer width (0: from ngf)", NAN},
+    {"gw2", GT_OPT_INT, 0, 0, 4096, NULL, "G's third layer width (0: from ngf)", NAN},
+    {"gw3", GT_OPT_INT, 0, 0, 4096, NULL, "G's fourth layer width at 64 px (0: from ngf)", NAN},
     {"d_norm", GT_OPT_ENUM, GT_NORM_DEFAULT, 0, 0, gt__dc_norms,
      "normalization after D's middle convs: batch, layer (GroupNorm(1, C)) or none; default: batch, layer with a "
      "gradient penalty",
@@ -53,9 +58,19 @@ static gt_status gt__dc_check(const gt_model_config *c) {
     if (c->channels != 1 && c->channels != 3)
         return gt_set_error(GT_ERR_ARG, "dcgan: channels must be 1 or 3, got %d", c->channels);
     if (c->nz < 1 || c->nz > 4096) return gt_set_error(GT_ERR_ARG, "dcgan: nz must be in 1..4096, got %d", c->nz);
+    if (c->res != 64 && gt_model_opt(c, "gw3") > 0)
+        return gt_set_error(GT_ERR_ARG, "dcgan: gw3 is a 64 px generator's fourth layer; this one is %d px", c->res);
     if (d_norm != GT_NORM_BATCH && d_norm != GT_NORM_LAYER && d_norm != GT_NORM_NONE)
         return gt_set_error(GT_ERR_ARG, "dcgan: d_norm must be batch, layer or none, got %d", d_norm);
     return GT_OK;
+}
+
+/* G's hidden layer i width: option gw<i> when set, else def (from ngf). */
+static int gt__dc_gw(const gt_model_config *c, int i, int def) {
+    char key[8];
+    snprintf(key, sizeof key, "gw%d", i);
+    int w = (int)gt_model_opt(c, key);
+    return w > 0 ? w : def;
 }
 
 /* The layer plan: widths, kernels, strides and paddings for G or D. */
@@ -68,8 +83,8 @@ static void gt__dc_plan(const gt_model_config *c, gt_net_kind kind, gt__dcgan *m
         /* 1 -> 4 (3 at 28 px) -> 8 (7) -> ... -> res */
         for (int i = 0; i <= L; i++) {
             gt__dc_layer *l = &m->l[i];
-            l->c_in = i == 0 ? c->nz : ngf << (L - i);
-            l->c_out = i == L ? c->channels : ngf << (L - 1 - i);
+            l->c_in = i == 0 ? c->nz : m->l[i - 1].c_out;
+            l->c_out = i == L ? c->channels : gt__dc_gw(c, i, ngf << (L - 1 - i));
             l->k = 4, l->stride = i == 0 ? 1 : 2, l->pad = i == 0 ? 0 : 1;
             if (r28 && i <= 1) l->k = 3, l->pad = 0; /* 1 -> 3 -> 7 */
             l->bn = i < L;
@@ -107,6 +122,7 @@ static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
             gt__dc_layer *l = &m->l[i];
             h = gt_nn_conv_transpose2d_forward(&l->convt, h);
             h = l->bn ? gt_relu(gt_nn_batch_norm_forward_mode(&l->norm, h, (gt_layer_mode)mode)) : gt_tanh(h);
+            if (l->bn) gt_net_tap(net, h);
         }
         return h; // (N, C, res, res)
     }
@@ -116,7 +132,7 @@ static gt_tensor *gt__dc_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_
         h = gt_nn_conv2d_forward(&l->conv, h);
         if (l->norm_kind == GT_NORM_BATCH) h = gt_nn_batch_norm_forward_mode(&l->norm, h, (gt_layer_mode)mode);
         else if (l->norm_kind == GT_NORM_LAYER) h = gt__dc_ln(&l->norm, h);
-        if (i < m->n - 1) h = gt_leaky_relu(h, GT__LRELU_SLOPE);
+        if (i < m->n - 1) h = gt_leaky_relu(h, GT__LRELU_SLOPE), gt_net_tap(net, h);
     }
     return h ? gt_reshape(h, GT_SHAPE(-1)) : NULL; // (N)
 }
@@ -178,6 +194,46 @@ static gt_status gt__dc_build(const gt_model_config *c, gt_net_kind kind, gt_rng
     return gt_params_finalize(&out->P);
 }
 
+/* G as a program: per layer a transposed conv, then the eval batch norm folded and ReLU (tanh last). */
+static gt_status gt__dc_lower(const gt_net *G, gt_prog *p) {
+    const gt__dcgan *m = G->impl;
+    gt_prog_init(p, "dcgan", false, G->cfg.nz, 1, 1);
+    for (int i = 0; i < m->n; i++) {
+        const gt__dc_layer *l = &m->l[i];
+        gt_status st = gt_prog_push_layer(p, GT_OP_CONVT, l->c_in, l->c_out, l->k, l->stride, l->pad, 0,
+                                          gt_data(l->convt.weight), NULL);
+        if (st == GT_OK && l->bn)
+            st = gt_prog_push_bn(p, l->c_out, gt_data(l->norm.weight), gt_data(l->norm.bias),
+                                 gt_data(l->norm.running_mean), gt_data(l->norm.running_var), l->norm.eps);
+        if (st == GT_OK && !gt_prog_push(p, l->bn ? GT_OP_RELU : GT_OP_TANH))
+            st = gt_set_error(GT_ERR_OOM, "dcgan: out of memory");
+        if (st != GT_OK) return st;
+    }
+    return gt_prog_finish(p);
+}
+
+/* G's groups: the output channels of each hidden layer i (option gw<i>): its transposed conv's
+ * dim 1, its batch norm's four vectors, the next transposed conv's dim 0. */
+static int gt__dc_groups(const gt_net *G, gt_channel_group *out, int max) {
+    const gt__dcgan *m = G->impl;
+    int n = 0;
+    for (int i = 0; i < m->n - 1 && n < max; i++, n++) {
+        gt_channel_group *g = &out[n];
+        memset(g, 0, sizeof *g);
+        snprintf(g->opt_key, sizeof g->opt_key, "gw%d", i);
+        g->size = m->l[i].c_out;
+        const int conv = 3 * i, bn = 3 * i + 1, next = 3 * (i + 1);
+        snprintf(g->refs[g->n_refs].param, GT_PARAM_NAME_MAX, "main.%d.weight", conv), g->refs[g->n_refs++].dim = 1;
+        static const char *const leaves[] = {"weight", "bias", "running_mean", "running_var"};
+        for (int k = 0; k < 4; k++)
+            snprintf(g->refs[g->n_refs].param, GT_PARAM_NAME_MAX, "main.%d.%s", bn, leaves[k]), g->refs[g->n_refs++].dim = 0;
+        snprintf(g->refs[g->n_refs].param, GT_PARAM_NAME_MAX, "main.%d.weight", next), g->refs[g->n_refs++].dim = 0;
+        g->producer = g->refs[0];
+        snprintf(g->bn_weight, sizeof g->bn_weight, "main.%d.weight", bn);
+    }
+    return n;
+}
+
 const gt_model_entry gt_model_dcgan = {
     .name = "dcgan",
     .summary = "DCGAN (Radford et al.): transposed-conv + BN + ReLU generator, conv + BN (or d_norm layer/none) + "
@@ -187,4 +243,6 @@ const gt_model_entry gt_model_dcgan = {
     .build = gt__dc_build,
     .opts = gt__dc_opts,
     .n_opts = (int)(sizeof gt__dc_opts / sizeof gt__dc_opts[0]),
+    .lower = gt__dc_lower,
+    .channel_groups = gt__dc_groups,
 };

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gantry/anycost.h"
+#include "gantry/compress.h"
 #include "gantry/models.h"
 
 #define GT__MODELS_MAX 32
@@ -302,7 +303,16 @@ gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mo
     if (!x) return NULL;
     const gt_model_config *c = &n->cfg;
     char s[96];
-    if (n->kind == GT_NET_G) {
+    const gt_model_entry *fam = gt__family(c);
+    if (fam && fam->translator) {
+        const int want = n->kind == GT_NET_G ? c->channels : 2 * c->channels;
+        if (x->ndim != 4 || x->shape[0] < 1 || x->shape[1] != want || x->shape[2] != c->res || x->shape[3] != c->res) {
+            gt_set_error(GT_ERR_SHAPE, "%s of translator %s: images must be (N, %d, %d, %d)%s, got %s",
+                         n->kind == GT_NET_G ? "generator" : "discriminator", c->name, want, c->res, c->res,
+                         n->kind == GT_NET_G ? "" : " (input and output concatenated)", gt_shape_str(x, s, sizeof s));
+            return NULL;
+        }
+    } else if (n->kind == GT_NET_G) {
         bool ok = (x->ndim == 2 && x->shape[1] == c->nz) ||
                   (x->ndim == 4 && x->shape[1] == c->nz && x->shape[2] == 1 && x->shape[3] == 1);
         if (!ok || x->shape[0] < 1) {
@@ -340,7 +350,12 @@ gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mo
             }
     }
     n->aux = NULL;
+    n->n_taps = 0;
     return n->ops->forward(n, x, y, mode);
+}
+
+void gt_net_tap(gt_net *n, gt_tensor *h) {
+    if (n && n->tap_on && h && n->n_taps < GT_NET_TAPS_MAX) n->taps[n->n_taps++] = h;
 }
 
 gt_tensor *gt_model_sample_latents(const gt_model_config *c, gt_rng *r, int64_t n) {
