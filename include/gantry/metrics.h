@@ -274,6 +274,16 @@ gt_status gt_metrics_compute(unsigned mask, const gt_metrics_opts *opts, const g
 gt_status gt_metric_psnr(const float *a, const float *b, int64_t n, int c, int h, int w, double *out);
 gt_status gt_metric_ssim(const float *a, const float *b, int64_t n, int c, int h, int w, double *out);
 
+/* --- FID of images made in memory (src/metrics/fid_images.c) --------------------------------
+ * Images x (n, c, h, w) float in [-1, 1] (a generator's range) to uint8 as torchvision's save_image
+ * does (the conversion `gantry eval` applies to a checkpoint's images). */
+void gt_images_to_u8(const float *x, int64_t n, uint8_t *out);
+/* FID of x (n >= 2 images) against the first n_real images (0: all) of real_spec (any
+ * gt_image_source_open spec: "fashion-mnist:test", ...) with the extractor named (NULL: "fmnist"),
+ * the real statistics from (and into) the cache for the Fashion-MNIST splits, as `gantry eval`. */
+gt_status gt_fid_images(const char *extractor, const float *x, int64_t n, int c, int h, int w, const char *real_spec,
+                        int64_t n_real, double *fid);
+
 /* --- checks shared by the metrics ------------------------------------------- */
 /* GT_ERR_ARG naming `what` and the first bad (row, column) when x (n, dim) holds
  * a NaN or an infinity. */
