@@ -222,6 +222,8 @@ extern const gt_model_entry gt_model_sngan, gt_model_sagan, gt_model_cgan;
 extern const gt_model_entry gt_model_biggan;
 /* R3GAN's baseline, 32 px (src/models/r3gan.c): normalization-free residual G and D. */
 extern const gt_model_entry gt_model_r3gan;
+/* pix2pix, 28/32 px (src/models/pix2pix.c): a translator (ResNet G, PatchGAN D on input|output). */
+extern const gt_model_entry gt_model_pix2pix;
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ static const gt_model_entry *gt__models[GT__MODELS_MAX] = {
     &gt_model_biggan,
     &gt_model_r3gan,
     &gt_model_anycost,
+    &gt_model_pix2pix,
 };
 static int gt__nmodels = -1; /* the rows above, counted at first use; then registrations */
 
