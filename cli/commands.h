@@ -20,6 +20,13 @@ int gt_cmd_eval(int argc, char **argv) __attribute__((weak));
 int gt_cmd_project(int argc, char **argv) __attribute__((weak));
 int gt_cmd_edit(int argc, char **argv) __attribute__((weak));
 int gt_cmd_anycost_report(int argc, char **argv) __attribute__((weak));
+/* Compression (issue 15): cli/cmd_export.c, cmd_quantize.c, cmd_prune.c, cmd_distill.c,
+ * cmd_compress_report.c; weak as eval. */
+int gt_cmd_export(int argc, char **argv) __attribute__((weak));
+int gt_cmd_quantize(int argc, char **argv) __attribute__((weak));
+int gt_cmd_prune(int argc, char **argv) __attribute__((weak));
+int gt_cmd_distill(int argc, char **argv) __attribute__((weak));
+int gt_cmd_compress_report(int argc, char **argv) __attribute__((weak));
 
 /* Their shared start (cli/anycost_load.c): G := ckpt's generator (EMA when ema and saved), GT_EXIT_OK;
  * or GT_EXIT_FAIL with the message printed ("gantry CMD: ...") and nothing to free, also when the

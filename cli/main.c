@@ -27,6 +27,15 @@ static const struct {
      gt_cmd_edit},
     {"anycost-report", "every anycost sub-generator's cost and consistency:  gantry anycost-report --ckpt FILE --out DIR",
      gt_cmd_anycost_report},
+    {"distill", "a small generator taught by a trained one:  gantry distill --teacher CKPT --student CONFIG --out DIR",
+     gt_cmd_distill},
+    {"prune", "a generator's least important channels removed:  gantry prune --ckpt FILE --keep 0.25 --out FILE",
+     gt_cmd_prune},
+    {"quantize", "a generator in int8, compared with float:  gantry quantize --ckpt FILE", gt_cmd_quantize},
+    {"export", "a generator as one dependency-free C file:  gantry export --ckpt FILE --out gen.c", gt_cmd_export},
+    {"compress-report", "generators side by side (MACs, size, latency, FID):  gantry compress-report --models "
+     "teacher=A,student=B --out DIR",
+     gt_cmd_compress_report},
 };
 #define GT__NCOMMANDS ((int)(sizeof gt__commands / sizeof gt__commands[0]))
 
