@@ -1,0 +1,263 @@
+/* int8 programs (gantry/compress.h): per-output-channel symmetric weight quantization, input
+ * scales calibrated on the float program's activations, the int8 kernels (run here, one sample at
+ * a time, and emitted verbatim into an exported C file: prog_export.c).
+ *
+ * Arithmetic (the same in the library and in an exported file, so both give the same bits):
+ *   q_x  = lrintf(clamp(x * (1 / in_scale), -127, 127))       (NaN -> 0; round half to even)
+ *   acc  = sum q_w * q_x                                        (int32; |q| <= 127)
+ *   y    = fmaf((float)acc, in_scale * w_scale[oc], b[oc])     (b NULL: 0)
+ * The multiply-add is an explicit fmaf so that neither compiler (this library is built with
+ * -ffp-contract=fast; an exported file with whatever flags its user picks) can fuse or split it
+ * differently. Integer sums are exact in any order; |acc| <= 127 * 127 * K, so K = cin * k * k (or
+ * cin of a linear layer) up to 133,000 cannot overflow. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compress_internal.h"
+
+/* The kernels, written once: compiled here and stringized for gt__q8_emit_kernels. No directives,
+ * comments or string literals inside (the preprocessor drops comments before stringizing). */
+#if defined(__GNUC__)
+#define GT_Q8_UNUSED __attribute__((unused))
+#else
+#define GT_Q8_UNUSED
+#endif
+#define GT__Q8_KERNELS(...)                                      \
+    static const char gt__q8_src[] = #__VA_ARGS__; \
+    __VA_ARGS__
+
+GT__Q8_KERNELS(
+GT_Q8_UNUSED static void gt__q8k_quant(const float *x, int8_t *q, long n, float in_scale) {
+    const float inv = 1.0f / in_scale;
+    for (long i = 0; i < n; i++) {
+        float v = x[i] * inv;
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f;
+        q[i] = (int8_t)lrintf(v);
+    }
+}
+
+GT_Q8_UNUSED static int32_t gt__q8k_dot(const int8_t *a, const int8_t *b, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) s += (int16_t)(a[i] * b[i]);
+    return s;
+}
+
+GT_Q8_UNUSED static float gt__q8k_out(int32_t acc, float in_scale, const float *w_scale, const float *b, int oc) {
+    return fmaf((float)acc, in_scale * w_scale[oc], b ? b[oc] : 0.0f);
+}
+
+GT_Q8_UNUSED static int gt__q8k_reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; }
+
+GT_Q8_UNUSED static void gt__q8k_linear(const float *in, float *out, int8_t *xq, const int8_t *w, const float *w_scale,
+                           const float *b, float in_scale, int cin, int cout) {
+    gt__q8k_quant(in, xq, cin, in_scale);
+    for (int oc = 0; oc < cout; oc++)
+        out[oc] = gt__q8k_out(gt__q8k_dot(w + (long)oc * cin, xq, cin), in_scale, w_scale, b, oc);
+}
+
+GT_Q8_UNUSED static void gt__q8k_conv(const float *in, float *out, int8_t *xq, int8_t *col, const int8_t *w,
+                         const float *w_scale, const float *b, float in_scale, int cin, int h, int wd, int cout,
+                         int k, int stride, int pad, int reflect, int oh, int ow) {
+    const int K = cin * k * k, P = oh * ow;
+    gt__q8k_quant(in, xq, (long)cin * h * wd, in_scale);
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            int8_t *c = col + ((long)oy * ow + ox) * K;
+            for (int ci = 0; ci < cin; ci++)
+                for (int ky = 0; ky < k; ky++) {
+                    int iy = oy * stride - pad + ky;
+                    if (reflect) iy = gt__q8k_reflect(iy, h);
+                    for (int kx = 0; kx < k; kx++) {
+                        int ix = ox * stride - pad + kx;
+                        if (reflect) ix = gt__q8k_reflect(ix, wd);
+                        *c++ = iy >= 0 && iy < h && ix >= 0 && ix < wd ? xq[((long)ci * h + iy) * wd + ix] : 0;
+                    }
+                }
+        }
+    for (int oc = 0; oc < cout; oc++) {
+        const int8_t *wr = w + (long)oc * K;
+        float *o = out + (long)oc * P;
+        for (int p = 0; p < P; p++) o[p] = gt__q8k_out(gt__q8k_dot(wr, col + (long)p * K, K), in_scale, w_scale, b, oc);
+    }
+}
+
+GT_Q8_UNUSED static void gt__q8k_convt(const float *in, float *out, int8_t *xq, int32_t *acc, int32_t *row, const int8_t *w,
+                          const float *w_scale, const float *b, float in_scale, int cin, int h, int wd, int cout,
+                          int k, int stride, int pad, int oh, int ow) {
+    const long R = (long)cout * k * k, HW = (long)h * wd, P = (long)oh * ow;
+    gt__q8k_quant(in, xq, cin * HW, in_scale);
+    memset(acc, 0, sizeof(int32_t) * (size_t)(cout * P));
+    for (int iy = 0; iy < h; iy++)
+        for (int ix = 0; ix < wd; ix++) {
+            memset(row, 0, sizeof(int32_t) * (size_t)R);
+            for (int ci = 0; ci < cin; ci++) {
+                const int xv = xq[ci * HW + (long)iy * wd + ix];
+                if (!xv) continue;
+                const int8_t *wr = w + ci * R;
+                for (long r = 0; r < R; r++) row[r] += (int16_t)(wr[r] * xv);
+            }
+            for (int oc = 0; oc < cout; oc++)
+                for (int ky = 0; ky < k; ky++) {
+                    const int oy = iy * stride - pad + ky;
+                    if (oy < 0 || oy >= oh) continue;
+                    int32_t *a = acc + oc * P + (long)oy * ow;
+                    const int32_t *rr = row + ((long)oc * k + ky) * k;
+                    for (int kx = 0; kx < k; kx++) {
+                        const int ox = ix * stride - pad + kx;
+                        if (ox >= 0 && ox < ow) a[ox] += rr[kx];
+                    }
+                }
+        }
+    for (int oc = 0; oc < cout; oc++)
+        for (long p = 0; p < P; p++) out[oc * P + p] = gt__q8k_out(acc[oc * P + p], in_scale, w_scale, b, oc);
+}
+)
+
+/* Scratch sizes of op o's kernel (elements): the quantized input, conv's columns (int8), convt's
+ * output accumulator and per-pixel row (int32). */
+typedef struct {
+    long xq, col, acc, row;
+} gt__q8_scratch;
+
+static gt__q8_scratch gt__q8_sizes(const gt_op *o) {
+    gt__q8_scratch s = {(long)o->in_c * o->in_h * o->in_w, 0, 0, 0};
+    if (o->kind == GT_OP_CONV) s.col = (long)o->out_h * o->out_w * o->cin * o->k * o->k;
+    if (o->kind == GT_OP_CONVT) s.acc = (long)o->cout * o->out_h * o->out_w, s.row = (long)o->cout * o->k * o->k;
+    return s;
+}
+
+void gt__q8_run_op(const gt_op *o, const float *in, float *out) {
+    const gt__q8_scratch s = gt__q8_sizes(o);
+    const long n_out = (long)o->out_c * o->out_h * o->out_w;
+    int8_t *xq = malloc((size_t)s.xq + (size_t)s.col + 1);
+    int32_t *acc = s.acc ? malloc(sizeof(int32_t) * (size_t)(s.acc + s.row)) : NULL;
+    if (!xq || (s.acc && !acc) || !o->qw || !o->w_scale) {
+        free(xq), free(acc);
+        gt_set_error(o->qw ? GT_ERR_OOM : GT_ERR_ARG, "int8 %s: %s", gt_op_name(o->kind),
+                     o->qw ? "out of memory" : "the op is not quantized");
+        for (long i = 0; i < n_out; i++) out[i] = NAN;
+        return;
+    }
+    switch (o->kind) {
+    case GT_OP_LINEAR: gt__q8k_linear(in, out, xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->cout); break;
+    case GT_OP_CONV:
+        gt__q8k_conv(in, out, xq, xq + s.xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w, o->cout,
+                     o->k, o->stride, o->pad, o->pad_reflect, o->out_h, o->out_w);
+        break;
+    case GT_OP_CONVT:
+        gt__q8k_convt(in, out, xq, acc, acc + s.acc, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w,
+                      o->cout, o->k, o->stride, o->pad, o->out_h, o->out_w);
+        break;
+    default:
+        gt_set_error(GT_ERR_ARG, "int8: %s has no int8 kernel", gt_op_name(o->kind));
+        for (long i = 0; i < n_out; i++) out[i] = NAN;
+    }
+    free(xq), free(acc);
+}
+
+/* --- emission ---------------------------------------------------------------------------------- */
+
+/* gt__q8_src is one line: written back with a line after each ';' outside parentheses and each
+ * brace, indented by brace depth. */
+static void gt__q8_pretty(FILE *f, const char *s) {
+    int depth = 0, paren = 0;
+    bool bol = true;
+    for (; *s; s++) {
+        char c = *s;
+        if (bol) {
+            if (c == ' ') continue;
+            if (c == '}') depth--;
+            for (int i = 0; i < depth; i++) fputs("    ", f);
+            bol = false;
+        }
+        fputc(c, f);
+        if (c == '(') paren++;
+        else if (c == ')') paren--;
+        else if (c == '{') depth++;
+        if ((c == ';' && !paren) || c == '{' || c == '}') {
+            /* "} else", "};": keep on the line */
+            const char *t = s + 1;
+            while (*t == ' ') t++;
+            if (c == '}' && (*t == ';' || !strncmp(t, "else", 4))) continue;
+            fputc('\n', f), bol = true;
+            if (c == '}' && !depth) fputc('\n', f);
+        }
+    }
+    if (!bol) fputc('\n', f);
+}
+
+gt_status gt__q8_emit_kernels(FILE *f) {
+    fputs("/* int8 kernels: inputs quantized per op (q = lrintf(clamp(x / in_scale, -127, 127))), int32\n"
+          " * accumulation of int8 products, y = fmaf(acc, in_scale * w_scale[oc], bias[oc]). */\n"
+          "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
+          "#if defined(__GNUC__)\n#define GT_Q8_UNUSED __attribute__((unused))\n#else\n#define GT_Q8_UNUSED\n#endif\n\n",
+          f);
+    gt__q8_pretty(f, gt__q8_src);
+    return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing the int8 kernels failed") : GT_OK;
+}
+
+static void gt__q8_put_float(FILE *f, float v) {
+    if (isnan(v)) fputs("NAN", f);
+    else if (isinf(v)) fputs(v > 0 ? "INFINITY" : "-INFINITY", f);
+    else fprintf(f, "%af", (double)v);
+}
+
+static void gt__q8_put_floats(FILE *f, const char *prefix, const char *name, const float *v, long n) {
+    fprintf(f, "static const float %s%s[%ld] = {", prefix, name, n);
+    for (long i = 0; i < n; i++) {
+        fputs(i % 8 ? ", " : i ? ",\n    " : "\n    ", f);
+        gt__q8_put_float(f, v[i]);
+    }
+    fputs("\n};\n", f);
+}
+
+static int64_t gt__q8_wnumel(const gt_op *o) {
+    return o->kind == GT_OP_LINEAR ? (int64_t)o->cin * o->cout : (int64_t)o->cin * o->cout * o->k * o->k;
+}
+
+gt_status gt__q8_emit_weights(FILE *f, const gt_op *o, const char *prefix) {
+    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_op_name(o->kind));
+    const int64_t n = gt__q8_wnumel(o);
+    fprintf(f, "/* int8 %s %d -> %d (k %d, stride %d, pad %d): weights per output channel */\n", gt_op_name(o->kind),
+            o->cin, o->cout, o->k, o->stride, o->pad);
+    fprintf(f, "static const int8_t %sqw[%lld] = {", prefix, (long long)n);
+    for (int64_t i = 0; i < n; i++) fprintf(f, "%s%d", i % 24 ? "," : i ? ",\n    " : "\n    ", o->qw[i]);
+    fputs("\n};\n", f);
+    gt__q8_put_floats(f, prefix, "ws", o->w_scale, o->cout);
+    if (o->b) gt__q8_put_floats(f, prefix, "b", o->b, o->cout);
+    const gt__q8_scratch s = gt__q8_sizes(o);
+    fprintf(f, "static int8_t %sxq[%ld];\n", prefix, s.xq);
+    if (s.col) fprintf(f, "static int8_t %scol[%ld];\n", prefix, s.col);
+    if (s.acc) fprintf(f, "static int32_t %sacc[%ld];\nstatic int32_t %srow[%ld];\n", prefix, s.acc, prefix, s.row);
+    return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 op's weights failed") : GT_OK;
+}
+
+gt_status gt__q8_emit_call(FILE *f, const gt_op *o, const char *prefix, const char *in, const char *out) {
+    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_op_name(o->kind));
+    char b[96];
+    if (o->b) snprintf(b, sizeof b, "%sb", prefix);
+    else snprintf(b, sizeof b, "(const float *)0");
+    const char *P = prefix;
+    switch (o->kind) {
+    case GT_OP_LINEAR:
+        fprintf(f, "    gt__q8k_linear(%s, %s, %sxq, %sqw, %sws, %s, ", in, out, P, P, P, b);
+        gt__q8_put_float(f, o->in_scale);
+        fprintf(f, ", %d, %d);\n", o->cin, o->cout);
+        break;
+    case GT_OP_CONV:
+        fprintf(f, "    gt__q8k_conv(%s, %s, %sxq, %scol, %sqw, %sws, %s, ", in, out, P, P, P, P, b);
+        gt__q8_put_float(f, o->in_scale);
+        fprintf(f, ", %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", o->cin, o->in_h, o->in_w, o->cout, o->k, o->stride,
+                o->pad, o->pad_reflect ? 1 : 0, o->out_h, o->out_w);
+        break;
+    case GT_OP_CONVT:
+        fprintf(f, "    gt__q8k_convt(%s, %s, %sxq, %sacc, %srow, %sqw, %sws, %s, ", in, out, P, P, P, P, P, b);
+        gt__q8_put_float(f, o->in_scale);
+        fprintf(f, ", %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", o->cin, o->in_h, o->in_w, o->cout, o->k, o->stride,
+                o->pad, o->out_h, o->out_w);
+        break;
+    default: return gt_set_error(GT_ERR_IO, "export: %s has no int8 kernel", gt_op_name(o->kind));
+    }
+    return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 call failed") : GT_OK;
+}
