@@ -46,7 +46,8 @@ typedef struct {
     void *user;
 } gt_distill_opts;
 
-/* Defaults: w_feat 1, w_recon 1, w_gan 1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0. */
+/* Defaults: w_feat 1, w_recon 10, w_gan 1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0 (GAN
+ * Compression's weights for CycleGAN: reconstruction 10, features 0.5-1, GAN 1). */
 void gt_distill_opts_default(gt_distill_opts *o);
 /* Checks the options and every file without writing anything (GT_ERR_ARG naming the option:
  * "teacher", "student", "init", "layers", "w-feat", ...; the CLI maps them to flags). */
@@ -61,8 +62,8 @@ gt_tensor *gt_distill_feat_loss(gt_tensor *s, gt_tensor *t, gt_tensor *w, gt_ten
 /* Reconstruction: mean |s - t| (the outputs on the same input). */
 gt_tensor *gt_distill_recon_loss(gt_tensor *s, gt_tensor *t);
 /* DCD: D's features of the student's output fs[i] against those of the teacher's output ft[i]
- * (same shapes, n layers): the mean over layers of mean((fs[i] - ft[i])^2) (DCD-official's
- * distance; see docs/compress/distill.md). */
+ * (same shapes, n layers; no gradient to ft): the sum over layers of mean |fs[i] - ft[i]| (the L1
+ * distance of DCD's official code; see docs/compress/distill.md). */
 gt_tensor *gt_distill_dcd_loss(gt_tensor *const *fs, gt_tensor *const *ft, int n);
 /* CRD-style relation losses between the samples of a batch, student features s (N, ...) vs the
  * teacher's t (N, ...) (flattened per sample, N >= 2; >= 3 for angles): distances: smooth-L1 of the

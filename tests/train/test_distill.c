@@ -1,0 +1,271 @@
+/* Distillation (gantry/distill.h): the losses' values and gradients equal PyTorch's
+ * (tests/parity/distill_losses.py); taps pair by size or as given, and bad pairs are refused;
+ * a few distillation steps from a tiny trained teacher bring a small student closer to it on fixed
+ * latents; a student that cannot be mapped, a teacher of another family than the init checkpoint
+ * and negative weights are refused before anything is written. */
+#include <math.h>
+
+#include "../common/harness.h"
+#include "gantry/distill.h"
+#include "train_util.h"
+
+#define S(...) GT_SHAPE(__VA_ARGS__)
+
+static char g_idx[700], g_teacher[800];
+
+/* --- losses vs PyTorch ------------------------------------------------------------------------- */
+typedef struct {
+    const char *name;
+    gt_tensor *t;
+} named;
+
+static float max_abs(const gt_tensor *t) {
+    float m = 0;
+    for (int64_t i = 0; i < gt_numel(t); i++) m = fmaxf(m, fabsf(gt_data(t)[i]));
+    return m;
+}
+
+/* a (computed) vs the golden name: 1e-5 relative, plus 1e-5 of the largest entry */
+static void close_to(const char *name, gt_tensor *a, float rtol) {
+    gt_tensor *ref = gt_golden(name);
+    CHECK_MSG(a && ref, "%s: missing (%s)", name, gt_last_error());
+    if (!a || !ref) return;
+    gt_test_close(name, a, ref, rtol, rtol * max_abs(ref));
+}
+
+static gt_tensor *leaf(gt_tensor *t) {
+    t->requires_grad = true;
+    return t;
+}
+
+/* D features of x: two conv (k4 s2 p1) + leaky ReLU layers (the script's dfeats). */
+static void dfeats(gt_tensor *x, gt_tensor *w1, gt_tensor *w2, gt_tensor **f) {
+    gt_conv_params p = gt_conv_params_make(2, 1);
+    f[0] = gt_leaky_relu(gt_conv2d(x, w1, NULL, p), 0.2f);
+    f[1] = gt_leaky_relu(gt_conv2d(f[0], w2, NULL, p), 0.2f);
+}
+
+static void test_losses_match_pytorch(void) {
+    named in[] = {
+        {"feat.s", leaf(gt_test_randn(1, S(3, 5, 4, 4), 1.0f))},   {"feat.t", gt_test_randn(2, S(3, 7, 4, 4), 1.0f)},
+        {"feat.w", leaf(gt_test_randn(3, S(7, 5, 1, 1), 0.4f))},   {"feat.b", leaf(gt_test_randn(4, S(7), 0.1f))},
+        {"recon.s", leaf(gt_test_randn(5, S(4, 1, 6, 6), 0.5f))},  {"recon.t", gt_test_randn(6, S(4, 1, 6, 6), 0.5f)},
+        {"dcd.s", leaf(gt_test_randn(7, S(4, 1, 8, 8), 0.5f))},    {"dcd.t", gt_test_randn(8, S(4, 1, 8, 8), 0.5f)},
+        {"dcd.w1", gt_test_randn(9, S(4, 1, 4, 4), 0.3f)},         {"dcd.w2", gt_test_randn(10, S(6, 4, 4, 4), 0.2f)},
+        {"crd.s", leaf(gt_test_randn(11, S(6, 2, 3, 3), 1.0f))},   {"crd.t", gt_test_randn(12, S(6, 3, 3, 3), 1.0f)},
+    };
+    const int n = (int)(sizeof in / sizeof *in);
+    const char *names[16];
+    gt_tensor *ts[16];
+    for (int i = 0; i < n; i++) names[i] = in[i].name, ts[i] = in[i].t;
+    char path[512];
+    snprintf(path, sizeof path, "%s/distill_in.gtb", gt_test_tmpdir());
+    CHECK(gt_golden_write(path, n, names, ts));
+    if (!gt_golden_run("distill_losses.py", path)) return;
+#define IN(k) in[k].t
+    /* feature: value, d/ds, d/dw, d/db */
+    gt_tensor *l = gt_distill_feat_loss(IN(0), IN(1), IN(2), IN(3));
+    close_to("feat.loss", l, 1e-5f);
+    gt_tensor *g[3];
+    CHECK(l && gt_grad(l, NULL, 3, (gt_tensor *[]){IN(0), IN(2), IN(3)}, g, false) == GT_OK);
+    if (l) close_to("feat.ds", g[0], 1e-5f), close_to("feat.dw", g[1], 1e-5f), close_to("feat.db", g[2], 1e-5f);
+    /* reconstruction */
+    l = gt_distill_recon_loss(IN(4), IN(5));
+    close_to("recon.loss", l, 1e-5f);
+    CHECK(l && gt_grad(l, NULL, 1, &IN(4), g, false) == GT_OK);
+    if (l) close_to("recon.ds", g[0], 1e-5f);
+    /* DCD through the small D */
+    gt_tensor *fs[2], *ft[2];
+    dfeats(IN(6), IN(8), IN(9), fs);
+    dfeats(IN(7), IN(8), IN(9), ft);
+    l = gt_distill_dcd_loss(fs, ft, 2);
+    close_to("dcd.loss", l, 1e-5f);
+    CHECK(l && gt_grad(l, NULL, 1, &IN(6), g, false) == GT_OK);
+    if (l) close_to("dcd.ds", g[0], 1e-5f);
+    /* relations: distances, angles, both (features of other widths: relations compare across them) */
+    struct {
+        const char *name;
+        gt_tensor *(*fn)(gt_tensor *, gt_tensor *);
+    } rel[] = {{"crd_dist", gt_crd_dist_loss}, {"crd_angle", gt_crd_angle_loss}, {"crd", gt_crd_loss}};
+    for (int k = 0; k < 3; k++) {
+        char nm[64];
+        l = rel[k].fn(IN(10), IN(11));
+        snprintf(nm, sizeof nm, "%s.loss", rel[k].name);
+        close_to(nm, l, 1e-5f);
+        CHECK(l && gt_grad(l, NULL, 1, &IN(10), g, false) == GT_OK);
+        snprintf(nm, sizeof nm, "%s.ds", rel[k].name);
+        /* float32 sums of N^3 angle terms vs float64: 1e-4 of the largest gradient entry */
+        if (l) close_to(nm, g[0], k ? 1e-4f : 1e-5f);
+    }
+#undef IN
+    /* shape mismatches: NULL with a message, no crash */
+    CHECK(gt_distill_feat_loss(gt_test_randn(1, S(2, 5, 4, 4), 1), gt_test_randn(1, S(2, 7, 2, 2), 1),
+                               gt_test_randn(1, S(7, 5, 1, 1), 1), NULL) == NULL);
+    CHECK(gt_distill_recon_loss(gt_test_randn(1, S(2, 3), 1), gt_test_randn(1, S(3, 2), 1)) == NULL);
+    CHECK(gt_crd_angle_loss(gt_test_randn(1, S(2, 3), 1), gt_test_randn(1, S(2, 3), 1)) == NULL);
+}
+
+/* --- pairing ------------------------------------------------------------------------------------- */
+static void test_pairing(void) {
+    const int s[3][3] = {{40, 3, 3}, {20, 7, 7}, {10, 14, 14}};
+    const int t[3][3] = {{256, 3, 3}, {128, 7, 7}, {64, 14, 14}};
+    gt_distill_pairs p;
+    CHECK(gt_distill_pair_taps(NULL, s, 3, t, 3, &p) == GT_OK && p.n == 3 && p.s[2] == 2 && p.t[2] == 2);
+    CHECK(gt_distill_pair_taps("2:2,0:0", s, 3, t, 3, &p) == GT_OK && p.n == 2 && p.s[0] == 2 && p.t[1] == 0);
+    CHECK(gt_distill_pair_taps("0:1", s, 3, t, 3, &p) == GT_ERR_ARG && strstr(gt_last_error(), "spatial size"));
+    CHECK(gt_distill_pair_taps("0:5", s, 3, t, 3, &p) == GT_ERR_ARG && strstr(gt_last_error(), "out of range"));
+    CHECK(gt_distill_pair_taps("0-0", s, 3, t, 3, &p) == GT_ERR_ARG);
+    CHECK(gt_distill_pair_taps("0:0,0:0", s, 3, t, 3, &p) == GT_ERR_ARG && strstr(gt_last_error(), "twice"));
+    const int t2[2][3] = {{256, 4, 4}, {64, 14, 14}};
+    CHECK(gt_distill_pair_taps(NULL, s, 3, t2, 2, &p) == GT_ERR_ARG && strstr(gt_last_error(), "no teacher tap"));
+    CHECK(gt_distill_pair_taps(NULL, s, 0, t, 3, &p) == GT_ERR_ARG);
+}
+
+/* --- distillation end to end ------------------------------------------------------------------- */
+static gt_train_config tiny(const char *out, int64_t steps, int ngf) {
+    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
+    gt_model_opt_set(&c.model, "ngf", ngf);
+    c.batch = 16, c.n_samples = 4, c.log_every = 5, c.sample_every = 0, c.ckpt_every = 0, c.ema = 0.9;
+    c.lr_g = c.lr_d = 1e-3; /* a few steps go somewhere */
+    return c;
+}
+
+static bool write_config(const char *path, const gt_train_config *c) {
+    char *json = gt_train_config_to_json(c);
+    FILE *f = json ? fopen(path, "w") : NULL;
+    bool ok = f && fputs(json, f) >= 0;
+    if (f) ok = fclose(f) == 0 && ok;
+    free(json);
+    return ok;
+}
+
+/* Mean |G(z) - teacher(z)| on fixed latents, both in eval mode with recalibrated statistics. */
+static double recon_err(gt_net *G, gt_net *T) {
+    int m = gt_scope_begin();
+    gt_recalibrate_bn(G, 0x5EED, 4, 32);
+    gt_tensor *z = gt_sample_latents(99, 32, G->cfg.nz, 0);
+    gt_tensor *a = gt_generate(G, z), *b = gt_generate(T, z);
+    double e = a && b ? gt_item(gt_l1_loss(a, b)) : NAN;
+    gt_scope_end(m);
+    return e;
+}
+
+static void test_distill_gets_closer(void) {
+    char cfg[800], out[800], last[900];
+    gt_train_config sc = tiny("", 40, 4);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
+    snprintf(out, sizeof out, "%s", gt_test_path("student_run"));
+    CHECK(write_config(cfg, &sc));
+    gt_distill_opts o;
+    gt_distill_opts_default(&o);
+    o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.w_crd = 0.5;
+    /* 40 steps against a D that already rejects the untrained student: its GAN gradient alone would
+       swamp the rest, so it weighs 0.1 here (the tiny teacher is itself barely trained) */
+    o.w_gan = 0.1;
+    CHECK(gt_distill_check(&o) == GT_OK);
+    gt_status st = gt_distill_run(&o);
+    CHECK_MSG(st == GT_OK, "distill: %s", gt_last_error());
+    if (st != GT_OK) return;
+    gt_net T, G0, G1;
+    gt_train_config tc;
+    CHECK(gt_load_generator(g_teacher, true, &T, &tc, NULL) == GT_OK);
+    gt_recalibrate_bn(&T, 0x5EED, 8, 64);
+    /* the student before distillation: the trainer's G from the same seed */
+    gt_rng r;
+    gt_rng_init(&r, o.seed);
+    gt_train_config c0 = sc;
+    CHECK(gt_train_config_check(&c0) == GT_OK);
+    CHECK(gt_model_build(&c0.model, GT_NET_G, &r, &G0) == GT_OK);
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    CHECK_MSG(gt_load_generator(last, false, &G1, NULL, NULL) == GT_OK, "%s", gt_last_error());
+    double e0 = recon_err(&G0, &T), e1 = recon_err(&G1, &T);
+    fprintf(stderr, "  L1 to the teacher: %.4f before, %.4f after 40 steps\n", e0, e1);
+    CHECK_MSG(e1 < 0.8 * e0, "distillation did not get closer: %.4f -> %.4f", e0, e1);
+    /* the losses' log */
+    char log[900];
+    snprintf(log, sizeof log, "%s/distill.jsonl", out);
+    size_t n = 0;
+    unsigned char *b = gt_test_read_all(log, &n);
+    CHECK(b && n > 0 && strstr((char *)b, "\"dcd\":") && strstr((char *)b, "\"step\":40"));
+    free(b);
+    gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
+}
+
+static void test_bad_input(void) {
+    char cfg[800], out[800];
+    snprintf(out, sizeof out, "%s", gt_test_path("bad_run"));
+    gt_distill_opts o;
+    gt_distill_opts_default(&o);
+    o.teacher = g_teacher, o.out_dir = out, o.quiet = true;
+    /* a student of another resolution: its outputs cannot be compared */
+    gt_train_config sc = tiny("", 4, 4);
+    sc.model.res = 32;
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("s32.json"));
+    CHECK(write_config(cfg, &sc));
+    o.student_config = cfg;
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "student:", 8) == 0);
+    /* a student whose D differs from the teacher's */
+    sc = tiny("", 4, 4);
+    gt_model_opt_set(&sc.model, "ndf", 4);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("sd.json"));
+    CHECK(write_config(cfg, &sc));
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strstr(gt_last_error(), "discriminator"));
+    /* negative weight, missing teacher, a student config that does not exist, a bad layer pair */
+    sc = tiny("", 4, 4);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("ok.json"));
+    CHECK(write_config(cfg, &sc));
+    o.w_dcd = -1;
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "w_dcd", 5) == 0);
+    o.w_dcd = 1;
+    o.teacher = gt_test_path("none.safetensors");
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "teacher", 7) == 0);
+    o.teacher = g_teacher;
+    o.student_config = gt_test_path("none.json");
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "student", 7) == 0);
+    o.student_config = cfg;
+    o.feat_layers = "0:2";
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "layers", 6) == 0);
+    o.feat_layers = NULL;
+    CHECK(gt_distill_check(&o) == GT_OK);
+    /* an init checkpoint of another family than the teacher */
+    gt_train_config ac = gt_train_config_default();
+    snprintf(ac.model.name, sizeof ac.model.name, "sngan");
+    ac.model.res = 32, ac.model.channels = 1, ac.batch = 4;
+    gt_trainer t;
+    gt_status st = gt_trainer_init(&t, &ac, NULL);
+    CHECK_MSG(st == GT_OK, "%s", gt_last_error());
+    const char *other = gt_test_path("sngan.safetensors");
+    if (st == GT_OK) CHECK(gt_trainer_save(&t, other) == GT_OK);
+    gt_trainer_free(&t);
+    o.init = other;
+    CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "init", 4) == 0 &&
+          strstr(gt_last_error(), "sngan"));
+    o.init = NULL;
+    /* nothing was written */
+    struct stat sb;
+    CHECK(stat(out, &sb) != 0);
+}
+
+int main(void) {
+    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("disc.idx"));
+    if (!gt_test_write_idx(g_idx, 96)) {
+        fprintf(stderr, "cannot write %s\n", g_idx);
+        return 1;
+    }
+    /* the teacher: a tiny DCGAN trained a few steps (ngf 8) */
+    gt_train_config tc = tiny(gt_test_path("teacher"), 60, 8);
+    gt_trainer t;
+    gt_status st = gt_trainer_init(&t, &tc, NULL);
+    if (st == GT_OK) st = gt_train_run(&t, NULL);
+    gt_trainer_free(&t);
+    snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", gt_test_path("teacher"));
+    if (st != GT_OK) {
+        fprintf(stderr, "teacher: %s\n", gt_last_error());
+        return 1;
+    }
+    RUN(test_losses_match_pytorch);
+    RUN(test_pairing);
+    RUN(test_distill_gets_closer);
+    RUN(test_bad_input);
+    return gt_test_finish();
+}
