@@ -10,6 +10,7 @@
 #define GANTRY_TRANSLATE_H
 
 #include "models.h"
+#include "train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,17 @@ gt_tensor *gt_translate(gt_net *G, gt_tensor *a);
  * items of real_spec ("fashion-mnist:test"), as `gantry eval` computes a generator's: the
  * translations converted to uint8 as save_image, the real statistics from the cache. */
 gt_status gt_translate_fid(gt_net *G, const char *real_spec, int64_t n, const char *extractor, double *fid);
+
+/* The pix2pix training scheme (src/train/pix2pix_train.c; a row of the trainer's scheme table):
+ * A = gt_edges(B) from each real batch B;
+ *   D: 0.5 (BCE(D(A|B), 1) + BCE(D(A|G(A)), 0)), means over every patch logit;
+ *   G: BCE(D(A|G(A)), 1) + lambda_l1 * mean |G(A) - B| (model option lambda_l1, default 100).
+ * n_critic D steps on their own batches, then G's step on the last one. Loss ns only, no
+ * regularizers (GT_ERR_ARG otherwise); the trainer's latents are unused. */
+extern const gt_train_scheme gt_train_scheme_pix2pix;
+/* The L1 term |G(A) - B|_1 (before its weight) of t's last G step (GT_ERR_STATE when t does not run
+ * the pix2pix scheme or has not stepped). */
+gt_status gt_pix2pix_train_last_l1(const gt_trainer *t, double *l1);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,7 @@ static const gt_model_opt_def gt__p2_opts[] = {
     {"n_layers", GT_OPT_INT, 2, 1, 3, NULL, "the PatchGAN discriminator's stride-2 layers", NAN},
     {"norm", GT_OPT_ENUM, GT__P2_INSTANCE, 0, 0, gt__p2_norms,
      "instance (InstanceNorm2d, no affine; convs with biases) or batch (BatchNorm2d), in G and D", NAN},
+    {"lambda_l1", GT_OPT_FLOAT, 100, 0, 1e6, NULL, "training: the weight of G's L1 term (pix2pix's lambda_L1)", NAN},
     {"w_stem", GT_OPT_INT, 0, 0, 4096, NULL, "G's stem width (0: ngf); set by pruning", NAN},
     {"w_down1", GT_OPT_INT, 0, 0, 4096, NULL, "G's first down-sampling width (0: ngf*2)", NAN},
     {"w_down2", GT_OPT_INT, 0, 0, 4096, NULL, "G's residual stream width (0: ngf*4)", NAN},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gantry/train.h"
+#include "gantry/translate.h"
 
 #define GT__LATENT_KEY 0x9E3779B97F4A7C15ull /* the training latents' Philox key is seed ^ this */
 #define GT__RECAL_SEED 0x5EEDull             /* latents that recalibrate BN before sampling */
@@ -311,6 +312,7 @@ const gt_train_scheme gt_train_scheme_default = {
 };
 static const gt_train_scheme *const gt__schemes[] = {
     &gt_train_scheme_anycost,
+    &gt_train_scheme_pix2pix,
 };
 
 const gt_train_scheme *gt_train_scheme_for(const char *family) {
