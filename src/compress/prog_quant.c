@@ -261,3 +261,158 @@ gt_status gt__q8_emit_call(FILE *f, const gt_op *o, const char *prefix, const ch
     }
     return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 call failed") : GT_OK;
 }
+
+/* --- quantization ------------------------------------------------------------------------------ */
+
+static bool gt__q8_layer(gt_op_kind k) { return k == GT_OP_LINEAR || k == GT_OP_CONV || k == GT_OP_CONVT; }
+
+/* The k-th smallest of v[0..n) (v reordered): quickselect with a three-way partition (ReLU outputs
+ * hold many equal zeros). */
+static float gt__q8_select(float *v, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float a = v[lo], b = v[lo + (hi - lo) / 2], c = v[hi];
+        float piv = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        int64_t lt = lo, i = lo, gt = hi;
+        while (i <= gt) {
+            float x = v[i];
+            if (x < piv) v[i] = v[lt], v[lt] = x, lt++, i++;
+            else if (x > piv) v[i] = v[gt], v[gt] = x, gt--;
+            else i++;
+        }
+        if (k < lt) hi = lt - 1;
+        else if (k > gt) lo = gt + 1;
+        else return piv;
+    }
+    return v[k];
+}
+
+/* The clipping value of activations x[0..n): max |x|, or the pct percentile of |x| (nearest rank). */
+static gt_status gt__q8_clip(const float *x, int64_t n, double pct, float *out) {
+    if (pct >= 100.0) {
+        float m = 0.0f;
+        for (int64_t i = 0; i < n; i++) {
+            float a = fabsf(x[i]);
+            m = a > m ? a : m;
+        }
+        *out = m;
+        return GT_OK;
+    }
+    float *a = malloc((size_t)n * sizeof *a);
+    if (!a) return gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory (%lld activations)", (long long)n);
+    for (int64_t i = 0; i < n; i++) a[i] = fabsf(x[i]);
+    int64_t k = (int64_t)ceil(pct / 100.0 * (double)n) - 1;
+    k = k < 0 ? 0 : k >= n ? n - 1 : k;
+    *out = gt__q8_select(a, n, k);
+    free(a);
+    return GT_OK;
+}
+
+/* Per-output-channel symmetric int8 weights of o into qw (numel) and ws (cout). Channel oc's
+ * elements are n_runs runs of len values, step apart: linear and conv (cout, ...) one run of
+ * numel / cout; convt (cin, cout, k, k) cin runs of k * k. */
+static gt_status gt__q8_weights(const gt_op *o, int8_t *qw, float *ws) {
+    const bool t = o->kind == GT_OP_CONVT;
+    const int64_t kk = (int64_t)o->k * o->k, per = gt__q8_wnumel(o) / o->cout;
+    const int64_t n_runs = t ? o->cin : 1, len = t ? kk : per, step = t ? o->cout * kk : 0;
+    for (int oc = 0; oc < o->cout; oc++) {
+        const int64_t base = oc * len;
+        float m = 0.0f;
+        for (int64_t r = 0; r < n_runs; r++)
+            for (int64_t j = 0; j < len; j++) {
+                const float v = fabsf(o->w[base + r * step + j]);
+                if (!isfinite(v)) return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: %s weights are not finite", gt_op_name(o->kind));
+                m = v > m ? v : m;
+            }
+        const float s = m > 0.0f ? m / 127.0f : 1.0f;
+        ws[oc] = s;
+        for (int64_t r = 0; r < n_runs; r++)
+            for (int64_t j = 0; j < len; j++) {
+                const int64_t e = base + r * step + j;
+                const float q = rintf(o->w[e] / s);
+                qw[e] = (int8_t)(q > 127.0f ? 127 : q < -127.0f ? -127 : (int)q);
+            }
+    }
+    return GT_OK;
+}
+
+/* Runs op o alone (float) on n samples: a one-op program over the op's input shape. */
+static gt_status gt__q8_run_float(const gt_op *o, const float *in, float *out, int n) {
+    gt_op one = *o;
+    one.qw = NULL, one.w_scale = NULL, one.in_scale = 0.0f;
+    gt_prog t;
+    gt_prog_init(&t, "calibration", false, o->in_c, o->in_h, o->in_w);
+    t.ops = &one, t.n = t.cap = 1;
+    gt_status st = gt_prog_finish(&t);
+    return st == GT_OK ? gt_prog_run(&t, in, out, n) : st;
+}
+
+gt_status gt_prog_quantize(gt_prog *p, const float *calib, int n_calib, double pct) {
+    if (!p || !p->ops || p->n < 1 || p->out_c < 1)
+        return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: not a finished program (gt_prog_finish)");
+    if (!calib || n_calib < 1) return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: needs calibration samples (got %d)", n_calib);
+    if (!(pct > 0.0 && pct <= 100.0))
+        return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: the percentile must be in (0, 100], got %g", pct);
+    int last = -1;
+    for (int i = 0; i < p->n; i++)
+        if (gt__q8_layer(p->ops[i].kind)) last = i;
+    if (last < 0) return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: the program has no linear or conv layer");
+    const int64_t N = n_calib, act = p->max_act;
+    gt_status st = GT_OK;
+    float *in_scale = calloc((size_t)p->n, sizeof *in_scale);
+    int8_t **qw = calloc((size_t)p->n, sizeof *qw);
+    float **ws = calloc((size_t)p->n, sizeof *ws);
+    float *cur = malloc((size_t)(N * act) * sizeof *cur), *nxt = malloc((size_t)(N * act) * sizeof *nxt);
+    float *stack[GT_PROG_STACK_MAX] = {0};
+    int depth = 0;
+    if (!in_scale || !qw || !ws || !cur || !nxt) st = gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory");
+    else memcpy(cur, calib, (size_t)(N * gt_prog_in_numel(p)) * sizeof *cur);
+    for (int i = 0; st == GT_OK && i <= last; i++) {
+        const gt_op *o = &p->ops[i];
+        const int64_t n_in = (int64_t)o->in_c * o->in_h * o->in_w;
+        if (gt__q8_layer(o->kind)) {
+            float clip = 0.0f;
+            st = gt__q8_clip(cur, N * n_in, pct, &clip);
+            if (st == GT_OK && !isfinite(clip))
+                st = gt_set_error(GT_ERR_ARG, "gt_prog_quantize: op %d (%s): the calibration activations are not finite", i,
+                                  gt_op_name(o->kind));
+            if (st != GT_OK) break;
+            in_scale[i] = (clip > 1e-8f ? clip : 1e-8f) / 127.0f;
+            const int64_t wn = gt__q8_wnumel(o);
+            qw[i] = malloc((size_t)wn), ws[i] = malloc((size_t)o->cout * sizeof(float));
+            if (!qw[i] || !ws[i]) st = gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory");
+            else st = gt__q8_weights(o, qw[i], ws[i]);
+            if (st != GT_OK || i == last) break;
+        }
+        if (o->kind == GT_OP_RESHAPE) continue;
+        if (o->kind == GT_OP_SAVE) {
+            stack[depth] = malloc((size_t)(N * n_in) * sizeof(float));
+            if (!stack[depth]) st = gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory");
+            else memcpy(stack[depth++], cur, (size_t)(N * n_in) * sizeof(float));
+            continue;
+        }
+        if (o->kind == GT_OP_ADD) {
+            float *s = stack[--depth];
+            for (int64_t j = 0; j < N * n_in; j++) cur[j] += s[j];
+            free(s), stack[depth] = NULL;
+            continue;
+        }
+        st = gt__q8_run_float(o, cur, nxt, n_calib);
+        float *t = cur;
+        cur = nxt, nxt = t;
+    }
+    if (st == GT_OK) {
+        for (int i = 0; i <= last; i++) {
+            gt_op *o = &p->ops[i];
+            if (!gt__q8_layer(o->kind)) continue;
+            free(o->qw), free(o->w_scale);
+            o->qw = qw[i], o->w_scale = ws[i], o->in_scale = in_scale[i];
+            qw[i] = NULL, ws[i] = NULL;
+        }
+        p->quantized = true;
+    }
+    for (int i = 0; qw && ws && i < p->n; i++) free(qw[i]), free(ws[i]);
+    for (int i = 0; i < depth; i++) free(stack[i]);
+    free(in_scale), free(qw), free(ws), free(cur), free(nxt);
+    return st;
+}
