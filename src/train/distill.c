@@ -39,16 +39,23 @@ void gt_distill_opts_default(gt_distill_opts *o) {
 }
 
 /* --- setup --------------------------------------------------------------------------------------- */
+/* GT_ERR_ARG "key: <the last error>" (the CLI names the flag from key). */
+static gt_status gt__blame(const char *key) {
+    char msg[800];
+    snprintf(msg, sizeof msg, "%s", gt_last_error());
+    return gt_set_error(GT_ERR_ARG, "%s: %s", key, msg);
+}
+
 static gt_status gt__read_config(const char *path, gt_train_config *c) {
     void *buf = NULL;
     size_t n = 0;
     if (gt_read_file(path, &buf, &n, 1 << 20) != GT_OK)
-        return gt_set_error(GT_ERR_ARG, "student: cannot read %s: %s", path, gt_last_error());
+        return gt__blame("student");
     *c = gt_train_config_default();
     gt_status st = gt_train_config_from_json(c, buf, path);
     free(buf);
     if (st == GT_OK) st = gt_train_config_check(c);
-    if (st != GT_OK) return gt_set_error(GT_ERR_ARG, "student: %s", gt_last_error());
+    if (st != GT_OK) return gt__blame("student");
     return GT_OK;
 }
 
@@ -75,7 +82,7 @@ static gt_status gt__load_d(const char *path, const gt_train_config *c, gt_net *
         gt_ckpt_free(&k);
     }
     gt_st_free(&s);
-    if (st != GT_OK) return gt_set_error(GT_ERR_ARG, "teacher: %s: %s", path, gt_last_error());
+    if (st != GT_OK) return gt__blame("teacher");
     return GT_OK;
 }
 
@@ -114,9 +121,9 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     /* the teacher: G (the EMA one when saved) with recalibrated statistics, and D */
     bool ema = false;
     if (gt_load_generator(o->teacher, true, &d->TG, &d->tcfg, &ema) != GT_OK)
-        return gt_set_error(GT_ERR_ARG, "teacher: %s", gt_last_error());
+        return gt__blame("teacher");
     const gt_model_entry *fam = gt_model_find(d->tcfg.model.name);
-    if (!fam) return gt_set_error(GT_ERR_ARG, "teacher: %s", gt_last_error());
+    if (!fam) return gt__blame("teacher");
     if (fam->translator)
         return gt_set_error(GT_ERR_ARG, "teacher: %s is a translator (%s); distilling translators is not supported yet "
                                         "(TODO: feed the translator's inputs)", o->teacher, fam->name);
@@ -136,7 +143,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     if (o->init && o->init[0]) {
         gt_train_config icfg;
         if (gt_load_generator(o->init, true, &d->IG, &icfg, NULL) != GT_OK)
-            return gt_set_error(GT_ERR_ARG, "init: %s", gt_last_error());
+            return gt__blame("init");
         d->has_init = true;
         if (strcmp(icfg.model.name, d->tcfg.model.name) != 0)
             return gt_set_error(GT_ERR_ARG, "init: %s holds a %s generator, the teacher %s a %s one: a student of "
@@ -171,7 +178,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     c->seed = o->seed;
     if (o->w_crd > 0 && c->batch < 3)
         return gt_set_error(GT_ERR_ARG, "w_crd: CRD's angles need a batch of >= 3, the student's is %d", c->batch);
-    if (gt_train_config_check(c) != GT_OK) return gt_set_error(GT_ERR_ARG, "student: %s", gt_last_error());
+    if (gt_train_config_check(c) != GT_OK) return gt__blame("student");
 
     /* the student's nets as its config builds them: D must be the teacher's, an init G the student's */
     gt_net SG, SD;
@@ -182,7 +189,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     if (st == GT_OK) st = gt_model_build(&c->model, GT_NET_D, &r, &SD);
     if (st != GT_OK) {
         gt_net_free(&SG), gt_net_free(&SD);
-        return gt_set_error(GT_ERR_ARG, "student: %s", gt_last_error());
+        return gt__blame("student");
     }
     if (!gt_params_same_layout(&SD.P, &d->TD.P))
         st = gt_set_error(GT_ERR_ARG, "student: its discriminator differs from the teacher's; the online D starts "
@@ -198,7 +205,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     gt_tensor *xt = xs ? gt__probe(&d->TG, z, GT_BN_EVAL, d->t_shape, &d->n_t) : NULL;
     int dshape[GT_NET_TAPS_MAX][3];
     if (xt && !gt__probe(&d->TD, xt, GT_BN_BATCH, dshape, &d->n_dtaps)) xt = NULL;
-    if (st == GT_OK && !xt) st = gt_set_error(GT_ERR_ARG, "student: a trial forward failed: %s", gt_last_error());
+    if (st == GT_OK && !xt) st = gt__blame("student: a trial forward failed");
     if (st == GT_OK && !gt_same_shape(xs, xt))
         st = gt_set_error(GT_ERR_ARG, "student: its output shape differs from the teacher's");
     gt_grad_mode_restore(prev);
