@@ -44,7 +44,7 @@ static gt_status gt__score(void *user, gt_net *G, double *score) {
 }
 
 int gt_cmd_prune(int argc, char **argv) {
-    const char *ckpt = NULL, *out = NULL, *widths_s = NULL, *imp_s = "l1", *ft_out = NULL;
+    const char *ckpt = NULL, *out = NULL, *widths_s = NULL, *imp_s = "auto", *ft_out = NULL;
     double keep = 0, budget = 0;
     int64_t search_n = 1000, search_real = 5000, finetune = 0;
     int search_max = 64, top = 10, threads = 0;
@@ -57,8 +57,9 @@ int gt_cmd_prune(int argc, char **argv) {
          "the width of each listed group (its option: gw0=96,gw1=40); the others keep theirs", false},
         {"--budget", GT_ARG_DOUBLE, &budget, 0, 1e18, true, "B",
          "search the widths under B MACs (B <= 1: a fraction of the teacher's) for the best FID", false},
-        {"--importance", GT_ARG_STR, &imp_s, 0, 0, false, "l1|bn",
-         "channel importance: L1 norm of the producer's slice (default) or |batch-norm scale|", false},
+        {"--importance", GT_ARG_STR, &imp_s, 0, 0, false, "l1|bn|auto",
+         "channel importance: L1 norm of the producer's slice, |batch-norm scale|, or auto (default): bn when every "
+         "group has a batch norm, else l1", false},
         {"--out", GT_ARG_STR, &out, 0, 0, false, "FILE", "the pruned training checkpoint (.safetensors)", false},
         {"--search-n", GT_ARG_I64, &search_n, 2, 100000, false, "N", "images per candidate's FID (1000)", false},
         {"--search-real", GT_ARG_I64, &search_real, 2, 10000, false, "N",
@@ -90,8 +91,9 @@ int gt_cmd_prune(int argc, char **argv) {
     const bool has_keep = gt_args_find(spec, ns, "--keep")->given, has_budget = gt_args_find(spec, ns, "--budget")->given;
     if ((int)has_keep + (int)(widths_s != NULL) + (int)has_budget != 1)
         return gt_args_error("prune", "give exactly one of --keep R, --widths K=N,... and --budget B");
-    const int imp = gt_importance_parse(imp_s);
-    if (imp < 0) return gt_args_error("prune", "--importance must be l1 or bn, got '%s'", imp_s);
+    const bool imp_auto = !strcmp(imp_s, "auto");
+    int imp = imp_auto ? GT_IMPORTANCE_BN : gt_importance_parse(imp_s);
+    if (imp < 0) return gt_args_error("prune", "--importance must be l1, bn or auto, got '%s'", imp_s);
     if (!has_budget) {
         static const char *const sflags[] = {"--search-n", "--search-real", "--search-max", "--search-seed", "--top"};
         for (int i = 0; i < 5; i++)
@@ -113,6 +115,8 @@ int gt_cmd_prune(int argc, char **argv) {
         gt_net_free(&T);
         return GT_EXIT_FAIL;
     }
+    for (int i = 0; imp_auto && i < n; i++)
+        if (!g[i].bn_weight[0]) imp = GT_IMPORTANCE_L1; /* a group without BN: its producer's L1 for all */
     int status = GT_EXIT_OK, w[GT_PRUNE_GROUPS_MAX];
     gt_prog p;
     int64_t t_macs = 0, t_params = 0;
@@ -193,7 +197,8 @@ int gt_cmd_prune(int argc, char **argv) {
         status = gt__fail(NULL);
         goto done;
     }
-    printf("pruned %s (%s generator, importance %s):\n", ckpt, used_ema ? "EMA" : "raw", gt_importance_name(imp));
+    printf("pruned %s (%s generator, importance %s%s):\n", ckpt, used_ema ? "EMA" : "raw", gt_importance_name(imp),
+           imp_auto ? ", auto" : "");
     printf("  %-10s %6s -> %s\n", "group", "size", "kept");
     for (int i = 0; i < n; i++) printf("  %-10s %6d -> %d\n", g[i].opt_key, g[i].size, w[i]);
     printf("  MACs    %lld -> %lld (%.2fx fewer)\n", (long long)t_macs, (long long)s_macs, (double)t_macs / (double)s_macs);

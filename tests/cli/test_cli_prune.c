@@ -34,7 +34,8 @@ static void check_pruned(const char *path, const int *w, gt_importance imp) {
 
 static void test_keep_and_sample(void) {
     const char *out = tp("keep.safetensors");
-    CHECK_CLI(0, "gw0            32 -> 16", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--out", out);
+    CHECK_CLI(0, "gw0            32 -> 16", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance", "l1", "--out",
+              out);
     CHECK(gt_cli_said("MACs") && gt_cli_said("params") && gt_cli_said("x fewer"));
     const int w[3] = {16, 8, 4};
     check_pruned(out, w, GT_IMPORTANCE_L1);
@@ -46,8 +47,8 @@ static void test_keep_and_sample(void) {
 
 static void test_widths_bn(void) {
     const char *out = tp("widths.safetensors");
-    CHECK_CLI(0, "gw1            16 -> 5", "prune", "--ckpt", g_ckpt, "--widths", "gw0=20,gw1=5", "--importance", "bn",
-              "--out", out);
+    CHECK_CLI(0, "gw1            16 -> 5", "prune", "--ckpt", g_ckpt, "--widths", "gw0=20,gw1=5", "--out", out);
+    CHECK(gt_cli_said("importance bn, auto")); /* every dcgan group has a batch norm */
     const int w[3] = {20, 5, 8};
     check_pruned(out, w, GT_IMPORTANCE_BN);
 }
@@ -81,7 +82,7 @@ static void test_bad_input(void) {
     CHECK_CLI(2, "--keep must be in (0, 1]", "prune", "--ckpt", g_ckpt, "--keep", "0", "--out", out);
     CHECK_CLI(2, "unknown group 'gw9'", "prune", "--ckpt", g_ckpt, "--widths", "gw9=3", "--out", out);
     CHECK_CLI(2, "1..32", "prune", "--ckpt", g_ckpt, "--widths", "gw0=33", "--out", out);
-    CHECK_CLI(2, "--importance must be l1 or bn", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance", "l2",
+    CHECK_CLI(2, "--importance must be l1, bn or auto", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance", "l2",
               "--out", out);
     CHECK_CLI(2, "--search-n goes with --budget", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--search-n", "9",
               "--out", out);
