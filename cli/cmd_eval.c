@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "gantry.h"
+#include "gantry/translate.h"
 
 #define GT__RECAL_SEED 0x5EEDull /* as `gantry sample`: eval of a checkpoint == eval of its samples */
 
@@ -83,6 +84,7 @@ typedef struct {
     bool sub_on;        /* an anycost sub-generator (--channels / --res) */
     gt_anycost_sub sub;
     int R;              /* the model's res: a smaller sub's images are upsampled to it */
+    gt_dataset *items;  /* a translator's: the items whose edges it translates (the --real images) */
 } gt__gen_ctx;
 
 /* The anycost sub-generator asked for (--channels / --res), checked against the checkpoint. */
@@ -97,7 +99,10 @@ static gt_status gt__gen_images(void *ctx, int64_t start, int64_t count, uint8_t
     gt__gen_ctx *g = ctx;
     int m = gt_scope_begin();
     gt_tensor *x;
-    if (g->sub_on) { /* only the sub's slice runs; bilinear up to the model's res for the extractor */
+    if (g->items) { /* a translator: G(edges(items)) */
+        gt_tensor *b = gt_dataset_slice(g->items, start, count);
+        x = b ? gt_translate(&g->G, gt_edges(b)) : NULL;
+    } else if (g->sub_on) { /* only the sub's slice runs; bilinear up to the model's res for the extractor */
         bool prev = gt_no_grad_begin();
         x = gt_anycost_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1), &g->sub, NULL);
         if (x && x->shape[3] < g->R) x = gt_upsample_bilinear2d(x, g->R, g->R);
@@ -123,17 +128,28 @@ static void gt__gen_free(void *ctx) {
     gt__gen_ctx *g = ctx;
     gt_release(g->z);
     gt_net_free(&g->G);
+    gt_dataset_free(g->items);
     free(g);
 }
 
 static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_t seed, bool ema,
-                                            const gt__sub_req *sub) {
+                                            const gt__sub_req *sub, const char *items) {
     gt__gen_ctx *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     gt_train_config cfg;
     bool used_ema = false;
-    if (gt_load_generator(path, ema, &g->G, &cfg, &used_ema) != GT_OK ||
-        gt_recalibrate_bn(&g->G, GT__RECAL_SEED, 8, 64) != GT_OK) {
+    gt_status st = gt_load_generator(path, ema, &g->G, &cfg, &used_ema);
+    const gt_model_entry *fam = st == GT_OK ? gt_model_find(cfg.model.name) : NULL;
+    if (fam && fam->translator) { /* translations of the edges of the --real items (their test split) */
+        gt_dataset_opts o = {.limit = n};
+        g->items = gt_dataset_open(items ? items : "fashion-mnist:test", cfg.model.res, cfg.model.channels, &o);
+        if (!g->items) st = gt_last_status();
+        else n = g->items->n;
+    } else if (st == GT_OK) {
+        st = gt_recalibrate_bn(&g->G, GT__RECAL_SEED, 8, 64);
+    }
+    if (st != GT_OK) {
+        gt_dataset_free(g->items);
         gt_net_free(&g->G);
         free(g);
         return NULL;
@@ -147,7 +163,8 @@ static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_
     if (gt_scope_depth() > 0) gt_retain(g->z); /* ours, past the scope's end */
     char name[1200];
     snprintf(name, sizeof name, "%s (%s %s generator%s%s)", path, cfg.model.name, used_ema ? "EMA" : "raw",
-             g->sub_on ? ", sub-generator " : "", g->sub_on ? sub->text : "");
+             g->items ? ", translating the edges of " : g->sub_on ? ", sub-generator " : "",
+             g->items ? g->items->source : g->sub_on ? sub->text : "");
     gt_image_source *s = gt_image_source_from_fn(name, n, cfg.model.channels, cfg.model.res, cfg.model.res,
                                                  gt__gen_images, g, gt__gen_free);
     if (!s) gt__gen_free(g);
@@ -208,9 +225,9 @@ static int gt__sub_request(const char *path, const char *channels, int res, bool
 }
 
 static gt_status gt__open_side(gt__side *s, int64_t n_flag, uint64_t seed, bool ema, bool skip_bad,
-                               const gt__sub_req *sub) {
+                               const gt__sub_req *sub, const char *items) {
     if (gt__is_ckpt(s->spec)) {
-        s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema, sub);
+        s->src = gt__open_checkpoint(s->spec, n_flag > 0 ? n_flag : 10000, seed, ema, sub, items);
         return s->src ? GT_OK : gt_last_status();
     }
     gt_dataset_opts o = {.limit = n_flag > 0 ? n_flag : 0, .skip_bad = skip_bad};
@@ -330,7 +347,7 @@ int gt_cmd_eval(int argc, char **argv) {
     for (int i = 0; i < 2; i++) {
         gt__side *s = sides[i];
         if (!s->spec) continue;
-        if (gt__open_side(s, n, seed, ema, skip_bad, s == &F ? &sub : NULL)) {
+        if (gt__open_side(s, n, seed, ema, skip_bad, s == &F ? &sub : NULL, R.spec)) {
             char what[300];
             snprintf(what, sizeof what, "--%s %s", s->label, s->spec);
             gt__fail(what);

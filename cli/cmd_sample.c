@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "gantry.h"
 #include "gantry/sampling.h"
+#include "gantry/translate.h"
 
 #define GT__RECAL_SEED 0x5EEDull /* the trainer's: samples/last.png == `sample --seed <train seed>` */
 
@@ -113,8 +114,25 @@ static gt_tensor *gt__sub_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub
     return ok ? out : NULL;
 }
 
+/* A translator: the first n items of spec, their edges and G's translations, as a (3n) batch of
+ * triplets edges | translation | truth (grid), or the translations alone (one PNG each). */
+static gt_tensor *gt__translate_items(gt_net *G, const char *spec, int n, bool triplets) {
+    gt_dataset_opts o = {.limit = n};
+    gt_dataset *ds = gt_dataset_open(spec, G->cfg.res, G->cfg.channels, &o);
+    if (!ds) return NULL;
+    gt_tensor *b = ds->n == n ? gt_dataset_slice(ds, 0, n) : NULL;
+    if (!b && ds->n != n) gt_set_error(GT_ERR_ARG, "%s has %lld items, fewer than --n %d", spec, (long long)ds->n, n);
+    gt_dataset_free(ds);
+    gt_tensor *a = gt_edges(b), *y = gt_translate(G, a);
+    if (!y || !triplets) return y;
+    gt_tensor *parts[3] = {gt_unsqueeze(a, 1), gt_unsqueeze(y, 1), gt_unsqueeze(b, 1)}; /* (n, 1, C, H, W) */
+    gt_tensor *t = gt_concat(3, parts, 1);
+    return t ? gt_reshape(t, GT_SHAPE(3 * (int64_t)n, G->cfg.channels, G->cfg.res, G->cfg.res)) : NULL;
+}
+
 int gt_cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL, *code = NULL, *channels = NULL;
+    const char *items = "fashion-mnist:test";
     int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1, res = 0;
     uint64_t seed = 0;
     double trunc = 0;
@@ -141,6 +159,8 @@ int gt_cmd_sample(int argc, char **argv) {
          "anycost: the sub-generator's channel ratio (0.25, 0.5, 0.75, 1), one for all convs or one per conv", false},
         {"--res", GT_ARG_INT, &res, 1, 4096, false, "PX",
          "anycost: the sub-generator's resolution (one of the model's levels 8..res)", false},
+        {"--items", GT_ARG_STR, &items, 0, 0, false, "SRC",
+         "translators: the items whose edges are translated, the first --n (fashion-mnist:test)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -171,6 +191,29 @@ int gt_cmd_sample(int argc, char **argv) {
             gt_args_error("sample", "--class must be in 0..%d for this model, got %d", cfg.model.n_classes - 1, klass);
         gt_net_free(&G);
         return GT_EXIT_USAGE;
+    }
+    const gt_model_entry *fam = gt_model_find(cfg.model.name);
+    if (fam && fam->translator) { /* a grid of triplets edges | translation | truth, or the translations */
+        if (interp || code || klass >= 0 || trunc > 0 || channels || res) {
+            gt_args_error("sample", "model %s translates images (the edges of --items): --interp, --code, --class, "
+                          "--truncation, --channels and --res do not apply", cfg.model.name);
+            gt_net_free(&G);
+            return GT_EXIT_USAGE;
+        }
+        int m = gt_scope_begin();
+        gt_tensor *x = gt__translate_items(&G, items, n, out != NULL);
+        int k = 1; /* triplets per grid row: about as many rows as columns */
+        while (3 * k * k < n) k++;
+        gt_status st = !x ? gt_last_status() : out ? gt__save(out, x, nrow ? nrow : 3 * k, 2, scale)
+                                                   : gt__write_each(outdir, x, scale);
+        int status = st == GT_OK ? GT_EXIT_OK : gt__fail("translating");
+        if (st == GT_OK)
+            printf("translations: %d item%s of %s (edges | %s %s translation | item%s) -> %s\n", n, n == 1 ? "" : "s",
+                   items, cfg.model.name, used_ema ? "EMA" : "raw", out ? "" : "; the translations only",
+                   out ? out : outdir);
+        gt_scope_end(m);
+        gt_net_free(&G);
+        return status;
     }
     const bool want_sub = channels || res;
     gt_anycost_sub sub;
