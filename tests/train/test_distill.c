@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "../common/harness.h"
+#include "gantry/compress.h"
 #include "gantry/distill.h"
 #include "train_util.h"
 
@@ -246,6 +247,39 @@ static void test_bad_input(void) {
     CHECK(stat(out, &sb) != 0);
 }
 
+/* configs/dcgan_student.json: the teacher's config (configs/dcgan.json) with >= 10x fewer G MACs. */
+static int64_t config_macs(const char *name, gt_model_config *m) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/configs/%s", GT_SOURCE_DIR, name);
+    size_t n = 0;
+    unsigned char *b = gt_test_read_all(path, &n);
+    gt_train_config c = gt_train_config_default();
+    bool ok = b && gt_train_config_from_json(&c, (char *)b, path) == GT_OK && gt_train_config_check(&c) == GT_OK;
+    free(b);
+    CHECK_MSG(ok, "%s: %s", path, gt_last_error());
+    gt_net G;
+    gt_rng r;
+    gt_rng_init(&r, 0);
+    gt_prog p;
+    int64_t macs = -1;
+    if (ok && gt_model_build(&c.model, GT_NET_G, &r, &G) == GT_OK) {
+        if (gt_prog_from_net(&G, &p) == GT_OK) macs = gt_prog_macs(&p);
+        gt_prog_free(&p);
+        gt_net_free(&G);
+    }
+    *m = c.model;
+    return macs;
+}
+
+static void test_student_config(void) {
+    gt_model_config t, s;
+    int64_t mt = config_macs("dcgan.json", &t), ms = config_macs("dcgan_student.json", &s);
+    fprintf(stderr, "  G MACs per image: teacher %lld, student %lld (%.2fx)\n", (long long)mt, (long long)ms,
+            (double)mt / (double)ms);
+    CHECK(mt > 0 && ms > 0 && mt >= 10 * ms);
+    CHECK(t.res == s.res && t.channels == s.channels && t.nz == s.nz && gt_model_opt(&t, "ndf") == gt_model_opt(&s, "ndf"));
+}
+
 int main(void) {
     snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("disc.idx"));
     if (!gt_test_write_idx(g_idx, 96)) {
@@ -265,6 +299,7 @@ int main(void) {
     }
     RUN(test_losses_match_pytorch);
     RUN(test_pairing);
+    RUN(test_student_config);
     RUN(test_distill_gets_closer);
     RUN(test_bad_input);
     return gt_test_finish();
