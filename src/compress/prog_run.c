@@ -12,9 +12,6 @@
 
 #include "compress_internal.h"
 
-/* the int8 kernels live in prog_quant.c; weak until it is linked everywhere */
-#pragma weak gt__q8_run_op
-
 /* Reflection of i into [0, n) as nn.ReflectionPad2d (no edge repeat); n > pad >= |excess| holds. */
 static inline int gt__reflect(int i, int n) {
     if (i < 0) return -i;
@@ -196,7 +193,6 @@ gt_status gt_prog_run(const gt_prog *p, const float *in, float *out, int n) {
         if ((o->kind == GT_OP_AFFINE && (!o->w || !o->b)) || (o->qw && !o->w_scale))
             return gt_set_error(GT_ERR_ARG, "gt_prog_run: op %d (%s) lacks its weights or scales", i, gt_op_name(o->kind));
     }
-    if (p->quantized && !gt__q8_run_op) return gt_set_error(GT_ERR_ARG, "gt_prog_run: this build has no int8 kernels");
     int nt = omp_get_max_threads();
     if (nt > n) nt = n;
     if (nt < 1) nt = 1;
