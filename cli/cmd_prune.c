@@ -209,6 +209,7 @@ int gt_cmd_prune(int argc, char **argv) {
         gt_distill_opts d;
         gt_distill_opts_default(&d);
         d.teacher = ckpt, d.init = out, d.out_dir = ft_out, d.steps = finetune, d.quiet = quiet;
+        fflush(stdout); /* the table before the distillation's progress */
         if (gt_distill_run(&d) != GT_OK) {
             status = gt__fail("--finetune");
             goto done;
