@@ -127,12 +127,15 @@ gt_status gt_channel_importance(const gt_net *G, const gt_channel_group *g, gt_i
     return GT_OK;
 }
 
-static const float *gt__sort_key;
+typedef struct {
+    float v;
+    int i;
+} gt__ranked;
+
 static int gt__by_importance(const void *a, const void *b) {
-    int i = *(const int *)a, j = *(const int *)b;
-    float x = gt__sort_key[i], y = gt__sort_key[j];
-    if (x != y) return x > y ? -1 : 1; /* descending importance */
-    return i < j ? -1 : i > j;         /* ties: the lower index first */
+    const gt__ranked *x = a, *y = b;
+    if (x->v != y->v) return x->v > y->v ? -1 : 1; /* descending importance */
+    return x->i < y->i ? -1 : x->i > y->i;         /* ties: the lower index first */
 }
 static int gt__by_index(const void *a, const void *b) {
     int i = *(const int *)a, j = *(const int *)b;
@@ -144,18 +147,17 @@ gt_status gt_prune_select(const gt_net *G, const gt_channel_group *g, gt_importa
     if (k < 1 || k > g->size)
         return gt_set_error(GT_ERR_ARG, "channel group %s: width %d is outside 1..%d", g->opt_key, k, g->size);
     float *imp_v = malloc((size_t)g->size * sizeof *imp_v);
-    int *order = malloc((size_t)g->size * sizeof *order);
+    gt__ranked *order = malloc((size_t)g->size * sizeof *order);
     if (!imp_v || !order) {
         free(imp_v), free(order);
         return gt_set_error(GT_ERR_OOM, "gt_prune_select: out of memory");
     }
     gt_status st = gt_channel_importance(G, g, imp, imp_v);
     if (st == GT_OK) {
-        for (int c = 0; c < g->size; c++) order[c] = c;
-        gt__sort_key = imp_v; /* not thread-safe; qsort has no context argument in C11 */
+        for (int c = 0; c < g->size; c++) order[c] = (gt__ranked){imp_v[c], c};
         qsort(order, (size_t)g->size, sizeof *order, gt__by_importance);
-        qsort(order, (size_t)k, sizeof *order, gt__by_index);
-        memcpy(keep, order, (size_t)k * sizeof *keep);
+        for (int c = 0; c < k; c++) keep[c] = order[c].i;
+        qsort(keep, (size_t)k, sizeof *keep, gt__by_index);
     }
     free(imp_v), free(order);
     return st;
