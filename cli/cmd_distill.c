@@ -47,22 +47,34 @@ int gt_cmd_distill(int argc, char **argv) {
     uint64_t seed = 0;
     bool quiet = false;
     gt_arg spec[] = {
-        {"--teacher", GT_ARG_STR, &teacher, 0, 0, false, "CKPT", "the teacher's training checkpoint (its G, D, config)", false},
-        {"--student", GT_ARG_STR, &student, 0, 0, false, "CONFIG", "training config JSON of the student (configs/dcgan_student.json)", false},
-        {"--init", GT_ARG_STR, &init, 0, 0, false, "CKPT", "start the student from this checkpoint's G (a pruned net); "
-                                                            "its config is the student's when --student is not given", false},
+        {"--teacher", GT_ARG_STR, &teacher, 0, 0, false, "CKPT", "the teacher's training checkpoint (its G, D, config)",
+         false},
+        {"--student", GT_ARG_STR, &student, 0, 0, false, "CONFIG",
+         "training config JSON of the student (configs/dcgan_student.json)", false},
+        {"--init", GT_ARG_STR, &init, 0, 0, false, "CKPT",
+         "start the student from this checkpoint's G (a pruned net); "
+         "its config is the student's when --student is not given",
+         false},
         {"--out", GT_ARG_STR, &out, 0, 0, false, "DIR", "run folder (as gantry train --out)", false},
         {"--steps", GT_ARG_I64, &steps, 1, 1e9, false, "N", "generator steps (default: the student config's)", false},
-        {"--w-feat", GT_ARG_DOUBLE, &o.w_feat, 0, 1e6, false, "W", "feature distillation weight (1x1 convs, MSE; 1)", false},
-        {"--w-recon", GT_ARG_DOUBLE, &o.w_recon, 0, 1e6, false, "W", "reconstruction weight (L1 to the teacher's output; 10)", false},
-        {"--w-gan", GT_ARG_DOUBLE, &o.w_gan, 0, 1e6, false, "W", "GAN loss weight against the online teacher D (1)", false},
-        {"--w-dcd", GT_ARG_DOUBLE, &o.w_dcd, 0, 1e6, false, "W", "DCD weight (D's features of both outputs, L1; 1)", false},
-        {"--crd", GT_ARG_DOUBLE, &o.w_crd, 0, 1e6, false, "W", "CRD relation losses' weight (distances + angles; 0 = off)", false},
-        {"--layers", GT_ARG_STR, &layers, 0, 0, false, "S:T,..", "student tap -> teacher tap pairs (default: by size)", false},
+        {"--w-feat", GT_ARG_DOUBLE, &o.w_feat, 0, 1e6, false, "W", "feature distillation weight (1x1 convs, MSE; 1)",
+         false},
+        {"--w-recon", GT_ARG_DOUBLE, &o.w_recon, 0, 1e6, false, "W",
+         "reconstruction weight (L1 to the teacher's output; 10)", false},
+        {"--w-gan", GT_ARG_DOUBLE, &o.w_gan, 0, 1e6, false, "W", "GAN loss weight against the online teacher D (1)",
+         false},
+        {"--w-dcd", GT_ARG_DOUBLE, &o.w_dcd, 0, 1e6, false, "W", "DCD weight (D's features of both outputs, L1; 1)",
+         false},
+        {"--crd", GT_ARG_DOUBLE, &o.w_crd, 0, 1e6, false, "W",
+         "CRD relation losses' weight (distances + angles; 0 = off)", false},
+        {"--layers", GT_ARG_STR, &layers, 0, 0, false, "S:T,..", "student tap -> teacher tap pairs (default: by size)",
+         false},
         {"--seed", GT_ARG_U64, &seed, 0, 0, false, "S", "run seed (weights, latents, data order; 0)", false},
-        {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC", "dataset (default: the student config's, else the teacher's)", false},
+        {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC",
+         "dataset (default: the student config's, else the teacher's)", false},
         {"--batch", GT_ARG_INT, &batch, 1, 1 << 16, false, "N", "batch size (default: the student config's)", false},
-        {"--log-every", GT_ARG_I64, &log_every, 1, 1e9, false, "N", "steps per progress line (default: the config's)", false},
+        {"--log-every", GT_ARG_I64, &log_every, 1, 1e9, false, "N", "steps per progress line (default: the config's)",
+         false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
@@ -91,8 +103,8 @@ int gt_cmd_distill(int argc, char **argv) {
     if (!quiet) {
         fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", out, last);
         if (mt > 0 && ms > 0)
-            fprintf(stderr, "generator MACs per image: teacher %.2fM, student %.2fM (%.1fx fewer)\n", mt / 1e6, ms / 1e6,
-                    (double)mt / (double)ms);
+            fprintf(stderr, "generator MACs per image: teacher %.2fM, student %.2fM (%.1fx fewer)\n", mt / 1e6,
+                    ms / 1e6, (double)mt / (double)ms);
     }
     return GT_EXIT_OK;
 }

@@ -18,19 +18,19 @@ static const char *const gt__l_names[GT__L_N] = {"gan", "recon", "feat", "dcd", 
 
 typedef struct {
     gt_distill_opts o;
-    gt_train_config tcfg, scfg;  /* the teacher's config; the student's, resolved */
-    gt_net TG, TD;               /* teacher G (eval, recalibrated) and the checkpoint's D */
-    gt_net IG;                   /* the init checkpoint's G (init given) */
+    gt_train_config tcfg, scfg; /* the teacher's config; the student's, resolved */
+    gt_net TG, TD; /* teacher G (eval, recalibrated) and the checkpoint's D */
+    gt_net IG; /* the init checkpoint's G (init given) */
     bool has_init;
     gt_distill_pairs pairs;
     int s_shape[GT_NET_TAPS_MAX][3], t_shape[GT_NET_TAPS_MAX][3], n_s, n_t, n_dtaps;
-    gt_params A;                 /* the 1x1 convs, one per pair */
+    gt_params A; /* the 1x1 convs, one per pair */
     gt_nn_conv2d adapt[GT_DISTILL_PAIRS_MAX];
     gt_adam opt_a;
     bool a_ready;
-    double sum[GT__L_N];         /* since the last log interval */
+    double sum[GT__L_N]; /* since the last log interval */
     int64_t count;
-    FILE *log;                   /* <out>/distill.jsonl */
+    FILE *log; /* <out>/distill.jsonl */
 } gt__dist;
 
 void gt_distill_opts_default(gt_distill_opts *o) {
@@ -49,8 +49,7 @@ static gt_status gt__blame(const char *key) {
 static gt_status gt__read_config(const char *path, gt_train_config *c) {
     void *buf = NULL;
     size_t n = 0;
-    if (gt_read_file(path, &buf, &n, 1 << 20) != GT_OK)
-        return gt__blame("student");
+    if (gt_read_file(path, &buf, &n, 1 << 20) != GT_OK) return gt__blame("student");
     *c = gt_train_config_default();
     gt_status st = gt_train_config_from_json(c, buf, path);
     free(buf);
@@ -72,8 +71,10 @@ static gt_status gt__load_d(const char *path, const gt_train_config *c, gt_net *
         snprintf(first, sizeof first, "D.%s", D->P.v[0].name);
         if (!gt_st_find(&s, first)) {
             gt_st_free(&s);
-            return gt_set_error(GT_ERR_ARG, "teacher: %s holds no discriminator (no %s): distillation needs a "
-                                            "training checkpoint with its D", path, first);
+            return gt_set_error(GT_ERR_ARG,
+                                "teacher: %s holds no discriminator (no %s): distillation needs a "
+                                "training checkpoint with its D",
+                                path, first);
         }
         gt_ckpt k;
         gt_ckpt_init(&k);
@@ -108,28 +109,35 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     const struct {
         const char *name;
         double w;
-    } ws[] = {{"w_feat", o->w_feat}, {"w_recon", o->w_recon}, {"w_gan", o->w_gan}, {"w_dcd", o->w_dcd}, {"w_crd", o->w_crd}};
+    } ws[] = {
+        {"w_feat", o->w_feat}, {"w_recon", o->w_recon}, {"w_gan", o->w_gan}, {"w_dcd", o->w_dcd}, {"w_crd", o->w_crd}};
     for (size_t i = 0; i < sizeof ws / sizeof *ws; i++)
         if (!(ws[i].w >= 0) || !isfinite(ws[i].w))
-            return gt_set_error(GT_ERR_ARG, "%s: a loss weight must be a finite number >= 0, got %g", ws[i].name, ws[i].w);
-    if (o->steps < 0) return gt_set_error(GT_ERR_ARG, "steps: must be >= 0 (0: the student config's), got %lld", (long long)o->steps);
-    if (o->batch < 0) return gt_set_error(GT_ERR_ARG, "batch: must be >= 0 (0: the student config's), got %d", o->batch);
+            return gt_set_error(GT_ERR_ARG, "%s: a loss weight must be a finite number >= 0, got %g", ws[i].name,
+                                ws[i].w);
+    if (o->steps < 0)
+        return gt_set_error(GT_ERR_ARG, "steps: must be >= 0 (0: the student config's), got %lld", (long long)o->steps);
+    if (o->batch < 0)
+        return gt_set_error(GT_ERR_ARG, "batch: must be >= 0 (0: the student config's), got %d", o->batch);
     if (!o->teacher || !o->teacher[0]) return gt_set_error(GT_ERR_ARG, "teacher: no teacher checkpoint given");
     if ((!o->student_config || !o->student_config[0]) && (!o->init || !o->init[0]))
-        return gt_set_error(GT_ERR_ARG, "student: give a student config (or an init checkpoint whose config is the student)");
+        return gt_set_error(GT_ERR_ARG,
+                            "student: give a student config (or an init checkpoint whose config is the student)");
 
     /* the teacher: G (the EMA one when saved) with recalibrated statistics, and D */
     bool ema = false;
-    if (gt_load_generator(o->teacher, true, &d->TG, &d->tcfg, &ema) != GT_OK)
-        return gt__blame("teacher");
+    if (gt_load_generator(o->teacher, true, &d->TG, &d->tcfg, &ema) != GT_OK) return gt__blame("teacher");
     const gt_model_entry *fam = gt_model_find(d->tcfg.model.name);
     if (!fam) return gt__blame("teacher");
     if (fam->translator)
-        return gt_set_error(GT_ERR_ARG, "teacher: %s is a translator (%s); distilling translators is not supported yet "
-                                        "(TODO: feed the translator's inputs)", o->teacher, fam->name);
+        return gt_set_error(GT_ERR_ARG,
+                            "teacher: %s is a translator (%s); distilling translators is not supported yet "
+                            "(TODO: feed the translator's inputs)",
+                            o->teacher, fam->name);
     if (fam->conditional || fam->d_energy || fam->aux_loss)
-        return gt_set_error(GT_ERR_ARG, "teacher: model %s (conditional, auxiliary or energy discriminator) is not "
-                                        "supported by distillation; unconditional families with a logit D are",
+        return gt_set_error(GT_ERR_ARG,
+                            "teacher: model %s (conditional, auxiliary or energy discriminator) is not "
+                            "supported by distillation; unconditional families with a logit D are",
                             fam->name);
     if (gt_recalibrate_bn(&d->TG, GT__RECAL_SEED, 8, 64) != GT_OK) return gt_last_status();
     gt_status st = gt__load_d(o->teacher, &d->tcfg, &d->TD);
@@ -142,32 +150,38 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     }
     if (o->init && o->init[0]) {
         gt_train_config icfg;
-        if (gt_load_generator(o->init, true, &d->IG, &icfg, NULL) != GT_OK)
-            return gt__blame("init");
+        if (gt_load_generator(o->init, true, &d->IG, &icfg, NULL) != GT_OK) return gt__blame("init");
         d->has_init = true;
         if (strcmp(icfg.model.name, d->tcfg.model.name) != 0)
-            return gt_set_error(GT_ERR_ARG, "init: %s holds a %s generator, the teacher %s a %s one: a student of "
-                                            "another family cannot be distilled from it",
+            return gt_set_error(GT_ERR_ARG,
+                                "init: %s holds a %s generator, the teacher %s a %s one: a student of "
+                                "another family cannot be distilled from it",
                                 o->init, icfg.model.name, o->teacher, d->tcfg.model.name);
         if (!o->student_config || !o->student_config[0]) d->scfg = icfg;
     }
     gt_train_config *c = &d->scfg;
     if (strcmp(c->model.name, d->tcfg.model.name) != 0)
-        return gt_set_error(GT_ERR_ARG, "student: the student is a %s, the teacher a %s: distillation maps layers "
-                                        "within one family",
+        return gt_set_error(GT_ERR_ARG,
+                            "student: the student is a %s, the teacher a %s: distillation maps layers "
+                            "within one family",
                             c->model.name, d->tcfg.model.name);
     const gt_model_config *sm = &c->model, *tm = &d->tcfg.model;
     if (sm->res != tm->res || sm->channels != tm->channels || sm->nz != tm->nz)
-        return gt_set_error(GT_ERR_ARG, "student: its images (%d channels, %d px) from %d latents differ from the "
-                                        "teacher's (%d, %d px, %d latents): outputs must match",
+        return gt_set_error(GT_ERR_ARG,
+                            "student: its images (%d channels, %d px) from %d latents differ from the "
+                            "teacher's (%d, %d px, %d latents): outputs must match",
                             sm->channels, sm->res, sm->nz, tm->channels, tm->res, tm->nz);
     if (gt_train_scheme_for(sm->name) != &gt_train_scheme_default)
-        return gt_set_error(GT_ERR_ARG, "student: model %s trains with its own scheme; distillation runs the default "
-                                        "one", sm->name);
+        return gt_set_error(GT_ERR_ARG,
+                            "student: model %s trains with its own scheme; distillation runs the default "
+                            "one",
+                            sm->name);
     const gt_loss_def *ld = gt_loss_def_get(c->loss);
     if (!ld || !ld->d_part || ld->energy || ld->update)
-        return gt_set_error(GT_ERR_ARG, "student: loss %s is not supported by distillation (use a separable one: ns, "
-                                        "hinge, ls, minimax, wgan)", gt_loss_name(c->loss));
+        return gt_set_error(GT_ERR_ARG,
+                            "student: loss %s is not supported by distillation (use a separable one: ns, "
+                            "hinge, ls, minimax, wgan)",
+                            gt_loss_name(c->loss));
     if (c->gp > 0 || c->dragan > 0 || c->r1 > 0 || c->r2 > 0)
         return gt_set_error(GT_ERR_ARG, "student: regularizers (gp, dragan, r1, r2) are not supported by distillation");
     if (o->data && o->data[0]) snprintf(c->data, sizeof c->data, "%s", o->data);
@@ -192,11 +206,13 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
         return gt__blame("student");
     }
     if (!gt_params_same_layout(&SD.P, &d->TD.P))
-        st = gt_set_error(GT_ERR_ARG, "student: its discriminator differs from the teacher's; the online D starts "
-                                      "from the teacher's, so keep the teacher's D options (ndf %g, d_norm)",
+        st = gt_set_error(GT_ERR_ARG,
+                          "student: its discriminator differs from the teacher's; the online D starts "
+                          "from the teacher's, so keep the teacher's D options (ndf %g, d_norm)",
                           gt_model_opt(tm, "ndf"));
     else if (d->has_init && !gt_params_same_layout(&SG.P, &d->IG.P))
-        st = gt_set_error(GT_ERR_ARG, "init: %s's generator does not have the student config's layers (widths)", o->init);
+        st = gt_set_error(GT_ERR_ARG, "init: %s's generator does not have the student config's layers (widths)",
+                          o->init);
     /* taps: one small forward of each generator and of D */
     int m = gt_scope_begin();
     bool prev = gt_no_grad_begin();
@@ -308,7 +324,8 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *fake, gt_tens
     t->D.tap_on = false;
     if (o->w_recon > 0) terms[GT__L_RECON] = gt_distill_recon_loss(fake, tf);
     for (int k = 0; k < d->pairs.n && o->w_feat > 0; k++) {
-        gt_tensor *l = gt_distill_feat_loss(stap[d->pairs.s[k]], ttap[d->pairs.t[k]], d->adapt[k].weight, d->adapt[k].bias);
+        gt_tensor *l =
+            gt_distill_feat_loss(stap[d->pairs.s[k]], ttap[d->pairs.t[k]], d->adapt[k].weight, d->adapt[k].bias);
         terms[GT__L_FEAT] = k ? gt_add(terms[GT__L_FEAT], l) : l;
     }
     if (o->w_crd > 0) terms[GT__L_CRD] = gt_crd_loss(fake, tf);
@@ -373,7 +390,8 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
 }
 
 static const gt_train_scheme gt__distill_scheme = {
-    "distill", "the teacher's D online; the student against it plus the distillation losses", NULL, NULL, gt__step, NULL,
+    "distill", "the teacher's D online; the student against it plus the distillation losses", NULL, NULL, gt__step,
+    NULL,
 };
 
 /* --- the run ------------------------------------------------------------------------------------- */
@@ -421,8 +439,8 @@ static gt_status gt__adapters(gt__dist *d, const gt_train_config *c) {
     for (int k = 0; k < d->pairs.n && st == GT_OK; k++) {
         char name[32];
         snprintf(name, sizeof name, "adapt.%d", k);
-        st = gt_nn_conv2d_init(&d->adapt[k], &d->A, name, d->s_shape[d->pairs.s[k]][0], d->t_shape[d->pairs.t[k]][0],
-                               1, 1, gt_conv_params_make(1, 0), true, &r);
+        st = gt_nn_conv2d_init(&d->adapt[k], &d->A, name, d->s_shape[d->pairs.s[k]][0], d->t_shape[d->pairs.t[k]][0], 1,
+                               1, gt_conv_params_make(1, 0), true, &r);
     }
     if (st == GT_OK) st = gt_params_finalize(&d->A);
     if (st == GT_OK) st = gt_adam_init(&d->opt_a, &d->A, c->lr_g, c->beta1, c->beta2, 1e-8, 0);

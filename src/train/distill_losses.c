@@ -29,7 +29,8 @@ gt_tensor *gt_distill_feat_loss(gt_tensor *s, gt_tensor *t, gt_tensor *w, gt_ten
 }
 
 gt_tensor *gt_distill_recon_loss(gt_tensor *s, gt_tensor *t) {
-    if (!s || !t || !gt_same_shape(s, t)) return gt__fail(GT_ERR_SHAPE, "gt_distill_recon_loss", s, t, "want one shape");
+    if (!s || !t || !gt_same_shape(s, t))
+        return gt__fail(GT_ERR_SHAPE, "gt_distill_recon_loss", s, t, "want one shape");
     return gt_l1_loss(s, gt_detach(t));
 }
 
@@ -70,8 +71,8 @@ static gt_status gt__rel_check(const char *fn, gt_tensor *s, gt_tensor *t, int m
  * of the off-diagonal ones (relational KD's pdist with squared = false, then / mean of d > 0). */
 static gt_tensor *gt__rel_dist(gt_tensor *e) {
     int64_t n = e->shape[0];
-    gt_tensor *sq = gt_sum(gt_mul(e, e), 1, (int[]){1}, false);                    // (N)
-    gt_tensor *prod = gt_matmul(e, gt_transpose(e, 0, 1));                         // (N, N)
+    gt_tensor *sq = gt_sum(gt_mul(e, e), 1, (int[]){1}, false); // (N)
+    gt_tensor *prod = gt_matmul(e, gt_transpose(e, 0, 1)); // (N, N)
     gt_tensor *d2 = gt_sub(gt_add(gt_unsqueeze(sq, 1), gt_unsqueeze(sq, 0)), gt_mul_scalar(prod, 2.0f));
     gt_tensor *off = gt_full(GT_SHAPE(n, n), 1.0f);
     if (!off) return NULL;
@@ -94,10 +95,10 @@ gt_tensor *gt_crd_dist_loss(gt_tensor *s, gt_tensor *t) {
 /* The cosines of every triplet's angle: a (N, N, N) tensor, [i, j, k] = <u_ij, u_ik>, u_ij the unit
  * vector from e_i to e_j (zero when they coincide, as F.normalize with eps 1e-12). */
 static gt_tensor *gt__rel_angle(gt_tensor *e) {
-    gt_tensor *v = gt_sub(gt_unsqueeze(e, 0), gt_unsqueeze(e, 1));                 // (N, N, D): e_j - e_i
+    gt_tensor *v = gt_sub(gt_unsqueeze(e, 0), gt_unsqueeze(e, 1)); // (N, N, D): e_j - e_i
     gt_tensor *nrm = gt_sqrt(gt_clamp(gt_sum(gt_mul(v, v), 1, (int[]){2}, true), 1e-24f, INFINITY));
-    gt_tensor *u = gt_div(v, nrm);                                                 // (N, N, D)
-    return gt_matmul(u, gt_transpose(u, 1, 2));                                    // (N, N, N)
+    gt_tensor *u = gt_div(v, nrm); // (N, N, D)
+    return gt_matmul(u, gt_transpose(u, 1, 2)); // (N, N, N)
 }
 
 gt_tensor *gt_crd_angle_loss(gt_tensor *s, gt_tensor *t) {
@@ -124,7 +125,8 @@ static gt_status gt__pair_add(gt_distill_pairs *out, int s, int t, const int (*s
                             s, ss[s][1], ss[s][2], t, ts[t][1], ts[t][2]);
     for (int i = 0; i < out->n; i++)
         if (out->s[i] == s) return gt_set_error(GT_ERR_ARG, "layers: student tap %d is paired twice", s);
-    if (out->n == GT_DISTILL_PAIRS_MAX) return gt_set_error(GT_ERR_ARG, "layers: more than %d pairs", GT_DISTILL_PAIRS_MAX);
+    if (out->n == GT_DISTILL_PAIRS_MAX)
+        return gt_set_error(GT_ERR_ARG, "layers: more than %d pairs", GT_DISTILL_PAIRS_MAX);
     out->s[out->n] = s, out->t[out->n] = t, out->n++;
     return GT_OK;
 }
@@ -141,14 +143,17 @@ gt_status gt_distill_pair_taps(const char *spec, const int (*s_shape)[3], int n_
             char *end;
             long s = strtol(p, &end, 10);
             if (end == p || *end != ':')
-                return gt_set_error(GT_ERR_ARG, "layers: '%s' is not a list of student:teacher tap pairs (\"0:0,1:1\")", spec);
+                return gt_set_error(GT_ERR_ARG, "layers: '%s' is not a list of student:teacher tap pairs (\"0:0,1:1\")",
+                                    spec);
             p = end + 1;
             long t = strtol(p, &end, 10);
             if (end == p || (*end != ',' && *end))
-                return gt_set_error(GT_ERR_ARG, "layers: '%s' is not a list of student:teacher tap pairs (\"0:0,1:1\")", spec);
+                return gt_set_error(GT_ERR_ARG, "layers: '%s' is not a list of student:teacher tap pairs (\"0:0,1:1\")",
+                                    spec);
             p = *end ? end + 1 : end;
             if (s < 0 || s >= n_s || t < 0 || t >= n_t)
-                return gt_set_error(GT_ERR_ARG, "layers: pair %ld:%ld out of range: the student has taps 0..%d, the teacher 0..%d",
+                return gt_set_error(GT_ERR_ARG,
+                                    "layers: pair %ld:%ld out of range: the student has taps 0..%d, the teacher 0..%d",
                                     s, t, n_s - 1, n_t - 1);
             gt_status st = gt__pair_add(out, (int)s, (int)t, s_shape, t_shape);
             if (st != GT_OK) return st;

@@ -48,12 +48,12 @@ static void dfeats(gt_tensor *x, gt_tensor *w1, gt_tensor *w2, gt_tensor **f) {
 
 static void test_losses_match_pytorch(void) {
     named in[] = {
-        {"feat.s", leaf(gt_test_randn(1, S(3, 5, 4, 4), 1.0f))},   {"feat.t", gt_test_randn(2, S(3, 7, 4, 4), 1.0f)},
-        {"feat.w", leaf(gt_test_randn(3, S(7, 5, 1, 1), 0.4f))},   {"feat.b", leaf(gt_test_randn(4, S(7), 0.1f))},
-        {"recon.s", leaf(gt_test_randn(5, S(4, 1, 6, 6), 0.5f))},  {"recon.t", gt_test_randn(6, S(4, 1, 6, 6), 0.5f)},
-        {"dcd.s", leaf(gt_test_randn(7, S(4, 1, 8, 8), 0.5f))},    {"dcd.t", gt_test_randn(8, S(4, 1, 8, 8), 0.5f)},
-        {"dcd.w1", gt_test_randn(9, S(4, 1, 4, 4), 0.3f)},         {"dcd.w2", gt_test_randn(10, S(6, 4, 4, 4), 0.2f)},
-        {"crd.s", leaf(gt_test_randn(11, S(6, 2, 3, 3), 1.0f))},   {"crd.t", gt_test_randn(12, S(6, 3, 3, 3), 1.0f)},
+        {"feat.s", leaf(gt_test_randn(1, S(3, 5, 4, 4), 1.0f))},  {"feat.t", gt_test_randn(2, S(3, 7, 4, 4), 1.0f)},
+        {"feat.w", leaf(gt_test_randn(3, S(7, 5, 1, 1), 0.4f))},  {"feat.b", leaf(gt_test_randn(4, S(7), 0.1f))},
+        {"recon.s", leaf(gt_test_randn(5, S(4, 1, 6, 6), 0.5f))}, {"recon.t", gt_test_randn(6, S(4, 1, 6, 6), 0.5f)},
+        {"dcd.s", leaf(gt_test_randn(7, S(4, 1, 8, 8), 0.5f))},   {"dcd.t", gt_test_randn(8, S(4, 1, 8, 8), 0.5f)},
+        {"dcd.w1", gt_test_randn(9, S(4, 1, 4, 4), 0.3f)},        {"dcd.w2", gt_test_randn(10, S(6, 4, 4, 4), 0.2f)},
+        {"crd.s", leaf(gt_test_randn(11, S(6, 2, 3, 3), 1.0f))},  {"crd.t", gt_test_randn(12, S(6, 3, 3, 3), 1.0f)},
     };
     const int n = (int)(sizeof in / sizeof *in);
     const char *names[16];
@@ -277,7 +277,8 @@ static void test_student_config(void) {
     fprintf(stderr, "  G MACs per image: teacher %lld, student %lld (%.2fx)\n", (long long)mt, (long long)ms,
             (double)mt / (double)ms);
     CHECK(mt > 0 && ms > 0 && mt >= 10 * ms);
-    CHECK(t.res == s.res && t.channels == s.channels && t.nz == s.nz && gt_model_opt(&t, "ndf") == gt_model_opt(&s, "ndf"));
+    CHECK(t.res == s.res && t.channels == s.channels && t.nz == s.nz &&
+          gt_model_opt(&t, "ndf") == gt_model_opt(&s, "ndf"));
 }
 
 int main(void) {

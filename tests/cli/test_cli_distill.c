@@ -1,0 +1,90 @@
+/* gantry distill end to end on a tiny teacher trained by `gantry train`: the student's run folder
+ * holds a checkpoint that `gantry sample` reads; a missing teacher, a student whose outputs or
+ * layers cannot be mapped, an init checkpoint of another family, bad layer pairs and negative
+ * weights exit 2 naming the flag, and nothing is written. */
+#include "cli_util.h"
+#include "gantry/train.h"
+
+static char g_idx[700], g_teacher[900];
+
+static const char *tp(const char *name) { return gt_test_path(name); }
+
+static bool exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* A student config (the tiny teacher's layout with ngf and res given) at path. */
+static bool write_student(const char *path, int ngf, int res, int ndf) {
+    FILE *f = fopen(path, "w");
+    if (!f) return false;
+    fprintf(f,
+            "{\"model\": {\"name\": \"dcgan\", \"res\": %d, \"channels\": 1, \"nz\": 16, \"ngf\": %d, \"ndf\": %d},\n"
+            " \"data\": \"%s\", \"steps\": 6, \"batch\": 16, \"n_samples\": 4, \"log_every\": 3,\n"
+            " \"sample_every\": 0, \"ckpt_every\": 0}\n",
+            res, ngf, ndf, g_idx);
+    return fclose(f) == 0;
+}
+
+static void test_distill_then_sample(void) {
+    const char *cfg = tp("student.json"), *out = tp("student");
+    CHECK(write_student(cfg, 4, 28, 8));
+    CHECK_CLI(0, "MACs per image", "distill", "--teacher", g_teacher, "--student", cfg, "--out", out, "--crd", "0.5");
+    char last[900], png[900], log[900];
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    snprintf(log, sizeof log, "%s/distill.jsonl", out);
+    CHECK(exists(last) && exists(log));
+    snprintf(png, sizeof png, "%s", tp("grid.png"));
+    CHECK_CLI(0, NULL, "sample", "--ckpt", last, "--n", "4", "--out", png);
+    CHECK(exists(png));
+    /* the same folder again: refused, nothing touched */
+    CHECK_CLI(2, "--out", "distill", "--teacher", g_teacher, "--student", cfg, "--out", out);
+    /* a student started from the distilled checkpoint (--init, its config the student's) */
+    CHECK_CLI(0, NULL, "distill", "--teacher", g_teacher, "--init", last, "--out", tp("again"), "--steps", "2",
+              "--quiet");
+}
+
+static void test_bad_input(void) {
+    const char *ok = tp("ok.json"), *out = tp("never");
+    CHECK(write_student(ok, 4, 28, 8));
+    CHECK_CLI(2, "--teacher", "distill", "--teacher", tp("missing.safetensors"), "--student", ok, "--out", out);
+    CHECK_CLI(2, "--teacher", "distill", "--student", ok, "--out", out);
+    CHECK_CLI(2, "--student", "distill", "--teacher", g_teacher, "--student", tp("missing.json"), "--out", out);
+    const char *r32 = tp("r32.json"), *d4 = tp("d4.json");
+    CHECK(write_student(r32, 4, 32, 8));
+    CHECK_CLI(2, "--student", "distill", "--teacher", g_teacher, "--student", r32, "--out", out);
+    CHECK(write_student(d4, 4, 28, 4));
+    CHECK_CLI(2, "discriminator", "distill", "--teacher", g_teacher, "--student", d4, "--out", out);
+    CHECK_CLI(2, "--layers", "distill", "--teacher", g_teacher, "--student", ok, "--out", out, "--layers", "0:1");
+    CHECK_CLI(2, "--layers", "distill", "--teacher", g_teacher, "--student", ok, "--out", out, "--layers", "7:0");
+    CHECK_CLI(2, "--w-feat", "distill", "--teacher", g_teacher, "--student", ok, "--out", out, "--w-feat", "-1");
+    CHECK_CLI(2, "--crd", "distill", "--teacher", g_teacher, "--student", ok, "--out", out, "--crd", "-0.5");
+    /* an init checkpoint of another family than the teacher (an SNGAN trained one step) */
+    const char *sn = tp("sngan");
+    CHECK_CLI(0, NULL, "train", "--model", "sngan", "--data", g_idx, "--res", "32", "--nz", "16", "--batch", "4",
+              "--steps", "1", "--n-samples", "4", "--out", sn, "--ngf", "8", "--ndf", "8", "--quiet");
+    char sl[900];
+    snprintf(sl, sizeof sl, "%s/last.safetensors", sn);
+    CHECK_CLI(2, "--init", "distill", "--teacher", g_teacher, "--init", sl, "--out", out);
+    CHECK(!exists(out));
+}
+
+int main(void) {
+    if (!gt_cli_find()) {
+        fprintf(stderr, "gantry program not found\n");
+        return 1;
+    }
+    snprintf(g_idx, sizeof g_idx, "%s", tp("tiny.idx"));
+    if (!gt_test_write_idx(g_idx, 64)) return 1;
+    const char *t = tp("teacher");
+    int rc = gt_cli_run("train", "--data", g_idx, "--res", "28", "--channels", "1", "--nz", "16", "--ngf", "8", "--ndf",
+                        "8", "--batch", "16", "--steps", "8", "--n-samples", "4", "--out", t, "--quiet", NULL);
+    if (rc != 0) {
+        fprintf(stderr, "teacher training failed (rc %d):\n%s\n", rc, gt_cli_out);
+        return 1;
+    }
+    snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", t);
+    RUN(test_distill_then_sample);
+    RUN(test_bad_input);
+    return gt_test_finish();
+}
