@@ -8,7 +8,8 @@
  *    than max-abs; bad input (n_calib 0, pct outside (0, 100], no program) -> GT_ERR_ARG;
  *  - the emitted C kernels, compiled by cc at -O2 and at -O3 -march=native -ffp-contract=fast,
  *    give bit for bit gt__q8_run_op's outputs;
- *  - `gantry quantize` on a tiny checkpoint (its JSON), bad flags, a family without lowering.
+ *  - `gantry quantize` on a tiny DCGAN checkpoint (its JSON) and a tiny pix2pix one (calibrated on
+ *    edges, FIDs against the items), bad flags, a family without lowering.
  *
  * The bound: with w = sw*qw + ew (|ew| <= sw/2, per output channel) and x = sx*qx + ex (|ex| <= sx/2
  * when nothing is clipped: sx from the max-abs of the very inputs), each product
@@ -415,6 +416,7 @@ static void test_cli(void) {
     CHECK_CLI(2, "--pct", "quantize", "--ckpt", ckpt, "--pct", "101");
     CHECK_CLI(2, "--calib", "quantize", "--ckpt", ckpt, "--calib", "0");
     CHECK_CLI(1, "nope.safetensors", "quantize", "--ckpt", tp("nope.safetensors"), "--no-fid");
+    CHECK_CLI(2, "for translators", "quantize", "--ckpt", ckpt, "--items", idx);
     /* a family that cannot be lowered */
     char run2[700], ckpt2[800];
     snprintf(run2, sizeof run2, "%s", tp("began"));
@@ -426,6 +428,52 @@ static void test_cli(void) {
     CHECK(stat(tp("never.json"), &sb) != 0);
 }
 
+/* A pix2pix checkpoint (ngf 4, one block) trained 2 steps on discs; quantized on their edges. */
+static void test_cli_translator(void) {
+    if (!gt_cli_find()) return;
+    char idx[700], ckpt[800], json[800];
+    snprintf(idx, sizeof idx, "%s", tp("discs.idx"));
+    snprintf(ckpt, sizeof ckpt, "%s", tp("p2p.safetensors"));
+    snprintf(json, sizeof json, "%s", tp("p2p.json"));
+    CHECK(gt_test_write_idx(idx, 24));
+    gt_train_config c = gt_train_config_default();
+    snprintf(c.data, sizeof c.data, "%s", idx);
+    c.model = gt_model_config_default("pix2pix");
+    c.model.res = 28, c.model.channels = 1;
+    gt_model_opt_set(&c.model, "ngf", 4);
+    gt_model_opt_set(&c.model, "ndf", 4);
+    gt_model_opt_set(&c.model, "n_blocks", 1);
+    c.batch = 8;
+    gt_trainer t;
+    bool ok = gt_trainer_init(&t, &c, NULL) == GT_OK;
+    for (int i = 0; i < 2 && ok; i++) ok = gt_trainer_step(&t, NULL) == GT_OK;
+    ok = ok && gt_trainer_save(&t, ckpt) == GT_OK;
+    CHECK_MSG(ok, "%s", gt_last_error());
+    gt_trainer_free(&t);
+    if (!ok) return;
+    CHECK_CLI(0, "the edges of the first 16 items", "quantize", "--ckpt", ckpt, "--items", idx, "--calib-items", idx,
+              "--calib", "8", "--n", "16", "--pct", "100", "--json", json);
+    size_t n = 0;
+    unsigned char *txt = gt_test_read_all(json, &n);
+    cJSON *j = txt ? cJSON_ParseWithLength((const char *)txt, n) : NULL;
+    CHECK_MSG(j != NULL, "%s: missing or not JSON", json);
+    if (j) {
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(j, "inputs");
+        CHECK(cJSON_IsString(in) && !strcmp(in->valuestring, "edges"));
+        CHECK_MSG(jnum(j, "psnr_db") > 20 && jnum(j, "max_abs_error") > 0, "psnr %g", jnum(j, "psnr_db"));
+        CHECK_MSG(jnum(j, "layers_int8") >= 4, "%g layers in int8", jnum(j, "layers_int8"));
+        /* the FIDs of both against the items (fmnist extractor): close to each other */
+        const double ff = jnum(j, "fid_float"), fq = jnum(j, "fid_int8");
+        CHECK_MSG(isfinite(ff) && isfinite(fq) && fabs(ff - fq) < 0.1 * ff + 1.0, "FID float %g int8 %g", ff, fq);
+    }
+    cJSON_Delete(j);
+    free(txt);
+    CHECK_CLI(1, "fewer than --n 40", "quantize", "--ckpt", ckpt, "--items", idx, "--calib-items", idx, "--calib", "8",
+              "--n", "40");
+    CHECK_CLI(1, "fewer than --calib 30", "quantize", "--ckpt", ckpt, "--items", idx, "--calib-items", idx, "--calib",
+              "30", "--n", "8");
+}
+
 int main(void) {
     RUN(test_kernels_vs_float);
     RUN(test_scales);
@@ -433,5 +481,6 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_emitted_c);
     RUN(test_cli);
+    RUN(test_cli_translator);
     return gt_test_finish();
 }
