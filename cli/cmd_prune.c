@@ -82,8 +82,8 @@ int gt_cmd_prune(int argc, char **argv) {
                            "--ckpt FILE (--keep R | --widths gw0=N,... | --budget B) --out FILE [flags]\n\n"
                            "Channel pruning of a generator whose family lists channel groups (dcgan, pix2pix): each "
                            "group keeps its most important channels in their order. --budget scores candidates by FID "
-                           "(fmnist extractor) against Fashion-MNIST test items 0..N-1 (a held-out set; an image "
-                           "translator cannot be searched this way).");
+                           "(fmnist extractor) against Fashion-MNIST test items 0..N-1 (a held-out set); an image "
+                           "translator's by the FID of its translations of test items 0..N-1 (N = --search-n).");
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
     if (!ckpt) return gt_args_error("prune", "--ckpt FILE is required");
@@ -136,16 +136,12 @@ int gt_cmd_prune(int argc, char **argv) {
     }
     if (has_budget) {
         const gt_model_entry *e = gt_model_find(cfg.model.name);
-        if (e && e->translator) {
-            fprintf(stderr, "gantry prune: --budget searches by the FID of samples; %s is an image translator (give "
-                            "--keep or --widths)\n", cfg.model.name);
-            status = GT_EXIT_FAIL;
-            goto done;
-        }
+        const bool tr = e && e->translator;
         gt__search_ctx sc = {.quiet = quiet, .g = g, .n = n};
+        if (tr) search_real = search_n; /* a translator: FID of the translations of test items 0..N-1 vs them */
         if (!quiet)
-            fprintf(stderr, "gantry prune: held-out set: Fashion-MNIST test items 0..%lld (fmnist extractor)\n",
-                    (long long)search_real - 1);
+            fprintf(stderr, "gantry prune: held-out set: Fashion-MNIST test items 0..%lld (fmnist extractor)%s\n",
+                    (long long)search_real - 1, tr ? ", translated from their edges" : "");
         sc.fid = gt_prune_fid_open("fashion-mnist:test", search_real, search_n, search_seed);
         if (!sc.fid) {
             status = gt__fail("the held-out set");
@@ -204,7 +200,8 @@ int gt_cmd_prune(int argc, char **argv) {
     printf("  MACs    %lld -> %lld (%.2fx fewer)\n", (long long)t_macs, (long long)s_macs, (double)t_macs / (double)s_macs);
     printf("  params  %lld -> %lld (%.2fx fewer)\n", (long long)t_params, (long long)s_params,
            (double)t_params / (double)s_params);
-    printf("wrote %s (a training checkpoint; BN statistics recalibrated)\n", out);
+    printf("wrote %s (a training checkpoint; %s)\n", out,
+           fam && !fam->translator ? "BN statistics recalibrated" : "a translator: norm statistics as pruned");
     if (finetune > 0) {
         gt_distill_opts d;
         gt_distill_opts_default(&d);

@@ -81,8 +81,8 @@ gt_status gt_prune_write_checkpoint(const char *teacher_ckpt, const gt_net *stud
  * Candidates: every group's width is one of fractions[j] * size (rounded, >= 1; default 1/8, 1/4,
  * 3/8, 1/2, 3/4, 1). A candidate is the teacher pruned to those widths (gt_prune, shared weights:
  * a once-for-all supernet at step 0, no supernet training), its batch norms recalibrated
- * (gt_recalibrate_bn; not for a translator, which needs inputs: its scorer sees the pruned net as
- * it is), then scored (lower is better: FID).
+ * (gt_recalibrate_bn from latents; not for a translator, which would need inputs: its scorer sees
+ * the pruned net as it is), then scored (lower is better: FID).
  * Which candidates: when the grid has at most 4096 points, each point's MACs are counted and those
  * within the budget are all scored if there are at most max_evals of them; otherwise (a larger
  * grid, or more feasible points) an evolutionary search scores max_evals distinct feasible points:
@@ -130,10 +130,12 @@ typedef struct {
 gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_prune_search_result *out);
 void gt_prune_search_result_free(gt_prune_search_result *r);
 
-/* A scorer: FID (the Fashion-MNIST extractor "fmnist") of n images of the candidate (EMA-free, eval
- * mode, latents from seed) against the first n_real images of real_spec (NULL: "fashion-mnist:test"
- * items 0..n_real-1, the held-out set of `gantry prune --budget`; n_real 0: 5000). Unconditional or
- * conditional generators; not translators (GT_ERR_ARG). Open once, score many. */
+/* A scorer: FID (the Fashion-MNIST extractor "fmnist") of n images of the candidate (eval mode,
+ * latents from seed) against the first n_real images of real_spec (NULL: "fashion-mnist:test";
+ * n_real 0: 5000): test items 0..n_real-1, the held-out set of `gantry prune --budget`. A translator
+ * (gantry/translate.h) is scored instead by the FID of its translations of the edges of real_spec's
+ * first n items against those items (gt_translate_fid; seed and n_real unused). Open once, score
+ * many. */
 typedef struct gt_prune_fid gt_prune_fid;
 gt_prune_fid *gt_prune_fid_open(const char *real_spec, int64_t n_real, int64_t n, uint64_t seed);
 void gt_prune_fid_free(gt_prune_fid *f);

@@ -8,6 +8,7 @@
 #include "gantry/metrics.h"
 #include "gantry/prune.h"
 #include "gantry/train.h"
+#include "gantry/translate.h"
 
 #define GT__GRID_MAX 4096   /* grids up to this many points are counted point by point */
 #define GT__FRACS_MAX 16
@@ -222,6 +223,7 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
 
 /* --- the FID scorer ------------------------------------------------------------------------ */
 struct gt_prune_fid {
+    char spec[256];
     gt_extractor ex;
     gt_fid_stats real;
     int64_t n;
@@ -251,6 +253,7 @@ gt_prune_fid *gt_prune_fid_open(const char *real_spec, int64_t n_real, int64_t n
         return NULL;
     }
     f->n = n, f->seed = seed;
+    snprintf(f->spec, sizeof f->spec, "%s", spec);
     gt_status st = gt_extractor_open("fmnist", NULL, &f->ex);
     gt_image_source *src = st == GT_OK ? gt_image_source_open(spec, n_real > 0 ? n_real : 5000) : NULL;
     if (st == GT_OK && !src) st = gt_last_status();
@@ -288,8 +291,8 @@ gt_status gt_prune_fid_score(void *user, gt_net *G, double *fid) {
     if (!f || !G || !fid) return gt_set_error(GT_ERR_ARG, "prune FID: NULL argument");
     const gt_model_entry *e = gt_model_find(G->cfg.name);
     if (!e) return gt_last_status();
-    if (e->translator)
-        return gt_set_error(GT_ERR_ARG, "prune FID: model %s is a translator; score it with its task's inputs", e->name);
+    if (e->translator) /* its translations of the held-out items' edges against those items */
+        return gt_translate_fid(G, f->spec, f->n, "fmnist", fid);
     const gt_model_config *c = &G->cfg;
     const int64_t per = (int64_t)c->channels * c->res * c->res;
     uint8_t *u8 = malloc((size_t)(f->n * per));
