@@ -62,7 +62,7 @@ typedef struct {
 static gt__lay gt__layout(const gt_op *o) {
     gt__lay L = {o->in_h, o->in_w, o->out_h, o->out_w, o->cin, o->cout, gt__round8(o->cout), o->k, o->stride, o->pad, false};
     if (o->kind == GT_OP_LINEAR) L.H = L.W = L.OH = L.OW = 1, L.k = 1, L.s = 1, L.p = 0;
-    L.dot = L.cout < GT__VW && L.cin >= 2 * GT__VW && L.cin % GT__VW == 0;
+    L.dot = L.cout < GT__VW && L.cin >= GT__VW;
     return L;
 }
 
@@ -90,49 +90,45 @@ static float *gt__relayout(const gt_op *o, const gt__lay *L, int64_t *n) {
     return w;
 }
 
-/* The loops collecting the valid taps of output pixel (oy, ox): xo[] input offsets, wo[] tap indices. */
-static void gt__emit_taps(FILE *f, const gt_op *o, const gt__lay *L) {
-    fprintf(f, "            int xo[%d], wo[%d], nt = 0;\n", L->k * L->k, L->k * L->k);
-    const char *ax[2][3] = {{"ky", "oy", "iy"}, {"kx", "ox", "ix"}};
-    const int side[2] = {L->H, L->W};
-    for (int d = 0; d < 2; d++) {
-        const char *k = ax[d][0], *out = ax[d][1], *in = ax[d][2], *ind = d ? "                " : "            ";
-        fprintf(f, "%sfor (int %s = 0; %s < %d; %s++) {\n", ind, k, k, L->k, k);
-        if (o->kind == GT_OP_CONVT) {
-            fprintf(f, "%s    const int t%s = %s + %d - %s;\n", ind, in, out, L->p, k);
-            fprintf(f, "%s    if (t%s < 0 || t%s %% %d) continue;\n", ind, in, in, L->s);
-            fprintf(f, "%s    const int %s = t%s / %d;\n", ind, in, in, L->s);
-            fprintf(f, "%s    if (%s >= %d) continue;\n", ind, in, side[d]);
-        } else if (o->pad_reflect) {
-            fprintf(f, "%s    int %s = %s * %d - %d + %s;\n", ind, in, out, L->s, L->p, k);
-            fprintf(f, "%s    %s = %s < 0 ? -%s : %s >= %d ? %d - %s : %s;\n", ind, in, in, in, in, side[d],
-                    2 * (side[d] - 1), in, in);
-        } else {
-            fprintf(f, "%s    const int %s = %s * %d - %d + %s;\n", ind, in, out, L->s, L->p, k);
-            fprintf(f, "%s    if (%s < 0 || %s >= %d) continue;\n", ind, in, in, side[d]);
-        }
+/* --- layers ---------------------------------------------------------------------------------- */
+/* Output pixels are taken in blocks of P along x that share their candidate taps: a conv's
+ * neighbours (step 1), a transposed conv's pixels of one phase (step stride). A tap valid for some
+ * pixels of a block and not others reads zeros for those (gt_zero). The block size is the largest
+ * of 4, 2 whose wasted share of work (such zero taps, pixels past the row's end) is under 30%. */
+static int gt__step(const gt_op *o, const gt__lay *L) { return o->kind == GT_OP_CONVT ? L->s : 1; }
+
+/* Input coordinate of output coordinate out through tap k along a side of n, or -1 (no input). */
+static int gt__in_coord(const gt_op *o, const gt__lay *L, int out, int k, int n) {
+    if (o->kind == GT_OP_CONVT) {
+        int t = out + L->p - k;
+        return t < 0 || t % L->s || t / L->s >= n ? -1 : t / L->s;
     }
-    fprintf(f, "                    xo[nt] = (iy * %d + ix) * %d, wo[nt++] = ky * %d + kx;\n", L->W, L->cin, L->k);
-    fputs("                }\n            }\n", f);
+    int i = out * L->s - L->p + k;
+    if (o->pad_reflect) i = i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+    return i < 0 || i >= n ? -1 : i;
 }
 
-/* A chunk of nv accumulator vectors starting at output channel cb (a literal or "cb"). */
-static void gt__emit_chunk(FILE *f, int id, const gt__lay *L, int nv, const char *cb) {
-    fputs("                gv8", f);
-    for (int j = 0; j < nv; j++) fprintf(f, "%s a%d = gv_load(gt_b%d + %s + %d)", j ? "," : "", j, id, cb, j * GT__VW);
-    fputs(";\n", f);
-    fputs("                for (int t = 0; t < nt; t++) {\n", f);
-    fprintf(f, "                    const float *xp = x + xo[t], *wp = gt_w%d + wo[t] * %d + %s;\n", id,
-            L->cin * L->coutp, cb);
-    fprintf(f, "                    for (int ic = 0; ic < %d; ic++, wp += %d) {\n", L->cin, L->coutp);
-    fputs("                        const float v = xp[ic];\n", f);
-    for (int j = 0; j < nv; j++) fprintf(f, "                        a%d = gv_madd(a%d, gv_load(wp + %d), v);\n", j, j, j * GT__VW);
-    fputs("                    }\n                }\n", f);
-    for (int j = 0; j < nv; j++) fprintf(f, "                gv_store(yp + %s + %d, a%d);\n", cb, j * GT__VW, j);
+/* Useful (pixel, tap) pairs over those computed with blocks of P. */
+static double gt__block_eff(const gt_op *o, const gt__lay *L, int P) {
+    const int step = gt__step(o, L);
+    int64_t useful = 0, done = 0;
+    for (int oy = 0; oy < L->OH; oy++)
+        for (int c0 = 0; c0 < step && c0 < L->OW; c0++)
+            for (int ox = c0; ox < L->OW; ox += P * step)
+                for (int ky = 0; ky < L->k; ky++) {
+                    if (gt__in_coord(o, L, oy, ky, L->H) < 0) continue;
+                    for (int kx = 0; kx < L->k; kx++) {
+                        int n = 0;
+                        for (int j = 0; j < P; j++)
+                            n += ox + j * step < L->OW && gt__in_coord(o, L, ox + j * step, kx, L->W) >= 0;
+                        useful += n, done += n ? P : 0;
+                    }
+                }
+    return done ? (double)useful / (double)done : 1.0;
 }
 
-/* Layer op id (float), with the affine aff and activation act that follow it (either may be NULL). */
-static gt_status gt__emit_layer(FILE *f, int id, const gt_op *o, const gt_op *aff, const gt_op *act) {
+/* The weight arrays of layer id: re-laid out weights, bias (coutp), the fused affine's scale and shift. */
+static gt_status gt__emit_layer_data(FILE *f, int id, const gt_op *o, const gt_op *aff) {
     gt__lay L = gt__layout(o);
     int64_t nw = 0;
     float *w = gt__relayout(o, &L, &nw);
@@ -143,10 +139,9 @@ static gt_status gt__emit_layer(FILE *f, int id, const gt_op *o, const gt_op *af
     }
     if (o->b) memcpy(b, o->b, (size_t)L.cout * sizeof *b);
     char name[32];
-    fprintf(f, "\n/* op %d: %s %d -> %d, k %d, stride %d, pad %d%s, (%d, %d, %d) -> (%d, %d, %d)%s%s%s%s */\n", id,
-            gt_op_name(o->kind), o->cin, o->cout, o->k, o->stride, o->pad, o->pad_reflect ? " (reflect)" : "",
-            o->in_c, o->in_h, o->in_w, o->out_c, o->out_h, o->out_w, aff ? ", then " : "", aff ? gt_op_name(aff->kind) : "",
-            act ? ", then " : "", act ? gt_op_name(act->kind) : "");
+    fprintf(f, "\n/* op %d: %s %d -> %d, k %d, stride %d, pad %d%s, out_pad %d, (%d, %d, %d) -> (%d, %d, %d) */\n", id,
+            gt_op_name(o->kind), o->cin, o->cout, o->k, o->stride, o->pad, o->pad_reflect ? " (reflect)" : "", o->out_pad,
+            o->in_c, o->in_h, o->in_w, o->out_c, o->out_h, o->out_w);
     snprintf(name, sizeof name, "gt_w%d", id), gt__emit_array(f, name, w, nw);
     snprintf(name, sizeof name, "gt_b%d", id), gt__emit_array(f, name, b, L.coutp);
     free(w), free(b);
@@ -154,69 +149,173 @@ static gt_status gt__emit_layer(FILE *f, int id, const gt_op *o, const gt_op *af
         snprintf(name, sizeof name, "gt_s%d", id), gt__emit_array(f, name, aff->w, L.cout);
         snprintf(name, sizeof name, "gt_t%d", id), gt__emit_array(f, name, aff->b, L.cout);
     }
-    fprintf(f, "static void gt_op%d(const float *restrict x, float *restrict y) {\n", id);
-    fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n        for (int ox = 0; ox < %d; ox++) {\n", L.OH, L.OW);
-    gt__emit_taps(f, o, &L);
-    fprintf(f, "            float *yp = y + (oy * %d + ox) * %d;\n", L.OW, L.cout);
-    if (L.dot) {
-        fprintf(f, "            for (int oc = 0; oc < %d; oc++) {\n                gv8 s = gv_zero();\n", L.cout);
-        fputs("                for (int t = 0; t < nt; t++) {\n", f);
-        fprintf(f, "                    const float *xp = x + xo[t], *wp = gt_w%d + (oc * %d + wo[t]) * %d;\n", id,
-                L.k * L.k, L.cin);
-        fprintf(f, "                    for (int ic = 0; ic < %d; ic += 8) s = gv_fma(s, gv_load(xp + ic), gv_load(wp + ic));\n",
-                L.cin);
-        fprintf(f, "                }\n                yp[oc] = gv_sum(s) + gt_b%d[oc];\n            }\n", id);
-    } else {
-        /* whole chunks of GT__CHUNK vectors, then the rest; a store past cout lands in the next pixel's
-           channels (written later) or the buffer's slack */
-        const int nvec = L.coutp / GT__VW, full = nvec / GT__CHUNK * GT__CHUNK, rest = nvec - full;
-        if (full) {
-            fprintf(f, "            for (int cb = 0; cb < %d; cb += %d) {\n", full * GT__VW, GT__CHUNK * GT__VW);
-            gt__emit_chunk(f, id, &L, GT__CHUNK, "cb");
-            fputs("            }\n", f);
-        }
-        if (rest) {
-            char cb[16];
-            snprintf(cb, sizeof cb, "%d", full * GT__VW);
-            fputs("            {\n", f);
-            gt__emit_chunk(f, id, &L, rest, cb);
-            fputs("            }\n", f);
-        }
-    }
-    if (aff || act) {
-        fprintf(f, "            for (int c = 0; c < %d; c++) {\n", L.cout);
-        if (aff) fprintf(f, "                const float v = yp[c] * gt_s%d[c] + gt_t%d[c];\n", id, id);
-        else fputs("                const float v = yp[c];\n", f);
-        fputs("                yp[c] = ", f);
-        if (act) gt__emit_act(f, act, "v");
-        else fputs("v", f);
-        fputs(";\n            }\n", f);
-    }
-    fputs("        }\n}\n", f);
     return GT_OK;
 }
 
-/* Ops other than layers, on the channel-last buffers; in place (x) unless *swaps. */
-static gt_status gt__emit_other(FILE *f, int id, const gt_op *o, bool *swaps) {
-    const int C = o->in_c, HW = o->in_h * o->in_w;
+/* Dot products (few outputs) for the pixel of a block of 1: per output channel, over the taps' input
+ * channels (vectors, then the rest one by one). */
+static void gt__emit_dot(FILE *f, int id, const gt__lay *L) {
+    const int c8 = L->cin / 8 * 8;
+    const char *in = "                ";
+    fprintf(f, "%sfloat *yp = y + (oy * %d + ox) * %d;\n", in, L->OW, L->cout);
+    fprintf(f, "%sfor (int oc = 0; oc < %d; oc++) {\n%s    gv8 s = GV_ZERO;\n%s    float r = 0.0f, u[8];\n", in, L->cout, in, in);
+    fprintf(f, "%s    for (int t = 0; t < nt; t++) {\n%s        const float *wp = gt_w%d + (oc * %d + wo[t]) * %d, *xq = xp0[t];\n",
+            in, in, id, L->k * L->k, L->cin);
+    fprintf(f, "%s        for (int ic = 0; ic < %d; ic += 8) s = GV_FMA(s, GV_LOAD(xq + ic), GV_LOAD(wp + ic));\n", in, c8);
+    if (c8 < L->cin) fprintf(f, "%s        for (int ic = %d; ic < %d; ic++) r += xq[ic] * wp[ic];\n", in, c8, L->cin);
+    fprintf(f, "%s    }\n%s    GV_STORE(u, s);\n", in, in);
+    fprintf(f, "%s    yp[oc] = ((u[0] + u[1]) + (u[2] + u[3])) + ((u[4] + u[5]) + (u[6] + u[7])) + r + gt_b%d[oc];\n", in, id);
+    fprintf(f, "%s}\n", in);
+}
+
+/* One chunk of nv vectors of output channels from cb (an expression) for the P pixels of a block:
+ * accumulators a<j>_<v> from the bias, the taps' input channels, the stores (the last vector of the
+ * last chunk only its rest channels when cout is not a multiple of 8). */
+static void gt__emit_chunk(FILE *f, int id, const gt__lay *L, int P, int step, int nv, const char *cb, int rest) {
+    const char *in = "            ";
+    for (int j = 0; j < P; j++)
+        for (int v = 0; v < nv; v++)
+            fprintf(f, "%s    gv8 a%d_%d = GV_LOAD(gt_b%d + %s + %d);\n", in, j, v, id, cb, 8 * v);
+    fprintf(f, "%s    for (int t = 0; t < nt; t++) {\n", in);
+    fprintf(f, "%s        const float *wp = gt_w%d + wo[t] * %d + %s;\n", in, id, L->cin * L->coutp, cb);
+    for (int j = 0; j < P; j++) fprintf(f, "%s        const float *restrict p%d = xp%d[t];\n", in, j, j);
+    fprintf(f, "%s        for (int ic = 0; ic < %d; ic++, wp += %d) {\n", in, L->cin, L->coutp);
+    for (int v = 0; v < nv; v++) fprintf(f, "%s            const gv8 w%d = GV_LOAD(wp + %d);\n", in, v, 8 * v);
+    for (int j = 0; j < P; j++) {
+        fprintf(f, "%s            const float v%d = p%d[ic];\n", in, j, j);
+        for (int v = 0; v < nv; v++) fprintf(f, "%s            a%d_%d = GV_MADD(a%d_%d, w%d, v%d);\n", in, j, v, j, v, v, j);
+    }
+    fprintf(f, "%s        }\n%s    }\n", in, in);
+    for (int j = 0; j < P; j++) {
+        if (j) fprintf(f, "%s    if (ox + %d < %d) {\n", in, j * step, L->OW);
+        else fprintf(f, "%s    {\n", in);
+        fprintf(f, "%s        float *yp = y + (oy * %d + ox + %d) * %d + %s;\n", in, L->OW, j * step, L->cout, cb);
+        for (int v = 0; v < nv; v++) {
+            if (v == nv - 1 && rest) {
+                fprintf(f, "%s        float u[8];\n%s        GV_STORE(u, a%d_%d);\n", in, in, j, v);
+                fprintf(f, "%s        memcpy(yp + %d, u, %d * sizeof(float));\n", in, 8 * v, rest);
+            } else {
+                fprintf(f, "%s        GV_STORE(yp + %d, a%d_%d);\n", in, 8 * v, j, v);
+            }
+        }
+        fprintf(f, "%s    }\n", in);
+    }
+}
+
+/* The blocked axpy loops of a layer. */
+static void gt__emit_blocked(FILE *f, int id, const gt_op *o, const gt__lay *L, int P) {
+    const int nvec = L->coutp / 8, step = gt__step(o, L), kk = L->k * L->k;
+    const int nv = P == 4 ? (nvec == 3 ? 3 : 2) : 4; /* at most 12 accumulators */
+    int full = nvec / nv, rv = nvec % nv, rest = L->cout % 8;
+    fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n", L->OH);
+    fprintf(f, "        for (int c0 = 0; c0 < %d; c0++)\n", step < L->OW ? step : L->OW);
+    fprintf(f, "            for (int ox = c0; ox < %d; ox += %d) {\n", L->OW, P * step);
+    fprintf(f, "                const float *xp0[%d]", kk);
+    for (int j = 1; j < P; j++) fprintf(f, ", *xp%d[%d]", j, kk);
+    fprintf(f, ";\n                int wo[%d], nt = 0;\n", kk);
+    fprintf(f, "                for (int ky = 0; ky < %d; ky++) {\n", L->k);
+    if (o->kind == GT_OP_CONVT) {
+        fprintf(f, "                    const int ty = oy + %d - ky;\n", L->p);
+        fprintf(f, "                    if (ty < 0 || ty %% %d || ty / %d >= %d) continue;\n", L->s, L->s, L->H);
+        fprintf(f, "                    const int iy = ty / %d;\n", L->s);
+    } else {
+        fprintf(f, "                    int iy = oy * %d - %d + ky;\n", L->s, L->p);
+        if (o->pad_reflect) fprintf(f, "                    iy = iy < 0 ? -iy : iy >= %d ? %d - iy : iy;\n", L->H, 2 * (L->H - 1));
+        else fprintf(f, "                    if (iy < 0 || iy >= %d) continue;\n", L->H);
+    }
+    fprintf(f, "                    for (int kx = 0; kx < %d; kx++) {\n                        int any = 0;\n", L->k);
+    for (int j = 0; j < P; j++) {
+        fprintf(f, "                        {\n                            const int oj = ox + %d;\n", j * step);
+        if (o->kind == GT_OP_CONVT) {
+            fprintf(f, "                            const int tx = oj + %d - kx, ix = tx / %d;\n", L->p, L->s);
+            fprintf(f, "                            const int ok = oj < %d && tx >= 0 && tx %% %d == 0 && ix < %d;\n", L->OW,
+                    L->s, L->W);
+        } else {
+            fprintf(f, "                            int ix = oj * %d - %d + kx;\n", L->s, L->p);
+            if (o->pad_reflect)
+                fprintf(f, "                            ix = ix < 0 ? -ix : ix >= %d ? %d - ix : ix;\n", L->W, 2 * (L->W - 1));
+            fprintf(f, "                            const int ok = oj < %d && ix >= 0 && ix < %d;\n", L->OW, L->W);
+        }
+        fprintf(f, "                            xp%d[nt] = ok ? x + (iy * %d + ix) * %d : gt_zero;\n", j, L->W, L->cin);
+        fputs("                            any |= ok;\n                        }\n", f);
+    }
+    fprintf(f, "                        if (any) wo[nt++] = ky * %d + kx;\n                    }\n                }\n", L->k);
+    if (L->dot) {
+        gt__emit_dot(f, id, L);
+        full = rv = 0;
+    }
+    if (full) {
+        fprintf(f, "                for (int cb = 0; cb < %d; cb += %d) {\n", full * nv * 8, nv * 8);
+        gt__emit_chunk(f, id, L, P, step, nv, "cb", rv ? 0 : rest);
+        fputs("                }\n", f);
+    }
+    if (rv) {
+        char cb[16];
+        snprintf(cb, sizeof cb, "%d", full * nv * 8);
+        fputs("                {\n", f);
+        gt__emit_chunk(f, id, L, P, step, rv, cb, rest);
+        fputs("                }\n", f);
+    }
+    fputs("            }\n", f);
+}
+
+/* Layer op id as GT_FN(op<id>)(x, y), with the affine aff and the activation act that follow it. */
+static void gt__emit_layer_fn(FILE *f, int id, const gt_op *o, const gt_op *aff, const gt_op *act) {
+    gt__lay L = gt__layout(o);
+    int P = 1;
+    if (!L.dot && gt__block_eff(o, &L, 4) >= 0.7) P = 4;
+    else if (!L.dot && gt__block_eff(o, &L, 2) >= 0.7) P = 2;
+    fprintf(f, "\n/* op %d: %s%s%s%s%s, %s */\n", id, gt_op_name(o->kind), aff ? ", then " : "", aff ? gt_op_name(aff->kind) : "",
+            act ? ", then " : "", act ? gt_op_name(act->kind) : "",
+            L.dot ? "dot products over input channels" : P == 4 ? "blocks of 4 pixels" : P == 2 ? "blocks of 2 pixels" : "pixel by pixel");
+    fprintf(f, "static void GT_FN(op%d)(const float *restrict x, float *restrict y) {\n", id);
+    gt__emit_blocked(f, id, o, &L, P);
+    if (aff || act) {
+        fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) {\n", L.OH * L.OW, L.cout);
+        if (aff) fprintf(f, "            const float v = y[i * %d + c] * gt_s%d[c] + gt_t%d[c];\n", L.cout, id, id);
+        else fprintf(f, "            const float v = y[i * %d + c];\n", L.cout);
+        fprintf(f, "            y[i * %d + c] = ", L.cout);
+        if (act) gt__emit_act(f, act, "v");
+        else fputs("v", f);
+        fputs(";\n        }\n", f);
+    }
+    fputs("}\n", f);
+}
+
+/* --- other ops ------------------------------------------------------------------------------- */
+static void gt__emit_other_data(FILE *f, int id, const gt_op *o) {
     char name[32];
-    *swaps = false;
+    if ((o->kind == GT_OP_AFFINE || o->kind == GT_OP_INORM) && o->w) {
+        fprintf(f, "\n/* op %d: %s of %d channels */\n", id, gt_op_name(o->kind), o->in_c);
+        snprintf(name, sizeof name, "gt_s%d", id), gt__emit_array(f, name, o->w, o->in_c);
+        snprintf(name, sizeof name, "gt_t%d", id), gt__emit_array(f, name, o->b, o->in_c);
+    }
+}
+
+/* Whether op o (not a layer) moves its output to the other buffer. */
+static bool gt__other_swaps(const gt_op *o) {
+    const int HW = o->in_h * o->in_w, C = o->in_c;
+    if (o->kind == GT_OP_UP2) return true;
+    /* the flat (C, H, W) order is kept: channel-last positions move unless each side is 1 x 1 or 1 channel */
+    return o->kind == GT_OP_RESHAPE && !((HW == 1 || C == 1) && (o->out_h * o->out_w == 1 || o->out_c == 1));
+}
+
+/* Ops other than layers (SAVE and ADD are inline in the run function): GT_FN(op<id>)(x) in place,
+ * or (x, y) when gt__other_swaps. */
+static void gt__emit_other_fn(FILE *f, int id, const gt_op *o) {
+    const int C = o->in_c, HW = o->in_h * o->in_w;
+    if (o->kind == GT_OP_SAVE || o->kind == GT_OP_ADD || (o->kind == GT_OP_RESHAPE && !gt__other_swaps(o))) return;
     fprintf(f, "\n/* op %d: %s (%d, %d, %d) -> (%d, %d, %d) */\n", id, gt_op_name(o->kind), o->in_c, o->in_h, o->in_w,
             o->out_c, o->out_h, o->out_w);
+    if (gt__other_swaps(o)) fprintf(f, "static void GT_FN(op%d)(const float *restrict x, float *restrict y) {\n", id);
+    else fprintf(f, "static void GT_FN(op%d)(float *restrict x) {\n", id);
     switch (o->kind) {
     case GT_OP_AFFINE:
-        snprintf(name, sizeof name, "gt_s%d", id), gt__emit_array(f, name, o->w, C);
-        snprintf(name, sizeof name, "gt_t%d", id), gt__emit_array(f, name, o->b, C);
-        fprintf(f, "static void gt_op%d(float *restrict x) {\n    for (int i = 0; i < %d; i++)\n", id, HW);
-        fprintf(f, "        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * gt_s%d[c] + gt_t%d[c];\n}\n", C,
-                C, C, id, id);
+        fprintf(f, "    for (int i = 0; i < %d; i++)\n", HW);
+        fprintf(f, "        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * gt_s%d[c] + gt_t%d[c];\n", C, C, C,
+                id, id);
         break;
     case GT_OP_INORM:
-        if (o->w) {
-            snprintf(name, sizeof name, "gt_s%d", id), gt__emit_array(f, name, o->w, C);
-            snprintf(name, sizeof name, "gt_t%d", id), gt__emit_array(f, name, o->b, C);
-        }
-        fprintf(f, "static void gt_op%d(float *restrict x) {\n", id);
         fprintf(f, "    double m[%d] = {0}, v[%d] = {0};\n    float sc[%d], sh[%d];\n", C, C, C, C);
         fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) m[c] += x[i * %d + c];\n", HW, C, C);
         fprintf(f, "    for (int c = 0; c < %d; c++) m[c] /= %d.0;\n", C, HW);
@@ -227,61 +326,55 @@ static gt_status gt__emit_other(FILE *f, int id, const gt_op *o, bool *swaps) {
                 (double)o->eps);
         if (o->w) fprintf(f, "        sh[c] = sh[c] * gt_s%d[c] + gt_t%d[c], sc[c] *= gt_s%d[c];\n", id, id, id);
         fputs("    }\n", f);
-        fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * sc[c] + sh[c];\n}\n",
+        fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * sc[c] + sh[c];\n",
                 HW, C, C, C);
         break;
-    case GT_OP_RELU:
-    case GT_OP_LRELU:
-    case GT_OP_TANH:
-    case GT_OP_SIGMOID:
-        fprintf(f, "static void gt_op%d(float *restrict x) {\n    for (int i = 0; i < %d; i++) {\n", id, C * HW);
-        fputs("        const float v = x[i];\n        x[i] = ", f);
-        gt__emit_act(f, o, "v");
-        fputs(";\n    }\n}\n", f);
-        break;
     case GT_OP_UP2:
-        *swaps = true;
-        fprintf(f, "static void gt_op%d(const float *restrict x, float *restrict y) {\n", id);
         fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n        for (int ox = 0; ox < %d; ox++)\n", 2 * o->in_h, 2 * o->in_w);
-        fprintf(f, "            memcpy(y + (oy * %d + ox) * %d, x + ((oy / 2) * %d + ox / 2) * %d, %d * sizeof(float));\n}\n",
+        fprintf(f, "            memcpy(y + (oy * %d + ox) * %d, x + ((oy / 2) * %d + ox / 2) * %d, %d * sizeof(float));\n",
                 2 * o->in_w, C, o->in_w, C, C);
         break;
     case GT_OP_RESHAPE:
-        /* the flat (C, H, W) order is kept: channel-last positions move unless one side is 1 x 1 or 1 channel */
-        if ((HW == 1 || C == 1) && (o->out_h * o->out_w == 1 || o->out_c == 1)) {
-            fputs("/* (nothing to move) */\n", f);
-            break;
-        }
-        *swaps = true;
-        fprintf(f, "static void gt_op%d(const float *restrict x, float *restrict y) {\n", id);
-        fprintf(f, "    for (int c = 0; c < %d; c++)\n        for (int i = 0; i < %d; i++) {\n", o->out_c,
-                o->out_h * o->out_w);
+        fprintf(f, "    for (int c = 0; c < %d; c++)\n        for (int i = 0; i < %d; i++) {\n", o->out_c, o->out_h * o->out_w);
         fprintf(f, "            const int fl = c * %d + i;\n", o->out_h * o->out_w);
-        fprintf(f, "            y[i * %d + c] = x[(fl %% %d) * %d + fl / %d];\n        }\n}\n", o->out_c, HW, C, HW);
+        fprintf(f, "            y[i * %d + c] = x[(fl %% %d) * %d + fl / %d];\n        }\n", o->out_c, HW, C, HW);
         break;
-    default: break; /* SAVE and ADD: inline in the function */
+    default: /* activations */
+        fprintf(f, "    for (int i = 0; i < %d; i++) {\n        const float v = x[i];\n        x[i] = ", C * HW);
+        gt__emit_act(f, o, "v");
+        fputs(";\n    }\n", f);
+        break;
     }
-    return GT_OK;
+    fputs("}\n", f);
 }
 
 static const char gt__prelude[] =
     "#include <math.h>\n#include <string.h>\n\n"
+    "/* 8-float vectors: GNU C vector types (gcc, clang), else a struct; GT_EXPORT_PORTABLE forces the struct.\n"
+    " * On x86-64 with gcc the kernels are compiled twice, the second copy for AVX2 + FMA, picked at run\n"
+    " * time (GT_EXPORT_BASE: the first only). */\n"
     "#if defined(__GNUC__) && !defined(GT_EXPORT_PORTABLE)\n"
     "typedef float gv8 __attribute__((vector_size(32)));\n"
-    "static inline gv8 gv_zero(void) { return (gv8){0}; }\n"
-    "static inline gv8 gv_madd(gv8 a, gv8 w, float v) { return a + w * v; }\n"
-    "static inline gv8 gv_fma(gv8 a, gv8 x, gv8 w) { return a + x * w; }\n"
+    "typedef float gv8u __attribute__((vector_size(32), aligned(4), may_alias));\n"
+    "#define GV_ZERO ((gv8){0})\n"
+    "#define GV_LOAD(p) ((gv8)(*(const gv8u *)(p)))\n"
+    "#define GV_STORE(p, v) (*(gv8u *)(p) = (v))\n"
+    "#define GV_MADD(a, w, v) ((a) + (w) * (v))\n"
+    "#define GV_FMA(a, x, w) ((a) + (x) * (w))\n"
+    "#if !defined(__clang__) && defined(__x86_64__) && !defined(GT_EXPORT_BASE)\n"
+    "#define GT_DISPATCH 1\n#include <immintrin.h>\n"
+    "#endif\n"
     "#else\n"
     "typedef struct { float v[8]; } gv8;\n"
-    "static inline gv8 gv_zero(void) { gv8 a = {{0}}; return a; }\n"
+    "static inline gv8 gv_load(const float *p) { gv8 r; memcpy(&r, p, sizeof r); return r; }\n"
     "static inline gv8 gv_madd(gv8 a, gv8 w, float v) { for (int i = 0; i < 8; i++) a.v[i] += w.v[i] * v; return a; }\n"
     "static inline gv8 gv_fma(gv8 a, gv8 x, gv8 w) { for (int i = 0; i < 8; i++) a.v[i] += x.v[i] * w.v[i]; return a; }\n"
-    "#endif\n"
-    "static inline gv8 gv_load(const float *p) { gv8 v; memcpy(&v, p, sizeof v); return v; }\n"
-    "static inline void gv_store(float *p, gv8 v) { memcpy(p, &v, sizeof v); }\n"
-    "static inline float gv_sum(gv8 v) {\n"
-    "    float t[8];\n    memcpy(t, &v, sizeof t);\n"
-    "    return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));\n}\n"
+    "#define GV_ZERO ((gv8){{0}})\n"
+    "#define GV_LOAD(p) gv_load(p)\n"
+    "#define GV_STORE(p, v) memcpy((p), &(v), sizeof(gv8))\n"
+    "#define GV_MADD(a, w, v) gv_madd((a), (w), (v))\n"
+    "#define GV_FMA(a, x, w) gv_fma((a), (x), (w))\n"
+    "#endif\n\n"
     "/* (C, HW) <-> (HW, C) */\n"
     "static inline void gt_to_hwc(const float *restrict x, float *restrict y, int c, int hw) {\n"
     "    for (int i = 0; i < c; i++)\n        for (int j = 0; j < hw; j++) y[j * c + i] = x[i * hw + j];\n}\n"
@@ -297,7 +390,58 @@ static bool gt__ident_ok(const char *s) {
     return true;
 }
 
-static gt_status gt__emit(FILE *f, const gt_prog *p, const char *fn, bool int8) {
+/* The kernels and GT_FN(run)(in, out): written once into a memory stream, emitted twice. */
+static gt_status gt__emit_body(FILE *f, const gt_prog *p, bool int8, const bool *fused, const bool *swap) {
+    for (int i = 0; i < p->n; i++) {
+        const gt_op *o = &p->ops[i];
+        if (fused[i] || (gt__is_layer(o) && int8 && o->qw)) continue;
+        if (gt__is_layer(o)) {
+            int j = i + 1;
+            const gt_op *aff = j < p->n && fused[j] && p->ops[j].kind == GT_OP_AFFINE ? &p->ops[j++] : NULL;
+            const gt_op *act = j < p->n && fused[j] ? &p->ops[j] : NULL;
+            gt__emit_layer_fn(f, i, o, aff, act);
+        } else {
+            gt__emit_other_fn(f, i, o);
+        }
+    }
+    fputs("\nstatic void GT_FN(run)(const float *in, float *out) {\n", f);
+    const int64_t ni = gt_prog_in_numel(p), no = gt_prog_out_numel(p);
+    if (p->in_c > 1 && p->in_h * p->in_w > 1) fprintf(f, "    gt_to_hwc(in, gt_x0, %d, %d);\n", p->in_c, p->in_h * p->in_w);
+    else fprintf(f, "    memcpy(gt_x0, in, %lld * sizeof(float));\n", (long long)ni);
+    int cur = 0, depth = 0;
+    for (int i = 0; i < p->n; i++) {
+        const gt_op *o = &p->ops[i];
+        if (fused[i]) continue;
+        const char *x = cur ? "gt_x1" : "gt_x0", *y = cur ? "gt_x0" : "gt_x1";
+        const int64_t n = (int64_t)o->in_c * o->in_h * o->in_w;
+        if (gt__is_layer(o) && int8 && o->qw) {
+            char pre[16];
+            snprintf(pre, sizeof pre, "op%d_", i);
+            fprintf(f, "    gt_to_chw(%s, gt_q0, %d, %d);\n", x, o->in_c, o->in_h * o->in_w);
+            if (gt__q8_emit_call(f, o, pre, "gt_q0", "gt_q1") != GT_OK) return gt_last_status();
+            fprintf(f, "    gt_to_hwc(gt_q1, %s, %d, %d);\n", y, o->out_c, o->out_h * o->out_w);
+        } else if (o->kind == GT_OP_SAVE) {
+            fprintf(f, "    memcpy(gt_st[%d], %s, %lld * sizeof(float));\n", depth++, x, (long long)n);
+        } else if (o->kind == GT_OP_ADD) {
+            fprintf(f, "    for (int i = 0; i < %lld; i++) %s[i] += gt_st[%d][i];\n", (long long)n, x, --depth);
+        } else if (o->kind == GT_OP_RESHAPE && !swap[i]) {
+            /* nothing moves */
+        } else if (swap[i]) {
+            fprintf(f, "    GT_FN(op%d)(%s, %s);\n", i, x, y);
+        } else {
+            fprintf(f, "    GT_FN(op%d)(%s);\n", i, x);
+        }
+        if (swap[i]) cur = !cur;
+    }
+    const char *x = cur ? "gt_x1" : "gt_x0";
+    if (p->out_c > 1 && p->out_h * p->out_w > 1)
+        fprintf(f, "    gt_to_chw(%s, out, %d, %d);\n}\n", x, p->out_c, p->out_h * p->out_w);
+    else
+        fprintf(f, "    memcpy(out, %s, %lld * sizeof(float));\n}\n", x, (long long)no);
+    return GT_OK;
+}
+
+static gt_status gt__emit(FILE *f, const gt_prog *p, const char *fn, bool int8, bool *fused, bool *swap) {
     char up[64];
     size_t nl = strlen(fn);
     for (size_t i = 0; i <= nl; i++) up[i] = (char)toupper((unsigned char)fn[i]);
@@ -308,79 +452,68 @@ static gt_status gt__emit(FILE *f, const gt_prog *p, const char *fn, bool int8) 
     fprintf(f, " *   in  (%d, %d, %d) = %lld floats%s\n", p->in_c, p->in_h, p->in_w, (long long)ni,
             p->translator ? " (an image, C x H x W row-major)" : " (a latent vector)");
     fprintf(f, " *   out (%d, %d, %d) = %lld floats (C x H x W row-major)\n", p->out_c, p->out_h, p->out_w, (long long)no);
-    fprintf(f, " *   %lld multiply-accumulates and %lld parameters a sample; %d ops; %s weights\n",
+    fprintf(f, " *   %lld multiply-accumulates and %lld parameters a sample; %d ops; %s layers\n",
             (long long)gt_prog_macs(p), (long long)gt_prog_params(p), p->n, int8 ? "int8" : "float");
     fprintf(f, " * One sample a call; static work buffers, so one call at a time (not reentrant). */\n");
     fprintf(f, "#define %s_IN_NUMEL %lld\n#define %s_OUT_NUMEL %lld\n\n", up, (long long)ni, up, (long long)no);
     fputs(gt__prelude, f);
     if (int8 && gt__q8_emit_kernels(f) != GT_OK) return gt_last_status();
-    bool *swap = calloc((size_t)p->n, sizeof *swap), *fused = calloc((size_t)p->n, sizeof *fused);
-    if (!swap || !fused) {
-        free(swap), free(fused);
-        return gt_set_error(GT_ERR_OOM, "gt_prog_export_c: out of memory");
-    }
-    gt_status st = GT_OK;
-    for (int i = 0; i < p->n && st == GT_OK; i++) {
+    /* the data: weights, and which ops are fused into a layer or move to the other buffer */
+    int zero_n = 0;
+    for (int i = 0; i < p->n; i++) {
         const gt_op *o = &p->ops[i];
+        gt_status st = GT_OK;
         if (fused[i]) continue;
-        char pre[16];
-        snprintf(pre, sizeof pre, "op%d_", i);
         if (gt__is_layer(o) && int8 && o->qw) {
-            fprintf(f, "\n/* op %d: int8 %s %d -> %d */\n", i, gt_op_name(o->kind), o->cin, o->cout);
+            char pre[16];
+            snprintf(pre, sizeof pre, "op%d_", i);
+            fprintf(f, "\n/* op %d: int8 %s */\n", i, gt_op_name(o->kind));
             st = gt__q8_emit_weights(f, o, pre);
             swap[i] = true;
         } else if (gt__is_layer(o)) {
             int j = i + 1;
             const gt_op *aff = j < p->n && p->ops[j].kind == GT_OP_AFFINE ? &p->ops[j++] : NULL;
-            const gt_op *act = j < p->n && gt__is_act(p->ops[j].kind) ? &p->ops[j++] : NULL;
+            if (j < p->n && gt__is_act(p->ops[j].kind)) j++;
             for (int k = i + 1; k < j; k++) fused[k] = true;
-            st = gt__emit_layer(f, i, o, aff, act);
+            st = gt__emit_layer_data(f, i, o, aff);
+            gt__lay L = gt__layout(o);
+            if (!L.dot && L.cin > zero_n) zero_n = L.cin;
             swap[i] = true;
         } else {
-            st = gt__emit_other(f, i, o, &swap[i]);
+            gt__emit_other_data(f, i, o);
+            swap[i] = gt__other_swaps(o);
         }
+        if (st != GT_OK) return st;
     }
+    fprintf(f, "\nstatic _Alignas(32) float gt_x0[%lld], gt_x1[%lld];\n", (long long)buf, (long long)buf);
+    if (p->max_stack) fprintf(f, "static _Alignas(32) float gt_st[%d][%lld];\n", p->max_stack, (long long)buf);
+    if (int8) fprintf(f, "static _Alignas(32) float gt_q0[%lld], gt_q1[%lld];\n", (long long)buf, (long long)buf);
+    if (zero_n) fprintf(f, "static _Alignas(32) const float gt_zero[%d] = {0};\n", zero_n);
+    /* the kernels, twice */
+    char *body = NULL;
+    size_t body_n = 0;
+    FILE *m = open_memstream(&body, &body_n);
+    if (!m) return gt_set_error(GT_ERR_OOM, "gt_prog_export_c: out of memory");
+    gt_status st = gt__emit_body(m, p, int8, fused, swap);
+    if (fclose(m) != 0 && st == GT_OK) st = gt_set_error(GT_ERR_OOM, "gt_prog_export_c: out of memory");
     if (st == GT_OK) {
-        fprintf(f, "\nstatic _Alignas(32) float gt_x0[%lld], gt_x1[%lld];\n", (long long)buf, (long long)buf);
-        if (p->max_stack) fprintf(f, "static _Alignas(32) float gt_st[%d][%lld];\n", p->max_stack, (long long)buf);
-        if (int8) fprintf(f, "static _Alignas(32) float gt_q0[%lld], gt_q1[%lld];\n", (long long)buf, (long long)buf);
-        fprintf(f, "\nvoid %s(const float *in, float *out);\nvoid %s(const float *in, float *out) {\n", fn, fn);
-        if (p->in_c > 1 && p->in_h * p->in_w > 1)
-            fprintf(f, "    gt_to_hwc(in, gt_x0, %d, %d);\n", p->in_c, p->in_h * p->in_w);
-        else
-            fprintf(f, "    memcpy(gt_x0, in, %lld * sizeof(float));\n", (long long)ni);
-        int cur = 0, depth = 0;
-        for (int i = 0; i < p->n && st == GT_OK; i++) {
-            const gt_op *o = &p->ops[i];
-            if (fused[i]) continue;
-            const char *x = cur ? "gt_x1" : "gt_x0", *y = cur ? "gt_x0" : "gt_x1";
-            const int64_t n = (int64_t)o->in_c * o->in_h * o->in_w;
-            if (gt__is_layer(o) && int8 && o->qw) {
-                fprintf(f, "    gt_to_chw(%s, gt_q0, %d, %d);\n", x, o->in_c, o->in_h * o->in_w);
-                char pre[16];
-                snprintf(pre, sizeof pre, "op%d_", i);
-                st = gt__q8_emit_call(f, o, pre, "gt_q0", "gt_q1");
-                fprintf(f, "    gt_to_hwc(gt_q1, %s, %d, %d);\n", y, o->out_c, o->out_h * o->out_w);
-            } else if (o->kind == GT_OP_SAVE) {
-                fprintf(f, "    memcpy(gt_st[%d], %s, %lld * sizeof(float));\n", depth++, x, (long long)n);
-            } else if (o->kind == GT_OP_ADD) {
-                fprintf(f, "    for (int i = 0; i < %lld; i++) %s[i] += gt_st[%d][i];\n", (long long)n, x, --depth);
-            } else if (o->kind == GT_OP_RESHAPE && !swap[i]) {
-                /* nothing */
-            } else if (swap[i]) {
-                fprintf(f, "    gt_op%d(%s, %s);\n", i, x, y);
-            } else {
-                fprintf(f, "    gt_op%d(%s);\n", i, x);
-            }
-            if (swap[i]) cur = !cur;
-        }
-        const char *x = cur ? "gt_x1" : "gt_x0";
-        if (p->out_c > 1 && p->out_h * p->out_w > 1)
-            fprintf(f, "    gt_to_chw(%s, out, %d, %d);\n}\n", x, p->out_c, p->out_h * p->out_w);
-        else
-            fprintf(f, "    memcpy(out, %s, %lld * sizeof(float));\n}\n", x, (long long)no);
+        fputs("\n#ifdef GT_DISPATCH\n#pragma GCC push_options\n#pragma GCC target(\"avx2,fma\")\n"
+              "#undef GV_MADD\n#undef GV_FMA\n"
+              "#define GV_MADD(a, w, v) _mm256_fmadd_ps((w), _mm256_set1_ps(v), (a))\n"
+              "#define GV_FMA(a, x, w) _mm256_fmadd_ps((x), (w), (a))\n"
+              "#define GT_FN(name) gt_avx2_##name\n", f);
+        fwrite(body, 1, body_n, f);
+        fputs("#undef GT_FN\n#undef GV_MADD\n#undef GV_FMA\n"
+              "#define GV_MADD(a, w, v) ((a) + (w) * (v))\n#define GV_FMA(a, x, w) ((a) + (x) * (w))\n"
+              "#pragma GCC pop_options\n#endif\n\n#define GT_FN(name) gt_base_##name\n", f);
+        fwrite(body, 1, body_n, f);
+        fprintf(f, "#undef GT_FN\n\nvoid %s(const float *in, float *out);\nvoid %s(const float *in, float *out) {\n", fn, fn);
+        fputs("#ifdef GT_DISPATCH\n    static int gt_avx2 = -1;\n"
+              "    if (gt_avx2 < 0) gt_avx2 = __builtin_cpu_supports(\"avx2\") && __builtin_cpu_supports(\"fma\");\n"
+              "    if (gt_avx2) {\n        gt_avx2_run(in, out);\n        return;\n    }\n#endif\n"
+              "    gt_base_run(in, out);\n}\n", f);
     }
-    free(swap), free(fused);
+    free(body);
     return st;
 }
 
@@ -401,14 +534,21 @@ gt_status gt_prog_export_c(const gt_prog *p, const char *path, const gt_export_o
         if ((need_w && !o->w) || (o->kind == GT_OP_AFFINE && !o->b) || (o->kind == GT_OP_INORM && o->w && !o->b))
             return gt_set_error(GT_ERR_ARG, "export: op %d (%s) lacks its float weights", i, gt_op_name(o->kind));
     }
+    bool *fused = calloc((size_t)p->n, sizeof *fused), *swap = calloc((size_t)p->n, sizeof *swap);
+    if (!fused || !swap) {
+        free(fused), free(swap);
+        return gt_set_error(GT_ERR_OOM, "gt_prog_export_c: out of memory");
+    }
     gt_atomic_file a;
     gt_status st = gt_atomic_open(&a, path);
-    if (st != GT_OK) return st;
-    st = gt__emit(a.f, p, fn, int8);
-    if (st != GT_OK) {
-        gt_atomic_abort(&a);
-        return st;
+    if (st == GT_OK) {
+        st = gt__emit(a.f, p, fn, int8, fused, swap);
+        if (st != GT_OK) gt_atomic_abort(&a);
+        else {
+            if (ferror(a.f)) a.failed = true;
+            st = gt_atomic_commit(&a);
+        }
     }
-    if (ferror(a.f)) a.failed = true;
-    return gt_atomic_commit(&a);
+    free(fused), free(swap);
+    return st;
 }
