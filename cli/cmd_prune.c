@@ -21,7 +21,8 @@ static int gt__fail(const char *what) {
 static void gt__widths_text(const gt_channel_group *g, int n, const int *w, char *buf, size_t len) {
     size_t k = 0;
     buf[0] = '\0';
-    for (int i = 0; i < n && k < len; i++) k += (size_t)snprintf(buf + k, len - k, "%s%s=%d", i ? "," : "", g[i].opt_key, w[i]);
+    for (int i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s=%d", i ? "," : "", g[i].opt_key, w[i]);
 }
 
 typedef struct {
@@ -66,7 +67,8 @@ int gt_cmd_prune(int argc, char **argv) {
          "held-out images: Fashion-MNIST test items 0..N-1 (5000)", false},
         {"--search-max", GT_ARG_INT, &search_max, 1, 100000, false, "N",
          "candidates scored at most; more feasible ones: an evolutionary search (64)", false},
-        {"--search-seed", GT_ARG_U64, &search_seed, 0, 0, false, "S", "latents of the FID and the search's draws (0)", false},
+        {"--search-seed", GT_ARG_U64, &search_seed, 0, 0, false, "S", "latents of the FID and the search's draws (0)",
+         false},
         {"--top", GT_ARG_INT, &top, 1, 100000, false, "K", "ranked candidates printed (10)", false},
         {"--finetune", GT_ARG_I64, &finetune, 1, 100000000, false, "STEPS",
          "then distill the pruned student from the original for STEPS steps (gantry distill)", false},
@@ -88,7 +90,8 @@ int gt_cmd_prune(int argc, char **argv) {
     if (rc) return GT_EXIT_USAGE;
     if (!ckpt) return gt_args_error("prune", "--ckpt FILE is required");
     if (!out) return gt_args_error("prune", "--out FILE is required");
-    const bool has_keep = gt_args_find(spec, ns, "--keep")->given, has_budget = gt_args_find(spec, ns, "--budget")->given;
+    const bool has_keep = gt_args_find(spec, ns, "--keep")->given;
+    const bool has_budget = gt_args_find(spec, ns, "--budget")->given;
     if ((int)has_keep + (int)(widths_s != NULL) + (int)has_budget != 1)
         return gt_args_error("prune", "give exactly one of --keep R, --widths K=N,... and --budget B");
     const bool imp_auto = !strcmp(imp_s, "auto");
@@ -97,7 +100,8 @@ int gt_cmd_prune(int argc, char **argv) {
     if (!has_budget) {
         static const char *const sflags[] = {"--search-n", "--search-real", "--search-max", "--search-seed", "--top"};
         for (int i = 0; i < 5; i++)
-            if (gt_args_find(spec, ns, sflags[i])->given) return gt_args_error("prune", "%s goes with --budget", sflags[i]);
+            if (gt_args_find(spec, ns, sflags[i])->given)
+                return gt_args_error("prune", "%s goes with --budget", sflags[i]);
     }
     if ((finetune > 0) != (ft_out != NULL))
         return gt_args_error("prune", "--finetune STEPS and --finetune-out DIR go together");
@@ -155,15 +159,18 @@ int gt_cmd_prune(int argc, char **argv) {
         gt_status st = gt_prune_search(&T, &o, &r);
         gt_prune_fid_free(sc.fid);
         if (st != GT_OK) {
-            if (st == GT_ERR_ARG && strstr(gt_last_error(), "smallest feasible")) status = gt_args_error("prune", "--budget: %s", gt_last_error());
-            else status = gt__fail("search");
+            if (st == GT_ERR_ARG && strstr(gt_last_error(), "smallest feasible"))
+                status = gt_args_error("prune", "--budget: %s", gt_last_error());
+            else
+                status = gt__fail("search");
             goto done;
         }
         printf("search: %lld MACs allowed (%.4g of %lld); %s; %d candidate%s scored (%s), FID of %lld images vs "
                "Fashion-MNIST test 0..%lld\n",
                (long long)r.budget_macs, (double)r.budget_macs / (double)r.teacher_macs, (long long)r.teacher_macs,
-               r.grid > 0 ? "grid of fractions 1/8..1 per group" : "a grid too large to count", r.n, r.n == 1 ? "" : "s",
-               r.exhaustive ? "every feasible one" : "evolutionary", (long long)search_n, (long long)search_real - 1);
+               r.grid > 0 ? "grid of fractions 1/8..1 per group" : "a grid too large to count", r.n,
+               r.n == 1 ? "" : "s", r.exhaustive ? "every feasible one" : "evolutionary", (long long)search_n,
+               (long long)search_real - 1);
         printf("%4s  %-40s %12s %7s %10s %9s\n", "rank", "widths", "MACs", "x fewer", "params", "FID");
         for (int k = 0; k < r.n && k < top; k++) {
             char wt[512];
@@ -197,7 +204,8 @@ int gt_cmd_prune(int argc, char **argv) {
            imp_auto ? ", auto" : "");
     printf("  %-10s %6s -> %s\n", "group", "size", "kept");
     for (int i = 0; i < n; i++) printf("  %-10s %6d -> %d\n", g[i].opt_key, g[i].size, w[i]);
-    printf("  MACs    %lld -> %lld (%.2fx fewer)\n", (long long)t_macs, (long long)s_macs, (double)t_macs / (double)s_macs);
+    printf("  MACs    %lld -> %lld (%.2fx fewer)\n", (long long)t_macs, (long long)s_macs,
+           (double)t_macs / (double)s_macs);
     printf("  params  %lld -> %lld (%.2fx fewer)\n", (long long)t_params, (long long)s_params,
            (double)t_params / (double)s_params);
     printf("wrote %s (a training checkpoint; %s)\n", out,
@@ -211,7 +219,8 @@ int gt_cmd_prune(int argc, char **argv) {
             status = gt__fail("--finetune");
             goto done;
         }
-        printf("fine-tuned %lld steps by distillation from %s -> %s/last.safetensors\n", (long long)finetune, ckpt, ft_out);
+        printf("fine-tuned %lld steps by distillation from %s -> %s/last.safetensors\n", (long long)finetune, ckpt,
+               ft_out);
     }
 done:
     gt_net_free(&T);

@@ -112,7 +112,8 @@ gt_status gt_channel_importance(const gt_net *G, const gt_channel_group *g, gt_i
         for (int c = 0; c < g->size; c++) out[c] = fabsf(w[c]);
         return GT_OK;
     }
-    if (imp != GT_IMPORTANCE_L1) return gt_set_error(GT_ERR_ARG, "gt_channel_importance: unknown importance %d", (int)imp);
+    if (imp != GT_IMPORTANCE_L1)
+        return gt_set_error(GT_ERR_ARG, "gt_channel_importance: unknown importance %d", (int)imp);
     gt_tensor *t = gt__ref_tensor(G, g, &g->producer);
     if (!t) return gt_last_status();
     int64_t inner = 1;
@@ -259,7 +260,10 @@ gt_status gt_prune_indices(const gt_net *T, const int *widths, const int *const 
         for (int d = 0; d < dst->ndim; d++) want[d] = (int)src->shape[d];
         for (int i = 0; i < n; i++)
             for (int k = 0; k < g[i].n_refs; k++)
-                if (!strcmp(g[i].refs[k].param, sp->name)) map[g[i].refs[k].dim] = keep[i], want[g[i].refs[k].dim] = widths[i];
+                if (!strcmp(g[i].refs[k].param, sp->name)) {
+                    map[g[i].refs[k].dim] = keep[i];
+                    want[g[i].refs[k].dim] = widths[i];
+                }
         for (int d = 0; d < dst->ndim && st == GT_OK; d++)
             if (dst->shape[d] != want[d])
                 st = gt_set_error(GT_ERR_SHAPE, "pruned model %s: %s dim %d has %lld entries, the groups give %d (the "
@@ -327,7 +331,8 @@ gt_status gt_model_cost(const gt_model_config *c, int64_t *macs, int64_t *params
 }
 
 gt_status gt_prune_write_checkpoint(const char *teacher_ckpt, const gt_net *S, const char *path) {
-    if (!teacher_ckpt || !S || !S->ops || !path) return gt_set_error(GT_ERR_ARG, "gt_prune_write_checkpoint: NULL argument");
+    if (!teacher_ckpt || !S || !S->ops || !path)
+        return gt_set_error(GT_ERR_ARG, "gt_prune_write_checkpoint: NULL argument");
     gt_safetensors s;
     gt_st_init(&s);
     gt_status st = gt_st_load(&s, teacher_ckpt);
@@ -337,7 +342,8 @@ gt_status gt_prune_write_checkpoint(const char *teacher_ckpt, const gt_net *S, c
     if (!json) st = gt_set_error(GT_ERR_FORMAT, "%s: not a gantry training checkpoint (no \"config\")", teacher_ckpt);
     if (st == GT_OK) st = gt_train_config_from_json(&c, json, teacher_ckpt);
     if (st == GT_OK && strcmp(c.model.name, S->cfg.name))
-        st = gt_set_error(GT_ERR_ARG, "%s holds a %s model, the pruned one is %s", teacher_ckpt, c.model.name, S->cfg.name);
+        st = gt_set_error(GT_ERR_ARG, "%s holds a %s model, the pruned one is %s", teacher_ckpt, c.model.name,
+                          S->cfg.name);
     gt_trainer t;
     memset(&t, 0, sizeof t);
     if (st == GT_OK) {

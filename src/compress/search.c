@@ -154,10 +154,12 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
     if (!T || !o || !o->score) return gt_set_error(GT_ERR_ARG, "gt_prune_search: teacher, options or scorer is NULL");
     if (o->max_evals < 1) return gt_set_error(GT_ERR_ARG, "prune search: max_evals must be >= 1, got %d", o->max_evals);
     if (!(o->budget > 0) || !isfinite(o->budget))
-        return gt_set_error(GT_ERR_ARG, "prune search: the budget must be > 0 (a fraction <= 1, or MACs), got %g", o->budget);
+        return gt_set_error(GT_ERR_ARG, "prune search: the budget must be > 0 (a fraction <= 1, or MACs), got %g",
+                            o->budget);
     const double *fr = o->fractions ? o->fractions : gt__fracs_default;
     const int nf = o->fractions ? o->n_fractions : (int)(sizeof gt__fracs_default / sizeof gt__fracs_default[0]);
-    if (nf < 1 || nf > GT__FRACS_MAX) return gt_set_error(GT_ERR_ARG, "prune search: 1..%d fractions, got %d", GT__FRACS_MAX, nf);
+    if (nf < 1 || nf > GT__FRACS_MAX)
+        return gt_set_error(GT_ERR_ARG, "prune search: 1..%d fractions, got %d", GT__FRACS_MAX, nf);
     for (int j = 0; j < nf; j++)
         if (!(fr[j] > 0 && fr[j] <= 1) || (j && fr[j] <= fr[j - 1]))
             return gt_set_error(GT_ERR_ARG, "prune search: fractions must be ascending in (0, 1]");
@@ -186,8 +188,9 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
     int64_t min_macs;
     if ((st = gt__macs(&s, ch, &min_macs)) != GT_OK) return st;
     if (min_macs > out->budget_macs)
-        return gt_set_error(GT_ERR_ARG, "budget %lld MACs (%.4g of the teacher's %lld) is below the smallest candidate: "
-                            "the smallest feasible budget is %lld MACs (%.4g), every group at %g of its width",
+        return gt_set_error(GT_ERR_ARG,
+                            "budget %lld MACs (%.4g of the teacher's %lld) is below the smallest candidate: the "
+                            "smallest feasible budget is %lld MACs (%.4g), every group at %g of its width",
                             (long long)out->budget_macs, (double)out->budget_macs / (double)out->teacher_macs,
                             (long long)out->teacher_macs, (long long)min_macs,
                             (double)min_macs / (double)out->teacher_macs, fr[0]);
@@ -206,7 +209,8 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
         }
         out->feasible = nfeas;
         out->exhaustive = st == GT_OK && nfeas <= o->max_evals;
-        for (int64_t k = 0; out->exhaustive && k < nfeas && st == GT_OK; k++) st = gt__score(&s, pts + k * s.n, (int)nfeas);
+        for (int64_t k = 0; out->exhaustive && k < nfeas && st == GT_OK; k++)
+            st = gt__score(&s, pts + k * s.n, (int)nfeas);
         if (st == GT_OK && !out->exhaustive) st = gt__evolve(&s, pts, nfeas);
         free(pts);
     }
@@ -238,7 +242,8 @@ void gt_prune_fid_free(gt_prune_fid *f) {
 }
 
 static bool gt__cacheable(const char *spec) {
-    return !strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train") || !strcmp(spec, "fashion-mnist:test");
+    return !strcmp(spec, "fashion-mnist") || !strcmp(spec, "fashion-mnist:train") ||
+           !strcmp(spec, "fashion-mnist:test");
 }
 
 gt_prune_fid *gt_prune_fid_open(const char *real_spec, int64_t n_real, int64_t n, uint64_t seed) {

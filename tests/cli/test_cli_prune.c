@@ -66,7 +66,8 @@ static void test_budget(void) {
     gt_net T;
     CHECK(gt_load_generator(g_ckpt, true, &T, NULL, NULL) == GT_OK);
     CHECK(gt_model_cost(&T.cfg, &full, NULL) == GT_OK);
-    CHECK_MSG(macs <= 0.3 * (double)full && macs > 0, "budget run: %lld MACs of %lld", (long long)macs, (long long)full);
+    CHECK_MSG(macs <= 0.3 * (double)full && macs > 0, "budget run: %lld MACs of %lld", (long long)macs,
+              (long long)full);
     gt_net_free(&T);
     gt_net_free(&P);
     /* below every candidate */
@@ -82,8 +83,8 @@ static void test_bad_input(void) {
     CHECK_CLI(2, "--keep must be in (0, 1]", "prune", "--ckpt", g_ckpt, "--keep", "0", "--out", out);
     CHECK_CLI(2, "unknown group 'gw9'", "prune", "--ckpt", g_ckpt, "--widths", "gw9=3", "--out", out);
     CHECK_CLI(2, "1..32", "prune", "--ckpt", g_ckpt, "--widths", "gw0=33", "--out", out);
-    CHECK_CLI(2, "--importance must be l1, bn or auto", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance", "l2",
-              "--out", out);
+    CHECK_CLI(2, "--importance must be l1, bn or auto", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance",
+              "l2", "--out", out);
     CHECK_CLI(2, "--search-n goes with --budget", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--search-n", "9",
               "--out", out);
     CHECK_CLI(2, "go together", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--finetune", "5", "--out", out);

@@ -48,7 +48,8 @@ static void test_all_kept_is_identity(void) {
         }
         CHECK(gt_model_opt(&S.cfg, "gw0") == 32 && gt_model_opt(&S.cfg, "gw2") == 8);
         gt_tensor *a = forward_eval(&T, 7, 5), *b = forward_eval(&S, 7, 5);
-        CHECK(a && b && gt_numel(a) == gt_numel(b) && !memcmp(gt_data(a), gt_data(b), (size_t)gt_numel(a) * sizeof(float)));
+        CHECK(a && b && gt_numel(a) == gt_numel(b) &&
+              !memcmp(gt_data(a), gt_data(b), (size_t)gt_numel(a) * sizeof(float)));
         gt_net_free(&S);
     }
     gt_net_free(&T);
@@ -225,7 +226,8 @@ static void test_search(void) {
     for (int a = 0; a < 6; a++)
         for (int b = 0; b < 6; b++)
             for (int c = 0; c < 6; c++) {
-                int64_t x = (int64_t)floor(32 * f[a] + 0.5), y = (int64_t)floor(16 * f[b] + 0.5), z = (int64_t)floor(8 * f[c] + 0.5);
+                int64_t x = (int64_t)floor(32 * f[a] + 0.5), y = (int64_t)floor(16 * f[b] + 0.5);
+                int64_t z = (int64_t)floor(8 * f[c] + 0.5);
                 feas += 16 * x * 9 + 81 * x * y + 784 * y * z + 3136 * z <= r.budget_macs;
             }
     CHECK_MSG(feas == r.feasible, "feasible %lld, by hand %lld", (long long)r.feasible, (long long)feas);
@@ -269,7 +271,8 @@ static void test_checkpoint(void) {
     CHECK(gt_prune_write_checkpoint(tp, &S, sp) == GT_OK);
     for (int raw = 0; raw < 2; raw++) {
         CHECK(gt_load_generator(sp, !raw, &L, &lc, &ema) == GT_OK && ema == !raw);
-        CHECK(gt_model_opt(&lc.model, "gw0") == 5 && gt_model_opt(&lc.model, "gw2") == 2 && gt_params_same_layout(&L.P, &S.P));
+        CHECK(gt_model_opt(&lc.model, "gw0") == 5 && gt_model_opt(&lc.model, "gw2") == 2);
+        CHECK(gt_params_same_layout(&L.P, &S.P));
         for (int i = 0; i < L.P.n; i++)
             CHECK(!memcmp(gt_data(L.P.v[i].t), gt_data(S.P.v[i].t), (size_t)gt_numel(S.P.v[i].t) * sizeof(float)));
         gt_net_free(&L);
