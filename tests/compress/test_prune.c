@@ -3,6 +3,7 @@
  * off; importance orders (l1, bn); MACs; the search's budget and ranking; bad input. */
 #include "../common/harness.h"
 #include "gantry/prune.h"
+#include "gantry/translate.h"
 
 /* A 28 px DCGAN G (groups gw0..gw2 = 4 ngf, 2 ngf, ngf) with random BN statistics and scales. */
 static void tiny_teacher(int ngf, uint64_t seed, gt_net *G) {
@@ -289,6 +290,64 @@ static void test_checkpoint(void) {
     gt_trainer_free(&t);
 }
 
+/* The same code on a translator with many groups (pix2pix: a residual stream listed by every block):
+ * all channels kept is the teacher bit for bit; its grid (6^11 points) is searched evolutionarily. */
+static gt_tensor *translate_eval(gt_net *G) {
+    gt_tensor *a = gt_test_uniform(13, GT_SHAPE(2, G->cfg.channels, G->cfg.res, G->cfg.res), -1.0f, 1.0f);
+    return gt_translate(G, a);
+}
+typedef struct {
+    gt_tensor *ref;
+    int calls;
+} tr_ctx;
+static gt_status tr_score(void *user, gt_net *G, double *s) {
+    tr_ctx *c = user;
+    c->calls++;
+    int m = gt_scope_begin();
+    gt_tensor *b = translate_eval(G);
+    double acc = 0;
+    for (int64_t k = 0; b && k < gt_numel(b); k++) acc += fabs(gt_data(b)[k] - gt_data(c->ref)[k]);
+    *s = acc;
+    gt_scope_end(m);
+    return b ? GT_OK : gt_last_status();
+}
+
+static void test_translator(void) {
+    gt_model_config c = gt_model_config_default("pix2pix");
+    if (!c.name[0]) {
+        fprintf(stderr, "  (no pix2pix family in this build: skipped)\n");
+        return;
+    }
+    gt_net T, S;
+    gt_rng r;
+    gt_rng_init(&r, 21);
+    CHECK(gt_model_build(&c, GT_NET_G, &r, &T) == GT_OK);
+    gt_channel_group g[GT_PRUNE_GROUPS_MAX];
+    int n = gt_prune_groups(&T, g, GT_PRUNE_GROUPS_MAX), w[GT_PRUNE_GROUPS_MAX];
+    CHECK(n > 3);
+    for (int i = 0; i < n; i++) w[i] = g[i].size;
+    CHECK(gt_prune(&T, w, GT_IMPORTANCE_L1, &S) == GT_OK && S.P.n == T.P.n);
+    for (int i = 0; i < S.P.n && i < T.P.n; i++)
+        CHECK(!memcmp(gt_data(S.P.v[i].t), gt_data(T.P.v[i].t), (size_t)gt_numel(T.P.v[i].t) * sizeof(float)));
+    tr_ctx tc = {translate_eval(&T), 0};
+    gt_tensor *b = translate_eval(&S);
+    CHECK(tc.ref && b && !memcmp(gt_data(tc.ref), gt_data(b), (size_t)gt_numel(b) * sizeof(float)));
+    gt_net_free(&S);
+    gt_prune_search_opts o;
+    gt_prune_search_opts_default(&o);
+    o.score = tr_score, o.user = &tc, o.budget = 0.5, o.max_evals = 4, o.seed = 3;
+    gt_prune_search_result res;
+    CHECK(gt_prune_search(&T, &o, &res) == GT_OK);
+    CHECK(res.grid == -1 && res.feasible == -1 && !res.exhaustive && res.n == 4 && tc.calls == 4);
+    for (int k = 0; k < res.n; k++) {
+        CHECK(res.c[k].macs <= res.budget_macs && res.c[k].macs > 0);
+        CHECK(k == 0 || res.c[k].score >= res.c[k - 1].score);
+        for (int j = 0; j < k; j++) CHECK(memcmp(res.c[k].widths, res.c[j].widths, sizeof res.c[k].widths) != 0);
+    }
+    gt_prune_search_result_free(&res);
+    gt_net_free(&T);
+}
+
 int main(void) {
     RUN(test_all_kept_is_identity);
     RUN(test_pruned_equals_zeroed_teacher);
@@ -296,5 +355,6 @@ int main(void) {
     RUN(test_bad_input);
     RUN(test_search);
     RUN(test_checkpoint);
+    RUN(test_translator);
     return gt_test_finish();
 }
