@@ -26,22 +26,38 @@ static void gt__widths_text(const gt_channel_group *g, int n, const int *w, char
 }
 
 typedef struct {
-    gt_prune_fid *fid;
+    gt_prune_fid *fid;         /* opened at the first candidate (a budget below all reads no images) */
+    int64_t n_img, n_real;
+    uint64_t seed;
     bool quiet;
     const gt_channel_group *g;
-    int n;
+    int n_groups;
 } gt__search_ctx;
 
 static void gt__progress(const gt_prune_candidate *c, int done, int total, void *user) {
     const gt__search_ctx *s = user;
     if (s->quiet) return;
     char w[512];
-    gt__widths_text(s->g, s->n, c->widths, w, sizeof w);
+    gt__widths_text(s->g, s->n_groups, c->widths, w, sizeof w);
     fprintf(stderr, "  candidate %d/%d  %-40s  MACs %lld  FID %.2f\n", done, total, w, (long long)c->macs, c->score);
 }
 
 static gt_status gt__score(void *user, gt_net *G, double *score) {
-    return gt_prune_fid_score(((gt__search_ctx *)user)->fid, G, score);
+    gt__search_ctx *s = user;
+    if (!s->fid) {
+        const gt_model_entry *e = gt_model_find(G->cfg.name);
+        const bool tr = e && e->translator;
+        if (!s->quiet)
+            fprintf(stderr, "gantry prune: held-out set: Fashion-MNIST test items 0..%lld (fmnist extractor)%s\n",
+                    (long long)s->n_real - 1, tr ? ", translated from their edges" : "");
+        s->fid = gt_prune_fid_open("fashion-mnist:test", s->n_real, s->n_img, s->seed);
+        if (!s->fid) {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", gt_last_error());
+            return gt_set_error(gt_last_status() ? gt_last_status() : GT_ERR_IO, "the held-out set: %s", msg);
+        }
+    }
+    return gt_prune_fid_score(s->fid, G, score);
 }
 
 int gt_cmd_prune(int argc, char **argv) {
@@ -141,16 +157,9 @@ int gt_cmd_prune(int argc, char **argv) {
     if (has_budget) {
         const gt_model_entry *e = gt_model_find(cfg.model.name);
         const bool tr = e && e->translator;
-        gt__search_ctx sc = {.quiet = quiet, .g = g, .n = n};
         if (tr) search_real = search_n; /* a translator: FID of the translations of test items 0..N-1 vs them */
-        if (!quiet)
-            fprintf(stderr, "gantry prune: held-out set: Fashion-MNIST test items 0..%lld (fmnist extractor)%s\n",
-                    (long long)search_real - 1, tr ? ", translated from their edges" : "");
-        sc.fid = gt_prune_fid_open("fashion-mnist:test", search_real, search_n, search_seed);
-        if (!sc.fid) {
-            status = gt__fail("the held-out set");
-            goto done;
-        }
+        gt__search_ctx sc = {.n_img = search_n, .n_real = search_real, .seed = search_seed, .quiet = quiet, .g = g,
+                             .n_groups = n};
         gt_prune_search_opts o;
         gt_prune_search_opts_default(&o);
         o.budget = budget, o.max_evals = search_max, o.seed = search_seed, o.importance = (gt_importance)imp;
