@@ -151,7 +151,7 @@ int gt_cmd_prune(int argc, char **argv) {
         goto done;
     }
     if (widths_s && gt_prune_parse_widths(g, n, widths_s, w) != GT_OK) {
-        status = gt_args_error("prune", "--widths: %s", gt_last_error());
+        status = gt_args_error("prune", "--%s", gt_last_error()); /* "widths: ..." */
         goto done;
     }
     if (has_budget) {
