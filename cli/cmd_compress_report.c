@@ -201,7 +201,7 @@ static gt_status gt__cr_model(gt__cr *R, gt__cr_row *row, gt__cr_row *q) {
         *q = *row;
         q->int8 = true;
         q->runs_on = "program, int8";
-        snprintf(q->label, sizeof q->label, "%s int8", row->label);
+        snprintf(q->label, sizeof q->label, "%.48s int8", row->label);
         st = gt_prog_quantize(&p, gt_data(zc), R->calib, R->pct);
         if (st == GT_OK) q->bytes = gt__cr_bytes(&p);
         if (st == GT_OK) st = gt__cr_latency(NULL, &p, z, 1, R->reps, &q->lat1_ms);
