@@ -166,6 +166,26 @@ static void test_every_op(void) {
     CHECK(txt && strstr(txt, "#define MY_NET_IN_NUMEL 7") && strstr(txt, "#define MY_NET_OUT_NUMEL 5"));
     free(txt);
     gt_prog_free(&p);
+
+    /* a translator family's lowering (pix2pix when registered), batch norms with moved statistics */
+    const gt_model_entry *e = gt_model_find("pix2pix");
+    if (e && e->lower) {
+        gt_model_config c = gt_model_config_default("pix2pix");
+        gt_model_opt_set(&c, "ngf", 4);
+        gt_model_opt_set(&c, "n_blocks", 2);
+        gt_model_opt_set(&c, "norm", 1);
+        gt_net G;
+        gt_rng rg;
+        gt_rng_init(&rg, 3);
+        CHECK(gt_model_build(&c, GT_NET_G, &rg, &G) == GT_OK);
+        int m = gt_scope_begin();
+        gt_net_forward(&G, gt_test_uniform(5, 4, (int64_t[]){2, c.channels, c.res, c.res}, -1.0f, 1.0f), GT_BN_TRAIN);
+        gt_scope_end(m);
+        CHECK(gt_prog_from_net(&G, &p) == GT_OK);
+        check_export("pix2pix", &p, NULL, 2, 1e-5f);
+        gt_prog_free(&p);
+        gt_net_free(&G);
+    }
 }
 
 /* A DCGAN generator with moved running statistics, as a program. */

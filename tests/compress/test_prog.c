@@ -65,6 +65,46 @@ static void test_dcgan_equals_forward(void) {
     check_dcgan(32, 3, 6, 10);
 }
 
+/* A translator family with lowering (pix2pix: reflection padding, instance or batch norms, residual
+ * blocks, transposed convs with out_pad), when it is registered: program == eval forward. */
+static void test_translator_equals_forward(void) {
+    const gt_model_entry *e = gt_model_find("pix2pix");
+    if (!e || !e->lower) {
+        printf("(pix2pix not registered with lowering: skipped)\n");
+        return;
+    }
+    const char *norms[2] = {"instance", "batch"};
+    for (int k = 0; k < 2; k++) {
+        gt_model_config c = gt_model_config_default("pix2pix");
+        gt_model_opt_set(&c, "ngf", 4);
+        gt_model_opt_set(&c, "n_blocks", 2);
+        gt_model_opt_set(&c, "norm", k);
+        gt_net G;
+        gt_rng r;
+        gt_rng_init(&r, 3);
+        CHECK_MSG(gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK, "%s", gt_last_error());
+        gt_tensor *x = gt_test_uniform(31, 4, (int64_t[]){3, c.channels, c.res, c.res}, -1.0f, 1.0f);
+        if (k == 1) {
+            int m = gt_scope_begin();
+            gt_net_forward(&G, x, GT_BN_TRAIN); /* moves the running statistics */
+            gt_scope_end(m);
+        }
+        gt_prog p;
+        CHECK_MSG(gt_prog_from_net(&G, &p) == GT_OK, "%s", gt_last_error());
+        CHECK(p.translator && p.in_c == c.channels && p.out_h == c.res);
+        bool prev = gt_no_grad_begin();
+        gt_tensor *want = gt_net_forward(&G, x, GT_BN_EVAL);
+        gt_grad_mode_restore(prev);
+        gt_tensor *got = gt_empty(GT_SHAPE(3, p.out_c, p.out_h, p.out_w));
+        CHECK(gt_prog_run(&p, gt_data(x), gt_data(got), 3) == GT_OK);
+        char what[64];
+        snprintf(what, sizeof what, "pix2pix (%s norm) program vs eval forward", norms[k]);
+        CHECK(gt_test_close(what, got, want, 0.0f, ATOL));
+        gt_prog_free(&p);
+        gt_net_free(&G);
+    }
+}
+
 /* A one-layer program (plus extra ops pushed by the caller) on input (c, h, w). */
 static gt_tensor *run1(gt_prog *p, gt_tensor *x) {
     CHECK_MSG(gt_prog_finish(p) == GT_OK, "finish: %s", gt_last_error());
@@ -319,6 +359,7 @@ static void test_macs(void) {
 
 int main(void) {
     RUN(test_dcgan_equals_forward);
+    RUN(test_translator_equals_forward);
     RUN(test_conv_ops);
     RUN(test_norms_and_activations);
     RUN(test_linear_reshape_save_add);
