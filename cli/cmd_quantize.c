@@ -115,7 +115,7 @@ int gt_cmd_quantize(int argc, char **argv) {
     bool ema = true, fid = true;
     gt_arg spec[] = {
         {"--ckpt", GT_ARG_STR, &ckpt, 0, 0, false, "FILE", "a training checkpoint whose family can be lowered (dcgan)", false},
-        {"--calib", GT_ARG_INT, &calib, 1, 100000, false, "N", "calibration latents or translator inputs (256)", false},
+        {"--calib", GT_ARG_INT, &calib, 1, 8192, false, "N", "calibration latents or translator inputs (256; at most 8192)", false},
         {"--pct", GT_ARG_DOUBLE, &pct, 0, 100, true, "P",
          "input scales from the P-th percentile of |activation| (99.99; 100 = the max)", false},
         {"--n", GT_ARG_INT, &n, 2, 100000, false, "N", "evaluation latents (or items), other than the calibration ones (1000)",
