@@ -109,9 +109,10 @@ static void push_affine(gt_prog *p, int c, uint64_t seed) {
     memcpy(o->w, randv(seed, c, 0.5f), sizeof(float) * c), memcpy(o->b, randv(seed + 1, c, 0.5f), sizeof(float) * c);
 }
 
-/* A translator-like program with every op kind but linear and reshape: reflection-padded convs,
- * instance norms, stride-2 down and transposed-conv up (out_pad), a residual block, nearest
- * upsampling, a standalone affine, all activations, a dot-product layer (3 outputs). */
+/* A translator-like program with every op kind but linear and reshape: reflection-padded convs
+ * (stride 1 and 2), instance norms, stride-2 down and transposed-conv up (out_pad), a residual
+ * block, nearest upsampling, a standalone affine, all activations, a dot-product layer (3 outputs,
+ * reflection padded). */
 static void test_every_op(void) {
     gt_prog p;
     gt_prog_init(&p, "t", true, 3, 9, 10);
@@ -134,10 +135,13 @@ static void test_every_op(void) {
     gt_prog_push(&p, GT_OP_UP2);
     push_affine(&p, 16, 10);
     gt_prog_push(&p, GT_OP_SIGMOID);
+    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 16, 16, 3, 2, 1, 0, randv(13, 16 * 16 * 9, 0.2f), NULL) == GT_OK);
+    p.ops[p.n - 1].pad_reflect = true;
     CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 16, 3, 3, 1, 1, 0, randv(11, 3 * 16 * 9, 0.2f), randv(12, 3, 0.1f)) == GT_OK);
+    p.ops[p.n - 1].pad_reflect = true;
     gt_prog_push(&p, GT_OP_LRELU)->slope = 0.1f;
     CHECK_MSG(gt_prog_finish(&p) == GT_OK, "%s", gt_last_error());
-    CHECK(p.out_c == 3 && p.out_h == 20 && p.out_w == 20);
+    CHECK(p.out_c == 3 && p.out_h == 10 && p.out_w == 10);
     gt_export_opts o = {NULL, false};
     check_export("every op (translator)", &p, &o, 3, 1e-5f);
     size_t n = 0;
