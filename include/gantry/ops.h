@@ -110,6 +110,15 @@ gt_tensor *gt_max_pool2d(gt_tensor *x, int kh, int kw, int sh, int sw, int ph, i
 gt_tensor *gt_adaptive_avg_pool2d(gt_tensor *x, int oh, int ow);
 gt_tensor *gt_upsample_nearest2d(gt_tensor *x, int oh, int ow);
 gt_tensor *gt_upsample_bilinear2d(gt_tensor *x, int oh, int ow); /* align_corners=false */
+/* torch.nn.functional.grid_sample: x (N, C, H, W) sampled at grid (N, Ho, Wo, 2) (x then y, in
+ * [-1, 1] normalised coordinates; align_corners as torch) -> (N, C, Ho, Wo); bilinear or nearest;
+ * padding zeros, border or reflection. Differentiable in x to any order (its backward is the
+ * transposed sampling, gt_grid_sample_t, whose backward is gt_grid_sample); grid takes no gradient. */
+typedef enum { GT_GRID_ZEROS = 0, GT_GRID_BORDER, GT_GRID_REFLECTION } gt_grid_pad;
+gt_tensor *gt_grid_sample(gt_tensor *x, gt_tensor *grid, bool bilinear, gt_grid_pad pad, bool align_corners);
+/* The adjoint: scatters y (N, C, Ho, Wo) back to (N, C, h, w) with the same weights. */
+gt_tensor *gt_grid_sample_t(gt_tensor *y, gt_tensor *grid, int h, int w, bool bilinear, gt_grid_pad pad,
+                            bool align_corners);
 
 /* --- misc --------------------------------------------------------------- */
 /* weight (num, dim), idx i32 of any shape -> (idx..., dim). */
