@@ -85,7 +85,8 @@ static gt_status gt__p2_check(const gt_model_config *c) {
         return gt_set_error(GT_ERR_ARG, "pix2pix: resolution %d is not supported (use 28 or 32)", c->res);
     if (c->channels != 1 && c->channels != 3)
         return gt_set_error(GT_ERR_ARG, "pix2pix: channels must be 1 or 3, got %d", c->channels);
-    if (c->n_classes != 0) return gt_set_error(GT_ERR_ARG, "pix2pix: the translator takes no classes (n_classes %d)", c->n_classes);
+    if (c->n_classes != 0)
+        return gt_set_error(GT_ERR_ARG, "pix2pix: the translator takes no classes (n_classes %d)", c->n_classes);
     int nb = (int)gt_model_opt(c, "n_blocks");
     for (int b = nb; b < GT__P2_MAX_BLOCKS; b++) {
         char key[24];

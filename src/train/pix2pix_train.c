@@ -30,7 +30,8 @@ static gt_status gt__p2t_init(gt_trainer *t) {
         return gt_set_error(GT_ERR_ARG, "the pix2pix scheme takes no gradient penalties or weight clipping");
     if (c->label_smooth > 0) return gt_set_error(GT_ERR_ARG, "the pix2pix scheme takes no label smoothing");
     const double l1 = gt_model_opt(&c->model, "lambda_l1");
-    if (!(l1 >= 0)) return gt_set_error(GT_ERR_ARG, "model %s lacks the option lambda_l1 (a weight >= 0)", c->model.name);
+    if (!(l1 >= 0))
+        return gt_set_error(GT_ERR_ARG, "model %s lacks the option lambda_l1 (a weight >= 0)", c->model.name);
     gt__p2t_state *s = calloc(1, sizeof *s);
     if (!s) return gt_set_error(GT_ERR_OOM, "pix2pix scheme: out of memory");
     s->lambda_l1 = l1;

@@ -41,10 +41,11 @@ static gt_status gt__tr_run(gt_net *G, const float *in, int64_t n, float *out) {
 gt_tensor *gt_translate(gt_net *G, gt_tensor *a) {
     if (!a || gt__tr_check(G) != GT_OK) return NULL;
     const gt_model_config *c = &G->cfg;
-    if (a->ndim != 4 || a->shape[0] < 1 || a->shape[1] != c->channels || a->shape[2] != c->res || a->shape[3] != c->res) {
+    if (a->ndim != 4 || a->shape[0] < 1 || a->shape[1] != c->channels || a->shape[2] != c->res ||
+        a->shape[3] != c->res) {
         char s[64];
-        gt_set_error(GT_ERR_SHAPE, "gt_translate: %s wants images (N, %d, %d, %d), got %s", c->name, c->channels, c->res,
-                     c->res, gt_shape_str(a, s, sizeof s));
+        gt_set_error(GT_ERR_SHAPE, "gt_translate: %s wants images (N, %d, %d, %d), got %s", c->name, c->channels,
+                     c->res, c->res, gt_shape_str(a, s, sizeof s));
         return NULL;
     }
     gt_tensor *ac = gt_contiguous(a);
@@ -68,7 +69,8 @@ gt_status gt_translate_fid(gt_net *G, const char *real_spec, int64_t n, const ch
     const int64_t total = ds->n, per = (int64_t)c->channels * c->res * c->res;
     float *items = malloc((size_t)(total * per) * sizeof(float));
     float *edges = malloc((size_t)(total * per) * sizeof(float));
-    if (!items || !edges) st = gt_set_error(GT_ERR_OOM, "gt_translate_fid: out of memory for %lld images", (long long)total);
+    if (!items || !edges)
+        st = gt_set_error(GT_ERR_OOM, "gt_translate_fid: out of memory for %lld images", (long long)total);
     if (st == GT_OK) st = gt_dataset_read_f32(ds, 0, total, items);
     gt_dataset_free(ds);
     if (st == GT_OK) st = gt_edges_f32(items, total, c->channels, c->res, c->res, edges);

@@ -52,6 +52,11 @@ static void test_l1_drops(void) {
     CHECK(s.loss_d > 0 && s.loss_g > 100.0 * l1 * 0.999 && s.d_real > 0 && s.d_real < 1 && s.d_fake > 0);
     printf("  L1 on a fixed batch: %.4f -> %.4f after 30 steps (loss_d %.3f, loss_g %.3f)\n", before, after, s.loss_d,
            s.loss_g);
+    /* the FID of the translations of the 32 discs' edges against the discs (raw pixels as features) */
+    double fid = NAN, fid0 = NAN;
+    CHECK_MSG(gt_translate_fid(&t.G, g_idx, 0, "pixels", &fid) == GT_OK, "%s", gt_last_error());
+    CHECK(gt_translate_fid(&t.G, g_idx, 16, "pixels", &fid0) == GT_OK);
+    CHECK_MSG(isfinite(fid) && fid > 0 && isfinite(fid0) && fid0 != fid, "fid %g (16 items: %g)", fid, fid0);
     /* the step's G loss is BCE(D'(A|G(A)), 1) + 100 L1(G(A), B): G before its step, D' after D's */
     gt_trainer u;
     CHECK(gt_trainer_init(&u, &c, NULL) == GT_OK);
@@ -124,6 +129,7 @@ static void test_refused(void) {
     CHECK(gt_trainer_init(&t, &d, NULL) == GT_OK);
     double l1;
     CHECK(gt_pix2pix_train_last_l1(&t, &l1) == GT_ERR_STATE);
+    CHECK(gt_translate_fid(&t.G, g_idx, 0, "pixels", &l1) == GT_ERR_ARG && strstr(gt_last_error(), "translator"));
     gt_trainer_free(&t);
 }
 
