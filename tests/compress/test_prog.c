@@ -188,6 +188,56 @@ static void test_conv_ops(void) {
     reflect_case(2, 2, 3, 2, 1, 6, 6);
 }
 
+/* One op on input x (N, C, H, W) as a program; its output (new tensor in scope). */
+static gt_tensor *run_op(gt_tensor *x, gt_op *proto, gt_tensor *w, gt_tensor *b) {
+    gt_prog p;
+    gt_prog_init(&p, "t", true, (int)x->shape[1], (int)x->shape[2], (int)x->shape[3]);
+    gt_op *o = gt_prog_push(&p, proto->kind);
+    gt_op keep = *proto;
+    keep.w = w ? malloc(sizeof(float) * (size_t)gt_numel(w)) : NULL, keep.b = b ? malloc(sizeof(float) * (size_t)gt_numel(b)) : NULL;
+    if (w) memcpy(keep.w, tdata(w), sizeof(float) * (size_t)gt_numel(w));
+    if (b) memcpy(keep.b, tdata(b), sizeof(float) * (size_t)gt_numel(b));
+    *o = keep;
+    gt_tensor *y = run1(&p, x);
+    gt_prog_free(&p);
+    return y;
+}
+
+/* PyTorch's modules (tests/parity/prog_ops.py): reflection pad + conv, conv_transpose2d with
+ * output_padding, InstanceNorm2d with and without affine, nearest upsampling. */
+static void test_pytorch_goldens(void) {
+    if (!gt_golden_run("prog_ops.py", "")) return;
+    const char *rn[2] = {"r1", "r2"};
+    const int rs[2] = {1, 2}, rp[2] = {1, 2};
+    for (int i = 0; i < 2; i++) {
+        char nm[4][16];
+        const char *leaf[4] = {"x", "w", "b", "y"};
+        for (int j = 0; j < 4; j++) snprintf(nm[j], sizeof nm[j], "%s.%s", rn[i], leaf[j]);
+        gt_tensor *x = gt_golden(nm[0]), *w = gt_golden(nm[1]), *b = gt_golden(nm[2]), *y = gt_golden(nm[3]);
+        if (!x || !w || !b || !y) {
+            CHECK_MSG(false, "golden %s missing", rn[i]);
+            continue;
+        }
+        gt_op o = {.kind = GT_OP_CONV, .cin = (int)w->shape[1], .cout = (int)w->shape[0], .k = (int)w->shape[2],
+                   .stride = rs[i], .pad = rp[i], .pad_reflect = true};
+        CHECK(gt_test_close(rn[i], run_op(x, &o, w, b), y, 1e-5f, ATOL));
+    }
+    gt_tensor *x = gt_golden("ct.x"), *w = gt_golden("ct.w"), *b = gt_golden("ct.b"), *y = gt_golden("ct.y");
+    if (x && w && b && y) {
+        gt_op o = {.kind = GT_OP_CONVT, .cin = 5, .cout = 3, .k = 3, .stride = 2, .pad = 1, .out_pad = 1};
+        CHECK(gt_test_close("conv_transpose2d output_padding 1", run_op(x, &o, w, b), y, 1e-5f, ATOL));
+    } else CHECK_MSG(false, "golden ct missing");
+    x = gt_golden("in.x"), w = gt_golden("in.w"), b = gt_golden("in.b");
+    if (x && w && b) {
+        gt_op o = {.kind = GT_OP_INORM, .cin = 5, .cout = 5, .eps = 1e-5f};
+        CHECK(gt_test_close("InstanceNorm2d affine", run_op(x, &o, w, b), gt_golden("in.y"), 1e-5f, ATOL));
+        CHECK(gt_test_close("InstanceNorm2d", run_op(x, &o, NULL, NULL), gt_golden("in.y0"), 1e-5f, ATOL));
+        gt_op u = {.kind = GT_OP_UP2};
+        CHECK(gt_test_close("nearest x2", run_op(x, &u, NULL, NULL), gt_golden("up.y"), 0.0f, 0.0f));
+    } else CHECK_MSG(false, "golden in missing");
+    gt_golden_free();
+}
+
 static void test_norms_and_activations(void) {
     const int C = 3, H = 5, W = 4;
     gt_tensor *x = gt_test_randn(11, 4, (int64_t[]){2, C, H, W}, 2.0f);
@@ -361,6 +411,7 @@ int main(void) {
     RUN(test_dcgan_equals_forward);
     RUN(test_translator_equals_forward);
     RUN(test_conv_ops);
+    RUN(test_pytorch_goldens);
     RUN(test_norms_and_activations);
     RUN(test_linear_reshape_save_add);
     RUN(test_finish_errors);
