@@ -3,13 +3,16 @@
  * weight (cout, cin, k, k); conv_transpose2d has weight (cin, cout, k, k) and output side
  * (in - 1) * stride - 2 * pad + k + out_pad; reflection padding is nn.ReflectionPad2d before a pad-0
  * conv; instance norm uses the biased variance over (H, W)). Ops with int8 weights go to
- * gt__q8_run_op (prog_quant.c). The workspaces are sized from max_act and max_stack and allocated
- * once per call; samples run in parallel (OpenMP), each thread with its own workspace. */
+ * gt__q8_run_op (prog_quant.c). Convolutions are an im2col (or, transposed, a col2im) around one
+ * gt_sgemm. The workspaces are sized from max_act, max_stack and the largest layer's columns and
+ * allocated once per call; samples run in parallel (OpenMP), each thread with its own workspace
+ * (one sample alone: the sgemms use the threads). */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backend/cpu/sgemm.h"
 #include "compress_internal.h"
 
 /* Reflection of i into [0, n) as nn.ReflectionPad2d (no edge repeat); n > pad >= |excess| holds. */
@@ -28,73 +31,63 @@ static void gt__run_linear(const gt_op *o, const float *restrict in, float *rest
     }
 }
 
-/* conv2d: for each output channel and row, accumulate over (ic, ky, kx) a contiguous run of the
- * output row (stride 1) or a strided read of the input row. */
-static void gt__run_conv(const gt_op *o, const float *restrict in, float *restrict out) {
+/* conv2d: the input's columns (cin * k * k, OH * OW), zero or reflection padded, then one sgemm
+ * with the weights (cout, cin * k * k). */
+static void gt__run_conv(const gt_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
     const int H = o->in_h, W = o->in_w, OH = o->out_h, OW = o->out_w, k = o->k, s = o->stride, p = o->pad;
-    for (int oc = 0; oc < o->cout; oc++) {
-        float *orow0 = out + (int64_t)oc * OH * OW;
-        const float bias = o->b ? o->b[oc] : 0.0f;
-        for (int i = 0; i < OH * OW; i++) orow0[i] = bias;
-        for (int ic = 0; ic < o->cin; ic++) {
-            const float *ip = in + (int64_t)ic * H * W;
-            const float *wk = o->w + ((int64_t)oc * o->cin + ic) * k * k;
-            for (int oy = 0; oy < OH; oy++) {
-                float *orow = orow0 + (int64_t)oy * OW;
-                for (int ky = 0; ky < k; ky++) {
+    const int64_t P = (int64_t)OH * OW, K = (int64_t)o->cin * k * k;
+    for (int ic = 0; ic < o->cin; ic++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                float *d = col + ((int64_t)(ic * k + ky) * k + kx) * P;
+                const float *ip = in + (int64_t)ic * H * W;
+                for (int oy = 0; oy < OH; oy++) {
                     int iy = oy * s - p + ky;
                     if (o->pad_reflect) iy = gt__reflect(iy, H);
-                    else if (iy < 0 || iy >= H) continue;
-                    const float *irow = ip + (int64_t)iy * W;
-                    for (int kx = 0; kx < k; kx++) {
-                        const float wv = wk[ky * k + kx];
-                        if (o->pad_reflect) {
-                            for (int ox = 0; ox < OW; ox++) orow[ox] += wv * irow[gt__reflect(ox * s - p + kx, W)];
-                        } else {
-                            /* ox range with 0 <= ox * s - p + kx < W */
-                            int lo = p - kx > 0 ? (p - kx + s - 1) / s : 0;
-                            int hi = (W - 1 + p - kx) >= 0 ? (W - 1 + p - kx) / s + 1 : 0;
-                            if (hi > OW) hi = OW;
-                            const float *ib = irow - p + kx;
-                            for (int ox = lo; ox < hi; ox++) orow[ox] += wv * ib[ox * s];
-                        }
+                    for (int ox = 0; ox < OW; ox++) {
+                        int ix = ox * s - p + kx;
+                        if (o->pad_reflect) ix = gt__reflect(ix, W);
+                        d[oy * OW + ox] = iy >= 0 && iy < H && ix >= 0 && ix < W ? ip[iy * W + ix] : 0.0f;
                     }
                 }
             }
-        }
-    }
+    gt_sgemm(o->cout, P, K, o->w, K, 1, col, P, 1, 0.0f, out, P, nth);
+    if (o->b)
+        for (int oc = 0; oc < o->cout; oc++)
+            for (int64_t i = 0; i < P; i++) out[oc * P + i] += o->b[oc];
 }
 
-/* conv_transpose2d as a scatter: input pixel (iy, ix) of channel ic adds w[ic][oc][ky][kx] * x to
- * output pixel (iy * s - p + ky, ix * s - p + kx). */
-static void gt__run_convt(const gt_op *o, const float *restrict in, float *restrict out) {
+/* conv_transpose2d: the columns (cout * k * k, H * W) = w^T @ x in one sgemm, then each added to the
+ * output pixel (iy * s - p + ky, ix * s - p + kx) it lands on. */
+static void gt__run_convt(const gt_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
     const int H = o->in_h, W = o->in_w, OH = o->out_h, OW = o->out_w, k = o->k, s = o->stride, p = o->pad;
+    const int64_t HW = (int64_t)H * W, R = (int64_t)o->cout * k * k;
+    gt_sgemm(R, HW, o->cin, o->w, 1, R, in, HW, 1, 0.0f, col, HW, nth);
     for (int oc = 0; oc < o->cout; oc++) {
         float *op = out + (int64_t)oc * OH * OW;
         const float bias = o->b ? o->b[oc] : 0.0f;
         for (int i = 0; i < OH * OW; i++) op[i] = bias;
-        for (int ic = 0; ic < o->cin; ic++) {
-            const float *ip = in + (int64_t)ic * H * W;
-            const float *wk = o->w + ((int64_t)ic * o->cout + oc) * k * k;
-            for (int iy = 0; iy < H; iy++) {
-                const float *irow = ip + (int64_t)iy * W;
-                for (int ky = 0; ky < k; ky++) {
-                    int oy = iy * s - p + ky;
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *src = col + ((int64_t)(oc * k + ky) * k + kx) * HW;
+                for (int iy = 0; iy < H; iy++) {
+                    const int oy = iy * s - p + ky;
                     if (oy < 0 || oy >= OH) continue;
-                    float *orow = op + (int64_t)oy * OW;
-                    for (int kx = 0; kx < k; kx++) {
-                        const float wv = wk[ky * k + kx];
-                        /* ix range with 0 <= ix * s - p + kx < OW */
-                        int lo = p - kx > 0 ? (p - kx + s - 1) / s : 0;
-                        int hi = (OW - 1 + p - kx) >= 0 ? (OW - 1 + p - kx) / s + 1 : 0;
-                        if (hi > W) hi = W;
-                        float *ob = orow - p + kx;
-                        for (int ix = lo; ix < hi; ix++) ob[ix * s] += wv * irow[ix];
+                    for (int ix = 0; ix < W; ix++) {
+                        const int ox = ix * s - p + kx;
+                        if (ox >= 0 && ox < OW) op[oy * OW + ox] += src[iy * W + ix];
                     }
                 }
             }
-        }
     }
+}
+
+/* The columns' size (floats) of a float conv or transposed conv. */
+static int64_t gt__col_numel(const gt_op *o) {
+    if (o->qw) return 0;
+    if (o->kind == GT_OP_CONV) return (int64_t)o->cin * o->k * o->k * o->out_h * o->out_w;
+    if (o->kind == GT_OP_CONVT) return (int64_t)o->cout * o->k * o->k * o->in_h * o->in_w;
+    return 0;
 }
 
 static void gt__run_inorm(const gt_op *o, const float *in, float *out) {
@@ -113,8 +106,10 @@ static void gt__run_inorm(const gt_op *o, const float *in, float *out) {
     }
 }
 
-/* One sample through every op: cur and nxt are two max_act buffers, stack depth * max_act. */
-static void gt__run_one(const gt_prog *p, const float *in, float *out, float *cur, float *nxt, float *stack) {
+/* One sample through every op: cur and nxt are two max_act buffers, stack depth * max_act, col the
+ * largest layer's columns; nth: the sgemms' threads (0: OpenMP's). */
+static void gt__run_one(const gt_prog *p, const float *in, float *out, float *cur, float *nxt, float *stack, float *col,
+                        int nth) {
     memcpy(cur, in, (size_t)gt_prog_in_numel(p) * sizeof *cur);
     int depth = 0;
     for (int i = 0; i < p->n; i++) {
@@ -127,8 +122,8 @@ static void gt__run_one(const gt_prog *p, const float *in, float *out, float *cu
         case GT_OP_CONVT:
             if (o->qw) gt__q8_run_op(o, cur, nxt);
             else if (o->kind == GT_OP_LINEAR) gt__run_linear(o, cur, nxt);
-            else if (o->kind == GT_OP_CONV) gt__run_conv(o, cur, nxt);
-            else gt__run_convt(o, cur, nxt);
+            else if (o->kind == GT_OP_CONV) gt__run_conv(o, cur, nxt, col, nth);
+            else gt__run_convt(o, cur, nxt, col, nth);
             break;
         case GT_OP_AFFINE:
             for (int c = 0; c < o->cout; c++)
@@ -196,14 +191,17 @@ gt_status gt_prog_run(const gt_prog *p, const float *in, float *out, int n) {
     int nt = omp_get_max_threads();
     if (nt > n) nt = n;
     if (nt < 1) nt = 1;
-    const int64_t per = (int64_t)(2 + p->max_stack) * p->max_act;
+    int64_t ncol = 0;
+    for (int i = 0; i < p->n; i++) ncol = gt__col_numel(&p->ops[i]) > ncol ? gt__col_numel(&p->ops[i]) : ncol;
+    const int64_t per = (int64_t)(2 + p->max_stack) * p->max_act + ncol;
     float *ws = malloc((size_t)(per * nt) * sizeof *ws);
     if (!ws) return gt_set_error(GT_ERR_OOM, "gt_prog_run: out of memory (%lld floats of workspace)", (long long)(per * nt));
     const int64_t ni = gt_prog_in_numel(p), no = gt_prog_out_numel(p);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (int s = 0; s < n; s++) {
         float *w = ws + per * omp_get_thread_num();
-        gt__run_one(p, in + (int64_t)s * ni, out + (int64_t)s * no, w, w + p->max_act, w + 2 * p->max_act);
+        gt__run_one(p, in + (int64_t)s * ni, out + (int64_t)s * no, w, w + p->max_act, w + 2 * p->max_act,
+                    w + (2 + p->max_stack) * p->max_act, nt > 1 ? 1 : 0);
     }
     free(ws);
     return GT_OK;
