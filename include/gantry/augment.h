@@ -69,6 +69,57 @@ gt_status gt_augment_set_state(gt_augment *a, const double *state);
  * Declared by src/augment/ below this line: DiffAugment's brightness, saturation, contrast,
  * translation and cutout; ADA's matrices and color transform. */
 
+/* DiffAugment with explicit draws, for N = x's batch size (the reference's semantics exactly):
+ *   brightness  x + (u - 0.5)                                  u (N) in [0, 1)
+ *   saturation  (x - mean_C x) * 2u + mean_C x                 u (N)
+ *   contrast    (x - mean_CHW x) * (u + 0.5) + mean_CHW x      u (N)
+ *   translation y[n, :, i, j] = x[n, :, i + tx[n], j + ty[n]], 0 outside (tx moves rows, dim 2; ty
+ *               columns, dim 3; the reference draws them in [-shift, shift], gt_diffaug_shift)
+ *   cutout      rows [ox - size_h / 2, ox - size_h / 2 + size_h) and columns likewise from oy (cut
+ *               to the image) set to 0; size = gt_diffaug_cutout_size(side); the reference draws
+ *               ox in [0, H + 1 - size_h % 2), oy in [0, W + 1 - size_w % 2)
+ * Each a new tensor in the current scope, differentiable in x to any order; NULL (gt_last_error) on
+ * a bad x (not 4-d) or NULL draws. */
+gt_tensor *gt_diffaug_brightness(gt_tensor *x, const float *u);
+gt_tensor *gt_diffaug_saturation(gt_tensor *x, const float *u);
+gt_tensor *gt_diffaug_contrast(gt_tensor *x, const float *u);
+gt_tensor *gt_diffaug_translation(gt_tensor *x, const int32_t *tx, const int32_t *ty);
+gt_tensor *gt_diffaug_cutout(gt_tensor *x, const int32_t *ox, const int32_t *oy);
+int gt_diffaug_shift(int side);       /* int(side * 0.125 + 0.5) */
+int gt_diffaug_cutout_size(int side); /* int(side * 0.5 + 0.5) */
+/* torch.randint(lo, hi) from one uniform u in [0, 1): lo + min(floor(u * (hi - lo)), hi - lo - 1).
+ * gt_augment_apply draws, per transform and sample, one gt_rng uniform (brightness, saturation,
+ * contrast) or one uniform per integer (translation tx then ty, cutout ox then oy), mapped so. */
+int32_t gt_diffaug_randint(float u, int32_t lo, int32_t hi);
+
+/* ADA with explicit draws. Each sample takes GT_ADA_NDRAWS values, row n of draws (N, NDRAWS);
+ * "u" columns are uniforms in [0, 1), "z" columns standard normals; a transform applies where its
+ * gate u < its probability (p, or 1 - sqrt(1 - p) for each of the two rotations):
+ *   0 u xflip i = floor(2u)          1 u gate        |  14 u post-rotation gate
+ *   2 u rotate90 i = floor(4u)       3 u gate        |  15 z xfrac tx * 0.125   16 z ty * 0.125
+ *   4 u xint tx = (2u - 1) * 0.125   5 u ty          |  17 u xfrac gate
+ *   6 u xint gate                                    |  18 z brightness b = 0.2z   19 u gate
+ *   7 z scale s = 2^(0.2z)           8 u gate        |  20 z contrast c = 2^(0.5z)  21 u gate
+ *   9 u pre-rotation th = (2u - 1)pi 10 u gate       |  22 u lumaflip i = floor(2u) 23 u gate
+ *  11 z aniso s = 2^(0.2z)          12 u gate        |  24 u hue th = (2u - 1)pi   25 u gate
+ *  13 u post-rotation th = (2u - 1)pi                |  26 z saturation s = 2^z    27 u gate
+ * (the reference's draws and default strengths; hue and saturation only where C > 1). */
+#define GT_ADA_NDRAWS 28
+#define GT_ADA_GROUP_B 1u
+#define GT_ADA_GROUP_G 2u
+#define GT_ADA_GROUP_C 4u
+/* The per-sample matrices, as the reference composes them: G (n, 3, 3) row-major, G_inv in pixel
+ * coordinates centred on the image (output pixel -> input pixel), from groups b and g; C (n, 4, 4),
+ * the homogeneous RGB transform, from group c. Identity for a group not in groups. channels 1 or 3. */
+gt_status gt_ada_matrices(int n, int channels, int h, int w, double p, unsigned groups, const float *draws,
+                          float *G, float *C);
+/* x (N, C, H, W) resampled at G_inv (N 3x3 pixel-centred matrices): bilinear, reflection padding,
+ * no anti-aliasing filter (see docs/augment/augment.md). */
+gt_tensor *gt_ada_geometric(gt_tensor *x, const float *G);
+/* x (N, C, H, W) colour-transformed by C (N 4x4): RGB: C[:3, :3] @ rgb + C[:3, 3]; one channel: the
+ * reference's luma rule, x * sum_j mean_i C[i, j] + mean_i C[i, 3] (i, j < 3). */
+gt_tensor *gt_ada_color(gt_tensor *x, const float *C);
+
 #ifdef __cplusplus
 }
 #endif
