@@ -36,6 +36,8 @@ typedef enum {
     GT_OP_ADAPTIVE_AVG_POOL2D_BACKWARD,
     /* misc */
     GT_OP_EMBEDDING, GT_OP_EMBEDDING_BACKWARD, GT_OP_DROPOUT,
+    /* grid sampling (augmentation) and its adjoint */
+    GT_OP_GRID_SAMPLE, GT_OP_GRID_SAMPLE_BACKWARD,
     GT_OP_COUNT
 } gt_op;
 

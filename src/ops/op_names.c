@@ -18,6 +18,7 @@ static const char *const gt__op_names[] = {
     "upsample_bilinear2d", "upsample_bilinear2d_backward", "adaptive_avg_pool2d",
     "adaptive_avg_pool2d_backward",
     "embedding", "embedding_backward", "dropout",
+    "grid_sample", "grid_sample_backward",
 };
 _Static_assert(sizeof gt__op_names / sizeof gt__op_names[0] == GT_OP_COUNT, "gt__op_names must name every op");
 
