@@ -36,6 +36,8 @@ static const struct {
     {"compress-report", "generators side by side (MACs, size, latency, FID):  gantry compress-report --models "
      "teacher=A,student=B --out DIR",
      gt_cmd_compress_report},
+    {"truth-pr", "exact vs k-NN precision/recall on a known mixture:  gantry truth-pr --dist ring8 --out DIR",
+     gt_cmd_truth_pr},
 };
 #define GT__NCOMMANDS ((int)(sizeof gt__commands / sizeof gt__commands[0]))
 
