@@ -477,7 +477,7 @@ static gt_status gt__emit(FILE *f, const gt_prog *p, const char *fn, bool int8, 
             for (int k = i + 1; k < j; k++) fused[k] = true;
             st = gt__emit_layer_data(f, i, o, aff);
             gt__lay L = gt__layout(o);
-            if (!L.dot && L.cin > zero_n) zero_n = L.cin;
+            if (L.cin > zero_n) zero_n = L.cin; /* every layer's tap loop names gt_zero */
             swap[i] = true;
         } else {
             gt__emit_other_data(f, i, o);

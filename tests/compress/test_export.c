@@ -175,6 +175,14 @@ static void test_every_op(void) {
     free(txt);
     gt_prog_free(&p);
 
+    /* only a dot-product layer */
+    gt_prog_init(&p, "t", false, 16, 1, 1);
+    CHECK(gt_prog_push_layer(&p, GT_OP_LINEAR, 16, 3, 1, 1, 0, 0, randv(27, 48, 0.3f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_OP_TANH);
+    CHECK(gt_prog_finish(&p) == GT_OK);
+    check_export("one dot-product layer", &p, NULL, 2, 1e-5f);
+    gt_prog_free(&p);
+
     /* a translator family's lowering (pix2pix when registered), batch norms with moved statistics */
     const gt_model_entry *e = gt_model_find("pix2pix");
     if (e && e->lower) {
