@@ -126,7 +126,7 @@ static gt_tensor *gt__apply_diffaug(gt_augment *a, gt_tensor *x, gt_rng *r) {
     int H = (int)x->shape[2], W = (int)x->shape[3];
     float *u = malloc((size_t)(2 * n) * sizeof *u);
     int32_t *i0 = malloc((size_t)n * sizeof *i0), *i1 = malloc((size_t)n * sizeof *i1);
-    gt_tensor *y = gt_retain(x);
+    gt_tensor *y = gt__autorelease(gt_retain(x));
     if (!u || !i0 || !i1) {
         gt_set_error(GT_ERR_OOM, "augment: out of memory");
         y = NULL;
@@ -193,7 +193,7 @@ static gt_tensor *gt__apply_ada(gt_augment *a, gt_tensor *x, gt_rng *r) {
         if (gt__ada_normal_col((int)(k % GT_ADA_NDRAWS))) uni[k] = nrm[k];
     if (gt_ada_matrices((int)n, C, (int)x->shape[2], (int)x->shape[3], a->p, a->groups, uni, G, Cm) != GT_OK)
         goto done;
-    y = gt_retain(x);
+    y = gt__autorelease(gt_retain(x));
     if (a->groups & (GT_ADA_GROUP_B | GT_ADA_GROUP_G)) y = gt_ada_geometric(y, G);
     if (a->groups & GT_ADA_GROUP_C) y = gt_ada_color(y, Cm);
 done:
@@ -210,7 +210,8 @@ gt_tensor *gt_augment_apply(gt_augment *a, gt_tensor *x, gt_rng *r) {
         gt_set_error(GT_ERR_ARG, "gt_augment_apply: NULL %s", a ? "rng" : "augment");
         return NULL;
     }
-    if (a->kind == GT__AUG_NONE || (a->kind == GT__AUG_ADA && a->p <= 0.0)) return gt_retain(x);
+    if (a->kind == GT__AUG_NONE || (a->kind == GT__AUG_ADA && a->p <= 0.0))
+        return gt__autorelease(gt_retain(x));
     if (x->ndim != 4 || x->dtype != GT_F32) {
         char buf[64];
         gt_set_error(GT_ERR_SHAPE, "augment '%s': x must be (N, C, H, W) float, got %s", a->spec,

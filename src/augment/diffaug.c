@@ -63,7 +63,7 @@ gt_tensor *gt_diffaug_contrast(gt_tensor *x, const float *u) {
 
 /* y[..., i, ...] = x[..., i + t, ...] along dim (2 or 3), zeros outside: concat(zeros, slice, zeros) */
 static gt_tensor *gt__shift_dim(gt_tensor *x, int dim, int64_t t) {
-    if (t == 0) return gt_retain(x);
+    if (t == 0) return gt__autorelease(gt_retain(x));
     int64_t L = x->shape[dim];
     int64_t a = t < 0 ? -t : 0, b = t > 0 ? L - t : L; /* valid output range [a, b) */
     if (a > L) a = L;
@@ -99,7 +99,7 @@ gt_tensor *gt_diffaug_translation(gt_tensor *x, const int32_t *tx, const int32_t
         rows[i] = gt__shift_dim(gt__shift_dim(xi, 2, tx[i]), 3, ty[i]);
         ok = rows[i] != NULL;
     }
-    gt_tensor *y = ok ? (n == 1 ? gt_retain(rows[0]) : gt_concat((int)n, rows, 0)) : NULL;
+    gt_tensor *y = ok ? (n == 1 ? gt__autorelease(gt_retain(rows[0])) : gt_concat((int)n, rows, 0)) : NULL;
     free(rows);
     return y;
 }
