@@ -26,7 +26,7 @@ static bool gt__should_stop(void *u) {
 }
 
 typedef struct {
-    bool tty, quiet;
+    bool tty, quiet, ada;
     double last_draw;
     int width;
 } gt__ui;
@@ -62,6 +62,8 @@ static void gt__progress(const gt_train_progress *p, bool interval, void *user) 
         n += snprintf(line + n, sizeof line - (size_t)n, "  k %.4f M %.4f", p->mean.loss_state, p->mean.loss_measure);
     if (n > 0 && (size_t)n < sizeof line)
         n += snprintf(line + n, sizeof line - (size_t)n, "  D(x) %.3f D(G(z)) %.3f", p->mean.d_real, p->mean.d_fake);
+    if (n > 0 && (size_t)n < sizeof line && ui->ada) /* ADA's p and r_t (nan before its first update) */
+        n += snprintf(line + n, sizeof line - (size_t)n, "  p %.3f rt %.2f", p->mean.aug_p, p->mean.ada_rt);
     if (ui->tty) {
         fprintf(stderr, "\r%-*s", ui->width, line);
         ui->width = n > ui->width ? n : ui->width;
@@ -82,7 +84,10 @@ static void gt__wrote(const char *what, const char *path, void *user) {
 static const char *const gt__fixed[] = {"--model", "--res",  "--channels", "--nz",   "--ngf",  "--ndf",
                                         "--batch", "--seed", "--loss",     "--gp",   "--ema",  "--n-critic",
                                         "--data",  "--data-limit", "--n-samples", "--clip", "--d-norm",
-                                        "--model-opts", "--dragan", "--r1", "--r2", "--reg-every", "--label-smooth"};
+                                        "--model-opts", "--dragan", "--r1", "--r2", "--reg-every", "--label-smooth",
+                                        "--augment", "--ada-target", "--ada-kimg", "--ada-interval", "--ada-p", "--cr",
+                                        "--bcr-real", "--bcr-fake", "--zcr-dis", "--zcr-gen", "--zcr-sigma", "--lecam",
+                                        "--lecam-decay"};
 
 /* The flags that set a family's options (--ngf, --ndf, --d-norm: DCGAN's, kept as flags; --model-opts
  * KEY=VALUE,... any family's) onto mc. only: just that flag (NULL: all given). 0 or a usage error. */
@@ -151,7 +156,7 @@ static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
-    const char *d_norm = NULL, *model_opts = NULL, *config = NULL;
+    const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL;
     int ngf = 0, ndf = 0;
     double lr = 0;
     bool resume = false, quiet = false, list_models = false, list_losses = false;
@@ -217,6 +222,26 @@ int gt_cmd_train(int argc, char **argv) {
         {"--skip-bad-images", GT_ARG_TRUE, &c.skip_bad_images, 0, 0, false, NULL,
          "image folders: leave out files that cannot be decoded (counted) instead of stopping", false},
         {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        {"--augment", GT_ARG_STR, &augment, 0, 0, false, "SPEC",
+         "augmentation of what D sees (reals and fakes): none (default), diffaug:color,translation,cutout, ada, "
+         "ada:bgc",
+         false},
+        {"--ada-target", GT_ARG_DOUBLE, &c.ada_target, 0, 1, true, "T", "ADA: r_t's target (0.6)", false},
+        {"--ada-kimg", GT_ARG_DOUBLE, &c.ada_kimg, 0, 1e9, true, "K",
+         "ADA: thousands of real images for p to go from 0 to 1 (500)", false},
+        {"--ada-interval", GT_ARG_INT, &c.ada_interval, 1, 1e6, false, "K", "ADA: D steps between p's updates (4)",
+         false},
+        {"--ada-p", GT_ARG_DOUBLE, &c.ada_p, 0, 1, false, "P", "ADA: the initial p (0)", false},
+        {"--cr", GT_ARG_DOUBLE, &c.cr, 0, 1e6, false, "W", "consistency regularization on the reals (0 = off; 10)",
+         false},
+        {"--bcr-real", GT_ARG_DOUBLE, &c.bcr_real, 0, 1e6, false, "W", "balanced CR, the reals' weight (0; 10)", false},
+        {"--bcr-fake", GT_ARG_DOUBLE, &c.bcr_fake, 0, 1e6, false, "W", "balanced CR, the fakes' weight (0; 10)", false},
+        {"--zcr-dis", GT_ARG_DOUBLE, &c.zcr_dis, 0, 1e6, false, "W", "latent CR, D's weight (0; 10)", false},
+        {"--zcr-gen", GT_ARG_DOUBLE, &c.zcr_gen, 0, 1e6, false, "W", "latent CR, G's weight (0; 0.5)", false},
+        {"--zcr-sigma", GT_ARG_DOUBLE, &c.zcr_sigma, 0, 100, true, "S", "latent CR: the latents' noise (0.05)", false},
+        {"--lecam", GT_ARG_DOUBLE, &c.lecam, 0, 1e6, false, "W", "LeCam regularizer weight (0 = off; 0.3)", false},
+        {"--lecam-decay", GT_ARG_DOUBLE, &c.lecam_decay, 0, 0.999999, false, "D",
+         "LeCam: the decay of D's output EMAs (0.99)", false},
         {"--eval-every", GT_ARG_I64, &c.eval_every, 0, 1e12, false, "K",
          "steps between FID evaluations recorded in metrics.jsonl (0 = off)", false},
         {"--eval-n", GT_ARG_I64, &c.eval_n, 2, 1e6, false, "N", "images per side of each evaluation (2000)", false},
@@ -347,6 +372,19 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--r2")) same = want.r2 == saved.r2;
             else if (!strcmp(f, "--reg-every")) same = want.reg_every == saved.reg_every;
             else if (!strcmp(f, "--label-smooth")) same = want.label_smooth == saved.label_smooth;
+            else if (!strcmp(f, "--augment")) same = !strcmp(augment, saved.augment);
+            else if (!strcmp(f, "--ada-target")) same = want.ada_target == saved.ada_target;
+            else if (!strcmp(f, "--ada-kimg")) same = want.ada_kimg == saved.ada_kimg;
+            else if (!strcmp(f, "--ada-interval")) same = want.ada_interval == saved.ada_interval;
+            else if (!strcmp(f, "--ada-p")) same = want.ada_p == saved.ada_p;
+            else if (!strcmp(f, "--cr")) same = want.cr == saved.cr;
+            else if (!strcmp(f, "--bcr-real")) same = want.bcr_real == saved.bcr_real;
+            else if (!strcmp(f, "--bcr-fake")) same = want.bcr_fake == saved.bcr_fake;
+            else if (!strcmp(f, "--zcr-dis")) same = want.zcr_dis == saved.zcr_dis;
+            else if (!strcmp(f, "--zcr-gen")) same = want.zcr_gen == saved.zcr_gen;
+            else if (!strcmp(f, "--zcr-sigma")) same = want.zcr_sigma == saved.zcr_sigma;
+            else if (!strcmp(f, "--lecam")) same = want.lecam == saved.lecam;
+            else if (!strcmp(f, "--lecam-decay")) same = want.lecam_decay == saved.lecam_decay;
             if (!same)
                 return gt_args_error("train",
                                      "%s differs from the run being resumed (%s); a resumed run keeps its model, "
@@ -436,6 +474,10 @@ int gt_cmd_train(int argc, char **argv) {
             return gt_args_error("train", "--eval-metrics: the list is too long");
         if (!config || gt_args_find(spec, ns, "--eval-metrics")->given)
             snprintf(c.eval_metrics, sizeof c.eval_metrics, "%s", eval_metrics);
+        if (augment) {
+            if (strlen(augment) >= sizeof c.augment) return gt_args_error("train", "--augment: the spec is too long");
+            snprintf(c.augment, sizeof c.augment, "%s", augment);
+        }
         if (c.gp > 0 && c.loss != GT_LOSS_WGAN && c.loss != GT_LOSS_HINGE)
             return gt_args_error("train", "--gp is a gradient penalty for --loss wgan / wgan-gp / hinge");
         if (gt__check_wgan_flags(&c, clip_given)) return GT_EXIT_USAGE;
@@ -464,7 +506,7 @@ int gt_cmd_train(int argc, char **argv) {
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
                 (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
-    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet};
+    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug)};
     gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};
     signal(SIGINT, gt__on_sigint);
     signal(SIGTERM, gt__on_sigint);

@@ -26,6 +26,7 @@
 #include "models.h"
 #include "optim.h"
 #include "anycost.h"
+#include "augment.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -144,6 +145,19 @@ gt_tensor *gt_reg_penalty_y(gt_reg_kind k, gt_net *D, gt_tensor *real, gt_tensor
  * when gp > 0) the penalty is per-sample, as the WGAN-GP paper has it. */
 gt_tensor *gt_gradient_penalty(gt_net *D, gt_tensor *real, gt_tensor *fake, gt_rng *r);
 
+/* --- consistency regularization (src/train/consistency.c) ----------------------------
+ * T, the transform of CR and bCR, is StudioGAN's (its cr augment): per sample an x-flip with
+ * probability 1/2, then an integer translation by up to 1/8 of each side (tx, ty uniform in
+ * -s..s, s = floor(side / 8)) with reflection padding. It takes no gradient (CR's images are reals
+ * or detached fakes). gt_cr_transform_with takes the draws: flip (N) 0/1, tx, ty (N) in -s..s
+ * (tx moves along the height, ty along the width, as StudioGAN's grid). */
+gt_tensor *gt_cr_transform(gt_tensor *x, gt_rng *r);
+gt_tensor *gt_cr_transform_with(gt_tensor *x, const int *flip, const int *tx, const int *ty);
+/* mean((a - b)^2) over every element (StudioGAN's l2_loss), differentiable in both. */
+gt_tensor *gt_consistency_l2(gt_tensor *a, gt_tensor *b);
+/* LeCam: mean(relu(real - ema_fake)^2) + mean(relu(ema_real - fake)^2) (StudioGAN's lecam_reg). */
+gt_tensor *gt_lecam_reg(gt_tensor *real_logits, gt_tensor *fake_logits, double ema_real, double ema_fake);
+
 /* --- configuration -------------------------------------------------------------- */
 #define GT_PATH_MAX 1024
 
@@ -180,6 +194,23 @@ typedef struct {
     int64_t eval_n;          /* images per side of each evaluation (2000) */
     char eval_extractor[32]; /* feature extractor for it: "fmnist" (default) or "inception" */
     char eval_metrics[48];   /* what it logs: a comma list of fid, kid, is, pr, dc, or "all" ("fid") */
+    /* Augmentation of what D sees (the default scheme; gantry/augment.h, docs/augment/training.md):
+       D sees aug(real) and aug(fake), G's loss goes through D(aug(G(z))). Absent from older files:
+       none and 0. */
+    char augment[128];       /* "none" (default), "diffaug:color,translation,cutout", "ada", "ada:bgc" */
+    double ada_target;       /* ADA: r_t's target (0.6) */
+    double ada_kimg;         /* ADA: thousands of real images for p to go from 0 to 1 (500) */
+    int ada_interval;        /* ADA: D steps between p's updates (4) */
+    double ada_p;            /* ADA: the initial p (0) */
+    /* Consistency regularization of D (src/train/consistency.c), weights (0 = off): */
+    double cr;               /* CR on reals (Zhang et al. 2020): cr * mean((D(x) - D(T(x)))^2) */
+    double bcr_real, bcr_fake; /* balanced CR (Zhao et al. 2021): the same on reals and on fakes */
+    double zcr_dis, zcr_gen; /* latent CR (Zhao et al. 2021): zcr_dis * mean((D(G(z)) - D(G(z + s e)))^2) in D's
+                                loss, -zcr_gen * mean((G(z) - G(z + s e))^2) in G's */
+    double zcr_sigma;        /* s (0.05) */
+    double lecam;            /* LeCam (Tseng et al. 2021): lecam * (mean(relu(D(x) - ema_fake)^2) +
+                                mean(relu(ema_real - D(G(z)))^2)) */
+    double lecam_decay;      /* the EMAs' decay (0.99) */
 } gt_train_config;
 
 #define GT_CLIP_DEFAULT (-1.0)
@@ -200,6 +231,9 @@ gt_status gt_train_config_check(gt_train_config *c);
  * "model" without "d_norm" is batch). */
 char *gt_train_config_to_json(const gt_train_config *c);
 gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const char *label);
+/* Whether c uses a consistency regularizer (cr, bcr_*, zcr_*, lecam > 0) / an augmentation (not none). */
+bool gt_train_uses_consistency(const gt_train_config *c);
+bool gt_train_uses_augment(const gt_train_config *c);
 
 /* --- the trainer ------------------------------------------------------------------ */
 typedef struct {
@@ -212,6 +246,10 @@ typedef struct {
     /* A family's own scheme (see "training schemes" below); 0 with the default scheme. */
     double distill;          /* anycost: the mean distillation MSE of the sub-generators (before its weight) */
     int phase;               /* the scheme's phase: 0 (one phase), anycost: 1 multi-resolution, 2 channels */
+    /* Augmentation and consistency regularization (the default scheme; 0 when off): */
+    double aug_p;            /* the augmentation's p after the step (1 for DiffAugment) */
+    double ada_rt;           /* ADA's last r_t (NAN before its first update) */
+    double cr, bcr_real, bcr_fake, zcr_dis, zcr_gen, lecam; /* the last values (before the weights) */
 } gt_step_stats;
 
 struct gt_train_scheme;
@@ -237,6 +275,9 @@ typedef struct gt_trainer {
     void *eval;              /* --eval-every state: extractor + real statistics (src/train/evaluate.c) */
     const struct gt_train_scheme *scheme; /* the step this family runs (gt_train_scheme_for) */
     void *scheme_state;      /* the scheme's own state (its init allocates, its free frees) */
+    gt_augment *aug;         /* cfg.augment's pipeline (NULL for none) */
+    uint64_t aug_state[GT_AUGMENT_STATE]; /* its state as doubles' bits (checkpoint binding "train.augment") */
+    uint64_t lecam_ema[2];   /* LeCam's EMAs of D's mean outputs on reals, fakes: doubles' bits ("train.lecam") */
 } gt_trainer;
 
 /* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and

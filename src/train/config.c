@@ -29,10 +29,47 @@ gt_train_config gt_train_config_default(void) {
     c.ckpt_every = 1000;
     c.keep_ckpts = 2;
     c.n_samples = 64;
+    snprintf(c.augment, sizeof c.augment, "none");
+    c.ada_target = 0.6, c.ada_kimg = 500, c.ada_interval = 4, c.ada_p = 0;
+    c.zcr_sigma = 0.05, c.lecam_decay = 0.99;
     return c;
 }
 
 #define GT__STEPS_MAX ((int64_t)1 << 40)
+
+/* The augmentation and consistency settings (GT_ERR_ARG naming the flag). */
+static gt_status gt__check_augment(gt_train_config *c) {
+    if (!c->augment[0]) snprintf(c->augment, sizeof c->augment, "none");
+    if (!(c->ada_p >= 0 && c->ada_p <= 1)) return gt_set_error(GT_ERR_ARG, "ada-p must be in [0, 1], got %g", c->ada_p);
+    if (!(c->ada_target > 0 && c->ada_target <= 1))
+        return gt_set_error(GT_ERR_ARG, "ada-target must be in (0, 1], got %g", c->ada_target);
+    if (!(c->ada_kimg > 0 && c->ada_kimg <= 1e9))
+        return gt_set_error(GT_ERR_ARG, "ada-kimg must be in (0, 1e9], got %g", c->ada_kimg);
+    if (c->ada_interval < 1 || c->ada_interval > 1000000)
+        return gt_set_error(GT_ERR_ARG, "ada-interval must be in 1..1000000, got %d", c->ada_interval);
+    const struct { const char *flag; double v; } w[] = {
+        {"cr", c->cr}, {"bcr-real", c->bcr_real}, {"bcr-fake", c->bcr_fake}, {"zcr-dis", c->zcr_dis},
+        {"zcr-gen", c->zcr_gen}, {"lecam", c->lecam},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+        if (!(w[i].v >= 0 && w[i].v <= 1e6))
+            return gt_set_error(GT_ERR_ARG, "%s (a weight) must be in [0, 1e6], got %g", w[i].flag, w[i].v);
+    if (!(c->zcr_sigma > 0 && c->zcr_sigma <= 100))
+        return gt_set_error(GT_ERR_ARG, "zcr-sigma must be in (0, 100], got %g", c->zcr_sigma);
+    if (!(c->lecam_decay >= 0 && c->lecam_decay < 1))
+        return gt_set_error(GT_ERR_ARG, "lecam-decay must be in [0, 1), got %g", c->lecam_decay);
+    if (!gt_train_uses_augment(c)) return GT_OK;
+    gt_augment_opts o = gt_augment_opts_default();
+    o.p = c->ada_p, o.ada_target = c->ada_target, o.ada_kimg = c->ada_kimg, o.ada_interval = c->ada_interval;
+    gt_augment *a = NULL;
+    if (gt_augment_new(c->augment, &o, &a) != GT_OK) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", gt_last_error());
+        return gt_set_error(GT_ERR_ARG, "augment: %s", msg);
+    }
+    gt_augment_free(a);
+    return GT_OK;
+}
 
 gt_status gt_train_config_check(gt_train_config *c) {
     if (!c) return gt_set_error(GT_ERR_ARG, "train config is NULL");
@@ -106,7 +143,7 @@ gt_status gt_train_config_check(gt_train_config *c) {
         return gt_set_error(GT_ERR_ARG, "data-limit must be >= 0, got %lld", (long long)c->data_limit);
     if (c->threads < 0 || c->threads > 1024)
         return gt_set_error(GT_ERR_ARG, "threads must be in 0..1024, got %d", c->threads);
-    return GT_OK;
+    return gt__check_augment(c);
 }
 
 char *gt_train_config_to_json(const gt_train_config *c) {
@@ -165,6 +202,19 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     gt_json_add_number(j, "eval_n", (double)c->eval_n);
     cJSON_AddStringToObject(j, "eval_extractor", c->eval_extractor);
     cJSON_AddStringToObject(j, "eval_metrics", c->eval_metrics);
+    cJSON_AddStringToObject(j, "augment", c->augment[0] ? c->augment : "none");
+    gt_json_add_number(j, "ada_target", c->ada_target);
+    gt_json_add_number(j, "ada_kimg", c->ada_kimg);
+    gt_json_add_number(j, "ada_interval", c->ada_interval);
+    gt_json_add_number(j, "ada_p", c->ada_p);
+    gt_json_add_number(j, "cr", c->cr);
+    gt_json_add_number(j, "bcr_real", c->bcr_real);
+    gt_json_add_number(j, "bcr_fake", c->bcr_fake);
+    gt_json_add_number(j, "zcr_dis", c->zcr_dis);
+    gt_json_add_number(j, "zcr_gen", c->zcr_gen);
+    gt_json_add_number(j, "zcr_sigma", c->zcr_sigma);
+    gt_json_add_number(j, "lecam", c->lecam);
+    gt_json_add_number(j, "lecam_decay", c->lecam_decay);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -318,6 +368,20 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
         bad = "eval_metrics";
         goto fail;
     }
+    /* augmentation and consistency: absent (older files) keeps c's values, none and 0 by default */
+    if (!gt__get_str(j, "augment", n.augment, sizeof n.augment)) { bad = "augment"; goto fail; }
+    GT__NUM(j, "ada_target", n.ada_target);
+    GT__NUM(j, "ada_kimg", n.ada_kimg);
+    GT__INT(j, "ada_interval", 1, 1000000, n.ada_interval);
+    GT__NUM(j, "ada_p", n.ada_p);
+    GT__NUM(j, "cr", n.cr);
+    GT__NUM(j, "bcr_real", n.bcr_real);
+    GT__NUM(j, "bcr_fake", n.bcr_fake);
+    GT__NUM(j, "zcr_dis", n.zcr_dis);
+    GT__NUM(j, "zcr_gen", n.zcr_gen);
+    GT__NUM(j, "zcr_sigma", n.zcr_sigma);
+    GT__NUM(j, "lecam", n.lecam);
+    GT__NUM(j, "lecam_decay", n.lecam_decay);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (seed) {
         char *end = NULL;

@@ -209,6 +209,9 @@ static void gt__acc(gt__interval *iv, const gt_step_stats *s) {
     iv->sum.loss_state = s->loss_state; /* the state as it stands, not an average */
     iv->sum.distill += s->distill;
     iv->sum.phase = s->phase; /* the phase as it stands */
+    iv->sum.aug_p = s->aug_p, iv->sum.ada_rt = s->ada_rt; /* augmentation's p and r_t as they stand */
+    iv->sum.cr += s->cr, iv->sum.bcr_real += s->bcr_real, iv->sum.bcr_fake += s->bcr_fake;
+    iv->sum.zcr_dis += s->zcr_dis, iv->sum.zcr_gen += s->zcr_gen, iv->sum.lecam += s->lecam;
     iv->n++;
 }
 
@@ -225,8 +228,11 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
         double k = 1.0 / (double)iv->n, last_state = iv->sum.loss_state;
         p->mean = (gt_step_stats){iv->sum.loss_d * k, iv->sum.loss_g * k, iv->sum.gp * k, iv->sum.d_real * k,
                                   iv->sum.d_fake * k, {0}, last_state, iv->sum.loss_measure * k,
-                                  iv->sum.distill * k, iv->sum.phase};
+                                  iv->sum.distill * k, iv->sum.phase, 0, 0, 0, 0, 0, 0, 0, 0};
         for (int r = 0; r < GT_REG_COUNT; r++) p->mean.reg[r] = iv->sum.reg[r] * k;
+        p->mean.aug_p = iv->sum.aug_p, p->mean.ada_rt = iv->sum.ada_rt;
+        p->mean.cr = iv->sum.cr * k, p->mean.bcr_real = iv->sum.bcr_real * k, p->mean.bcr_fake = iv->sum.bcr_fake * k;
+        p->mean.zcr_dis = iv->sum.zcr_dis * k, p->mean.zcr_gen = iv->sum.zcr_gen * k, p->mean.lecam = iv->sum.lecam * k;
     } else if (last) {
         p->mean = *last;
     }
@@ -235,7 +241,7 @@ static void gt__progress(gt_trainer *t, const gt__interval *iv, const gt_step_st
 static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_train_config *c) {
     if (!f) return GT_OK;
     /* every value reads back exactly; a NaN loss (a diverged run) is null, still valid JSON */
-    char v[7][40], regs[256] = "";
+    char v[7][40], regs[768] = "";
     size_t rn = 0; /* the regularizers in use besides gp (always logged) */
     for (int k = GT_REG_GP + 1; k < GT_REG_COUNT && rn < sizeof regs; k++) {
         double w = k == GT_REG_DRAGAN ? c->dragan : k == GT_REG_R1 ? c->r1 : c->r2;
@@ -255,6 +261,20 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_trai
         rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"phase\":\"%s\",\"distill\":%s,",
                                p->mean.phase == 1 ? "multires" : "channels",
                                gt_fmt_double(p->mean.distill, x, sizeof x));
+    }
+    if (gt_train_uses_augment(c) && rn < sizeof regs) { /* the augmentation's p and ADA's r_t (null before one) */
+        char x[40], y[40];
+        rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"aug_p\":%s,\"ada_rt\":%s,",
+                               gt_fmt_double(p->mean.aug_p, x, sizeof x), gt_fmt_double(p->mean.ada_rt, y, sizeof y));
+    }
+    const struct { const char *key; double w, v; } cr[] = {
+        {"cr", c->cr, p->mean.cr}, {"bcr_real", c->bcr_real, p->mean.bcr_real}, {"bcr_fake", c->bcr_fake, p->mean.bcr_fake},
+        {"zcr_dis", c->zcr_dis, p->mean.zcr_dis}, {"zcr_gen", c->zcr_gen, p->mean.zcr_gen}, {"lecam", c->lecam, p->mean.lecam},
+    };
+    for (size_t i = 0; i < sizeof cr / sizeof *cr && rn < sizeof regs; i++) { /* the consistency terms in use */
+        char x[40];
+        if (cr[i].w > 0)
+            rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"%s\":%s,", cr[i].key, gt_fmt_double(cr[i].v, x, sizeof x));
     }
     fprintf(f,
             "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,%s\"d_real\":%s,\"d_fake\":%s,"

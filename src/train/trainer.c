@@ -25,6 +25,9 @@ static gt_status gt__bind(gt_trainer *t) {
     if (st == GT_OK) st = gt_ckpt_add_u64(c, "data.batcher", t->batcher_state, 3);
     /* a stateful loss's state (BEGAN's k_t); only then, so other checkpoints keep their tensors */
     if (st == GT_OK && gt_loss_def_get(t->cfg.loss)->update) st = gt_ckpt_add_u64(c, "train.loss_state", &t->loss_state, 1);
+    /* augmentation's state (ADA's p and accumulators) and LeCam's EMAs: only when in use */
+    if (st == GT_OK && t->aug) st = gt_ckpt_add_u64(c, "train.augment", t->aug_state, GT_AUGMENT_STATE);
+    if (st == GT_OK && t->cfg.lecam > 0) st = gt_ckpt_add_u64(c, "train.lecam", t->lecam_ema, 2);
     /* the family's scheme's own state, after the common entries */
     if (st == GT_OK && t->scheme && t->scheme->bind) st = t->scheme->bind(t, c);
     return st;
@@ -97,6 +100,19 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     if (st != GT_OK) return st;
     gt_rng_init(&t->rng, c->seed ^ GT__LATENT_KEY);
     t->scheme = gt_train_scheme_for(c->model.name);
+    if (t->scheme != &gt_train_scheme_default && (gt_train_uses_augment(c) || gt_train_uses_consistency(c)))
+        return gt_set_error(GT_ERR_ARG,
+                            "model %s trains with its own scheme (%s), which does not support augment, cr, bcr, zcr "
+                            "or lecam (the default scheme's models do)",
+                            c->model.name, t->scheme->family);
+    if (gt_train_uses_augment(c)) {
+        gt_augment_opts o = gt_augment_opts_default();
+        o.p = c->ada_p, o.ada_target = c->ada_target, o.ada_kimg = c->ada_kimg, o.ada_interval = c->ada_interval;
+        if ((st = gt_augment_new(c->augment, &o, &t->aug)) != GT_OK) return st;
+        double a[GT_AUGMENT_STATE];
+        gt_augment_get_state(t->aug, a);
+        memcpy(t->aug_state, a, sizeof a);
+    }
     if (t->scheme->init && (st = t->scheme->init(t)) != GT_OK) return st;
     int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
     t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
@@ -116,6 +132,7 @@ void gt_trainer_free(gt_trainer *t) {
     if (!t) return;
     if (t->scheme && t->scheme->free) t->scheme->free(t);
     gt_train_eval_free(t);
+    gt_augment_free(t->aug);
     gt_ckpt_free(&t->ckpt);
     gt_release(t->fixed_z);
     gt_adam_free(&t->opt_g);
@@ -137,6 +154,30 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += sigmoid ? 1.0 / (1.0 + exp(-(double)p[i])) : p[i];
     return n ? s / (double)n : 0;
+}
+
+/* A double kept as its bits (checkpoint bindings). */
+static double gt__dbl(uint64_t b) {
+    double v;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+static uint64_t gt__bits(double v) {
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* What D sees of x: the augmentation's draw from t->rng (differentiable in x), x itself without one. */
+static gt_tensor *gt__aug(gt_trainer *t, gt_tensor *x) {
+    return t->aug && x ? gt_augment_apply(t->aug, x, &t->rng) : x;
+}
+
+/* G at z + sigma * eps (eps ~ N(0, 1) from t->rng), batch statistics, no running ones updated: zCR's
+ * perturbed fakes. */
+static gt_tensor *gt__g_perturbed(gt_trainer *t, gt_tensor *z, gt_tensor *y) {
+    gt_tensor *e = gt_randn(&t->rng, z->ndim, z->shape);
+    return e ? gt_net_forward_y(&t->G, gt_add(z, gt_mul_scalar(e, (float)t->cfg.zcr_sigma)), y, GT_BN_BATCH) : NULL;
 }
 
 /* One term of D's loss, forward and backward in a scope of its own, so its
@@ -165,23 +206,75 @@ static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, gt_tensor *y, gt_tensor
     gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real,
                                              (float)(def->update ? gt__state(t) : 1.0 - c->label_smooth));
     l = gt__plus_aux(t, l, z, y, real, false);
-    gt_status st = l ? gt_backward(l) : gt_last_status();
+    gt_status st = l ? GT_OK : gt_last_status();
+    if (st == GT_OK && real && t->aug) st = gt_augment_observe(t->aug, lo); /* ADA's r_t: D on the reals it saw */
+    if (st == GT_OK) st = gt_backward(l);
     if (st == GT_OK) *loss += gt_item(l), *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
     gt_scope_end(m);
     return st;
 }
 
-/* A pairwise loss's D loss: both forwards (both graphs held), then one backward. */
+/* The consistency regularizers' terms of D's loss added to *l (gantry/train.h): lr, lf D's outputs on
+ * the real and fake batches it saw (real, fake); D's extra forwards in GT_BN_BATCH mode. */
+static gt_status gt__consistency_d(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy,
+                                   gt_tensor *z, gt_tensor *lr, gt_tensor *lf, gt_tensor **l, gt_step_stats *s) {
+    const gt_train_config *c = &t->cfg;
+    const struct {
+        double w;
+        double *out;
+        bool on_fake;
+    } cr[] = {{c->cr, &s->cr, false}, {c->bcr_real, &s->bcr_real, false}, {c->bcr_fake, &s->bcr_fake, true}};
+    for (int i = 0; i < 3 && *l; i++) { /* CR, bCR: D(x) against D(T(x)), T StudioGAN's flip + translation */
+        if (!(cr[i].w > 0)) continue;
+        gt_tensor *x2 = gt_cr_transform(cr[i].on_fake ? fake : real, &t->rng);
+        gt_tensor *v = x2 ? gt_consistency_l2(cr[i].on_fake ? lf : lr,
+                                              gt_net_forward_y(&t->D, x2, cr[i].on_fake ? fy : ry, GT_BN_BATCH))
+                          : NULL;
+        if (v) *cr[i].out = gt_item(v);
+        *l = v ? gt_add(*l, gt_mul_scalar(v, (float)cr[i].w)) : NULL;
+    }
+    if (*l && c->zcr_dis > 0) { /* zCR, D's side: D(G(z)) against D(G(z + sigma eps)), G taking no gradient */
+        bool prev = gt_no_grad_begin();
+        gt_tensor *f2 = gt__g_perturbed(t, z, fy);
+        gt_grad_mode_restore(prev);
+        f2 = f2 ? gt__aug(t, f2) : NULL;
+        gt_tensor *v = f2 ? gt_consistency_l2(lf, gt_net_forward_y(&t->D, f2, fy, GT_BN_BATCH)) : NULL;
+        if (v) s->zcr_dis = gt_item(v);
+        *l = v ? gt_add(*l, gt_mul_scalar(v, (float)c->zcr_dis)) : NULL;
+    }
+    if (*l && c->lecam > 0) { /* LeCam: the EMAs of D's mean outputs updated with this step's, then the term */
+        double d = c->lecam_decay, er = gt__dbl(t->lecam_ema[0]), ef = gt__dbl(t->lecam_ema[1]);
+        er = d * er + (1 - d) * gt__mean_out(lr, false), ef = d * ef + (1 - d) * gt__mean_out(lf, false);
+        t->lecam_ema[0] = gt__bits(er), t->lecam_ema[1] = gt__bits(ef);
+        gt_tensor *v = gt_lecam_reg(lr, lf, er, ef);
+        if (v) s->lecam = gt_item(v);
+        *l = v ? gt_add(*l, gt_mul_scalar(v, (float)c->lecam)) : NULL;
+    }
+    return *l ? GT_OK : gt_last_status();
+}
+
+/* A pairwise loss's D loss, or any loss with consistency regularizers: both forwards (both graphs
+ * held), the regularizers, then one backward. */
 static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_tensor *fake, gt_tensor *fy, gt_tensor *z,
                             double *loss, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
+    const gt_loss_def *def = gt_loss_def_get(c->loss);
+    const float target = (float)(def->update ? gt__state(t) : 1.0 - c->label_smooth);
     int m = gt_scope_begin();
     gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN);
-    gt_tensor *l = gt__plus_aux(t, gt_zeros(0, NULL), NULL, ry, true, false);
+    gt_tensor *l = gt__plus_aux(t, def->d_pair ? gt_zeros(0, NULL) : gt_gan_loss_d_part_smooth(c->loss, lr, true, target),
+                                NULL, ry, true, false);
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
-    l = gt__plus_aux(t, l, z, fy, false, false);
-    l = gt_add(l, gt_gan_loss_d(c->loss, lr, lf));
-    gt_status st = l ? gt_backward(l) : gt_last_status();
+    if (def->d_pair) {
+        l = gt__plus_aux(t, l, z, fy, false, false);
+        l = gt_add(l, gt_gan_loss_d(c->loss, lr, lf));
+    } else {
+        l = gt_add(l, gt__plus_aux(t, gt_gan_loss_d_part_smooth(c->loss, lf, false, target), z, fy, false, false));
+    }
+    gt_status st = l ? GT_OK : gt_last_status();
+    if (st == GT_OK && t->aug) st = gt_augment_observe(t->aug, lr);
+    if (st == GT_OK && gt_train_uses_consistency(c)) st = gt__consistency_d(t, real, ry, fake, fy, z, lr, lf, &l, s);
+    if (st == GT_OK) st = gt_backward(l);
     if (st == GT_OK) {
         bool p = gt_loss_def_get(c->loss)->probs;
         *loss += gt_item(l), s->d_real = gt__mean_out(lr, p), s->d_fake = gt__mean_out(lf, p);
@@ -209,7 +302,10 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     const gt_train_config *c = &t->cfg;
     gt_status st = gt_params_zero_grad(&t->D.P);
     double loss = 0;
-    if (gt_loss_def_get(c->loss)->d_pair) {
+    /* what D sees: the augmented reals and fakes (independent draws); the penalties below too */
+    real = gt__aug(t, real), fake = gt__aug(t, fake);
+    if (!real || !fake) return gt_last_status();
+    if (gt_loss_def_get(c->loss)->d_pair || gt_train_uses_consistency(c)) {
         if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, z, &loss, s);
     } else {
         if (st == GT_OK) st = gt__d_term(t, real, ry, NULL, true, &loss, &s->d_real);
@@ -250,12 +346,19 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     gt_tensor *lr = NULL; /* a pairwise loss: D on the reals too (constants for G; no statistics updated) */
     if (gt_loss_def_get(t->cfg.loss)->g_pair) {
         bool prev = gt_no_grad_begin();
-        lr = gt_net_forward_y(&t->D, real, ry, GT_BN_BATCH);
+        gt_tensor *ra = gt__aug(t, real);
+        lr = ra ? gt_net_forward_y(&t->D, ra, ry, GT_BN_BATCH) : NULL;
         gt_grad_mode_restore(prev);
     }
-    gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
-    gt_tensor *loss = lr || !gt_loss_def_get(t->cfg.loss)->g_pair ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
+    gt_tensor *fa = gt__aug(t, fake); /* G's gradient flows through the augmentation */
+    gt_tensor *lf = fa ? gt_net_forward_y(&t->D, fa, fy, GT_BN_TRAIN) : NULL;
+    gt_tensor *loss = lf && (lr || !gt_loss_def_get(t->cfg.loss)->g_pair) ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
     loss = gt__plus_aux(t, loss, z, fy, false, true); /* AC-GAN's class term, InfoGAN's information term */
+    if (loss && t->cfg.zcr_gen > 0) { /* zCR, G's side: -zcr_gen * mean((G(z) - G(z + sigma eps))^2) */
+        gt_tensor *v = gt_consistency_l2(fake, gt__g_perturbed(t, z, fy));
+        if (v) s->zcr_gen = gt_item(v);
+        loss = v ? gt_sub(loss, gt_mul_scalar(v, (float)t->cfg.zcr_gen)) : NULL;
+    }
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);
@@ -302,6 +405,7 @@ static gt_status gt__default_step(gt_trainer *t, gt_tensor *const *reals, gt_ten
     }
     if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], GT__Y(real_y, nc - 1), fake, GT__Y(fake_y, nc - 1), z[nc - 1], &s);
 #undef GT__Y
+    if (t->aug) s.aug_p = gt_augment_p(t->aug), s.ada_rt = gt_augment_rt(t->aug);
     *stats = s;
     return st;
 }
@@ -377,6 +481,11 @@ gt_status gt_trainer_save(gt_trainer *t, const char *path) {
         t->batcher_state[0] = bs.seed, t->batcher_state[1] = (uint64_t)bs.epoch;
         t->batcher_state[2] = (uint64_t)bs.position;
     }
+    if (t->aug) {
+        double a[GT_AUGMENT_STATE];
+        gt_augment_get_state(t->aug, a);
+        memcpy(t->aug_state, a, sizeof a);
+    }
     return gt_ckpt_save(&t->ckpt, path);
 }
 
@@ -390,6 +499,11 @@ gt_status gt_trainer_load(gt_trainer *t, const char *path) {
     st = gt_ckpt_set_meta(&t->ckpt, "config", json);
     free(json);
     if (st != GT_OK) return st;
+    if (t->aug) {
+        double a[GT_AUGMENT_STATE];
+        memcpy(a, t->aug_state, sizeof a);
+        if ((st = gt_augment_set_state(t->aug, a)) != GT_OK) return st;
+    }
     if (t->batcher) {
         gt_batcher_state bs = {.seed = t->batcher_state[0],
                                .epoch = (int64_t)t->batcher_state[1],
