@@ -350,6 +350,7 @@ static void gt__emit_other_fn(FILE *f, int id, const gt_op *o) {
 
 static const char gt__prelude[] =
     "#include <math.h>\n#include <string.h>\n\n"
+    "#if defined(__GNUC__)\n#define GT_UNUSED __attribute__((unused))\n#else\n#define GT_UNUSED\n#endif\n"
     "/* 8-float vectors: GNU C vector types (gcc, clang), else a struct; GT_EXPORT_PORTABLE forces the struct.\n"
     " * On x86-64 with gcc the kernels are compiled twice, the second copy for AVX2 + FMA, picked at run\n"
     " * time (GT_EXPORT_BASE: the first only). */\n"
@@ -366,9 +367,9 @@ static const char gt__prelude[] =
     "#endif\n"
     "#else\n"
     "typedef struct { float v[8]; } gv8;\n"
-    "static inline gv8 gv_load(const float *p) { gv8 r; memcpy(&r, p, sizeof r); return r; }\n"
-    "static inline gv8 gv_madd(gv8 a, gv8 w, float v) { for (int i = 0; i < 8; i++) a.v[i] += w.v[i] * v; return a; }\n"
-    "static inline gv8 gv_fma(gv8 a, gv8 x, gv8 w) { for (int i = 0; i < 8; i++) a.v[i] += x.v[i] * w.v[i]; return a; }\n"
+    "GT_UNUSED static inline gv8 gv_load(const float *p) { gv8 r; memcpy(&r, p, sizeof r); return r; }\n"
+    "GT_UNUSED static inline gv8 gv_madd(gv8 a, gv8 w, float v) { for (int i = 0; i < 8; i++) a.v[i] += w.v[i] * v; return a; }\n"
+    "GT_UNUSED static inline gv8 gv_fma(gv8 a, gv8 x, gv8 w) { for (int i = 0; i < 8; i++) a.v[i] += x.v[i] * w.v[i]; return a; }\n"
     "#define GV_ZERO ((gv8){{0}})\n"
     "#define GV_LOAD(p) gv_load(p)\n"
     "#define GV_STORE(p, v) memcpy((p), &(v), sizeof(gv8))\n"
@@ -376,9 +377,9 @@ static const char gt__prelude[] =
     "#define GV_FMA(a, x, w) gv_fma((a), (x), (w))\n"
     "#endif\n\n"
     "/* (C, HW) <-> (HW, C) */\n"
-    "static inline void gt_to_hwc(const float *restrict x, float *restrict y, int c, int hw) {\n"
+    "GT_UNUSED static inline void gt_to_hwc(const float *restrict x, float *restrict y, int c, int hw) {\n"
     "    for (int i = 0; i < c; i++)\n        for (int j = 0; j < hw; j++) y[j * c + i] = x[i * hw + j];\n}\n"
-    "static inline void gt_to_chw(const float *restrict x, float *restrict y, int c, int hw) {\n"
+    "GT_UNUSED static inline void gt_to_chw(const float *restrict x, float *restrict y, int c, int hw) {\n"
     "    for (int i = 0; i < c; i++)\n        for (int j = 0; j < hw; j++) y[i * hw + j] = x[j * c + i];\n}\n";
 
 static bool gt__ident_ok(const char *s) {

@@ -79,6 +79,24 @@ static void check_export_b(const char *what, const gt_prog *p, const gt_export_o
     for (size_t i = 0; i <= strlen(fn); i++) FN[i] = (char)toupper((unsigned char)fn[i]);
     CHECK_MSG(gt_prog_export_c(p, tp("gen.c"), o) == GT_OK, "%s: %s", what, gt_last_error());
     const char *builds[3] = {"", "-DGT_EXPORT_BASE", "-DGT_EXPORT_PORTABLE"};
+    /* clang, when the machine has it: no warnings either, the same values (GNU vectors, then the struct) */
+    for (int b = 0; all && access("/usr/bin/clang", X_OK) == 0 && b < 2; b++) {
+        if (sh("clang -O2 -std=c11 -Wall -Wextra -Werror %s -DGEN='\"%s\"' -DFN=%s -DIN_N=%s_IN_NUMEL -DOUT_N=%s_OUT_NUMEL "
+               "-o %s %s -lm",
+               b ? "-DGT_EXPORT_PORTABLE" : "", tp("gen.c"), fn, FN, FN, tp("gen_clang"), tp("main.c")) == 0 &&
+            gt_test_write_all(tp("in.bin"), gt_data(x), sizeof(float) * (size_t)(ni * n)) &&
+            sh("%s %s %s %d", tp("gen_clang"), tp("in.bin"), tp("out.bin"), n) == 0) {
+            size_t sz = 0;
+            unsigned char *bb = gt_test_read_all(tp("out.bin"), &sz);
+            CHECK(bb && sz == sizeof(float) * (size_t)(no * n));
+            if (bb && sz == sizeof(float) * (size_t)(no * n)) {
+                char w[160];
+                snprintf(w, sizeof w, "%s (clang%s)", what, b ? ", portable" : "");
+                CHECK(gt_test_close_buf(w, (const float *)bb, want, no * n, 0.0f, atol));
+            }
+            free(bb);
+        }
+    }
     for (int b = 0; b < (all ? 3 : 1); b++) {
         memset(got, 0, sizeof(float) * (size_t)(no * n));
         char w[160];
