@@ -27,6 +27,7 @@ int gt_cmd_quantize(int argc, char **argv) __attribute__((weak));
 int gt_cmd_prune(int argc, char **argv) __attribute__((weak));
 int gt_cmd_distill(int argc, char **argv) __attribute__((weak));
 int gt_cmd_compress_report(int argc, char **argv) __attribute__((weak));
+int gt_cmd_sweep(int argc, char **argv) __attribute__((weak)); /* cli/cmd_sweep.c (issue 16) */
 int gt_cmd_truth_pr(int argc, char **argv) __attribute__((weak)); /* cli/cmd_truth_pr.c (issue 16) */
 
 /* Their shared start (cli/anycost_load.c): G := ckpt's generator (EMA when ema and saved), GT_EXIT_OK;

@@ -36,6 +36,8 @@ static const struct {
     {"compress-report", "generators side by side (MACs, size, latency, FID):  gantry compress-report --models "
      "teacher=A,student=B --out DIR",
      gt_cmd_compress_report},
+    {"sweep", "configs x grid x seeds, FID at fixed budgets:  gantry sweep --config FILE --grid lr_g=1e-4,2e-4 "
+     "--seeds 0,1,2 --steps N --out DIR", gt_cmd_sweep},
     {"truth-pr", "exact vs k-NN precision/recall on a known mixture:  gantry truth-pr --dist ring8 --out DIR",
      gt_cmd_truth_pr},
 };
