@@ -105,8 +105,8 @@ gt_status gt_augment_new(const char *spec, const gt_augment_opts *o, gt_augment 
         a->kind = GT__AUG_ADA;
         st = gt__parse_ada(a, spec + 4);
     } else {
-        st = gt_set_error(GT_ERR_ARG, "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], ada[:GROUPS])",
-                          spec);
+        st = gt_set_error(GT_ERR_ARG,
+                          "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], ada[:GROUPS])", spec);
     }
     if (st != GT_OK) {
         free(a);
@@ -170,7 +170,9 @@ static gt_tensor *gt__apply_diffaug(gt_augment *a, gt_tensor *x, gt_rng *r) {
 }
 
 /* the columns of the ADA draw layout that are standard normals (augment.h) */
-static bool gt__ada_normal_col(int c) { return c == 7 || c == 11 || c == 15 || c == 16 || c == 18 || c == 20 || c == 26; }
+static bool gt__ada_normal_col(int c) {
+    return c == 7 || c == 11 || c == 15 || c == 16 || c == 18 || c == 20 || c == 26;
+}
 
 static gt_tensor *gt__apply_ada(gt_augment *a, gt_tensor *x, gt_rng *r) {
     int64_t n = x->shape[0];
