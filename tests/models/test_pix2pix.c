@@ -10,6 +10,7 @@
 
 #include "../common/harness.h"
 #include "gantry/compress.h"
+#include "gantry/prune.h"
 #include "gantry/translate.h"
 
 #define S(...) GT_SHAPE(__VA_ARGS__)
@@ -266,6 +267,21 @@ static void check_groups(const char *norm, int nb) {
     gt_rng_init(&r, 3);
     CHECK(gt_model_build(&pc, GT_NET_G, &r, &P) == GT_OK && gt_params_copy(&P.P, &G.P) == GT_OK);
     CHECK(gt_test_close("all channels kept", gt_net_forward(&P, a, GT_BN_EVAL), y0, 0, 0));
+    /* the pruning code's own checks of the groups (no tensor dim listed twice), and its student with
+       every channel kept */
+    gt_channel_group g2[32];
+    CHECK_MSG(gt_prune_groups(&G, g2, 32) == ng, "%s", gt_last_error());
+    int widths[32];
+    for (int i = 0; i < ng; i++) widths[i] = g[i].size;
+    gt_net S;
+    CHECK_MSG(gt_prune(&G, widths, GT_IMPORTANCE_L1, &S) == GT_OK, "%s", gt_last_error());
+    CHECK(gt_test_close("gt_prune, all kept", gt_net_forward(&S, a, GT_BN_EVAL), y0, 0, 0));
+    gt_net_free(&S);
+    for (int i = 0; i < ng; i++) widths[i] = g[i].size > 1 ? g[i].size - 1 : 1;
+    CHECK_MSG(gt_prune(&G, widths, GT_IMPORTANCE_L1, &S) == GT_OK, "%s", gt_last_error());
+    gt_tensor *ys = gt_net_forward(&S, a, GT_BN_EVAL);
+    CHECK(ys && ys->shape[1] == 1 && ys->shape[2] == 28);
+    gt_net_free(&S);
     /* reverse every group's channels in every tensor it names */
     for (int i = 0; i < ng; i++)
         for (int k = 0; k < g[i].n_refs; k++) {
