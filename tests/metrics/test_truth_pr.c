@@ -48,7 +48,8 @@ static void test_mixtures(void) {
     }
     double sd = sqrt(s2 / (2.0 * N)); /* per coordinate */
     CHECK_MSG(fabs(sd - 0.02) < 0.02 * 0.05, "sampled sigma %g", sd);
-    for (int j = 0; j < 8; j++) CHECK_MSG(fabs(cnt[j] / (double)N - 0.125) < tol(0.125, N), "mode %d: %lld", j, (long long)cnt[j]);
+    for (int j = 0; j < 8; j++)
+        CHECK_MSG(fabs(cnt[j] / (double)N - 0.125) < tol(0.125, N), "mode %d: %lld", j, (long long)cnt[j]);
     float again[16];
     gt_truth_sample(&ring, 11, 8, again);
     CHECK(memcmp(again, real_ring, sizeof again) == 0); /* deterministic in the seed */
