@@ -1,7 +1,7 @@
 /* DiffAugment (Zhao et al. 2020) with explicit draws: the reference's brightness, saturation,
  * contrast, translation (zero padding) and cutout, composed of differentiable engine ops (so every
- * order of gradient flows through them: adds and multiplies by per-sample constants, slices and
- * concatenations with zeros, a constant mask). */
+ * order of gradient flows through them: adds and multiplies by per-sample constants, a nearest
+ * gt_grid_sample at integer positions, a constant mask). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -61,47 +61,27 @@ gt_tensor *gt_diffaug_contrast(gt_tensor *x, const float *u) {
     return gt_add(gt_mul(gt_sub(x, m), gt__per_sample(x->shape[0], u, 1.0f, 0.5f)), m);
 }
 
-/* y[..., i, ...] = x[..., i + t, ...] along dim (2 or 3), zeros outside: concat(zeros, slice, zeros) */
-static gt_tensor *gt__shift_dim(gt_tensor *x, int dim, int64_t t) {
-    if (t == 0) return gt__autorelease(gt_retain(x));
-    int64_t L = x->shape[dim];
-    int64_t a = t < 0 ? -t : 0, b = t > 0 ? L - t : L; /* valid output range [a, b) */
-    if (a > L) a = L;
-    if (b < 0) b = 0;
-    if (b <= a) return gt_zeros(x->ndim, x->shape);
-    gt_tensor *parts[3];
-    int np = 0;
-    int64_t shp[GT_MAX_DIMS];
-    for (int d = 0; d < x->ndim; d++) shp[d] = x->shape[d];
-    if (a > 0) {
-        shp[dim] = a;
-        parts[np++] = gt_zeros(x->ndim, shp);
-    }
-    parts[np++] = gt_slice(x, dim, a + t, b + t, 1);
-    if (b < L) {
-        shp[dim] = L - b;
-        parts[np++] = gt_zeros(x->ndim, shp);
-    }
-    return gt_concat(np, parts, dim);
-}
-
+/* y[n, :, i, j] = x[n, :, i + tx, j + ty], zeros outside: gt_grid_sample (nearest, zero padding) at
+ * the integer positions (normalised coordinates that round back to them exactly), whose backward is
+ * the transposed scatter, differentiable again. */
 gt_tensor *gt_diffaug_translation(gt_tensor *x, const int32_t *tx, const int32_t *ty) {
     if (!gt__da_check(x, tx, ty, "diffaug translation")) return NULL;
-    int64_t n = x->shape[0];
-    gt_tensor **rows = malloc((size_t)n * sizeof *rows);
-    if (!rows) {
-        gt_set_error(GT_ERR_OOM, "diffaug translation: out of memory");
-        return NULL;
-    }
-    bool ok = true;
-    for (int64_t i = 0; i < n && ok; i++) {
-        gt_tensor *xi = gt_slice(x, 0, i, i + 1, 1);
-        rows[i] = gt__shift_dim(gt__shift_dim(xi, 2, tx[i]), 3, ty[i]);
-        ok = rows[i] != NULL;
-    }
-    gt_tensor *y = ok ? (n == 1 ? gt__autorelease(gt_retain(rows[0])) : gt_concat((int)n, rows, 0)) : NULL;
-    free(rows);
-    return y;
+    int64_t n = x->shape[0], H = x->shape[2], W = x->shape[3];
+    bool any = false;
+    for (int64_t i = 0; i < n; i++) any = any || tx[i] != 0 || ty[i] != 0;
+    if (!any) return gt__autorelease(gt_retain(x));
+    gt_tensor *grid = gt_empty(GT_SHAPE(n, H, W, 2));
+    if (!grid) return NULL;
+    float *g = gt_data(grid);
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t i = 0; i < H; i++)
+            for (int64_t j = 0; j < W; j++) {
+                float *o = g + ((k * H + i) * W + j) * 2;
+                /* align_corners false: pixel c sits at (2c + 1) / size - 1 */
+                o[0] = (float)((2.0 * (double)(j + ty[k]) + 1.0) / (double)W - 1.0);
+                o[1] = (float)((2.0 * (double)(i + tx[k]) + 1.0) / (double)H - 1.0);
+            }
+    return gt_grid_sample(x, grid, false, GT_GRID_ZEROS, false);
 }
 
 gt_tensor *gt_diffaug_cutout(gt_tensor *x, const int32_t *ox, const int32_t *oy) {
