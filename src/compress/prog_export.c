@@ -168,6 +168,30 @@ static void gt__emit_dot(FILE *f, int id, const gt__lay *L) {
     fprintf(f, "%s}\n", in);
 }
 
+/* A conv's dot products where the pixel's taps along x lie inside the row: the k taps of a kernel
+ * row are then k * cin contiguous inputs (channel-last) against k * cin contiguous weights, one dot
+ * product a kernel row; the pixel is done (continue). */
+static void gt__emit_dot_rows(FILE *f, int id, const gt_op *o, const gt__lay *L) {
+    const int n = L->k * L->cin, n8 = n / 8 * 8;
+    const char *in = "                ";
+    fprintf(f, "%sif (ox * %d - %d >= 0 && ox * %d - %d + %d <= %d) {\n", in, L->s, L->p, L->s, L->p, L->k, L->W);
+    fprintf(f, "%s    float *yp = y + (oy * %d + ox) * %d;\n", in, L->OW, L->cout);
+    fprintf(f, "%s    for (int oc = 0; oc < %d; oc++) {\n%s        gv8 s = GV_ZERO;\n%s        float r = 0.0f, u[8];\n", in,
+            L->cout, in, in);
+    fprintf(f, "%s        for (int ky = 0; ky < %d; ky++) {\n", in, L->k);
+    fprintf(f, "%s            int iy = oy * %d - %d + ky;\n", in, L->s, L->p);
+    if (o->pad_reflect) fprintf(f, "%s            iy = iy < 0 ? -iy : iy >= %d ? %d - iy : iy;\n", in, L->H, 2 * (L->H - 1));
+    else fprintf(f, "%s            if (iy < 0 || iy >= %d) continue;\n", in, L->H);
+    fprintf(f, "%s            const float *xq = x + (iy * %d + ox * %d - %d) * %d, *wp = gt_w%d + (oc * %d + ky * %d) * %d;\n",
+            in, L->W, L->s, L->p, L->cin, id, L->k * L->k, L->k, L->cin);
+    fprintf(f, "%s            for (int i = 0; i < %d; i += 8) s = GV_FMA(s, GV_LOAD(xq + i), GV_LOAD(wp + i));\n", in, n8);
+    if (n8 < n) fprintf(f, "%s            for (int i = %d; i < %d; i++) r += xq[i] * wp[i];\n", in, n8, n);
+    fprintf(f, "%s        }\n%s        GV_STORE(u, s);\n", in, in);
+    fprintf(f, "%s        yp[oc] = ((u[0] + u[1]) + (u[2] + u[3])) + ((u[4] + u[5]) + (u[6] + u[7])) + r + gt_b%d[oc];\n",
+            in, id);
+    fprintf(f, "%s    }\n%s    continue;\n%s}\n", in, in, in);
+}
+
 /* One chunk of nv vectors of output channels from cb (an expression) for the P pixels of a block:
  * accumulators a<j>_<v> from the bias, the taps' input channels, the stores (the last vector of the
  * last chunk only its rest channels when cout is not a multiple of 8). */
@@ -210,6 +234,7 @@ static void gt__emit_blocked(FILE *f, int id, const gt_op *o, const gt__lay *L, 
     fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n", L->OH);
     fprintf(f, "        for (int c0 = 0; c0 < %d; c0++)\n", step < L->OW ? step : L->OW);
     fprintf(f, "            for (int ox = c0; ox < %d; ox += %d) {\n", L->OW, P * step);
+    if (L->dot && o->kind == GT_OP_CONV && L->k > 1) gt__emit_dot_rows(f, id, o, L);
     fprintf(f, "                const float *xp0[%d]", kk);
     for (int j = 1; j < P; j++) fprintf(f, ", *xp%d[%d]", j, kk);
     fprintf(f, ";\n                int wo[%d], nt = 0;\n", kk);

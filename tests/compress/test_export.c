@@ -200,6 +200,14 @@ static void test_every_op(void) {
     CHECK(gt_prog_finish(&p) == GT_OK);
     check_export("one dot-product layer", &p, NULL, 2, 1e-5f);
     gt_prog_free(&p);
+    /* dot-product convs, zero padded, stride 2 and 1, whole kernel rows inside the image or not */
+    gt_prog_init(&p, "t", true, 8, 9, 8);
+    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 8, 2, 3, 2, 1, 0, randv(28, 2 * 8 * 9, 0.3f), randv(29, 2, 0.1f)) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 2, 9, 3, 1, 1, 0, randv(30, 9 * 2 * 9, 0.3f), NULL) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 9, 1, 5, 1, 2, 0, randv(31, 9 * 25, 0.3f), NULL) == GT_OK);
+    CHECK(gt_prog_finish(&p) == GT_OK);
+    check_export("dot-product convs", &p, NULL, 2, 1e-5f);
+    gt_prog_free(&p);
 
     /* a translator family's lowering (pix2pix when registered), batch norms with moved statistics */
     const gt_model_entry *e = gt_model_find("pix2pix");
