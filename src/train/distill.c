@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gantry/distill.h"
+#include "gantry/translate.h"
 
 #define GT__ADAPT_SEED 0xAD0A7E5ull
 #define GT__RECAL_SEED 0x5EEDull
@@ -22,6 +23,8 @@ typedef struct {
     gt_net TG, TD; /* teacher G (eval, recalibrated) and the checkpoint's D */
     gt_net IG; /* the init checkpoint's G (init given) */
     bool has_init;
+    bool translator;   /* G maps edges(reals) to images; D sees input | image, patch logits */
+    double lambda_l1;  /* a translator's own L1 to the ground truth (its lambda_l1 option) */
     gt_distill_pairs pairs;
     int s_shape[GT_NET_TAPS_MAX][3], t_shape[GT_NET_TAPS_MAX][3], n_s, n_t, n_dtaps;
     gt_params A; /* the 1x1 convs, one per pair */
@@ -102,6 +105,16 @@ static gt_tensor *gt__probe(gt_net *net, gt_tensor *x, gt_bn_mode mode, int (*sh
     return y;
 }
 
+/* What D sees of image x: x, or a translator's input a and x concatenated on channels. */
+static gt_tensor *gt__dcat(const gt__dist *d, gt_tensor *a, gt_tensor *x) {
+    return d->translator && a && x ? gt_concat(2, (gt_tensor *[]){a, x}, 1) : x;
+}
+
+/* BCE with logits against a constant target over every (patch) logit. */
+static gt_tensor *gt__bce(gt_tensor *logits, float target) {
+    return logits ? gt_bce_with_logits(logits, gt_full(logits->ndim, logits->shape, target)) : NULL;
+}
+
 /* Everything that can be checked before the data is opened and anything written. */
 static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     memset(d, 0, sizeof *d);
@@ -129,17 +142,14 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     if (gt_load_generator(o->teacher, true, &d->TG, &d->tcfg, &ema) != GT_OK) return gt__blame("teacher");
     const gt_model_entry *fam = gt_model_find(d->tcfg.model.name);
     if (!fam) return gt__blame("teacher");
-    if (fam->translator)
-        return gt_set_error(GT_ERR_ARG,
-                            "teacher: %s is a translator (%s); distilling translators is not supported yet "
-                            "(TODO: feed the translator's inputs)",
-                            o->teacher, fam->name);
+    d->translator = fam->translator;
     if (fam->conditional || fam->d_energy || fam->aux_loss)
         return gt_set_error(GT_ERR_ARG,
                             "teacher: model %s (conditional, auxiliary or energy discriminator) is not "
                             "supported by distillation; unconditional families with a logit D are",
                             fam->name);
-    if (gt_recalibrate_bn(&d->TG, GT__RECAL_SEED, 8, 64) != GT_OK) return gt_last_status();
+    /* a translator's batch norms (if any) keep their training statistics: no latents to recalibrate with */
+    if (!d->translator && gt_recalibrate_bn(&d->TG, GT__RECAL_SEED, 8, 64) != GT_OK) return gt__blame("teacher");
     gt_status st = gt__load_d(o->teacher, &d->tcfg, &d->TD);
     if (st != GT_OK) return st;
 
@@ -166,16 +176,21 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
                             "within one family",
                             c->model.name, d->tcfg.model.name);
     const gt_model_config *sm = &c->model, *tm = &d->tcfg.model;
-    if (sm->res != tm->res || sm->channels != tm->channels || sm->nz != tm->nz)
+    if (sm->res != tm->res || sm->channels != tm->channels || (!d->translator && sm->nz != tm->nz))
         return gt_set_error(GT_ERR_ARG,
                             "student: its images (%d channels, %d px) from %d latents differ from the "
                             "teacher's (%d, %d px, %d latents): outputs must match",
                             sm->channels, sm->res, sm->nz, tm->channels, tm->res, tm->nz);
-    if (gt_train_scheme_for(sm->name) != &gt_train_scheme_default)
+    if (gt_train_scheme_for(sm->name) != &gt_train_scheme_default && !d->translator)
         return gt_set_error(GT_ERR_ARG,
                             "student: model %s trains with its own scheme; distillation runs the default "
-                            "one",
+                            "one (or a translator's)",
                             sm->name);
+    if (d->translator && c->loss != GT_LOSS_NS)
+        return gt_set_error(GT_ERR_ARG, "student: a translator distils with the BCE (ns) loss over patches, not %s",
+                            gt_loss_name(c->loss));
+    d->lambda_l1 = d->translator ? gt_model_opt(sm, "lambda_l1") : 0;
+    if (!(d->lambda_l1 >= 0)) d->lambda_l1 = 0;
     const gt_loss_def *ld = gt_loss_def_get(c->loss);
     if (!ld || !ld->d_part || ld->energy || ld->update)
         return gt_set_error(GT_ERR_ARG,
@@ -216,11 +231,17 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     /* taps: one small forward of each generator and of D */
     int m = gt_scope_begin();
     bool prev = gt_no_grad_begin();
-    gt_tensor *z = st == GT_OK ? gt_sample_latents_for(tm, 7, 4, 0.0f) : NULL;
+    gt_tensor *z = NULL;
+    if (st == GT_OK && d->translator) { /* edges of noise images */
+        gt_rng_init(&r, 7);
+        z = gt_edges(gt_clamp(gt_randn(&r, GT_SHAPE(4, tm->channels, tm->res, tm->res)), -1.0f, 1.0f));
+    } else if (st == GT_OK) {
+        z = gt_sample_latents_for(tm, 7, 4, 0.0f);
+    }
     gt_tensor *xs = z ? gt__probe(&SG, z, GT_BN_BATCH, d->s_shape, &d->n_s) : NULL;
     gt_tensor *xt = xs ? gt__probe(&d->TG, z, GT_BN_EVAL, d->t_shape, &d->n_t) : NULL;
     int dshape[GT_NET_TAPS_MAX][3];
-    if (xt && !gt__probe(&d->TD, xt, GT_BN_BATCH, dshape, &d->n_dtaps)) xt = NULL;
+    if (xt && !gt__probe(&d->TD, gt__dcat(d, z, xt), GT_BN_BATCH, dshape, &d->n_dtaps)) xt = NULL;
     if (st == GT_OK && !xt) st = gt__blame("student: a trial forward failed");
     if (st == GT_OK && !gt_same_shape(xs, xt))
         st = gt_set_error(GT_ERR_ARG, "student: its output shape differs from the teacher's");
@@ -265,28 +286,34 @@ static double gt__mean_out(const gt_tensor *logits, bool sigmoid) {
     return n ? s / (double)n : 0;
 }
 
-/* One term of D's loss with weight w, forward and backward in its own scope (gradients accumulate). */
-static gt_status gt__d_term(gt_trainer *t, gt_tensor *x, bool real, float w, double *loss, double *mean_out) {
+/* One term of D's loss with weight w on image x (a: a translator's input), forward and backward in its
+ * own scope (gradients accumulate). A translator's D: BCE over every patch logit. */
+static gt_status gt__d_term(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_tensor *x, bool real, float w,
+                            double *loss, double *mean_out) {
     const gt_train_config *c = &t->cfg;
     int m = gt_scope_begin();
-    gt_tensor *lo = gt_net_forward(&t->D, x, GT_BN_TRAIN);
-    gt_tensor *l = gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
+    gt_tensor *lo = gt_net_forward(&t->D, gt__dcat(d, a, x), GT_BN_TRAIN);
+    gt_tensor *l = d->translator ? gt__bce(lo, real ? 1.0f : 0.0f)
+                                 : gt_gan_loss_d_part_smooth(c->loss, lo, real, (float)(1.0 - c->label_smooth));
     gt_status st = l ? gt_backward(gt_mul_scalar(l, w)) : gt_last_status();
     if (st == GT_OK) {
         *loss += w * gt_item(l);
-        if (mean_out) *mean_out = gt__mean_out(lo, gt_loss_def_get(c->loss)->probs);
+        if (mean_out) *mean_out = gt__mean_out(lo, d->translator || gt_loss_def_get(c->loss)->probs);
     }
     gt_scope_end(m);
     return st;
 }
 
-/* D on the reals against the student's fakes and the teacher's (each fake term weighted 1/2). */
-static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *sfake, gt_tensor *tfake, gt_step_stats *s) {
+/* D on the reals against the student's fakes and the teacher's (each fake term weighted 1/2; a
+ * translator's D loss is halved as pix2pix's). */
+static gt_status gt__d_step(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *sfake,
+                            gt_tensor *tfake, gt_step_stats *s) {
     double loss = 0;
+    const float k = d->translator ? 0.5f : 1.0f;
     gt_status st = gt_params_zero_grad(&t->D.P);
-    if (st == GT_OK) st = gt__d_term(t, real, true, 1.0f, &loss, &s->d_real);
-    if (st == GT_OK) st = gt__d_term(t, sfake, false, 0.5f, &loss, &s->d_fake);
-    if (st == GT_OK) st = gt__d_term(t, tfake, false, 0.5f, &loss, NULL);
+    if (st == GT_OK) st = gt__d_term(t, d, a, real, true, k, &loss, &s->d_real);
+    if (st == GT_OK) st = gt__d_term(t, d, a, sfake, false, 0.5f * k, &loss, &s->d_fake);
+    if (st == GT_OK) st = gt__d_term(t, d, a, tfake, false, 0.5f * k, &loss, NULL);
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && t->cfg.clip > 0) {
         const float cl = (float)t->cfg.clip;
@@ -297,9 +324,10 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *sfake, gt
     return st;
 }
 
-/* The student's loss on its fakes (with G's graph and taps st[]) and the teacher's output tf (taps tt[]). */
-static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *fake, gt_tensor *const *stap, gt_tensor *tf,
-                            gt_tensor *const *ttap, gt_step_stats *s) {
+/* The student's loss on its fakes (with G's graph and taps stap[]) from input a (a translator's; else
+ * NULL) with the ground truth real (a translator's L1 term), and the teacher's output tf (taps ttap[]). */
+static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *fake,
+                            gt_tensor *const *stap, gt_tensor *tf, gt_tensor *const *ttap, gt_step_stats *s) {
     const gt_distill_opts *o = &d->o;
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st == GT_OK && d->A.finalized) st = gt_params_zero_grad(&d->A);
@@ -309,14 +337,18 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *fake, gt_tens
     double part[GT__L_N] = {0};
     gt_tensor *terms[GT__L_N] = {NULL};
     t->D.tap_on = o->w_dcd > 0;
-    gt_tensor *lf = gt_net_forward(&t->D, fake, GT_BN_TRAIN);
+    gt_tensor *lf = gt_net_forward(&t->D, gt__dcat(d, a, fake), GT_BN_TRAIN);
     gt_tensor *ds[GT_NET_TAPS_MAX];
     int nd = t->D.n_taps;
     for (int i = 0; i < nd; i++) ds[i] = t->D.taps[i];
-    terms[GT__L_GAN] = lf ? gt_gan_loss_g(t->cfg.loss, lf) : NULL;
+    if (d->translator) /* the family's own G loss: BCE over patches + lambda_l1 |G(A) - B| */
+        terms[GT__L_GAN] = lf ? gt_add(gt__bce(lf, 1.0f), gt_mul_scalar(gt_l1_loss(fake, real), (float)d->lambda_l1))
+                              : NULL;
+    else
+        terms[GT__L_GAN] = lf ? gt_gan_loss_g(t->cfg.loss, lf) : NULL;
     if (o->w_dcd > 0 && lf) {
         bool prev = gt_no_grad_begin();
-        gt_tensor *lt = gt_net_forward(&t->D, tf, GT_BN_BATCH);
+        gt_tensor *lt = gt_net_forward(&t->D, gt__dcat(d, a, tf), GT_BN_BATCH);
         gt_grad_mode_restore(prev);
         terms[GT__L_DCD] = lt && t->D.n_taps == nd ? gt_distill_dcd_loss(ds, t->D.taps, nd) : NULL;
         if (lt && t->D.n_taps != nd) gt_set_error(GT_ERR_STATE, "distill: D recorded %d and %d taps", nd, t->D.n_taps);
@@ -358,33 +390,36 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *fake, gt_tens
 
 static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
                           gt_tensor *const *fake_y, gt_step_stats *stats) {
-    (void)real_y, (void)fake_y; /* unconditional families only (gt__prepare) */
+    (void)real_y, (void)fake_y; /* unconditional families and translators only (gt__prepare) */
     gt__dist *d = t->scheme_state;
     const int nc = t->cfg.n_critic;
     gt_step_stats s;
     memset(&s, 0, sizeof s);
     gt_status st = GT_OK;
     const bool feat = d->o.w_feat > 0 && d->pairs.n > 0;
-    gt_tensor *fake = NULL, *tf = NULL, *stap[GT_NET_TAPS_MAX] = {NULL}, *ttap[GT_NET_TAPS_MAX] = {NULL};
+    gt_tensor *a = NULL, *fake = NULL, *tf = NULL;
+    gt_tensor *stap[GT_NET_TAPS_MAX] = {NULL}, *ttap[GT_NET_TAPS_MAX] = {NULL};
     for (int i = 0; i < nc && st == GT_OK; i++) {
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
+        a = d->translator ? gt_edges(reals[i]) : NULL; /* a translator's input: the edges of the reals */
+        gt_tensor *in = d->translator ? a : z[i];
         bool prev = last ? true : gt_no_grad_begin();
         t->G.tap_on = last && feat;
-        fake = gt_net_forward(&t->G, z[i], GT_BN_TRAIN);
+        fake = in ? gt_net_forward(&t->G, in, GT_BN_TRAIN) : NULL;
         t->G.tap_on = false;
         for (int k = 0; fake && last && feat && k < t->G.n_taps; k++) stap[k] = t->G.taps[k];
         if (!last) gt_grad_mode_restore(prev);
         bool pg = gt_no_grad_begin(); /* the teacher: a constant */
         d->TG.tap_on = last && feat;
-        tf = fake ? gt_net_forward(&d->TG, z[i], GT_BN_EVAL) : NULL;
+        tf = fake ? gt_net_forward(&d->TG, in, GT_BN_EVAL) : NULL;
         d->TG.tap_on = false;
         for (int k = 0; tf && last && feat && k < d->TG.n_taps; k++) ttap[k] = d->TG.taps[k];
         gt_grad_mode_restore(pg);
-        st = tf ? gt__d_step(t, reals[i], gt_detach(fake), tf, &s) : gt_last_status();
+        st = tf ? gt__d_step(t, d, a, reals[i], gt_detach(fake), tf, &s) : gt_last_status();
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, d, fake, stap, tf, ttap, &s);
+    if (st == GT_OK) st = gt__g_step(t, d, a, reals[nc - 1], fake, stap, tf, ttap, &s);
     *stats = s;
     return st;
 }
@@ -467,13 +502,15 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
     }
     if (st == GT_OK) st = gt_params_copy(&t.D.P, &d->TD.P);
     if (st == GT_OK) st = gt__adapters(d, &t.cfg);
-    if (st == GT_OK) {
+    if (st == GT_OK) { /* our step in place of the family's (a translator's own scheme: restored to be freed) */
+        const gt_train_scheme *own = t.scheme;
+        void *own_state = t.scheme_state;
         t.scheme = &gt__distill_scheme;
         t.scheme_state = d;
         gt__hook_ctx h = {d, &t.cfg};
         gt_train_hooks hooks = {gt__progress, NULL, NULL, &h};
         st = gt_train_run(&t, &hooks);
-        t.scheme = NULL, t.scheme_state = NULL;
+        t.scheme = own, t.scheme_state = own_state;
     }
     gt_trainer_free(&t);
     gt__free(d);

@@ -8,6 +8,7 @@
 #include "../common/harness.h"
 #include "gantry/compress.h"
 #include "gantry/distill.h"
+#include "gantry/translate.h"
 #include "train_util.h"
 
 #define S(...) GT_SHAPE(__VA_ARGS__)
@@ -192,6 +193,65 @@ static void test_distill_gets_closer(void) {
     gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
 }
 
+/* A translator (pix2pix: edges -> item): the student (half the teacher's width) gets closer to the
+ * teacher's translations of fixed inputs; D sees input | image and gives patch logits. */
+static void test_translator(void) {
+    gt_train_config tc = gt_test_tiny_config(g_idx, gt_test_path("p2p_teacher"), 12);
+    snprintf(tc.model.name, sizeof tc.model.name, "pix2pix");
+    const char *opts = "ngf=4,ndf=4,n_blocks=1";
+    CHECK(gt_model_opts_parse_list(&tc.model, opts) == GT_OK);
+    tc.batch = 8, tc.n_samples = 4, tc.log_every = 4, tc.sample_every = 0, tc.ckpt_every = 0, tc.ema = 0.9;
+    tc.lr_g = tc.lr_d = 1e-3;
+    char teacher[900], cfg[800], out[800], last[900];
+    snprintf(teacher, sizeof teacher, "%s", gt_test_path("p2p_teacher.safetensors"));
+    gt_trainer t; /* stepped by hand: the run loop's sample grids are the trainer's (latents) */
+    gt_status st = gt_trainer_init(&t, &tc, NULL);
+    for (int i = 0; i < 12 && st == GT_OK; i++) st = gt_trainer_step(&t, NULL);
+    if (st == GT_OK) st = gt_trainer_save(&t, teacher);
+    gt_trainer_free(&t);
+    CHECK_MSG(st == GT_OK, "pix2pix teacher: %s", gt_last_error());
+    if (st != GT_OK) return;
+    gt_train_config sc = tc;
+    sc.out[0] = 0, sc.steps = 30;
+    gt_model_opt_set(&sc.model, "ngf", 2);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("p2p_student.json"));
+    snprintf(out, sizeof out, "%s", gt_test_path("p2p_student"));
+    CHECK(write_config(cfg, &sc));
+    gt_distill_opts o;
+    gt_distill_opts_default(&o);
+    o.teacher = teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.w_gan = 0.01, o.w_crd = 0.5;
+    st = gt_distill_run(&o);
+    if (st != GT_OK && strstr(gt_last_error(), "images must be")) {
+        /* the run loop's sample grid draws latents: a translator needs the trainer's translator sampling
+           (src/train/trainer.c; docs/compress/pix2pix.md "Not done") */
+        fprintf(stderr, "  SKIP: the trainer cannot sample a translator yet (%s)\n", gt_last_error());
+        return;
+    }
+    CHECK_MSG(st == GT_OK, "distill pix2pix: %s", gt_last_error());
+    if (st != GT_OK) return;
+    gt_net T, G0, G1;
+    CHECK(gt_load_generator(teacher, true, &T, NULL, NULL) == GT_OK);
+    gt_rng r;
+    gt_rng_init(&r, o.seed);
+    gt_train_config c0 = sc;
+    CHECK(gt_train_config_check(&c0) == GT_OK && gt_model_build(&c0.model, GT_NET_G, &r, &G0) == GT_OK);
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    CHECK_MSG(gt_load_generator(last, false, &G1, NULL, NULL) == GT_OK, "%s", gt_last_error());
+    int m = gt_scope_begin();
+    gt_dataset *ds = gt_dataset_open(g_idx, 28, 1, NULL);
+    gt_tensor *items = ds ? gt_empty(GT_SHAPE(16, 1, 28, 28)) : NULL;
+    double e0 = NAN, e1 = NAN;
+    if (items && gt_dataset_read_f32(ds, 0, 16, gt_data(items)) == GT_OK) {
+        gt_tensor *a = gt_edges(items), *y = gt_translate(&T, a);
+        e0 = gt_item(gt_l1_loss(gt_translate(&G0, a), y)), e1 = gt_item(gt_l1_loss(gt_translate(&G1, a), y));
+    }
+    gt_scope_end(m);
+    gt_dataset_free(ds);
+    fprintf(stderr, "  pix2pix: L1 to the teacher %.4f before, %.4f after 30 steps\n", e0, e1);
+    CHECK_MSG(e1 < 0.8 * e0, "translator distillation did not get closer: %.4f -> %.4f", e0, e1);
+    gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
+}
+
 static void test_bad_input(void) {
     char cfg[800], out[800];
     snprintf(out, sizeof out, "%s", gt_test_path("bad_run"));
@@ -302,6 +362,7 @@ int main(void) {
     RUN(test_pairing);
     RUN(test_student_config);
     RUN(test_distill_gets_closer);
+    RUN(test_translator);
     RUN(test_bad_input);
     return gt_test_finish();
 }
