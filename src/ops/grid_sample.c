@@ -7,12 +7,13 @@
  * backward is gt_grid_sample again. Gradients of any order flow through x; the grid is a constant
  * (its requires_grad is ignored: an augmentation's grid comes from random draws).
  *
- * Coordinates follow PyTorch's rules (ATen GridSampler.h): unnormalise
- *   align_corners:  ((g + 1) / 2) * (size - 1)      (-1 and 1 are the centres of the corner pixels)
- *   otherwise:      ((g + 1) * size - 1) / 2        (-1 and 1 are the outer edges of the corner pixels)
+ * Coordinates follow PyTorch's rules (its CPU kernel's arithmetic): unnormalise
+ *   align_corners:  (g + 1) * ((size - 1) / 2)    (-1 and 1 are the centres of the corner pixels)
+ *   otherwise:      (g + 1) * (size / 2) - 0.5    (-1 and 1 are the outer edges of the corner pixels)
  * then pad: border clips to [0, size - 1]; reflection reflects about the corner centres
  * (align_corners) or the outer edges (otherwise), then clips; zeros leaves the coordinate alone and
- * reads 0 outside the image. Non-finite or huge coordinates become -100 (out of the image).
+ * reads 0 outside the image. NaN becomes 0 under border / reflection (clipped as torch's CPU
+ * kernel); non-finite or huge coordinates otherwise read nothing (0).
  * Bilinear reads the four neighbours of (floor(ix), floor(iy)), those inside the image, with the
  * usual weights; nearest reads the pixel at nearbyint (half to even), if inside.
  *
@@ -28,31 +29,50 @@ typedef struct {
     float w[4];
 } gt__gs_tap;
 
-static inline float gt__gs_clip(float v, int64_t size) {
-    float hi = (float)(size - 1);
-    v = (v < 0.0f) ? 0.0f : v; /* NaN stays NaN (made -100 below), as torch's std::max(v, 0) */
-    return (hi < v) ? hi : v;
-}
+/* The coordinate arithmetic is PyTorch's CPU kernel's, operation for operation, in float, with
+ * its roundings made explicit (no contraction left to the compiler), so that the sampled points -
+ * and with them which pixels nearest picks - are the same bits as torch's: a one-ulp shift of a
+ * coordinate near x = 40 moves a bilinear output by ~1e-5 where neighbours differ. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GT__GS_EXACT __attribute__((optimize("fp-contract=off")))
+#else
+#define GT__GS_EXACT
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+#endif
 
-/* Reflects v into [twice_low / 2, twice_high / 2] (torch's reflect_coordinates). */
-static inline float gt__gs_reflect(float v, int64_t twice_low, int64_t twice_high) {
-    if (twice_low == twice_high) return 0.0f;
-    float lo = (float)twice_low / 2.0f, span = (float)(twice_high - twice_low) / 2.0f;
-    v = fabsf(v - lo);
-    float extra = fmodf(v, span), flips = floorf(v / span);
-    return (fmodf(flips, 2.0f) == 0.0f) ? extra + lo : span - extra + lo;
+/* clamps to [0, size - 1]; NaN -> 0 (as torch's clip_coordinates) */
+GT__GS_EXACT static inline float gt__gs_clip(float v, float hi) {
+    v = (v > 0.0f) ? v : 0.0f;
+    return (v < hi) ? v : hi;
 }
 
 /* The source coordinate (in pixels) of normalised coordinate g along an axis of `size`. */
-static inline float gt__gs_source(float g, int64_t size, gt_grid_pad pad, bool align) {
-    float v = align ? ((g + 1.0f) / 2.0f) * (float)(size - 1) : ((g + 1.0f) * (float)size - 1.0f) / 2.0f;
+GT__GS_EXACT static float gt__gs_source(float g, int64_t size, gt_grid_pad pad, bool align) {
+    float hi = (float)(size - 1), v;
+    /* one rounding after the product and the shift (the product is exact in double), as torch's
+     * fused multiply-add: its CPU kernel is built with contraction */
+    if (align)
+        v = (float)((double)(g + 1.0f) * (double)((float)(size - 1) / 2.0f));
+    else
+        v = (float)((double)(g + 1.0f) * (double)((float)size / 2.0f) - 0.5);
     if (pad == GT_GRID_BORDER) {
-        v = gt__gs_clip(v, size);
+        v = gt__gs_clip(v, hi);
     } else if (pad == GT_GRID_REFLECTION) {
-        v = align ? gt__gs_reflect(v, 0, 2 * (size - 1)) : gt__gs_reflect(v, -1, 2 * size - 1);
-        v = gt__gs_clip(v, size);
+        /* reflect about the corner centres (0, size - 1) or the outer edges (-0.5, size - 0.5):
+         * fold |v - low| by twice the span, then mirror the far half */
+        float low = align ? 0.0f : -0.5f, span2 = align ? (float)(size - 1) * 2.0f : (float)size * 2.0f;
+        if (align && size <= 1) {
+            v = 0.0f;
+        } else {
+            float a = fabsf(v - low), flips = truncf(a / span2);
+            float extra = a - flips * span2, other = span2 - extra;
+            v = ((extra < other) ? extra : other) + low;
+        }
+        v = gt__gs_clip(v, hi);
     }
-    if (!isfinite(v) || v > (float)(INT_MAX - 1) || v < (float)INT_MIN) v = -100.0f;
+    if (!isfinite(v) || v > (float)(INT_MAX - 1) || v < (float)INT_MIN) v = -100.0f; /* outside */
     return v;
 }
 
@@ -61,13 +81,13 @@ static inline int32_t gt__gs_at(int64_t yy, int64_t xx, int64_t H, int64_t W) {
 }
 
 /* One tap per (n, ho, wo) of grid (contiguous (N, Ho, Wo, 2)). */
-static void gt__gs_taps(const float *grid, int64_t NL, int64_t H, int64_t W, bool bilinear, gt_grid_pad pad,
-                        bool align, gt__gs_tap *t) {
+GT__GS_EXACT static void gt__gs_taps(const float *grid, int64_t NL, int64_t H, int64_t W, bool bilinear,
+                                     gt_grid_pad pad, bool align, gt__gs_tap *t) {
 #pragma omp parallel for schedule(static) if (NL > GT_PAR_MIN)
     for (int64_t k = 0; k < NL; k++) {
         float ix = gt__gs_source(grid[2 * k], W, pad, align), iy = gt__gs_source(grid[2 * k + 1], H, pad, align);
         gt__gs_tap *o = &t[k];
-        if (!bilinear) {
+        if (!bilinear) { /* nearest: round half to even */
             int64_t xn = (int64_t)nearbyintf(ix), yn = (int64_t)nearbyintf(iy);
             o->i[0] = gt__gs_at(yn, xn, H, W);
             o->w[0] = 1.0f;
@@ -77,16 +97,16 @@ static void gt__gs_taps(const float *grid, int64_t NL, int64_t H, int64_t W, boo
         }
         float fx = floorf(ix), fy = floorf(iy);
         int64_t x0 = (int64_t)fx, y0 = (int64_t)fy;
-        float e = (fx + 1.0f) - ix, wst = ix - fx; /* east/west weights along x */
-        float s = (fy + 1.0f) - iy, nth = iy - fy; /* along y */
-        o->i[0] = gt__gs_at(y0, x0, H, W);         /* nw */
-        o->w[0] = e * s;
+        float w = ix - fx, e = 1.0f - w; /* distances to the west and east neighbours */
+        float n = iy - fy, s = 1.0f - n; /* to the north and south */
+        o->i[0] = gt__gs_at(y0, x0, H, W); /* nw */
+        o->w[0] = s * e;
         o->i[1] = gt__gs_at(y0, x0 + 1, H, W); /* ne */
-        o->w[1] = wst * s;
+        o->w[1] = s * w;
         o->i[2] = gt__gs_at(y0 + 1, x0, H, W); /* sw */
-        o->w[2] = e * nth;
+        o->w[2] = n * e;
         o->i[3] = gt__gs_at(y0 + 1, x0 + 1, H, W); /* se */
-        o->w[3] = wst * nth;
+        o->w[3] = n * w;
     }
 }
 
