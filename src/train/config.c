@@ -65,7 +65,7 @@ static gt_status gt__check_augment(gt_train_config *c) {
     if (gt_augment_new(c->augment, &o, &a) != GT_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", gt_last_error());
-        return gt_set_error(GT_ERR_ARG, "augment: %s", msg);
+        return gt_set_error(GT_ERR_ARG, "%s", msg); /* names the augment spec */
     }
     gt_augment_free(a);
     return GT_OK;

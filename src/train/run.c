@@ -268,13 +268,18 @@ static gt_status gt__log_line(FILE *f, const gt_train_progress *p, const gt_trai
                                gt_fmt_double(p->mean.aug_p, x, sizeof x), gt_fmt_double(p->mean.ada_rt, y, sizeof y));
     }
     const struct { const char *key; double w, v; } cr[] = {
-        {"cr", c->cr, p->mean.cr}, {"bcr_real", c->bcr_real, p->mean.bcr_real}, {"bcr_fake", c->bcr_fake, p->mean.bcr_fake},
-        {"zcr_dis", c->zcr_dis, p->mean.zcr_dis}, {"zcr_gen", c->zcr_gen, p->mean.zcr_gen}, {"lecam", c->lecam, p->mean.lecam},
+        {"cr", c->cr, p->mean.cr},
+        {"bcr_real", c->bcr_real, p->mean.bcr_real},
+        {"bcr_fake", c->bcr_fake, p->mean.bcr_fake},
+        {"zcr_dis", c->zcr_dis, p->mean.zcr_dis},
+        {"zcr_gen", c->zcr_gen, p->mean.zcr_gen},
+        {"lecam", c->lecam, p->mean.lecam},
     };
     for (size_t i = 0; i < sizeof cr / sizeof *cr && rn < sizeof regs; i++) { /* the consistency terms in use */
         char x[40];
         if (cr[i].w > 0)
-            rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"%s\":%s,", cr[i].key, gt_fmt_double(cr[i].v, x, sizeof x));
+            rn += (size_t)snprintf(regs + rn, sizeof regs - rn, "\"%s\":%s,", cr[i].key,
+                                   gt_fmt_double(cr[i].v, x, sizeof x));
     }
     fprintf(f,
             "{\"step\":%llu,\"loss_d\":%s,\"loss_g\":%s,\"gp\":%s,%s\"d_real\":%s,\"d_fake\":%s,"

@@ -115,7 +115,12 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     }
     if (t->scheme->init && (st = t->scheme->init(t)) != GT_OK) return st;
     int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
-    t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
+    if (fam && fam->translator) { /* a translator's grid: the translations of the first items' edges */
+        const int64_t k = t->ds && c->n_samples > t->ds->n ? t->ds->n : c->n_samples;
+        t->fixed_z = gt_retain(t->ds ? gt_edges(gt_dataset_slice(t->ds, 0, k))
+                                     : gt_full(GT_SHAPE(k, c->model.channels, c->model.res, c->model.res), -1.0f));
+    } else
+        t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
     gt_scope_end(mz);
     if (!t->fixed_z) return gt_last_status();
     st = gt__bind(t);
@@ -262,8 +267,8 @@ static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     const float target = (float)(def->update ? gt__state(t) : 1.0 - c->label_smooth);
     int m = gt_scope_begin();
     gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN);
-    gt_tensor *l = gt__plus_aux(t, def->d_pair ? gt_zeros(0, NULL) : gt_gan_loss_d_part_smooth(c->loss, lr, true, target),
-                                NULL, ry, true, false);
+    gt_tensor *l0 = def->d_pair ? gt_zeros(0, NULL) : gt_gan_loss_d_part_smooth(c->loss, lr, true, target);
+    gt_tensor *l = gt__plus_aux(t, l0, NULL, ry, true, false);
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     if (def->d_pair) {
         l = gt__plus_aux(t, l, z, fy, false, false);
@@ -352,7 +357,8 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     }
     gt_tensor *fa = gt__aug(t, fake); /* G's gradient flows through the augmentation */
     gt_tensor *lf = fa ? gt_net_forward_y(&t->D, fa, fy, GT_BN_TRAIN) : NULL;
-    gt_tensor *loss = lf && (lr || !gt_loss_def_get(t->cfg.loss)->g_pair) ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
+    bool ready = lf && (lr || !gt_loss_def_get(t->cfg.loss)->g_pair);
+    gt_tensor *loss = ready ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
     loss = gt__plus_aux(t, loss, z, fy, false, true); /* AC-GAN's class term, InfoGAN's information term */
     if (loss && t->cfg.zcr_gen > 0) { /* zCR, G's side: -zcr_gen * mean((G(z) - G(z + sigma eps))^2) */
         gt_tensor *v = gt_consistency_l2(fake, gt__g_perturbed(t, z, fy));
@@ -520,10 +526,14 @@ gt_status gt_trainer_load(gt_trainer *t, const char *path) {
 gt_status gt_trainer_prepare_sampler(gt_trainer *t) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_sample: trainer not initialised");
     gt_status st = gt_params_copy(&t->G_sample.P, t->has_ema ? &t->G_ema.P : &t->G.P);
-    if (st == GT_OK) st = gt_recalibrate_bn(&t->G_sample, GT__RECAL_SEED, GT__RECAL_BATCHES, 64);
+    const gt_model_entry *fam = gt_model_find(t->cfg.model.name);
+    if (st == GT_OK && !(fam && fam->translator)) /* a translator keeps its running statistics */
+        st = gt_recalibrate_bn(&t->G_sample, GT__RECAL_SEED, GT__RECAL_BATCHES, 64);
     return st;
 }
 
 gt_tensor *gt_trainer_sample(gt_trainer *t, gt_tensor *z) {
-    return gt_trainer_prepare_sampler(t) == GT_OK ? gt_generate(&t->G_sample, z) : NULL;
+    const gt_model_entry *fam = t ? gt_model_find(t->cfg.model.name) : NULL;
+    if (gt_trainer_prepare_sampler(t) != GT_OK) return NULL;
+    return fam && fam->translator ? gt_translate(&t->G_sample, z) : gt_generate(&t->G_sample, z);
 }

@@ -38,7 +38,8 @@ static void test_g_gradient_through_diffaug(void) {
     if (!a) return;
     gt_tensor *p[2] = {gt_test_randn(1, S(64, 4), 0.5f), gt_test_randn(2, S(64), 0.1f)};
     p[0]->requires_grad = p[1]->requires_grad = true;
-    gctx c = {a, gt_test_randn(3, S(4, 4), 1.0f), gt_test_randn(4, S(4, 1, 4, 4), 0.4f), gt_test_randn(5, S(1, 64), 0.3f)};
+    gctx c = {a, gt_test_randn(3, S(4, 4), 1.0f), gt_test_randn(4, S(4, 1, 4, 4), 0.4f),
+              gt_test_randn(5, S(1, 64), 0.3f)};
     gctx plain = c;
     plain.a = NULL;
     gt_tensor *ga[2], *gp[2];
@@ -87,7 +88,8 @@ static void test_ada_p_rises_when_d_overfits(void) {
         pmax = fmax(pmax, s.aug_p), rtmax = isnan(s.ada_rt) ? rtmax : fmax(rtmax, s.ada_rt);
     }
     CHECK_MSG(st == GT_OK, "%s", gt_last_error());
-    printf("  ada on 8 images: p %.3f (max %.3f), r_t %.3f (max %.3f) after 40 steps\n", s.aug_p, pmax, s.ada_rt, rtmax);
+    printf("  ada on 8 images: p %.3f (max %.3f), r_t %.3f (max %.3f) after 40 steps\n", s.aug_p, pmax, s.ada_rt,
+           rtmax);
     CHECK_MSG(rtmax > 0.6, "r_t never above the target (max %.3f)", rtmax);
     CHECK_MSG(s.aug_p > 0.2, "p %.3f after 40 steps of an overfitting D", s.aug_p);
     CHECK(s.aug_p == gt_augment_p(t.aug));
@@ -141,7 +143,8 @@ static void test_resume_exact(void) {
         CHECK(memcmp(gt_data(a.D.P.slab), gt_data(b.D.P.slab), (size_t)a.D.P.numel * sizeof(float)) == 0);
         double sa[GT_AUGMENT_STATE], sb[GT_AUGMENT_STATE];
         gt_augment_get_state(a.aug, sa), gt_augment_get_state(b.aug, sb);
-        CHECK_MSG(memcmp(sa, sb, sizeof sa) == 0, "%s: augmentation state differs (p %g vs %g)", specs[v], sa[0], sb[0]);
+        CHECK_MSG(memcmp(sa, sb, sizeof sa) == 0, "%s: augmentation state differs (p %g vs %g)", specs[v], sa[0],
+                  sb[0]);
         CHECK(memcmp(a.lecam_ema, b.lecam_ema, sizeof a.lecam_ema) == 0);
         if (v == 0) printf("  resumed ada run: p %.4f\n", gt_augment_p(a.aug));
         CHECK(v == 1 || gt_augment_p(a.aug) > 0); /* the state that had to come back was not trivial */

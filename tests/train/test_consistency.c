@@ -49,7 +49,9 @@ static gt_tensor *quantity(int k, gt_tensor *const *p, const ctx *c) {
         f = Gnet(p, c->z), f2 = Gnet(p, gt_add(c->z, gt_mul_scalar(c->e, SIGMA)));
         gt_grad_mode_restore(prev);
         return gt_consistency_l2(Dnet(p, f), Dnet(p, f2));
-    case 3: return gt_mul_scalar(gt_consistency_l2(Gnet(p, c->z), Gnet(p, gt_add(c->z, gt_mul_scalar(c->e, SIGMA)))), -1.0f);
+    case 3:
+        f2 = Gnet(p, gt_add(c->z, gt_mul_scalar(c->e, SIGMA)));
+        return gt_mul_scalar(gt_consistency_l2(Gnet(p, c->z), f2), -1.0f);
     default: return gt_lecam_reg(Dnet(p, c->x), Dnet(p, gt_detach(Gnet(p, c->z))), EMA_R, EMA_F);
     }
 }
