@@ -205,8 +205,16 @@ static void gt__sw_keys(const cJSON *j, char *buf, size_t n) {
     }
 }
 
-/* Sets the item of key to value, keeping its type. */
+/* Sets the item of key to value, keeping its type; "lr_g+lr_d" sets each of the keys. */
 static gt_status gt__sw_set(cJSON *j, const char *key, const char *value, const char *file) {
+    const char *plus = strchr(key, '+');
+    if (plus) {
+        char first[GT_SWEEP_NAME_MAX];
+        snprintf(first, sizeof first, "%.*s", (int)(plus - key), key);
+        gt_status st = first[0] && plus[1] ? gt__sw_set(j, first, value, file)
+                                           : gt_set_error(GT_ERR_ARG, "grid key '%s': an empty key around '+'", key);
+        return st == GT_OK ? gt__sw_set(j, plus + 1, value, file) : st;
+    }
     cJSON *it = gt__sw_item(j, key);
     if (!it) {
         char keys[2048];
@@ -296,7 +304,9 @@ gt_status gt_sweep_plan_make(gt_sweep_spec *s, gt_sweep_plan *p) {
     if (!s->n_budgets || s->budgets[s->n_budgets - 1] != s->steps) s->budgets[s->n_budgets++] = s->steps;
     for (int a = 0; a < s->n_axes; a++)
         for (size_t i = 0; i < sizeof gt__sw_reserved / sizeof *gt__sw_reserved; i++)
-            if (!strcmp(s->axes[a].key, gt__sw_reserved[i]))
+            for (const char *k = s->axes[a].key; k; k = strchr(k, '+') ? strchr(k, '+') + 1 : NULL)
+                if (!strncmp(k, gt__sw_reserved[i], strlen(gt__sw_reserved[i])) &&
+                    (k[strlen(gt__sw_reserved[i])] == 0 || k[strlen(gt__sw_reserved[i])] == '+'))
                 return gt_set_error(GT_ERR_ARG, "grid key '%s' is set by the sweep itself (--seeds, --steps, --out, "
                                     "--eval-n): it cannot be a grid key", s->axes[a].key);
     int np = 1;
