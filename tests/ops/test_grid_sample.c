@@ -253,6 +253,30 @@ static void test_nearest_half_even(void) {
     CHECK(y && gt_data(y)[0] == 10 && gt_data(y)[1] == 30 && gt_data(y)[2] == 30);
 }
 
+/* non-finite coordinates (expected values: F.grid_sample's on the same input, align_corners
+ * false); zeros padding reads 0 (torch's bilinear gives NaN there: documented) */
+static void test_nonfinite(void) {
+    float xv[12];
+    for (int k = 0; k < 12; k++) xv[k] = (float)(k + 1);
+    gt_tensor *x = gt_from_data(4, (int64_t[]){1, 1, 3, 4}, xv);
+    float gv[8] = {NAN, 0.0f, 0.5f, NAN, INFINITY, 0.0f, -INFINITY, 0.0f};
+    gt_tensor *g = gt_from_data(4, (int64_t[]){1, 1, 4, 2}, gv);
+    static const float want[3][2][4] = {
+        {{0, 0, 0, 0}, {0, 0, 0, 0}},        /* zeros: nearest, bilinear */
+        {{5, 3, 8, 5}, {5, 3.5f, 8, 5}},     /* border */
+        {{5, 3, 5, 5}, {5, 3.5f, 5, 5}},     /* reflection */
+    };
+    for (int p = 0; p < 3; p++)
+        for (int m = 0; m < 2; m++) {
+            gt_tensor *y = gt_grid_sample(x, g, m, (gt_grid_pad)p, false);
+            CHECK(y != NULL);
+            if (y)
+                for (int k = 0; k < 4; k++)
+                    CHECK_MSG(gt_data(y)[k] == want[p][m][k], "non-finite %s %s point %d: got %g want %g", PADN[p],
+                              m ? "bilinear" : "nearest", k, gt_data(y)[k], want[p][m][k]);
+        }
+}
+
 /* grid with requires_grad: ignored (x's gradient is unchanged, grid gets none) */
 static void test_grid_takes_no_gradient(void) {
     gcase c = combo(7);
@@ -315,6 +339,7 @@ int main(void) {
     RUN(test_identity);
     RUN(test_integer_shift);
     RUN(test_nearest_half_even);
+    RUN(test_nonfinite);
     RUN(test_grid_takes_no_gradient);
     RUN(test_strided);
     RUN(test_errors);
