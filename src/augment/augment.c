@@ -196,7 +196,7 @@ static gt_tensor *gt__apply_ada(gt_augment *a, gt_tensor *x, gt_rng *r) {
     if (gt_ada_matrices((int)n, C, (int)x->shape[2], (int)x->shape[3], a->p, a->groups, uni, G, Cm) != GT_OK)
         goto done;
     y = gt__autorelease(gt_retain(x));
-    if (a->groups & (GT_ADA_GROUP_B | GT_ADA_GROUP_G)) y = gt_ada_geometric(y, G);
+    if (a->groups & (GT_ADA_GROUP_B | GT_ADA_GROUP_G)) y = gt_ada_geometric_aa(y, G);
     if (a->groups & GT_ADA_GROUP_C) y = gt_ada_color(y, Cm);
 done:
     free(uni);

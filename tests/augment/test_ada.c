@@ -1,6 +1,7 @@
 /* ADA: the per-sample matrices (groups b, g, c; the reference's strengths and probability rules)
  * and the augmented images equal tests/parity/ada.py (augment.py's formulas on the same draws,
- * torch's affine_grid + grid_sample and matmul) to 1e-4, and so does the gradient w.r.t. x;
+ * torch's affine_grid + grid_sample and matmul; with and without the reference's anti-aliasing:
+ * reflect pad, sym6 up/downsampling) to 1e-4, and so does the gradient w.r.t. x;
  * finite-difference gradient check; gt_augment_apply's draws; p = 0 returns x; the adaptive p:
  * up by (images / (kimg * 1000)) per update when r_t > target, down when below, clamped to [0, 1];
  * the checkpoint state resumes mid-interval. */
@@ -32,9 +33,9 @@ static const acase CASES[] = {
 };
 #define NC (int)(sizeof CASES / sizeof CASES[0])
 
-static gt_tensor *apply_ada(gt_tensor *x, const acase *k, const float *G, const float *C) {
+static gt_tensor *apply_ada(gt_tensor *x, const acase *k, const float *G, const float *C, bool aa) {
     gt_tensor *y = x;
-    if (k->groups & 3) y = gt_ada_geometric(y, G);
+    if (k->groups & 3) y = aa ? gt_ada_geometric_aa(y, G) : gt_ada_geometric(y, G);
     if (k->groups & 4) y = gt_ada_color(y, C);
     return y;
 }
@@ -71,15 +72,17 @@ static void test_vs_pytorch(void) {
             CHECK(gt_test_close_buf(nm, G[i], gt_data(gt_golden(nm)), k->n * 9, 1e-4f, 1e-4f));
             snprintf(nm, sizeof nm, "%s.C", k->key);
             CHECK(gt_test_close_buf(nm, C[i], gt_data(gt_golden(nm)), k->n * 16, 1e-4f, 1e-4f));
-            gt_tensor *y = apply_ada(x[i], k, G[i], C[i]);
-            CHECK_MSG(y != NULL, "%s: %s", k->key, gt_last_error());
-            if (!y) continue;
-            snprintf(nm, sizeof nm, "%s.y", k->key);
-            CHECK(gt_test_close(nm, y, gt_golden(nm), 1e-4f, 1e-4f));
-            gt_tensor *g;
-            CHECK(gt_grad(gt_sum_all(gt_mul(y, w[i])), NULL, 1, &x[i], &g, false) == GT_OK);
-            snprintf(nm, sizeof nm, "%s.g", k->key);
-            CHECK(gt_test_close(nm, g, gt_golden(nm), 1e-4f, 1e-4f));
+            for (int aa = 0; aa < 2; aa++) {
+                gt_tensor *y = apply_ada(x[i], k, G[i], C[i], aa);
+                CHECK_MSG(y != NULL, "%s: %s", k->key, gt_last_error());
+                if (!y) continue;
+                snprintf(nm, sizeof nm, "%s.y%s", k->key, aa ? ".aa" : "");
+                CHECK(gt_test_close(nm, y, gt_golden(nm), 1e-4f, 1e-4f));
+                gt_tensor *g;
+                CHECK(gt_grad(gt_sum_all(gt_mul(y, w[i])), NULL, 1, &x[i], &g, false) == GT_OK);
+                snprintf(nm, sizeof nm, "%s.g%s", k->key, aa ? ".aa" : "");
+                CHECK(gt_test_close(nm, g, gt_golden(nm), 1e-4f, 1e-4f));
+            }
         }
         gt_golden_free();
     }
@@ -124,6 +127,9 @@ static const float *GC_G, *GC_C;
 static gt_tensor *f_ada(gt_tensor *const *in, void *ctx) {
     return gt_tanh(gt_ada_color(gt_ada_geometric(in[0], GC_G), GC_C));
 }
+static gt_tensor *f_ada_aa(gt_tensor *const *in, void *ctx) {
+    return gt_tanh(gt_ada_color(gt_ada_geometric_aa(in[0], GC_G), GC_C));
+}
 
 static void test_gradcheck(void) {
     gt_tensor *d = make_draws(41, 2);
@@ -135,6 +141,8 @@ static void test_gradcheck(void) {
     gt_gradcheck_opts o = {.eps = 1e-2f, .rtol = 2e-2f, .atol = 2e-3f, .max_elems = 64};
     CHECK(gt_test_gradcheck("ada", f_ada, 1, &x, NULL, &o));
     CHECK(gt_test_gradgradcheck("ada", f_ada, 1, &x, NULL, &o));
+    CHECK(gt_test_gradcheck("ada anti-aliased", f_ada_aa, 1, &x, NULL, &o));
+    CHECK(gt_test_gradgradcheck("ada anti-aliased", f_ada_aa, 1, &x, NULL, &o));
 }
 
 static void test_apply(void) {
@@ -161,7 +169,7 @@ static void test_apply(void) {
     for (int i = 0; i < 4 * GT_ADA_NDRAWS; i++)
         if (normal_col(i % GT_ADA_NDRAWS)) U[i] = Z[i];
     CHECK(gt_ada_matrices(4, 3, 8, 8, 0.6, 7, U, G, C) == GT_OK);
-    gt_tensor *z = gt_ada_color(gt_ada_geometric(x, G), C);
+    gt_tensor *z = gt_ada_color(gt_ada_geometric_aa(x, G), C);
     CHECK(y && z && gt_test_close("ada apply", y, z, 0, 0));
     gt_augment_free(a);
     /* grayscale through the whole pipeline, differentiable */
