@@ -133,11 +133,33 @@ static void test_refused(void) {
     gt_trainer_free(&t);
 }
 
+/* gt_train_run writes a grid of the translations of the first items' edges and a checkpoint. */
+static void test_run_folder(void) {
+    gt_train_config c = tiny();
+    snprintf(c.out, sizeof c.out, "%s", gt_test_path("run"));
+    c.steps = 4, c.sample_every = 2, c.n_samples = 9;
+    gt_trainer t;
+    CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
+    CHECK(t.fixed_z && t.fixed_z->ndim == 4 && t.fixed_z->shape[0] == 9 && t.fixed_z->shape[2] == 28);
+    CHECK_MSG(gt_train_run(&t, NULL) == GT_OK, "%s", gt_last_error());
+    int m = gt_scope_begin();
+    gt_tensor *want = gt_translate(&t.G_sample, gt_edges(gt_dataset_slice(t.ds, 0, 9)));
+    CHECK(gt_test_close("grid images", gt_trainer_sample(&t, t.fixed_z), want, 0, 0));
+    gt_scope_end(m);
+    char p[GT_PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/samples/step_000002.png", c.out);
+    CHECK(access(p, F_OK) == 0);
+    snprintf(p, sizeof p, "%s/last.safetensors", c.out);
+    CHECK(access(p, F_OK) == 0);
+    gt_trainer_free(&t);
+}
+
 int main(void) {
     snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("discs.idx"));
     if (!gt_test_write_idx(g_idx, 32)) return 1;
     RUN(test_l1_drops);
     RUN(test_resume);
     RUN(test_refused);
+    RUN(test_run_folder);
     return gt_test_finish();
 }
