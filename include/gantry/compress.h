@@ -126,7 +126,7 @@ typedef struct {
 gt_status gt_prog_export_c(const gt_prog *p, const char *path, const gt_export_opts *o);
 
 /* --- channel groups (pruning) ---------------------------------------------------------------- */
-#define GT_GROUP_REFS_MAX 48
+#define GT_GROUP_REFS_MAX 64
 #define GT_PARAM_NAME_MAX 64
 typedef struct {
     char param[GT_PARAM_NAME_MAX]; /* a parameter or buffer of the net ("main.0.weight") */
