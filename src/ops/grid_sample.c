@@ -110,8 +110,9 @@ GT__GS_EXACT static void gt__gs_taps(const float *grid, int64_t NL, int64_t H, i
     }
 }
 
-/* forward: x planes (P, HW) -> y (P, L); adjoint: y (P, L) -> x planes (P, HW), zeroed first. */
-static void gt__gs_gather(int64_t P, int64_t C, int64_t HW, int64_t L, const gt__gs_tap *taps, const float *x,
+/* forward: x planes (P, HW) -> y (P, L); adjoint: y (P, L) -> x planes (P, HW), zeroed first;
+ * nt: the taps used (1 nearest, 4 bilinear). */
+static void gt__gs_gather(int64_t P, int64_t C, int64_t HW, int64_t L, int nt, const gt__gs_tap *taps, const float *x,
                           float *y) {
 #pragma omp parallel for schedule(static) if (P * L > GT_PAR_MIN)
     for (int64_t p = 0; p < P; p++) {
@@ -120,15 +121,15 @@ static void gt__gs_gather(int64_t P, int64_t C, int64_t HW, int64_t L, const gt_
         float *yp = y + p * L;
         for (int64_t l = 0; l < L; l++) {
             float acc = 0.0f;
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < nt; k++)
                 if (t[l].i[k] >= 0) acc += xp[t[l].i[k]] * t[l].w[k];
             yp[l] = acc;
         }
     }
 }
 
-static void gt__gs_scatter(int64_t P, int64_t C, int64_t HW, int64_t L, const gt__gs_tap *taps, const float *y,
-                           float *x) {
+static void gt__gs_scatter(int64_t P, int64_t C, int64_t HW, int64_t L, int nt, const gt__gs_tap *taps,
+                           const float *y, float *x) {
 #pragma omp parallel for schedule(static) if (P * L > GT_PAR_MIN)
     for (int64_t p = 0; p < P; p++) {
         const gt__gs_tap *t = taps + (p / C) * L;
@@ -136,7 +137,7 @@ static void gt__gs_scatter(int64_t P, int64_t C, int64_t HW, int64_t L, const gt
         float *xp = x + p * HW;
         memset(xp, 0, (size_t)HW * sizeof(float));
         for (int64_t l = 0; l < L; l++)
-            for (int k = 0; k < 4; k++)
+            for (int k = 0; k < nt; k++)
                 if (t[l].i[k] >= 0) xp[t[l].i[k]] += yp[l] * t[l].w[k];
     }
 }
@@ -169,9 +170,9 @@ static gt_tensor *gt__gs_run(bool adjoint, gt_tensor *src, gt_tensor *grid, int6
     if (!taps) return gt__fail(GT_ERR_OOM, "gt_grid_sample: out of memory for %lld sampling taps", (long long)(N * L));
     gt__gs_taps(gt_data(grid), N * L, H, W, bilinear, pad, align, taps);
     if (adjoint)
-        gt__gs_scatter(N * C, C, HW, L, taps, gt_data(sc), gt_data(out));
+        gt__gs_scatter(N * C, C, HW, L, bilinear ? 4 : 1, taps, gt_data(sc), gt_data(out));
     else
-        gt__gs_gather(N * C, C, HW, L, taps, gt_data(sc), gt_data(out));
+        gt__gs_gather(N * C, C, HW, L, bilinear ? 4 : 1, taps, gt_data(sc), gt_data(out));
     gt__free(taps);
     if (gt__needs_grad(1, &sc)) {
         gt_node *n = gt__record(out, adjoint ? GT_OP_GRID_SAMPLE_BACKWARD : GT_OP_GRID_SAMPLE,
