@@ -2,7 +2,7 @@
  * reflection padding by the batch's margin, 2x upsampling with the sym6 wavelet filter, bilinear
  * grid_sample (zero padding) at the adjusted G_inv, filtering and 2x downsampling back. Built of
  * differentiable engine ops: gathers (pad, zero insertion, crop) as nearest gt_grid_sample at integer
- * positions, the separable filter as depthwise gt_conv2d. */
+ * positions, the separable filter as transposed / strided convolutions of the single planes. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +19,16 @@ static const double SYM6[12] = {
 #define NTAP 12
 #define HZ_PAD (NTAP / 4)
 
-/* y[n, c, i, j] = x[n, c, rows[i], cols[j]] (index < 0: zero) as a nearest gt_grid_sample */
+/* y[n, c, i, j] = x[n, c, rows[i], cols[j]] as a nearest gt_grid_sample */
 static gt_tensor *gt__gather(gt_tensor *x, int64_t ho, const int64_t *rows, int64_t wo, const int64_t *cols) {
     int64_t n = x->shape[0], H = x->shape[2], W = x->shape[3];
     gt_tensor *grid = gt_empty(GT_SHAPE(n, ho, wo, 2));
     if (!grid) return NULL;
     float *g = gt_data(grid);
     for (int64_t i = 0; i < ho; i++) {
-        double r = rows[i] < 0 ? -4.0 : (double)rows[i];
-        float gy = (float)((2.0 * r + 1.0) / (double)H - 1.0);
+        float gy = (float)((2.0 * (double)rows[i] + 1.0) / (double)H - 1.0);
         for (int64_t j = 0; j < wo; j++) {
-            double c = cols[j] < 0 ? -4.0 : (double)cols[j];
-            g[(i * wo + j) * 2] = (float)((2.0 * c + 1.0) / (double)W - 1.0);
+            g[(i * wo + j) * 2] = (float)((2.0 * (double)cols[j] + 1.0) / (double)W - 1.0);
             g[(i * wo + j) * 2 + 1] = gy;
         }
     }
@@ -45,27 +43,45 @@ static int64_t gt__reflect(int64_t i, int64_t L) {
     return i;
 }
 
-/* the separable filter f (scaled by s, flipped or not) along W then H, depthwise, stride st */
-static gt_tensor *gt__fir(gt_tensor *x, double s, bool flip, int st) {
-    int64_t C = x->shape[1];
-    gt_tensor *wh = gt_empty(GT_SHAPE(C, 1, 1, NTAP)), *wv = gt_empty(GT_SHAPE(C, 1, NTAP, 1));
-    if (!wh || !wv) return NULL;
+/* the 12 taps of the filter normalised to sum 1, times s */
+static void gt__taps(float *t, double s) {
     double sum = 0;
     for (int k = 0; k < NTAP; k++) sum += SYM6[k];
-    s /= sum;
-    for (int64_t c = 0; c < C; c++)
-        for (int k = 0; k < NTAP; k++) {
-            float v = (float)(SYM6[flip ? NTAP - 1 - k : k] * s);
-            gt_data(wh)[c * NTAP + k] = v;
-            gt_data(wv)[c * NTAP + k] = v;
-        }
+    for (int k = 0; k < NTAP; k++) t[k] = (float)(SYM6[k] * s / sum);
+}
+
+/* upfirdn2d(x, f, up=2, padding (6, 5) per side, flip_filter False, gain 4) without the zeros: the
+ * transposed convolution with the unflipped taps (times 2 per dimension), stride 2, padding 5, on
+ * the (N * C, 1, h, w) planes, along W then H: (N, C, h, w) -> (N, C, 2h, 2w) */
+static gt_tensor *gt__up2(gt_tensor *x) {
+    int64_t n = x->shape[0], C = x->shape[1], h = x->shape[2], w = x->shape[3];
+    gt_tensor *wh = gt_empty(GT_SHAPE(1, 1, 1, NTAP)), *wv = gt_empty(GT_SHAPE(1, 1, NTAP, 1));
+    if (!wh || !wv) return NULL;
+    gt__taps(gt_data(wh), 2.0);
+    gt__taps(gt_data(wv), 2.0);
     gt_conv_params p = gt_conv_params_make(1, 0);
-    p.groups = (int)C;
-    p.stride_w = st;
-    x = gt_conv2d(x, wh, NULL, p);
-    p.stride_w = 1;
-    p.stride_h = st;
-    return gt_conv2d(x, wv, NULL, p);
+    p.stride_w = 2, p.pad_w = NTAP / 2 - 1;
+    gt_tensor *y = gt_conv_transpose2d(gt_reshape(x, GT_SHAPE(n * C, 1, h, w)), wh, NULL, p);
+    p = gt_conv_params_make(1, 0);
+    p.stride_h = 2, p.pad_h = NTAP / 2 - 1;
+    return gt_reshape(gt_conv_transpose2d(y, wv, NULL, p), GT_SHAPE(n, C, 2 * h, 2 * w));
+}
+
+/* upfirdn2d(x, f, down=2, flip_filter True) on the planes: the correlation with the unflipped taps,
+ * stride 2, along W then H */
+static gt_tensor *gt__down2(gt_tensor *x) {
+    int64_t n = x->shape[0], C = x->shape[1], h = x->shape[2], w = x->shape[3];
+    gt_tensor *wh = gt_empty(GT_SHAPE(1, 1, 1, NTAP)), *wv = gt_empty(GT_SHAPE(1, 1, NTAP, 1));
+    if (!wh || !wv) return NULL;
+    gt__taps(gt_data(wh), 1.0);
+    gt__taps(gt_data(wv), 1.0);
+    gt_conv_params p = gt_conv_params_make(1, 0);
+    p.stride_w = 2;
+    gt_tensor *y = gt_conv2d(gt_reshape(x, GT_SHAPE(n * C, 1, h, w)), wh, NULL, p);
+    p = gt_conv_params_make(1, 0);
+    p.stride_h = 2;
+    y = gt_conv2d(y, wv, NULL, p);
+    return y ? gt_reshape(y, GT_SHAPE(n, C, y->shape[2], y->shape[3])) : NULL;
 }
 
 /* a = b @ a and a = a @ b, 3x3 (float, as the reference composes in float32) */
@@ -107,23 +123,16 @@ gt_tensor *gt_ada_geometric_aa(gt_tensor *x, const float *G) {
         mg[i] = (int64_t)ceilf(v);
     }
     int64_t mx0 = mg[0], my0 = mg[1], mx1 = mg[2], my1 = mg[3];
-    /* reflect pad + zero insertion + the upsampling filter's pad (6 before, 5 after) as one gather */
+    /* reflect pad (a gather), then the 2x upsampling */
     int64_t hp = H + my0 + my1, wp = W + mx0 + mx1;
-    int64_t hu = 2 * hp + NTAP - 1, wu = 2 * wp + NTAP - 1;
-    int64_t *rows = malloc((size_t)(hu + wu) * sizeof *rows), *cols = rows ? rows + hu : NULL;
+    int64_t *rows = malloc((size_t)(hp + wp) * sizeof *rows), *cols = rows ? rows + hp : NULL;
     if (!rows) {
         gt_set_error(GT_ERR_OOM, "ada geometric: out of memory");
         return NULL;
     }
-    for (int64_t i = 0; i < hu; i++) {
-        int64_t r = i - NTAP / 2;
-        rows[i] = (r < 0 || r >= 2 * hp || r % 2) ? -1 : gt__reflect(r / 2 - my0, H);
-    }
-    for (int64_t j = 0; j < wu; j++) {
-        int64_t c = j - NTAP / 2;
-        cols[j] = (c < 0 || c >= 2 * wp || c % 2) ? -1 : gt__reflect(c / 2 - mx0, W);
-    }
-    gt_tensor *up = gt__fir(gt__gather(x, hu, rows, wu, cols), 2.0, true, 1); /* (N, C, 2hp, 2wp) */
+    for (int64_t i = 0; i < hp; i++) rows[i] = gt__reflect(i - my0, H);
+    for (int64_t j = 0; j < wp; j++) cols[j] = gt__reflect(j - mx0, W);
+    gt_tensor *up = gt__up2(gt__gather(x, hp, rows, wp, cols)); /* (N, C, 2hp, 2wp) */
     /* the sampling grid at the adjusted G_inv, over the output (2(H + 6), 2(W + 6)) */
     int64_t ho = 2 * (H + 2 * HZ_PAD), wo = 2 * (W + 2 * HZ_PAD);
     gt_tensor *grid = gt_empty(GT_SHAPE(n, ho, wo, 2));
@@ -157,5 +166,5 @@ gt_tensor *gt_ada_geometric_aa(gt_tensor *x, const float *G) {
     gt_tensor *y = gt_grid_sample(up, grid, true, GT_GRID_ZEROS, false);
     /* crop 1 on each side (padding -6 + 5), filter unflipped, keep every second pixel */
     y = gt_slice(gt_slice(y, 2, 1, ho - 1, 1), 3, 1, wo - 1, 1);
-    return gt__fir(y, 1.0, false, 2);
+    return gt__down2(y);
 }

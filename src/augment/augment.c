@@ -1,4 +1,4 @@
-/* The augmentation object: spec parsing ("none", "diffaug:POLICIES", "ada[:GROUPS]"), drawing the
+/* The augmentation object: spec parsing ("none", "diffaug:POLICIES", "ada[:GROUPS][+aa]"), drawing the
  * random values from a gt_rng, ADA's adaptive p (r_t = E[sign(D(real))] against a target) and the
  * state a checkpoint keeps. The transforms themselves: diffaug.c and ada.c. */
 #include <math.h>
@@ -18,6 +18,7 @@ struct gt_augment {
     int kind;
     int pol[GT__MAX_POL], npol; /* DiffAugment policies in order */
     unsigned groups;            /* ADA groups */
+    bool aa;                    /* ADA: the anti-aliased geometric execution ("+aa") */
     gt_augment_opts o;
     double p, rt;
     double sign_sum, n_img; /* since the last update */
@@ -98,15 +99,23 @@ gt_status gt_augment_new(const char *spec, const gt_augment_opts *o, gt_augment 
         st = gt__parse_diffaug(a, spec + 8);
     } else if (!strcmp(spec, "diffaug")) {
         st = gt_set_error(GT_ERR_ARG, "augment 'diffaug' needs policies: diffaug:color,translation,cutout");
-    } else if (!strcmp(spec, "ada")) {
+    } else if (!strncmp(spec, "ada", 3) && (spec[3] == 0 || spec[3] == ':' || spec[3] == '+')) {
+        /* ada[:GROUPS][+aa] */
         a->kind = GT__AUG_ADA;
-        a->groups = GT_ADA_GROUP_B | GT_ADA_GROUP_G | GT_ADA_GROUP_C;
-    } else if (!strncmp(spec, "ada:", 4)) {
-        a->kind = GT__AUG_ADA;
-        st = gt__parse_ada(a, spec + 4);
+        char g[sizeof a->spec + 4];
+        if (spec[3] == ':') snprintf(g, sizeof g, "%s", spec + 4);
+        else snprintf(g, sizeof g, "bgc%s", spec + 3); /* "ada" or "ada+..." */
+        char *plus = strchr(g, '+');
+        if (plus) {
+            if (strcmp(plus, "+aa") != 0)
+                st = gt_set_error(GT_ERR_ARG, "augment '%s': unknown ADA option '%s' (known: +aa)", spec, plus);
+            *plus = 0;
+            a->aa = true;
+        }
+        if (st == GT_OK) st = gt__parse_ada(a, g);
     } else {
         st = gt_set_error(GT_ERR_ARG,
-                          "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], ada[:GROUPS])", spec);
+                          "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], ada[:GROUPS][+aa])", spec);
     }
     if (st != GT_OK) {
         free(a);
@@ -196,7 +205,7 @@ static gt_tensor *gt__apply_ada(gt_augment *a, gt_tensor *x, gt_rng *r) {
     if (gt_ada_matrices((int)n, C, (int)x->shape[2], (int)x->shape[3], a->p, a->groups, uni, G, Cm) != GT_OK)
         goto done;
     y = gt__autorelease(gt_retain(x));
-    if (a->groups & (GT_ADA_GROUP_B | GT_ADA_GROUP_G)) y = gt_ada_geometric_aa(y, G);
+    if (a->groups & (GT_ADA_GROUP_B | GT_ADA_GROUP_G)) y = a->aa ? gt_ada_geometric_aa(y, G) : gt_ada_geometric(y, G);
     if (a->groups & GT_ADA_GROUP_C) y = gt_ada_color(y, Cm);
 done:
     free(uni);

@@ -169,9 +169,22 @@ static void test_apply(void) {
     for (int i = 0; i < 4 * GT_ADA_NDRAWS; i++)
         if (normal_col(i % GT_ADA_NDRAWS)) U[i] = Z[i];
     CHECK(gt_ada_matrices(4, 3, 8, 8, 0.6, 7, U, G, C) == GT_OK);
-    gt_tensor *z = gt_ada_color(gt_ada_geometric_aa(x, G), C);
+    gt_tensor *z = gt_ada_color(gt_ada_geometric(x, G), C);
     CHECK(y && z && gt_test_close("ada apply", y, z, 0, 0));
     gt_augment_free(a);
+    /* "+aa": the same draws, the anti-aliased geometric execution */
+    CHECK(gt_augment_new("ada:bgc+aa", &o, &a) == GT_OK);
+    gt_rng_init(&r, 6);
+    y = gt_augment_apply(a, x, &r);
+    z = gt_ada_color(gt_ada_geometric_aa(x, G), C);
+    CHECK(y && z && gt_test_close("ada+aa apply", y, z, 0, 0));
+    gt_augment_free(a);
+    gt_augment *b;
+    CHECK(gt_augment_new("ada+aa", &o, &b) == GT_OK && b && gt_augment_adaptive(b));
+    gt_augment_free(b);
+    CHECK(gt_augment_new("ada:g+ab", &o, &b) == GT_ERR_ARG && strstr(gt_last_error(), "'+ab'"));
+    CHECK(gt_augment_new("ada:+aa", &o, &b) == GT_ERR_ARG && strstr(gt_last_error(), "group"));
+    CHECK(gt_augment_new("adam", &o, &b) == GT_ERR_ARG && strstr(gt_last_error(), "'adam'"));
     /* grayscale through the whole pipeline, differentiable */
     CHECK(gt_augment_new("ada:c", &o, &a) == GT_OK);
     gt_tensor *xg = gt_test_randn(52, S(3, 1, 8, 8), 1.0f), *g;
