@@ -114,8 +114,8 @@ gt_status gt_augment_new(const char *spec, const gt_augment_opts *o, gt_augment 
         }
         if (st == GT_OK) st = gt__parse_ada(a, g);
     } else {
-        st = gt_set_error(GT_ERR_ARG,
-                          "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], ada[:GROUPS][+aa])", spec);
+        st = gt_set_error(GT_ERR_ARG, "unknown augmentation '%s' (known: none, diffaug:POLICY[,POLICY...], %s)", spec,
+                          "ada[:GROUPS][+aa]");
     }
     if (st != GT_OK) {
         free(a);
