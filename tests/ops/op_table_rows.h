@@ -130,6 +130,15 @@ OPF(gt_max_pool2d) {
 OPF(gt_adaptive_avg_pool2d) { return gt_adaptive_avg_pool2d(x[0], r->ip[0], r->ip[1]); }
 OPF(gt_upsample_nearest2d) { return gt_upsample_nearest2d(x[0], r->ip[0], r->ip[1]); }
 OPF(gt_upsample_bilinear2d) { return gt_upsample_bilinear2d(x[0], r->ip[0], r->ip[1]); }
+/* ip: bilinear, padding (0 zeros, 1 border, 2 reflection), align_corners, [_t: h, w]; fp[0] scales
+ * the grid (a constant 'm' input, N(0, 0.3^2)) so that it leaves [-1, 1] */
+OPF(gt_grid_sample) {
+    return gt_grid_sample(x[0], gt_mul_scalar(x[1], r->fp[0]), r->ip[0], (gt_grid_pad)r->ip[1], r->ip[2]);
+}
+OPF(gt_grid_sample_t) {
+    return gt_grid_sample_t(x[0], gt_mul_scalar(x[1], r->fp[0]), r->ip[3], r->ip[4], r->ip[0], (gt_grid_pad)r->ip[1],
+                            r->ip[2]);
+}
 OPF(gt_embedding) { return gt_embedding(x[0], x[1]); }
 /* ip = {training, seed}; fp = {p}: a fresh generator per call, so every call draws the same mask */
 OPF(gt_dropout) {
@@ -512,6 +521,31 @@ static const row ROWS[] = {
     ROW(gt_upsample_bilinear2d, "6to1", "1x2x6x6", .ip = {1, 1}, .t = T_POOL),
     ROW(gt_upsample_bilinear2d, "same_strided", "1x2x5x5", .view = "t", .ip = {5, 5}, .t = T_POOL),
     ROW(gt_upsample_bilinear2d, "big", "4x16x16x16", .ip = {32, 32}, .t = T_BIG, .big = true),
+    ROW(gt_grid_sample, "bilinear_zeros", "2x3x5x6 2x4x7x2", .dom = "am", .ip = {1, 0, 0}, .fp = {4}, .t = T_POOL),
+    ROW(gt_grid_sample, "bilinear_border_align_sq", "2x3x5x6 2x4x7x2", .dom = "am", .ip = {1, 1, 1}, .fp = {4},
+        .post = P_SQ, .t = T_POOL),
+    ROW(gt_grid_sample, "bilinear_reflection", "2x2x5x6 2x4x7x2", .dom = "am", .ip = {1, 2, 0}, .fp = {8},
+        .t = T_POOL),
+    ROW(gt_grid_sample, "bilinear_reflection_align_chlast", "2x3x5x6 2x4x7x2", .dom = "am", .view = "c-",
+        .ip = {1, 2, 1}, .fp = {8}, .t = T_POOL),
+    ROW(gt_grid_sample, "nearest_zeros_align", "2x3x5x6 2x4x7x2", .dom = "am", .ip = {0, 0, 1}, .fp = {4},
+        .t = T_POOL),
+    ROW(gt_grid_sample, "nearest_border_strided", "2x3x5x6 2x4x7x2", .dom = "am", .view = "t-", .ip = {0, 1, 0},
+        .fp = {4}, .t = T_POOL),
+    ROW(gt_grid_sample, "nearest_reflection_sq", "2x2x5x6 2x4x7x2", .dom = "am", .ip = {0, 2, 0}, .fp = {8},
+        .post = P_SQ, .t = T_POOL),
+    ROW(gt_grid_sample, "big", "4x8x24x24 4x32x32x2", .dom = "am", .ip = {1, 2, 0}, .fp = {5}, .t = T_BIG,
+        .big = true),
+    ROW(gt_grid_sample_t, "bilinear_zeros", "2x3x4x7 2x4x7x2", .dom = "am", .ip = {1, 0, 0, 5, 6}, .fp = {4},
+        .t = T_POOL),
+    ROW(gt_grid_sample_t, "bilinear_reflection_align_sq", "2x3x4x7 2x4x7x2", .dom = "am", .ip = {1, 2, 1, 5, 6},
+        .fp = {8}, .post = P_SQ, .t = T_POOL),
+    ROW(gt_grid_sample_t, "nearest_border", "2x2x4x7 2x4x7x2", .dom = "am", .ip = {0, 1, 0, 6, 5}, .fp = {4},
+        .t = T_POOL),
+    ROW(gt_grid_sample_t, "nearest_reflection_align_sq", "2x2x4x7 2x4x7x2", .dom = "am", .ip = {0, 2, 1, 5, 6},
+        .fp = {8}, .post = P_SQ, .t = T_POOL),
+    ROW(gt_grid_sample_t, "big", "4x8x32x32 4x32x32x2", .dom = "am", .ip = {1, 1, 1, 24, 24}, .fp = {5},
+        .t = T_BIG, .big = true),
     /* --- misc ----------------------------------------------------------------------------------------- */
     ROW(gt_embedding, "2d_idx", "7x3 2x4", .dom = "ai", .imax = 7, .t = T_VIEW),
     ROW(gt_embedding, "1d_idx", "5x4 9", .dom = "ai", .imax = 5, .t = T_VIEW),

@@ -105,6 +105,32 @@ def dropout(x, ip, fp):
     return x[0] * (x[1] != 0).to(x[0].dtype) / (1.0 - p)  # x[1]: gantry's mask
 
 
+GS_PAD = ("zeros", "border", "reflection")
+
+
+def gs_matrix(g, h, w, ip):
+    """F.grid_sample as matrices (N, Ho*Wo, h*w), read off by sampling the unit images: PyTorch has
+    no double backward for grid_sample, and a matmul is differentiable to any order."""
+    n, ho, wo, _ = g.shape
+    eye = torch.eye(h * w, dtype=g.dtype).reshape(h * w, 1, h, w)
+    ms = []
+    for i in range(n):
+        out = F.grid_sample(eye, g[i:i + 1].expand(h * w, ho, wo, 2), mode="bilinear" if ip[0] else "nearest",
+                            padding_mode=GS_PAD[ip[1]], align_corners=bool(ip[2]))
+        ms.append(out.reshape(h * w, ho * wo).T)
+    return torch.stack(ms)
+
+
+def grid_sample(x, ip, fp, adjoint):
+    a, g = x[0], x[1].detach() * F32(fp[0])
+    n, c = a.shape[:2]
+    if adjoint:
+        m = gs_matrix(g, ip[3], ip[4], ip)
+        return torch.einsum("nlk,ncl->nck", m, a.reshape(n, c, -1)).reshape(n, c, ip[3], ip[4])
+    m = gs_matrix(g, a.shape[2], a.shape[3], ip)
+    return torch.einsum("nlk,nck->ncl", m, a.reshape(n, c, -1)).reshape(n, c, g.shape[1], g.shape[2])
+
+
 def clamp(a, lo, hi):
     return torch.clamp(a, None if np.isinf(lo) else lo, None if np.isinf(hi) else hi)
 
@@ -169,6 +195,8 @@ OPS = {
     "gt_upsample_nearest2d": lambda x, ip, fp: F.interpolate(x[0], size=ip[0:2], mode="nearest"),
     "gt_upsample_bilinear2d": lambda x, ip, fp: F.interpolate(
         x[0], size=ip[0:2], mode="bilinear", align_corners=False),
+    "gt_grid_sample": lambda x, ip, fp: grid_sample(x, ip, fp, False),
+    "gt_grid_sample_t": lambda x, ip, fp: grid_sample(x, ip, fp, True),
     "gt_embedding": lambda x, ip, fp: F.embedding(x[1], x[0]),
     "gt_dropout": dropout,
     "gt_bce_with_logits": lambda x, ip, fp: F.binary_cross_entropy_with_logits(x[0], x[1]),
