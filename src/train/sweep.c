@@ -268,7 +268,8 @@ static gt_status gt__sw_base(const gt_sweep_spec *s, int i, gt_train_config *c) 
     free(buf);
     if (st != GT_OK) return st;
     if (s->data[0]) snprintf(c->data, sizeof c->data, "%s", s->data);
-    if (!c->data[0]) return gt_set_error(GT_ERR_FORMAT, "%s: no training data (\"data\") in the config", s->config_path[i]);
+    if (!c->data[0])
+        return gt_set_error(GT_ERR_FORMAT, "%s: no training data (\"data\") in the config", s->config_path[i]);
     c->out[0] = 0;
     c->steps = s->steps;
     c->eval_every = 0;
@@ -350,7 +351,8 @@ gt_status gt_sweep_plan_make(gt_sweep_spec *s, gt_sweep_plan *p) {
                 char ck[GT_SWEEP_NAME_MAX], cv[GT_SWEEP_NAME_MAX];
                 gt__sw_clean(ck, sizeof ck, s->axes[a].key);
                 gt__sw_clean(cv, sizeof cv, v);
-                if (ll >= 0 && (size_t)ll < sizeof label) ll += snprintf(label + ll, sizeof label - (size_t)ll, "_%s-%s", ck, cv);
+                if (ll >= 0 && (size_t)ll < sizeof label)
+                    ll += snprintf(label + ll, sizeof label - (size_t)ll, "_%s-%s", ck, cv);
             }
             if (st == GT_OK && (ll < 0 || (size_t)ll >= sizeof label))
                 st = gt_set_error(GT_ERR_ARG, "grid: the run names are too long (fewer or shorter keys and values)");
@@ -385,125 +387,6 @@ gt_status gt_sweep_plan_make(gt_sweep_spec *s, gt_sweep_plan *p) {
     return st;
 }
 
-/* --- the recorded arguments ---------------------------------------------------------- */
-
-char *gt_sweep_spec_json(const gt_sweep_spec *s, const gt_sweep_plan *p) {
-    cJSON *j = cJSON_CreateObject(), *cf = cJSON_AddArrayToObject(j, "configs");
-    for (int i = 0; i < s->n_configs; i++) {
-        cJSON *o = cJSON_CreateObject();
-        char h[24];
-        snprintf(h, sizeof h, "%016llx", (unsigned long long)p->config_hash[i]);
-        cJSON_AddStringToObject(o, "name", s->config_name[i]);
-        cJSON_AddStringToObject(o, "config_hash", h);
-        cJSON_AddStringToObject(o, "eval_data", p->eval_data[i]);
-        cJSON_AddItemToArray(cf, o);
-    }
-    cJSON *g = cJSON_AddArrayToObject(j, "grid");
-    for (int a = 0; a < s->n_axes; a++) {
-        cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
-        cJSON_AddStringToObject(o, "key", s->axes[a].key);
-        for (int k = 0; k < s->axes[a].n; k++) cJSON_AddItemToArray(v, cJSON_CreateString(s->axes[a].values[k]));
-        cJSON_AddItemToArray(g, o);
-    }
-    cJSON *sd = cJSON_AddArrayToObject(j, "seeds");
-    for (int i = 0; i < s->n_seeds; i++) {
-        char t[32];
-        snprintf(t, sizeof t, "%llu", (unsigned long long)s->seeds[i]);
-        cJSON_AddItemToArray(sd, cJSON_CreateString(t));
-    }
-    gt_json_add_number(j, "steps", (double)s->steps);
-    cJSON *b = cJSON_AddArrayToObject(j, "budgets");
-    for (int i = 0; i < s->n_budgets; i++) cJSON_AddItemToArray(b, cJSON_CreateNumber((double)s->budgets[i]));
-    gt_json_add_number(j, "eval_n", (double)s->eval_n);
-    cJSON_AddStringToObject(j, "extractor", s->extractor);
-    cJSON_AddStringToObject(j, "metrics", s->metrics);
-    cJSON_AddStringToObject(j, "data", s->data);
-    char *out = cJSON_Print(j);
-    cJSON_Delete(j);
-    return out;
-}
-
-static const char *gt__sw_flag(const char *key) {
-    return !strcmp(key, "configs") ? "--config (or a config file's content)"
-           : !strcmp(key, "grid") ? "--grid" : !strcmp(key, "seeds") ? "--seeds" : !strcmp(key, "steps") ? "--steps"
-           : !strcmp(key, "budgets") ? "--budgets" : !strcmp(key, "eval_n") ? "--eval-n"
-           : !strcmp(key, "extractor") ? "--extractor" : !strcmp(key, "metrics") ? "--metrics"
-           : !strcmp(key, "data") ? "--data" : key;
-}
-
-gt_status gt_sweep_check_restart(const gt_sweep_spec *s, const gt_sweep_plan *p) {
-    char path[GT_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/sweep.json", s->out);
-    if (!gt__sw_exists(path)) {
-        struct stat sb;
-        if (stat(s->out, &sb) == 0 && !S_ISDIR(sb.st_mode))
-            return gt_set_error(GT_ERR_ARG, "out: %s exists and is not a folder", s->out);
-        return GT_OK;
-    }
-    void *buf = NULL;
-    size_t n = 0;
-    gt_status st = gt_read_file(path, &buf, &n, 1 << 22);
-    if (st != GT_OK) return st;
-    cJSON *old = cJSON_Parse(buf);
-    free(buf);
-    char *mine = gt_sweep_spec_json(s, p);
-    cJSON *now = mine ? cJSON_Parse(mine) : NULL;
-    free(mine);
-    if (!old || !now) {
-        cJSON_Delete(old);
-        cJSON_Delete(now);
-        return gt_set_error(GT_ERR_FORMAT, "%s is not a sweep record (JSON); remove the folder or choose another --out",
-                            path);
-    }
-    st = GT_OK;
-    for (cJSON *it = now->child; it && st == GT_OK; it = it->next) {
-        cJSON *o = cJSON_GetObjectItemCaseSensitive(old, it->string);
-        if (o && cJSON_Compare(o, it, true)) continue;
-        char *a = o ? cJSON_PrintUnformatted(o) : NULL, *b = cJSON_PrintUnformatted(it);
-        st = gt_set_error(GT_ERR_ARG,
-                          "%s already holds a sweep with other arguments: %s differs (recorded %s: %s; given: %s). "
-                          "Restart it with the same command, or choose another --out",
-                          s->out, gt__sw_flag(it->string), it->string, a ? a : "(none)", b ? b : "?");
-        free(a);
-        free(b);
-    }
-    cJSON_Delete(old);
-    cJSON_Delete(now);
-    return st;
-}
-
-static gt_status gt__sw_mkdir(const char *p) {
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) return gt_set_error(GT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
-    return GT_OK;
-}
-
-gt_status gt_sweep_open(const gt_sweep_spec *s, const gt_sweep_plan *p) {
-    gt_status st = gt_sweep_check_restart(s, p);
-    if (st != GT_OK) return st;
-    char path[GT_PATH_MAX + 32];
-    /* mkdir -p of the sweep folder */
-    snprintf(path, sizeof path, "%s", s->out);
-    for (char *c = path + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = 0;
-        st = gt__sw_mkdir(path);
-        *c = '/';
-        if (st != GT_OK) return st;
-    }
-    if ((st = gt__sw_mkdir(s->out)) != GT_OK) return st;
-    snprintf(path, sizeof path, "%s/runs", s->out);
-    if ((st = gt__sw_mkdir(path)) != GT_OK) return st;
-    snprintf(path, sizeof path, "%s/sweep.json", s->out);
-    if (gt__sw_exists(path)) return GT_OK;
-    char *j = gt_sweep_spec_json(s, p);
-    if (!j) return gt_set_error(GT_ERR_OOM, "out of memory");
-    size_t n = strlen(j);
-    j[n] = '\n';
-    st = gt_write_file_atomic(path, j, n + 1);
-    free(j);
-    return st;
-}
-
 /* --- the runs -------------------------------------------------------------------- */
 
 /* A run's evaluations file (sweep_evals.json or sweep_done.json): the FIDs it holds into fid[budget]. */
@@ -518,7 +401,8 @@ static gt_status gt__sw_read_evals(const gt_sweep_spec *s, const char *path, dou
     const cJSON *ts = j ? cJSON_GetObjectItemCaseSensitive(j, "time_s") : NULL;
     if (!cJSON_IsArray(ev) || !cJSON_IsNumber(ts)) {
         cJSON_Delete(j);
-        return gt_set_error(GT_ERR_FORMAT, "%s: not a sweep run's evaluations; remove the run's folder to redo it", path);
+        return gt_set_error(GT_ERR_FORMAT, "%s: not a sweep run's evaluations; remove the run's folder to redo it",
+                            path);
     }
     *secs = ts->valuedouble;
     for (const cJSON *e = ev->child; e; e = e->next) {

@@ -1,14 +1,142 @@
-/* gantry sweep's outputs: results.json (every run x budget), the table of mean and standard
- * deviation over seeds per config x grid point (Markdown, CSV, JSON), and the two plots. */
+/* gantry sweep's files: sweep.json (the recorded arguments, compared on a restart), results.json
+ * (every run x budget), the table of mean and standard deviation over seeds per config x grid point
+ * (Markdown, CSV, JSON), and the two plots. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gantry/io.h"
 #include "gantry/plot.h"
 #include "gantry/sweep.h"
+
+static bool gt__sw_exists(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+/* --- the recorded arguments ---------------------------------------------------------- */
+
+char *gt_sweep_spec_json(const gt_sweep_spec *s, const gt_sweep_plan *p) {
+    cJSON *j = cJSON_CreateObject(), *cf = cJSON_AddArrayToObject(j, "configs");
+    for (int i = 0; i < s->n_configs; i++) {
+        cJSON *o = cJSON_CreateObject();
+        char h[24];
+        snprintf(h, sizeof h, "%016llx", (unsigned long long)p->config_hash[i]);
+        cJSON_AddStringToObject(o, "name", s->config_name[i]);
+        cJSON_AddStringToObject(o, "config_hash", h);
+        cJSON_AddStringToObject(o, "eval_data", p->eval_data[i]);
+        cJSON_AddItemToArray(cf, o);
+    }
+    cJSON *g = cJSON_AddArrayToObject(j, "grid");
+    for (int a = 0; a < s->n_axes; a++) {
+        cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
+        cJSON_AddStringToObject(o, "key", s->axes[a].key);
+        for (int k = 0; k < s->axes[a].n; k++) cJSON_AddItemToArray(v, cJSON_CreateString(s->axes[a].values[k]));
+        cJSON_AddItemToArray(g, o);
+    }
+    cJSON *sd = cJSON_AddArrayToObject(j, "seeds");
+    for (int i = 0; i < s->n_seeds; i++) {
+        char t[32];
+        snprintf(t, sizeof t, "%llu", (unsigned long long)s->seeds[i]);
+        cJSON_AddItemToArray(sd, cJSON_CreateString(t));
+    }
+    gt_json_add_number(j, "steps", (double)s->steps);
+    cJSON *b = cJSON_AddArrayToObject(j, "budgets");
+    for (int i = 0; i < s->n_budgets; i++) cJSON_AddItemToArray(b, cJSON_CreateNumber((double)s->budgets[i]));
+    gt_json_add_number(j, "eval_n", (double)s->eval_n);
+    cJSON_AddStringToObject(j, "extractor", s->extractor);
+    cJSON_AddStringToObject(j, "metrics", s->metrics);
+    cJSON_AddStringToObject(j, "data", s->data);
+    char *out = cJSON_Print(j);
+    cJSON_Delete(j);
+    return out;
+}
+
+static const char *gt__sw_flag(const char *key) {
+    return !strcmp(key, "configs") ? "--config (or a config file's content)"
+           : !strcmp(key, "grid") ? "--grid" : !strcmp(key, "seeds") ? "--seeds" : !strcmp(key, "steps") ? "--steps"
+           : !strcmp(key, "budgets") ? "--budgets" : !strcmp(key, "eval_n") ? "--eval-n"
+           : !strcmp(key, "extractor") ? "--extractor" : !strcmp(key, "metrics") ? "--metrics"
+           : !strcmp(key, "data") ? "--data" : key;
+}
+
+gt_status gt_sweep_check_restart(const gt_sweep_spec *s, const gt_sweep_plan *p) {
+    char path[GT_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/sweep.json", s->out);
+    if (!gt__sw_exists(path)) {
+        struct stat sb;
+        if (stat(s->out, &sb) == 0 && !S_ISDIR(sb.st_mode))
+            return gt_set_error(GT_ERR_ARG, "out: %s exists and is not a folder", s->out);
+        return GT_OK;
+    }
+    void *buf = NULL;
+    size_t n = 0;
+    gt_status st = gt_read_file(path, &buf, &n, 1 << 22);
+    if (st != GT_OK) return st;
+    cJSON *old = cJSON_Parse(buf);
+    free(buf);
+    char *mine = gt_sweep_spec_json(s, p);
+    cJSON *now = mine ? cJSON_Parse(mine) : NULL;
+    free(mine);
+    if (!old || !now) {
+        cJSON_Delete(old);
+        cJSON_Delete(now);
+        return gt_set_error(GT_ERR_FORMAT, "%s is not a sweep record (JSON); remove the folder or choose another --out",
+                            path);
+    }
+    st = GT_OK;
+    for (cJSON *it = now->child; it && st == GT_OK; it = it->next) {
+        cJSON *o = cJSON_GetObjectItemCaseSensitive(old, it->string);
+        if (o && cJSON_Compare(o, it, true)) continue;
+        char *a = o ? cJSON_PrintUnformatted(o) : NULL, *b = cJSON_PrintUnformatted(it);
+        st = gt_set_error(GT_ERR_ARG,
+                          "%s already holds a sweep with other arguments: %s differs (recorded %s: %s; given: %s). "
+                          "Restart it with the same command, or choose another --out",
+                          s->out, gt__sw_flag(it->string), it->string, a ? a : "(none)", b ? b : "?");
+        free(a);
+        free(b);
+    }
+    cJSON_Delete(old);
+    cJSON_Delete(now);
+    return st;
+}
+
+static gt_status gt__sw_mkdir(const char *p) {
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        return gt_set_error(GT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
+    return GT_OK;
+}
+
+gt_status gt_sweep_open(const gt_sweep_spec *s, const gt_sweep_plan *p) {
+    gt_status st = gt_sweep_check_restart(s, p);
+    if (st != GT_OK) return st;
+    char path[GT_PATH_MAX + 32];
+    /* mkdir -p of the sweep folder */
+    snprintf(path, sizeof path, "%s", s->out);
+    for (char *c = path + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        st = gt__sw_mkdir(path);
+        *c = '/';
+        if (st != GT_OK) return st;
+    }
+    if ((st = gt__sw_mkdir(s->out)) != GT_OK) return st;
+    snprintf(path, sizeof path, "%s/runs", s->out);
+    if ((st = gt__sw_mkdir(path)) != GT_OK) return st;
+    snprintf(path, sizeof path, "%s/sweep.json", s->out);
+    if (gt__sw_exists(path)) return GT_OK;
+    char *j = gt_sweep_spec_json(s, p);
+    if (!j) return gt_set_error(GT_ERR_OOM, "out of memory");
+    size_t n = strlen(j);
+    j[n] = '\n';
+    st = gt_write_file_atomic(path, j, n + 1);
+    free(j);
+    return st;
+}
 
 typedef struct {
     char *p;
@@ -219,7 +347,8 @@ gt_status gt_sweep_write_tables(const gt_sweep_spec *s, const gt_sweep_plan *p, 
     gt__sb_printf(&csv, "\n");
     for (int r = 0; r < nrows; r++) {
         gt__sb_printf(&csv, "%s", s->config_name[r / p->n_points]);
-        for (int a = 0; a < s->n_axes; a++) gt__sb_printf(&csv, ",%s", s->axes[a].values[p->point_value[r % p->n_points][a]]);
+        for (int a = 0; a < s->n_axes; a++)
+            gt__sb_printf(&csv, ",%s", s->axes[a].values[p->point_value[r % p->n_points][a]]);
         for (int b = 0; b < nb; b++) {
             char m[40], d[40];
             gt_fmt_double(rows[r].mean[b], m, sizeof m);
@@ -234,7 +363,8 @@ gt_status gt_sweep_write_tables(const gt_sweep_spec *s, const gt_sweep_plan *p, 
 
     /* table.md */
     gt__sb md = {0};
-    gt__sb_printf(&md, "FID (%s features, %lld generated images against %s; mean ± standard deviation over %d seed%s)\n\n",
+    gt__sb_printf(&md,
+                  "FID (%s features, %lld generated images against %s; mean ± standard deviation over %d seed%s)\n\n",
                   s->extractor, (long long)s->eval_n, p->eval_data[0], s->n_seeds, s->n_seeds == 1 ? "" : "s");
     gt__sb_printf(&md, "| config |");
     for (int a = 0; a < s->n_axes; a++) gt__sb_printf(&md, " %s |", s->axes[a].key);
@@ -245,7 +375,8 @@ gt_status gt_sweep_write_tables(const gt_sweep_spec *s, const gt_sweep_plan *p, 
     gt__sb_printf(&md, "\n");
     for (int r = 0; r < nrows; r++) {
         gt__sb_printf(&md, "| %s |", s->config_name[r / p->n_points]);
-        for (int a = 0; a < s->n_axes; a++) gt__sb_printf(&md, " %s |", s->axes[a].values[p->point_value[r % p->n_points][a]]);
+        for (int a = 0; a < s->n_axes; a++)
+            gt__sb_printf(&md, " %s |", s->axes[a].values[p->point_value[r % p->n_points][a]]);
         for (int b = 0; b < nb; b++) {
             char cell[64];
             gt__cell(cell, sizeof cell, rows[r].mean[b], rows[r].std[b]);
@@ -269,7 +400,8 @@ gt_status gt_sweep_write_tables(const gt_sweep_spec *s, const gt_sweep_plan *p, 
         }
         gt__sb_printf(&md, "\n");
     }
-    gt__sb_printf(&md, "\n%d runs (%d config%s x %d grid point%s x %d seed%s), %lld steps each; training and evaluation "
+    gt__sb_printf(&md,
+                  "\n%d runs (%d config%s x %d grid point%s x %d seed%s), %lld steps each; training and evaluation "
                   "took %.0f s (%.1f min) in all.\n",
                   p->n_runs, s->n_configs, s->n_configs == 1 ? "" : "s", p->n_points, p->n_points == 1 ? "" : "s",
                   s->n_seeds, s->n_seeds == 1 ? "" : "s", (long long)s->steps, total, total / 60);
@@ -292,9 +424,11 @@ gt_status gt_sweep_write_tables(const gt_sweep_spec *s, const gt_sweep_plan *p, 
         gt_plot_axes ax = {.title = "mean FID over seeds against steps", .xlabel = "generator steps", .ylabel = "FID"};
         st = gt__plot_to(s->out, "fid_vs_steps.png", &ax, ser, nrows);
         for (int c = 0; c < s->n_configs; c++) {
-            for (int b = 0; b < nb; b++) bys[c * nb + b] = best[c][b] >= 0 ? rows[c * p->n_points + best[c][b]].mean[b] : NAN;
+            for (int b = 0; b < nb; b++)
+                bys[c * nb + b] = best[c][b] >= 0 ? rows[c * p->n_points + best[c][b]].mean[b] : NAN;
             snprintf(names[nrows + c], sizeof names[0], "%s", s->config_name[c]);
-            ser[nrows + c] = (gt_plot_series){.x = xs, .y = bys + c * nb, .n = nb, .name = names[nrows + c], .line = true};
+            ser[nrows + c] =
+                (gt_plot_series){.x = xs, .y = bys + c * nb, .n = nb, .name = names[nrows + c], .line = true};
         }
         gt_plot_axes bx = {.title = "best mean FID per config against the budget", .xlabel = "budget (generator steps)",
                            .ylabel = "best mean FID"};

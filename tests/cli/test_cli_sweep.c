@@ -78,7 +78,8 @@ static void test_same_twice(void) {
     const cJSON *fid = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, 1), "fid");
     CHECK(cJSON_GetArraySize(fid) == 3);
     const cJSON *last = cJSON_GetArrayItem(fid, 2);
-    const cJSON *step = cJSON_GetObjectItemCaseSensitive(last, "step"), *mean = cJSON_GetObjectItemCaseSensitive(last, "mean");
+    const cJSON *step = cJSON_GetObjectItemCaseSensitive(last, "step");
+    const cJSON *mean = cJSON_GetObjectItemCaseSensitive(last, "mean");
     const cJSON *sd = cJSON_GetObjectItemCaseSensitive(last, "std"), *cnt = cJSON_GetObjectItemCaseSensitive(last, "n");
     CHECK(cJSON_IsNumber(step) && step->valuedouble == 24);
     CHECK(cJSON_IsNumber(mean) && mean->valuedouble > 0 && cJSON_IsNumber(sd) && sd->valuedouble > 0);
