@@ -134,6 +134,7 @@ static gt_status write_json(const char *path, const tp_meta *mt, const tp_row *r
         gt_json_add_number(l, "g_steps", mt->lab->g_steps);
         gt_json_add_number(l, "batch", mt->lab->batch);
         gt_json_add_number(l, "gp", mt->lab->gp);
+        gt_json_add_number(l, "r1", mt->lab->r1);
         gt_json_add_number(l, "seed", (double)mt->lab->seed);
         gt_json_add_number(o, "seconds", mt->seconds);
     }
@@ -307,7 +308,7 @@ int gt_cmd_truth_pr(int argc, char **argv) {
     const char *dist = "ring8", *loss = NULL, *optim = NULL, *noise = NULL, *out = NULL, *samples = NULL;
     int steps = 2000, every = 200, n = 2000, g_layers = -1, g_neurons = -1, d_layers = -1, d_neurons = -1;
     int noise_dim = -1, batch = -1, d_steps = -1, g_steps = -1, threads = 0;
-    double lr_g = -1, lr_d = -1, radius = 3.0, tau = 0.2;
+    double lr_g = -1, lr_d = -1, radius = 3.0, tau = 0.2, r1 = -1, gp = -1;
     uint64_t seed = 1;
     gt_arg spec[] = {
         {"--dist", GT_ARG_STR, &dist, 0, 0, false, "ring8|grid25", "the known mixture (ring8)", false},
@@ -336,6 +337,8 @@ int gt_cmd_truth_pr(int argc, char **argv) {
         {"--batch", GT_ARG_INT, &batch, 1, GT_LAB_MAX_BATCH, false, "B", "batch (150)", false},
         {"--d-steps", GT_ARG_INT, &d_steps, 0, 10, false, "K", "D updates per epoch (2)", false},
         {"--g-steps", GT_ARG_INT, &g_steps, 0, 10, false, "K", "G updates per epoch (1)", false},
+        {"--r1", GT_ARG_DOUBLE, &r1, 0, 1000, false, "GAMMA", "R1 penalty on D's reals, any loss (0 = off)", false},
+        {"--gp", GT_ARG_DOUBLE, &gp, 0, 1000, false, "W", "wgan-gp's penalty weight (10)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -366,11 +369,14 @@ int gt_cmd_truth_pr(int argc, char **argv) {
     if (batch >= 0) lc.batch = batch;
     if (d_steps >= 0) lc.d_steps = d_steps;
     if (g_steps >= 0) lc.g_steps = g_steps;
+    if (r1 >= 0) lc.r1 = (float)r1;
+    if (gp >= 0) lc.gp = (float)gp;
     lc.seed = seed;
     if (samples) { /* the training flags mean nothing then */
         static const char *const train_only[] = {"--steps", "--every", "--loss", "--optim", "--lr-g", "--lr-d",
                                                  "--g-layers", "--g-neurons", "--d-layers", "--d-neurons", "--noise",
-                                                 "--noise-dim", "--batch", "--d-steps", "--g-steps"};
+                                                 "--noise-dim", "--batch", "--d-steps", "--g-steps",
+                                                 "--r1", "--gp"};
         for (size_t i = 0; i < sizeof train_only / sizeof *train_only; i++)
             if (gt_args_find(spec, ns, train_only[i])->given)
                 return gt_args_error(TP_CMD, "%s trains the lab's GAN: it cannot go with --samples", train_only[i]);
