@@ -41,6 +41,8 @@ static void test_bad_input(void) {
     CHECK_CLI(2, "overlap", "truth-pr", "--radius", "7", "--out", out);
     CHECK_CLI(2, "--tau", "truth-pr", "--tau", "0", "--out", out);
     CHECK_CLI(2, "--steps trains the lab's GAN", "truth-pr", "--samples", "x.npy", "--steps", "10", "--out", out);
+    CHECK_CLI(2, "--r1 trains the lab's GAN", "truth-pr", "--samples", "x.npy", "--r1", "1", "--out", out);
+    CHECK_CLI(2, "--lr-g", "truth-pr", "--lr-g", "0", "--out", out);
     CHECK_CLI(2, "unknown flag", "truth-pr", "--bogus");
     CHECK_MSG(!exists(out), "a refused command created %s", out);
 
