@@ -67,7 +67,14 @@ static gt_status gt__check_augment(gt_train_config *c) {
         snprintf(msg, sizeof msg, "%s", gt_last_error());
         return gt_set_error(GT_ERR_ARG, "%s", msg); /* names the augment spec */
     }
+    bool adaptive = gt_augment_adaptive(a);
     gt_augment_free(a);
+    const gt_loss_def *def = gt_loss_def_get(c->loss);
+    if (adaptive && def && def->energy)
+        return gt_set_error(GT_ERR_ARG,
+                            "augment %s: ADA's r_t = E[sign(D(x))] needs logits, and loss %s's D outputs energies "
+                            "(use diffaug there)",
+                            c->augment, gt_loss_name(c->loss));
     return GT_OK;
 }
 

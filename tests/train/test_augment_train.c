@@ -183,6 +183,17 @@ static void test_config(void) {
     }
 }
 
+static void test_energy_d_refuses_ada(void) {
+    gt_train_config e = gt_train_config_default();
+    e.model = gt_model_config_default("began");
+    e.loss = GT_LOSS_BEGAN;
+    CHECK_MSG(gt_train_config_check(&e) == GT_OK, "%s", gt_last_error());
+    snprintf(e.augment, sizeof e.augment, "ada");
+    CHECK(gt_train_config_check(&e) == GT_ERR_ARG && strstr(gt_last_error(), "energies"));
+    snprintf(e.augment, sizeof e.augment, "diffaug:translation");
+    CHECK_MSG(gt_train_config_check(&e) == GT_OK, "%s", gt_last_error());
+}
+
 static void test_cli_bad_input(void) {
     if (!gt_cli_find()) {
         printf("  (no gantry program built: CLI checks skipped)\n");
@@ -221,6 +232,7 @@ int main(void) {
     RUN(test_ada_p_falls_when_d_cannot);
     RUN(test_resume_exact);
     RUN(test_config);
+    RUN(test_energy_d_refuses_ada);
     RUN(test_cli_bad_input);
     return gt_test_finish();
 }
