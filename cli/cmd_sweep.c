@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
@@ -25,8 +26,25 @@ static bool gt__sw_should_stop(void *u) {
 }
 
 typedef struct {
-    bool quiet;
+    bool quiet, tty;
+    double last_draw;
 } gt__sw_ui;
+
+static double gt__sw_wall(void);
+
+/* The trainer's progress: one line redrawn on a terminal, each log interval's otherwise. */
+static void gt__sw_progress(const gt_sweep_run_def *r, const gt_train_progress *p, bool interval, void *user) {
+    gt__sw_ui *ui = user;
+    if (ui->quiet || (!interval && !ui->tty)) return;
+    double now = gt__sw_wall();
+    if (ui->tty && !interval && now - ui->last_draw < 0.25) return;
+    ui->last_draw = now;
+    fprintf(stderr, "%sgantry sweep:   %s step %llu/%llu  %.2f it/s  loss D %.4f G %.4f%s", ui->tty ? "\r" : "", r->name,
+            (unsigned long long)p->step, (unsigned long long)r->cfg.steps, p->it_s, p->mean.loss_d, p->mean.loss_g,
+            ui->tty ? "\033[K" : "\n");
+    if (ui->tty && p->final) fputc('\n', stderr);
+    fflush(stderr);
+}
 
 static void gt__sw_run_start(int i, int n, const gt_sweep_run_def *r, bool skipped, uint64_t from, void *user) {
     if (((gt__sw_ui *)user)->quiet) return;
@@ -37,7 +55,9 @@ static void gt__sw_run_start(int i, int n, const gt_sweep_run_def *r, bool skipp
 }
 
 static void gt__sw_evaluated(const gt_sweep_run_def *r, int64_t step, double fid, double secs, void *user) {
-    if (((gt__sw_ui *)user)->quiet) return;
+    gt__sw_ui *ui = user;
+    if (ui->quiet) return;
+    if (ui->tty) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "gantry sweep:   %s step %lld: FID %.3f (%.1f s)\n", r->name, (long long)step, fid, secs);
 }
 
@@ -171,8 +191,8 @@ int gt_cmd_sweep(int argc, char **argv) {
                 s->n_seeds, s->n_seeds == 1 ? "" : "s", (long long)s->steps);
     for (int b = 0; b < s->n_budgets && !quiet; b++) fprintf(stderr, "%s %lld", b ? "," : "", (long long)s->budgets[b]);
     if (!quiet) fprintf(stderr, " steps (%lld images vs %s) -> %s\n", (long long)s->eval_n, p.eval_data[0], s->out);
-    gt__sw_ui ui = {quiet};
-    gt_sweep_hooks h = {gt__sw_run_start, gt__sw_evaluated, gt__sw_should_stop, &ui};
+    gt__sw_ui ui = {quiet, isatty(2) != 0, 0};
+    gt_sweep_hooks h = {gt__sw_run_start, gt__sw_evaluated, gt__sw_progress, gt__sw_should_stop, &ui};
     signal(SIGINT, gt__sw_on_signal);
     signal(SIGTERM, gt__sw_on_signal);
     double t0 = gt__sw_wall();

@@ -128,6 +128,9 @@ typedef struct {
     void (*run_start)(int i, int n, const gt_sweep_run_def *r, bool skipped, uint64_t from, void *user);
     /* A budget evaluated. */
     void (*evaluated)(const gt_sweep_run_def *r, int64_t step, double fid, double seconds, void *user);
+    /* The trainer's progress (gt_train_hooks.progress: every step, and each log interval with
+       interval = true); may be NULL. */
+    void (*progress)(const gt_sweep_run_def *r, const gt_train_progress *p, bool interval, void *user);
     /* Polled after every training step: true stops the sweep (the run's checkpoint is written). */
     bool (*should_stop)(void *user);
     void *user;

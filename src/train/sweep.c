@@ -455,8 +455,14 @@ static gt_status gt__sw_eval(gt_trainer *t, const gt_sweep_spec *s, const char *
 
 typedef struct {
     const gt_sweep_hooks *h;
+    const gt_sweep_run_def *r;
     bool stopped;
 } gt__sw_ctx;
+
+static void gt__sw_progress(const gt_train_progress *p, bool interval, void *u) {
+    gt__sw_ctx *c = u;
+    if (c->h && c->h->progress) c->h->progress(c->r, p, interval, c->h->user);
+}
 
 static bool gt__sw_should_stop(void *u) {
     gt__sw_ctx *c = u;
@@ -491,12 +497,14 @@ static gt_status gt__sw_run_one(const gt_sweep_spec *s, const gt_sweep_plan *p, 
         }
     }
     gt_trainer t;
+    double t0 = gt__sw_now();
     st = gt_trainer_init(&t, &r->cfg, NULL);
     bool resumed = st == GT_OK && gt__sw_exists(last);
     if (resumed) st = gt_trainer_load(&t, last);
+    *secs += gt__sw_now() - t0; /* opening the data and building the nets count too */
     if (st == GT_OK && h && h->run_start) h->run_start(i, p->n_runs, r, false, t.step, h->user);
-    gt__sw_ctx ctx = {h, false};
-    gt_train_hooks th = {NULL, gt__sw_should_stop, NULL, &ctx};
+    gt__sw_ctx ctx = {h, r, false};
+    gt_train_hooks th = {gt__sw_progress, gt__sw_should_stop, NULL, &ctx};
     for (int b = 0; b < s->n_budgets && st == GT_OK; b++) {
         if (have[b]) continue;
         double a = gt__sw_now();

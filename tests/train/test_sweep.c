@@ -250,7 +250,7 @@ static void test_run_resume(void) {
     CHECK(same_table(a.out, b.out));
     /* stopped in the second run's third segment (12 + 10 steps polled), then run to the end twice over */
     stopper st = {0, 22};
-    gt_sweep_hooks h = {NULL, NULL, stop_after, &st};
+    gt_sweep_hooks h = {NULL, NULL, NULL, stop_after, &st};
     CHECK(gt_sweep_run(&k, &pk, &h, &stopped) == GT_OK && stopped);
     char p[GT_PATH_MAX + 1200];
     snprintf(p, sizeof p, "%s/table.json", k.out);
