@@ -40,8 +40,8 @@ static void gt__sw_progress(const gt_sweep_run_def *r, const gt_train_progress *
     if (ui->tty && !interval && now - ui->last_draw < 0.25) return;
     ui->last_draw = now;
     fprintf(stderr, "%sgantry sweep:   %s step %llu/%llu  %.2f it/s  loss D %.4f G %.4f%s", ui->tty ? "\r" : "",
-            r->name, (unsigned long long)p->step, (unsigned long long)r->cfg.steps, p->it_s, p->mean.loss_d, p->mean.loss_g,
-            ui->tty ? "\033[K" : "\n");
+            r->name, (unsigned long long)p->step, (unsigned long long)r->cfg.steps, p->it_s, p->mean.loss_d,
+            p->mean.loss_g, ui->tty ? "\033[K" : "\n");
     if (ui->tty && p->final) fputc('\n', stderr);
     fflush(stderr);
 }
