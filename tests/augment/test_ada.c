@@ -4,7 +4,8 @@
  * reflect pad, sym6 up/downsampling) to 1e-4, and so does the gradient w.r.t. x;
  * finite-difference gradient check; gt_augment_apply's draws; p = 0 returns x; the adaptive p:
  * up by (images / (kimg * 1000)) per update when r_t > target, down when below, clamped to [0, 1];
- * the checkpoint state resumes mid-interval. */
+ * the checkpoint state resumes mid-interval; p rises while a small D memorizes a tiny set and
+ * falls while it cannot (fresh reals). */
 #include "../common/harness.h"
 
 #define S(...) GT_SHAPE(__VA_ARGS__)
@@ -268,11 +269,58 @@ static void test_adaptive_p(void) {
     gt_augment_free(b);
 }
 
+/* A small linear D trained with SGD on reals and fakes augmented by ada:c, observed as the trainer
+ * does. memorize: 8 fixed reals among fresh noise fakes of the same distribution (D overfits them:
+ * r_t above the target, p rises from 0 until the augmentation stops it); generalize: fresh reals
+ * every step (nothing to learn: r_t near 0, p falls from 0.5). Returns the final p. */
+static double train_d(bool memorize, double p0, double *rt) {
+    gt_augment_opts o = gt_augment_opts_default();
+    o.p = p0;
+    o.ada_kimg = 1.0; /* 1000 images from 0 to 1: 0.032 per update of 4 steps of 8 */
+    gt_augment *a;
+    if (gt_augment_new("ada:c", &o, &a) != GT_OK) return -1;
+    gt_rng r;
+    gt_rng_init(&r, memorize ? 3 : 4);
+    gt_tensor *w = gt_zeros(S(64, 1)), *b = gt_zeros(S(1));
+    w->requires_grad = b->requires_grad = true;
+    gt_tensor *fixed = gt_retain(gt_randn(&r, S(8, 1, 8, 8)));
+    for (int step = 0; step < 320; step++) {
+        int m = gt_scope_begin();
+        gt_tensor *real = memorize ? fixed : gt_randn(&r, S(8, 1, 8, 8)), *fake = gt_randn(&r, S(8, 1, 8, 8));
+        gt_tensor *dr = gt_linear(gt_flatten(gt_augment_apply(a, real, &r), 1), gt_transpose(w, 0, 1), b);
+        gt_tensor *df = gt_linear(gt_flatten(gt_augment_apply(a, fake, &r), 1), gt_transpose(w, 0, 1), b);
+        gt_tensor *loss = gt_add(gt_mean_all(gt_softplus(gt_neg(dr), 1, 20)), gt_mean_all(gt_softplus(df, 1, 20)));
+        gt_tensor *g[2], *params[2] = {w, b};
+        if (!loss || gt_grad(loss, NULL, 2, params, g, false) != GT_OK) {
+            gt_scope_end(m);
+            break;
+        }
+        for (int k = 0; k < 2; k++)
+            for (int64_t i = 0; i < gt_numel(params[k]); i++) gt_data(params[k])[i] -= 0.5f * gt_data(g[k])[i];
+        gt_augment_observe(a, dr);
+        gt_scope_end(m);
+    }
+    double p = gt_augment_p(a);
+    *rt = gt_augment_rt(a);
+    gt_release(fixed);
+    gt_augment_free(a);
+    return p;
+}
+
+static void test_p_follows_overfitting(void) {
+    /* the luma flip (x -> -x on one channel) undoes a memorizing D: p settles where r_t ~ target */
+    double rt, p = train_d(true, 0.0, &rt);
+    CHECK_MSG(p >= 0.09, "memorizing D: p %g r_t %g (want p up from 0 by 3 updates or more)", p, rt);
+    double rt2, p2 = train_d(false, 0.5, &rt2);
+    CHECK_MSG(p2 < 0.2 && rt2 < 0.6, "generalizing D: p %g r_t %g (want p down from 0.5, r_t < 0.6)", p2, rt2);
+}
+
 int main(void) {
     RUN(test_by_hand);
     RUN(test_vs_pytorch);
     RUN(test_gradcheck);
     RUN(test_apply);
     RUN(test_adaptive_p);
+    RUN(test_p_follows_overfitting);
     return gt_test_finish();
 }
