@@ -75,9 +75,9 @@ gt_status gt_augment_set_state(gt_augment *a, const double *state);
  *   contrast    (x - mean_CHW x) * (u + 0.5) + mean_CHW x      u (N)
  *   translation y[n, :, i, j] = x[n, :, i + tx[n], j + ty[n]], 0 outside (tx moves rows, dim 2; ty
  *               columns, dim 3; the reference draws them in [-shift, shift], gt_diffaug_shift)
- *   cutout      rows [ox - size_h / 2, ox - size_h / 2 + size_h) and columns likewise from oy (cut
- *               to the image) set to 0; size = gt_diffaug_cutout_size(side); the reference draws
- *               ox in [0, H + 1 - size_h % 2), oy in [0, W + 1 - size_w % 2)
+ *   cutout      rows clamp(ox - size_h / 2 + k, 0, H - 1), k < size_h, times the columns likewise
+ *               from oy, set to 0; size = gt_diffaug_cutout_size(side); the reference draws ox in
+ *               [0, H + 1 - size_h % 2), oy in [0, W + 1 - size_w % 2)
  * Each a new tensor in the current scope, differentiable in x to any order; NULL (gt_last_error) on
  * a bad x (not 4-d) or NULL draws. */
 gt_tensor *gt_diffaug_brightness(gt_tensor *x, const float *u);
@@ -118,7 +118,7 @@ gt_status gt_ada_matrices(int n, int channels, int h, int w, double p, unsigned 
 gt_tensor *gt_ada_geometric(gt_tensor *x, const float *G);
 /* The same with the reference's anti-aliasing: reflection padding by the batch's margin, 2x
  * upsampling with the sym6 wavelet, bilinear sampling (zero padding), filtering and 2x downsampling
- * (what augment.py does; gt_augment_apply uses it for the specs "ada+aa", "ada:GROUPS+aa"; about
+ * (what augment.py does; gt_augment_apply uses it for the specs "ada+aa", "ada:GROUPS+aa"; 6 to
  * 20 times the cost of gt_ada_geometric). */
 gt_tensor *gt_ada_geometric_aa(gt_tensor *x, const float *G);
 /* x (N, C, H, W) colour-transformed by C (N 4x4): RGB: C[:3, :3] @ rgb + C[:3, 3]; one channel: the
