@@ -20,7 +20,11 @@
  *                                       geometric: isotropic and anisotropic scaling, rotation,
  *                                       fractional translation), c (color: brightness, contrast, luma
  *                                       flip, hue rotation, saturation); default "bgc"; each transform
- *                                       applied with probability p, p adapted from r_t
+ *                                       applied with probability p, p adapted from r_t; the geometric
+ *                                       part resampled once (bilinear, reflection padding)
+ *   "ada[:GROUPS]+aa"                   the same with the reference's anti-aliased geometric step
+ *                                       (2x upsampling with its wavelet filter around the resampling,
+ *                                       filtered downsampling): exact, 6-20x the cost of plain ada
  */
 #ifndef GANTRY_AUGMENT_H
 #define GANTRY_AUGMENT_H
