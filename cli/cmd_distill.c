@@ -61,7 +61,7 @@ int gt_cmd_distill(int argc, char **argv) {
          false},
         {"--w-recon", GT_ARG_DOUBLE, &o.w_recon, 0, 1e6, false, "W",
          "reconstruction weight (L1 to the teacher's output; 10)", false},
-        {"--w-gan", GT_ARG_DOUBLE, &o.w_gan, 0, 1e6, false, "W", "GAN loss weight against the online teacher D (1)",
+        {"--w-gan", GT_ARG_DOUBLE, &o.w_gan, 0, 1e6, false, "W", "GAN loss weight against the online teacher D (0.1)",
          false},
         {"--w-dcd", GT_ARG_DOUBLE, &o.w_dcd, 0, 1e6, false, "W", "DCD weight (D's features of both outputs, L1; 1)",
          false},

@@ -38,7 +38,7 @@ typedef struct {
 
 void gt_distill_opts_default(gt_distill_opts *o) {
     memset(o, 0, sizeof *o);
-    o->w_feat = 1.0, o->w_recon = 10.0, o->w_gan = 1.0, o->w_dcd = 1.0, o->w_crd = 0.0;
+    o->w_feat = 1.0, o->w_recon = 10.0, o->w_gan = 0.1, o->w_dcd = 1.0, o->w_crd = 0.0;
 }
 
 /* --- setup --------------------------------------------------------------------------------------- */
