@@ -44,6 +44,31 @@ static void test_distill_then_sample(void) {
               "--quiet");
 }
 
+/* A translator: a tiny pix2pix teacher from `gantry train`, a narrower student distilled from it, sampled. */
+static void test_translator(void) {
+    const char *t = tp("p2p"), *cfg = tp("p2p_student.json"), *out = tp("p2p_student");
+    CHECK_CLI(0, NULL, "train", "--model", "pix2pix", "--data", g_idx, "--res", "28", "--channels", "1", "--batch", "8",
+              "--steps", "3", "--n-samples", "4", "--model-opts", "ngf=4,ndf=4,n_blocks=1", "--out", t, "--quiet");
+    FILE *f = fopen(cfg, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f,
+            "{\"model\": {\"name\": \"pix2pix\", \"res\": 28, \"channels\": 1, \"ngf\": 2, \"ndf\": 4, "
+            "\"n_blocks\": 1},\n \"data\": \"%s\", \"steps\": 3, \"batch\": 8, \"n_samples\": 4, "
+            "\"sample_every\": 0, \"ckpt_every\": 0}\n",
+            g_idx);
+    fclose(f);
+    char teacher[900], last[900];
+    snprintf(teacher, sizeof teacher, "%s/last.safetensors", t);
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    CHECK_CLI(0, "MACs per image", "distill", "--teacher", teacher, "--student", cfg, "--out", out);
+    CHECK_CLI(0, NULL, "sample", "--ckpt", last, "--n", "4", "--out", tp("p2p.png"));
+    CHECK(exists(tp("p2p.png")));
+    /* a dcgan student for a pix2pix teacher: another family */
+    CHECK_CLI(2, "--student", "distill", "--teacher", teacher, "--student", tp("ok.json"), "--out", tp("p2p_never"));
+    CHECK(!exists(tp("p2p_never")));
+}
+
 static void test_bad_input(void) {
     const char *ok = tp("ok.json"), *out = tp("never");
     CHECK(write_student(ok, 4, 28, 8));
@@ -86,5 +111,6 @@ int main(void) {
     snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", t);
     RUN(test_distill_then_sample);
     RUN(test_bad_input);
+    RUN(test_translator);
     return gt_test_finish();
 }
