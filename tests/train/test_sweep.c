@@ -14,6 +14,12 @@
 
 static char g_idx[700], g_cfg[700], g_cfg2[700];
 
+/* A whole file, NUL-terminated (NULL when it cannot be read). */
+static char *read_text(const char *path, size_t *n) {
+    void *buf = NULL;
+    return gt_read_file(path, &buf, n, 0) == GT_OK ? buf : NULL;
+}
+
 static bool exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0;
@@ -152,7 +158,7 @@ static void test_tables(void) {
     char path[GT_PATH_MAX + 1200];
     snprintf(path, sizeof path, "%s/table.json", s.out);
     size_t n = 0;
-    char *t = (char *)gt_test_read_all(path, &n);
+    char *t = read_text(path, &n);
     cJSON *j = t ? cJSON_Parse(t) : NULL;
     free(t);
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
@@ -191,12 +197,12 @@ static void test_tables(void) {
         CHECK_MSG(exists(path), "%s", path);
     }
     snprintf(path, sizeof path, "%s/table.md", s.out);
-    t = (char *)gt_test_read_all(path, &n);
+    t = read_text(path, &n);
     CHECK(t && strstr(t, "| small | 1e-4 | 12.00 ± 2.83 | 10.00 ± 2.83 |"));
     CHECK(t && strstr(t, "| small_ls | 1e-4 | 30.00 | 35.00 ± 7.07 |"));
     free(t);
     snprintf(path, sizeof path, "%s/table.csv", s.out);
-    t = (char *)gt_test_read_all(path, &n);
+    t = read_text(path, &n);
     const char *head = "config,lr_g,fid_mean_5,fid_std_5,n_5,fid_mean_10,fid_std_10,n_10\nsmall,1e-4,12,";
     CHECK(t && !strncmp(t, head, strlen(head)));
     free(t);
