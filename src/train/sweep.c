@@ -337,6 +337,15 @@ gt_status gt_sweep_plan_make(gt_sweep_spec *s, gt_sweep_plan *p) {
             break;
         }
         p->config_hash[i] = gt__sw_fnv(bj);
+        if (strncmp(base.data, "fashion-mnist", 13) && access(base.data, R_OK) != 0) /* before any folder */
+            st = gt_set_error(GT_ERR_IO, "%s: cannot read the training data '%s': %s", s->config_path[i], base.data,
+                              strerror(errno));
+        if (st == GT_OK && s->eval_data[0] && strncmp(s->eval_data, "fashion-mnist", 13) && access(s->eval_data, R_OK))
+            st = gt_set_error(GT_ERR_IO, "eval-data: cannot read '%s': %s", s->eval_data, strerror(errno));
+        if (st != GT_OK) {
+            free(bj);
+            break;
+        }
         if (s->eval_data[0]) snprintf(p->eval_data[i], GT_PATH_MAX, "%s", s->eval_data);
         else if (!strncmp(base.data, "fashion-mnist", 13)) snprintf(p->eval_data[i], GT_PATH_MAX, "fashion-mnist:test");
         else snprintf(p->eval_data[i], GT_PATH_MAX, "%s", base.data);

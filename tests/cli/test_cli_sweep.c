@@ -186,6 +186,11 @@ static void test_bad_input(void) {
     CHECK(!exists(o));
     CHECK_CLI(1, "nope.json", "sweep", "--config", gt_test_path("nope.json"), "--steps", "4", "--out", o);
     CHECK(!exists(o));
+    CHECK_CLI(1, "cannot read the training data", "sweep", "--config", g_cfg, "--data", gt_test_path("none.idx"),
+              "--steps", "4", "--out", o);
+    CHECK_CLI(1, "eval-data: cannot read", "sweep", "--config", g_cfg, "--eval-data", gt_test_path("none.npz"),
+              "--steps", "4", "--out", o);
+    CHECK(!exists(o));
     /* a restart with other arguments: refused, the sweep untouched */
     size_t n0 = 0, n1 = 0;
     unsigned char *before = slurp(a, "sweep.json", &n0);
