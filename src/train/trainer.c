@@ -267,8 +267,8 @@ static gt_status gt__d_pair(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     const float target = (float)(def->update ? gt__state(t) : 1.0 - c->label_smooth);
     int m = gt_scope_begin();
     gt_tensor *lr = gt_net_forward_y(&t->D, real, ry, GT_BN_TRAIN);
-    gt_tensor *l = gt__plus_aux(t, def->d_pair ? gt_zeros(0, NULL) : gt_gan_loss_d_part_smooth(c->loss, lr, true, target),
-                                NULL, ry, true, false);
+    gt_tensor *l0 = def->d_pair ? gt_zeros(0, NULL) : gt_gan_loss_d_part_smooth(c->loss, lr, true, target);
+    gt_tensor *l = gt__plus_aux(t, l0, NULL, ry, true, false);
     gt_tensor *lf = gt_net_forward_y(&t->D, fake, fy, GT_BN_TRAIN);
     if (def->d_pair) {
         l = gt__plus_aux(t, l, z, fy, false, false);
@@ -357,7 +357,8 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     }
     gt_tensor *fa = gt__aug(t, fake); /* G's gradient flows through the augmentation */
     gt_tensor *lf = fa ? gt_net_forward_y(&t->D, fa, fy, GT_BN_TRAIN) : NULL;
-    gt_tensor *loss = lf && (lr || !gt_loss_def_get(t->cfg.loss)->g_pair) ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
+    bool ready = lf && (lr || !gt_loss_def_get(t->cfg.loss)->g_pair);
+    gt_tensor *loss = ready ? gt_gan_loss_g_pair(t->cfg.loss, lr, lf) : NULL;
     loss = gt__plus_aux(t, loss, z, fy, false, true); /* AC-GAN's class term, InfoGAN's information term */
     if (loss && t->cfg.zcr_gen > 0) { /* zCR, G's side: -zcr_gen * mean((G(z) - G(z + sigma eps))^2) */
         gt_tensor *v = gt_consistency_l2(fake, gt__g_perturbed(t, z, fy));
