@@ -130,7 +130,7 @@ static void test_config_files(void) {
     snprintf(out, sizeof out, "%s/run_cfg", gt_test_tmpdir());
     const char *bad[][2] = {
         {"{\"stpes\": 3}", "unknown key 'stpes'"},
-        {"{\"model\": {\"name\": \"dcgan\", \"widht\": 3}}", "no option 'widht' (its options: ngf, ndf, d_norm)"},
+        {"{\"model\": {\"name\": \"dcgan\", \"widht\": 3}}", "no option 'widht' (its options: ngf, ndf, gw0, gw1, gw2, gw3, d_norm)"},
         {"{\"model\": {\"name\": \"dcgan\", \"ngf\": \"wide\"}}", "model.ngf must be a number, got 'wide'"},
         {"{\"model\": {\"name\": \"dcgan\", \"ngf\": 0}}", "model.ngf must be an integer in 1..1024, got 0"},
         {"{\"model\": {\"name\": \"dcgan\", \"d_norm\": \"group\"}}", "must be one of default, batch, layer, none"},

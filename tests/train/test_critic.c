@@ -123,7 +123,7 @@ static void test_layout(void) {
     CHECK(gt_model_opt_set(&mc, "d_norm", 9) == GT_ERR_ARG && strstr(gt_last_error(), "d_norm") &&
           strstr(gt_last_error(), "batch, layer, none"));
     CHECK(gt_model_opt_parse(&mc, "d_norm", "group") == GT_ERR_ARG && strstr(gt_last_error(), "group"));
-    CHECK(gt_model_opt_set(&mc, "width", 3) == GT_ERR_ARG && strstr(gt_last_error(), "ngf, ndf, d_norm"));
+    CHECK(gt_model_opt_set(&mc, "width", 3) == GT_ERR_ARG && strstr(gt_last_error(), "ngf, ndf, gw0, gw1, gw2, gw3, d_norm"));
     CHECK(gt_norm_parse("layer") == GT_NORM_LAYER && gt_norm_parse("group") == -1 &&
           strcmp(gt_norm_name(GT_NORM_NONE), "none") == 0);
 }
