@@ -188,6 +188,7 @@ static void test_distill_gets_closer(void) {
     snprintf(log, sizeof log, "%s/distill.jsonl", out);
     size_t n = 0;
     unsigned char *b = gt_test_read_all(log, &n);
+    if (b) b[n] = 0;
     CHECK(b && n > 0 && strstr((char *)b, "\"dcd\":") && strstr((char *)b, "\"step\":40"));
     free(b);
     gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
@@ -307,6 +308,7 @@ static int64_t config_macs(const char *name, gt_model_config *m) {
     snprintf(path, sizeof path, "%s/configs/%s", GT_SOURCE_DIR, name);
     size_t n = 0;
     unsigned char *b = gt_test_read_all(path, &n);
+    if (b) b[n] = 0; /* room for it: gt_test_read_all allocates one more */
     gt_train_config c = gt_train_config_default();
     bool ok = b && gt_train_config_from_json(&c, (char *)b, path) == GT_OK && gt_train_config_check(&c) == GT_OK;
     free(b);
