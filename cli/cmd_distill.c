@@ -1,6 +1,7 @@
 /* gantry distill: a student generator (a training config, or a pruned checkpoint) taught by a
  * trained teacher's checkpoint (gantry/distill.h). Every flag and file is checked before anything
  * is written; the run folder is a `gantry train` one of the student. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +11,19 @@
 #include "gantry.h"
 #include "gantry/compress.h"
 #include "gantry/distill.h"
+
+static volatile sig_atomic_t gt__stop;
+
+static void gt__on_sigint(int sig) {
+    (void)sig;
+    if (gt__stop) signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
+    gt__stop = 1;
+}
+
+static bool gt__should_stop(void *u) {
+    (void)u;
+    return gt__stop != 0;
+}
 
 /* The library's messages start with the option they blame ("w_dcd: ..."): the flag's name instead. */
 static int gt__usage_from_error(void) {
@@ -95,9 +109,17 @@ int gt_cmd_distill(int argc, char **argv) {
     o.feat_layers = layers, o.seed = seed, o.data = data, o.batch = batch, o.log_every = log_every, o.quiet = quiet;
     if (gt_distill_check(&o) != GT_OK) return gt__usage_from_error();
     if (!quiet) fprintf(stderr, "gantry distill: %s -> %s, run folder %s\n", teacher, student ? student : init, out);
-    if (gt_distill_run(&o) != GT_OK) {
+    o.should_stop = gt__should_stop; /* Ctrl-C: a last checkpoint, exit 130 */
+    signal(SIGINT, gt__on_sigint);
+    gt_status st = gt_distill_run(&o);
+    signal(SIGINT, SIG_DFL);
+    if (st != GT_OK) {
         fprintf(stderr, "gantry distill: %s\n", gt_last_error());
         return GT_EXIT_FAIL;
+    }
+    if (gt__stop) {
+        fprintf(stderr, "\ngantry distill: interrupted; checkpoint saved: %s\n", last);
+        return GT_EXIT_INTERRUPTED;
     }
     int64_t mt = gt__macs(teacher), ms = gt__macs(last);
     if (!quiet) {

@@ -43,6 +43,8 @@ typedef struct {
     int64_t log_every;          /* 0: the student config's */
     /* Called at each log interval and at the end (NULL: a progress line on stderr unless quiet). */
     void (*progress)(const gt_train_progress *p, bool interval, void *user);
+    /* Polled after each step: true stops the run, a last checkpoint written (NULL: never). */
+    bool (*should_stop)(void *user);
     void *user;
 } gt_distill_opts;
 

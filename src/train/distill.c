@@ -464,6 +464,11 @@ static void gt__progress(const gt_train_progress *p, bool interval, void *user) 
     d->count = 0;
 }
 
+static bool gt__should_stop(void *user) {
+    const gt__hook_ctx *h = user;
+    return h->d->o.should_stop(h->d->o.user);
+}
+
 /* The 1x1 convs (student tap channels -> teacher tap channels), torch's default init, and their Adam. */
 static gt_status gt__adapters(gt__dist *d, const gt_train_config *c) {
     gt_params_init(&d->A);
@@ -508,7 +513,7 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
         t.scheme = &gt__distill_scheme;
         t.scheme_state = d;
         gt__hook_ctx h = {d, &t.cfg};
-        gt_train_hooks hooks = {gt__progress, NULL, NULL, &h};
+        gt_train_hooks hooks = {gt__progress, o->should_stop ? gt__should_stop : NULL, NULL, &h};
         st = gt_train_run(&t, &hooks);
         t.scheme = own, t.scheme_state = own_state;
     }

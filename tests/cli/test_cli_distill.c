@@ -69,6 +69,24 @@ static void test_translator(void) {
     CHECK(!exists(tp("p2p_never")));
 }
 
+/* Ctrl-C during a run: a last checkpoint, exit 130 (as gantry train). */
+static void test_interrupt(void) {
+    const char *out = tp("stopped");
+    char last[900], log[900], txt[900];
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    snprintf(log, sizeof log, "%s/distill.jsonl", out);
+    snprintf(txt, sizeof txt, "%s", tp("stop.txt"));
+    char *args[] = {"distill", "--teacher", g_teacher, "--student", (char *)tp("student.json"), "--out", (char *)out,
+                    "--steps", "1000000", "--log-every", "1", NULL};
+    pid_t pid = gt_cli_spawn(txt, args);
+    for (int i = 0; i < 600 && !exists(log); i++) /* the first log line: steps are running */
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    CHECK(exists(log));
+    kill(pid, SIGINT);
+    CHECK(gt_cli_wait(pid) == 130);
+    CHECK(exists(last));
+}
+
 static void test_bad_input(void) {
     const char *ok = tp("ok.json"), *out = tp("never");
     CHECK(write_student(ok, 4, 28, 8));
@@ -110,6 +128,7 @@ int main(void) {
     }
     snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", t);
     RUN(test_distill_then_sample);
+    RUN(test_interrupt);
     RUN(test_bad_input);
     RUN(test_translator);
     return gt_test_finish();
