@@ -59,10 +59,10 @@ static int gt__cr_cmp(const void *a, const void *b) {
 static int64_t gt__cr_bytes(const gt_prog *p) {
     int64_t b = 0;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
-        const bool layer = o->kind == GT_OP_LINEAR || o->kind == GT_OP_CONV || o->kind == GT_OP_CONVT;
+        const gt_prog_op *o = &p->ops[i];
+        const bool layer = o->kind == GT_PROG_LINEAR || o->kind == GT_PROG_CONV || o->kind == GT_PROG_CONVT;
         const int64_t wn = !layer ? (o->w ? 2 * (int64_t)o->cout : 0)
-                                  : (int64_t)o->cin * o->cout * (o->kind == GT_OP_LINEAR ? 1 : o->k * o->k);
+                                  : (int64_t)o->cin * o->cout * (o->kind == GT_PROG_LINEAR ? 1 : o->k * o->k);
         if (!layer) b += 4 * wn;
         else if (o->qw) b += wn + 4 * (int64_t)o->cout + (o->b ? 4 * (int64_t)o->cout : 0);
         else b += 4 * (wn + (o->b ? o->cout : 0));

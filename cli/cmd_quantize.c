@@ -34,13 +34,13 @@ static double gt__now(void) {
 static int64_t gt__weight_bytes(const gt_prog *p, bool int8) {
     int64_t b = 0;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
-        const bool layer = o->kind == GT_OP_LINEAR || o->kind == GT_OP_CONV || o->kind == GT_OP_CONVT;
+        const gt_prog_op *o = &p->ops[i];
+        const bool layer = o->kind == GT_PROG_LINEAR || o->kind == GT_PROG_CONV || o->kind == GT_PROG_CONVT;
         if (layer) {
-            const int64_t wn = (int64_t)o->cin * o->cout * (o->kind == GT_OP_LINEAR ? 1 : o->k * o->k);
+            const int64_t wn = (int64_t)o->cin * o->cout * (o->kind == GT_PROG_LINEAR ? 1 : o->k * o->k);
             const int64_t bias = o->b ? 4 * (int64_t)o->cout : 0;
             b += int8 && o->qw ? wn + 4 * (int64_t)o->cout + 4 + bias : 4 * wn + bias;
-        } else if ((o->kind == GT_OP_AFFINE || o->kind == GT_OP_INORM) && o->w) {
+        } else if ((o->kind == GT_PROG_AFFINE || o->kind == GT_PROG_INORM) && o->w) {
             b += 8 * (int64_t)o->cout;
         }
     }

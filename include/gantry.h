@@ -24,5 +24,12 @@
 #include "gantry/anycost.h"
 #include "gantry/anycost_edit.h"
 #include "gantry/plot.h"
+#include "gantry/compress.h"
+#include "gantry/prune.h"
+#include "gantry/distill.h"
+#include "gantry/translate.h"
+#include "gantry/augment.h"
+#include "gantry/sweep.h"
+#include "gantry/truth_pr.h"
 
 #endif

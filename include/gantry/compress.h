@@ -29,36 +29,36 @@ extern "C" {
 
 /* --- programs -------------------------------------------------------------------------------- */
 typedef enum {
-    GT_OP_LINEAR,  /* (cin) -> (cout): w (cout, cin), b (cout) or NULL; input flattened */
-    GT_OP_CONV,    /* conv2d: w (cout, cin, k, k), b (cout) or NULL; stride, pad; pad_reflect: reflection
+    GT_PROG_LINEAR,  /* (cin) -> (cout): w (cout, cin), b (cout) or NULL; input flattened */
+    GT_PROG_CONV,    /* conv2d: w (cout, cin, k, k), b (cout) or NULL; stride, pad; pad_reflect: reflection
                       padding (nn.ReflectionPad2d(pad) before a pad-0 conv) instead of zeros */
-    GT_OP_CONVT,   /* conv_transpose2d: w (cin, cout, k, k), b (cout) or NULL; stride, pad, out_pad */
-    GT_OP_AFFINE,  /* per channel: y = x * w[c] + b[c] (an eval batch norm, folded; c = cin = cout) */
-    GT_OP_INORM,   /* instance norm: each channel over (H, W), biased variance, eps; then the affine
+    GT_PROG_CONVT,   /* conv_transpose2d: w (cin, cout, k, k), b (cout) or NULL; stride, pad, out_pad */
+    GT_PROG_AFFINE,  /* per channel: y = x * w[c] + b[c] (an eval batch norm, folded; c = cin = cout) */
+    GT_PROG_INORM,   /* instance norm: each channel over (H, W), biased variance, eps; then the affine
                       w[c], b[c] when w is not NULL (nn.InstanceNorm2d, track_running_stats false) */
-    GT_OP_RELU,
-    GT_OP_LRELU,   /* slope */
-    GT_OP_TANH,
-    GT_OP_SIGMOID,
-    GT_OP_UP2,     /* nearest-neighbour upsampling x2 */
-    GT_OP_RESHAPE, /* to (cout, out_h, out_w): same element count; the order is unchanged */
-    GT_OP_SAVE,    /* pushes the current activation on the skip stack (depth <= GT_PROG_STACK_MAX) */
-    GT_OP_ADD,     /* pops the skip stack and adds it (same shape) */
-    GT_OP_COUNT
-} gt_op_kind;
+    GT_PROG_RELU,
+    GT_PROG_LRELU,   /* slope */
+    GT_PROG_TANH,
+    GT_PROG_SIGMOID,
+    GT_PROG_UP2,     /* nearest-neighbour upsampling x2 */
+    GT_PROG_RESHAPE, /* to (cout, out_h, out_w): same element count; the order is unchanged */
+    GT_PROG_SAVE,    /* pushes the current activation on the skip stack (depth <= GT_PROG_STACK_MAX) */
+    GT_PROG_ADD,     /* pops the skip stack and adds it (same shape) */
+    GT_PROG_COUNT
+} gt_prog_kind;
 
 #define GT_PROG_STACK_MAX 4
 
 /* "linear", "conv", ... ("?" out of range). */
-const char *gt_op_name(gt_op_kind k);
+const char *gt_prog_op_name(gt_prog_kind k);
 
 typedef struct {
-    gt_op_kind kind;
+    gt_prog_kind kind;
     int cin, cout, k, stride, pad, out_pad;
     bool pad_reflect;
     float slope;         /* LRELU */
     float eps;           /* INORM */
-    float *w, *b;        /* owned copies (see gt_op_kind); NULL when the op has none */
+    float *w, *b;        /* owned copies (see gt_prog_kind); NULL when the op has none */
     /* filled by gt_prog_finish: the input and output shape (C, H, W) of one sample */
     int in_c, in_h, in_w, out_c, out_h, out_w;
     /* int8 (gt_prog_quantize) on LINEAR, CONV and CONVT: weights qw (same layout as w) with one scale
@@ -67,14 +67,14 @@ typedef struct {
     int8_t *qw;
     float *w_scale;
     float in_scale;
-} gt_op;
+} gt_prog_op;
 
 typedef struct gt_prog {
     char family[GT_MODEL_NAME_MAX]; /* the model family it was lowered from ("dcgan") */
     bool translator;                /* input is an image (in_c, in_h, in_w), else latents (nz, 1, 1) */
     int in_c, in_h, in_w;
     int n, cap;
-    gt_op *ops;
+    gt_prog_op *ops;
     /* filled by gt_prog_finish */
     int out_c, out_h, out_w;
     int64_t max_act;                /* the largest activation of one sample (floats) */
@@ -87,9 +87,9 @@ void gt_prog_init(gt_prog *p, const char *family, bool translator, int in_c, int
 void gt_prog_free(gt_prog *p);
 /* Appends an op of kind with its fields zeroed and returns it (valid until the next append); NULL on
  * out-of-memory. */
-gt_op *gt_prog_push(gt_prog *p, gt_op_kind kind);
+gt_prog_op *gt_prog_push(gt_prog *p, gt_prog_kind kind);
 /* Appends a LINEAR, CONV or CONVT op, copying w (numel per its kind's layout) and b (cout, or NULL). */
-gt_status gt_prog_push_layer(gt_prog *p, gt_op_kind kind, int cin, int cout, int k, int stride, int pad, int out_pad,
+gt_status gt_prog_push_layer(gt_prog *p, gt_prog_kind kind, int cin, int cout, int k, int stride, int pad, int out_pad,
                              const float *w, const float *b);
 /* Appends an AFFINE op from an eval batch norm: w = gamma / sqrt(var + eps), b = beta - mean * w
  * (gamma NULL: 1; beta NULL: 0). */

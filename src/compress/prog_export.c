@@ -25,11 +25,11 @@
 
 static int gt__round8(int n) { return (n + GT__VW - 1) / GT__VW * GT__VW; }
 
-static bool gt__is_layer(const gt_op *o) {
-    return o->kind == GT_OP_LINEAR || o->kind == GT_OP_CONV || o->kind == GT_OP_CONVT;
+static bool gt__is_layer(const gt_prog_op *o) {
+    return o->kind == GT_PROG_LINEAR || o->kind == GT_PROG_CONV || o->kind == GT_PROG_CONVT;
 }
-static bool gt__is_act(gt_op_kind k) {
-    return k == GT_OP_RELU || k == GT_OP_LRELU || k == GT_OP_TANH || k == GT_OP_SIGMOID;
+static bool gt__is_act(gt_prog_kind k) {
+    return k == GT_PROG_RELU || k == GT_PROG_LRELU || k == GT_PROG_TANH || k == GT_PROG_SIGMOID;
 }
 
 /* "static _Alignas(32) const float name[n] = {...};" with v exact (%a), n >= 1. */
@@ -44,11 +44,11 @@ static void gt__emit_array(FILE *f, const char *name, const float *v, int64_t n)
 }
 
 /* The activation applied to float v as a C expression. */
-static void gt__emit_act(FILE *f, const gt_op *a, const char *v) {
+static void gt__emit_act(FILE *f, const gt_prog_op *a, const char *v) {
     switch (a->kind) {
-    case GT_OP_RELU: fprintf(f, "%s > 0.0f ? %s : 0.0f", v, v); break;
-    case GT_OP_LRELU: fprintf(f, "%s > 0.0f ? %s : %s * %af", v, v, v, (double)a->slope); break;
-    case GT_OP_TANH: fprintf(f, "tanhf(%s)", v); break;
+    case GT_PROG_RELU: fprintf(f, "%s > 0.0f ? %s : 0.0f", v, v); break;
+    case GT_PROG_LRELU: fprintf(f, "%s > 0.0f ? %s : %s * %af", v, v, v, (double)a->slope); break;
+    case GT_PROG_TANH: fprintf(f, "tanhf(%s)", v); break;
     default: fprintf(f, "1.0f / (1.0f + expf(-%s))", v); break;
     }
 }
@@ -59,15 +59,15 @@ typedef struct {
     bool dot; /* dot products over input channels (few outputs) */
 } gt__lay;
 
-static gt__lay gt__layout(const gt_op *o) {
+static gt__lay gt__layout(const gt_prog_op *o) {
     gt__lay L = {o->in_h, o->in_w, o->out_h, o->out_w, o->cin, o->cout, gt__round8(o->cout), o->k, o->stride, o->pad, false};
-    if (o->kind == GT_OP_LINEAR) L.H = L.W = L.OH = L.OW = 1, L.k = 1, L.s = 1, L.p = 0;
+    if (o->kind == GT_PROG_LINEAR) L.H = L.W = L.OH = L.OW = 1, L.k = 1, L.s = 1, L.p = 0;
     L.dot = L.cout < GT__VW && L.cin >= GT__VW;
     return L;
 }
 
 /* The weights of layer o re-laid out: axpy [tap][cin][coutp], or dot [cout][tap][cin]; bias (coutp). */
-static float *gt__relayout(const gt_op *o, const gt__lay *L, int64_t *n) {
+static float *gt__relayout(const gt_prog_op *o, const gt__lay *L, int64_t *n) {
     const int kk = L->k * L->k;
     *n = L->dot ? (int64_t)L->cout * kk * L->cin : (int64_t)kk * L->cin * L->coutp;
     float *w = calloc((size_t)*n, sizeof *w);
@@ -77,8 +77,8 @@ static float *gt__relayout(const gt_op *o, const gt__lay *L, int64_t *n) {
         for (int ic = 0; ic < L->cin; ic++)
             for (int t = 0; t < kk; t++) {
                 float v;
-                if (o->kind == GT_OP_CONV) v = o->w[((int64_t)oc * L->cin + ic) * kk + t];
-                else if (o->kind == GT_OP_CONVT) v = o->w[((int64_t)ic * L->cout + oc) * kk + t];
+                if (o->kind == GT_PROG_CONV) v = o->w[((int64_t)oc * L->cin + ic) * kk + t];
+                else if (o->kind == GT_PROG_CONVT) v = o->w[((int64_t)ic * L->cout + oc) * kk + t];
                 else {
                     /* input ic is channel-last position q = pixel * C + c; the layer's index is c * HW + pixel */
                     int64_t pix = ic / o->in_c, c = ic % o->in_c;
@@ -95,11 +95,11 @@ static float *gt__relayout(const gt_op *o, const gt__lay *L, int64_t *n) {
  * neighbours (step 1), a transposed conv's pixels of one phase (step stride). A tap valid for some
  * pixels of a block and not others reads zeros for those (gt_zero). The block size is the largest
  * of 4, 2 whose wasted share of work (such zero taps, pixels past the row's end) is under 30%. */
-static int gt__step(const gt_op *o, const gt__lay *L) { return o->kind == GT_OP_CONVT ? L->s : 1; }
+static int gt__step(const gt_prog_op *o, const gt__lay *L) { return o->kind == GT_PROG_CONVT ? L->s : 1; }
 
 /* Input coordinate of output coordinate out through tap k along a side of n, or -1 (no input). */
-static int gt__in_coord(const gt_op *o, const gt__lay *L, int out, int k, int n) {
-    if (o->kind == GT_OP_CONVT) {
+static int gt__in_coord(const gt_prog_op *o, const gt__lay *L, int out, int k, int n) {
+    if (o->kind == GT_PROG_CONVT) {
         int t = out + L->p - k;
         return t < 0 || t % L->s || t / L->s >= n ? -1 : t / L->s;
     }
@@ -109,7 +109,7 @@ static int gt__in_coord(const gt_op *o, const gt__lay *L, int out, int k, int n)
 }
 
 /* Useful (pixel, tap) pairs over those computed with blocks of P. */
-static double gt__block_eff(const gt_op *o, const gt__lay *L, int P) {
+static double gt__block_eff(const gt_prog_op *o, const gt__lay *L, int P) {
     const int step = gt__step(o, L);
     int64_t useful = 0, done = 0;
     for (int oy = 0; oy < L->OH; oy++)
@@ -128,7 +128,7 @@ static double gt__block_eff(const gt_op *o, const gt__lay *L, int P) {
 }
 
 /* The weight arrays of layer id: re-laid out weights, bias (coutp), the fused affine's scale and shift. */
-static gt_status gt__emit_layer_data(FILE *f, int id, const gt_op *o, const gt_op *aff) {
+static gt_status gt__emit_layer_data(FILE *f, int id, const gt_prog_op *o, const gt_prog_op *aff) {
     gt__lay L = gt__layout(o);
     int64_t nw = 0;
     float *w = gt__relayout(o, &L, &nw);
@@ -140,7 +140,7 @@ static gt_status gt__emit_layer_data(FILE *f, int id, const gt_op *o, const gt_o
     if (o->b) memcpy(b, o->b, (size_t)L.cout * sizeof *b);
     char name[32];
     fprintf(f, "\n/* op %d: %s %d -> %d, k %d, stride %d, pad %d%s, out_pad %d, (%d, %d, %d) -> (%d, %d, %d) */\n", id,
-            gt_op_name(o->kind), o->cin, o->cout, o->k, o->stride, o->pad, o->pad_reflect ? " (reflect)" : "", o->out_pad,
+            gt_prog_op_name(o->kind), o->cin, o->cout, o->k, o->stride, o->pad, o->pad_reflect ? " (reflect)" : "", o->out_pad,
             o->in_c, o->in_h, o->in_w, o->out_c, o->out_h, o->out_w);
     snprintf(name, sizeof name, "gt_w%d", id), gt__emit_array(f, name, w, nw);
     snprintf(name, sizeof name, "gt_b%d", id), gt__emit_array(f, name, b, L.coutp);
@@ -171,7 +171,7 @@ static void gt__emit_dot(FILE *f, int id, const gt__lay *L) {
 /* A conv's dot products where the pixel's taps along x lie inside the row: the k taps of a kernel
  * row are then k * cin contiguous inputs (channel-last) against k * cin contiguous weights, one dot
  * product a kernel row; the pixel is done (continue). */
-static void gt__emit_dot_rows(FILE *f, int id, const gt_op *o, const gt__lay *L) {
+static void gt__emit_dot_rows(FILE *f, int id, const gt_prog_op *o, const gt__lay *L) {
     const int n = L->k * L->cin, n8 = n / 8 * 8;
     const char *in = "                ";
     fprintf(f, "%sif (ox * %d - %d >= 0 && ox * %d - %d + %d <= %d) {\n", in, L->s, L->p, L->s, L->p, L->k, L->W);
@@ -227,19 +227,19 @@ static void gt__emit_chunk(FILE *f, int id, const gt__lay *L, int P, int step, i
 }
 
 /* The blocked axpy loops of a layer. */
-static void gt__emit_blocked(FILE *f, int id, const gt_op *o, const gt__lay *L, int P) {
+static void gt__emit_blocked(FILE *f, int id, const gt_prog_op *o, const gt__lay *L, int P) {
     const int nvec = L->coutp / 8, step = gt__step(o, L), kk = L->k * L->k;
     const int nv = P == 4 ? (nvec == 3 ? 3 : 2) : 4; /* at most 12 accumulators */
     int full = nvec / nv, rv = nvec % nv, rest = L->cout % 8;
     fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n", L->OH);
     fprintf(f, "        for (int c0 = 0; c0 < %d; c0++)\n", step < L->OW ? step : L->OW);
     fprintf(f, "            for (int ox = c0; ox < %d; ox += %d) {\n", L->OW, P * step);
-    if (L->dot && o->kind == GT_OP_CONV && L->k > 1) gt__emit_dot_rows(f, id, o, L);
+    if (L->dot && o->kind == GT_PROG_CONV && L->k > 1) gt__emit_dot_rows(f, id, o, L);
     fprintf(f, "                const float *xp0[%d]", kk);
     for (int j = 1; j < P; j++) fprintf(f, ", *xp%d[%d]", j, kk);
     fprintf(f, ";\n                int wo[%d], nt = 0;\n", kk);
     fprintf(f, "                for (int ky = 0; ky < %d; ky++) {\n", L->k);
-    if (o->kind == GT_OP_CONVT) {
+    if (o->kind == GT_PROG_CONVT) {
         fprintf(f, "                    const int ty = oy + %d - ky;\n", L->p);
         fprintf(f, "                    if (ty < 0 || ty %% %d || ty / %d >= %d) continue;\n", L->s, L->s, L->H);
         fprintf(f, "                    const int iy = ty / %d;\n", L->s);
@@ -251,7 +251,7 @@ static void gt__emit_blocked(FILE *f, int id, const gt_op *o, const gt__lay *L, 
     fprintf(f, "                    for (int kx = 0; kx < %d; kx++) {\n                        int any = 0;\n", L->k);
     for (int j = 0; j < P; j++) {
         fprintf(f, "                        {\n                            const int oj = ox + %d;\n", j * step);
-        if (o->kind == GT_OP_CONVT) {
+        if (o->kind == GT_PROG_CONVT) {
             fprintf(f, "                            const int tx = oj + %d - kx, ix = tx / %d;\n", L->p, L->s);
             fprintf(f, "                            const int ok = oj < %d && tx >= 0 && tx %% %d == 0 && ix < %d;\n", L->OW,
                     L->s, L->W);
@@ -285,13 +285,13 @@ static void gt__emit_blocked(FILE *f, int id, const gt_op *o, const gt__lay *L, 
 }
 
 /* Layer op id as GT_FN(op<id>)(x, y), with the affine aff and the activation act that follow it. */
-static void gt__emit_layer_fn(FILE *f, int id, const gt_op *o, const gt_op *aff, const gt_op *act) {
+static void gt__emit_layer_fn(FILE *f, int id, const gt_prog_op *o, const gt_prog_op *aff, const gt_prog_op *act) {
     gt__lay L = gt__layout(o);
     int P = 1;
     if (!L.dot && gt__block_eff(o, &L, 4) >= 0.7) P = 4;
     else if (!L.dot && gt__block_eff(o, &L, 2) >= 0.7) P = 2;
-    fprintf(f, "\n/* op %d: %s%s%s%s%s, %s */\n", id, gt_op_name(o->kind), aff ? ", then " : "", aff ? gt_op_name(aff->kind) : "",
-            act ? ", then " : "", act ? gt_op_name(act->kind) : "",
+    fprintf(f, "\n/* op %d: %s%s%s%s%s, %s */\n", id, gt_prog_op_name(o->kind), aff ? ", then " : "", aff ? gt_prog_op_name(aff->kind) : "",
+            act ? ", then " : "", act ? gt_prog_op_name(act->kind) : "",
             L.dot ? "dot products over input channels" : P == 4 ? "blocks of 4 pixels" : P == 2 ? "blocks of 2 pixels" : "pixel by pixel");
     fprintf(f, "static void GT_FN(op%d)(const float *restrict x, float *restrict y) {\n", id);
     gt__emit_blocked(f, id, o, &L, P);
@@ -308,39 +308,39 @@ static void gt__emit_layer_fn(FILE *f, int id, const gt_op *o, const gt_op *aff,
 }
 
 /* --- other ops ------------------------------------------------------------------------------- */
-static void gt__emit_other_data(FILE *f, int id, const gt_op *o) {
+static void gt__emit_other_data(FILE *f, int id, const gt_prog_op *o) {
     char name[32];
-    if ((o->kind == GT_OP_AFFINE || o->kind == GT_OP_INORM) && o->w) {
-        fprintf(f, "\n/* op %d: %s of %d channels */\n", id, gt_op_name(o->kind), o->in_c);
+    if ((o->kind == GT_PROG_AFFINE || o->kind == GT_PROG_INORM) && o->w) {
+        fprintf(f, "\n/* op %d: %s of %d channels */\n", id, gt_prog_op_name(o->kind), o->in_c);
         snprintf(name, sizeof name, "gt_s%d", id), gt__emit_array(f, name, o->w, o->in_c);
         snprintf(name, sizeof name, "gt_t%d", id), gt__emit_array(f, name, o->b, o->in_c);
     }
 }
 
 /* Whether op o (not a layer) moves its output to the other buffer. */
-static bool gt__other_swaps(const gt_op *o) {
+static bool gt__other_swaps(const gt_prog_op *o) {
     const int HW = o->in_h * o->in_w, C = o->in_c;
-    if (o->kind == GT_OP_UP2) return true;
+    if (o->kind == GT_PROG_UP2) return true;
     /* the flat (C, H, W) order is kept: channel-last positions move unless each side is 1 x 1 or 1 channel */
-    return o->kind == GT_OP_RESHAPE && !((HW == 1 || C == 1) && (o->out_h * o->out_w == 1 || o->out_c == 1));
+    return o->kind == GT_PROG_RESHAPE && !((HW == 1 || C == 1) && (o->out_h * o->out_w == 1 || o->out_c == 1));
 }
 
 /* Ops other than layers (SAVE and ADD are inline in the run function): GT_FN(op<id>)(x) in place,
  * or (x, y) when gt__other_swaps. */
-static void gt__emit_other_fn(FILE *f, int id, const gt_op *o) {
+static void gt__emit_other_fn(FILE *f, int id, const gt_prog_op *o) {
     const int C = o->in_c, HW = o->in_h * o->in_w;
-    if (o->kind == GT_OP_SAVE || o->kind == GT_OP_ADD || (o->kind == GT_OP_RESHAPE && !gt__other_swaps(o))) return;
-    fprintf(f, "\n/* op %d: %s (%d, %d, %d) -> (%d, %d, %d) */\n", id, gt_op_name(o->kind), o->in_c, o->in_h, o->in_w,
+    if (o->kind == GT_PROG_SAVE || o->kind == GT_PROG_ADD || (o->kind == GT_PROG_RESHAPE && !gt__other_swaps(o))) return;
+    fprintf(f, "\n/* op %d: %s (%d, %d, %d) -> (%d, %d, %d) */\n", id, gt_prog_op_name(o->kind), o->in_c, o->in_h, o->in_w,
             o->out_c, o->out_h, o->out_w);
     if (gt__other_swaps(o)) fprintf(f, "static void GT_FN(op%d)(const float *restrict x, float *restrict y) {\n", id);
     else fprintf(f, "static void GT_FN(op%d)(float *restrict x) {\n", id);
     switch (o->kind) {
-    case GT_OP_AFFINE:
+    case GT_PROG_AFFINE:
         fprintf(f, "    for (int i = 0; i < %d; i++)\n", HW);
         fprintf(f, "        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * gt_s%d[c] + gt_t%d[c];\n", C, C, C,
                 id, id);
         break;
-    case GT_OP_INORM:
+    case GT_PROG_INORM:
         fprintf(f, "    double m[%d] = {0}, v[%d] = {0};\n    float sc[%d], sh[%d];\n", C, C, C, C);
         fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) m[c] += x[i * %d + c];\n", HW, C, C);
         fprintf(f, "    for (int c = 0; c < %d; c++) m[c] /= %d.0;\n", C, HW);
@@ -354,12 +354,12 @@ static void gt__emit_other_fn(FILE *f, int id, const gt_op *o) {
         fprintf(f, "    for (int i = 0; i < %d; i++)\n        for (int c = 0; c < %d; c++) x[i * %d + c] = x[i * %d + c] * sc[c] + sh[c];\n",
                 HW, C, C, C);
         break;
-    case GT_OP_UP2:
+    case GT_PROG_UP2:
         fprintf(f, "    for (int oy = 0; oy < %d; oy++)\n        for (int ox = 0; ox < %d; ox++)\n", 2 * o->in_h, 2 * o->in_w);
         fprintf(f, "            memcpy(y + (oy * %d + ox) * %d, x + ((oy / 2) * %d + ox / 2) * %d, %d * sizeof(float));\n",
                 2 * o->in_w, C, o->in_w, C, C);
         break;
-    case GT_OP_RESHAPE:
+    case GT_PROG_RESHAPE:
         fprintf(f, "    for (int c = 0; c < %d; c++)\n        for (int i = 0; i < %d; i++) {\n", o->out_c, o->out_h * o->out_w);
         fprintf(f, "            const int fl = c * %d + i;\n", o->out_h * o->out_w);
         fprintf(f, "            y[i * %d + c] = x[(fl %% %d) * %d + fl / %d];\n        }\n", o->out_c, HW, C, HW);
@@ -419,12 +419,12 @@ static bool gt__ident_ok(const char *s) {
 /* The kernels and GT_FN(run)(in, out): written once into a memory stream, emitted twice. */
 static gt_status gt__emit_body(FILE *f, const gt_prog *p, bool int8, const bool *fused, const bool *swap) {
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
+        const gt_prog_op *o = &p->ops[i];
         if (fused[i] || (gt__is_layer(o) && int8 && o->qw)) continue;
         if (gt__is_layer(o)) {
             int j = i + 1;
-            const gt_op *aff = j < p->n && fused[j] && p->ops[j].kind == GT_OP_AFFINE ? &p->ops[j++] : NULL;
-            const gt_op *act = j < p->n && fused[j] ? &p->ops[j] : NULL;
+            const gt_prog_op *aff = j < p->n && fused[j] && p->ops[j].kind == GT_PROG_AFFINE ? &p->ops[j++] : NULL;
+            const gt_prog_op *act = j < p->n && fused[j] ? &p->ops[j] : NULL;
             gt__emit_layer_fn(f, i, o, aff, act);
         } else {
             gt__emit_other_fn(f, i, o);
@@ -436,7 +436,7 @@ static gt_status gt__emit_body(FILE *f, const gt_prog *p, bool int8, const bool 
     else fprintf(f, "    memcpy(gt_x0, in, %lld * sizeof(float));\n", (long long)ni);
     int cur = 0, depth = 0;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
+        const gt_prog_op *o = &p->ops[i];
         if (fused[i]) continue;
         const char *x = cur ? "gt_x1" : "gt_x0", *y = cur ? "gt_x0" : "gt_x1";
         const int64_t n = (int64_t)o->in_c * o->in_h * o->in_w;
@@ -446,11 +446,11 @@ static gt_status gt__emit_body(FILE *f, const gt_prog *p, bool int8, const bool 
             fprintf(f, "    gt_to_chw(%s, gt_q0, %d, %d);\n", x, o->in_c, o->in_h * o->in_w);
             if (gt__q8_emit_call(f, o, pre, "gt_q0", "gt_q1") != GT_OK) return gt_last_status();
             fprintf(f, "    gt_to_hwc(gt_q1, %s, %d, %d);\n", y, o->out_c, o->out_h * o->out_w);
-        } else if (o->kind == GT_OP_SAVE) {
+        } else if (o->kind == GT_PROG_SAVE) {
             fprintf(f, "    memcpy(gt_st[%d], %s, %lld * sizeof(float));\n", depth++, x, (long long)n);
-        } else if (o->kind == GT_OP_ADD) {
+        } else if (o->kind == GT_PROG_ADD) {
             fprintf(f, "    for (int i = 0; i < %lld; i++) %s[i] += gt_st[%d][i];\n", (long long)n, x, --depth);
-        } else if (o->kind == GT_OP_RESHAPE && !swap[i]) {
+        } else if (o->kind == GT_PROG_RESHAPE && !swap[i]) {
             /* nothing moves */
         } else if (swap[i]) {
             fprintf(f, "    GT_FN(op%d)(%s, %s);\n", i, x, y);
@@ -487,18 +487,18 @@ static gt_status gt__emit(FILE *f, const gt_prog *p, const char *fn, bool int8, 
     /* the data: weights, and which ops are fused into a layer or move to the other buffer */
     int zero_n = 0;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
+        const gt_prog_op *o = &p->ops[i];
         gt_status st = GT_OK;
         if (fused[i]) continue;
         if (gt__is_layer(o) && int8 && o->qw) {
             char pre[16];
             snprintf(pre, sizeof pre, "op%d_", i);
-            fprintf(f, "\n/* op %d: int8 %s */\n", i, gt_op_name(o->kind));
+            fprintf(f, "\n/* op %d: int8 %s */\n", i, gt_prog_op_name(o->kind));
             st = gt__q8_emit_weights(f, o, pre);
             swap[i] = true;
         } else if (gt__is_layer(o)) {
             int j = i + 1;
-            const gt_op *aff = j < p->n && p->ops[j].kind == GT_OP_AFFINE ? &p->ops[j++] : NULL;
+            const gt_prog_op *aff = j < p->n && p->ops[j].kind == GT_PROG_AFFINE ? &p->ops[j++] : NULL;
             if (j < p->n && gt__is_act(p->ops[j].kind)) j++;
             for (int k = i + 1; k < j; k++) fused[k] = true;
             st = gt__emit_layer_data(f, i, o, aff);
@@ -555,10 +555,10 @@ gt_status gt_prog_export_c(const gt_prog *p, const char *path, const gt_export_o
     if (int8 && !p->quantized)
         return gt_set_error(GT_ERR_ARG, "export: the int8 variant needs a quantized program (gt_prog_quantize)");
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
-        bool need_w = (gt__is_layer(o) && !(int8 && o->qw)) || o->kind == GT_OP_AFFINE;
-        if ((need_w && !o->w) || (o->kind == GT_OP_AFFINE && !o->b) || (o->kind == GT_OP_INORM && o->w && !o->b))
-            return gt_set_error(GT_ERR_ARG, "export: op %d (%s) lacks its float weights", i, gt_op_name(o->kind));
+        const gt_prog_op *o = &p->ops[i];
+        bool need_w = (gt__is_layer(o) && !(int8 && o->qw)) || o->kind == GT_PROG_AFFINE;
+        if ((need_w && !o->w) || (o->kind == GT_PROG_AFFINE && !o->b) || (o->kind == GT_PROG_INORM && o->w && !o->b))
+            return gt_set_error(GT_ERR_ARG, "export: op %d (%s) lacks its float weights", i, gt_prog_op_name(o->kind));
     }
     bool *fused = calloc((size_t)p->n, sizeof *fused), *swap = calloc((size_t)p->n, sizeof *swap);
     if (!fused || !swap) {

@@ -133,37 +133,37 @@ typedef struct {
     long xq, col, acc, row;
 } gt__q8_scratch;
 
-static gt__q8_scratch gt__q8_sizes(const gt_op *o) {
+static gt__q8_scratch gt__q8_sizes(const gt_prog_op *o) {
     gt__q8_scratch s = {(long)o->in_c * o->in_h * o->in_w, 0, 0, 0};
-    if (o->kind == GT_OP_CONV) s.col = (long)o->out_h * o->out_w * o->cin * o->k * o->k;
-    if (o->kind == GT_OP_CONVT) s.acc = (long)o->cout * o->out_h * o->out_w, s.row = (long)o->cout * o->k * o->k + 2L * o->cin;
+    if (o->kind == GT_PROG_CONV) s.col = (long)o->out_h * o->out_w * o->cin * o->k * o->k;
+    if (o->kind == GT_PROG_CONVT) s.acc = (long)o->cout * o->out_h * o->out_w, s.row = (long)o->cout * o->k * o->k + 2L * o->cin;
     return s;
 }
 
-void gt__q8_run_op(const gt_op *o, const float *in, float *out) {
+void gt__q8_run_op(const gt_prog_op *o, const float *in, float *out) {
     const gt__q8_scratch s = gt__q8_sizes(o);
     const long n_out = (long)o->out_c * o->out_h * o->out_w;
     int8_t *xq = malloc((size_t)s.xq + (size_t)s.col + 1);
     int32_t *acc = s.acc ? malloc(sizeof(int32_t) * (size_t)(s.acc + s.row)) : NULL;
     if (!xq || (s.acc && !acc) || !o->qw || !o->w_scale) {
         free(xq), free(acc);
-        gt_set_error(o->qw ? GT_ERR_OOM : GT_ERR_ARG, "int8 %s: %s", gt_op_name(o->kind),
+        gt_set_error(o->qw ? GT_ERR_OOM : GT_ERR_ARG, "int8 %s: %s", gt_prog_op_name(o->kind),
                      o->qw ? "out of memory" : "the op is not quantized");
         for (long i = 0; i < n_out; i++) out[i] = NAN;
         return;
     }
     switch (o->kind) {
-    case GT_OP_LINEAR: gt__q8k_linear(in, out, xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->cout); break;
-    case GT_OP_CONV:
+    case GT_PROG_LINEAR: gt__q8k_linear(in, out, xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->cout); break;
+    case GT_PROG_CONV:
         gt__q8k_conv(in, out, xq, xq + s.xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w, o->cout,
                      o->k, o->stride, o->pad, o->pad_reflect, o->out_h, o->out_w);
         break;
-    case GT_OP_CONVT:
+    case GT_PROG_CONVT:
         gt__q8k_convt(in, out, xq, acc, acc + s.acc, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w,
                       o->cout, o->k, o->stride, o->pad, o->out_h, o->out_w);
         break;
     default:
-        gt_set_error(GT_ERR_ARG, "int8: %s has no int8 kernel", gt_op_name(o->kind));
+        gt_set_error(GT_ERR_ARG, "int8: %s has no int8 kernel", gt_prog_op_name(o->kind));
         for (long i = 0; i < n_out; i++) out[i] = NAN;
     }
     free(xq), free(acc);
@@ -227,14 +227,14 @@ static void gt__q8_put_floats(FILE *f, const char *prefix, const char *name, con
     fputs("\n};\n", f);
 }
 
-static int64_t gt__q8_wnumel(const gt_op *o) {
-    return o->kind == GT_OP_LINEAR ? (int64_t)o->cin * o->cout : (int64_t)o->cin * o->cout * o->k * o->k;
+static int64_t gt__q8_wnumel(const gt_prog_op *o) {
+    return o->kind == GT_PROG_LINEAR ? (int64_t)o->cin * o->cout : (int64_t)o->cin * o->cout * o->k * o->k;
 }
 
-gt_status gt__q8_emit_weights(FILE *f, const gt_op *o, const char *prefix) {
-    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_op_name(o->kind));
+gt_status gt__q8_emit_weights(FILE *f, const gt_prog_op *o, const char *prefix) {
+    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_prog_op_name(o->kind));
     const int64_t n = gt__q8_wnumel(o);
-    fprintf(f, "/* int8 %s %d -> %d (k %d, stride %d, pad %d): weights per output channel */\n", gt_op_name(o->kind),
+    fprintf(f, "/* int8 %s %d -> %d (k %d, stride %d, pad %d): weights per output channel */\n", gt_prog_op_name(o->kind),
             o->cin, o->cout, o->k, o->stride, o->pad);
     fprintf(f, "static const int8_t %sqw[%lld] = {", prefix, (long long)n);
     for (int64_t i = 0; i < n; i++) fprintf(f, "%s%d", i % 24 ? "," : i ? ",\n    " : "\n    ", o->qw[i]);
@@ -248,38 +248,38 @@ gt_status gt__q8_emit_weights(FILE *f, const gt_op *o, const char *prefix) {
     return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 op's weights failed") : GT_OK;
 }
 
-gt_status gt__q8_emit_call(FILE *f, const gt_op *o, const char *prefix, const char *in, const char *out) {
-    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_op_name(o->kind));
+gt_status gt__q8_emit_call(FILE *f, const gt_prog_op *o, const char *prefix, const char *in, const char *out) {
+    if (!o->qw || !o->w_scale) return gt_set_error(GT_ERR_IO, "export: op %s is not quantized", gt_prog_op_name(o->kind));
     char b[96];
     if (o->b) snprintf(b, sizeof b, "%sb", prefix);
     else snprintf(b, sizeof b, "(const float *)0");
     const char *P = prefix;
     switch (o->kind) {
-    case GT_OP_LINEAR:
+    case GT_PROG_LINEAR:
         fprintf(f, "    gt__q8k_linear(%s, %s, %sxq, %sqw, %sws, %s, ", in, out, P, P, P, b);
         gt__q8_put_float(f, o->in_scale);
         fprintf(f, ", %d, %d);\n", o->cin, o->cout);
         break;
-    case GT_OP_CONV:
+    case GT_PROG_CONV:
         fprintf(f, "    gt__q8k_conv(%s, %s, %sxq, %scol, %sqw, %sws, %s, ", in, out, P, P, P, P, b);
         gt__q8_put_float(f, o->in_scale);
         fprintf(f, ", %d, %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", o->cin, o->in_h, o->in_w, o->cout, o->k, o->stride,
                 o->pad, o->pad_reflect ? 1 : 0, o->out_h, o->out_w);
         break;
-    case GT_OP_CONVT:
+    case GT_PROG_CONVT:
         fprintf(f, "    gt__q8k_convt(%s, %s, %sxq, %sacc, %srow, %sqw, %sws, %s, ", in, out, P, P, P, P, P, b);
         gt__q8_put_float(f, o->in_scale);
         fprintf(f, ", %d, %d, %d, %d, %d, %d, %d, %d, %d);\n", o->cin, o->in_h, o->in_w, o->cout, o->k, o->stride,
                 o->pad, o->out_h, o->out_w);
         break;
-    default: return gt_set_error(GT_ERR_IO, "export: %s has no int8 kernel", gt_op_name(o->kind));
+    default: return gt_set_error(GT_ERR_IO, "export: %s has no int8 kernel", gt_prog_op_name(o->kind));
     }
     return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 call failed") : GT_OK;
 }
 
 /* --- quantization ------------------------------------------------------------------------------ */
 
-static bool gt__q8_layer(gt_op_kind k) { return k == GT_OP_LINEAR || k == GT_OP_CONV || k == GT_OP_CONVT; }
+static bool gt__q8_layer(gt_prog_kind k) { return k == GT_PROG_LINEAR || k == GT_PROG_CONV || k == GT_PROG_CONVT; }
 
 /* The k-th smallest of v[0..n) (v reordered): quickselect with a three-way partition (ReLU outputs
  * hold many equal zeros). */
@@ -326,8 +326,8 @@ static gt_status gt__q8_clip(const float *x, int64_t n, double pct, float *out) 
 /* Per-output-channel symmetric int8 weights of o into qw (numel) and ws (cout). Channel oc's
  * elements are n_runs runs of len values, step apart: linear and conv (cout, ...) one run of
  * numel / cout; convt (cin, cout, k, k) cin runs of k * k. */
-static gt_status gt__q8_weights(const gt_op *o, int8_t *qw, float *ws) {
-    const bool t = o->kind == GT_OP_CONVT;
+static gt_status gt__q8_weights(const gt_prog_op *o, int8_t *qw, float *ws) {
+    const bool t = o->kind == GT_PROG_CONVT;
     const int64_t kk = (int64_t)o->k * o->k, per = gt__q8_wnumel(o) / o->cout;
     const int64_t n_runs = t ? o->cin : 1, len = t ? kk : per, step = t ? o->cout * kk : 0;
     for (int oc = 0; oc < o->cout; oc++) {
@@ -336,7 +336,7 @@ static gt_status gt__q8_weights(const gt_op *o, int8_t *qw, float *ws) {
         for (int64_t r = 0; r < n_runs; r++)
             for (int64_t j = 0; j < len; j++) {
                 const float v = fabsf(o->w[base + r * step + j]);
-                if (!isfinite(v)) return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: %s weights are not finite", gt_op_name(o->kind));
+                if (!isfinite(v)) return gt_set_error(GT_ERR_ARG, "gt_prog_quantize: %s weights are not finite", gt_prog_op_name(o->kind));
                 m = v > m ? v : m;
             }
         const float s = m > 0.0f ? m / 127.0f : 1.0f;
@@ -352,8 +352,8 @@ static gt_status gt__q8_weights(const gt_op *o, int8_t *qw, float *ws) {
 }
 
 /* Runs op o alone (float) on n samples: a one-op program over the op's input shape. */
-static gt_status gt__q8_run_float(const gt_op *o, const float *in, float *out, int n) {
-    gt_op one = *o;
+static gt_status gt__q8_run_float(const gt_prog_op *o, const float *in, float *out, int n) {
+    gt_prog_op one = *o;
     one.qw = NULL, one.w_scale = NULL, one.in_scale = 0.0f;
     gt_prog t;
     gt_prog_init(&t, "calibration", false, o->in_c, o->in_h, o->in_w);
@@ -383,14 +383,14 @@ gt_status gt_prog_quantize(gt_prog *p, const float *calib, int n_calib, double p
     if (!in_scale || !qw || !ws || !cur || !nxt) st = gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory");
     else memcpy(cur, calib, (size_t)(N * gt_prog_in_numel(p)) * sizeof *cur);
     for (int i = 0; st == GT_OK && i <= last; i++) {
-        const gt_op *o = &p->ops[i];
+        const gt_prog_op *o = &p->ops[i];
         const int64_t n_in = (int64_t)o->in_c * o->in_h * o->in_w;
         if (gt__q8_layer(o->kind)) {
             float clip = 0.0f;
             st = gt__q8_clip(cur, N * n_in, pct, &clip);
             if (st == GT_OK && !isfinite(clip))
                 st = gt_set_error(GT_ERR_ARG, "gt_prog_quantize: op %d (%s): the calibration activations are not finite", i,
-                                  gt_op_name(o->kind));
+                                  gt_prog_op_name(o->kind));
             if (st != GT_OK) break;
             in_scale[i] = (clip > 1e-8f ? clip : 1e-8f) / 127.0f;
             const int64_t wn = gt__q8_wnumel(o);
@@ -399,14 +399,14 @@ gt_status gt_prog_quantize(gt_prog *p, const float *calib, int n_calib, double p
             else st = gt__q8_weights(o, qw[i], ws[i]);
             if (st != GT_OK || i == last) break;
         }
-        if (o->kind == GT_OP_RESHAPE) continue;
-        if (o->kind == GT_OP_SAVE) {
+        if (o->kind == GT_PROG_RESHAPE) continue;
+        if (o->kind == GT_PROG_SAVE) {
             stack[depth] = malloc((size_t)(N * n_in) * sizeof(float));
             if (!stack[depth]) st = gt_set_error(GT_ERR_OOM, "gt_prog_quantize: out of memory");
             else memcpy(stack[depth++], cur, (size_t)(N * n_in) * sizeof(float));
             continue;
         }
-        if (o->kind == GT_OP_ADD) {
+        if (o->kind == GT_PROG_ADD) {
             float *s = stack[--depth];
             for (int64_t j = 0; j < N * n_in; j++) cur[j] += s[j];
             free(s), stack[depth] = NULL;
@@ -418,7 +418,7 @@ gt_status gt_prog_quantize(gt_prog *p, const float *calib, int n_calib, double p
     }
     if (st == GT_OK) {
         for (int i = 0; i <= last; i++) {
-            gt_op *o = &p->ops[i];
+            gt_prog_op *o = &p->ops[i];
             if (!gt__q8_layer(o->kind)) continue;
             free(o->qw), free(o->w_scale);
             o->qw = qw[i], o->w_scale = ws[i], o->in_scale = in_scale[i];

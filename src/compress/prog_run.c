@@ -22,7 +22,7 @@ static inline int gt__reflect(int i, int n) {
     return i;
 }
 
-static void gt__run_linear(const gt_op *o, const float *restrict in, float *restrict out) {
+static void gt__run_linear(const gt_prog_op *o, const float *restrict in, float *restrict out) {
     for (int j = 0; j < o->cout; j++) {
         const float *w = o->w + (int64_t)j * o->cin;
         float s = 0.0f;
@@ -33,7 +33,7 @@ static void gt__run_linear(const gt_op *o, const float *restrict in, float *rest
 
 /* conv2d: the input's columns (cin * k * k, OH * OW), zero or reflection padded, then one sgemm
  * with the weights (cout, cin * k * k). */
-static void gt__run_conv(const gt_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
+static void gt__run_conv(const gt_prog_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
     const int H = o->in_h, W = o->in_w, OH = o->out_h, OW = o->out_w, k = o->k, s = o->stride, p = o->pad;
     const int64_t P = (int64_t)OH * OW, K = (int64_t)o->cin * k * k;
     for (int ic = 0; ic < o->cin; ic++)
@@ -59,7 +59,7 @@ static void gt__run_conv(const gt_op *o, const float *restrict in, float *restri
 
 /* conv_transpose2d: the columns (cout * k * k, H * W) = w^T @ x in one sgemm, then each added to the
  * output pixel (iy * s - p + ky, ix * s - p + kx) it lands on. */
-static void gt__run_convt(const gt_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
+static void gt__run_convt(const gt_prog_op *o, const float *restrict in, float *restrict out, float *restrict col, int nth) {
     const int H = o->in_h, W = o->in_w, OH = o->out_h, OW = o->out_w, k = o->k, s = o->stride, p = o->pad;
     const int64_t HW = (int64_t)H * W, R = (int64_t)o->cout * k * k;
     gt_sgemm(R, HW, o->cin, o->w, 1, R, in, HW, 1, 0.0f, col, HW, nth);
@@ -83,14 +83,14 @@ static void gt__run_convt(const gt_op *o, const float *restrict in, float *restr
 }
 
 /* The columns' size (floats) of a float conv or transposed conv. */
-static int64_t gt__col_numel(const gt_op *o) {
+static int64_t gt__col_numel(const gt_prog_op *o) {
     if (o->qw) return 0;
-    if (o->kind == GT_OP_CONV) return (int64_t)o->cin * o->k * o->k * o->out_h * o->out_w;
-    if (o->kind == GT_OP_CONVT) return (int64_t)o->cout * o->k * o->k * o->in_h * o->in_w;
+    if (o->kind == GT_PROG_CONV) return (int64_t)o->cin * o->k * o->k * o->out_h * o->out_w;
+    if (o->kind == GT_PROG_CONVT) return (int64_t)o->cout * o->k * o->k * o->in_h * o->in_w;
     return 0;
 }
 
-static void gt__run_inorm(const gt_op *o, const float *in, float *out) {
+static void gt__run_inorm(const gt_prog_op *o, const float *in, float *out) {
     const int64_t hw = (int64_t)o->in_h * o->in_w;
     for (int c = 0; c < o->cout; c++) {
         const float *x = in + c * hw;
@@ -113,41 +113,41 @@ static void gt__run_one(const gt_prog *p, const float *in, float *out, float *cu
     memcpy(cur, in, (size_t)gt_prog_in_numel(p) * sizeof *cur);
     int depth = 0;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
+        const gt_prog_op *o = &p->ops[i];
         const int64_t n_in = (int64_t)o->in_c * o->in_h * o->in_w, hw = (int64_t)o->in_h * o->in_w;
         bool swap = true;
         switch (o->kind) {
-        case GT_OP_LINEAR:
-        case GT_OP_CONV:
-        case GT_OP_CONVT:
+        case GT_PROG_LINEAR:
+        case GT_PROG_CONV:
+        case GT_PROG_CONVT:
             if (o->qw) gt__q8_run_op(o, cur, nxt);
-            else if (o->kind == GT_OP_LINEAR) gt__run_linear(o, cur, nxt);
-            else if (o->kind == GT_OP_CONV) gt__run_conv(o, cur, nxt, col, nth);
+            else if (o->kind == GT_PROG_LINEAR) gt__run_linear(o, cur, nxt);
+            else if (o->kind == GT_PROG_CONV) gt__run_conv(o, cur, nxt, col, nth);
             else gt__run_convt(o, cur, nxt, col, nth);
             break;
-        case GT_OP_AFFINE:
+        case GT_PROG_AFFINE:
             for (int c = 0; c < o->cout; c++)
                 for (int64_t j = 0; j < hw; j++) cur[c * hw + j] = cur[c * hw + j] * o->w[c] + o->b[c];
             swap = false;
             break;
-        case GT_OP_INORM: gt__run_inorm(o, cur, cur), swap = false; break;
-        case GT_OP_RELU:
+        case GT_PROG_INORM: gt__run_inorm(o, cur, cur), swap = false; break;
+        case GT_PROG_RELU:
             for (int64_t j = 0; j < n_in; j++) cur[j] = cur[j] > 0.0f ? cur[j] : 0.0f;
             swap = false;
             break;
-        case GT_OP_LRELU:
+        case GT_PROG_LRELU:
             for (int64_t j = 0; j < n_in; j++) cur[j] = cur[j] > 0.0f ? cur[j] : cur[j] * o->slope;
             swap = false;
             break;
-        case GT_OP_TANH:
+        case GT_PROG_TANH:
             for (int64_t j = 0; j < n_in; j++) cur[j] = tanhf(cur[j]);
             swap = false;
             break;
-        case GT_OP_SIGMOID:
+        case GT_PROG_SIGMOID:
             for (int64_t j = 0; j < n_in; j++) cur[j] = 1.0f / (1.0f + expf(-cur[j]));
             swap = false;
             break;
-        case GT_OP_UP2: {
+        case GT_PROG_UP2: {
             const int H = o->in_h, W = o->in_w;
             for (int c = 0; c < o->in_c; c++)
                 for (int y = 0; y < 2 * H; y++) {
@@ -157,12 +157,12 @@ static void gt__run_one(const gt_prog *p, const float *in, float *out, float *cu
                 }
             break;
         }
-        case GT_OP_RESHAPE: swap = false; break;
-        case GT_OP_SAVE:
+        case GT_PROG_RESHAPE: swap = false; break;
+        case GT_PROG_SAVE:
             memcpy(stack + depth * p->max_act, cur, (size_t)n_in * sizeof *cur), depth++;
             swap = false;
             break;
-        case GT_OP_ADD: {
+        case GT_PROG_ADD: {
             const float *s = stack + --depth * p->max_act;
             for (int64_t j = 0; j < n_in; j++) cur[j] += s[j];
             swap = false;
@@ -184,9 +184,9 @@ gt_status gt_prog_run(const gt_prog *p, const float *in, float *out, int n) {
     if (n < 0 || (n > 0 && (!in || !out))) return gt_set_error(GT_ERR_ARG, "gt_prog_run: bad input, output or count %d", n);
     if (n == 0) return GT_OK;
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
-        if ((o->kind == GT_OP_AFFINE && (!o->w || !o->b)) || (o->qw && !o->w_scale))
-            return gt_set_error(GT_ERR_ARG, "gt_prog_run: op %d (%s) lacks its weights or scales", i, gt_op_name(o->kind));
+        const gt_prog_op *o = &p->ops[i];
+        if ((o->kind == GT_PROG_AFFINE && (!o->w || !o->b)) || (o->qw && !o->w_scale))
+            return gt_set_error(GT_ERR_ARG, "gt_prog_run: op %d (%s) lacks its weights or scales", i, gt_prog_op_name(o->kind));
     }
     int nt = omp_get_max_threads();
     if (nt > n) nt = n;

@@ -200,12 +200,12 @@ static gt_status gt__dc_lower(const gt_net *G, gt_prog *p) {
     gt_prog_init(p, "dcgan", false, G->cfg.nz, 1, 1);
     for (int i = 0; i < m->n; i++) {
         const gt__dc_layer *l = &m->l[i];
-        gt_status st = gt_prog_push_layer(p, GT_OP_CONVT, l->c_in, l->c_out, l->k, l->stride, l->pad, 0,
+        gt_status st = gt_prog_push_layer(p, GT_PROG_CONVT, l->c_in, l->c_out, l->k, l->stride, l->pad, 0,
                                           gt_data(l->convt.weight), NULL);
         if (st == GT_OK && l->bn)
             st = gt_prog_push_bn(p, l->c_out, gt_data(l->norm.weight), gt_data(l->norm.bias),
                                  gt_data(l->norm.running_mean), gt_data(l->norm.running_var), l->norm.eps);
-        if (st == GT_OK && !gt_prog_push(p, l->bn ? GT_OP_RELU : GT_OP_TANH))
+        if (st == GT_OK && !gt_prog_push(p, l->bn ? GT_PROG_RELU : GT_PROG_TANH))
             st = gt_set_error(GT_ERR_OOM, "dcgan: out of memory");
         if (st != GT_OK) return st;
     }

@@ -266,10 +266,10 @@ static gt_status gt__p2_build(const gt_model_config *c, gt_net_kind kind, gt_rng
 }
 
 /* --- lowering: G as a program of plain layers ----------------------------------------------- */
-static gt_status gt__p2_lower_unit(const gt__p2 *m, const gt__p2_unit *u, gt_prog *p, gt_op_kind act) {
+static gt_status gt__p2_lower_unit(const gt__p2 *m, const gt__p2_unit *u, gt_prog *p, gt_prog_kind act) {
     const float *w = gt_data(u->transposed ? u->convt.weight : u->conv.weight);
     const gt_tensor *bt = u->transposed ? u->convt.bias : u->conv.bias;
-    gt_status st = gt_prog_push_layer(p, u->transposed ? GT_OP_CONVT : GT_OP_CONV, u->cin, u->cout, u->k, u->stride,
+    gt_status st = gt_prog_push_layer(p, u->transposed ? GT_PROG_CONVT : GT_PROG_CONV, u->cin, u->cout, u->k, u->stride,
                                       u->reflect ? u->reflect : u->pad, u->out_pad, w, bt ? gt_data(bt) : NULL);
     if (st != GT_OK) return st;
     if (u->reflect) p->ops[p->n - 1].pad_reflect = true;
@@ -278,11 +278,11 @@ static gt_status gt__p2_lower_unit(const gt__p2 *m, const gt__p2_unit *u, gt_pro
                              gt_data(u->bn.running_var), u->bn.eps);
         if (st != GT_OK) return st;
     } else if (u->norm) {
-        gt_op *o = gt_prog_push(p, GT_OP_INORM);
+        gt_prog_op *o = gt_prog_push(p, GT_PROG_INORM);
         if (!o) return gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
         o->cin = o->cout = u->cout, o->eps = GT__P2_EPS;
     }
-    if (act != GT_OP_COUNT && !gt_prog_push(p, act)) return gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
+    if (act != GT_PROG_COUNT && !gt_prog_push(p, act)) return gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
     return GT_OK;
 }
 
@@ -292,15 +292,15 @@ static gt_status gt__p2_lower(const gt_net *G, gt_prog *p) {
     gt_prog_init(p, "pix2pix", true, c->channels, c->res, c->res);
     gt_status st = GT_OK;
     int i = 0;
-    for (; i < 3 && st == GT_OK; i++) st = gt__p2_lower_unit(m, &m->u[i], p, GT_OP_RELU);
+    for (; i < 3 && st == GT_OK; i++) st = gt__p2_lower_unit(m, &m->u[i], p, GT_PROG_RELU);
     for (int b = 0; b < m->nb && st == GT_OK; b++, i += 2) {
-        if (!gt_prog_push(p, GT_OP_SAVE)) return gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
-        st = gt__p2_lower_unit(m, &m->u[i], p, GT_OP_RELU);
-        if (st == GT_OK) st = gt__p2_lower_unit(m, &m->u[i + 1], p, GT_OP_COUNT);
-        if (st == GT_OK && !gt_prog_push(p, GT_OP_ADD)) st = gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
+        if (!gt_prog_push(p, GT_PROG_SAVE)) return gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
+        st = gt__p2_lower_unit(m, &m->u[i], p, GT_PROG_RELU);
+        if (st == GT_OK) st = gt__p2_lower_unit(m, &m->u[i + 1], p, GT_PROG_COUNT);
+        if (st == GT_OK && !gt_prog_push(p, GT_PROG_ADD)) st = gt_set_error(GT_ERR_OOM, "pix2pix: out of memory");
     }
-    for (int k = 0; k < 2 && st == GT_OK; k++, i++) st = gt__p2_lower_unit(m, &m->u[i], p, GT_OP_RELU);
-    if (st == GT_OK) st = gt__p2_lower_unit(m, &m->u[i], p, GT_OP_TANH);
+    for (int k = 0; k < 2 && st == GT_OK; k++, i++) st = gt__p2_lower_unit(m, &m->u[i], p, GT_PROG_RELU);
+    if (st == GT_OK) st = gt__p2_lower_unit(m, &m->u[i], p, GT_PROG_TANH);
     return st == GT_OK ? gt_prog_finish(p) : st;
 }
 

@@ -116,7 +116,7 @@ static float *randv(uint64_t seed, int64_t n, float scale) {
 }
 
 static void push_inorm(gt_prog *p, int c, bool affine) {
-    gt_op *o = gt_prog_push(p, GT_OP_INORM);
+    gt_prog_op *o = gt_prog_push(p, GT_PROG_INORM);
     o->cin = o->cout = c, o->eps = 1e-5f;
     if (affine) {
         o->w = malloc(sizeof(float) * c), o->b = malloc(sizeof(float) * c);
@@ -125,7 +125,7 @@ static void push_inorm(gt_prog *p, int c, bool affine) {
 }
 
 static void push_affine(gt_prog *p, int c, uint64_t seed) {
-    gt_op *o = gt_prog_push(p, GT_OP_AFFINE);
+    gt_prog_op *o = gt_prog_push(p, GT_PROG_AFFINE);
     o->cin = o->cout = c;
     o->w = malloc(sizeof(float) * c), o->b = malloc(sizeof(float) * c);
     memcpy(o->w, randv(seed, c, 0.5f), sizeof(float) * c), memcpy(o->b, randv(seed + 1, c, 0.5f), sizeof(float) * c);
@@ -138,30 +138,30 @@ static void push_affine(gt_prog *p, int c, uint64_t seed) {
 static void test_every_op(void) {
     gt_prog p;
     gt_prog_init(&p, "t", true, 3, 9, 10);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 3, 12, 5, 1, 2, 0, randv(1, 12 * 3 * 25, 0.2f), randv(2, 12, 0.1f)) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 3, 12, 5, 1, 2, 0, randv(1, 12 * 3 * 25, 0.2f), randv(2, 12, 0.1f)) == GT_OK);
     p.ops[p.n - 1].pad_reflect = true;
     push_inorm(&p, 12, true);
-    gt_prog_push(&p, GT_OP_RELU);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 12, 20, 3, 2, 1, 0, randv(3, 20 * 12 * 9, 0.2f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_RELU);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 12, 20, 3, 2, 1, 0, randv(3, 20 * 12 * 9, 0.2f), NULL) == GT_OK);
     push_affine(&p, 20, 4);
-    gt_prog_push(&p, GT_OP_LRELU)->slope = 0.2f;
-    gt_prog_push(&p, GT_OP_SAVE);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 20, 20, 3, 1, 1, 0, randv(5, 20 * 20 * 9, 0.15f), randv(6, 20, 0.1f)) == GT_OK);
+    gt_prog_push(&p, GT_PROG_LRELU)->slope = 0.2f;
+    gt_prog_push(&p, GT_PROG_SAVE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 20, 20, 3, 1, 1, 0, randv(5, 20 * 20 * 9, 0.15f), randv(6, 20, 0.1f)) == GT_OK);
     p.ops[p.n - 1].pad_reflect = true;
     push_inorm(&p, 20, false);
-    gt_prog_push(&p, GT_OP_RELU);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 20, 20, 3, 1, 1, 0, randv(7, 20 * 20 * 9, 0.15f), NULL) == GT_OK);
-    gt_prog_push(&p, GT_OP_ADD);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONVT, 20, 16, 3, 2, 1, 1, randv(8, 20 * 16 * 9, 0.2f), randv(9, 16, 0.1f)) == GT_OK);
-    gt_prog_push(&p, GT_OP_TANH);
-    gt_prog_push(&p, GT_OP_UP2);
+    gt_prog_push(&p, GT_PROG_RELU);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 20, 20, 3, 1, 1, 0, randv(7, 20 * 20 * 9, 0.15f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_ADD);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONVT, 20, 16, 3, 2, 1, 1, randv(8, 20 * 16 * 9, 0.2f), randv(9, 16, 0.1f)) == GT_OK);
+    gt_prog_push(&p, GT_PROG_TANH);
+    gt_prog_push(&p, GT_PROG_UP2);
     push_affine(&p, 16, 10);
-    gt_prog_push(&p, GT_OP_SIGMOID);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 16, 16, 3, 2, 1, 0, randv(13, 16 * 16 * 9, 0.2f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_SIGMOID);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 16, 16, 3, 2, 1, 0, randv(13, 16 * 16 * 9, 0.2f), NULL) == GT_OK);
     p.ops[p.n - 1].pad_reflect = true;
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 16, 3, 3, 1, 1, 0, randv(11, 3 * 16 * 9, 0.2f), randv(12, 3, 0.1f)) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 16, 3, 3, 1, 1, 0, randv(11, 3 * 16 * 9, 0.2f), randv(12, 3, 0.1f)) == GT_OK);
     p.ops[p.n - 1].pad_reflect = true;
-    gt_prog_push(&p, GT_OP_LRELU)->slope = 0.1f;
+    gt_prog_push(&p, GT_PROG_LRELU)->slope = 0.1f;
     CHECK_MSG(gt_prog_finish(&p) == GT_OK, "%s", gt_last_error());
     CHECK(p.out_c == 3 && p.out_h == 10 && p.out_w == 10);
     gt_export_opts o = {NULL, false};
@@ -175,16 +175,16 @@ static void test_every_op(void) {
     /* latents: linear -> reshape (8, 3, 3) -> conv -> transposed conv with 9 outputs (2 chunks) ->
        flattened -> linear with 5 outputs (dot products) -> sigmoid */
     gt_prog_init(&p, "t", false, 7, 1, 1);
-    CHECK(gt_prog_push_layer(&p, GT_OP_LINEAR, 7, 72, 1, 1, 0, 0, randv(21, 72 * 7, 0.4f), randv(22, 72, 0.1f)) == GT_OK);
-    gt_op *r = gt_prog_push(&p, GT_OP_RESHAPE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_LINEAR, 7, 72, 1, 1, 0, 0, randv(21, 72 * 7, 0.4f), randv(22, 72, 0.1f)) == GT_OK);
+    gt_prog_op *r = gt_prog_push(&p, GT_PROG_RESHAPE);
     r->cout = 8, r->out_h = 3, r->out_w = 3;
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 8, 8, 3, 1, 1, 0, randv(23, 8 * 8 * 9, 0.3f), NULL) == GT_OK);
-    gt_prog_push(&p, GT_OP_RELU);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONVT, 8, 9, 4, 2, 1, 0, randv(24, 8 * 9 * 16, 0.3f), NULL) == GT_OK);
-    r = gt_prog_push(&p, GT_OP_RESHAPE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 8, 8, 3, 1, 1, 0, randv(23, 8 * 8 * 9, 0.3f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_RELU);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONVT, 8, 9, 4, 2, 1, 0, randv(24, 8 * 9 * 16, 0.3f), NULL) == GT_OK);
+    r = gt_prog_push(&p, GT_PROG_RESHAPE);
     r->cout = 9 * 36, r->out_h = r->out_w = 1;
-    CHECK(gt_prog_push_layer(&p, GT_OP_LINEAR, 324, 5, 1, 1, 0, 0, randv(25, 5 * 324, 0.1f), randv(26, 5, 0.1f)) == GT_OK);
-    gt_prog_push(&p, GT_OP_SIGMOID);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_LINEAR, 324, 5, 1, 1, 0, 0, randv(25, 5 * 324, 0.1f), randv(26, 5, 0.1f)) == GT_OK);
+    gt_prog_push(&p, GT_PROG_SIGMOID);
     CHECK_MSG(gt_prog_finish(&p) == GT_OK, "%s", gt_last_error());
     o.fn_name = "my_net";
     check_export_b("linear and reshape (latents)", &p, &o, 4, 1e-5f, true);
@@ -195,16 +195,16 @@ static void test_every_op(void) {
 
     /* only a dot-product layer */
     gt_prog_init(&p, "t", false, 16, 1, 1);
-    CHECK(gt_prog_push_layer(&p, GT_OP_LINEAR, 16, 3, 1, 1, 0, 0, randv(27, 48, 0.3f), NULL) == GT_OK);
-    gt_prog_push(&p, GT_OP_TANH);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_LINEAR, 16, 3, 1, 1, 0, 0, randv(27, 48, 0.3f), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_TANH);
     CHECK(gt_prog_finish(&p) == GT_OK);
     check_export("one dot-product layer", &p, NULL, 2, 1e-5f);
     gt_prog_free(&p);
     /* dot-product convs, zero padded, stride 2 and 1, whole kernel rows inside the image or not */
     gt_prog_init(&p, "t", true, 8, 9, 8);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 8, 2, 3, 2, 1, 0, randv(28, 2 * 8 * 9, 0.3f), randv(29, 2, 0.1f)) == GT_OK);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 2, 9, 3, 1, 1, 0, randv(30, 9 * 2 * 9, 0.3f), NULL) == GT_OK);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, 9, 1, 5, 1, 2, 0, randv(31, 9 * 25, 0.3f), NULL) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 8, 2, 3, 2, 1, 0, randv(28, 2 * 8 * 9, 0.3f), randv(29, 2, 0.1f)) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 2, 9, 3, 1, 1, 0, randv(30, 9 * 2 * 9, 0.3f), NULL) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, 9, 1, 5, 1, 2, 0, randv(31, 9 * 25, 0.3f), NULL) == GT_OK);
     CHECK(gt_prog_finish(&p) == GT_OK);
     check_export("dot-product convs", &p, NULL, 2, 1e-5f);
     gt_prog_free(&p);

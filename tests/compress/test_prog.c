@@ -120,7 +120,7 @@ static void conv_case(int cin, int cout, int k, int s, int pad, int h, int w, bo
     gt_tensor *b = bias ? gt_test_randn(3, 1, (int64_t[]){cout}, 0.5f) : NULL;
     gt_prog p;
     gt_prog_init(&p, "t", true, cin, h, w);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, cin, cout, k, s, pad, 0, gt_data(W), b ? gt_data(b) : NULL) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, cin, cout, k, s, pad, 0, gt_data(W), b ? gt_data(b) : NULL) == GT_OK);
     gt_tensor *got = run1(&p, x), *want = gt_conv2d(x, W, b, gt_conv_params_make(s, pad));
     char what[96];
     snprintf(what, sizeof what, "conv %d->%d k%d s%d p%d on %dx%d", cin, cout, k, s, pad, h, w);
@@ -134,7 +134,7 @@ static void convt_case(int cin, int cout, int k, int s, int pad, int op, int h, 
     gt_tensor *b = bias ? gt_test_randn(6, 1, (int64_t[]){cout}, 0.5f) : NULL;
     gt_prog p;
     gt_prog_init(&p, "t", true, cin, h, w);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONVT, cin, cout, k, s, pad, op, gt_data(W), b ? gt_data(b) : NULL) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONVT, cin, cout, k, s, pad, op, gt_data(W), b ? gt_data(b) : NULL) == GT_OK);
     gt_conv_params cp = gt_conv_params_make(s, pad);
     cp.out_pad_h = cp.out_pad_w = op;
     gt_tensor *got = run1(&p, x), *want = gt_conv_transpose2d(x, W, b, cp);
@@ -164,7 +164,7 @@ static void reflect_case(int cin, int cout, int k, int s, int pad, int h, int w)
             }
     gt_prog p;
     gt_prog_init(&p, "t", true, cin, h, w);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, cin, cout, k, s, pad, 0, gt_data(W), gt_data(b)) == GT_OK);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, cin, cout, k, s, pad, 0, gt_data(W), gt_data(b)) == GT_OK);
     p.ops[0].pad_reflect = true;
     gt_tensor *got = run1(&p, x), *want = gt_conv2d(xp, W, b, gt_conv_params_make(s, 0));
     char what[96];
@@ -189,11 +189,11 @@ static void test_conv_ops(void) {
 }
 
 /* One op on input x (N, C, H, W) as a program; its output (new tensor in scope). */
-static gt_tensor *run_op(gt_tensor *x, gt_op *proto, gt_tensor *w, gt_tensor *b) {
+static gt_tensor *run_op(gt_tensor *x, gt_prog_op *proto, gt_tensor *w, gt_tensor *b) {
     gt_prog p;
     gt_prog_init(&p, "t", true, (int)x->shape[1], (int)x->shape[2], (int)x->shape[3]);
-    gt_op *o = gt_prog_push(&p, proto->kind);
-    gt_op keep = *proto;
+    gt_prog_op *o = gt_prog_push(&p, proto->kind);
+    gt_prog_op keep = *proto;
     keep.w = w ? malloc(sizeof(float) * (size_t)gt_numel(w)) : NULL, keep.b = b ? malloc(sizeof(float) * (size_t)gt_numel(b)) : NULL;
     if (w) memcpy(keep.w, tdata(w), sizeof(float) * (size_t)gt_numel(w));
     if (b) memcpy(keep.b, tdata(b), sizeof(float) * (size_t)gt_numel(b));
@@ -218,21 +218,21 @@ static void test_pytorch_goldens(void) {
             CHECK_MSG(false, "golden %s missing", rn[i]);
             continue;
         }
-        gt_op o = {.kind = GT_OP_CONV, .cin = (int)w->shape[1], .cout = (int)w->shape[0], .k = (int)w->shape[2],
+        gt_prog_op o = {.kind = GT_PROG_CONV, .cin = (int)w->shape[1], .cout = (int)w->shape[0], .k = (int)w->shape[2],
                    .stride = rs[i], .pad = rp[i], .pad_reflect = true};
         CHECK(gt_test_close(rn[i], run_op(x, &o, w, b), y, 1e-5f, ATOL));
     }
     gt_tensor *x = gt_golden("ct.x"), *w = gt_golden("ct.w"), *b = gt_golden("ct.b"), *y = gt_golden("ct.y");
     if (x && w && b && y) {
-        gt_op o = {.kind = GT_OP_CONVT, .cin = 5, .cout = 3, .k = 3, .stride = 2, .pad = 1, .out_pad = 1};
+        gt_prog_op o = {.kind = GT_PROG_CONVT, .cin = 5, .cout = 3, .k = 3, .stride = 2, .pad = 1, .out_pad = 1};
         CHECK(gt_test_close("conv_transpose2d output_padding 1", run_op(x, &o, w, b), y, 1e-5f, ATOL));
     } else CHECK_MSG(false, "golden ct missing");
     x = gt_golden("in.x"), w = gt_golden("in.w"), b = gt_golden("in.b");
     if (x && w && b) {
-        gt_op o = {.kind = GT_OP_INORM, .cin = 5, .cout = 5, .eps = 1e-5f};
+        gt_prog_op o = {.kind = GT_PROG_INORM, .cin = 5, .cout = 5, .eps = 1e-5f};
         CHECK(gt_test_close("InstanceNorm2d affine", run_op(x, &o, w, b), gt_golden("in.y"), 1e-5f, ATOL));
         CHECK(gt_test_close("InstanceNorm2d", run_op(x, &o, NULL, NULL), gt_golden("in.y0"), 1e-5f, ATOL));
-        gt_op u = {.kind = GT_OP_UP2};
+        gt_prog_op u = {.kind = GT_PROG_UP2};
         CHECK(gt_test_close("nearest x2", run_op(x, &u, NULL, NULL), gt_golden("up.y"), 0.0f, 0.0f));
     } else CHECK_MSG(false, "golden in missing");
     gt_golden_free();
@@ -246,7 +246,7 @@ static void test_norms_and_activations(void) {
     for (int aff = 0; aff < 2; aff++) {
         gt_prog p;
         gt_prog_init(&p, "t", true, C, H, W);
-        gt_op *o = gt_prog_push(&p, GT_OP_INORM);
+        gt_prog_op *o = gt_prog_push(&p, GT_PROG_INORM);
         o->cin = o->cout = C, o->eps = 1e-5f;
         if (aff) {
             o->w = malloc(C * sizeof(float)), o->b = malloc(C * sizeof(float));
@@ -267,21 +267,21 @@ static void test_norms_and_activations(void) {
         CHECK(gt_test_close("affine (eval batch norm)", got, want, 1e-5f, ATOL));
         gt_prog_free(&p);
     }
-    const gt_op_kind kinds[] = {GT_OP_RELU, GT_OP_LRELU, GT_OP_TANH, GT_OP_SIGMOID, GT_OP_UP2};
+    const gt_prog_kind kinds[] = {GT_PROG_RELU, GT_PROG_LRELU, GT_PROG_TANH, GT_PROG_SIGMOID, GT_PROG_UP2};
     for (int i = 0; i < 5; i++) {
         gt_prog p;
         gt_prog_init(&p, "t", true, C, H, W);
-        gt_op *o = gt_prog_push(&p, kinds[i]);
+        gt_prog_op *o = gt_prog_push(&p, kinds[i]);
         o->slope = 0.2f;
         gt_tensor *got = run1(&p, x), *want = NULL;
         switch (kinds[i]) {
-        case GT_OP_RELU: want = gt_relu(x); break;
-        case GT_OP_LRELU: want = gt_leaky_relu(x, 0.2f); break;
-        case GT_OP_TANH: want = gt_tanh(x); break;
-        case GT_OP_SIGMOID: want = gt_sigmoid(x); break;
+        case GT_PROG_RELU: want = gt_relu(x); break;
+        case GT_PROG_LRELU: want = gt_leaky_relu(x, 0.2f); break;
+        case GT_PROG_TANH: want = gt_tanh(x); break;
+        case GT_PROG_SIGMOID: want = gt_sigmoid(x); break;
         default: want = gt_upsample_nearest2d(x, 2 * H, 2 * W); break;
         }
-        CHECK(gt_test_close(gt_op_name(kinds[i]), got, want, 1e-6f, 1e-6f));
+        CHECK(gt_test_close(gt_prog_op_name(kinds[i]), got, want, 1e-6f, 1e-6f));
         gt_prog_free(&p);
     }
 }
@@ -294,16 +294,16 @@ static void test_linear_reshape_save_add(void) {
     gt_tensor *W1 = gt_test_randn(24, 4, (int64_t[]){C, C, 3, 3}, 0.3f), *W2 = gt_test_randn(25, 4, (int64_t[]){C, C, 3, 3}, 0.3f);
     gt_prog p;
     gt_prog_init(&p, "t", false, nz, 1, 1);
-    CHECK(gt_prog_push_layer(&p, GT_OP_LINEAR, nz, C * H * H, 1, 1, 0, 0, gt_data(Wl), gt_data(bl)) == GT_OK);
-    gt_op *o = gt_prog_push(&p, GT_OP_RESHAPE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_LINEAR, nz, C * H * H, 1, 1, 0, 0, gt_data(Wl), gt_data(bl)) == GT_OK);
+    gt_prog_op *o = gt_prog_push(&p, GT_PROG_RESHAPE);
     o->cout = C, o->out_h = H, o->out_w = H;
-    gt_prog_push(&p, GT_OP_SAVE);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, C, C, 3, 1, 1, 0, gt_data(W1), NULL) == GT_OK);
-    gt_prog_push(&p, GT_OP_SAVE);
-    CHECK(gt_prog_push_layer(&p, GT_OP_CONV, C, C, 3, 1, 1, 0, gt_data(W2), NULL) == GT_OK);
-    gt_prog_push(&p, GT_OP_RELU);
-    gt_prog_push(&p, GT_OP_ADD);
-    gt_prog_push(&p, GT_OP_ADD);
+    gt_prog_push(&p, GT_PROG_SAVE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, C, C, 3, 1, 1, 0, gt_data(W1), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_SAVE);
+    CHECK(gt_prog_push_layer(&p, GT_PROG_CONV, C, C, 3, 1, 1, 0, gt_data(W2), NULL) == GT_OK);
+    gt_prog_push(&p, GT_PROG_RELU);
+    gt_prog_push(&p, GT_PROG_ADD);
+    gt_prog_push(&p, GT_PROG_ADD);
     gt_tensor *got = run1(&p, z);
     CHECK(p.max_stack == 2 && p.out_c == C && p.out_h == H);
     gt_tensor *h0 = gt_reshape(gt_linear(z, Wl, bl), GT_SHAPE(3, C, H, H));
@@ -326,27 +326,27 @@ static void test_finish_errors(void) {
     float w[4 * 4 * 9] = {0};
     gt_prog p;
     gt_prog_init(&p, "t", true, 3, 8, 8);
-    gt_prog_push_layer(&p, GT_OP_CONV, 3, 4, 3, 1, 1, 0, w, NULL);
-    gt_prog_push_layer(&p, GT_OP_CONV, 2, 4, 3, 1, 1, 0, w, NULL);
+    gt_prog_push_layer(&p, GT_PROG_CONV, 3, 4, 3, 1, 1, 0, w, NULL);
+    gt_prog_push_layer(&p, GT_PROG_CONV, 2, 4, 3, 1, 1, 0, w, NULL);
     expect_finish_error(&p, GT_ERR_SHAPE, "op 1 (conv): input has 4 channels, the layer takes 2");
     gt_prog_init(&p, "t", true, 3, 8, 8);
-    gt_prog_push(&p, GT_OP_SAVE);
-    gt_prog_push_layer(&p, GT_OP_CONV, 3, 3, 3, 2, 1, 0, w, NULL);
-    gt_prog_push(&p, GT_OP_ADD);
+    gt_prog_push(&p, GT_PROG_SAVE);
+    gt_prog_push_layer(&p, GT_PROG_CONV, 3, 3, 3, 2, 1, 0, w, NULL);
+    gt_prog_push(&p, GT_PROG_ADD);
     expect_finish_error(&p, GT_ERR_SHAPE, "op 2 (add): saved (3, 8, 8), current (3, 4, 4)");
     gt_prog_init(&p, "t", false, 5, 1, 1);
-    gt_prog_push_layer(&p, GT_OP_LINEAR, 4, 2, 1, 1, 0, 0, w, NULL);
+    gt_prog_push_layer(&p, GT_PROG_LINEAR, 4, 2, 1, 1, 0, 0, w, NULL);
     expect_finish_error(&p, GT_ERR_SHAPE, "op 0 (linear): input has 5 values");
     gt_prog_init(&p, "t", true, 2, 4, 4);
-    gt_op *o = gt_prog_push(&p, GT_OP_RESHAPE);
+    gt_prog_op *o = gt_prog_push(&p, GT_PROG_RESHAPE);
     o->cout = 3, o->out_h = 4, o->out_w = 4;
     expect_finish_error(&p, GT_ERR_SHAPE, "op 0 (reshape)");
     gt_prog_init(&p, "t", true, 2, 4, 4);
-    gt_prog_push(&p, GT_OP_SAVE);
+    gt_prog_push(&p, GT_PROG_SAVE);
     expect_finish_error(&p, GT_ERR_ARG, "never added");
     gt_prog_init(&p, "t", true, 2, 4, 4);
-    gt_prog_push_layer(&p, GT_OP_CONV, 2, 2, 3, 1, 1, 0, w, NULL);
-    gt_prog_push(&p, GT_OP_INORM)->cin = 3;
+    gt_prog_push_layer(&p, GT_PROG_CONV, 2, 2, 3, 1, 1, 0, w, NULL);
+    gt_prog_push(&p, GT_PROG_INORM)->cin = 3;
     expect_finish_error(&p, GT_ERR_SHAPE, "op 1 (inorm): input has 2 channels, the op has 3");
     /* an unfinished program is refused by the runner */
     gt_prog_init(&p, "t", true, 2, 4, 4);

@@ -31,13 +31,13 @@ static const char *tp(const char *name) { return gt_test_path(name); }
 
 /* A one-op program (kind on (c, h, w) input) with random weights: channel oc scaled by 0.2 + oc / 4
  * so the per-channel scales differ. */
-static bool one_op(gt_prog *p, gt_op_kind kind, int cin, int cout, int k, int stride, int pad, int out_pad,
+static bool one_op(gt_prog *p, gt_prog_kind kind, int cin, int cout, int k, int stride, int pad, int out_pad,
                    bool reflect, bool bias, int c, int h, int w) {
     gt_prog_init(p, "test", false, c, h, w);
-    const int64_t kk = kind == GT_OP_LINEAR ? 1 : (int64_t)k * k, n = (int64_t)cin * cout * kk;
+    const int64_t kk = kind == GT_PROG_LINEAR ? 1 : (int64_t)k * k, n = (int64_t)cin * cout * kk;
     float *wt = malloc((size_t)n * sizeof *wt), *b = malloc((size_t)cout * sizeof *b);
     for (int64_t i = 0; i < n; i++) {
-        const int oc = (int)(kind == GT_OP_CONVT ? (i / kk) % cout : i / (n / cout));
+        const int oc = (int)(kind == GT_PROG_CONVT ? (i / kk) % cout : i / (n / cout));
         wt[i] = 0.3f * nrand() * (0.2f + (float)oc / 4.0f);
     }
     for (int i = 0; i < cout; i++) b[i] = nrand();
@@ -51,7 +51,7 @@ static bool one_op(gt_prog *p, gt_op_kind kind, int cin, int cout, int k, int st
 static int reflect(int i, int n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; }
 
 /* The float output of op o on x in double (ref) and the bound on |int8 - float| per output. */
-static void reference(const gt_op *o, const float *x, double *ref, double *bound) {
+static void reference(const gt_prog_op *o, const float *x, double *ref, double *bound) {
     const int OC = o->out_c, OH = o->out_h, OW = o->out_w, H = o->in_h, W = o->in_w, K = o->k;
     const double sx = o->in_scale;
     const int64_t no = (int64_t)OC * OH * OW;
@@ -62,10 +62,10 @@ static void reference(const gt_op *o, const float *x, double *ref, double *bound
         ref[out_i] += w_ * x_;                                                                     \
         bound[out_i] += fabs(w_) * sx / 2 + sw_ / 2 * fabs(x_) + sw_ * sx / 4;                      \
     } while (0)
-    if (o->kind == GT_OP_LINEAR) {
+    if (o->kind == GT_PROG_LINEAR) {
         for (int oc = 0; oc < o->cout; oc++)
             for (int i = 0; i < o->cin; i++) TERM(oc, o->w[(int64_t)oc * o->cin + i], x[i], oc);
-    } else if (o->kind == GT_OP_CONV) {
+    } else if (o->kind == GT_PROG_CONV) {
         for (int oc = 0; oc < OC; oc++)
             for (int oy = 0; oy < OH; oy++)
                 for (int ox = 0; ox < OW; ox++)
@@ -98,19 +98,19 @@ static void reference(const gt_op *o, const float *x, double *ref, double *bound
 /* The kernels' test cases. */
 typedef struct {
     const char *name;
-    gt_op_kind kind;
+    gt_prog_kind kind;
     int cin, cout, k, stride, pad, out_pad;
     bool reflect, bias;
     int h, w;
 } kcase;
 static const kcase g_cases[] = {
-    {"linear", GT_OP_LINEAR, 37, 11, 1, 1, 0, 0, false, true, 1, 1},
-    {"conv k3 s1 p1", GT_OP_CONV, 5, 7, 3, 1, 1, 0, false, true, 9, 9},
-    {"conv k4 s2 p1 nobias", GT_OP_CONV, 4, 6, 4, 2, 1, 0, false, false, 10, 10},
-    {"conv k3 reflect", GT_OP_CONV, 4, 6, 3, 1, 1, 0, true, true, 8, 7},
-    {"convt k3 s1 p0 from 1x1", GT_OP_CONVT, 16, 9, 3, 1, 0, 0, false, false, 1, 1},
-    {"convt k4 s2 p1", GT_OP_CONVT, 6, 5, 4, 2, 1, 0, false, true, 5, 5},
-    {"convt k3 s2 p1 out_pad 1", GT_OP_CONVT, 5, 4, 3, 2, 1, 1, false, true, 4, 6},
+    {"linear", GT_PROG_LINEAR, 37, 11, 1, 1, 0, 0, false, true, 1, 1},
+    {"conv k3 s1 p1", GT_PROG_CONV, 5, 7, 3, 1, 1, 0, false, true, 9, 9},
+    {"conv k4 s2 p1 nobias", GT_PROG_CONV, 4, 6, 4, 2, 1, 0, false, false, 10, 10},
+    {"conv k3 reflect", GT_PROG_CONV, 4, 6, 3, 1, 1, 0, true, true, 8, 7},
+    {"convt k3 s1 p0 from 1x1", GT_PROG_CONVT, 16, 9, 3, 1, 0, 0, false, false, 1, 1},
+    {"convt k4 s2 p1", GT_PROG_CONVT, 6, 5, 4, 2, 1, 0, false, true, 5, 5},
+    {"convt k3 s2 p1 out_pad 1", GT_PROG_CONVT, 5, 4, 3, 2, 1, 1, false, true, 4, 6},
 };
 #define N_CASES ((int)(sizeof g_cases / sizeof g_cases[0]))
 #define N_SAMPLES 3
@@ -131,7 +131,7 @@ static void test_kernels_vs_float(void) {
         gt_prog p;
         float *x = NULL;
         make_case(c, &p, &x);
-        const gt_op *o = &p.ops[0];
+        const gt_prog_op *o = &p.ops[0];
         CHECK(p.quantized && o->qw && o->w_scale && o->in_scale > 0);
         const int64_t ni = gt_prog_in_numel(&p), no = gt_prog_out_numel(&p);
         float *y = malloc((size_t)(no * N_SAMPLES) * sizeof *y), *y2 = malloc((size_t)(no * N_SAMPLES) * sizeof *y2);
@@ -163,15 +163,15 @@ static void test_kernels_vs_float(void) {
 /* Every quantized op: |qw * w_scale - w| <= w_scale / 2 and each channel's largest |qw| is 127. */
 static void check_scales(const gt_prog *p) {
     for (int i = 0; i < p->n; i++) {
-        const gt_op *o = &p->ops[i];
-        if (o->kind != GT_OP_LINEAR && o->kind != GT_OP_CONV && o->kind != GT_OP_CONVT) continue;
+        const gt_prog_op *o = &p->ops[i];
+        if (o->kind != GT_PROG_LINEAR && o->kind != GT_PROG_CONV && o->kind != GT_PROG_CONVT) continue;
         CHECK_MSG(o->qw && o->w_scale && o->w && o->in_scale > 0, "op %d not quantized", i);
         if (!o->qw) continue;
-        const int64_t kk = o->kind == GT_OP_LINEAR ? 1 : (int64_t)o->k * o->k, n = (int64_t)o->cin * o->cout * kk;
+        const int64_t kk = o->kind == GT_PROG_LINEAR ? 1 : (int64_t)o->k * o->k, n = (int64_t)o->cin * o->cout * kk;
         int *mx = calloc((size_t)o->cout, sizeof *mx);
         double worst = 0;
         for (int64_t e = 0; e < n; e++) {
-            const int oc = (int)(o->kind == GT_OP_CONVT ? (e / kk) % o->cout : e / (n / o->cout));
+            const int oc = (int)(o->kind == GT_PROG_CONVT ? (e / kk) % o->cout : e / (n / o->cout));
             const double d = fabs((double)o->qw[e] * o->w_scale[oc] - o->w[e]);
             worst = fmax(worst, d / (o->w_scale[oc] / 2 * (1 + 1e-6)));
             mx[oc] = abs(o->qw[e]) > mx[oc] ? abs(o->qw[e]) : mx[oc];
@@ -206,9 +206,9 @@ static bool small_dcgan(gt_prog *p) {
               gt_prog_from_net(&G, p) == GT_OK;
     gt_net_free(&G);
     if (!ok) return false;
-    gt_op *last = NULL;
+    gt_prog_op *last = NULL;
     for (int i = 0; i < p->n; i++)
-        if (p->ops[i].kind == GT_OP_CONVT) last = &p->ops[i];
+        if (p->ops[i].kind == GT_PROG_CONVT) last = &p->ops[i];
     for (int64_t i = 0; i < (int64_t)last->cin * last->cout * last->k * last->k; i++) last->w[i] *= 12.0f;
     return true;
 }
@@ -243,7 +243,7 @@ static void test_dcgan_int8(void) {
     CHECK_MSG(hi - lo > 1.0, "the float images span only [%g, %g]", lo, hi);
     CHECK_MSG(psnr > 30.0 && se > 0, "int8 PSNR %.2f dB", psnr);
     /* the float weights stay (the float path and a re-quantization use them) */
-    for (int i = 0; i < p.n; i++) CHECK(p.ops[i].kind != GT_OP_CONVT || (p.ops[i].w && p.ops[i].qw));
+    for (int i = 0; i < p.n; i++) CHECK(p.ops[i].kind != GT_PROG_CONVT || (p.ops[i].w && p.ops[i].qw));
 
     /* calibration at a percentile clips: no input scale larger, the first (latents) smaller */
     CHECK_MSG(gt_prog_quantize(&p99, zc, nc, 99.0) == GT_OK, "%s", gt_last_error());
@@ -270,7 +270,7 @@ static void test_dcgan_int8(void) {
 static void test_bad_input(void) {
     gt_prog p;
     float *x = NULL;
-    CHECK(one_op(&p, GT_OP_LINEAR, 8, 4, 1, 1, 0, 0, false, true, 8, 1, 1));
+    CHECK(one_op(&p, GT_PROG_LINEAR, 8, 4, 1, 1, 0, 0, false, true, 8, 1, 1));
     x = latents(3, 4, 8);
     CHECK(gt_prog_quantize(&p, x, 0, 100.0) == GT_ERR_ARG);
     CHECK(gt_prog_quantize(&p, NULL, 4, 100.0) == GT_ERR_ARG);
@@ -286,7 +286,7 @@ static void test_bad_input(void) {
     /* a program without a layer to quantize */
     gt_prog q;
     gt_prog_init(&q, "test", false, 4, 1, 1);
-    gt_prog_push(&q, GT_OP_RELU);
+    gt_prog_push(&q, GT_PROG_RELU);
     CHECK(gt_prog_finish(&q) == GT_OK);
     CHECK(gt_prog_quantize(&q, x, 1, 100.0) == GT_ERR_ARG);
     /* emitting an op that is not quantized */
@@ -310,7 +310,7 @@ static void test_emitted_c(void) {
     fputs("#include <stdio.h>\n", f);
     for (int t = 0; t < N_CASES; t++) {
         make_case(&g_cases[t], &ps[t], &xs[t]);
-        const gt_op *o = &ps[t].ops[0];
+        const gt_prog_op *o = &ps[t].ops[0];
         char pre[16];
         snprintf(pre, sizeof pre, "op%d_", t);
         CHECK(gt__q8_emit_weights(f, o, pre) == GT_OK);
