@@ -31,10 +31,11 @@ static gt_tensor *g_loss(gt_tensor *const *in, void *u) {
     return gt_mean_all(gt_softplus(gt_mul_scalar(d, -1.0f), 1.0f, 20.0f));
 }
 
-static void test_g_gradient_through_diffaug(void) {
+static void g_gradient_through(const char *spec, double p_fixed) {
     gt_augment *a = NULL;
     gt_augment_opts o = gt_augment_opts_default();
-    CHECK_MSG(gt_augment_new("diffaug:color,translation,cutout", &o, &a) == GT_OK, "%s", gt_last_error());
+    o.p = p_fixed, o.ada_fixed = true;
+    CHECK_MSG(gt_augment_new(spec, &o, &a) == GT_OK, "%s", gt_last_error());
     if (!a) return;
     gt_tensor *p[2] = {gt_test_randn(1, S(64, 4), 0.5f), gt_test_randn(2, S(64), 0.1f)};
     p[0]->requires_grad = p[1]->requires_grad = true;
@@ -53,8 +54,16 @@ static void test_g_gradient_through_diffaug(void) {
     CHECK_MSG(norm > 0 && diff > 1e-4 * norm, "augmented G gradient differs from the plain one by %g (|g|^2 %g)", diff,
               norm);
     gt_gradcheck_opts go = {.eps = 2e-3f, .rtol = 5e-2f, .atol = 5e-3f, .max_elems = 16, .wrt = 0x3};
-    gt_test_gradcheck("G's loss through diffaug wrt G's parameters", g_loss, 2, p, &c, &go);
+    char what[128];
+    snprintf(what, sizeof what, "G's loss through %s wrt G's parameters", spec);
+    gt_test_gradcheck(what, g_loss, 2, p, &c, &go);
     gt_augment_free(a);
+}
+
+static void test_g_gradient_through_diffaug(void) { g_gradient_through("diffaug:color,translation,cutout", 0); }
+static void test_g_gradient_through_ada(void) {
+    g_gradient_through("ada:b", 0.5);
+    g_gradient_through("ada", 0.5);
 }
 
 /* --- ADA in the trainer ------------------------------------------------------------------------ */
@@ -228,6 +237,7 @@ static void test_cli_bad_input(void) {
 
 int main(void) {
     RUN(test_g_gradient_through_diffaug);
+    RUN(test_g_gradient_through_ada);
     RUN(test_ada_p_rises_when_d_overfits);
     RUN(test_ada_p_falls_when_d_cannot);
     RUN(test_resume_exact);
