@@ -223,8 +223,8 @@ int gt_cmd_train(int argc, char **argv) {
          "image folders: leave out files that cannot be decoded (counted) instead of stopping", false},
         {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
         {"--augment", GT_ARG_STR, &augment, 0, 0, false, "SPEC",
-         "augmentation of what D sees (reals and fakes): none (default), diffaug:color,translation,cutout, ada, "
-         "ada:bgc",
+         "augmentation of what D sees (reals and fakes): none (default), diffaug:color,translation,cutout, "
+         "ada[:GROUPS][+aa] (groups of b, g, c; +aa: the reference's anti-aliased resampling)",
          false},
         {"--ada-target", GT_ARG_DOUBLE, &c.ada_target, 0, 1, true, "T", "ADA: r_t's target (0.6)", false},
         {"--ada-kimg", GT_ARG_DOUBLE, &c.ada_kimg, 0, 1e9, true, "K",
