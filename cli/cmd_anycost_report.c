@@ -201,13 +201,6 @@ static gt_status gt__ar_latency(gt__ar *A, gt_net *G, gt_tensor *z) {
 }
 
 /* --- output -------------------------------------------------------------------------------- */
-static void gt__ar_si(double v, char *buf, size_t n) {
-    if (v >= 1e9) snprintf(buf, n, "%.2fG", v / 1e9);
-    else if (v >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
-    else if (v >= 1e3) snprintf(buf, n, "%.1fk", v / 1e3);
-    else snprintf(buf, n, "%.0f", v);
-}
-
 /* The table (markdown) into a malloc'd string. */
 static char *gt__ar_table(const gt__ar *A) {
     size_t cap = 4096 + (size_t)A->nrows * 256, k = 0;
@@ -220,8 +213,8 @@ static char *gt__ar_table(const gt__ar *A) {
     for (int r = 0; r < A->nrows; r++) {
         const gt__ar_row *w = &A->rows[r];
         char mac[32], par[32], ps[32], fd[32];
-        gt__ar_si((double)w->macs, mac, sizeof mac);
-        gt__ar_si((double)w->params, par, sizeof par);
+        gt_cli_si((double)w->macs, mac, sizeof mac);
+        gt_cli_si((double)w->params, par, sizeof par);
         if (isinf(w->psnr)) snprintf(ps, sizeof ps, "inf");
         else snprintf(ps, sizeof ps, "%.2f", w->psnr);
         if (isnan(w->fdist)) snprintf(fd, sizeof fd, "-");

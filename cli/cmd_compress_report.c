@@ -216,14 +216,6 @@ static gt_status gt__cr_model(gt__cr *R, gt__cr_row *row, gt__cr_row *q) {
     return st;
 }
 
-static void gt__cr_si(double v, char *buf, size_t n) {
-    if (v < 0) snprintf(buf, n, "-");
-    else if (v >= 1e9) snprintf(buf, n, "%.2fG", v / 1e9);
-    else if (v >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
-    else if (v >= 1e3) snprintf(buf, n, "%.1fk", v / 1e3);
-    else snprintf(buf, n, "%.0f", v);
-}
-
 static char *gt__cr_table(const gt__cr *R) {
     size_t cap = 512 + (size_t)R->n_rows * 320, k = 0;
     char *s = malloc(cap);
@@ -235,8 +227,8 @@ static char *gt__cr_table(const gt__cr *R) {
     for (int i = 0; i < R->n_rows; i++) {
         const gt__cr_row *r = &R->rows[i];
         char macs[32], params[32], bytes[32], ratio[32] = "-", fid[32] = "-", fr[32] = "-";
-        gt__cr_si((double)r->macs, macs, sizeof macs);
-        gt__cr_si((double)r->params, params, sizeof params);
+        gt_cli_si((double)r->macs, macs, sizeof macs);
+        gt_cli_si((double)r->params, params, sizeof params);
         snprintf(bytes, sizeof bytes, "%.1f KiB", r->bytes / 1024.0);
         if (r->macs > 0 && f->macs > 0) snprintf(ratio, sizeof ratio, "%.1fx fewer", (double)f->macs / r->macs);
         if (isfinite(r->fid)) snprintf(fid, sizeof fid, "%.2f", r->fid);

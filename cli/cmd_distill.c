@@ -12,19 +12,6 @@
 #include "gantry/compress.h"
 #include "gantry/distill.h"
 
-static volatile sig_atomic_t gt__stop;
-
-static void gt__on_sigint(int sig) {
-    (void)sig;
-    if (gt__stop) signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
-    gt__stop = 1;
-}
-
-static bool gt__should_stop(void *u) {
-    (void)u;
-    return gt__stop != 0;
-}
-
 /* The library's messages start with the option they blame ("w_dcd: ..."): the flag's name instead. */
 static int gt__usage_from_error(void) {
     static const struct {
@@ -109,15 +96,15 @@ int gt_cmd_distill(int argc, char **argv) {
     o.feat_layers = layers, o.seed = seed, o.data = data, o.batch = batch, o.log_every = log_every, o.quiet = quiet;
     if (gt_distill_check(&o) != GT_OK) return gt__usage_from_error();
     if (!quiet) fprintf(stderr, "gantry distill: %s -> %s, run folder %s\n", teacher, student ? student : init, out);
-    o.should_stop = gt__should_stop; /* Ctrl-C: a last checkpoint, exit 130 */
-    signal(SIGINT, gt__on_sigint);
+    o.should_stop = gt_cli_should_stop; /* Ctrl-C: a last checkpoint, exit 130 */
+    gt_cli_catch_stop(false);
     gt_status st = gt_distill_run(&o);
     signal(SIGINT, SIG_DFL);
     if (st != GT_OK) {
         fprintf(stderr, "gantry distill: %s\n", gt_last_error());
         return GT_EXIT_FAIL;
     }
-    if (gt__stop) {
+    if (gt_cli_should_stop(NULL)) {
         fprintf(stderr, "\ngantry distill: interrupted; checkpoint saved: %s\n", last);
         return GT_EXIT_INTERRUPTED;
     }

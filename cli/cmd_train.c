@@ -12,19 +12,6 @@
 #include "commands.h"
 #include "gantry.h"
 
-static volatile sig_atomic_t gt__stop;
-
-static void gt__on_sigint(int sig) {
-    (void)sig;
-    if (gt__stop) signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
-    gt__stop = 1;
-}
-
-static bool gt__should_stop(void *u) {
-    (void)u;
-    return gt__stop != 0;
-}
-
 typedef struct {
     bool tty, quiet, ada;
     double last_draw;
@@ -507,9 +494,8 @@ int gt_cmd_train(int argc, char **argv) {
                 (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
     gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug)};
-    gt_train_hooks hooks = {gt__progress, gt__should_stop, gt__wrote, &ui};
-    signal(SIGINT, gt__on_sigint);
-    signal(SIGTERM, gt__on_sigint);
+    gt_train_hooks hooks = {gt__progress, gt_cli_should_stop, gt__wrote, &ui};
+    gt_cli_catch_stop(true);
     st = gt_train_run(&t, &hooks);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -521,9 +507,9 @@ int gt_cmd_train(int argc, char **argv) {
         return GT_EXIT_FAIL;
     }
     if (!quiet) {
-        if (gt__stop) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
+        if (gt_cli_should_stop(NULL)) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
                               (unsigned long long)done, last);
         fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", c.out, last);
     }
-    return gt__stop ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
+    return gt_cli_should_stop(NULL) ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
 }

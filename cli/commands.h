@@ -36,4 +36,11 @@ int gt_cmd_truth_pr(int argc, char **argv) __attribute__((weak)); /* cli/cmd_tru
 int gt_cli_load_anycost(const char *cmd, const char *ckpt, bool ema, gt_net *G, gt_train_config *cfg,
                         bool *used_ema);
 
+/* cli/cli_util.c: a long run's stop request (Ctrl-C; SIGTERM too with also_term), polled by
+ * gt_cli_should_stop (a gt_train_hooks / gt_distill_opts should_stop); a number with an SI suffix
+ * ("9.51M"; "-" when negative). */
+void gt_cli_catch_stop(bool also_term);
+bool gt_cli_should_stop(void *user);
+void gt_cli_si(double v, char *buf, size_t n);
+
 #endif

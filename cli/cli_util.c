@@ -1,0 +1,32 @@
+/* Pieces the gantry commands share: stopping a long run on Ctrl-C (or SIGTERM) after a last
+ * checkpoint, and numbers written with SI suffixes in report tables. */
+#include <signal.h>
+#include <stdio.h>
+
+#include "commands.h"
+
+static volatile sig_atomic_t gt__cli_stop;
+
+static void gt__cli_on_signal(int sig) {
+    (void)sig;
+    if (gt__cli_stop) signal(SIGINT, SIG_DFL); /* a second Ctrl-C kills */
+    gt__cli_stop = 1;
+}
+
+void gt_cli_catch_stop(bool also_term) {
+    signal(SIGINT, gt__cli_on_signal);
+    if (also_term) signal(SIGTERM, gt__cli_on_signal);
+}
+
+bool gt_cli_should_stop(void *user) {
+    (void)user;
+    return gt__cli_stop != 0;
+}
+
+void gt_cli_si(double v, char *buf, size_t n) {
+    if (v < 0) snprintf(buf, n, "-");
+    else if (v >= 1e9) snprintf(buf, n, "%.2fG", v / 1e9);
+    else if (v >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
+    else if (v >= 1e3) snprintf(buf, n, "%.1fk", v / 1e3);
+    else snprintf(buf, n, "%.0f", v);
+}
