@@ -168,7 +168,7 @@ static gt_status gt__cr_model(gt__cr *R, gt__cr_row *row, gt__cr_row *q) {
     const gt_model_entry *e = gt_model_find(cfg.model.name);
     const bool tr = e && e->translator;
     snprintf(row->family, sizeof row->family, "%s", cfg.model.name);
-    st = gt_recalibrate_bn(&G, GT__CR_RECAL_SEED, 8, 64);
+    st = tr ? GT_OK : gt_recalibrate_bn(&G, GT__CR_RECAL_SEED, 8, 64); /* a translator keeps its statistics */
     const bool lowered = st == GT_OK && gt_prog_from_net(&G, &p) == GT_OK;
     if (q && !lowered) {
         gt_net_free(&G);

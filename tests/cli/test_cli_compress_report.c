@@ -6,7 +6,7 @@
 
 #include "cli_util.h"
 
-static char g_idx[700], g_t[800], g_s[800], g_r3[800];
+static char g_idx[700], g_t[800], g_s[800], g_r3[800], g_p2p[800];
 
 static bool exists(const char *p) {
     struct stat sb;
@@ -17,7 +17,11 @@ static void train(const char *name, char *ckpt, size_t n, const char *model, con
     char dir[700];
     snprintf(dir, sizeof dir, "%s", gt_test_path(name));
     snprintf(ckpt, n, "%s/last.safetensors", dir);
-    if (!strcmp(model, "dcgan"))
+    if (!strcmp(model, "pix2pix"))
+        CHECK_CLI(0, NULL, "train", "--data", g_idx, "--model", "pix2pix", "--res", "28", "--channels", "1",
+                  "--model-opts", "ngf=4,ndf=4,n_blocks=1", "--batch", "4", "--steps", "2", "--out", dir,
+                  "--sample-every", "0", "--quiet");
+    else if (!strcmp(model, "dcgan"))
         CHECK_CLI(0, NULL, "train", "--data", g_idx, "--res", "28", "--channels", "1", "--nz", "8", "--ngf", ngf, "--ndf", "8", "--batch",
                   "4", "--steps", "2", "--out", dir, "--sample-every", "0", "--quiet");
     else
@@ -73,6 +77,27 @@ static void test_report(void) {
     free(txt);
 }
 
+/* A translator: its inputs are the edges of the real items, its int8 row calibrated on the training
+ * split's edges; MACs as the program counts them, FID of the translations. */
+static void test_translator(void) {
+    const char *dir = gt_test_path("rep_p2p");
+    char models[1000];
+    snprintf(models, sizeof models, "p2p=%s", g_p2p);
+    CHECK_CLI(0, "p2p int8", "compress-report", "--models", models, "--int8", "p2p", "--n", "16", "--reps", "2",
+              "--calib", "8", "--out", dir);
+    char p[800];
+    snprintf(p, sizeof p, "%s/compress_report.json", dir);
+    size_t n = 0;
+    char *txt = (char *)gt_test_read_all(p, &n);
+    cJSON *j = txt ? cJSON_ParseWithLength(txt, n) : NULL;
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "rows");
+    CHECK(cJSON_GetArraySize(rows) == 2);
+    const cJSON *f = cJSON_GetArrayItem(rows, 0), *q = cJSON_GetArrayItem(rows, 1);
+    CHECK(num(f, "macs") > 0 && num(q, "macs") == num(f, "macs") && num(f, "fid") > 0 && num(q, "fid") > 0);
+    cJSON_Delete(j);
+    free(txt);
+}
+
 static void test_errors(void) {
     const char *dir = gt_test_path("bad");
     char m[2000];
@@ -97,7 +122,9 @@ int main(void) {
     train("t", g_t, sizeof g_t, "dcgan", "8");
     train("s", g_s, sizeof g_s, "dcgan", "4");
     train("r3", g_r3, sizeof g_r3, "r3gan", NULL);
+    train("p2p", g_p2p, sizeof g_p2p, "pix2pix", NULL);
     RUN(test_report);
+    RUN(test_translator);
     RUN(test_errors);
     return gt_test_finish();
 }
