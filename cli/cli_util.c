@@ -2,6 +2,7 @@
  * checkpoint, and numbers written with SI suffixes in report tables. */
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "commands.h"
 
@@ -29,4 +30,15 @@ void gt_cli_si(double v, char *buf, size_t n) {
     else if (v >= 1e6) snprintf(buf, n, "%.2fM", v / 1e6);
     else if (v >= 1e3) snprintf(buf, n, "%.1fk", v / 1e3);
     else snprintf(buf, n, "%.0f", v);
+}
+
+double gt_cli_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+int gt_cli_fail(const char *cmd, const char *what) {
+    fprintf(stderr, "gantry %s: %s%s%s\n", cmd, what ? what : "", what ? ": " : "", gt_last_error());
+    return GT_EXIT_FAIL;
 }

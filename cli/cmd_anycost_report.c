@@ -44,17 +44,6 @@ typedef struct {
     int nrows;
 } gt__ar;
 
-static int gt__ar_fail(const char *what) {
-    fprintf(stderr, "gantry anycost-report: %s%s%s\n", what ? what : "", what ? ": " : "", gt_last_error());
-    return GT_EXIT_FAIL;
-}
-
-static double gt__now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
-}
-
 static int gt__cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -181,11 +170,11 @@ static gt_status gt__ar_latency(gt__ar *A, gt_net *G, gt_tensor *z) {
             const int64_t i = ((rep + 3) * nr + r) % A->n;
             int m = gt_scope_begin();
             gt_tensor *zi = gt_contiguous(gt_slice(z, 0, i, i + 1, 1));
-            const double t0 = gt__now_ms();
+            const double t0 = gt_cli_now_ms();
             gt_tensor *x = gt_anycost_generate(G, zi, &A->rows[r].sub, NULL);
             ok = x != NULL;
             gt_scope_end(m);
-            if (rep >= 0) t[(size_t)r * K + rep] = gt__now_ms() - t0;
+            if (rep >= 0) t[(size_t)r * K + rep] = gt_cli_now_ms() - t0;
         }
     gt_grad_mode_restore(prev);
     for (int r = 0; r < nr && ok; r++) {
@@ -355,7 +344,7 @@ static gt_status gt__ar_path(const char *dir, const char *name, char *buf, size_
 int gt_cmd_anycost_report(int argc, char **argv) {
     const char *ckpt = NULL, *outdir = NULL;
     gt__ar *A = calloc(1, sizeof *A);
-    if (!A) return gt__ar_fail("out of memory");
+    if (!A) return gt_cli_fail("anycost-report", "out of memory");
     int n = 64, reps = 21, threads = 0;
     uint64_t seed = 0;
     bool ema = true;
@@ -404,7 +393,7 @@ int gt_cmd_anycost_report(int argc, char **argv) {
     }
     if (gt__ar_path(dir, "report.md", pmd, sizeof pmd) || gt__ar_path(dir, "report.json", pjs, sizeof pjs) ||
         gt__ar_path(dir, "report.png", ppng, sizeof ppng) || gt_check_writable(pmd) != GT_OK) {
-        status = gt__ar_fail("--out");
+        status = gt_cli_fail("anycost-report", "--out");
         goto done;
     }
     /* the configs: the full one first, then by resolution and ratio, descending */
@@ -423,12 +412,12 @@ int gt_cmd_anycost_report(int argc, char **argv) {
     if (st == GT_OK) st = gt__ar_latency(A, &G, z);
     gt_scope_end(m);
     if (st != GT_OK) {
-        status = gt__ar_fail("measuring");
+        status = gt_cli_fail("anycost-report", "measuring");
         goto done;
     }
     char *table = gt__ar_table(A);
     if (!table) {
-        status = gt__ar_fail("out of memory");
+        status = gt_cli_fail("anycost-report", "out of memory");
         goto done;
     }
     printf("anycost report: %s (%s generator, %dx%d), %d latents, batch-1 latency: median of %d, %d thread%s, "
@@ -441,7 +430,7 @@ int gt_cmd_anycost_report(int argc, char **argv) {
                h->speedup, (double)A->rows[0].macs / (double)h->macs);
     if (gt__ar_write_md(A, pmd, table) != GT_OK || gt__ar_write_json(A, pjs) != GT_OK ||
         gt__ar_write_png(A, ppng) != GT_OK)
-        status = gt__ar_fail(NULL);
+        status = gt_cli_fail("anycost-report", NULL);
     else
         printf("wrote %s, %s, %s\n", pmd, pjs, ppng);
     free(table);

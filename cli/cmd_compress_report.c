@@ -38,17 +38,6 @@ typedef struct {
     const char *real, *calib_real; /* FID's real images (a translator's inputs: their edges); its calibration */
 } gt__cr;
 
-static int gt__cr_fail(const char *what) {
-    fprintf(stderr, "gantry compress-report: %s%s%s\n", what ? what : "", what ? ": " : "", gt_last_error());
-    return GT_EXIT_FAIL;
-}
-
-static double gt__cr_now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 static int gt__cr_cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -134,10 +123,10 @@ static gt_status gt__cr_latency(gt_net *G, const gt_prog *p, gt_tensor *z, int b
     for (int r = -2; r < reps && st == GT_OK; r++) {
         int m = gt_scope_begin();
         gt_tensor *zb = gt_contiguous(gt_slice(z, 0, 0, b, 1));
-        const double t0 = gt__cr_now_ms();
+        const double t0 = gt_cli_now_ms();
         if (p) st = gt_prog_run(p, gt_data(zb), buf, b);
         else if (!gt__cr_gen(G, zb)) st = gt_last_status();
-        if (r >= 0) t[r] = (gt__cr_now_ms() - t0) / b;
+        if (r >= 0) t[r] = (gt_cli_now_ms() - t0) / b;
         gt_scope_end(m);
     }
     gt_grad_mode_restore(prev);
@@ -332,7 +321,7 @@ static int gt__cr_parse(gt__cr *R, char *models) {
 int gt_cmd_compress_report(int argc, char **argv) {
     const char *models = NULL, *int8 = NULL, *outdir = "compress-report";
     gt__cr *R = calloc(1, sizeof *R);
-    if (!R) return gt__cr_fail("out of memory");
+    if (!R) return gt_cli_fail("compress-report", "out of memory");
     R->n = 10000, R->reps = 31, R->calib = 256, R->pct = 99.99, R->real = "fashion-mnist:test";
     R->calib_real = "fashion-mnist:train";
     int threads = 0;
@@ -397,7 +386,7 @@ int gt_cmd_compress_report(int argc, char **argv) {
         goto usage;
     }
     if (gt_check_writable(pmd) != GT_OK) {
-        rc = gt__cr_fail("--out");
+        rc = gt_cli_fail("compress-report", "--out");
         goto usage;
     }
     if (threads > 0) gt_set_num_threads(threads);
@@ -415,19 +404,19 @@ int gt_cmd_compress_report(int argc, char **argv) {
         if (gt__cr_model(R, row, q) != GT_OK) {
             char what[1200];
             snprintf(what, sizeof what, "%s=%s", row->label, row->path);
-            rc = gt__cr_fail(what);
+            rc = gt_cli_fail("compress-report", what);
             goto usage;
         }
     }
     char *table = gt__cr_table(R);
     rc = GT_EXIT_OK;
-    if (!table) rc = gt__cr_fail("out of memory");
+    if (!table) rc = gt_cli_fail("compress-report", "out of memory");
     else {
         printf("compression report: FID on %d images vs %s; latency per image, %d thread%s\n\n%s", R->n, R->real,
                R->threads, R->threads == 1 ? "" : "s", table);
         if (gt__cr_write_md(R, pmd, table) != GT_OK || gt__cr_write_json(R, pjs) != GT_OK ||
             gt__cr_write_png(R, ppng) != GT_OK)
-            rc = gt__cr_fail(NULL);
+            rc = gt_cli_fail("compress-report", NULL);
         else
             printf("wrote %s, %s, %s\n", pmd, pjs, ppng);
         free(table);

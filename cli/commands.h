@@ -42,5 +42,9 @@ int gt_cli_load_anycost(const char *cmd, const char *ckpt, bool ema, gt_net *G, 
 void gt_cli_catch_stop(bool also_term);
 bool gt_cli_should_stop(void *user);
 void gt_cli_si(double v, char *buf, size_t n);
+/* A monotonic clock in milliseconds, for timings. */
+double gt_cli_now_ms(void);
+/* Prints "gantry CMD: WHAT: <the library's last error>" (WHAT may be NULL) and returns GT_EXIT_FAIL. */
+int gt_cli_fail(const char *cmd, const char *what);
 
 #endif
