@@ -42,6 +42,8 @@ static const struct {
      gt_cmd_truth_pr},
 };
 #define GT__NCOMMANDS ((int)(sizeof gt__commands / sizeof gt__commands[0]))
+/* The commands that run on the ranks of an MPI job (mpirun -np N gantry ...). */
+static const char *const gt__dist_commands[] = {"train", "eval"};
 
 static void gt__usage(FILE *f) {
     fprintf(f,
@@ -77,6 +79,32 @@ static void gt__keep_freed_memory(void) {
     mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
+/* A command under an MPI launcher: the ranks join the group first (gantry/dist.h), and a rank that
+ * fails ends the whole job (the others would wait for it in their next collective). A command that
+ * does not run on several processes refuses, instead of N copies each doing the whole job. */
+static int gt__run(const char *cmd, int (*run)(int, char **), int argc, char **argv) {
+    bool dist = false;
+    for (size_t i = 0; i < sizeof gt__dist_commands / sizeof *gt__dist_commands; i++)
+        dist = dist || strcmp(cmd, gt__dist_commands[i]) == 0;
+    long n = gt_dist_announced();
+    if (n > 1 && !dist) {
+        fprintf(stderr, "gantry %s: started by an MPI launcher with %ld processes, but %s runs in one process "
+                        "(train and eval run on several)\n", cmd, n, cmd);
+        return GT_EXIT_USAGE;
+    }
+    if (dist && gt_dist_init(&argc, &argv) != GT_OK) {
+        fprintf(stderr, "gantry %s: %s\n", cmd, gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    int rc = run(argc, argv);
+    if (rc != GT_EXIT_OK && gt_dist_active()) {
+        fflush(stdout), fflush(stderr);
+        gt_dist_abort(rc);
+    }
+    gt_dist_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv) {
     gt__passive_openmp(argv);
     gt__keep_freed_memory();
@@ -100,7 +128,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "gantry %s: %s is not built into this gantry\n", cmd, cmd);
             return GT_EXIT_FAIL;
         }
-        return run(argc, argv);
+        return gt__run(cmd, run, argc, argv);
     }
     fprintf(stderr, "gantry: unknown command '%s'\n\n", cmd);
     gt__usage(stderr);

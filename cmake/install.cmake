@@ -2,6 +2,7 @@
 # top-level CMakeLists.txt):
 #   bin/gantry                               the program
 #   lib/libgantry.a                          the library
+#   lib/gantry/libgantry_mpi.so              the MPI plugin (when MPI was found), loaded under mpirun
 #   include/gantry.h, include/gantry/*.h     its headers
 #   lib/pkgconfig/gantry.pc                  pkg-config --static --cflags --libs gantry
 #   share/gantry/fmnist_classifier.safetensors   the weights of the fmnist extractor
@@ -81,6 +82,9 @@ configure_file(${CMAKE_SOURCE_DIR}/cmake/gantry.pc.in ${CMAKE_BINARY_DIR}/gantry
 install(TARGETS gantry ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 if(TARGET gantry_cli)
   install(TARGETS gantry_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+if(TARGET gantry_mpi) # found by src/dist/dist.c at <bin>/../<libdir>/gantry/
+  install(TARGETS gantry_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/gantry)
 endif()
 install(FILES ${CMAKE_SOURCE_DIR}/include/gantry.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/gantry/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gantry

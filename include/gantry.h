@@ -31,5 +31,6 @@
 #include "gantry/augment.h"
 #include "gantry/sweep.h"
 #include "gantry/truth_pr.h"
+#include "gantry/dist.h"
 
 #endif
