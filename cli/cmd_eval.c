@@ -488,6 +488,10 @@ int gt_cmd_eval(int argc, char **argv) {
         if (count == 0) /* more ranks than batches: this one has none */
             s->fs = (gt_feature_set){.dim = ex.dim, .logits_dim = logits ? ex.logits_dim : 0};
         if ((status = gt__agree())) break;
+        double took = gt__now() - p.t0; /* the agreement waited for the slowest rank */
+        if (gt_dist_active() && lead && !quiet)
+            fprintf(stderr, "  %-5s %lld images on %d ranks in %.2f s: %.1f img/s\n", s->label, (long long)s->n,
+                    nranks, took, took > 0 ? (double)s->n / took : 0.0);
         if ((want & M_FID) || (s == &R && save_real) || (s == &F && save_fake)) {
             snprintf(what, sizeof what, "FID statistics of --%s %s", s->label, s->spec);
             if (gt_fid_stats_compute_dist(s->fs.feats, s->fs.n, s->fs.dim, &s->stats)) gt__defer(GT_EXIT_FAIL, what);
