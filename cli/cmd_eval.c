@@ -248,6 +248,23 @@ static void gt__threads(int threads, bool quiet) {
                 gt_dist_library());
 }
 
+/* Collective: every rank must have been started with the same arguments; refused if not. */
+static int gt__same_args(int argc, char **argv) {
+    if (!gt_dist_active()) return 0;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the arguments, 0-separated */
+    for (int i = 0; i < argc; i++)
+        for (const char *c = argv[i];; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c) break;
+        }
+    int64_t v[2] = {(int64_t)(h >> 2), -(int64_t)(h >> 2)};
+    if (gt_dist_allreduce(v, 2, GT_DIST_I64, GT_DIST_MAX)) gt__defer(GT_EXIT_FAIL, "comparing the ranks' arguments");
+    else if (v[0] != -v[1] && gt_dist_rank() == 0)
+        gt__deferf(GT_EXIT_FAIL, "the ranks were started with different arguments (every rank must run the same "
+                   "`gantry eval ...`)");
+    return gt__agree();
+}
+
 /* Collective: every rank must see the same inputs (the same image counts, the same kinds); refused if not. */
 static int gt__same_inputs(const gt__side *F, const gt__side *R) {
     if (!gt_dist_active()) return 0;
@@ -419,6 +436,7 @@ int gt_cmd_eval(int argc, char **argv) {
     gt__side R = {.label = "real", .spec = real}, F = {.label = "fake", .spec = fake};
     gt_extractor ex = {0};
     int status = gt__agree();
+    if (!status) status = gt__same_args(argc, argv);
     const char *rkey = strcmp(exname, "inception") == 0 ? resize : "none";
     /* what each side needs: features (kid, pr, dc; is: logits of the fake) or just FID statistics */
     bool need_feats = want & (M_KID | M_PR | M_DC);

@@ -2,7 +2,9 @@
  * side, 525 images from latents drawn by seed) against 310 real images, all five metrics with the
  * fmnist extractor in batches of 50 (uneven slices: 525 = 11 batches = 6 + 5 on 2 ranks, 4 + 4 + 3 on
  * 3), in one process, on 2 ranks and on 3: the FID statistics (--save-*-stats) and every metric equal
- * to 1e-9 relative. A missing input under 2 ranks ends with exit 1 and one message, no hang. The
+ * to 1e-9 relative. A missing input under 2 ranks ends with exit 1 and one message, no hang; ranks
+ * started with different arguments are refused; the reference-statistics cache written on 2 ranks is
+ * read on 2 and by 1 process (the same FID). The
  * slicing (gt_shard_range) and the one-process identities of the collective entry points are checked
  * without MPI. Skipped, saying why, when there is no mpirun or no MPI plugin (gantry built without
  * MPI). */
@@ -37,21 +39,11 @@ static bool have_mpi(char *why, size_t n) {
     return true;
 }
 
-/* Runs `mpirun -np np gantry ARGS` (np 0: gantry alone) with output into gt_cli_out; the job is killed
- * (its process group) after limit_s seconds: returns 124 then. */
-static int run_np(int np, int limit_s, char *const *args) {
-    char out[PATH_MAX], nps[16];
+/* Runs argv (argv[0] a path) with output into gt_cli_out; the job is killed (its process group) after
+ * limit_s seconds: returns 124 then. */
+static int run_argv(char *const *argv, int limit_s) {
+    char out[PATH_MAX];
     snprintf(out, sizeof out, "%s/mpi_out.txt", gt_test_tmpdir());
-    snprintf(nps, sizeof nps, "%d", np);
-    char *argv[80];
-    int k = 0;
-    if (np > 0) {
-        argv[k++] = gt__mpirun, argv[k++] = "-np", argv[k++] = nps, argv[k++] = "--oversubscribe";
-        argv[k++] = "--bind-to", argv[k++] = "none";
-    }
-    argv[k++] = gt_cli_bin;
-    for (int i = 0; args[i] && k < 79; i++) argv[k++] = args[i];
-    argv[k] = NULL;
     fflush(stdout), fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
@@ -87,6 +79,22 @@ static int run_np(int np, int limit_s, char *const *args) {
     gt_cli_out[n] = 0;
     free(b);
     return rc;
+}
+
+/* `mpirun -np np gantry ARGS` (np 0: gantry alone), as run_argv. */
+static int run_np(int np, int limit_s, char *const *args) {
+    char nps[16];
+    snprintf(nps, sizeof nps, "%d", np);
+    char *argv[80];
+    int k = 0;
+    if (np > 0) {
+        argv[k++] = gt__mpirun, argv[k++] = "-np", argv[k++] = nps, argv[k++] = "--oversubscribe";
+        argv[k++] = "--bind-to", argv[k++] = "none";
+    }
+    argv[k++] = gt_cli_bin;
+    for (int i = 0; args[i] && k < 79; i++) argv[k++] = args[i];
+    argv[k] = NULL;
+    return run_argv(argv, limit_s);
 }
 
 static double json_num(const char *path, const char *key) {
@@ -242,6 +250,58 @@ static void test_missing_input(void) {
     CHECK(access(tp("never.json"), F_OK) != 0);
 }
 
+/* Ranks started with different arguments (an MPMD line) are refused at the start. */
+static void test_mismatched_ranks(void) {
+    char why[PATH_MAX + 200];
+    if (!have_mpi(why, sizeof why)) {
+        printf("SKIP test_mismatched_ranks: %s\n", why);
+        return;
+    }
+    CHECK(gt_test_write_idx(tp("m-idx3-ubyte"), 120));
+    char *argv[] = {gt__mpirun, "--oversubscribe", "--bind-to", "none", "-np", "1", gt_cli_bin, "eval", "--fake",
+                    (char *)tp("m-idx3-ubyte"), "--real", (char *)tp("m-idx3-ubyte"), "--extractor", "fmnist", "--n",
+                    "100", ":", "-np", "1", gt_cli_bin, "eval", "--fake", (char *)tp("m-idx3-ubyte"), "--real",
+                    (char *)tp("m-idx3-ubyte"), "--extractor", "fmnist", "--n", "99", NULL};
+    int rc = run_argv(argv, 60);
+    CHECK_MSG(rc == 1 && strstr(gt_cli_out, "started with different arguments") && !strstr(gt_cli_out, "FID"),
+              "ranks with different arguments: rc %d (want 1, 124 is a hang), refused before any work:\n%s", rc,
+              gt_cli_out);
+}
+
+/* The reference-statistics cache: written by rank 0 of a 2-rank job, read by the next 2-rank job and by
+ * one process, the same FID each time. Needs the fashion-mnist package (the cache serves only it). */
+static void test_cache(void) {
+    char why[PATH_MAX + 200];
+    gt_dataset_opts o = {.limit = 10};
+    gt_dataset *ds = gt_dataset_open("fashion-mnist:test", 0, 0, &o);
+    if (!ds) snprintf(why, sizeof why, "no fashion-mnist:test (%s)", gt_last_error());
+    gt_dataset_free(ds);
+    if (!ds || !have_mpi(why, sizeof why)) {
+        printf("SKIP test_cache: %s\n", why);
+        return;
+    }
+    CHECK(gt_test_write_idx(tp("c-idx3-ubyte"), 300));
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/cache", gt_test_tmpdir());
+    setenv("GANTRY_CACHE", cache, 1);
+    double fid[3];
+    for (int i = 0; i < 3; i++) {
+        char js[PATH_MAX];
+        snprintf(js, sizeof js, "%s/c%d.json", gt_test_tmpdir(), i);
+        char *args[] = {"eval", "--fake", (char *)tp("c-idx3-ubyte"), "--real", "fashion-mnist:test", "--n", "300",
+                        "--extractor", "fmnist", "--batch", "50", "--json", js, NULL};
+        int rc = run_np(i < 2 ? 2 : 0, 120, args);
+        bool cached = strstr(gt_cli_out, "statistics from the cache") != NULL;
+        CHECK_MSG(rc == 0 && cached == (i > 0), "run %d: rc %d, cache %s:\n%s", i, rc, cached ? "read" : "not read",
+                  gt_cli_out);
+        fid[i] = json_num(js, "frechet_inception_distance");
+    }
+    unsetenv("GANTRY_CACHE");
+    CHECK_MSG(isfinite(fid[0]) && fabs(fid[1] - fid[0]) <= 1e-9 * fid[0] && fabs(fid[2] - fid[0]) <= 1e-9 * fid[0],
+              "FID with the cache written on 2 ranks %.17g, read on 2 ranks %.17g, read by 1 process %.17g", fid[0],
+              fid[1], fid[2]);
+}
+
 int main(void) {
     if (!gt_cli_find()) {
         fprintf(stderr, "the gantry program is not built (%s)\n", gt_cli_bin);
@@ -251,5 +311,7 @@ int main(void) {
     RUN(test_single_process_identity);
     RUN(test_eval_independent_of_ranks);
     RUN(test_missing_input);
+    RUN(test_mismatched_ranks);
+    RUN(test_cache);
     return gt_test_finish();
 }
