@@ -26,6 +26,8 @@ static gt_status gt__gather_rows(const float *mine, int64_t w, int64_t n, int64_
     int size = gt_dist_size(), rank = gt_dist_rank();
     size_t row = (size_t)w * sizeof(float);
     int64_t per_round = GT_MAX(1, (int64_t)((size_t)(INT_MAX / 2) / ((size_t)size * row)));
+    const char *cap = getenv("GANTRY_GATHER_ROWS"); /* tests: smaller rounds, to check their bookkeeping */
+    if (cap && atoll(cap) > 0) per_round = GT_MIN(per_round, (int64_t)atoll(cap));
     int64_t most = 0, my0, mine_n; /* the longest slice: rank 0's */
     gt_shard_range(n, unit, 0, size, NULL, &most);
     gt_shard_range(n, unit, rank, size, &my0, &mine_n);
