@@ -2,7 +2,7 @@
  * side, 525 images from latents drawn by seed) against 310 real images, all five metrics with the
  * fmnist extractor in batches of 50 (uneven slices: 525 = 11 batches = 6 + 5 on 2 ranks, 4 + 4 + 3 on
  * 3), in one process, on 2 ranks and on 3: the FID statistics (--save-*-stats) and every metric equal
- * to 1e-9 relative. A missing input under 2 ranks ends with exit 1 and one message, no hang; ranks
+ * to 1e-9 relative; also with a rank that has no batch. A missing input under 2 ranks ends with exit 1 and one message, no hang; ranks
  * started with different arguments are refused; the reference-statistics cache written on 2 ranks is
  * read on 2 and by 1 process (the same FID). The
  * slicing (gt_shard_range) and the one-process identities of the collective entry points are checked
@@ -254,6 +254,44 @@ static void test_missing_input(void) {
     CHECK(access(tp("never.json"), F_OK) != 0);
 }
 
+/* More ranks than batches: 100 images in 2 batches on 3 ranks, the third has none (its counts are 0 in
+ * the reductions and the gathers); the same metrics as one process. */
+static void test_idle_rank(void) {
+    char why[PATH_MAX + 200];
+    if (!have_mpi(why, sizeof why)) {
+        printf("SKIP test_idle_rank: %s\n", why);
+        return;
+    }
+    uint8_t *noise = malloc(100 * 28 * 28); /* fake: discs with noise; real: the discs */
+    CHECK(noise && gt_test_write_idx(tp("j-idx3-ubyte"), 100));
+    size_t got = 0;
+    uint8_t *discs = gt_test_read_all(tp("j-idx3-ubyte"), &got);
+    uint64_t r = 12345;
+    for (int i = 0; noise && discs && got == 16 + 100 * 28 * 28 && i < 100 * 28 * 28; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        noise[i] = (uint8_t)((discs[16 + i] + (r >> 59)) & 255);
+    }
+    free(discs);
+    CHECK(noise && gt_npy_save(tp("i.npy"), GT_NPY_U1, 3, (int64_t[]){100, 28, 28}, noise) == GT_OK);
+    free(noise);
+    char js[2][PATH_MAX];
+    for (int i = 0; i < 2; i++) {
+        snprintf(js[i], sizeof js[i], "%s/idle%d.json", gt_test_tmpdir(), i);
+        char *args[] = {"eval", "--fake", (char *)tp("i.npy"), "--real", (char *)tp("j-idx3-ubyte"), "--n",
+                        "100", "--batch", "50", "--extractor", "fmnist", "--metrics", "all", "--kid-subset-size", "50",
+                        "--is-splits", "2", "--json", js[i], NULL};
+        int rc = run_np(i ? 3 : 0, 120, args);
+        CHECK_MSG(rc == 0, "%s: rc %d\n%s", i ? "3 ranks" : "1 process", rc, gt_cli_out);
+    }
+    const char *keys[] = {"frechet_inception_distance", "kernel_inception_distance_mean", "inception_score_mean",
+                          "precision", "recall", "density", "coverage"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        double a = json_num(js[0], keys[k]), b = json_num(js[1], keys[k]);
+        CHECK_MSG(isfinite(a) && fabs(a - b) <= 1e-9 * fabs(a), "%s: %.17g in 1 process, %.17g on 3 ranks (one idle)",
+                  keys[k], a, b);
+    }
+}
+
 /* Ranks started with different arguments (an MPMD line) are refused at the start. */
 static void test_mismatched_ranks(void) {
     char why[PATH_MAX + 200];
@@ -314,6 +352,7 @@ int main(void) {
     RUN(test_shard_range);
     RUN(test_single_process_identity);
     RUN(test_eval_independent_of_ranks);
+    RUN(test_idle_rank);
     RUN(test_missing_input);
     RUN(test_mismatched_ranks);
     RUN(test_cache);
