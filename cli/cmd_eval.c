@@ -3,6 +3,8 @@
  * real ones, with torch-fidelity's conventions (see gantry/metrics.h). */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <omp.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,11 +23,6 @@ static double gt__now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int gt__fail(const char *what) {
-    fprintf(stderr, "gantry eval: %s%s%s\n", what ? what : "", what ? ": " : "", gt_last_error());
-    return GT_EXIT_FAIL;
 }
 
 /* "fid,kid,is,pr,dc" (or "all") -> mask (the metrics suite's parser); 0 after printing a usage error. */
@@ -186,6 +183,105 @@ typedef struct {
     int64_t n;
 } gt__side;
 
+/* --- the ranks of an MPI job (gantry/dist.h): failures are told at agreement points ------------- */
+static char gt__err_msg[2048]; /* this rank's first failure, printed by gt__agree */
+static int gt__err_rc;         /* its exit code (0: none) */
+static bool gt__broken;        /* a collective failed: the ranks cannot agree any more (main aborts the job) */
+
+/* Records this rank's failure: "WHAT: <the library's last error>" (WHAT may be NULL). */
+static void gt__defer(int rc, const char *what) {
+    if (gt__err_rc) return;
+    snprintf(gt__err_msg, sizeof gt__err_msg, "%s%s%s", what ? what : "", what ? ": " : "", gt_last_error());
+    gt__err_rc = rc;
+}
+
+static void gt__deferf(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void gt__deferf(int rc, const char *fmt, ...) {
+    if (gt__err_rc) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(gt__err_msg, sizeof gt__err_msg, fmt, ap);
+    va_end(ap);
+    gt__err_rc = rc;
+}
+
+/* Collective: 0 when no rank failed, else the largest exit code of the ranks, after one message: rank 0's
+ * failure, else that of the first rank that failed (named). One process: its own failure, as it was. */
+static int gt__agree(void) {
+    int size = gt_dist_size(), rank = gt_dist_rank();
+    int64_t mine = gt__err_rc, *all = calloc((size_t)size, sizeof *all);
+    if (!all || gt_dist_allgather(&mine, sizeof mine, all)) {
+        fprintf(stderr, "gantry eval: rank %d of %d: %s%s%s\n", rank, size, gt__err_rc ? gt__err_msg : "",
+                gt__err_rc ? "; then " : "", all ? gt_last_error() : "out of memory");
+        free(all);
+        gt__broken = true;
+        return GT_EXIT_FAIL;
+    }
+    int first = -1, worst = 0;
+    for (int r = 0; r < size; r++)
+        if (all[r]) {
+            if (first < 0) first = r;
+            if (all[r] > worst) worst = (int)all[r];
+        }
+    free(all);
+    if (first == rank) {
+        if (rank > 0) fprintf(stderr, "gantry eval: rank %d of %d: %s\n", rank, size, gt__err_msg);
+        else fprintf(stderr, "gantry eval: %s\n", gt__err_msg);
+    }
+    return worst;
+}
+
+/* Threads: --threads, else, under mpirun, this rank's share of the machine: the cores it is bound to, or
+ * the cores / the ranks on this machine; said by rank 0 at the start. */
+static void gt__threads(int threads, bool quiet) {
+    if (!gt_dist_active()) {
+        if (threads > 0) gt_set_num_threads(threads);
+        return;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int bound = omp_get_num_procs(), local = gt_dist_local_size() > 0 ? gt_dist_local_size() : 1;
+    int per = threads > 0 ? threads : bound > 0 && bound < cores ? bound : cores / local > 1 ? (int)(cores / local) : 1;
+    gt_set_num_threads(per);
+    if (gt_dist_rank() == 0 && !quiet)
+        fprintf(stderr, "gantry eval: %d ranks (%d on this machine of %ld cores), %d thread%s per rank%s; %s\n",
+                gt_dist_size(), local, cores, per, per == 1 ? "" : "s", threads > 0 ? " (--threads)" : "",
+                gt_dist_library());
+}
+
+/* Collective: every rank must have been started with the same arguments; refused if not. */
+static int gt__same_args(int argc, char **argv) {
+    if (!gt_dist_active()) return 0;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the arguments, 0-separated */
+    for (int i = 0; i < argc; i++)
+        for (const char *c = argv[i];; c++) {
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            if (!*c) break;
+        }
+    int64_t v[2] = {(int64_t)(h >> 2), -(int64_t)(h >> 2)};
+    if (gt_dist_allreduce(v, 2, GT_DIST_I64, GT_DIST_MAX)) gt__defer(GT_EXIT_FAIL, "comparing the ranks' arguments");
+    else if (v[0] != -v[1] && gt_dist_rank() == 0)
+        gt__deferf(GT_EXIT_FAIL, "the ranks were started with different arguments (every rank must run the same "
+                   "`gantry eval ...`)");
+    return gt__agree();
+}
+
+/* Collective: every rank must see the same inputs (the same image counts, the same kinds); refused if not. */
+static int gt__same_inputs(const gt__side *F, const gt__side *R) {
+    if (!gt_dist_active()) return 0;
+    int64_t v[8] = {F->n, R->n, F->from_file, R->from_file, -F->n, -R->n, -F->from_file, -R->from_file};
+    if (gt_dist_allreduce(v, 8, GT_DIST_I64, GT_DIST_MAX)) {
+        gt__defer(GT_EXIT_FAIL, "checking that the ranks see the same inputs");
+        return gt__agree();
+    }
+    for (int i = 0; i < 4; i++)
+        if (v[i] != -v[i + 4] && gt_dist_rank() == 0)
+            gt__deferf(GT_EXIT_FAIL, "the ranks see different inputs: --%s %s is %s over the ranks (from %lld to "
+                       "%lld); every rank must read the same data", i % 2 ? "real" : "fake", i % 2 ? R->spec : F->spec,
+                       i < 2 ? "a different number of images" : "statistics on some, images on others",
+                       (long long)-v[i + 4], (long long)v[i]);
+    return gt__agree();
+}
+
 static bool gt__is_ckpt(const char *spec) {
     return gt__ends_with(spec, ".safetensors") || gt_file_sniff(spec) == GT_FILE_SAFETENSORS;
 }
@@ -327,108 +423,118 @@ int gt_cmd_eval(int argc, char **argv) {
     rmode = (int)rm;
     if (strcmp(exname, "inception") && strcmp(exname, "fmnist") && strcmp(exname, "pixels"))
         return gt_args_error("eval", "--extractor must be inception, fmnist or pixels, got '%s'", exname);
+    /* under mpirun: one rank per slice of the images; rank 0 reports (gt__agree prints one failure) */
+    const int rank = gt_dist_rank(), nranks = gt_dist_size();
+    const bool lead = rank == 0;
+    gt__threads(threads, quiet);
     /* output paths are checked before the work, so a typo costs nothing */
     const char *outs[][2] = {{"--json", json}, {"--save-real-stats", save_real}, {"--save-fake-stats", save_fake}};
-    for (int i = 0; i < 3; i++)
-        if (outs[i][1] && gt_check_writable(outs[i][1])) {
-            fprintf(stderr, "gantry eval: %s: %s\n", outs[i][0], gt_last_error());
-            return GT_EXIT_FAIL;
-        }
-    if (threads > 0) gt_set_num_threads(threads);
+    for (int i = 0; i < 3 && lead; i++)
+        if (outs[i][1] && gt_check_writable(outs[i][1])) gt__defer(GT_EXIT_FAIL, outs[i][0]);
     double t_start = gt__now();
 
     gt__side R = {.label = "real", .spec = real}, F = {.label = "fake", .spec = fake};
     gt_extractor ex = {0};
-    int status = GT_EXIT_FAIL;
+    int status = gt__agree();
+    if (!status) status = gt__same_args(argc, argv);
     const char *rkey = strcmp(exname, "inception") == 0 ? resize : "none";
     /* what each side needs: features (kid, pr, dc; is: logits of the fake) or just FID statistics */
     bool need_feats = want & (M_KID | M_PR | M_DC);
     gt__side *sides[2] = {&F, &R};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && !status; i++) {
         gt__side *s = sides[i];
         if (!s->spec) continue;
         if (gt__open_side(s, n, seed, ema, skip_bad, s == &F ? &sub : NULL, R.spec)) {
             char what[300];
             snprintf(what, sizeof what, "--%s %s", s->label, s->spec);
-            gt__fail(what);
-            goto done;
+            gt__defer(GT_EXIT_FAIL, what);
+            break;
         }
         if (s->from_file && (need_feats || (s == &F && (want & M_IS)))) {
-            fprintf(stderr, "gantry eval: --%s %s is a statistics file (mu, sigma): it serves FID only; kid, is, pr "
-                    "and dc need images\n", s->label, s->spec);
-            status = GT_EXIT_USAGE;
-            goto done;
+            gt__deferf(GT_EXIT_USAGE, "--%s %s is a statistics file (mu, sigma): it serves FID only; kid, is, pr and "
+                       "dc need images", s->label, s->spec);
+            break;
         }
         if (s->src) s->n = gt_image_source_count(s->src);
         const char *first_bad = NULL;
         int64_t skipped = s->src ? gt_image_source_skipped(s->src, &first_bad) : 0;
-        if (skipped)
+        if (skipped && lead)
             fprintf(stderr, "gantry eval: --%s %s: skipped %lld unreadable image%s (the first: %s); using the other "
                     "%lld\n", s->label, s->spec, (long long)skipped, skipped == 1 ? "" : "s", first_bad,
                     (long long)s->n);
     }
-    /* cached real statistics: enough when the real side only feeds FID */
-    if (R.src && !no_cache && !need_feats && gt__cacheable(real) && strcmp(exname, "pixels") != 0) {
+    if (!status && !(status = gt__agree())) status = gt__same_inputs(&F, &R);
+    /* cached real statistics: enough when the real side only feeds FID (rank 0 reads them) */
+    if (!status && R.src && !no_cache && !need_feats && gt__cacheable(real) && strcmp(exname, "pixels") != 0) {
         /* the extractor's name (with its weights fingerprint) is part of the key: open it first */
         gt_extractor_opts eo = {.weights = weights, .resize = rmode};
-        if (gt_extractor_open(exname, &eo, &ex)) {
-            gt__fail("the feature extractor");
-            goto done;
-        }
-        if (gt_stats_cache_load(real, ex.name, rkey, R.n, &R.stats) == GT_OK) {
+        if (gt_extractor_open(exname, &eo, &ex)) gt__defer(GT_EXIT_FAIL, "the feature extractor");
+        int64_t hit = lead && ex.extract && gt_stats_cache_load(real, ex.name, rkey, R.n, &R.stats) == GT_OK;
+        if (gt_dist_bcast(&hit, sizeof hit, 0)) gt__defer(GT_EXIT_FAIL, "the cache's answer from rank 0");
+        if (hit) {
             R.have_stats = R.from_cache = true;
-            if (!quiet) fprintf(stderr, "  real  statistics from the cache (%s, %lld images)\n", real, (long long)R.n);
+            if (!quiet && lead)
+                fprintf(stderr, "  real  statistics from the cache (%s, %lld images)\n", real, (long long)R.n);
         }
     }
-    if (!ex.extract && (R.src || F.src)) {
+    if (!status && !ex.extract && !gt__err_rc && (R.src || F.src)) {
         int c, h, w;
         gt_image_source_dims(F.src ? F.src : R.src, &c, &h, &w);
         gt_extractor_opts eo = {.weights = weights, .resize = rmode, .c = c, .h = h, .w = w};
-        if (gt_extractor_open(exname, &eo, &ex)) {
-            gt__fail("the feature extractor");
-            goto done;
-        }
+        if (gt_extractor_open(exname, &eo, &ex)) gt__defer(GT_EXIT_FAIL, "the feature extractor");
     }
     if (batch > 0) ex.batch = batch;
-    if ((want & M_IS) && ex.extract && ex.logits_dim <= 0) {
-        fprintf(stderr, "gantry eval: the Inception Score needs class logits, which the %s extractor does not have "
-                "(use --extractor inception)\n", ex.name);
-        status = GT_EXIT_USAGE;
-        goto done;
-    }
-    for (int i = 1; i >= 0; i--) { /* real first: its statistics may be reused from the cache next time */
+    if (!status && (want & M_IS) && ex.extract && ex.logits_dim <= 0)
+        gt__deferf(GT_EXIT_USAGE, "the Inception Score needs class logits, which the %s extractor does not have (use "
+                   "--extractor inception)", ex.name);
+    if (!status) status = gt__agree();
+    const int64_t unit = ex.batch > 0 ? ex.batch : 50; /* slices of whole batches: the batches of one process */
+    for (int i = 1; i >= 0 && !status; i--) { /* real first: its statistics may be reused from the cache next time */
         gt__side *s = sides[i];
         bool needed = need_feats || (want & M_FID) || (s == &F && (want & M_IS)) || (s == &R && save_real) ||
                       (s == &F && save_fake);
         if (!s->src || !needed || (s->have_stats && !need_feats)) continue;
         bool logits = s == &F && (want & M_IS);
         gt__progress p = {.label = s->label, .t0 = gt__now(), .tty = isatty(2), .last_decile = -1};
-        if (gt_features_extract(&ex, s->src, 0, logits, quiet ? NULL : gt__progress_cb, &p, &s->fs)) {
-            char what[300];
-            snprintf(what, sizeof what, "features of --%s %s", s->label, s->spec);
-            gt__fail(what);
-            goto done;
-        }
+        int64_t start, count;
+        gt_shard_range(s->n, unit, rank, nranks, &start, &count);
+        char what[300];
+        snprintf(what, sizeof what, "features of --%s %s", s->label, s->spec);
+        if (count > 0 && gt_features_extract_range(&ex, s->src, start, count, logits, quiet || !lead ? NULL :
+                                                   gt__progress_cb, &p, &s->fs))
+            gt__defer(GT_EXIT_FAIL, what);
+        if (count == 0) /* more ranks than batches: this one has none */
+            s->fs = (gt_feature_set){.dim = ex.dim, .logits_dim = logits ? ex.logits_dim : 0};
+        if ((status = gt__agree())) break;
+        double took = gt__now() - p.t0; /* the agreement waited for the slowest rank */
+        if (gt_dist_active() && lead && !quiet)
+            fprintf(stderr, "  %-5s %lld images on %d ranks in %.2f s: %.1f img/s\n", s->label, (long long)s->n,
+                    nranks, took, took > 0 ? (double)s->n / took : 0.0);
         if ((want & M_FID) || (s == &R && save_real) || (s == &F && save_fake)) {
-            if (gt_fid_stats_compute(s->fs.feats, s->fs.n, s->fs.dim, &s->stats)) {
-                char what[300];
-                snprintf(what, sizeof what, "FID statistics of --%s %s", s->label, s->spec);
-                gt__fail(what);
-                goto done;
-            }
+            snprintf(what, sizeof what, "FID statistics of --%s %s", s->label, s->spec);
+            if (gt_fid_stats_compute_dist(s->fs.feats, s->fs.n, s->fs.dim, &s->stats)) gt__defer(GT_EXIT_FAIL, what);
+            if ((status = gt__agree())) break;
             s->have_stats = true;
-            if (s == &R && !no_cache && gt__cacheable(real) && strcmp(exname, "pixels") != 0 &&
+            if (lead && s == &R && !no_cache && gt__cacheable(real) && strcmp(exname, "pixels") != 0 &&
                 gt_stats_cache_store(real, ex.name, rkey, R.n, &R.stats) && !quiet)
                 fprintf(stderr, "  (statistics not cached: %s)\n", gt_last_error());
         }
+        if (need_feats || logits) { /* KID, PR, DC and IS need the features themselves: to rank 0 */
+            snprintf(what, sizeof what, "gathering the features of --%s %s", s->label, s->spec);
+            if (gt_feature_set_gather(&s->fs, s->n, unit, 0)) gt__defer(GT_EXIT_FAIL, what);
+            if ((status = gt__agree())) break;
+        }
     }
+    if (status) goto done;
+    if (!lead) goto agreed; /* the others wait for rank 0's report and its outcome */
+    status = GT_EXIT_FAIL; /* until the report is out */
     if (save_real && R.have_stats && gt_fid_stats_save(save_real, &R.stats)) {
-        gt__fail("--save-real-stats");
-        goto done;
+        gt__defer(GT_EXIT_FAIL, "--save-real-stats");
+        goto agreed;
     }
     if (save_fake && F.have_stats && gt_fid_stats_save(save_fake, &F.stats)) {
-        gt__fail("--save-fake-stats");
-        goto done;
+        gt__defer(GT_EXIT_FAIL, "--save-fake-stats");
+        goto agreed;
     }
 
     cJSON *res = cJSON_CreateObject();
@@ -492,8 +598,8 @@ int gt_cmd_eval(int argc, char **argv) {
     if (!ok) {
         cJSON_Delete(anyj);
         cJSON_Delete(res);
-        gt__fail(NULL);
-        goto done;
+        gt__defer(GT_EXIT_FAIL, NULL);
+        goto agreed;
     }
     double took = gt__now() - t_start;
     if (json) {
@@ -510,16 +616,18 @@ int gt_cmd_eval(int argc, char **argv) {
         gt_status st = text ? gt_write_file_atomic(json, text, strlen(text)) : GT_ERR_OOM;
         free(text);
         if (st) {
-            gt__fail("--json");
-            goto done;
+            gt__defer(GT_EXIT_FAIL, "--json");
+            goto agreed;
         }
     } else {
         cJSON_Delete(res);
     }
     cJSON_Delete(anyj);
     if (!quiet) fprintf(stderr, "  done in %.1f s\n", took);
-    status = GT_EXIT_OK;
+agreed:
+    status = gt__agree(); /* rank 0's outcome is every rank's */
 done:
+    if (status && gt_dist_active() && !gt__broken) gt_dist_finalize(); /* all agreed to stop: leave cleanly */
     for (int i = 0; i < 2; i++) {
         gt_image_source_free(sides[i]->src);
         gt_fid_stats_free(&sides[i]->stats);

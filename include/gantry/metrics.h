@@ -42,6 +42,11 @@ typedef struct gt_fid_stats {
 /* Computes mean and covariance of feat (n, dim); needs n >= 2. out is
  * overwritten (not freed first); on error it is left empty. */
 gt_status gt_fid_stats_compute(const float *feat, int64_t n, int64_t dim, gt_fid_stats *out);
+/* The same over the ranks of an MPI job (gantry/dist.h; collective: every rank calls it with its own
+ * rows, n may be 0 on some): the count, the float64 sums and then the centred float64 cross-products are
+ * summed over the ranks, and every rank gets the statistics of all rows together. With one process it
+ * is gt_fid_stats_compute, bit for bit. A rank that fails here makes every rank fail. */
+gt_status gt_fid_stats_compute_dist(const float *feat, int64_t n, int64_t dim, gt_fid_stats *out);
 /* Allocates zeroed statistics of the given dim. */
 gt_status gt_fid_stats_alloc(gt_fid_stats *s, int64_t dim);
 void gt_fid_stats_free(gt_fid_stats *s); /* NULL-safe, leaves s empty */
@@ -232,6 +237,21 @@ typedef void (*gt_progress_fn)(int64_t done, int64_t total, void *user);
 gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int64_t n, bool want_logits,
                               gt_progress_fn progress, void *user, gt_feature_set *out);
 void gt_feature_set_free(gt_feature_set *fs); /* NULL-safe */
+/* The same for images [start, start + n) of src (all must exist). */
+gt_status gt_features_extract_range(const gt_extractor *ex, gt_image_source *src, int64_t start, int64_t n,
+                                    bool want_logits, gt_progress_fn progress, void *user, gt_feature_set *out);
+
+/* --- sharded over the ranks of an MPI job (gantry/dist.h) ----------------------------
+ * Rank r of size takes the contiguous images [*start, *start + *count) of n, made of whole units of
+ * `unit` images (the extractor's batch: every image then goes through the extractor in the same batch
+ * as in one process; the last unit may be short): the first ranks one unit more than the others, so the
+ * ranks' slices in rank order are 0 .. n-1. unit < 1 is 1. */
+void gt_shard_range(int64_t n, int64_t unit, int rank, int size, int64_t *start, int64_t *count);
+/* Collective: every rank's fs (its slice of n rows, from gt_shard_range with this unit) gathered to root
+ * in rank order, which is the single-process order. On root fs then holds all n rows (features, and
+ * logits when it had them); on the others it is left as it was. Root needs n x (dim + logits_dim) x 4
+ * bytes. */
+gt_status gt_feature_set_gather(gt_feature_set *fs, int64_t n, int64_t unit, int root);
 
 /* --- the metrics suite: one list, one parser, one computation ----------------------
  * What `gantry eval --metrics` and `gantry train --eval-metrics` both use. */

@@ -155,12 +155,21 @@ void gt_feature_set_free(gt_feature_set *fs) {
 
 gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int64_t n, bool want_logits,
                               gt_progress_fn progress, void *user, gt_feature_set *out) {
+    int64_t have = gt_image_source_count(src);
+    if (n <= 0 || n > have) n = have;
+    return gt_features_extract_range(ex, src, 0, n, want_logits, progress, user, out);
+}
+
+gt_status gt_features_extract_range(const gt_extractor *ex, gt_image_source *src, int64_t start, int64_t n,
+                                    bool want_logits, gt_progress_fn progress, void *user, gt_feature_set *out) {
     if (!out) return gt_set_error(GT_ERR_ARG, "gt_features_extract: NULL output");
     memset(out, 0, sizeof *out);
     if (!ex || !ex->extract || !src) return gt_set_error(GT_ERR_ARG, "gt_features_extract: NULL extractor or source");
     int64_t have = gt_image_source_count(src);
-    if (n <= 0 || n > have) n = have;
-    if (n < 1) return gt_set_error(GT_ERR_ARG, "%s: no images", gt_image_source_name(src));
+    if (have < 1) return gt_set_error(GT_ERR_ARG, "%s: no images", gt_image_source_name(src));
+    if (start < 0 || n < 1 || start + n > have)
+        return gt_set_error(GT_ERR_ARG, "%s: images [%lld, %lld) asked for, it has %lld", gt_image_source_name(src),
+                            (long long)start, (long long)(start + n), (long long)have);
     if (want_logits && ex->logits_dim <= 0)
         return gt_set_error(GT_ERR_ARG, "the %s extractor has no class logits (the Inception Score needs them)",
                             ex->name);
@@ -180,7 +189,7 @@ gt_status gt_features_extract(const gt_extractor *ex, gt_image_source *src, int6
     gt_status st = GT_OK;
     for (int64_t i0 = 0; i0 < n && !st; i0 += batch) {
         int64_t nb = GT_MIN(batch, n - i0);
-        st = gt_image_source_read(src, i0, nb, img);
+        st = gt_image_source_read(src, start + i0, nb, img);
         gt_image_batch b = {img, nb, c, h, w};
         float *lg = want_logits ? out->logits + i0 * ex->logits_dim : NULL;
         if (!st) st = ex->extract(ex->ctx, &b, out->feats + i0 * ex->dim, lg);

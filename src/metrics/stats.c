@@ -6,6 +6,7 @@
 #include <float.h>
 #include <sys/stat.h>
 
+#include "gantry/dist.h"
 #include "gantry/io.h"
 
 #include "metrics_internal.h"
@@ -69,34 +70,32 @@ gt_status gt_fid_stats_check(const gt_fid_stats *s, const char *what) {
     return GT_OK;
 }
 
-/* Mean: float64 sums over rows. */
-static void gt__mean(const float *x, int64_t n, int64_t d, double *mu) {
+/* Mean, first half: float64 sums over rows (mu[j] = sum_i x_ij). */
+static void gt__sum(const float *x, int64_t n, int64_t d, double *mu) {
     for (int64_t j = 0; j < d; j++) mu[j] = 0.0;
     for (int64_t i = 0; i < n; i++) {
         const float *r = x + i * d;
         for (int64_t j = 0; j < d; j++) mu[j] += (double)r[j];
     }
-    for (int64_t j = 0; j < d; j++) mu[j] /= (double)n;
 }
 
-/* Covariance, naive: sigma[a][b] = sum_i (x_ia - mu_a)(x_ib - mu_b) / (n - 1). */
-static void gt__cov_naive(const float *x, int64_t n, int64_t d, const double *mu, double *sig) {
+/* Scatter, naive: sig[a][b] = sum_i (x_ia - mu_a)(x_ib - mu_b), both triangles. */
+static void gt__scatter_naive(const float *x, int64_t n, int64_t d, const double *mu, double *sig) {
     for (int64_t a = 0; a < d; a++)
         for (int64_t b = a; b < d; b++) {
             double acc = 0.0;
             for (int64_t i = 0; i < n; i++) acc += ((double)x[i * d + a] - mu[a]) * ((double)x[i * d + b] - mu[b]);
-            sig[a * d + b] = sig[b * d + a] = acc / (double)(n - 1);
+            sig[a * d + b] = sig[b * d + a] = acc;
         }
 }
 
-/* Covariance, fast: centred float64 row blocks, sigma += Xc^T Xc with dsyrk.
- * Memory: one (block, d) float64 buffer. */
-static gt_status gt__cov_blas(const float *x, int64_t n, int64_t d, const double *mu, double *sig) {
-    int64_t blk = GT_MAX(1, GT_MIN(n, (int64_t)((64 << 20) / (8 * d)))); /* <= 64 MB */
-    double *xc = malloc((size_t)(blk * d) * sizeof(double)); // (blk, d)
-    if (!xc)
-        return gt_set_error(GT_ERR_OOM, "FID statistics: out of memory for a (%lld, %lld) block", (long long)blk,
-                            (long long)d);
+/* The row block of the fast scatter: at most 64 MB of float64 (blk, d). */
+static int64_t gt__blk(int64_t n, int64_t d) { return GT_MAX(1, GT_MIN(n, (int64_t)((64 << 20) / (8 * d)))); }
+
+/* Scatter, fast: centred float64 row blocks, sig += Xc^T Xc with dsyrk (upper triangle only; the lower
+ * stays 0). xc: a (gt__blk(n, d), d) buffer. */
+static void gt__scatter_blas(const float *x, int64_t n, int64_t d, const double *mu, double *sig, double *xc) {
+    int64_t blk = gt__blk(n, d);
     memset(sig, 0, (size_t)(d * d) * sizeof(double));
     for (int64_t r0 = 0; r0 < n; r0 += blk) {
         int64_t m = GT_MIN(blk, n - r0);
@@ -105,28 +104,70 @@ static gt_status gt__cov_blas(const float *x, int64_t n, int64_t d, const double
             for (int64_t j = 0; j < d; j++) xc[i * d + j] = (double)x[(r0 + i) * d + j] - mu[j];
         cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)m, 1.0, xc, (int)d, 1.0, sig, (int)d);
     }
-    free(xc);
+}
+
+/* The covariance from the scatter of n rows (np.cov: / (n - 1)), mirrored from the upper triangle. */
+static void gt__cov_finish(int64_t n, int64_t d, bool naive, double *sig) {
     double inv = 1.0 / (double)(n - 1);
     for (int64_t a = 0; a < d; a++)
-        for (int64_t b = a; b < d; b++) sig[a * d + b] = sig[b * d + a] = sig[a * d + b] * inv;
-    return GT_OK;
+        for (int64_t b = a; b < d; b++)
+            sig[a * d + b] = sig[b * d + a] = naive ? sig[a * d + b] / (double)(n - 1) : sig[a * d + b] * inv;
+}
+
+/* Both entry points: the statistics of the rows of feat on this process (dist false), or of the rows of
+ * every rank together (dist true: the counts, the sums and then the centred cross-products are summed
+ * over the ranks in float64, so one rank gives the single-process result bit for bit). */
+static gt_status gt__stats(const float *feat, int64_t n, int64_t dim, bool dist, gt_fid_stats *out) {
+    if (!out) return gt_set_error(GT_ERR_ARG, "gt_fid_stats_compute: NULL output");
+    memset(out, 0, sizeof *out);
+    bool naive = gt_backend_get() == GT_BACKEND_NAIVE;
+    double *xc = NULL;
+    gt_status st = gt__check_features(feat, n, dim, "FID", "the");
+    if (!st && (dim > INT32_MAX / 2 || n > INT32_MAX))
+        st = gt_set_error(GT_ERR_ARG, "FID: (%lld, %lld) features are too large", (long long)n, (long long)dim);
+    if (!st) st = gt_fid_stats_alloc(out, dim);
+    if (!st && !naive && n > 0 && !(xc = malloc((size_t)(gt__blk(n, dim) * dim) * sizeof(double))))
+        st = gt_set_error(GT_ERR_OOM, "FID statistics: out of memory for a (%lld, %lld) block",
+                          (long long)gt__blk(n, dim), (long long)dim);
+    int64_t total = n;
+    if (dist) { /* every rank learns whether all are ready, the total count, and that all have one dim */
+        int64_t v[2] = {st ? 1 : 0, n}, dd[2] = {dim, -dim};
+        gt_status cs = gt_dist_allreduce(v, 2, GT_DIST_I64, GT_DIST_SUM);
+        if (!cs) cs = gt_dist_allreduce(dd, 2, GT_DIST_I64, GT_DIST_MAX);
+        if (cs) st = cs;
+        else if (!st && v[0])
+            st = gt_set_error(GT_ERR_STATE, "FID statistics: %lld other rank%s failed (see %s message)",
+                              (long long)v[0], v[0] == 1 ? "" : "s", v[0] == 1 ? "its" : "their");
+        else if (!st && (dd[0] != dim || -dd[1] != dim))
+            st = gt_set_error(GT_ERR_SHAPE, "FID statistics: the ranks have features of different sizes (%lld here, "
+                              "%lld to %lld over the ranks)", (long long)dim, (long long)-dd[1], (long long)dd[0]);
+        total = v[1];
+    }
+    if (!st && total < 2)
+        st = gt_set_error(GT_ERR_ARG, "FID: a covariance needs at least 2 samples, got %lld", (long long)total);
+    if (!st) {
+        out->n = total;
+        gt__sum(feat, n, dim, out->mu);
+        if (dist) st = gt_dist_allreduce(out->mu, (size_t)dim, GT_DIST_F64, GT_DIST_SUM);
+        for (int64_t j = 0; j < dim; j++) out->mu[j] /= (double)total;
+    }
+    if (!st) {
+        if (naive) gt__scatter_naive(feat, n, dim, out->mu, out->sigma);
+        else gt__scatter_blas(feat, n, dim, out->mu, out->sigma, xc);
+        if (dist) st = gt_dist_allreduce(out->sigma, (size_t)(dim * dim), GT_DIST_F64, GT_DIST_SUM);
+        if (!st) gt__cov_finish(total, dim, naive, out->sigma);
+    }
+    free(xc);
+    if (st) gt_fid_stats_free(out);
+    return st;
 }
 
 gt_status gt_fid_stats_compute(const float *feat, int64_t n, int64_t dim, gt_fid_stats *out) {
-    if (!out) return gt_set_error(GT_ERR_ARG, "gt_fid_stats_compute: NULL output");
-    memset(out, 0, sizeof *out);
-    gt_status st = gt__check_features(feat, n, dim, "FID", "the");
-    if (st) return st;
-    if (n < 2)
-        return gt_set_error(GT_ERR_ARG, "FID: a covariance needs at least 2 samples, got %lld", (long long)n);
-    if (dim > INT32_MAX / 2 || n > INT32_MAX)
-        return gt_set_error(GT_ERR_ARG, "FID: (%lld, %lld) features are too large", (long long)n, (long long)dim);
-    if ((st = gt_fid_stats_alloc(out, dim))) return st;
-    out->n = n;
-    gt__mean(feat, n, dim, out->mu);
-    if (gt_backend_get() == GT_BACKEND_NAIVE) gt__cov_naive(feat, n, dim, out->mu, out->sigma);
-    else if ((st = gt__cov_blas(feat, n, dim, out->mu, out->sigma))) gt_fid_stats_free(out);
-    return st;
+    return gt__stats(feat, n, dim, false, out);
+}
+
+gt_status gt_fid_stats_compute_dist(const float *feat, int64_t n, int64_t dim, gt_fid_stats *out) {
+    return gt__stats(feat, n, dim, true, out);
 }
 
 /* --- statistics files --------------------------------------------------------- */
