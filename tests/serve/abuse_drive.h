@@ -29,10 +29,12 @@ typedef struct {
     pid_t pid;
     int n_slow, n_idle, n_sse, n_big, n_chunked;
     double seconds; /* how long the slow clients and the normal client go on */
+    bool reconnect; /* a slow or idle client cut off connects again (a sustained attack) */
     /* out */
     int opened;          /* abusive connections opened */
     int held_max;        /* of them, open at once (the most, sampled every tick) */
     int slow_cut;        /* slow and idle connections the server closed */
+    int reconnects;      /* new connections of cut-off clients (reconnect) */
     int sse_ok;          /* half-closed streams that got their first event */
     int sse_open_end;    /* ... and were still open at the end */
     int big_413, chunked_413;
@@ -256,6 +258,15 @@ static inline bool gt_abuse_run(gt_abuse *a) {
             } else if (!closed[i] && (kind[i] == GT_ABUSE_SLOW || kind[i] == GT_ABUSE_IDLE) && gt_abuse_closed(fd[i])) {
                 closed[i] = true;
                 a->slow_cut++;
+                if (a->reconnect) {
+                    close(fd[i]);
+                    fd[i] = gt_abuse_connect(a->port, 10);
+                    if (fd[i] >= 0) {
+                        closed[i] = false;
+                        a->reconnects++;
+                        sent[i] = kind[i] == GT_ABUSE_SLOW && gt_abuse_send(fd[i], slow_req, 1) ? 1 : 0;
+                    }
+                }
             }
             held += !closed[i];
         }
