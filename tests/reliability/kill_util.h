@@ -9,6 +9,13 @@
 
 #include "../cli/cli_util.h"
 
+/* A whole file as a NUL-terminated string (malloc'd), or NULL; *n its length. */
+static inline char *gt_kill_text(const char *path, size_t *n) {
+    unsigned char *b = gt_test_read_all(path, n);
+    if (b) b[*n] = 0; /* gt_test_read_all leaves room for it */
+    return (char *)b;
+}
+
 /* The kill moments: a fixed LCG, so every run of a test kills at the same offsets. */
 static uint64_t gt_kill_rng = 18;
 static inline int gt_kill_ms(int lo, int hi) {

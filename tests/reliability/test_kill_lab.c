@@ -36,7 +36,7 @@ static bool lab_start(int port) {
         double t0 = gt_kill_now();
         while (gt_kill_now() - t0 < 30) {
             size_t n = 0;
-            char *b = (char *)gt_test_read_all(g_lab_out, &n);
+            char *b = gt_kill_text(g_lab_out, &n);
             const char *url = b ? strstr(b, "gantry lab: http://127.0.0.1:") : NULL;
             int got = url && strchr(url, '\n') ? atoi(url + strlen("gantry lab: http://127.0.0.1:")) : 0;
             bool in_use = b && strstr(b, "is in use");
@@ -123,7 +123,7 @@ static long long file_max_step(void) {
     char p[900];
     snprintf(p, sizeof p, "%s/metrics.jsonl", g_run);
     size_t n = 0;
-    char *b = (char *)gt_test_read_all(p, &n);
+    char *b = gt_kill_text(p, &n);
     long long mx = -1;
     for (const char *k = b; k && (k = strstr(k, "\"step\":")); k += 7) {
         long long v = atoll(k + 7);
@@ -188,7 +188,7 @@ static void test_kill_lab(void) {
             long long from = -1;
             for (int w = 0; w < 600 && from < 0; w++) {
                 size_t n = 0;
-                char *o = (char *)gt_test_read_all(g_train_out, &n);
+                char *o = gt_kill_text(g_train_out, &n);
                 const char *r = o ? strstr(o, "resuming from step ") : NULL;
                 if (r) sscanf(r + 19, "%lld", &from);
                 free(o);

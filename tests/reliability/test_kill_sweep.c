@@ -20,7 +20,7 @@ static const char *g_names[4] = {"tiny_lr_g-1e-4_s0", "tiny_lr_g-1e-4_s1", "tiny
 static unsigned char *slurp(const char *dir, const char *name, size_t *n) {
     char p[4096];
     if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p) return NULL;
-    return gt_test_read_all(p, n);
+    return (unsigned char *)gt_kill_text(p, n);
 }
 
 static bool same_file(const char *a, const char *b, const char *name) {
@@ -67,7 +67,7 @@ static void state_of(const char *sweep, run_state st[4]) {
 
 static void check_restart(const char *sweep, const run_state st[4], const char *out_path, int trial) {
     size_t n = 0;
-    char *out = (char *)gt_test_read_all(out_path, &n);
+    char *out = gt_kill_text(out_path, &n);
     for (int k = 0; k < 4 && out; k++) {
         char line[200];
         if (st[k].done) {

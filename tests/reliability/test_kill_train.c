@@ -18,7 +18,7 @@ static const char *tp(const char *name) { return gt_test_path(name); }
 /* The step in "resuming from step N" of the last output, or -1. */
 static long long resumed_from(const char *path) {
     size_t n = 0;
-    char *b = (char *)gt_test_read_all(path, &n);
+    char *b = gt_kill_text(path, &n);
     const char *s = b ? strstr(b, "resuming from step ") : NULL;
     long long v = -1;
     if (s) sscanf(s + 19, "%lld", &v);

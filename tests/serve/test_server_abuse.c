@@ -39,6 +39,7 @@ static pid_t lab_spawn(const char *out, const char *runs) {
     while (!gt_lab_port && gt_http_now() - t0 < 30) {
         size_t n = 0;
         unsigned char *b = gt_test_read_all(out, &n);
+        if (b) b[n] = 0; /* room for it is left */
         const char *url = b ? strstr((const char *)b, "gantry lab: http://127.0.0.1:") : NULL;
         if (url && strchr(url, '\n')) gt_lab_port = atoi(url + strlen("gantry lab: http://127.0.0.1:"));
         free(b);
