@@ -32,7 +32,7 @@ static bool lab_start(int port) {
     char *args[] = {"lab", "--port", ps, "--web", (char *)gt_lab_web, "--runs", g_runs, "--quiet", NULL};
     for (int attempt = 0; attempt < 50; attempt++) {
         unlink(g_lab_out);
-        g_lab = gt_cli_spawn(g_lab_out, args);
+        g_lab = gt_kill_spawn(g_lab_out, args);
         double t0 = gt_kill_now();
         while (gt_kill_now() - t0 < 30) {
             size_t n = 0;
@@ -64,7 +64,7 @@ static void train_start(bool resume) {
                      "--keep-ckpts", "1", "--sample-every", "50", "--log-every", "2", "--seed", "4", NULL};
     char *again[] = {"train", "--out", g_run, "--resume", NULL};
     unlink(g_train_out); /* never the last run's output */
-    g_train = gt_cli_spawn(g_train_out, resume ? again : first);
+    g_train = gt_kill_spawn(g_train_out, resume ? again : first);
 }
 
 static long long status_step(const char *data) {

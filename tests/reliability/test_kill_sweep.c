@@ -112,7 +112,7 @@ static void test_kill_sweep(void) {
         run_state st[4] = {0};
         if (!fresh) state_of(sweep, st);
         char *args[] = {SWEEP_ARGS(sweep), NULL};
-        pid_t pid = gt_cli_spawn(out, args);
+        pid_t pid = gt_kill_spawn(out, args);
         bool kill_it = kills < KILLS;
         if (kill_it) {
             gt_kill_sleep_ms(gt_kill_ms(20, 1500));

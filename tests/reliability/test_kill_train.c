@@ -64,7 +64,7 @@ static void test_kill_resume(void) {
         char *again[] = {"train", "--out", run, "--resume", NULL};
         /* no checkpoint yet (killed before the first one): the run starts again from scratch */
         bool resume = !fresh && access(last, F_OK) == 0;
-        pid_t pid = gt_cli_spawn(out, resume ? again : first);
+        pid_t pid = gt_kill_spawn(out, resume ? again : first);
         bool kill_it = kills < KILLS;
         if (kill_it) {
             gt_kill_sleep_ms(gt_kill_ms(20, 1200));

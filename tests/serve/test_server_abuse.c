@@ -10,7 +10,7 @@
  * within the hard limit; with a hard limit too low for 1,000 the test says so and uses fewer. */
 #include <sys/wait.h>
 
-#include "../cli/cli_util.h"
+#include "../reliability/kill_util.h"
 #include "abuse_drive.h"
 #include "lab_http.h"
 
@@ -33,7 +33,7 @@ static pid_t g_pid = -1;
 
 static pid_t lab_spawn(const char *out, const char *runs) {
     char *args[] = {"lab", "--port", "0", "--web", (char *)gt_lab_web_make(), "--runs", (char *)runs, "--quiet", NULL};
-    pid_t pid = gt_cli_spawn(out, args);
+    pid_t pid = gt_kill_spawn(out, args);
     gt_lab_port = 0;
     double t0 = gt_http_now();
     while (!gt_lab_port && gt_http_now() - t0 < 30) {
