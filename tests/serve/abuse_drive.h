@@ -2,7 +2,7 @@
  * 127.0.0.1:port) from one thread, shared by tests/serve/test_server_abuse.c and
  * bench/bench_abuse.c: at once, slow clients sending their request line a byte a second, idle
  * connections that never send, half-closed event streams (GET /api/runs/events then
- * shutdown(SHUT_WR)), bodies declared over the 1 MiB limit; then chunked bodies over it, one after
+ * shutdown(SHUT_WR)), bodies declared over the 1 MiB limit, small bodies sent a byte a second; then chunked bodies over it, one after
  * the other; all the while a normal client asks GET /api/options twice a second on a connection
  * of its own. Only plain POSIX and the libc: no test harness. */
 #ifndef GT_TEST_ABUSE_DRIVE_H
@@ -27,7 +27,7 @@ typedef struct {
     /* in */
     int port;
     pid_t pid;
-    int n_slow, n_idle, n_sse, n_big, n_chunked;
+    int n_slow, n_idle, n_sse, n_big, n_chunked, n_slow_body;
     double seconds; /* how long the slow clients and the normal client go on */
     bool reconnect; /* a slow or idle client cut off connects again (a sustained attack) */
     /* out */
@@ -35,6 +35,7 @@ typedef struct {
     int held_max;        /* of them, open at once (the most, sampled every tick) */
     int slow_cut;        /* slow and idle connections the server closed */
     int reconnects;      /* new connections of cut-off clients (reconnect) */
+    int body_cut;        /* slow bodies the server cut off */
     int sse_ok;          /* half-closed streams that got their first event */
     int sse_open_end;    /* ... and were still open at the end */
     int big_413, chunked_413;
@@ -156,12 +157,15 @@ static inline int gt_abuse_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-enum { GT_ABUSE_SLOW, GT_ABUSE_IDLE, GT_ABUSE_SSE, GT_ABUSE_BIG };
+enum { GT_ABUSE_SLOW, GT_ABUSE_IDLE, GT_ABUSE_SSE, GT_ABUSE_BIG, GT_ABUSE_SLOW_BODY };
+
+static const char gt_abuse_body_head[] = "POST /api/sessions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                         "application/json\r\nContent-Length: 1000\r\n\r\n";
 
 /* Runs the abuse; false with a->err when it could not be set up. The half-closed streams stay open
  * (a->fds) for the caller to stop the server with them; gt_abuse_close closes them. */
 static inline bool gt_abuse_run(gt_abuse *a) {
-    int total = a->n_slow + a->n_idle + a->n_sse + a->n_big;
+    int total = a->n_slow + a->n_idle + a->n_sse + a->n_big + a->n_slow_body;
     int *fd = malloc((size_t)total * sizeof *fd), *kind = malloc((size_t)total * sizeof *kind);
     size_t *sent = calloc((size_t)total, sizeof *sent);
     bool *closed = calloc((size_t)total, sizeof *closed), *sse_seen = calloc((size_t)total, sizeof *sse_seen);
@@ -180,7 +184,8 @@ static inline bool gt_abuse_run(gt_abuse *a) {
         kind[i] = i < a->n_slow ? GT_ABUSE_SLOW
                   : i < a->n_slow + a->n_idle ? GT_ABUSE_IDLE
                   : i < a->n_slow + a->n_idle + a->n_sse ? GT_ABUSE_SSE
-                                                          : GT_ABUSE_BIG;
+                  : i < a->n_slow + a->n_idle + a->n_sse + a->n_big ? GT_ABUSE_BIG
+                                                                     : GT_ABUSE_SLOW_BODY;
         fd[i] = gt_abuse_connect(a->port, 10);
         if (fd[i] < 0) {
             snprintf(a->err, sizeof a->err, "connection %d of %d: %s", i, total, strerror(errno));
@@ -190,6 +195,7 @@ static inline bool gt_abuse_run(gt_abuse *a) {
         }
         a->opened++;
         if (kind[i] == GT_ABUSE_SLOW) sent[i] = gt_abuse_send(fd[i], slow_req, 1) ? 1 : 0;
+        if (kind[i] == GT_ABUSE_SLOW_BODY) gt_abuse_send(fd[i], gt_abuse_body_head, strlen(gt_abuse_body_head));
         if (kind[i] == GT_ABUSE_SSE) {
             const char *req = "GET /api/runs/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
             gt_abuse_send(fd[i], req, strlen(req));
@@ -212,10 +218,14 @@ static inline bool gt_abuse_run(gt_abuse *a) {
             next_normal += 0.5;
         }
         if (now >= next_byte) { /* a byte a second from each slow client */
-            for (int i = 0; i < total; i++)
-                if (kind[i] == GT_ABUSE_SLOW && !closed[i] && sent[i] < slow_n &&
+            for (int i = 0; i < total; i++) {
+                if (closed[i]) continue;
+                if (kind[i] == GT_ABUSE_SLOW && sent[i] < slow_n &&
                     send(fd[i], slow_req + sent[i], 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
                     sent[i]++;
+                if (kind[i] == GT_ABUSE_SLOW_BODY && sent[i] < 1000 && send(fd[i], " ", 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+                    sent[i]++;
+            }
             next_byte += 1;
         }
         if (chunked_done < a->n_chunked) { /* a chunked body over the limit: 1 MiB + 64 KiB */
@@ -255,9 +265,10 @@ static inline bool gt_abuse_run(gt_abuse *a) {
                     fd[i] = -1;
                     closed[i] = true;
                 }
-            } else if (!closed[i] && (kind[i] == GT_ABUSE_SLOW || kind[i] == GT_ABUSE_IDLE) && gt_abuse_closed(fd[i])) {
+            } else if (!closed[i] && kind[i] != GT_ABUSE_SSE && kind[i] != GT_ABUSE_BIG && gt_abuse_closed(fd[i])) {
                 closed[i] = true;
-                a->slow_cut++;
+                if (kind[i] == GT_ABUSE_SLOW_BODY) a->body_cut++;
+                else a->slow_cut++;
                 if (a->reconnect) {
                     close(fd[i]);
                     fd[i] = gt_abuse_connect(a->port, 10);
@@ -265,6 +276,8 @@ static inline bool gt_abuse_run(gt_abuse *a) {
                         closed[i] = false;
                         a->reconnects++;
                         sent[i] = kind[i] == GT_ABUSE_SLOW && gt_abuse_send(fd[i], slow_req, 1) ? 1 : 0;
+                        if (kind[i] == GT_ABUSE_SLOW_BODY)
+                            gt_abuse_send(fd[i], gt_abuse_body_head, strlen(gt_abuse_body_head));
                     }
                 }
             }

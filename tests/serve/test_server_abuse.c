@@ -1,9 +1,11 @@
-/* `gantry lab` (a child process) under abuse on loopback, about 25 s: 1,000 connections at once
+/* `gantry lab` (a child process) under abuse on loopback, about 35 s: 1,000 connections at once
  * (700 clients sending their request line a byte a second, 100 that never send, 100 event
- * streams half-closed by the client, 100 bodies declared over the 1 MiB limit), then 10 chunked
+ * streams half-closed by the client, 80 bodies declared over the 1 MiB limit, 20 small bodies sent
+ * a byte a second after their headers), then 10 chunked
  * bodies over the limit; meanwhile a normal client's requests (GET /api/options twice a second on
  * a connection of its own) are every one answered. The slow and idle clients are cut off by the
- * header deadline (they would hold their threads forever otherwise), the half-closed streams keep
+ * header deadline, the slow bodies by the body deadline (they would hold their threads forever
+ * otherwise), the half-closed streams keep
  * streaming, every oversize body gets 413, the server's peak RSS (VmHWM) stays under a generous
  * bound, its connection threads go once their clients have, and SIGTERM with the streams still
  * open stops it: exit 0 (a 20 s guard against a hang, not a timing). The open-file limit is raised
@@ -63,13 +65,14 @@ static int stop_with(pid_t pid, int sig, double wait_s) {
 }
 
 static void test_abuse(void) {
-    int n_slow = 700, n_idle = 100, n_sse = 100, n_big = 100;
+    int n_slow = 700, n_idle = 100, n_sse = 100, n_big = 80, n_body = 20;
     long lim = gt_abuse_raise_nofile(4096);
     if (lim < 1000 + 200) { /* this process holds the clients' ends, the server their own */
         double k = (double)(lim - 200) / 1000.0;
         n_slow = (int)(n_slow * k), n_idle = (int)(n_idle * k), n_sse = (int)(n_sse * k), n_big = (int)(n_big * k);
+        n_body = (int)(n_body * k);
         printf("note: the open-file hard limit is %ld: %d connections instead of 1000\n", lim,
-               n_slow + n_idle + n_sse + n_big);
+               n_slow + n_idle + n_sse + n_big + n_body);
     }
     char out[1100], runs[1100];
     snprintf(out, sizeof out, "%s/lab_out.txt", gt_test_tmpdir());
@@ -81,20 +84,21 @@ static void test_abuse(void) {
     gt_http_sleep(0.3);
     long threads0 = gt_abuse_status(g_pid, "Threads"), rss0 = gt_abuse_status(g_pid, "VmRSS");
     gt_abuse a = {.port = gt_lab_port, .pid = g_pid, .n_slow = n_slow, .n_idle = n_idle, .n_sse = n_sse,
-                  .n_big = n_big, .n_chunked = 10, .seconds = 16};
+                  .n_big = n_big, .n_chunked = 10, .n_slow_body = n_body, .seconds = 33};
     bool ran = gt_abuse_run(&a);
     CHECK_MSG(ran, "the abuse could not be set up: %s", a.err);
-    int total = n_slow + n_idle + n_sse + n_big;
+    int total = n_slow + n_idle + n_sse + n_big + n_body;
     printf("%d connections opened, %d held at once (server threads at most %d); normal requests %d/%d answered "
-           "(median %.3f s, max %.3f s); slow/idle cut off %d/%d; half-closed streams %d/%d got events, %d still "
+           "(median %.3f s, max %.3f s); slow/idle cut off %d/%d; slow bodies cut off %d/%d; half-closed streams %d/%d got events, %d still "
            "open; 413: %d/%d declared, %d/%d chunked; server RSS %ld kB at rest, VmHWM %ld kB\n",
            a.opened, a.held_max, a.threads_max, a.normal_ok, a.normal_sent, a.lat_med, a.lat_max, a.slow_cut,
-           n_slow + n_idle, a.sse_ok, n_sse, a.sse_open_end, a.big_413, n_big, a.chunked_413, 10, rss0, a.vmhwm_kb);
-    CHECK_MSG(a.opened == total && a.held_max >= n_slow + n_idle + n_sse, "held %d of %d at once", a.held_max, total);
+           n_slow + n_idle, a.body_cut, n_body, a.sse_ok, n_sse, a.sse_open_end, a.big_413, n_big, a.chunked_413, 10, rss0, a.vmhwm_kb);
+    CHECK_MSG(a.opened == total && a.held_max >= n_slow + n_idle + n_sse + n_body, "held %d of %d at once", a.held_max, total);
     CHECK_MSG(a.normal_sent >= 20 && a.normal_ok == a.normal_sent, "normal requests: %d of %d answered",
               a.normal_ok, a.normal_sent);
     CHECK_MSG(a.slow_cut == n_slow + n_idle, "only %d of %d slow or idle connections were cut off", a.slow_cut,
               n_slow + n_idle);
+    CHECK_MSG(a.body_cut == n_body, "only %d of %d slow bodies were cut off", a.body_cut, n_body);
     CHECK_MSG(a.sse_ok == n_sse && a.sse_open_end == n_sse, "half-closed streams: %d got events, %d still open of %d",
               a.sse_ok, a.sse_open_end, n_sse);
     CHECK_MSG(a.big_413 == n_big && a.chunked_413 == 10, "413: %d of %d declared, %d of 10 chunked", a.big_413, n_big,
