@@ -423,6 +423,10 @@ gt_status gt_train_eval(gt_trainer *t, gt_train_eval_result *r);
 void gt_train_eval_free(gt_trainer *t); /* by gt_trainer_free */
 /* The run folder's last checkpoint path into buf. */
 const char *gt_train_last_ckpt(const gt_train_config *c, char *buf, size_t n);
+/* Tidies a run folder left by a killed run before it is resumed: removes the temporary files of
+ * writers that are gone (*removed: how many) and, when the newest checkpoints/step_N is newer than
+ * last.safetensors (killed between the two), points last at it (*relinked: N, else -1). */
+gt_status gt_train_recover(const char *out, int *removed, long long *relinked);
 
 /* --- sampling from a checkpoint ------------------------------------------------ */
 /* Reads the config saved in a checkpoint (metadata "config"), builds G and loads

@@ -119,7 +119,19 @@ struct gt_lab_server {
     bool worker_started;
     char options_json[2048];
     struct gt__runs *runs; /* the runs dashboard (runs*.c, explore.c), or NULL */
+    struct gt__guard *guard; /* the connections' deadlines (guard.c) */
 };
+
+/* guard.c: deadlines for a request's headers and body (a slow client loses its connection) */
+typedef struct gt__guard gt__guard;
+enum { GT__PHASE_HEAD, GT__PHASE_BODY, GT__PHASE_ANSWER };
+gt_status gt__guard_start(gt_lab_server *S);
+void gt__guard_stop(gt_lab_server *S); /* after the daemon has stopped */
+struct MHD_Connection;
+void gt__guard_phase(gt_lab_server *S, struct MHD_Connection *c, int phase);
+#ifdef MHD_VERSION
+void gt__guard_notify(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code);
+#endif
 
 double gt__now(void); /* monotonic seconds */
 void gt__cond_init(pthread_cond_t *cv); /* on the monotonic clock */

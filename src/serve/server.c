@@ -1,7 +1,10 @@
 /* The lab server (gantry/serve.h): the listening socket, libmicrohttpd (a thread per connection),
  * request bodies (at most 1 MiB: a larger declared length gets 413 before any of it is read, a
  * larger chunked one 413 at its end, nothing of it kept),
- * the URL decoding, the routing to the API (api.c) and the static files (static.c), and the answers. */
+ * the URL decoding, the routing to the API (api.c) and the static files (static.c), and the answers.
+ * Under abuse (docs/reliability_kill.md): as many connections as the open-file limit allows (up to
+ * GT__MAX_CONN; one remote address at most 3/4 of them), deadlines for a request's headers and body
+ * (guard.c: a client sending a byte a second is cut off), small connection threads. */
 #define _DEFAULT_SOURCE /* realpath, strcasecmp, NI_* */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,6 +136,7 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
         r = calloc(1, sizeof *r);
         if (!r) return MHD_NO;
         *ctx = r;
+        gt__guard_phase(S, c, GT__PHASE_BODY);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end = NULL;
@@ -139,6 +144,7 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
             unsigned long long len = strtoull(cl, &end, 10);
             if (errno || end == cl || len > GT_LAB_SERVER_MAX_BODY) {
                 r->too_big = r->replied = true;
+                gt__guard_phase(S, c, GT__PHASE_ANSWER);
                 return (enum MHD_Result)gt__too_big(c);
             }
         }
@@ -160,6 +166,7 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->replied) return MHD_YES;
+    gt__guard_phase(S, c, GT__PHASE_ANSWER); /* the whole request is in: no deadline while answering */
     if (r->too_big) return (enum MHD_Result)gt__too_big(c);
     if (!r->body && !gt__body_add(r, "", 0)) return MHD_NO;
     (void)version;
@@ -169,6 +176,7 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
 }
 
 static void gt__completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode code) {
+    gt__guard_phase(cls, c, GT__PHASE_HEAD); /* a kept-alive connection: the next request's headers */
     gt__req *r = *ctx;
     if (r) {
         free(r->body);
@@ -232,7 +240,7 @@ static gt_status gt__listen(const char *host, int port, int *fd_out, int *family
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
             err = errno;
             close(fd);
             fd = -1;
@@ -256,6 +264,19 @@ static int gt__bound_port(int fd) {
     if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
     if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
     return -1;
+}
+
+/* Connections: what the open-file limit leaves after GT__FD_RESERVE descriptors for the files the
+ * handlers read, at most GT__MAX_CONN; a thread each with a GT__STACK stack. */
+#define GT__MAX_CONN 4096
+#define GT__FD_RESERVE 64
+#define GT__STACK ((size_t)2 << 20)
+
+static unsigned gt__conn_limit(void) {
+    struct rlimit rl;
+    rlim_t n = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (n == RLIM_INFINITY || n > GT__MAX_CONN + GT__FD_RESERVE) n = GT__MAX_CONN + GT__FD_RESERVE;
+    return n > GT__FD_RESERVE + 16 ? (unsigned)(n - GT__FD_RESERVE) : 16u;
 }
 
 gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) {
@@ -294,6 +315,7 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
     }
     S->port = gt__bound_port(fd);
     st = gt__worker_start(S);
+    if (st == GT_OK && (st = gt__guard_start(S)) != GT_OK) gt__worker_stop(S);
     if (st != GT_OK) {
         close(fd);
         gt__runs_server_stop(S, false);
@@ -304,12 +326,16 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     if (!S->quiet) flags |= MHD_USE_ERROR_LOG;
+    unsigned limit = gt__conn_limit();
     S->mhd = MHD_start_daemon(flags, 0, NULL, NULL, gt__access, S, MHD_OPTION_EXTERNAL_LOGGER, gt__mhd_log, S,
-                              MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 256u,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_NOTIFY_COMPLETED, gt__completed, S,
-                              MHD_OPTION_UNESCAPE_CALLBACK, gt__unescape, S, MHD_OPTION_END);
+                              MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, limit,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, limit / 4 * 3, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+                              MHD_OPTION_THREAD_STACK_SIZE, GT__STACK, MHD_OPTION_NOTIFY_CONNECTION, gt__guard_notify,
+                              S, MHD_OPTION_NOTIFY_COMPLETED, gt__completed, S, MHD_OPTION_UNESCAPE_CALLBACK,
+                              gt__unescape, S, MHD_OPTION_END);
     if (!S->mhd) {
         close(fd);
+        gt__guard_stop(S);
         gt__worker_stop(S);
         gt__runs_server_stop(S, false);
         free(S->web_dir);
@@ -336,6 +362,7 @@ void gt_lab_server_stop(gt_lab_server *S) {
     pthread_mutex_unlock(&S->mu);
     gt__runs_server_stop(S, true); /* the runs' streams too */
     if (S->mhd) MHD_stop_daemon(S->mhd); /* joins the connection threads; closes the listening socket */
+    gt__guard_stop(S);
     gt__worker_stop(S);
     gt__runs_server_stop(S, false);
     gt__anycost_stop(S); /* the anycost editors and their engine thread */

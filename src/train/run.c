@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -138,10 +140,101 @@ static gt_status gt__write_grid(gt_trainer *t, bool periodic, const gt_train_hoo
     return st;
 }
 
+/* A temporary name left in a run folder by a writer that is gone (killed mid-write):
+ * ".<name>.tmp.<pid>.<x>" (gt_atomic_*) or ".last.safetensors.link.<pid>" (gt__checkpoint). */
+static bool gt__stale_tmp(const char *nm) {
+    if (nm[0] != '.') return false;
+    const char *p = NULL, *q;
+    for (q = nm + 1; (q = strstr(q, ".tmp.")); q++) p = q + 5;
+    for (q = nm + 1; !p && (q = strstr(q, ".link.")); q++) p = q + 6;
+    if (!p) return false;
+    char *end = NULL;
+    long pid = strtol(p, &end, 10);
+    if (pid <= 0 || end == p || (*end != '.' && *end != 0)) return false;
+    return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static int gt__remove_stale(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!gt__stale_tmp(e->d_name)) continue;
+        char p[GT_PATH_MAX + 320];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        n += unlink(p) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static int gt__remove_stale_all(const char *out) {
+    char p[GT_PATH_MAX + 32];
+    int n = gt__remove_stale(out);
+    snprintf(p, sizeof p, "%s/checkpoints", out);
+    n += gt__remove_stale(p);
+    snprintf(p, sizeof p, "%s/samples", out);
+    return n + gt__remove_stale(p);
+}
+
+/* A checkpoint's train.step, or -1 when it cannot be read. */
+static long long gt__ckpt_step(const char *path) {
+    gt_safetensors s;
+    gt_st_init(&s);
+    long long step = -1;
+    if (access(path, F_OK) == 0 && gt_st_load(&s, path) == GT_OK) {
+        const gt_st_tensor *ts = gt_st_find(&s, "train.step");
+        uint64_t v = 0;
+        if (ts && ts->dtype == GT_ST_U64 && ts->numel == 1) memcpy(&v, ts->data, sizeof v), step = (long long)v;
+    }
+    gt_st_free(&s);
+    return step;
+}
+
+gt_status gt_train_recover(const char *out, int *removed, long long *relinked) {
+    if (removed) *removed = 0;
+    if (relinked) *relinked = -1;
+    if (!out || !out[0]) return gt_set_error(GT_ERR_ARG, "gt_train_recover: no run folder");
+    int n = gt__remove_stale_all(out);
+    if (removed) *removed = n;
+    /* the newest checkpoints/step_N: complete when present (saved atomically) */
+    char dir[GT_PATH_MAX + 32], step[GT_PATH_MAX + 64], last[GT_PATH_MAX + 64], tmp[GT_PATH_MAX + 96];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out);
+    DIR *d = opendir(dir);
+    if (!d) return GT_OK;
+    unsigned long long newest = 0;
+    bool any = false;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        unsigned long long v;
+        char tail[32];
+        if (sscanf(e->d_name, "step_%llu.%31s", &v, tail) == 2 && !strcmp(tail, "safetensors") && (!any || v > newest))
+            newest = v, any = true;
+    }
+    closedir(d);
+    if (!any) return GT_OK;
+    snprintf(step, sizeof step, "%s/step_%06llu.safetensors", dir, newest);
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    long long at = gt__ckpt_step(last);
+    if (at >= (long long)newest || gt__ckpt_step(step) != (long long)newest) return GT_OK;
+    /* killed between saving step_N and pointing last at it: point it now (as gt__checkpoint) */
+    snprintf(tmp, sizeof tmp, "%s/.last.safetensors.link.%d", out, (int)getpid());
+    unlink(tmp);
+    if (link(step, tmp) != 0 || rename(tmp, last) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return gt_set_error(GT_ERR_IO, "cannot point %s at %s: %s", last, step, strerror(err));
+    }
+    if (relinked) *relinked = (long long)newest;
+    return GT_OK;
+}
+
 static gt_status gt__prepare_folder(gt_trainer *t) {
     const gt_train_config *c = &t->cfg;
     char p[GT_PATH_MAX + 64];
     gt_status st = gt__mkdirs(c->out);
+    if (st == GT_OK) gt__remove_stale_all(c->out); /* temporary files of a killed earlier run */
     snprintf(p, sizeof p, "%s/samples", c->out);
     if (st == GT_OK) st = gt__mkdirs(p);
     snprintf(p, sizeof p, "%s/checkpoints", c->out);

@@ -505,6 +505,8 @@ static gt_status gt__sw_run_one(const gt_sweep_spec *s, const gt_sweep_plan *p, 
             fid[b] = have[b] ? rec[b] : NAN;
         }
     }
+    /* a killed sweep's run folder: its temporary files go, last follows the newest checkpoint */
+    if (gt__sw_exists(r->cfg.out) && (st = gt_train_recover(r->cfg.out, NULL, NULL)) != GT_OK) return st;
     gt_trainer t;
     double t0 = gt__sw_now();
     st = gt_trainer_init(&t, &r->cfg, NULL);
