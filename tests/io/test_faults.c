@@ -1,5 +1,5 @@
 /* Injected file faults (gt_fault_set, GANTRY_FAULT): for a checkpoint save, a
- * FID statistics cache write and a C export, the writes, fsyncs and renames
+ * FID statistics cache write, a C export and a PNG sample grid, the writes, fsyncs and renames
  * of one save are counted with the hook, then each k-th one of each kind is
  * made to fail in turn (ENOSPC and EIO). Every time: the save fails with a
  * message naming the file and the error's text, the previous file is still
@@ -10,6 +10,7 @@
 
 #include "../common/harness.h"
 #include "gantry/compress.h"
+#include "gantry/image.h"
 #include "gantry/metrics.h"
 
 /* --- helpers ------------------------------------------------------------------ */
@@ -260,6 +261,39 @@ static void test_export(void) {
     gt_prog_free(&x.p[1]);
 }
 
+/* --- a sample grid (gt_save_grid: a PNG, what training writes to samples/) ----- */
+typedef struct {
+    gt_tensor *x[2]; /* versions 1 and 2: (4, 1, 6, 6) images */
+    char path[1024];
+} grid_ctx;
+
+static gt_status grid_save(void *ctx, int version) {
+    grid_ctx *g = ctx;
+    return gt_save_grid(g->path, g->x[version - 1], 2, 1);
+}
+
+static bool grid_loads_v1(void *ctx) {
+    grid_ctx *g = ctx;
+    gt_image got = {0}, want = {0};
+    bool ok = gt_image_load(g->path, &got) == GT_OK && gt_make_grid(g->x[0], 2, 1, &want) == GT_OK &&
+              got.w == want.w && got.h == want.h && got.c == want.c &&
+              memcmp(got.data, want.data, (size_t)(got.w * got.h * got.c)) == 0;
+    gt_image_free(&got);
+    gt_image_free(&want);
+    return ok;
+}
+
+static void test_grid(void) {
+    grid_ctx g;
+    for (int v = 0; v < 2; v++) g.x[v] = gt_test_uniform(40 + (uint64_t)v, 4, (const int64_t[]){4, 1, 6, 6}, -1, 1);
+    const char *dir = subdir("grid");
+    snprintf(g.path, sizeof g.path, "%s/last.png", dir);
+    target t = {"grid", dir, "last.png", grid_save, grid_loads_v1, &g};
+    int n = sweep(&t);
+    printf("grid: %d injected faults\n", n);
+    CHECK(n >= 3);
+}
+
 /* --- the hook itself ------------------------------------------------------------ */
 static void test_hook(void) {
     const char *dir = subdir("hook");
@@ -292,5 +326,6 @@ int main(void) {
     RUN(test_checkpoint);
     RUN(test_stats_cache);
     RUN(test_export);
+    RUN(test_grid);
     return gt_test_finish();
 }
