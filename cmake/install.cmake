@@ -72,8 +72,8 @@ endforeach()
 # libmicrohttpd (src/serve) by name, not in Requires: its `pkg-config --static` list asks for
 # gnutls's static dependencies, which linking the shared libmicrohttpd does not need
 string(APPEND GT_PC_LIBS_PRIVATE " -lmicrohttpd ${OpenMP_C_FLAGS} -lm")
-if(GANTRY_SANITIZE) # the library calls the AddressSanitizer runtime
-  string(APPEND GT_PC_LIBS_PRIVATE " -fsanitize=address")
+if(GANTRY_SANITIZE) # the library calls the AddressSanitizer and UndefinedBehaviorSanitizer runtimes
+  string(APPEND GT_PC_LIBS_PRIVATE " -fsanitize=address,undefined")
 endif()
 string(STRIP "${GT_PC_LIBS_PRIVATE}" GT_PC_LIBS_PRIVATE)
 configure_file(${CMAKE_SOURCE_DIR}/cmake/gantry.pc.in ${CMAKE_BINARY_DIR}/gantry.pc @ONLY)

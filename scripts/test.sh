@@ -2,9 +2,9 @@
 # Set up, build and run every test (on this project's 2-core machine about
 # 10 minutes the first time, packages included; see the README's Testing).
 #   1. the quick pass, `ctest -LE slow`: every unit, parity (PyTorch / NumPy),
-#      CLI and install test, then leaks/lsan_unit_tests: the op, autograd, nn,
-#      optim, io, data and metrics tests again in a second tree built with
-#      AddressSanitizer + LeakSanitizer;
+#      CLI, install and browser test, then sanitize/asan_ubsan_suite: the same
+#      quick suite again in a second tree (build-san) built with
+#      AddressSanitizer (+ leak detection) + UndefinedBehaviorSanitizer;
 #   2. the slow pass, `ctest -L slow` (end-to-end trainings), stopped after
 #      GANTRY_SLOW_BUDGET seconds (default 900; 0 skips it).
 # Extra arguments go to both ctest calls (e.g. -R io/). Each pass ends with
@@ -13,9 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
-cmake -S . -B build-lsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_SANITIZE=ON >/dev/null
-cmake --build build-lsan -j"$jobs" >/dev/null
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGANTRY_LSAN_BUILD="$PWD/build-lsan" >/dev/null
+cmake -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_SANITIZE=ON >/dev/null
+cmake --build build-san -j"$jobs" >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGANTRY_SAN_BUILD="$PWD/build-san" >/dev/null
 cmake --build build -j"$jobs"
 cd build
 rc=0

@@ -90,6 +90,32 @@ gt_status gt_check_writable(const char *path);
  * max_bytes (0 = no limit) are refused with GT_ERR_FORMAT. */
 gt_status gt_read_file(const char *path, void **buf, size_t *n, size_t max_bytes);
 
+/* rename(from, to) and an fsync of to's folder (through the fault hook
+ * below); a message naming both paths and the error on failure. */
+gt_status gt_rename_durable(const char *from, const char *to);
+
+/* =========================================================================
+ * Testing hook: injected file faults. The k-th (1-based) write
+ * (gt_atomic_write), fsync (of the temporary, in gt_atomic_commit) or rename
+ * (gt_atomic_commit, gt_rename_durable) counted after arming fails with errno
+ * err, once; the file layer then behaves as for a real failure (message,
+ * temporary removed, old file untouched). path_part (NULL = any) restricts
+ * counting to final paths containing it. The environment variable
+ *   GANTRY_FAULT="write:3:ENOSPC"   (or "fsync:1:EIO", "rename:2:EIO:last.safetensors")
+ * entries "op:k:ERRNO[:path-part]" separated by commas, ERRNO a name (ENOSPC,
+ * EIO, EDQUOT, EFBIG, EROFS, EACCES, EPERM, ...) or a number, arms the same
+ * in any gantry program, read at its first file operation. Arm before
+ * starting threads that write.
+ * ========================================================================= */
+typedef enum { GT_FAULT_WRITE, GT_FAULT_FSYNC, GT_FAULT_RENAME, GT_FAULT_OP_COUNT } gt_fault_op;
+/* Arms op (k <= 0 disarms it) and restarts its counter at 0. */
+void gt_fault_set(gt_fault_op op, long k, int err, const char *path_part);
+/* Disarms every op and sets the counters to 0. */
+void gt_fault_reset(void);
+/* How many ops of this kind were counted since it was armed / reset. */
+long gt_fault_count(gt_fault_op op);
+const char *gt_fault_op_name(gt_fault_op op); /* "write", "fsync", "rename" */
+
 /* =========================================================================
  * safetensors (https://github.com/huggingface/safetensors)
  *   8 bytes: N, little-endian u64 = header length

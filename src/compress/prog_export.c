@@ -565,16 +565,20 @@ gt_status gt_prog_export_c(const gt_prog *p, const char *path, const gt_export_o
         free(fused), free(swap);
         return gt_set_error(GT_ERR_OOM, "gt_prog_export_c: out of memory");
     }
-    gt_atomic_file a;
-    gt_status st = gt_atomic_open(&a, path);
+    /* the source is composed in memory, then written in one atomic write (so a failing disk is seen, with the
+     * file's name, by the file layer, and the old file stays whole) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    gt_status st = mem ? GT_OK : gt_set_error(GT_ERR_OOM, "export: out of memory composing '%s'", path);
     if (st == GT_OK) {
-        st = gt__emit(a.f, p, fn, int8, fused, swap);
-        if (st != GT_OK) gt_atomic_abort(&a);
-        else {
-            if (ferror(a.f)) a.failed = true;
-            st = gt_atomic_commit(&a);
-        }
+        st = gt__emit(mem, p, fn, int8, fused, swap);
+        bool bad = ferror(mem) != 0;
+        if (fclose(mem) != 0 || bad || !text)
+            if (st == GT_OK) st = gt_set_error(GT_ERR_OOM, "export: out of memory composing '%s'", path);
     }
+    if (st == GT_OK) st = gt_write_file_atomic(path, text, len);
+    free(text);
     free(fused), free(swap);
     return st;
 }

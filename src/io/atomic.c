@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "gantry/io.h"
+#include "io_internal.h"
 
 /* dir ("." when path has no slash) and base of path; both malloc'd. */
 static gt_status gt__split_path(const char *path, char **dir, char **base) {
@@ -54,6 +55,19 @@ static void gt__remove_stale(const char *dir, const char *base) {
         free(full);
     }
     closedir(d);
+}
+
+/* A rename to path is durable once path's directory is on disk. */
+void gt__fsync_dir(const char *path) {
+    char *dir, *base;
+    if (gt__split_path(path, &dir, &base) != GT_OK) return;
+    int dfd = open(dir, O_RDONLY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    free(dir);
+    free(base);
 }
 
 gt_status gt_atomic_open(gt_atomic_file *a, const char *path) {
@@ -102,9 +116,11 @@ gt_status gt_atomic_open(gt_atomic_file *a, const char *path) {
 
 gt_status gt_atomic_write(gt_atomic_file *a, const void *buf, size_t n) {
     if (!a || !a->f) return gt_set_error(GT_ERR_STATE, "gt_atomic_write: the file is not open");
-    if (n && fwrite(buf, 1, n, a->f) != n) {
+    int err = gt__fault_hit(GT_FAULT_WRITE, a->path);
+    if (!err && n && fwrite(buf, 1, n, a->f) != n) err = errno;
+    if (err) {
         a->failed = true;
-        return gt_set_error(GT_ERR_IO, "cannot write '%s' (temporary '%s'): %s", a->path, a->tmp, strerror(errno));
+        return gt_set_error(GT_ERR_IO, "cannot write '%s' (temporary '%s'): %s", a->path, a->tmp, strerror(err));
     }
     return GT_OK;
 }
@@ -131,17 +147,19 @@ gt_status gt_atomic_commit(gt_atomic_file *a) {
     }
     const char *what = NULL;
     int err = 0;
-    if (fflush(a->f) != 0) what = "flush";
-    else if (fsync(fileno(a->f)) != 0) what = "fsync";
-    if (what) err = errno;
+    if (fflush(a->f) != 0) what = "flush", err = errno;
+    else if ((err = gt__fault_hit(GT_FAULT_FSYNC, a->path)) != 0 || fsync(fileno(a->f)) != 0) {
+        what = "fsync";
+        if (!err) err = errno;
+    }
     if (fclose(a->f) != 0 && !what) {
         what = "close";
         err = errno;
     }
     a->f = NULL;
-    if (!what && rename(a->tmp, a->path) != 0) {
+    if (!what && ((err = gt__fault_hit(GT_FAULT_RENAME, a->path)) != 0 || rename(a->tmp, a->path) != 0)) {
         what = "rename";
-        err = errno;
+        if (!err) err = errno;
     }
     if (what) {
         gt_status st = gt_set_error(GT_ERR_IO, "cannot write '%s' (%s of the temporary '%s' failed: %s)", a->path,
@@ -149,17 +167,7 @@ gt_status gt_atomic_commit(gt_atomic_file *a) {
         gt_atomic_abort(a);
         return st;
     }
-    /* the rename is durable once the directory is on disk */
-    char *dir, *base;
-    if (gt__split_path(a->path, &dir, &base) == GT_OK) {
-        int dfd = open(dir, O_RDONLY);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-        free(dir);
-        free(base);
-    }
+    gt__fsync_dir(a->path);
     gt__release(a);
     return GT_OK;
 }

@@ -8,6 +8,12 @@
 
 #include "gantry/io.h"
 
+/* The fault-injection hook (fault.c): counts one op on path and returns the
+ * errno to fail it with, or 0. */
+int gt__fault_hit(gt_fault_op op, const char *path);
+/* fsync of the folder holding path (after a rename into it); errors ignored. */
+void gt__fsync_dir(const char *path);
+
 /* A growing byte buffer; after an allocation failure oom is set and further
  * appends do nothing. */
 typedef struct {

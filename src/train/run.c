@@ -108,11 +108,12 @@ static gt_status gt__checkpoint(gt_trainer *t, bool periodic, const gt_train_hoo
         if (h && h->wrote) h->wrote("checkpoint", step, h->user);
         snprintf(tmp, sizeof tmp, "%s/.last.safetensors.link.%d", c->out, (int)getpid());
         unlink(tmp);
-        if (link(step, tmp) == 0 && rename(tmp, last) == 0) {
-            gt__prune(dir, c->keep_ckpts);
-            return GT_OK;
+        if (link(step, tmp) == 0) { /* else (no hard links here) last is written in full below */
+            st = gt_rename_durable(tmp, last);
+            if (st != GT_OK) unlink(tmp); /* a failed rename is an I/O error: reported, not papered over */
+            else gt__prune(dir, c->keep_ckpts);
+            return st;
         }
-        unlink(tmp);
         gt__prune(dir, c->keep_ckpts);
     }
     st = gt_trainer_save(t, last);

@@ -30,7 +30,7 @@ static inline bool gt_test_write_idx(const char *path, int n) {
     return fclose(f) == 0 && ok;
 }
 
-/* Whole file into a malloc'd buffer (*n bytes), or NULL. */
+/* Whole file into a malloc'd buffer (*n bytes and a NUL after them), or NULL. */
 static inline unsigned char *gt_test_read_all(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -42,6 +42,7 @@ static inline unsigned char *gt_test_read_all(const char *path, size_t *n) {
         free(b);
         b = NULL;
     }
+    if (b) b[sz] = 0; /* callers read text files as strings */
     fclose(f);
     if (b) *n = (size_t)sz;
     return b;
