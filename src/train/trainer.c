@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gantry/ddp.h"
 #include "gantry/train.h"
 #include "gantry/translate.h"
 
@@ -135,6 +136,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
 
 void gt_trainer_free(gt_trainer *t) {
     if (!t) return;
+    gt_ddp_free(t);
     if (t->scheme && t->scheme->free) t->scheme->free(t);
     gt_train_eval_free(t);
     gt_augment_free(t->aug);
@@ -310,17 +312,22 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     /* what D sees: the augmented reals and fakes (independent draws); the penalties below too */
     real = gt__aug(t, real), fake = gt__aug(t, fake);
     if (!real || !fake) return gt_last_status();
+    /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
+    bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
+    int last_reg = -1; /* data-parallel: only the last backward before the optimizer step starts allreduces */
+    for (int k = 0; k < GT_REG_COUNT; k++) last_reg = reg_now && gt__reg_weight(c, k) > 0 ? k : last_reg;
     if (gt_loss_def_get(c->loss)->d_pair || gt_train_uses_consistency(c)) {
+        if (last_reg < 0) gt__ddp_arm(t, &t->D.P);
         if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, z, &loss, s);
     } else {
         if (st == GT_OK) st = gt__d_term(t, real, ry, NULL, true, &loss, &s->d_real);
+        if (last_reg < 0) gt__ddp_arm(t, &t->D.P);
         if (st == GT_OK) st = gt__d_term(t, fake, fy, z, false, &loss, &s->d_fake);
     }
-    /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
-    bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
     for (int k = 0; k < GT_REG_COUNT && st == GT_OK; k++) {
         double w = gt__reg_weight(c, k) * gt_reg_def_get((gt_reg_kind)k)->scale * (c->reg_every > 0 ? c->reg_every : 1);
         if (!(w > 0) || !reg_now) continue;
+        if (k == last_reg) gt__ddp_arm(t, &t->D.P);
         int m = gt_scope_begin();
         gt_tensor *pen = gt_reg_penalty_y((gt_reg_kind)k, &t->D, real, fake, gt_reg_def_get(k)->on_fake ? fy : ry, &t->rng);
         st = pen ? gt_backward(gt_mul_scalar(pen, (float)w)) : gt_last_status();
@@ -335,6 +342,7 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
         s->loss_state = k;
         s->loss_measure = def->measure ? def->measure(s->d_real, s->d_fake) : 0;
     }
+    if (st == GT_OK) st = gt__ddp_reduce(t, &t->D.P); /* data-parallel: the ranks' average */
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && c->clip > 0) gt__clip_d(t);
     s->loss_d = loss;
@@ -365,10 +373,12 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
         if (v) s->zcr_gen = gt_item(v);
         loss = v ? gt_sub(loss, gt_mul_scalar(v, (float)t->cfg.zcr_gen)) : NULL;
     }
+    gt__ddp_arm(t, &t->G.P);
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
+    if (st == GT_OK) st = gt__ddp_reduce(t, &t->G.P);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
     return st;
 }
@@ -464,6 +474,7 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
 gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: trainer not initialised");
     if (!t->batcher) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: no dataset (config.data is empty)");
+    if (t->ddp) return gt__ddp_step(t, stats); /* data-parallel: this rank's shard (src/train/ddp.c) */
     enum { GT__MAX_CRITIC = 64 };
     gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
     const int K = t->cfg.model.n_classes; /* conditional: the reals' labels, and random classes for the fakes */
