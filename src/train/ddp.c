@@ -33,7 +33,8 @@ typedef struct {
     gt__net g, d;
     gt__net *armed;
     int rank, size;
-    int64_t die_at, fail_at; /* test hooks (GANTRY_TEST_DIE_AT_STEP, GANTRY_TEST_FAIL_AT_STEP), -1: none */
+    int64_t die_at, fail_at; /* test hooks: during step S (1-based) on rank GANTRY_TEST_RANK (1), SIGKILL
+                                (GANTRY_TEST_DIE_AT_STEP) or an error (GANTRY_TEST_FAIL_AT_STEP); -1: none */
     gt_status err;           /* the first error in the hook */
     char errmsg[512];
     int polls;
@@ -450,14 +451,14 @@ gt_status gt__ddp_step(gt_trainer *t, gt_step_stats *stats) {
     gt__ddp *d = gt__of(t);
     if (!d) return gt_set_error(GT_ERR_STATE, "gt__ddp_step: not a data-parallel trainer");
     const unsigned long long at = (unsigned long long)t->step + 1;
-    if (d->die_at >= 0 && t->step == (uint64_t)d->die_at) { /* test hook: this rank dies mid-run */
+    if (d->die_at >= 0 && at == (unsigned long long)d->die_at) { /* test hook: this rank dies mid-run */
         fprintf(stderr, "gantry train: rank %d: step %llu: GANTRY_TEST_DIE_AT_STEP: killing this process\n", d->rank,
                 at);
         fflush(stderr);
         raise(SIGKILL);
     }
     int m = gt_scope_begin();
-    gt_status st = d->fail_at >= 0 && t->step == (uint64_t)d->fail_at
+    gt_status st = d->fail_at >= 0 && at == (unsigned long long)d->fail_at
                        ? gt_set_error(GT_ERR_IO, "GANTRY_TEST_FAIL_AT_STEP: a simulated failure")
                        : gt__step(t, d, stats);
     gt_scope_end(m);
