@@ -67,7 +67,7 @@ static void test_per_rank_bn_identical_ranks(void) {
     /* per-rank statistics are not the whole batch's: not the one-process run (the test can tell) */
     CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "5", "--out", gt_test_path("perrank1"), TINY);
     double w = 0;
-    gt_dist_ckpt_close(ckpt("perrank1"), ckpt("perrank"), 1e-5, &w);
+    gt_dist_ckpt_close(ckpt("perrank1"), ckpt("perrank"), 1e30, &w); /* only the difference */
     CHECK_MSG(w > 1e-4, "per-rank batch norm gave the one-process weights (worst %.2g)", w);
 }
 
