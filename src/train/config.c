@@ -280,7 +280,9 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     }
     /* every key must be one the config has (one that gt_train_config_to_json writes): a misspelt
        key is a mistake, not a default */
-    char *mine = gt_train_config_to_json(c);
+    gt_train_config all = *c; /* with the keys written only when not the default (data parallelism's) */
+    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 1;
+    char *mine = gt_train_config_to_json(&all);
     cJSON *known = mine ? cJSON_Parse(mine) : NULL;
     free(mine);
     if (!known) {

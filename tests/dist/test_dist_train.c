@@ -87,7 +87,7 @@ static void test_refusals(void) {
 
 int main(void) {
     if (!gt_dist_ready()) return gt_test_finish();
-    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("tiny.idx"));
+    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("tiny-images-idx3-ubyte"));
     CHECK(gt_test_write_idx(g_idx, 64));
     RUN(test_two_ranks_equal_one_process);
     RUN(test_buckets_equal_blocking);
