@@ -23,8 +23,8 @@ extern "C" {
 
 /* Joins t to the job's ranks, after gt_trainer_init (and gt_trainer_load for a resume), on every
  * rank: refuses what data parallelism does not support (a batch not divisible by the ranks, a family
- * with its own scheme, augmentation, the regularizers that read batch statistics or draw per-sample
- * noise: each with a message), checks that every rank has the same config and data (hashes
+ * with its own scheme, augmentation, consistency regularization, DRAGAN, LeCam, EBGAN and BEGAN: each
+ * with a message), checks that every rank has the same config and data (hashes
  * allgathered; the ranks that differ are named) and the same weights (a checksum), shards the batcher,
  * sets threads per rank when cfg.threads is 0 (max(1, cores / ranks on this machine)), and clears
  * cfg.out on ranks other than 0 (rank 0 alone writes the run folder). info (may be NULL) receives one
@@ -51,6 +51,11 @@ gt_status gt_ddp_get_stats(const gt_trainer *t, gt_ddp_stats *s);
 gt_status gt__ddp_step(gt_trainer *t, gt_step_stats *stats);   /* gt_trainer_step under data parallelism */
 void gt__ddp_arm(gt_trainer *t, gt_params *P);                 /* before the last backward of an update of P */
 gt_status gt__ddp_reduce(gt_trainer *t, gt_params *P);         /* before the optimizer step of P */
+/* Around a draw of per values per sample from t->rng (gp's mixing weights: per 1): begin moves t->rng to
+ * this rank's rows of the whole batch's draw and returns its offset, end moves it past the whole draw, so
+ * the values and the generator's state are one process's. per 0: nothing. */
+uint64_t gt__ddp_rows_begin(gt_trainer *t, int64_t per);
+void gt__ddp_rows_end(gt_trainer *t, int64_t per, uint64_t saved);
 
 #ifdef __cplusplus
 }

@@ -212,6 +212,23 @@ gt_status gt__ddp_reduce(gt_trainer *t, gt_params *P) {
     return GT_OK;
 }
 
+uint64_t gt__ddp_rows_begin(gt_trainer *t, int64_t per) {
+    gt__ddp *d = gt__of(t);
+    uint64_t saved = t ? t->rng.offset : 0;
+    if (!d || per <= 0) return saved;
+    /* element i of a draw comes from block offset + i / 4, lane i % 4: this rank's rows of the whole batch's
+       draw start at block offset + rank * b * per / 4 (whole blocks: b * per is a multiple of 4) */
+    const int64_t b = t->cfg.batch / d->size;
+    t->rng.offset = saved + (uint64_t)(d->rank * b * per / 4);
+    return saved;
+}
+
+void gt__ddp_rows_end(gt_trainer *t, int64_t per, uint64_t saved) {
+    gt__ddp *d = gt__of(t);
+    if (!d || per <= 0) return;
+    t->rng.offset = saved + (uint64_t)((t->cfg.batch * per + 3) / 4); /* past the whole batch's draw */
+}
+
 bool gt_ddp_any(bool mine) {
     int64_t v = mine ? 1 : 0;
     if (gt_dist_active() && gt_dist_allreduce(&v, 1, GT_DIST_I64, GT_DIST_MAX) != GT_OK) return true;
@@ -279,9 +296,11 @@ static const char *gt__unsupported(const gt_train_config *c, const gt_trainer *t
                "transforms would need splitting over the ranks)";
     if (c->lecam > 0) return "LeCam (--lecam) does not run data-parallel yet (its EMAs read the batch's mean outputs)";
     if (c->dragan > 0) return "DRAGAN (--dragan) does not run data-parallel (its noise scale is the whole batch's std)";
-    if (c->gp > 0)
-        return "the gradient penalty (--gp, wgan-gp) does not run data-parallel yet (its per-sample mixing weights "
-               "would need splitting over the ranks); r1 and r2 do";
+    if (c->gp > 0 && (c->batch / gt_dist_size()) % 4 != 0)
+        return snprintf(buf, n, "the gradient penalty (--gp, wgan-gp) runs data-parallel when each rank's share of the "
+                                "batch is a multiple of 4 (its mixing weights are this rank's rows of the whole "
+                                "batch's draw); batch %d over %d ranks is %d each", c->batch, gt_dist_size(),
+                        c->batch / gt_dist_size()), buf;
     if (c->loss == GT_LOSS_EBGAN || c->loss == GT_LOSS_BEGAN)
         return snprintf(buf, n, "loss %s does not run data-parallel (%s)", gt_loss_name(c->loss),
                         c->loss == GT_LOSS_EBGAN ? "its margin and pulling-away term read the whole batch"

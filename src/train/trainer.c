@@ -329,7 +329,9 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
         if (!(w > 0) || !reg_now) continue;
         if (k == last_reg) gt__ddp_arm(t, &t->D.P);
         int m = gt_scope_begin();
+        const uint64_t rows = gt__ddp_rows_begin(t, k == GT_REG_GP); /* data-parallel: this rank's mixing weights */
         gt_tensor *pen = gt_reg_penalty_y((gt_reg_kind)k, &t->D, real, fake, gt_reg_def_get(k)->on_fake ? fy : ry, &t->rng);
+        gt__ddp_rows_end(t, k == GT_REG_GP, rows);
         st = pen ? gt_backward(gt_mul_scalar(pen, (float)w)) : gt_last_status();
         if (st == GT_OK) s->reg[k] = gt_item(pen), loss += w * s->reg[k];
         gt_scope_end(m);

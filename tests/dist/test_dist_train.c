@@ -1,7 +1,8 @@
 /* Data-parallel training under `mpirun -np 2` (gantry/ddp.h): K steps on 2 ranks with --sync-bn give
  * the weights (and Adam moments, EMA) of K steps in one process on the same global batch, to 1e-5 of
- * each tensor's largest value; the gradient buckets started during backward give bit-identically the
- * blocking whole-slab allreduce's result (also with n_critic 2 and a lazy R1, whose several backward
+ * each tensor's largest value (also WGAN-GP, whose per-sample mixing weights are split over the
+ * ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
+ * allreduce's result (also with n_critic 2 and a lazy R1, whose several backward
  * calls per D step must start no bucket before the last); per-rank batch norm keeps the ranks'
  * weights identical (--check-sync 1 compares their checksums after every step); a batch not
  * divisible by the ranks and what does not split over ranks are refused with a message. */
@@ -43,6 +44,17 @@ static void test_two_ranks_equal_one_process(void) {
     /* the logged losses are the ranks' average: the whole batch's */
     double a = last_loss_d("one"), b = last_loss_d("two");
     CHECK_MSG(fabs(a - b) <= 1e-5 * fabs(a), "loss_d at step 4: %.9g in one process, %.9g on 2 ranks", a, b);
+}
+
+/* WGAN-GP: the penalty's mixing weights are each rank's rows of the whole batch's draw */
+static void test_gradient_penalty(void) {
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp1"), TINY, "--loss", "wgan-gp");
+    int rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp2"), TINY, "--loss",
+                         "wgan-gp", "--sync-bn", NULL);
+    CHECK_MSG(rc == 0, "mpirun -np 2 gantry train --loss wgan-gp: rc %d\n%s", rc, gt_cli_out);
+    double w = -1;
+    CHECK(gt_dist_ckpt_close(ckpt("gp1"), ckpt("gp2"), 1e-5, &w));
+    printf("  wgan-gp, 2 ranks vs 1 process after 3 steps: worst %.2g\n", w);
 }
 
 static void test_buckets_equal_blocking(void) {
@@ -90,6 +102,7 @@ int main(void) {
     snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("tiny-images-idx3-ubyte"));
     CHECK(gt_test_write_idx(g_idx, 64));
     RUN(test_two_ranks_equal_one_process);
+    RUN(test_gradient_penalty);
     RUN(test_buckets_equal_blocking);
     RUN(test_per_rank_bn_identical_ranks);
     RUN(test_refusals);
