@@ -23,7 +23,7 @@ extern "C" {
 
 /* Joins t to the job's ranks, after gt_trainer_init (and gt_trainer_load for a resume), on every
  * rank: refuses what data parallelism does not support (a batch not divisible by the ranks, a family
- * with its own scheme, augmentation, consistency regularization, DRAGAN, LeCam, EBGAN and BEGAN: each
+ * with its own scheme, augmentation, consistency regularization, DRAGAN, LeCam and EBGAN: each
  * with a message), checks that every rank has the same config and data (hashes
  * allgathered; the ranks that differ are named) and the same weights (a checksum), shards the batcher,
  * sets threads per rank when cfg.threads is 0 (max(1, cores / ranks on this machine)), and clears
@@ -55,6 +55,8 @@ gt_status gt__ddp_reduce(gt_trainer *t, gt_params *P);         /* before the opt
  * this rank's rows of the whole batch's draw and returns its offset, end moves it past the whole draw, so
  * the values and the generator's state are one process's. per 0: nothing. */
 uint64_t gt__ddp_rows_begin(gt_trainer *t, int64_t per);
+/* *a, *b := their averages over the ranks (BEGAN's mean energies before k_t's update). */
+gt_status gt__ddp_mean(gt_trainer *t, double *a, double *b);
 void gt__ddp_rows_end(gt_trainer *t, int64_t per, uint64_t saved);
 
 #ifdef __cplusplus

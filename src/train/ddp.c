@@ -229,6 +229,15 @@ void gt__ddp_rows_end(gt_trainer *t, int64_t per, uint64_t saved) {
     t->rng.offset = saved + (uint64_t)((t->cfg.batch * per + 3) / 4); /* past the whole batch's draw */
 }
 
+gt_status gt__ddp_mean(gt_trainer *t, double *a, double *b) {
+    gt__ddp *d = gt__of(t);
+    if (!d) return GT_OK;
+    double v[2] = {*a, *b};
+    gt_status st = gt_dist_allreduce(v, 2, GT_DIST_F64, GT_DIST_SUM);
+    if (st == GT_OK) *a = v[0] / d->size, *b = v[1] / d->size;
+    return st;
+}
+
 bool gt_ddp_any(bool mine) {
     int64_t v = mine ? 1 : 0;
     if (gt_dist_active() && gt_dist_allreduce(&v, 1, GT_DIST_I64, GT_DIST_MAX) != GT_OK) return true;
@@ -301,10 +310,9 @@ static const char *gt__unsupported(const gt_train_config *c, const gt_trainer *t
                                 "batch is a multiple of 4 (its mixing weights are this rank's rows of the whole "
                                 "batch's draw); batch %d over %d ranks is %d each", c->batch, gt_dist_size(),
                         c->batch / gt_dist_size()), buf;
-    if (c->loss == GT_LOSS_EBGAN || c->loss == GT_LOSS_BEGAN)
-        return snprintf(buf, n, "loss %s does not run data-parallel (%s)", gt_loss_name(c->loss),
-                        c->loss == GT_LOSS_EBGAN ? "its margin and pulling-away term read the whole batch"
-                                                 : "k_t is updated from the whole batch's mean energies"), buf;
+    if (c->loss == GT_LOSS_EBGAN || !strcmp(c->model.name, "ebgan"))
+        return "EBGAN does not run data-parallel (its margin max(1, N / 64), the relu of the fakes' mean energy and "
+               "G's pulling-away term read the whole batch)";
     if (c->sync_bn && (c->r1 > 0 || c->r2 > 0) && gt_model_opt(&c->model, "d_norm") == GT_NORM_BATCH)
         return "--sync-bn with r1 / r2 and a batch-norm critic: the penalty's double backward through a synchronized "
                "batch norm is not supported (use --d-norm layer, or per-rank batch norm)";

@@ -339,6 +339,7 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     s->gp = s->reg[GT_REG_GP];
     const gt_loss_def *def = gt_loss_def_get(c->loss);
     if (st == GT_OK && def->update) { /* BEGAN's k_t, from this D step's mean energies */
+        st = gt__ddp_mean(t, &s->d_real, &s->d_fake); /* data-parallel: the whole batch's means */
         double k = def->update(gt__state(t), s->d_real, s->d_fake);
         memcpy(&t->loss_state, &k, sizeof k);
         s->loss_state = k;
