@@ -218,7 +218,7 @@ int gt_cmd_train(int argc, char **argv) {
         {"--check-sync", GT_ARG_I64, &c.check_sync, 0, 1e12, false, "K",
          "mpirun: check every K steps that the ranks' weights are identical (0 = at start only)", false},
         {"--bucket-mb", GT_ARG_DOUBLE, &c.bucket_mb, 0, 1024, false, "MB",
-         "mpirun: gradient allreduce buckets started during backward (2; 0 = one blocking allreduce)", false},
+         "mpirun: gradient allreduce buckets started during backward (1; 0 = one blocking allreduce)", false},
         {"--augment", GT_ARG_STR, &augment, 0, 0, false, "SPEC",
          "augmentation of what D sees (reals and fakes): none (default), diffaug:color,translation,cutout, "
          "ada[:GROUPS][+aa] (groups of b, g, c; +aa: the reference's anti-aliased resampling)",
@@ -521,9 +521,10 @@ int gt_cmd_train(int argc, char **argv) {
     gt_ddp_stats ds;
     if (!quiet && gt_ddp_get_stats(&t, &ds) == GT_OK && ds.steps > 0) /* mpirun: the communication, for bench/ */
         fprintf(stderr, "gantry train: ddp: %lld steps, %.0f gradient bytes allreduced per step, %.3f ms per step "
-                        "waiting for them, %.0f of %.0f buckets started during backward\n",
+                        "waiting for them, %.0f of %.0f buckets started during backward, %.0f%% of the bytes reduced when "
+                        "backward ended\n",
                 (long long)ds.steps, ds.bytes / (double)ds.steps, 1e3 * ds.wait_s / (double)ds.steps, ds.buckets_early,
-                ds.buckets);
+                ds.buckets, ds.bytes > 0 ? 100.0 * ds.bytes_early / ds.bytes : 0.0);
     gt_trainer_free(&t);
     if (st != GT_OK) {
         if (ui.tty && !quiet) fputc('\n', stderr);

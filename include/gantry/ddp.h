@@ -42,6 +42,7 @@ typedef struct {
     double wait_s;          /* seconds blocked waiting for gradient allreduces before the optimizer steps */
     double buckets_early;   /* buckets started during backward (the rest start after it) */
     double buckets;         /* buckets in all */
+    double bytes_early;     /* bytes whose allreduce had completed when backward ended (hidden behind it) */
     int buckets_g, buckets_d; /* buckets per reduction of G's and D's gradients (1 each when blocking) */
 } gt_ddp_stats;
 /* t's counters (zeros when not data-parallel); GT_ERR_STATE when t has no data-parallel state. */

@@ -214,7 +214,7 @@ typedef struct {
     /* Data-parallel training (gantry/ddp.h; written to the JSON only when not the default): */
     bool sync_bn;            /* batch norm with the whole batch's statistics over the ranks (false: per rank) */
     int64_t check_sync;      /* every K steps, check that the ranks' weights are identical (0 = at start only) */
-    double bucket_mb;        /* gradient allreduce buckets in MiB, started during backward (2; 0 = one blocking) */
+    double bucket_mb;        /* gradient allreduce buckets in MiB, started during backward (1; 0 = one blocking) */
 } gt_train_config;
 
 #define GT_CLIP_DEFAULT (-1.0)

@@ -32,7 +32,7 @@ gt_train_config gt_train_config_default(void) {
     snprintf(c.augment, sizeof c.augment, "none");
     c.ada_target = 0.6, c.ada_kimg = 500, c.ada_interval = 4, c.ada_p = 0;
     c.zcr_sigma = 0.05, c.lecam_decay = 0.99;
-    c.bucket_mb = 2;
+    c.bucket_mb = 1;
     return c;
 }
 
@@ -228,7 +228,7 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     gt_json_add_number(j, "lecam_decay", c->lecam_decay);
     if (c->sync_bn) cJSON_AddBoolToObject(j, "sync_bn", 1); /* data parallelism: only when not the default */
     if (c->check_sync) gt_json_add_number(j, "check_sync", (double)c->check_sync);
-    if (c->bucket_mb != 2) gt_json_add_number(j, "bucket_mb", c->bucket_mb);
+    if (c->bucket_mb != 1) gt_json_add_number(j, "bucket_mb", c->bucket_mb);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -281,7 +281,7 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     /* every key must be one the config has (one that gt_train_config_to_json writes): a misspelt
        key is a mistake, not a default */
     gt_train_config all = *c; /* with the keys written only when not the default (data parallelism's) */
-    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 1;
+    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 2;
     char *mine = gt_train_config_to_json(&all);
     cJSON *known = mine ? cJSON_Parse(mine) : NULL;
     free(mine);

@@ -15,7 +15,7 @@
 typedef struct {
     int64_t lo, hi;
     int nparams, pending;
-    bool started, dirty;
+    bool started, dirty, done;
     gt_dist_req *req;
 } gt__bucket;
 
@@ -37,7 +37,6 @@ typedef struct {
                                 (GANTRY_TEST_DIE_AT_STEP) or an error (GANTRY_TEST_FAIL_AT_STEP); -1: none */
     gt_status err;           /* the first error in the hook */
     char errmsg[512];
-    int polls;
     gt_ddp_stats st;
 } gt__ddp;
 
@@ -124,17 +123,14 @@ static void gt__hook(gt_tensor *leaf, void *user) {
     gt__ddp *d = user;
     gt__net *n = d->armed;
     if (!n || d->err != GT_OK) return;
-    if (!leaf) { /* let MPI progress the buckets in flight, now and then */
-        if (++d->polls % 8) return;
+    if (!leaf) { /* let MPI progress the buckets in flight (a nonblocking collective moves only inside MPI calls) */
         for (int i = 0; i < n->nb; i++) {
             gt__bucket *b = &n->b[i];
-            if (!b->started || !b->req) continue;
-            bool done = false;
-            if (gt_dist_test(b->req, &done) != GT_OK) {
+            if (!b->started || !b->req || b->done) continue;
+            if (gt_dist_test(b->req, &b->done) != GT_OK) {
                 d->err = gt_last_status(), snprintf(d->errmsg, sizeof d->errmsg, "%s", gt_last_error());
                 return;
             }
-            if (!done) break; /* MPI's progress is per request, one test moves all */
         }
         return;
     }
@@ -167,7 +163,7 @@ void gt__ddp_arm(gt_trainer *t, gt_params *P) {
     if (!n || n->nb < 1 || (t->cfg.bucket_mb <= 0)) return; /* blocking: one allreduce after backward */
     for (int i = 0; i < n->n; i++) n->seen[i] = false;
     for (int i = 0; i < n->nb; i++) {
-        n->b[i].pending = n->b[i].nparams, n->b[i].started = n->b[i].dirty = false;
+        n->b[i].pending = n->b[i].nparams, n->b[i].started = n->b[i].dirty = n->b[i].done = false;
         n->b[i].req = NULL;
     }
     d->armed = n;
@@ -192,6 +188,11 @@ gt_status gt__ddp_reduce(gt_trainer *t, gt_params *P) {
         if (st == GT_OK) st = gt_dist_allreduce(g, (size_t)P->numel, GT_DIST_F32, GT_DIST_SUM);
         d->st.buckets++;
     } else if (st == GT_OK) {
+        for (int i = 0; i < n->nb && st == GT_OK; i++) { /* what backward hid: the buckets already reduced */
+            bool done = n->b[i].done;
+            if (n->b[i].started && (done || (st = gt_dist_test(n->b[i].req, &done)) == GT_OK) && done)
+                d->st.bytes_early += (double)(n->b[i].hi - n->b[i].lo) * sizeof(float);
+        }
         bool dirty = false;
         for (int i = 0; i < n->nb; i++) dirty = dirty || (!n->b[i].started && n->b[i].dirty);
         if (dirty) st = gt_params_sync_grads(P); /* only the buckets not yet started are touched */
