@@ -53,6 +53,7 @@ static inline int gt_dist_exec(char *const *argv, char *const *env, int guard_s)
         setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1); /* CI runs as root */
         setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
         setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
+        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0); /* containers without ptrace (CMA) */
         setenv("OMP_NUM_THREADS", "1", 1);
         for (int i = 0; env && env[i]; i++) { /* NAME=VALUE */
             char kv[512];
