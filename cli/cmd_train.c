@@ -528,7 +528,11 @@ int gt_cmd_train(int argc, char **argv) {
     gt_trainer_free(&t);
     if (st != GT_OK) {
         if (ui.tty && !quiet) fputc('\n', stderr);
-        fprintf(stderr, "gantry train: %s\n", gt_last_error());
+        if (gt_dist_active() && strncmp(gt_last_error(), "rank ", 5) != 0) /* mpirun: which rank, which step */
+            fprintf(stderr, "gantry train: rank %d: step %llu: %s\n", gt_dist_rank(), (unsigned long long)done + 1,
+                    gt_last_error());
+        else
+            fprintf(stderr, "gantry train: %s\n", gt_last_error());
         return GT_EXIT_FAIL;
     }
     if (!quiet) {
