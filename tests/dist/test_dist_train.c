@@ -1,5 +1,6 @@
 /* Data-parallel training under `mpirun -np 2` (gantry/ddp.h): K steps on 2 ranks with --sync-bn give
- * the weights (and Adam moments, EMA) of K steps in one process on the same global batch, to 1e-5 of
+ * the weights (and Adam moments, EMA) of K steps in one process on the same global batch (also 3
+ * ranks of 5 images), to 1e-5 of
  * each tensor's largest value (also WGAN-GP, whose per-sample mixing weights are split over the
  * ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
  * allreduce's result (also with n_critic 2 and a lazy R1, whose several backward
@@ -44,6 +45,20 @@ static void test_two_ranks_equal_one_process(void) {
     /* the logged losses are the ranks' average: the whole batch's */
     double a = last_loss_d("one"), b = last_loss_d("two");
     CHECK_MSG(fabs(a - b) <= 1e-5 * fabs(a), "loss_d at step 4: %.9g in one process, %.9g on 2 ranks", a, b);
+}
+
+/* 3 ranks of 5 images (shards at 0, 5, 10): the same, and the ranks stay identical (--check-sync 1) */
+static void test_three_ranks(void) {
+#define B15 "--res", "28", "--nz", "16", "--ngf", "8", "--ndf", "8", "--batch", "15", "--n-samples", "16", \
+            "--log-every", "1", "--sample-every", "0", "--ckpt-every", "0", "--threads", "1", "--quiet", "--steps", "3"
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--out", gt_test_path("one15"), B15);
+    int rc = gt_dist_run(3, "train", "--data", g_idx, "--out", gt_test_path("three"), B15, "--sync-bn", "--check-sync",
+                         "1", NULL);
+    CHECK_MSG(rc == 0, "mpirun -np 3: rc %d\n%s", rc, gt_cli_out);
+    double w = -1;
+    CHECK(gt_dist_ckpt_close(ckpt("one15"), ckpt("three"), 1e-5, &w));
+    printf("  3 ranks (--sync-bn) vs 1 process, batch 15, 3 steps: worst %.2g\n", w);
+#undef B15
 }
 
 /* WGAN-GP: the penalty's mixing weights are each rank's rows of the whole batch's draw */
@@ -102,6 +117,7 @@ int main(void) {
     snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("tiny-images-idx3-ubyte"));
     CHECK(gt_test_write_idx(g_idx, 64));
     RUN(test_two_ranks_equal_one_process);
+    RUN(test_three_ranks);
     RUN(test_gradient_penalty);
     RUN(test_buckets_equal_blocking);
     RUN(test_per_rank_bn_identical_ranks);
