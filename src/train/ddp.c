@@ -298,9 +298,9 @@ static const char *gt__unsupported(const gt_train_config *c, const gt_trainer *t
     if (t->scheme && t->scheme != &gt_train_scheme_default)
         return snprintf(buf, n, "model %s trains with its own scheme (%s), which does not run data-parallel yet",
                         c->model.name, t->scheme->family), buf;
-    if (gt_train_uses_augment(c))
-        return "augmentation (--augment) does not run data-parallel yet (its per-sample draws and ADA's r_t would "
-               "need splitting and reducing over the ranks)";
+    if (t->aug && strncmp(gt_augment_spec(t->aug), "diffaug", 7) != 0)
+        return "ADA (--augment ada) does not run data-parallel yet (its per-sample draws and r_t would need "
+               "splitting and reducing over the ranks); DiffAugment does";
     if (c->cr > 0 || c->bcr_real > 0 || c->bcr_fake > 0 || c->zcr_dis > 0 || c->zcr_gen > 0)
         return "consistency regularization (cr, bcr, zcr) does not run data-parallel yet (per-sample random "
                "transforms would need splitting over the ranks)";
@@ -388,6 +388,7 @@ gt_status gt_ddp_setup(gt_trainer *t, char *info, size_t n) {
     d->st.buckets_g = d->g.nb, d->st.buckets_d = d->d.nb;
     const int64_t b = c->batch / size;
     if ((st = gt_batcher_set_shard(t->batcher, rank * b, b)) != GT_OK) return st;
+    if (t->aug && (st = gt_augment_set_shard(t->aug, rank * b, c->batch)) != GT_OK) return st; /* DiffAugment */
     const char *die = getenv("GANTRY_TEST_DIE_AT_STEP"), *fail = getenv("GANTRY_TEST_FAIL_AT_STEP");
     const char *who = getenv("GANTRY_TEST_RANK");
     int test_rank = who && who[0] ? atoi(who) : 1;

@@ -1,8 +1,8 @@
 /* Data-parallel training under `mpirun -np 2` (gantry/ddp.h): K steps on 2 ranks with --sync-bn give
  * the weights (and Adam moments, EMA) of K steps in one process on the same global batch (also 3
  * ranks of 5 images), to 1e-5 of
- * each tensor's largest value (also WGAN-GP, whose per-sample mixing weights are split over the
- * ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
+ * each tensor's largest value (also WGAN-GP and DiffAugment, whose per-sample draws are split over
+ * the ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
  * allreduce's result (also with n_critic 2 and a lazy R1, whose several backward
  * calls per D step must start no bucket before the last); per-rank batch norm keeps the ranks'
  * weights identical (--check-sync 1 compares their checksums after every step); a batch not
@@ -61,7 +61,8 @@ static void test_three_ranks(void) {
 #undef B15
 }
 
-/* WGAN-GP: the penalty's mixing weights are each rank's rows of the whole batch's draw */
+/* WGAN-GP and DiffAugment: the penalty's mixing weights and the augmentations' per-sample draws are
+ * each rank's rows of the whole batch's draws */
 static void test_gradient_penalty(void) {
     CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp1"), TINY, "--loss", "wgan-gp");
     int rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp2"), TINY, "--loss",
@@ -70,6 +71,15 @@ static void test_gradient_penalty(void) {
     double w = -1;
     CHECK(gt_dist_ckpt_close(ckpt("gp1"), ckpt("gp2"), 1e-5, &w));
     printf("  wgan-gp, 2 ranks vs 1 process after 3 steps: worst %.2g\n", w);
+    /* DiffAugment: each rank's rows of the whole batch's per-sample draws */
+#define AUG "--augment", "diffaug:color,translation,cutout"
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("aug1"), TINY, AUG);
+    rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("aug2"), TINY, AUG, "--sync-bn",
+                     NULL);
+    CHECK_MSG(rc == 0, "mpirun -np 2 gantry train --augment diffaug: rc %d\n%s", rc, gt_cli_out);
+    CHECK(gt_dist_ckpt_close(ckpt("aug1"), ckpt("aug2"), 1e-5, &w));
+    printf("  diffaug, 2 ranks vs 1 process after 3 steps: worst %.2g\n", w);
+#undef AUG
 }
 
 static void test_buckets_equal_blocking(void) {
@@ -103,9 +113,9 @@ static void test_refusals(void) {
                          "--batch", "15", "--threads", "1", NULL);
     CHECK_MSG(rc != 0 && strstr(gt_cli_out, "batch 15 is not divisible by the 2 ranks"), "rc %d\n%s", rc, gt_cli_out);
     CHECK(access(ckpt("odd"), F_OK) != 0);
-    rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "2", "--out", gt_test_path("aug"), TINY, "--augment",
-                     "diffaug:color", NULL);
-    CHECK_MSG(rc != 0 && strstr(gt_cli_out, "augmentation (--augment) does not run data-parallel"), "rc %d\n%s", rc,
+    rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "2", "--out", gt_test_path("ada"), TINY, "--augment",
+                     "ada", NULL);
+    CHECK_MSG(rc != 0 && strstr(gt_cli_out, "ADA (--augment ada) does not run data-parallel"), "rc %d\n%s", rc,
               gt_cli_out);
     rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "2", "--out", gt_test_path("r1bn"), TINY, "--r1", "1",
                      "--sync-bn", "--d-norm", "batch", NULL);

@@ -129,7 +129,24 @@ static void test_sync_bn_formulas(void) {
     CHECK_MSG(st != GT_OK && strstr(gt_last_error(), "double backward"), "%s", gt_last_error());
 }
 
+/* gt_rng_uniform_part: any slice of a whole draw, at any alignment, and the generator's state after it */
+static void test_rng_parts(void) {
+    for (int64_t total = 1; total <= 27; total += 13) {
+        float whole[32], part[32];
+        gt_rng a, b;
+        gt_rng_init(&a, 99), gt_rng_init(&b, 99);
+        gt_rng_uniform(&a, whole, total, -1.0f, 2.0f);
+        for (int64_t start = 0; start < total; start++)
+            for (int64_t count = 0; start + count <= total; count += 3) {
+                gt_rng c = b;
+                gt_rng_uniform_part(&c, part, total, start, count, -1.0f, 2.0f);
+                CHECK(c.offset == a.offset && memcmp(part, whole + start, (size_t)count * sizeof(float)) == 0);
+            }
+    }
+}
+
 int main(void) {
+    RUN(test_rng_parts);
     RUN(test_batcher_shards);
     RUN(test_grad_hook);
     RUN(test_sync_bn_formulas);
