@@ -301,9 +301,13 @@ static const char *gt__unsupported(const gt_train_config *c, const gt_trainer *t
     if (t->aug && strncmp(gt_augment_spec(t->aug), "diffaug", 7) != 0)
         return "ADA (--augment ada) does not run data-parallel yet (its per-sample draws and r_t would need "
                "splitting and reducing over the ranks); DiffAugment does";
-    if (c->cr > 0 || c->bcr_real > 0 || c->bcr_fake > 0 || c->zcr_dis > 0 || c->zcr_gen > 0)
-        return "consistency regularization (cr, bcr, zcr) does not run data-parallel yet (per-sample random "
-               "transforms would need splitting over the ranks)";
+    if (c->cr > 0 || c->bcr_real > 0 || c->bcr_fake > 0)
+        return "consistency regularization (cr, bcr) does not run data-parallel yet (its per-sample random "
+               "transforms would need splitting over the ranks); zcr does";
+    if ((c->zcr_dis > 0 || c->zcr_gen > 0) && ((int64_t)(c->batch / gt_dist_size()) * c->model.nz) % 4 != 0)
+        return snprintf(buf, n, "latent CR (zcr) runs data-parallel when each rank's share of the batch times nz is "
+                                "a multiple of 4 (its noise is this rank's rows of the whole batch's draw); %d x %d "
+                                "is not", c->batch / gt_dist_size(), c->model.nz), buf;
     if (c->lecam > 0) return "LeCam (--lecam) does not run data-parallel yet (its EMAs read the batch's mean outputs)";
     if (c->dragan > 0) return "DRAGAN (--dragan) does not run data-parallel (its noise scale is the whole batch's std)";
     if (c->gp > 0 && (c->batch / gt_dist_size()) % 4 != 0)

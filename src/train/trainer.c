@@ -183,7 +183,9 @@ static gt_tensor *gt__aug(gt_trainer *t, gt_tensor *x) {
 /* G at z + sigma * eps (eps ~ N(0, 1) from t->rng), batch statistics, no running ones updated: zCR's
  * perturbed fakes. */
 static gt_tensor *gt__g_perturbed(gt_trainer *t, gt_tensor *z, gt_tensor *y) {
+    const uint64_t rows = gt__ddp_rows_begin(t, z->shape[1]); /* data-parallel: this rank's rows of the draw */
     gt_tensor *e = gt_randn(&t->rng, z->ndim, z->shape);
+    gt__ddp_rows_end(t, z->shape[1], rows);
     return e ? gt_net_forward_y(&t->G, gt_add(z, gt_mul_scalar(e, (float)t->cfg.zcr_sigma)), y, GT_BN_BATCH) : NULL;
 }
 

@@ -1,8 +1,8 @@
 /* Data-parallel training under `mpirun -np 2` (gantry/ddp.h): K steps on 2 ranks with --sync-bn give
  * the weights (and Adam moments, EMA) of K steps in one process on the same global batch (also 3
  * ranks of 5 images), to 1e-5 of
- * each tensor's largest value (also WGAN-GP and DiffAugment, whose per-sample draws are split over
- * the ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
+ * each tensor's largest value (also WGAN-GP, DiffAugment and latent CR, whose per-sample draws are
+ * split over the ranks); the gradient buckets started during backward give bit-identically the blocking whole-slab
  * allreduce's result (also with n_critic 2 and a lazy R1, whose several backward
  * calls per D step must start no bucket before the last); per-rank batch norm keeps the ranks'
  * weights identical (--check-sync 1 compares their checksums after every step); a batch not
@@ -61,8 +61,8 @@ static void test_three_ranks(void) {
 #undef B15
 }
 
-/* WGAN-GP and DiffAugment: the penalty's mixing weights and the augmentations' per-sample draws are
- * each rank's rows of the whole batch's draws */
+/* WGAN-GP, DiffAugment, zCR: the penalty's mixing weights, the augmentations' and zCR's per-sample
+ * draws are each rank's rows of the whole batch's draws */
 static void test_gradient_penalty(void) {
     CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp1"), TINY, "--loss", "wgan-gp");
     int rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("gp2"), TINY, "--loss",
@@ -80,6 +80,15 @@ static void test_gradient_penalty(void) {
     CHECK(gt_dist_ckpt_close(ckpt("aug1"), ckpt("aug2"), 1e-5, &w));
     printf("  diffaug, 2 ranks vs 1 process after 3 steps: worst %.2g\n", w);
 #undef AUG
+    /* latent CR: the perturbation of each rank's latents is its rows of the whole batch's draw */
+#define ZCR "--zcr-dis", "10", "--zcr-gen", "0.5"
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--steps", "2", "--out", gt_test_path("zcr1"), TINY, ZCR);
+    rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "2", "--out", gt_test_path("zcr2"), TINY, ZCR, "--sync-bn",
+                     NULL);
+    CHECK_MSG(rc == 0, "mpirun -np 2 gantry train --zcr-dis: rc %d\n%s", rc, gt_cli_out);
+    CHECK(gt_dist_ckpt_close(ckpt("zcr1"), ckpt("zcr2"), 1e-5, &w));
+    printf("  zcr, 2 ranks vs 1 process after 2 steps: worst %.2g\n", w);
+#undef ZCR
 }
 
 static void test_buckets_equal_blocking(void) {
