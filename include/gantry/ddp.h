@@ -23,7 +23,7 @@ extern "C" {
 
 /* Joins t to the job's ranks, after gt_trainer_init (and gt_trainer_load for a resume), on every
  * rank: refuses what data parallelism does not support (a batch not divisible by the ranks, a family
- * with its own scheme, ADA, CR and bCR, DRAGAN, LeCam and EBGAN: each
+ * with its own scheme, ADA, CR and bCR, DRAGAN and EBGAN: each
  * with a message), checks that every rank has the same config and data (hashes
  * allgathered; the ranks that differ are named) and the same weights (a checksum), shards the batcher,
  * sets threads per rank when cfg.threads is 0 (max(1, cores / ranks on this machine)), and clears

@@ -308,7 +308,6 @@ static const char *gt__unsupported(const gt_train_config *c, const gt_trainer *t
         return snprintf(buf, n, "latent CR (zcr) runs data-parallel when each rank's share of the batch times nz is "
                                 "a multiple of 4 (its noise is this rank's rows of the whole batch's draw); %d x %d "
                                 "is not", c->batch / gt_dist_size(), c->model.nz), buf;
-    if (c->lecam > 0) return "LeCam (--lecam) does not run data-parallel yet (its EMAs read the batch's mean outputs)";
     if (c->dragan > 0) return "DRAGAN (--dragan) does not run data-parallel (its noise scale is the whole batch's std)";
     if (c->gp > 0 && (c->batch / gt_dist_size()) % 4 != 0)
         return snprintf(buf, n, "the gradient penalty (--gp, wgan-gp) runs data-parallel when each rank's share of the "

@@ -253,7 +253,9 @@ static gt_status gt__consistency_d(gt_trainer *t, gt_tensor *real, gt_tensor *ry
     }
     if (*l && c->lecam > 0) { /* LeCam: the EMAs of D's mean outputs updated with this step's, then the term */
         double d = c->lecam_decay, er = gt__dbl(t->lecam_ema[0]), ef = gt__dbl(t->lecam_ema[1]);
-        er = d * er + (1 - d) * gt__mean_out(lr, false), ef = d * ef + (1 - d) * gt__mean_out(lf, false);
+        double mr = gt__mean_out(lr, false), mf = gt__mean_out(lf, false);
+        if (gt__ddp_mean(t, &mr, &mf) != GT_OK) return gt_last_status(); /* data-parallel: the whole batch's */
+        er = d * er + (1 - d) * mr, ef = d * ef + (1 - d) * mf;
         t->lecam_ema[0] = gt__bits(er), t->lecam_ema[1] = gt__bits(ef);
         gt_tensor *v = gt_lecam_reg(lr, lf, er, ef);
         if (v) s->lecam = gt_item(v);
