@@ -518,6 +518,8 @@ int gt_cmd_train(int argc, char **argv) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     uint64_t done = t.step;
+    /* stopped before the target: Ctrl-C here, or (mpirun) on another rank, which every rank follows */
+    const bool stopped = st == GT_OK && done < (uint64_t)c.steps;
     gt_ddp_stats ds;
     if (!quiet && gt_ddp_get_stats(&t, &ds) == GT_OK && ds.steps > 0) /* mpirun: the communication, for bench/ */
         fprintf(stderr, "gantry train: ddp: %lld steps, %.0f gradient bytes allreduced per step, %.3f ms per step "
@@ -536,9 +538,9 @@ int gt_cmd_train(int argc, char **argv) {
         return GT_EXIT_FAIL;
     }
     if (!quiet) {
-        if (gt_cli_should_stop(NULL)) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
+        if (stopped) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
                               (unsigned long long)done, last);
         fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", c.out, last);
     }
-    return gt_cli_should_stop(NULL) ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
+    return stopped ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
 }
