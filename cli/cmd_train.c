@@ -61,6 +61,9 @@ static void gt__progress(const gt_train_progress *p, bool interval, void *user) 
     fflush(stderr);
 }
 
+/* mpirun: a stop (Ctrl-C) that every rank takes at the same step. */
+static bool gt__should_stop_all(void *user) { return gt_ddp_any(gt_cli_should_stop(user)); }
+
 static void gt__wrote(const char *what, const char *path, void *user) {
     gt__ui *ui = user;
     if (ui->quiet || ui->tty) return; /* a tty shows the progress line only */
@@ -208,7 +211,14 @@ int gt_cmd_train(int argc, char **argv) {
          false},
         {"--skip-bad-images", GT_ARG_TRUE, &c.skip_bad_images, 0, 0, false, NULL,
          "image folders: leave out files that cannot be decoded (counted) instead of stopping", false},
-        {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        {"--threads", GT_ARG_INT, &c.threads, 0, 1024, false, "N",
+         "threads (0 = all cores; under mpirun: cores / ranks on the machine)", false},
+        {"--sync-bn", GT_ARG_TRUE, &c.sync_bn, 0, 0, false, NULL,
+         "mpirun: batch norm with the whole batch's statistics over the ranks (default: per rank)", false},
+        {"--check-sync", GT_ARG_I64, &c.check_sync, 0, 1e12, false, "K",
+         "mpirun: check every K steps that the ranks' weights are identical (0 = at start only)", false},
+        {"--bucket-mb", GT_ARG_DOUBLE, &c.bucket_mb, 0, 1024, false, "MB",
+         "mpirun: gradient allreduce buckets started during backward (1; 0 = one blocking allreduce)", false},
         {"--augment", GT_ARG_STR, &augment, 0, 0, false, "SPEC",
          "augmentation of what D sees (reals and fakes): none (default), diffaug:color,translation,cutout, "
          "ada[:GROUPS][+aa] (groups of b, g, c; +aa: the reference's anti-aliased resampling)",
@@ -393,7 +403,8 @@ int gt_cmd_train(int argc, char **argv) {
         snprintf(r.out, sizeof r.out, "%s", out);
         const char *changeable[] = {"--steps", "--lr", "--lr-g", "--lr-d", "--beta1", "--beta2", "--sample-every",
                                     "--ckpt-every", "--log-every", "--keep-ckpts", "--threads", "--eval-every",
-                                    "--eval-n", "--eval-extractor", "--eval-metrics"};
+                                    "--eval-n", "--eval-extractor", "--eval-metrics", "--sync-bn", "--check-sync",
+                                    "--bucket-mb"};
         for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, changeable[i]);
             if (!a->given) continue;
@@ -409,6 +420,9 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--log-every")) r.log_every = c.log_every;
             else if (!strcmp(f, "--keep-ckpts")) r.keep_ckpts = c.keep_ckpts;
             else if (!strcmp(f, "--threads")) r.threads = c.threads;
+            else if (!strcmp(f, "--sync-bn")) r.sync_bn = c.sync_bn; /* data parallelism may change on resume */
+            else if (!strcmp(f, "--check-sync")) r.check_sync = c.check_sync;
+            else if (!strcmp(f, "--bucket-mb")) r.bucket_mb = c.bucket_mb;
             else if (!strcmp(f, "--eval-every")) r.eval_every = c.eval_every;
             else if (!strcmp(f, "--eval-n")) r.eval_n = c.eval_n;
             else if (!strcmp(f, "--eval-extractor")) snprintf(r.eval_extractor, sizeof r.eval_extractor, "%s", eval_ex);
@@ -485,9 +499,13 @@ int gt_cmd_train(int argc, char **argv) {
     }
 
     gt_trainer t;
+    quiet = quiet || gt_dist_rank() != 0; /* mpirun: rank 0 reports (every rank reports its errors) */
     if (!quiet) fprintf(stderr, "gantry train: loading %s ...\n", c.data);
     gt_status st = gt_trainer_init(&t, &c, NULL);
     if (st == GT_OK && resume) st = gt_trainer_load(&t, last);
+    char group[512] = "";
+    if (st == GT_OK) st = gt_ddp_setup(&t, group, sizeof group); /* mpirun: join the ranks (gantry/ddp.h) */
+    if (st == GT_OK && group[0] && !quiet) fprintf(stderr, "gantry train: %s\n", group);
     if (st != GT_OK) {
         fprintf(stderr, "gantry train: %s\n", gt_last_error());
         gt_trainer_free(&t);
@@ -504,22 +522,35 @@ int gt_cmd_train(int argc, char **argv) {
                 (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
     gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug)};
-    gt_train_hooks hooks = {gt__progress, gt_cli_should_stop, gt__wrote, &ui};
+    gt_train_hooks hooks = {gt__progress, t.ddp ? gt__should_stop_all : gt_cli_should_stop, gt__wrote, &ui};
     gt_cli_catch_stop(true);
     st = gt_train_run(&t, &hooks);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     uint64_t done = t.step;
+    /* stopped before the target: Ctrl-C here, or (mpirun) on another rank, which every rank follows */
+    const bool stopped = st == GT_OK && done < (uint64_t)c.steps;
+    gt_ddp_stats ds;
+    if (!quiet && gt_ddp_get_stats(&t, &ds) == GT_OK && ds.steps > 0) /* mpirun: the communication, for bench/ */
+        fprintf(stderr, "gantry train: ddp: %lld steps, %.0f gradient bytes allreduced per step, %.3f ms per step "
+                        "waiting for them, %.0f of %.0f buckets started during backward, %.0f%% of the bytes reduced when "
+                        "backward ended\n",
+                (long long)ds.steps, ds.bytes / (double)ds.steps, 1e3 * ds.wait_s / (double)ds.steps, ds.buckets_early,
+                ds.buckets, ds.bytes > 0 ? 100.0 * ds.bytes_early / ds.bytes : 0.0);
     gt_trainer_free(&t);
     if (st != GT_OK) {
         if (ui.tty && !quiet) fputc('\n', stderr);
-        fprintf(stderr, "gantry train: %s\n", gt_last_error());
+        if (gt_dist_active() && strncmp(gt_last_error(), "rank ", 5) != 0) /* mpirun: which rank, which step */
+            fprintf(stderr, "gantry train: rank %d: step %llu: %s\n", gt_dist_rank(), (unsigned long long)done + 1,
+                    gt_last_error());
+        else
+            fprintf(stderr, "gantry train: %s\n", gt_last_error());
         return GT_EXIT_FAIL;
     }
     if (!quiet) {
-        if (gt_cli_should_stop(NULL)) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
+        if (stopped) fprintf(stderr, "\ngantry train: interrupted at step %llu; checkpoint saved: %s\n",
                               (unsigned long long)done, last);
         fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", c.out, last);
     }
-    return gt_cli_should_stop(NULL) ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
+    return stopped ? GT_EXIT_INTERRUPTED : GT_EXIT_OK;
 }

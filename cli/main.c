@@ -97,7 +97,8 @@ static int gt__run(const char *cmd, int (*run)(int, char **), int argc, char **a
         return GT_EXIT_FAIL;
     }
     int rc = run(argc, argv);
-    if (rc != GT_EXIT_OK && gt_dist_active()) {
+    /* an interrupted train stops on every rank at the same step (the ranks agree on it): no abort */
+    if (rc != GT_EXIT_OK && rc != GT_EXIT_INTERRUPTED && gt_dist_active()) {
         fflush(stdout), fflush(stderr);
         gt_dist_abort(rc);
     }

@@ -32,5 +32,6 @@
 #include "gantry/sweep.h"
 #include "gantry/truth_pr.h"
 #include "gantry/dist.h"
+#include "gantry/ddp.h"
 
 #endif

@@ -64,6 +64,10 @@ gt_status gt_augment_observe(gt_augment *a, gt_tensor *real_logits);
 double gt_augment_p(const gt_augment *a);  /* the current p (1 for DiffAugment, 0 for none) */
 double gt_augment_rt(const gt_augment *a); /* the last r_t (NAN before the first update) */
 bool gt_augment_adaptive(const gt_augment *a);
+/* Data-parallel training: x holds rows [start, start + n) of a batch of total images, and each of
+ * DiffAugment's per-sample draws gives those rows of the whole batch's draw (r ends where one process
+ * drawing for the whole batch ends). total 0: not sharded. GT_ERR_ARG for ADA (not supported). */
+gt_status gt_augment_set_shard(gt_augment *a, int64_t start, int64_t total);
 /* The state a checkpoint keeps (p, the accumulators): GT_AUGMENT_STATE doubles. */
 #define GT_AUGMENT_STATE 4
 void gt_augment_get_state(const gt_augment *a, double *state);

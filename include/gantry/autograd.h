@@ -27,6 +27,12 @@ void gt_grad_mode_restore(bool prev);
  * differentiated again (implies retain_graph). */
 gt_status gt_backward_ex(gt_tensor *root, gt_tensor *grad_root, bool retain_graph, bool create_graph);
 gt_status gt_backward(gt_tensor *root); /* = gt_backward_ex(root, NULL, false, false) */
+/* A hook of gt_backward / gt_backward_ex on this thread (NULL: none): called with a leaf as soon as
+ * its gradient for this backward is complete and added into leaf->grad (before the rest of the pass
+ * runs), and with NULL after each node's backward. Data-parallel training starts a bucket's
+ * allreduce from it (src/train/ddp.c). Not called by gt_grad. */
+typedef void (*gt_grad_hook_fn)(gt_tensor *leaf, void *user);
+void gt_autograd_set_grad_hook(gt_grad_hook_fn fn, void *user);
 
 /* torch.autograd.grad: grads[i] = d(root)/d(inputs[i]) (new references, in
  * the current scope), without touching .grad. An input that root does not

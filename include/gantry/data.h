@@ -131,6 +131,11 @@ gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels)
  * *count receives B (the batch size, or less for a kept short last batch). */
 gt_status gt_batcher_next_into(gt_batcher *b, float *images, int32_t *labels, int64_t *count);
 
+/* Data-parallel shards: from now on each batch is images [start, start + count) of the whole batch
+ * the batcher would yield (only those are decoded), and the state advances by the whole batch, so the
+ * state (and a checkpoint of it) does not depend on the shard. count 0: the whole batch again. Full
+ * batches only (not with keep_last). */
+gt_status gt_batcher_set_shard(gt_batcher *b, int64_t start, int64_t count);
 gt_batcher_state gt_batcher_get_state(const gt_batcher *b);
 /* Restores a saved state (validated: epoch >= 0, 0 <= position <= n). */
 gt_status gt_batcher_set_state(gt_batcher *b, gt_batcher_state st);

@@ -98,6 +98,14 @@ gt_tensor *gt_conv2d_weight_grad(gt_tensor *x, gt_tensor *gy, int kh, int kw, gt
  * eval: normalise with the running statistics. */
 gt_tensor *gt_batch_norm(gt_tensor *x, gt_tensor *weight, gt_tensor *bias, gt_tensor *running_mean,
                          gt_tensor *running_var, bool training, float momentum, float eps);
+/* Synchronized batch norm (data-parallel training's --sync-bn): while fn is set on this thread,
+ * gt_batch_norm in training mode sums its per-channel count, sum and sum of squares (float64) with
+ * fn (an in-place sum of n doubles over every process of the job), and in backward sum(dy) and
+ * sum(dy * xhat), so each process normalizes with the whole batch's statistics. Every process must
+ * then run the same batch norms in the same order. A double backward through it (create_graph) is
+ * refused. NULL: per process again. */
+typedef gt_status (*gt_bn_allreduce_fn)(double *buf, int64_t n, void *user);
+void gt_batch_norm_set_sync(gt_bn_allreduce_fn fn, void *user);
 /* instance norm over (N, C, H, W): each (n, c) plane; weight/bias (C) or NULL. */
 gt_tensor *gt_instance_norm(gt_tensor *x, gt_tensor *weight, gt_tensor *bias, float eps);
 /* layer norm over the last n_norm dims; weight/bias of that shape or NULL. */

@@ -22,6 +22,9 @@ void gt_philox4x32(uint64_t seed, uint64_t counter_hi, uint64_t counter_lo, uint
  * by ceil(n/4) blocks. */
 void gt_rng_uniform(gt_rng *r, float *out, int64_t n, float lo, float hi); /* [lo, hi) */
 void gt_rng_normal(gt_rng *r, float *out, int64_t n, float mean, float std);
+/* Elements [start, start + count) of what gt_rng_uniform(r, ., total, lo, hi) would draw, into out
+ * (count); advances r->offset as that draw does (data-parallel shards of a whole batch's draw). */
+void gt_rng_uniform_part(gt_rng *r, float *out, int64_t total, int64_t start, int64_t count, float lo, float hi);
 uint32_t gt_rng_u32(gt_rng *r);
 gt_tensor *gt_rand(gt_rng *r, int ndim, const int64_t *shape);  /* U[0,1) */
 gt_tensor *gt_randn(gt_rng *r, int ndim, const int64_t *shape); /* N(0,1) */

@@ -211,6 +211,10 @@ typedef struct {
     double lecam;            /* LeCam (Tseng et al. 2021): lecam * (mean(relu(D(x) - ema_fake)^2) +
                                 mean(relu(ema_real - D(G(z)))^2)) */
     double lecam_decay;      /* the EMAs' decay (0.99) */
+    /* Data-parallel training (gantry/ddp.h; written to the JSON only when not the default): */
+    bool sync_bn;            /* batch norm with the whole batch's statistics over the ranks (false: per rank) */
+    int64_t check_sync;      /* every K steps, check that the ranks' weights are identical (0 = at start only) */
+    double bucket_mb;        /* gradient allreduce buckets in MiB, started during backward (1; 0 = one blocking) */
 } gt_train_config;
 
 #define GT_CLIP_DEFAULT (-1.0)
@@ -278,6 +282,7 @@ typedef struct gt_trainer {
     gt_augment *aug;         /* cfg.augment's pipeline (NULL for none) */
     uint64_t aug_state[GT_AUGMENT_STATE]; /* its state as doubles' bits (checkpoint binding "train.augment") */
     uint64_t lecam_ema[2];   /* LeCam's EMAs of D's mean outputs on reals, fakes: doubles' bits ("train.lecam") */
+    void *ddp;               /* data-parallel state (gt_ddp_setup, gantry/ddp.h); NULL in one process */
 } gt_trainer;
 
 /* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and

@@ -23,6 +23,7 @@ struct gt_augment {
     double p, rt;
     double sign_sum, n_img; /* since the last update */
     int calls;              /* observe calls since the last update */
+    int64_t shard_start, shard_total; /* data-parallel: this process's rows of batches of shard_total (0: none) */
 };
 
 gt_augment_opts gt_augment_opts_default(void) {
@@ -130,6 +131,32 @@ void gt_augment_free(gt_augment *a) { free(a); }
 
 const char *gt_augment_spec(const gt_augment *a) { return a ? a->spec : ""; }
 
+gt_status gt_augment_set_shard(gt_augment *a, int64_t start, int64_t total) {
+    if (!a || start < 0 || total < 0 || (total > 0 && start >= total))
+        return gt_set_error(GT_ERR_ARG, "gt_augment_set_shard: bad arguments");
+    if (total > 0 && a->kind == GT__AUG_ADA)
+        return gt_set_error(GT_ERR_ARG, "augment '%s': ADA does not run on a shard of the batch (its draws and r_t "
+                                        "would need splitting and reducing over the processes)", a->spec);
+    a->shard_start = total > 0 ? start : 0, a->shard_total = total;
+    return GT_OK;
+}
+
+/* k draws of one U[0, 1) value per sample, one after the other in u (k n): with a shard, this
+ * process's rows of each of the whole batch's k draws, and r past all of them, as in one process. */
+static void gt__uniform(const gt_augment *a, gt_rng *r, float *u, int64_t n, int k) {
+    if (!a->shard_total) {
+        gt_rng_uniform(r, u, k * n, 0.0f, 1.0f);
+        return;
+    }
+    const int64_t B = a->shard_total;
+    const gt_rng at = *r;
+    for (int j = 0; j < k; j++) {
+        gt_rng s = at;
+        gt_rng_uniform_part(&s, u + j * n, k * B, j * B + a->shard_start, n, 0.0f, 1.0f);
+        *r = s;
+    }
+}
+
 static gt_tensor *gt__apply_diffaug(gt_augment *a, gt_tensor *x, gt_rng *r) {
     int64_t n = x->shape[0];
     int H = (int)x->shape[2], W = (int)x->shape[3];
@@ -143,16 +170,16 @@ static gt_tensor *gt__apply_diffaug(gt_augment *a, gt_tensor *x, gt_rng *r) {
     for (int k = 0; k < a->npol && y; k++) {
         switch (a->pol[k]) {
         case GT__DA_COLOR:
-            gt_rng_uniform(r, u, n, 0.0f, 1.0f);
+            gt__uniform(a, r, u, n, 1);
             y = gt_diffaug_brightness(y, u);
-            gt_rng_uniform(r, u, n, 0.0f, 1.0f);
+            gt__uniform(a, r, u, n, 1);
             y = gt_diffaug_saturation(y, u);
-            gt_rng_uniform(r, u, n, 0.0f, 1.0f);
+            gt__uniform(a, r, u, n, 1);
             y = gt_diffaug_contrast(y, u);
             break;
         case GT__DA_TRANSLATION: {
             int sx = gt_diffaug_shift(H), sy = gt_diffaug_shift(W);
-            gt_rng_uniform(r, u, 2 * n, 0.0f, 1.0f);
+            gt__uniform(a, r, u, n, 2);
             for (int64_t i = 0; i < n; i++) {
                 i0[i] = gt_diffaug_randint(u[i], -sx, sx + 1);
                 i1[i] = gt_diffaug_randint(u[n + i], -sy, sy + 1);
@@ -162,7 +189,7 @@ static gt_tensor *gt__apply_diffaug(gt_augment *a, gt_tensor *x, gt_rng *r) {
         }
         case GT__DA_CUTOUT: {
             int ch = gt_diffaug_cutout_size(H), cw = gt_diffaug_cutout_size(W);
-            gt_rng_uniform(r, u, 2 * n, 0.0f, 1.0f);
+            gt__uniform(a, r, u, n, 2);
             for (int64_t i = 0; i < n; i++) {
                 i0[i] = gt_diffaug_randint(u[i], 0, H + (1 - ch % 2));
                 i1[i] = gt_diffaug_randint(u[n + i], 0, W + (1 - cw % 2));

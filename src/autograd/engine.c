@@ -146,6 +146,50 @@ static gt_status gt__accumulate(gt_tensor *t, gt_tensor *g) {
     return GT_OK;
 }
 
+/* Adds a leaf's gradient of this backward (t->gacc) into t->grad. */
+static gt_status gt__leaf_grad(gt_tensor *t, bool create_graph) {
+    if (create_graph || !t->grad) {
+        gt_tensor *g = t->grad ? gt_add(t->grad, t->gacc) : (create_graph ? t->gacc : NULL);
+        if (!g) { /* first gradient, no graph: own a contiguous copy */
+            g = gt__new_like(t->gacc);
+            if (g) gt_copy_to(t->gacc, gt_data(g));
+        }
+        if (!g) return gt_last_status();
+        gt_retain(g);
+        gt_release(t->grad);
+        t->grad = g;
+    } else if (!gt_same_shape(t->grad, t) || !gt_is_contiguous(t->grad) || t->grad->node) {
+        gt_tensor *g = gt_add(t->grad, t->gacc);
+        if (!g) return gt_last_status();
+        gt_release(t->grad);
+        t->grad = gt_retain(g);
+    } else {
+        gt_tensor *g = t->gacc;
+        float *dst = gt_data(t->grad);
+        int64_t n = gt_numel(t);
+        if (gt_is_contiguous(g)) {
+            const float *src = gt_data(g);
+            for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+        } else {
+            float *tmp = malloc((size_t)n * 4);
+            if (!tmp) return gt_set_error(GT_ERR_OOM, "backward: out of memory");
+            gt_copy_to(g, tmp);
+            for (int64_t i = 0; i < n; i++) dst[i] += tmp[i];
+            free(tmp);
+        }
+    }
+    return GT_OK;
+}
+
+/* The gradient hook (gantry/autograd.h), per thread. */
+static _Thread_local gt_grad_hook_fn gt__hook;
+static _Thread_local void *gt__hook_user;
+
+void gt_autograd_set_grad_hook(gt_grad_hook_fn fn, void *user) {
+    gt__hook = fn;
+    gt__hook_user = fn ? user : NULL;
+}
+
 static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int nreq, gt_tensor *const *req,
                          gt_tensor **grads, bool retain_graph, bool create_graph) {
     if (!root) return gt_last_status() ? gt_last_status() : gt_set_error(GT_ERR_ARG, "backward: root is NULL");
@@ -162,6 +206,8 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
         return gt_set_error(GT_ERR_SHAPE, "backward: grad_root %s does not match root %s",
                             gt_shape_str(grad_root, a, sizeof a), gt_shape_str(root, b, sizeof b));
     }
+    const gt_grad_hook_fn hook = gt__hook;
+    void *const hook_user = gt__hook_user;
     int run = ++gt__run_id;
     if (run >= (1 << 28)) run = gt__run_id = 1;
     gt__list order = {0};
@@ -174,6 +220,16 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
         for (int k = order.n - 1; k >= 0 && st == GT_OK; k--) {
             gt_tensor *t = order.v[k];
             gt_node *nd = t->node;
+            if (!nd && hook && leaves && t->gacc && t->requires_grad) {
+                /* every consumer of this leaf comes later in the order: its gradient is complete */
+                gt_grad_mode_set(prev_mode);
+                st = gt__leaf_grad(t, create_graph);
+                gt_grad_mode_set(create_graph);
+                gt_release(t->gacc);
+                t->gacc = NULL;
+                if (st == GT_OK) hook(t, hook_user);
+                continue;
+            }
             if (!nd || !t->gacc || !GT__NEEDED(t) || !nd->need) continue;
             if (nd->freed) {
                 st = gt_set_error(GT_ERR_STATE, "backward: the graph through %s was already freed by an earlier "
@@ -195,6 +251,7 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
                 GT_ASSERT(gt_same_shape(gx[i], nd->in[i]));
                 st = gt__accumulate(nd->in[i], gx[i]);
             }
+            if (hook) hook(NULL, hook_user); /* a point where the hook may let communication progress */
             bool requested = false;
             for (int i = 0; i < nreq; i++)
                 if (req[i] == t) requested = true;
@@ -209,41 +266,7 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
         for (int k = 0; k < order.n && st == GT_OK; k++) {
             gt_tensor *t = order.v[k];
             if (t->node || !t->gacc || !t->requires_grad) continue;
-            if (create_graph || !t->grad) {
-                gt_tensor *g = t->grad ? gt_add(t->grad, t->gacc) : (create_graph ? t->gacc : NULL);
-                if (!g) { /* first gradient, no graph: own a contiguous copy */
-                    g = gt__new_like(t->gacc);
-                    if (g) gt_copy_to(t->gacc, gt_data(g));
-                }
-                if (!g) {
-                    st = gt_last_status();
-                    break;
-                }
-                gt_retain(g);
-                gt_release(t->grad);
-                t->grad = g;
-            } else {
-                if (!gt_same_shape(t->grad, t) || !gt_is_contiguous(t->grad) || t->grad->node) {
-                    gt_tensor *g = gt_add(t->grad, t->gacc);
-                    if (!g) { st = gt_last_status(); break; }
-                    gt_release(t->grad);
-                    t->grad = gt_retain(g);
-                } else {
-                    gt_tensor *g = t->gacc;
-                    float *dst = gt_data(t->grad);
-                    int64_t n = gt_numel(t);
-                    if (gt_is_contiguous(g)) {
-                        const float *src = gt_data(g);
-                        for (int64_t i = 0; i < n; i++) dst[i] += src[i];
-                    } else {
-                        float *tmp = malloc((size_t)n * 4);
-                        if (!tmp) { st = gt_set_error(GT_ERR_OOM, "backward: out of memory"); break; }
-                        gt_copy_to(g, tmp);
-                        for (int64_t i = 0; i < n; i++) dst[i] += tmp[i];
-                        free(tmp);
-                    }
-                }
-            }
+            st = gt__leaf_grad(t, create_graph);
         }
     }
     if (st == GT_OK && grads) {

@@ -10,6 +10,7 @@ struct gt_batcher {
     int64_t epoch, position;
     int64_t *perm;       /* (n) order of perm_epoch */
     int64_t perm_epoch;  /* -1: none computed */
+    int64_t shard_start, shard_count; /* this process's part of every batch (count 0: all of it) */
     float lut[256];      /* byte -> float in [-1, 1] */
 };
 
@@ -82,7 +83,9 @@ static int64_t gt__prepare(gt_batcher *b) {
 static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *labels) {
     const gt_dataset *ds = b->ds;
     int64_t per = (int64_t)ds->c * ds->h * ds->w;
-    const int64_t *idx = b->perm + b->position;
+    const int64_t whole = count;
+    if (b->shard_count > 0) count = b->shard_count; /* a shard: only its images are decoded */
+    const int64_t *idx = b->perm + b->position + (b->shard_count > 0 ? b->shard_start : 0);
     const float *lut = b->lut;
 #pragma omp parallel for schedule(static) if (count * per > GT_DATA_PAR_COPY)
     for (int64_t k = 0; k < count; k++) {
@@ -92,14 +95,16 @@ static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *label
     }
     if (labels && ds->labels)
         for (int64_t k = 0; k < count; k++) labels[k] = ds->labels[idx[k]];
-    b->position += count;
+    b->position += whole;
 }
 
 gt_status gt_batcher_next_into(gt_batcher *b, float *images, int32_t *labels, int64_t *count) {
     if (!b || !images) return gt_set_error(GT_ERR_ARG, "gt_batcher_next_into: NULL batcher or image buffer");
     int64_t m = gt__prepare(b);
+    if (b->shard_count > 0 && m != b->batch)
+        return gt_set_error(GT_ERR_STATE, "batcher for %s: a sharded batcher yields full batches only", b->ds->source);
     gt__fill(b, m, images, labels);
-    if (count) *count = m;
+    if (count) *count = b->shard_count > 0 ? b->shard_count : m;
     return GT_OK;
 }
 
@@ -108,7 +113,9 @@ gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels)
     *images = NULL;
     if (labels) *labels = NULL;
     const gt_dataset *ds = b->ds;
-    int64_t m = gt__prepare(b);
+    int64_t whole = gt__prepare(b), m = b->shard_count > 0 ? b->shard_count : whole;
+    if (b->shard_count > 0 && whole != b->batch)
+        return gt_set_error(GT_ERR_STATE, "batcher for %s: a sharded batcher yields full batches only", ds->source);
     gt_tensor *x = gt__new(GT_F32, 4, (const int64_t[]){m, ds->c, ds->h, ds->w});
     if (!x) return gt_last_status();
     gt_tensor *y = NULL;
@@ -116,9 +123,20 @@ gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels)
         if (gt_scope_depth() == 0) gt_release(x);
         return gt_last_status();
     }
-    gt__fill(b, m, gt_data(x), y ? gt_data_i32(y) : NULL);
+    gt__fill(b, whole, gt_data(x), y ? gt_data_i32(y) : NULL);
     *images = x;
     if (labels) *labels = y;
+    return GT_OK;
+}
+
+gt_status gt_batcher_set_shard(gt_batcher *b, int64_t start, int64_t count) {
+    if (!b) return gt_set_error(GT_ERR_ARG, "gt_batcher_set_shard: NULL batcher");
+    if (count < 0 || start < 0 || (count > 0 && start + count > b->batch) || (count > 0 && b->opts.keep_last))
+        return gt_set_error(GT_ERR_ARG, "batcher for %s: shard [%lld, %lld) does not fit batches of %lld%s",
+                            b->ds->source, (long long)start, (long long)(start + count), (long long)b->batch,
+                            b->opts.keep_last ? " (or the batcher keeps short last batches)" : "");
+    b->shard_start = count > 0 ? start : 0;
+    b->shard_count = count;
     return GT_OK;
 }
 

@@ -5,6 +5,10 @@
 #include "../backend/cpu/norm.h"
 #include "../internal.h"
 
+bool gt__bn_sync_on(void);
+gt_tensor *gt__bn_sync(gt_tensor *x, gt_tensor *weight, gt_tensor *bias, gt_tensor *rmean, gt_tensor *rvar,
+                       float momentum, float eps);
+
 /* Batch-norm node:
  *   in[0] = x (contiguous, (N, C, ...)); in[1], in[2] = weight and/or bias (C)
  *   iarg[0] = index of weight in in[] or -1, iarg[1] = index of bias or -1,
@@ -172,6 +176,8 @@ gt_tensor *gt_batch_norm(gt_tensor *x, gt_tensor *weight, gt_tensor *bias, gt_te
                         gt_shape_str(x, b, sizeof b));
     if (training && !(momentum >= 0.0f && momentum <= 1.0f))
         return gt__fail(GT_ERR_ARG, "gt_batch_norm: momentum must be in [0, 1], got %g", momentum);
+    if (training && gt__bn_sync_on()) /* --sync-bn: the whole data-parallel batch's statistics (norm_sync.c) */
+        return gt__bn_sync(x, weight, bias, running_mean, running_var, momentum, eps);
     return gt__bn(x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
 

@@ -72,6 +72,19 @@ void gt_rng_normal(gt_rng *r, float *out, int64_t n, float mean, float std) {
     r->offset += (uint64_t)blocks;
 }
 
+void gt_rng_uniform_part(gt_rng *r, float *out, int64_t total, int64_t start, int64_t count, float lo, float hi) {
+    const uint64_t base = r->offset;
+    const float scale = hi - lo;
+    uint32_t v[4];
+    int64_t blk = -1;
+    for (int64_t i = 0; i < count; i++) { /* element e of the whole draw: block e / 4, lane e % 4 (as above) */
+        const int64_t e = start + i;
+        if (e / 4 != blk) blk = e / 4, gt_philox4x32(r->seed, 0, base + (uint64_t)blk, v);
+        out[i] = lo + scale * gt__u01(v[e % 4]);
+    }
+    r->offset += (uint64_t)((total + 3) / 4);
+}
+
 uint32_t gt_rng_u32(gt_rng *r) {
     uint32_t v[4];
     gt_philox4x32(r->seed, 0, r->offset++, v);

@@ -32,6 +32,7 @@ gt_train_config gt_train_config_default(void) {
     snprintf(c.augment, sizeof c.augment, "none");
     c.ada_target = 0.6, c.ada_kimg = 500, c.ada_interval = 4, c.ada_p = 0;
     c.zcr_sigma = 0.05, c.lecam_decay = 0.99;
+    c.bucket_mb = 1;
     return c;
 }
 
@@ -56,6 +57,9 @@ static gt_status gt__check_augment(gt_train_config *c) {
             return gt_set_error(GT_ERR_ARG, "%s (a weight) must be in [0, 1e6], got %g", w[i].flag, w[i].v);
     if (!(c->zcr_sigma > 0 && c->zcr_sigma <= 100))
         return gt_set_error(GT_ERR_ARG, "zcr-sigma must be in (0, 100], got %g", c->zcr_sigma);
+    if (!(c->bucket_mb >= 0 && c->bucket_mb <= 1024))
+        return gt_set_error(GT_ERR_ARG, "bucket-mb must be in [0, 1024], got %g", c->bucket_mb);
+    if (c->check_sync < 0) return gt_set_error(GT_ERR_ARG, "check-sync must be >= 0, got %lld", (long long)c->check_sync);
     if (!(c->lecam_decay >= 0 && c->lecam_decay < 1))
         return gt_set_error(GT_ERR_ARG, "lecam-decay must be in [0, 1), got %g", c->lecam_decay);
     if (!gt_train_uses_augment(c)) return GT_OK;
@@ -222,6 +226,9 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     gt_json_add_number(j, "zcr_sigma", c->zcr_sigma);
     gt_json_add_number(j, "lecam", c->lecam);
     gt_json_add_number(j, "lecam_decay", c->lecam_decay);
+    if (c->sync_bn) cJSON_AddBoolToObject(j, "sync_bn", 1); /* data parallelism: only when not the default */
+    if (c->check_sync) gt_json_add_number(j, "check_sync", (double)c->check_sync);
+    if (c->bucket_mb != 1) gt_json_add_number(j, "bucket_mb", c->bucket_mb);
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -273,7 +280,9 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     }
     /* every key must be one the config has (one that gt_train_config_to_json writes): a misspelt
        key is a mistake, not a default */
-    char *mine = gt_train_config_to_json(c);
+    gt_train_config all = *c; /* with the keys written only when not the default (data parallelism's) */
+    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 2;
+    char *mine = gt_train_config_to_json(&all);
     cJSON *known = mine ? cJSON_Parse(mine) : NULL;
     free(mine);
     if (!known) {
@@ -389,6 +398,11 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     GT__NUM(j, "zcr_sigma", n.zcr_sigma);
     GT__NUM(j, "lecam", n.lecam);
     GT__NUM(j, "lecam_decay", n.lecam_decay);
+    const cJSON *sbn = cJSON_GetObjectItemCaseSensitive(j, "sync_bn"); /* absent: keeps c's (false) */
+    if (sbn && !cJSON_IsBool(sbn)) { bad = "sync_bn"; goto fail; }
+    if (sbn) n.sync_bn = cJSON_IsTrue(sbn);
+    GT__INT(j, "check_sync", 0, INT64_C(1) << 50, n.check_sync);
+    GT__NUM(j, "bucket_mb", n.bucket_mb);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (seed) {
         char *end = NULL;

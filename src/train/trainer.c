@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gantry/ddp.h"
 #include "gantry/train.h"
 #include "gantry/translate.h"
 
@@ -135,6 +136,7 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
 
 void gt_trainer_free(gt_trainer *t) {
     if (!t) return;
+    gt_ddp_free(t);
     if (t->scheme && t->scheme->free) t->scheme->free(t);
     gt_train_eval_free(t);
     gt_augment_free(t->aug);
@@ -181,7 +183,9 @@ static gt_tensor *gt__aug(gt_trainer *t, gt_tensor *x) {
 /* G at z + sigma * eps (eps ~ N(0, 1) from t->rng), batch statistics, no running ones updated: zCR's
  * perturbed fakes. */
 static gt_tensor *gt__g_perturbed(gt_trainer *t, gt_tensor *z, gt_tensor *y) {
+    const uint64_t rows = gt__ddp_rows_begin(t, z->shape[1]); /* data-parallel: this rank's rows of the draw */
     gt_tensor *e = gt_randn(&t->rng, z->ndim, z->shape);
+    gt__ddp_rows_end(t, z->shape[1], rows);
     return e ? gt_net_forward_y(&t->G, gt_add(z, gt_mul_scalar(e, (float)t->cfg.zcr_sigma)), y, GT_BN_BATCH) : NULL;
 }
 
@@ -249,7 +253,9 @@ static gt_status gt__consistency_d(gt_trainer *t, gt_tensor *real, gt_tensor *ry
     }
     if (*l && c->lecam > 0) { /* LeCam: the EMAs of D's mean outputs updated with this step's, then the term */
         double d = c->lecam_decay, er = gt__dbl(t->lecam_ema[0]), ef = gt__dbl(t->lecam_ema[1]);
-        er = d * er + (1 - d) * gt__mean_out(lr, false), ef = d * ef + (1 - d) * gt__mean_out(lf, false);
+        double mr = gt__mean_out(lr, false), mf = gt__mean_out(lf, false);
+        if (gt__ddp_mean(t, &mr, &mf) != GT_OK) return gt_last_status(); /* data-parallel: the whole batch's */
+        er = d * er + (1 - d) * mr, ef = d * ef + (1 - d) * mf;
         t->lecam_ema[0] = gt__bits(er), t->lecam_ema[1] = gt__bits(ef);
         gt_tensor *v = gt_lecam_reg(lr, lf, er, ef);
         if (v) s->lecam = gt_item(v);
@@ -310,19 +316,26 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     /* what D sees: the augmented reals and fakes (independent draws); the penalties below too */
     real = gt__aug(t, real), fake = gt__aug(t, fake);
     if (!real || !fake) return gt_last_status();
+    /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
+    bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
+    int last_reg = -1; /* data-parallel: only the last backward before the optimizer step starts allreduces */
+    for (int k = 0; k < GT_REG_COUNT; k++) last_reg = reg_now && gt__reg_weight(c, k) > 0 ? k : last_reg;
     if (gt_loss_def_get(c->loss)->d_pair || gt_train_uses_consistency(c)) {
+        if (last_reg < 0) gt__ddp_arm(t, &t->D.P);
         if (st == GT_OK) st = gt__d_pair(t, real, ry, fake, fy, z, &loss, s);
     } else {
         if (st == GT_OK) st = gt__d_term(t, real, ry, NULL, true, &loss, &s->d_real);
+        if (last_reg < 0) gt__ddp_arm(t, &t->D.P);
         if (st == GT_OK) st = gt__d_term(t, fake, fy, z, false, &loss, &s->d_fake);
     }
-    /* the regularizers, every reg_every D steps with their weights times reg_every (lazy) */
-    bool reg_now = d_index % (uint64_t)(c->reg_every > 0 ? c->reg_every : 1) == 0;
     for (int k = 0; k < GT_REG_COUNT && st == GT_OK; k++) {
         double w = gt__reg_weight(c, k) * gt_reg_def_get((gt_reg_kind)k)->scale * (c->reg_every > 0 ? c->reg_every : 1);
         if (!(w > 0) || !reg_now) continue;
+        if (k == last_reg) gt__ddp_arm(t, &t->D.P);
         int m = gt_scope_begin();
+        const uint64_t rows = gt__ddp_rows_begin(t, k == GT_REG_GP); /* data-parallel: this rank's mixing weights */
         gt_tensor *pen = gt_reg_penalty_y((gt_reg_kind)k, &t->D, real, fake, gt_reg_def_get(k)->on_fake ? fy : ry, &t->rng);
+        gt__ddp_rows_end(t, k == GT_REG_GP, rows);
         st = pen ? gt_backward(gt_mul_scalar(pen, (float)w)) : gt_last_status();
         if (st == GT_OK) s->reg[k] = gt_item(pen), loss += w * s->reg[k];
         gt_scope_end(m);
@@ -330,11 +343,13 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
     s->gp = s->reg[GT_REG_GP];
     const gt_loss_def *def = gt_loss_def_get(c->loss);
     if (st == GT_OK && def->update) { /* BEGAN's k_t, from this D step's mean energies */
+        st = gt__ddp_mean(t, &s->d_real, &s->d_fake); /* data-parallel: the whole batch's means */
         double k = def->update(gt__state(t), s->d_real, s->d_fake);
         memcpy(&t->loss_state, &k, sizeof k);
         s->loss_state = k;
         s->loss_measure = def->measure ? def->measure(s->d_real, s->d_fake) : 0;
     }
+    if (st == GT_OK) st = gt__ddp_reduce(t, &t->D.P); /* data-parallel: the ranks' average */
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && c->clip > 0) gt__clip_d(t);
     s->loss_d = loss;
@@ -365,10 +380,12 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *ry, gt_te
         if (v) s->zcr_gen = gt_item(v);
         loss = v ? gt_sub(loss, gt_mul_scalar(v, (float)t->cfg.zcr_gen)) : NULL;
     }
+    gt__ddp_arm(t, &t->G.P);
     st = loss ? gt_backward(loss) : gt_last_status();
     if (st == GT_OK) s->loss_g = gt_item(loss);
     gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
+    if (st == GT_OK) st = gt__ddp_reduce(t, &t->G.P);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
     return st;
 }
@@ -464,6 +481,7 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
 gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: trainer not initialised");
     if (!t->batcher) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: no dataset (config.data is empty)");
+    if (t->ddp) return gt__ddp_step(t, stats); /* data-parallel: this rank's shard (src/train/ddp.c) */
     enum { GT__MAX_CRITIC = 64 };
     gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
     const int K = t->cfg.model.n_classes; /* conditional: the reals' labels, and random classes for the fakes */
