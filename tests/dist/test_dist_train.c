@@ -77,7 +77,10 @@ static void test_gradient_penalty(void) {
     rc = gt_dist_run(2, "train", "--data", g_idx, "--steps", "3", "--out", gt_test_path("aug2"), TINY, AUG, "--sync-bn",
                      NULL);
     CHECK_MSG(rc == 0, "mpirun -np 2 gantry train --augment diffaug: rc %d\n%s", rc, gt_cli_out);
-    CHECK(gt_dist_ckpt_close(ckpt("aug1"), ckpt("aug2"), 1e-5, &w));
+    /* 1e-4, not 1e-5: the worst tensor is a conv bias just before a batch norm, whose true gradient is
+     * 0; Adam divides its rounding-level gradient by its own size, so the two runs' last bits show up
+     * at the 1e-5 level after 3 steps (2e-5 in the -O2 sanitized build; docs/mpi.md, exactness) */
+    CHECK(gt_dist_ckpt_close(ckpt("aug1"), ckpt("aug2"), 1e-4, &w));
     printf("  diffaug, 2 ranks vs 1 process after 3 steps: worst %.2g\n", w);
 #undef AUG
     /* latent CR: the perturbation of each rank's latents is its rows of the whole batch's draw */
