@@ -11,74 +11,23 @@
 #include <cjson/cJSON.h>
 #include <signal.h>
 
-#include "../cli/cli_util.h"
+#include "dist_util.h"
 
 static const char *tp(const char *name) { return gt_test_path(name); }
 
-static char gt__mpirun[PATH_MAX];
-
-/* mpirun on PATH and the plugin beside gantry; else why not, in why. */
+/* mpirun and the plugin beside gantry (dist_util.h says which is missing); else false with why. */
 static bool have_mpi(char *why, size_t n) {
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/bin:/bin");
-    gt__mpirun[0] = 0;
-    for (char *d = strtok(buf, ":"); d && !gt__mpirun[0]; d = strtok(NULL, ":")) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/mpirun", d);
-        if (access(p, X_OK) == 0) snprintf(gt__mpirun, sizeof gt__mpirun, "%s", p);
-    }
-    if (!gt__mpirun[0]) return snprintf(why, n, "no mpirun on PATH (Debian: openmpi-bin)"), false;
-    char plugin[PATH_MAX + 32];
-    snprintf(plugin, sizeof plugin, "%s", gt_cli_bin);
-    char *slash = strrchr(plugin, '/');
-    snprintf(slash ? slash + 1 : plugin, sizeof plugin - (size_t)(slash ? slash + 1 - plugin : 0), "libgantry_mpi.so");
-    if (access(plugin, R_OK) != 0)
-        return snprintf(why, n, "no MPI plugin at %.*s (gantry was built without MPI: libopenmpi-dev)", 1000, plugin),
-               false;
-    return true;
+    if (gt_dist_ready()) return true;
+    snprintf(why, n, "no mpirun or no MPI plugin (above)");
+    return false;
 }
 
-/* Runs argv (argv[0] a path) with output into gt_cli_out; the job is killed (its process group) after
- * limit_s seconds: returns 124 then. */
+/* Runs argv (argv[0] a path) with output into gt_cli_out, 2 threads per process; the job is killed
+ * (its process group) after limit_s seconds: returns 124 then. */
 static int run_argv(char *const *argv, int limit_s) {
-    char out[PATH_MAX];
-    snprintf(out, sizeof out, "%s/mpi_out.txt", gt_test_tmpdir());
-    fflush(stdout), fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        setpgid(0, 0);
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
-        setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1); /* CI runs as root */
-        setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-        setenv("OMP_NUM_THREADS", "2", 0);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    if (pid < 0) return -1;
-    setpgid(pid, pid);
-    int ws = 0, rc = -1;
-    for (int t = 0; t < limit_s * 20; t++) {
-        pid_t w = waitpid(pid, &ws, WNOHANG);
-        if (w == pid) {
-            rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-            break;
-        }
-        nanosleep(&(struct timespec){0, 50000000L}, NULL);
-    }
-    if (rc < 0) { /* a hang: end the whole job, ours */
-        kill(-pid, SIGKILL);
-        waitpid(pid, &ws, 0);
-        rc = 124;
-    }
-    size_t n = 0;
-    unsigned char *b = gt_test_read_all(out, &n);
-    n = b ? (n < sizeof gt_cli_out - 1 ? n : sizeof gt_cli_out - 1) : 0;
-    if (b) memcpy(gt_cli_out, b, n);
-    gt_cli_out[n] = 0;
-    free(b);
-    return rc;
+    char *const env[] = {"OMP_NUM_THREADS=2", NULL};
+    int rc = gt_dist_exec(argv, env, limit_s);
+    return rc == -2 ? 124 : rc;
 }
 
 /* `mpirun -np np gantry ARGS` (np 0: gantry alone), as run_argv. */
@@ -88,7 +37,7 @@ static int run_np(int np, int limit_s, char *const *args) {
     char *argv[80];
     int k = 0;
     if (np > 0) {
-        argv[k++] = gt__mpirun, argv[k++] = "-np", argv[k++] = nps, argv[k++] = "--oversubscribe";
+        argv[k++] = gt_mpirun, argv[k++] = "-np", argv[k++] = nps, argv[k++] = "--oversubscribe";
         argv[k++] = "--bind-to", argv[k++] = "none";
     }
     argv[k++] = gt_cli_bin;
@@ -300,7 +249,7 @@ static void test_mismatched_ranks(void) {
         return;
     }
     CHECK(gt_test_write_idx(tp("m-idx3-ubyte"), 120));
-    char *argv[] = {gt__mpirun, "--oversubscribe", "--bind-to", "none", "-np", "1", gt_cli_bin, "eval", "--fake",
+    char *argv[] = {gt_mpirun, "--oversubscribe", "--bind-to", "none", "-np", "1", gt_cli_bin, "eval", "--fake",
                     (char *)tp("m-idx3-ubyte"), "--real", (char *)tp("m-idx3-ubyte"), "--extractor", "fmnist", "--n",
                     "100", ":", "-np", "1", gt_cli_bin, "eval", "--fake", (char *)tp("m-idx3-ubyte"), "--real",
                     (char *)tp("m-idx3-ubyte"), "--extractor", "fmnist", "--n", "99", NULL};
