@@ -17,32 +17,8 @@ static inline char *gt_kill_text(const char *path, size_t *n) {
     return (char *)b;
 }
 
-/* gt_cli_spawn, with the child killed when this test process dies (PR_SET_PDEATHSIG): a test that
- * crashes (a failed assertion under a sanitizer, a signal) leaves no training or server behind. */
-static inline pid_t gt_kill_spawn(const char *out, char *const *args) {
-    char *argv[64];
-    int k = 0;
-    argv[k++] = gt_cli_bin;
-    for (int i = 0; args[i] && k < 63; i++) argv[k++] = args[i];
-    argv[k] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    pid_t parent = getpid(), pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127); /* the test died before prctl */
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("OMP_NUM_THREADS", "2", 0);
-        execv(gt_cli_bin, argv);
-        _exit(127);
-    }
-    return pid;
-}
+/* gt_cli_spawn (whose child dies with the test process) */
+#define gt_kill_spawn gt_cli_spawn
 
 /* The kill moments: a fixed LCG, so every run of a test kills at the same offsets. */
 static uint64_t gt_kill_rng = 18;
