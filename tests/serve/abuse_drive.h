@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loopback.h"
+
 typedef struct {
     /* in */
     int port;
@@ -80,32 +82,8 @@ static inline long gt_abuse_raise_nofile(long want) {
     return (long)rl.rlim_cur;
 }
 
-static inline int gt_abuse_connect(int port, double timeout_s) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct timeval tv = {(time_t)timeout_s, (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6)};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static inline bool gt_abuse_send(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-        if (k <= 0) return false;
-        c += k, n -= (size_t)k;
-    }
-    return true;
-}
+#define gt_abuse_connect gt_loopback_connect
+#define gt_abuse_send gt_loopback_send_all
 
 /* The status code of the answer on fd (its first bytes), waiting at most timeout_s; -1: none. */
 static inline int gt_abuse_status_code(int fd, double timeout_s, char *head, size_t n) {

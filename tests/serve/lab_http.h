@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../common/harness.h"
+#include "loopback.h"
 #include "gantry/lab.h"
 #include "gantry/serve.h"
 
@@ -95,32 +96,8 @@ static inline void gt_http_free(gt_http_resp *r) {
     r->body = NULL;
 }
 
-static inline int gt_http_connect(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct timeval tv = {20, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)gt_lab_port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static inline bool gt_http_send_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
-        if (k <= 0) return false;
-        c += k, n -= (size_t)k;
-    }
-    return true;
-}
+static inline int gt_http_connect(void) { return gt_loopback_connect(gt_lab_port, 20); }
+#define gt_http_send_all gt_loopback_send_all
 
 /* The value of header `name` in r->head (case-insensitive), copied into out; false if absent. */
 static inline bool gt_http_header(const gt_http_resp *r, const char *name, char *out, size_t n) {
