@@ -4,7 +4,7 @@
 #ifndef GT_FUZZ_UTIL_H
 #define GT_FUZZ_UTIL_H
 
-#define _GNU_SOURCE
+
 #include <ftw.h>
 #include <omp.h>
 #include <stdint.h>
@@ -29,11 +29,11 @@
 
 static char gt_fuzz_dir[256];
 
-static int gt_fuzz_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+static inline int gt_fuzz_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb, (void)flag, (void)ftw;
     return remove(p);
 }
-static void gt_fuzz_cleanup(void) {
+static inline void gt_fuzz_cleanup(void) {
     if (gt_fuzz_dir[0]) nftw(gt_fuzz_dir, gt_fuzz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -55,19 +55,18 @@ static const char *gt_fuzz_scratch(void) {
     return gt_fuzz_dir;
 }
 
-/* scratch/rel (rel may name a sub-folder, created). */
-static void gt_fuzz_path(char *out, size_t n, const char *rel) {
+/* scratch/rel (the folders on rel's way are created). */
+static inline void gt_fuzz_path(char *out, size_t n, const char *rel) {
     snprintf(out, n, "%s/%s", gt_fuzz_scratch(), rel);
-    char *slash = strrchr(out, '/');
-    if (slash && slash > out + strlen(gt_fuzz_dir)) {
-        *slash = 0;
+    for (char *p = out + strlen(gt_fuzz_dir) + 1; (p = strchr(p, '/')); p++) {
+        *p = 0;
         mkdir(out, 0700);
-        *slash = '/';
+        *p = '/';
     }
 }
 
 /* Writes d[n] to path (plain stdio: the harness's own file, not the code under test). */
-static void gt_fuzz_write(const char *path, const void *d, size_t n) {
+static inline void gt_fuzz_write(const char *path, const void *d, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f || (n && fwrite(d, 1, n, f) != n) || fclose(f) != 0) {
         perror(path);

@@ -53,18 +53,18 @@ for h in $harnesses; do
       "$scratch/$h" "$corpus" >"$log" 2>&1 || st=$?
   fi
   t1=$(date +%s.%N)
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
   [ $regress = 1 ] && execs=$(grep -c '^Executed ' "$log" || true)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  units=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
+  units=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   ncrash=0
   if [ $st -ne 0 ]; then
     ncrash=1; rc=1
     echo "--- $h: libFuzzer exited with status $st; its report (the input is in $crashes/$h/):"
     grep -v '^#[0-9]' "$log" | tail -60
   fi
-  printf '%-12s %10s %8s %8s %8s %8s %8.0f\n' "$h" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${units:-?}" "$ncrash" \
+  printf '%-12s %10s %8s %8s %8s %8s %8.0f\n' "$h" "${execs:--}" "${cov:--}" "${ft:--}" "${units:--}" "$ncrash" \
     "$(awk "BEGIN{print $t1 - $t0}")"
 done
 exit $rc
