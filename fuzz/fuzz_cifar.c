@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
         return 0;
     }
     GT_FUZZ_CHECK(ds->n >= 1 && ds->labels, "%lld images", (long long)ds->n);
-    for (int64_t i = 0; i < ds->n; i++) GT_FUZZ_CHECK(ds->labels[i] >= 0 && ds->labels[i] <= 9, "label %d", ds->labels[i]);
+    for (int64_t i = 0; i < ds->n; i++)
+        GT_FUZZ_CHECK(ds->labels[i] >= 0 && ds->labels[i] <= 9, "label %d", ds->labels[i]);
     gt_dataset_free(ds);
     return 0;
 }

@@ -3,8 +3,9 @@
  * behind libmicrohttpd as a client reaches them. LLVMFuzzerInitialize starts one server on
  * 127.0.0.1 (any free port) with a web folder and a runs folder holding one run "r1" (config,
  * metrics, status, a sample grid, a checkpoint name); each input is sent as raw bytes on a new
- * connection and the answer read until it is complete (Content-Length), the server closes, or
- * 40 ms pass without a byte (event streams, slow handlers); then the connection is closed.
+ * connection, whose sending side is then shut (so an incomplete request ends at once), and the
+ * answer read until it is complete (Content-Length), the server closes, or 40 ms pass without a
+ * byte (event streams, slow handlers); then the connection is closed.
  * "@SID@" in an input is replaced by the id of a live session the harness keeps open (it makes
  * a new one when the last was deleted or expired), so the per-session routes are reached. */
 #include <arpa/inet.h>
@@ -47,6 +48,7 @@ static size_t gt_fz_exchange(const char *req, size_t n, char *resp, size_t cap, 
         if (w <= 0) break; /* the server closed early (a refused request): fine */
         off += (size_t)w;
     }
+    shutdown(fd, SHUT_WR); /* the request is complete (or never will be): the server answers, then closes */
     char tmp[65536];
     size_t got = 0, want = (size_t)-1;
     for (;;) {

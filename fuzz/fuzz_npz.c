@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
         int64_t shape[GT_NPY_MAX_DIMS];
         gt_status st = gt_npz_get_f64(&z, a->name, -1, NULL, &f, &nd, shape);
         /* a member of the same name earlier in the file is what find returns */
-        if (gt_npz_find(&z, a->name) == a) GT_FUZZ_CHECK(st == GT_OK && nd == a->ndim, "get_f64('%s'): %s", a->name, gt_last_error());
+        if (gt_npz_find(&z, a->name) == a)
+            GT_FUZZ_CHECK(st == GT_OK && nd == a->ndim, "get_f64('%s'): %s", a->name, gt_last_error());
         free(f);
     }
     bool compress = n & 1;

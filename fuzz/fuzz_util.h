@@ -37,15 +37,17 @@ static inline void gt_fuzz_cleanup(void) {
     if (gt_fuzz_dir[0]) nftw(gt_fuzz_dir, gt_fuzz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The process's scratch folder (/dev/shm/gantry-fuzz-XXXXXX, or under $TMPDIR without /dev/shm),
+/* The process's scratch folder ($GANTRY_FUZZ_TMP/gantry-fuzz-XXXXXX, else in /dev/shm, else $TMPDIR),
  * created on the first call; one OpenMP thread (the harness is one fuzzing process on one core). */
 static const char *gt_fuzz_scratch(void) {
     if (gt_fuzz_dir[0]) return gt_fuzz_dir;
     omp_set_num_threads(1);
     struct stat sb;
-    const char *base = stat("/dev/shm", &sb) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm"
-                       : getenv("TMPDIR")                                            ? getenv("TMPDIR")
-                                                                                     : "/tmp";
+    const char *base = getenv("GANTRY_FUZZ_TMP"); /* fuzz/run.sh's own folder, removed also after a crash */
+    if (!base || !*base)
+        base = stat("/dev/shm", &sb) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+               : getenv("TMPDIR")                                            ? getenv("TMPDIR")
+                                                                             : "/tmp";
     snprintf(gt_fuzz_dir, sizeof gt_fuzz_dir, "%s/gantry-fuzz-XXXXXX", base);
     if (!mkdtemp(gt_fuzz_dir)) {
         perror("fuzz: mkdtemp");

@@ -2,7 +2,7 @@
 # fuzz/run.sh SECONDS [HARNESS...]: runs each libFuzzer harness of fuzz/ (all by default:
 # safetensors npy npz idx cifar image config sweep http) for SECONDS on its committed corpus
 # fuzz/corpus/HARNESS/ (read only: new inputs go to a scratch corpus in a temporary folder,
-# removed afterwards) and prints one line per harness: executions, edges covered (cov:),
+# removed afterwards, also after a crash) and prints one line per harness: executions, edges covered (cov:),
 # features (ft:), crashes. Exits non-zero when any harness crashed; the crashing input is left in
 # $FUZZ_CRASH_DIR/HARNESS/ (default build-fuzz/crashes/HARNESS/) and libFuzzer's report is shown.
 #   fuzz/run.sh --regress [HARNESS...]  runs each harness once over its corpus files (no fuzzing)
@@ -30,8 +30,10 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   targets=""; for h in $harnesses; do targets="$targets --target fuzz_$h"; done
   cmake --build "$build" -j"$(nproc)" $targets >/dev/null
 fi
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/gantry-fuzz-run-XXXXXX")
+# the scratch corpora and the harnesses' own files (GANTRY_FUZZ_TMP), in memory where /dev/shm is there
+scratch=$(mktemp -d /dev/shm/gantry-fuzz-run-XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/gantry-fuzz-run-XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
+export GANTRY_FUZZ_TMP="$scratch"
 rc=0
 printf '%-12s %10s %8s %8s %8s %8s %8s\n' harness execs "cov:" "ft:" corpus crashes seconds
 for h in $harnesses; do
