@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -43,10 +44,20 @@ static size_t gt_fz_exchange(const char *req, size_t n, char *resp, size_t cap, 
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     struct timeval stv = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof stv);
-    GT_FUZZ_CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s (the server stopped accepting)",
-                  strerror(errno));
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    if (rc != 0 && errno == EINTR) { /* libFuzzer's timer signal: the connection goes on; wait for it */
+        struct pollfd pf = {.fd = fd, .events = POLLOUT};
+        while (poll(&pf, 1, 5000) < 0 && errno == EINTR) continue;
+        int err = ETIMEDOUT;
+        socklen_t el = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        rc = err ? -1 : 0;
+        errno = err;
+    }
+    GT_FUZZ_CHECK(rc == 0, "connect: %s (the server stopped accepting)", strerror(errno));
     for (size_t off = 0; off < n;) {
         ssize_t w = send(fd, req + off, n - off, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) break; /* the server closed early (a refused request): fine */
         off += (size_t)w;
     }
@@ -55,6 +66,7 @@ static size_t gt_fz_exchange(const char *req, size_t n, char *resp, size_t cap, 
     size_t got = 0, want = (size_t)-1;
     for (;;) {
         ssize_t r = recv(fd, tmp + (got < sizeof tmp ? got : 0), got < sizeof tmp ? sizeof tmp - got : sizeof tmp, 0);
+        if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
         if (got < sizeof tmp) got += (size_t)r;
         if (want == (size_t)-1 && got < sizeof tmp) {
