@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
       libcjson-dev libmicrohttpd-dev python3-torch python3-torchvision python3-numpy python3-pil dataset-fashion-mnist valgrind
-      chromium libopenmpi-dev openmpi-bin"
+      chromium libopenmpi-dev openmpi-bin clang-14 libclang-rt-14-dev libomp-14-dev"
 missing=""
 # node and npm: any install will do (Debian's packages nodejs + npm, or NodeSource's nodejs, which
 # carries npm and conflicts with Debian's npm package)

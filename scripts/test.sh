@@ -17,6 +17,11 @@ cmake -S . -B build-san -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_SANITIZE=ON >
 cmake --build build-san -j"$jobs" >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGANTRY_SAN_BUILD="$PWD/build-san" >/dev/null
 cmake --build build -j"$jobs"
+# --- fuzz (fuzz/, docs/fuzz.md): the libFuzzer harnesses in a clang tree (ASan + UBSan); the quick
+# pass runs each for GANTRY_FUZZ_SECONDS (15) on its committed corpus: ctest label fuzz
+CC=clang-14 cmake -S . -B build-fuzz -DGANTRY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_all >/dev/null
+cmake -S . -B build -DGANTRY_FUZZ_BUILD="$PWD/build-fuzz" >/dev/null
 cd build
 rc=0
 ctest --output-on-failure -j1 -LE slow "$@" || rc=$?

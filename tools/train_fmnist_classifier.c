@@ -227,7 +227,7 @@ int main(int argc, char **argv) {
         double t1 = now_s();
         float *ftr = malloc(sizeof(float) * (size_t)train->n * GT_FMNIST_FEATURE_DIM);
         float *fte = malloc(sizeof(float) * (size_t)test->n * GT_FMNIST_FEATURE_DIM);
-        double fid;
+        double fid = 0.0;
         if (!ftr || !fte) die("out of memory");
         if (gt_fmnist_extract(net, train->pixels, train->n, 1, GT_FMNIST_SIZE, GT_FMNIST_SIZE, 0, ftr, NULL) ||
             gt_fmnist_extract(net, test->pixels, test->n, 1, GT_FMNIST_SIZE, GT_FMNIST_SIZE, 0, fte, NULL) ||

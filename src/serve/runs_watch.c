@@ -65,7 +65,7 @@ bool gt__grids_load(gt__runs *R, gt__run *r) {
         r->grids[r->ngrids++] = s;
     }
     if (d) closedir(d);
-    if (r->ngrids) qsort(r->grids, (size_t)r->ngrids, sizeof *r->grids, gt__i64_cmp); /* grids NULL when none */
+    if (r->ngrids > 1) qsort(r->grids, (size_t)r->ngrids, sizeof *r->grids, gt__i64_cmp); /* grids NULL when none */
     int64_t k = 0;
     for (int64_t i = 0; i < r->ngrids; i++)
         if (!k || r->grids[k - 1] != r->grids[i]) r->grids[k++] = r->grids[i];

@@ -310,11 +310,13 @@ gt_status gt_sweep_plan_make(gt_sweep_spec *s, gt_sweep_plan *p) {
                     (k[strlen(gt__sw_reserved[i])] == 0 || k[strlen(gt__sw_reserved[i])] == '+'))
                 return gt_set_error(GT_ERR_ARG, "grid key '%s' is set by the sweep itself (--seeds, --steps, --out, "
                                     "--eval-n): it cannot be a grid key", s->axes[a].key);
-    int np = 1;
-    for (int a = 0; a < s->n_axes; a++) np *= s->axes[a].n;
+    int64_t np64 = 1; /* at most 16^8 points x 16 configs x 32 seeds: no overflow in 64 bits */
+    for (int a = 0; a < s->n_axes; a++) np64 *= s->axes[a].n;
+    int64_t runs = s->n_configs * np64 * s->n_seeds;
+    if (runs > 100000) return gt_set_error(GT_ERR_ARG, "a sweep of %lld runs is too many", (long long)runs);
+    int np = (int)np64;
     p->n_points = np;
-    p->n_runs = s->n_configs * np * s->n_seeds;
-    if (p->n_runs > 100000) return gt_set_error(GT_ERR_ARG, "a sweep of %d runs is too many", p->n_runs);
+    p->n_runs = (int)runs;
     p->runs = calloc((size_t)p->n_runs, sizeof *p->runs);
     p->point_value = calloc((size_t)np, sizeof *p->point_value);
     if (!p->runs || !p->point_value) {

@@ -293,8 +293,8 @@ static void test_broken_requests(void) {
         "\r\n\r\n\r\n",
         "GET /api/sessions/%00/frame HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         "GET /api/sessions/<script>alert(1)</script> HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        "GET /api/sessions/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\n"
-        "Connection: close\r\n\r\n",
+        ("GET /api/sessions/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: x\r\n"
+         "Connection: close\r\n\r\n"),
         "DELETE /api/options HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         "BREW /api/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     };

@@ -132,6 +132,24 @@ static void test_plan(void) {
     CHECK(gt_sweep_plan_make(&b, &p) == GT_ERR_IO);
     gt_sweep_set_budgets(&b, "8");
     CHECK(gt_sweep_plan_make(&b, &p) == GT_ERR_ARG && strstr(gt_last_error(), "past --steps"));
+    /* 8 keys of 16 values: 16^8 points, refused (found by fuzz/fuzz_sweep.c: the count overflowed an int) */
+    gt_sweep_spec_init(&b);
+    gt_sweep_add_config(&b, g_cfg);
+    gt_sweep_set_seeds(&b, "0");
+    b.steps = 4;
+    snprintf(b.out, sizeof b.out, "%s", gt_test_path("bad_out"));
+    char grid[1024] = "";
+    for (int a = 0; a < GT_SWEEP_MAX_AXES; a++)
+        for (int v = 0; v < GT_SWEEP_MAX_VALUES; v++) {
+            size_t k = strlen(grid);
+            if (v) snprintf(grid + k, sizeof grid - k, ",%d", v);
+            else snprintf(grid + k, sizeof grid - k, "%sk%d=0", a ? ";" : "", a);
+        }
+    CHECK_MSG(gt_sweep_add_axes(&b, grid) == GT_OK, "%s", gt_last_error());
+    gt_status big = gt_sweep_plan_make(&b, &p);
+    CHECK_MSG(big == GT_ERR_ARG && strstr(gt_last_error(), "4294967296 runs is too many"), "%d %s", big,
+              gt_last_error());
+    CHECK(p.runs == NULL && !exists(b.out));
 }
 
 /* The tables from known FIDs: 2 configs x 2 points x 2 seeds x 2 budgets. */

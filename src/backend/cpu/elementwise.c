@@ -255,9 +255,6 @@ void gt_cpu_sum(int ndim, const int64_t *shape_in, const bool *reduce_in, const 
         out[0] = x[0];
         return;
     }
-    int64_t kept = 1;
-    for (int d = 0; d < m; d++)
-        if (!red[d]) kept *= shape[d];
     if (m == 1 && red[0]) { /* total sum */
         int64_t n = shape[0];
         double acc = 0.0;
