@@ -32,8 +32,8 @@ gt_status gt_dist_init(int *argc, char ***argv);
 long gt_dist_announced(void);
 /* Leaves the group (MPI_Finalize). Safe to call when not joined, and more than once. */
 void gt_dist_finalize(void);
-/* Ends every rank of the job now (MPI_Abort) with this exit code; a single process exits with it. Only
- * for the program (cli/), after printing why. */
+/* Ends every rank of the job now (MPI_Abort) with this exit code; does nothing when not joined (the
+ * caller then exits itself). Only for the program (cli/), after printing why. */
 void gt_dist_abort(int code);
 
 bool gt_dist_active(void);    /* joined a group of more than one process */

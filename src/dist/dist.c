@@ -110,8 +110,7 @@ void gt_dist_finalize(void) {
 }
 
 void gt_dist_abort(int code) {
-    if (gt__g.p && !gt__g.finalized) gt__g.p->abort(code);
-    exit(code);
+    if (gt__g.p && !gt__g.finalized) gt__g.p->abort(code); /* MPI_Abort ends this process too */
 }
 
 bool gt_dist_active(void) { return gt__g.p && !gt__g.finalized && gt__g.size > 1; }
