@@ -21,6 +21,7 @@ typedef struct gt_storage {
     int64_t nbytes;
     int refcount;
     bool external;   /* data not owned (not freed) */
+    int device;      /* gt_device (gantry/device.h): where data lives */
 } gt_storage;
 
 typedef struct gt_node gt_node;

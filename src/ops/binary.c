@@ -1,5 +1,5 @@
 /* Broadcasting binary ops: add, sub, mul, div, pow - forward and backward. */
-#include "../backend/cpu/elementwise.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 /* Strides of t seen in an out-ndim broadcast index space. */
@@ -19,10 +19,8 @@ static gt_tensor *gt__binary_fwd(gt_binop op, gt_tensor *a, gt_tensor *b, const 
     if (!out) return NULL;
     gt__bstrides(a, nd, shape, sa);
     gt__bstrides(b, nd, shape, sb);
-    if (gt_backend_get() == GT_BACKEND_NAIVE)
-        gt_naive_binary(op, nd, shape, gt_data(a), sa, gt_data(b), sb, gt_data(out));
-    else
-        gt_cpu_binary(op, nd, shape, gt_data(a), sa, gt_data(b), sb, gt_data(out));
+    gt_tensor *ts[3] = {a, b, out};
+    GT_K(gt__kern(3, ts), binary)(op, nd, shape, gt__ptr(a), sa, gt__ptr(b), sb, gt__ptr(out));
     return out;
 }
 

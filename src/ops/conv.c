@@ -10,7 +10,7 @@
  * whose output_padding is >= its stride (allowed when it is < the dilation)
  * has an output that conv2d's formula overshoots, and these handle that
  * without any slicing. */
-#include "../backend/cpu/conv.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 gt_conv_params gt_conv_params_make(int stride, int pad) {
@@ -105,9 +105,9 @@ static gt_tensor *gt__conv2d_ex(gt_tensor *x, gt_tensor *w, gt_tensor *b, gt_con
     gt_conv_geom g = gt__geom(x->shape, w->shape[0], ho, wo, w->shape[2], w->shape[3], p);
     gt_tensor *out = gt__new(GT_F32, 4, (const int64_t[]){g.n, g.o, ho, wo});
     if (!out) return NULL;
-    const float *bd = b ? gt_data(c[2]) : NULL;
-    if (gt_backend_get() == GT_BACKEND_NAIVE) gt_naive_conv_fwd(&g, gt_data(c[0]), gt_data(c[1]), bd, gt_data(out));
-    else if (!gt_cpu_conv_fwd(&g, gt_data(c[0]), gt_data(c[1]), bd, gt_data(out))) return gt__oom("gt_conv2d");
+    const float *bd = b ? gt__ptr(c[2]) : NULL;
+    gt_tensor *ts[4] = {c[0], c[1], b ? c[2] : NULL, out};
+    if (!GT_K(gt__kern(4, ts), conv_fwd)(&g, gt__ptr(c[0]), gt__ptr(c[1]), bd, gt__ptr(out))) return gt__oom("gt_conv2d");
     if (gt__needs_grad(n_in, in)) {
         gt_node *nd = gt__record(out, GT_OP_CONV2D, gt__conv2d_bw, n_in, in);
         if (!nd) return NULL;
@@ -129,9 +129,9 @@ static gt_tensor *gt__convT_ex(gt_tensor *x, gt_tensor *w, gt_tensor *b, gt_conv
                               w->shape[2], w->shape[3], p);
     gt_tensor *out = gt__new(GT_F32, 4, (const int64_t[]){g.n, cout, ho, wo});
     if (!out) return NULL;
-    const float *bd = b ? gt_data(c[2]) : NULL;
-    if (gt_backend_get() == GT_BACKEND_NAIVE) gt_naive_conv_data(&g, gt_data(c[0]), gt_data(c[1]), bd, gt_data(out));
-    else if (!gt_cpu_conv_data(&g, gt_data(c[0]), gt_data(c[1]), bd, gt_data(out)))
+    const float *bd = b ? gt__ptr(c[2]) : NULL;
+    gt_tensor *ts[4] = {c[0], c[1], b ? c[2] : NULL, out};
+    if (!GT_K(gt__kern(4, ts), conv_data)(&g, gt__ptr(c[0]), gt__ptr(c[1]), bd, gt__ptr(out)))
         return gt__oom("gt_conv_transpose2d");
     if (gt__needs_grad(n_in, in)) {
         gt_node *nd = gt__record(out, GT_OP_CONV_TRANSPOSE2D, gt__convT_bw, n_in, in);
@@ -149,8 +149,8 @@ static gt_tensor *gt__wgrad_ex(gt_tensor *x, gt_tensor *gy, int64_t kh, int64_t 
     gt_conv_geom g = gt__geom(x->shape, gy->shape[1], gy->shape[2], gy->shape[3], kh, kw, p);
     gt_tensor *out = gt__new(GT_F32, 4, (const int64_t[]){g.o, g.c / g.groups, kh, kw});
     if (!out) return NULL;
-    if (gt_backend_get() == GT_BACKEND_NAIVE) gt_naive_conv_weight(&g, gt_data(c[0]), gt_data(c[1]), gt_data(out));
-    else if (!gt_cpu_conv_weight(&g, gt_data(c[0]), gt_data(c[1]), gt_data(out)))
+    gt_tensor *ts[3] = {c[0], c[1], out};
+    if (!GT_K(gt__kern(3, ts), conv_weight)(&g, gt__ptr(c[0]), gt__ptr(c[1]), gt__ptr(out)))
         return gt__oom("gt_conv2d_weight_grad");
     if (gt__needs_grad(2, in)) {
         gt_node *nd = gt__record(out, GT_OP_CONV2D_WEIGHT_GRAD, gt__wgrad_bw, 2, in);

@@ -1,48 +1,7 @@
 /* Embedding lookup (a row gather) and its adjoint, the row scatter-add. Each
  * is the other's backward, so gradients of gradients work. */
+#include "../backend/kernels.h"
 #include "../internal.h"
-
-/* Number of index rows at which the kernels go parallel. */
-static int64_t gt__par_rows(int64_t dim) { return dim > 0 ? GT_PAR_MIN / dim : GT_PAR_MIN; }
-
-/* out[i, :] = w[idx[i], :]; w strided (num, dim), out contiguous (n, dim). */
-static void gt__gather(const float *w, int64_t ws0, int64_t ws1, const int32_t *idx, int64_t n, int64_t dim,
-                       float *out) {
-    if (gt_backend_get() == GT_BACKEND_NAIVE) {
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < dim; j++) out[i * dim + j] = w[idx[i] * ws0 + j * ws1];
-        return;
-    }
-#pragma omp parallel for schedule(static) if (n > gt__par_rows(dim))
-    for (int64_t i = 0; i < n; i++) {
-        const float *src = w + idx[i] * ws0;
-        if (ws1 == 1) memcpy(out + i * dim, src, (size_t)dim * sizeof(float));
-        else
-            for (int64_t j = 0; j < dim; j++) out[i * dim + j] = src[j * ws1];
-    }
-}
-
-/* out[idx[i], :] += g[i, :]; g contiguous (n, dim), out contiguous (num, dim)
- * zeroed. The fast path splits the columns between threads, so repeated
- * indices never race and every sum is added in the same order. */
-static void gt__scatter_add(const float *g, const int32_t *idx, int64_t n, int64_t dim, float *out) {
-    if (gt_backend_get() == GT_BACKEND_NAIVE) {
-        for (int64_t i = 0; i < n; i++)
-            for (int64_t j = 0; j < dim; j++) out[idx[i] * dim + j] += g[i * dim + j];
-        return;
-    }
-    const int64_t blk = 64;
-    int64_t nblk = (dim + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (n * dim > GT_PAR_MIN && nblk > 1)
-    for (int64_t cb = 0; cb < nblk; cb++) {
-        int64_t j0 = cb * blk, j1 = GT_MIN(dim, j0 + blk);
-        for (int64_t i = 0; i < n; i++) {
-            const float *src = g + i * dim;
-            float *dst = out + (int64_t)idx[i] * dim;
-            for (int64_t j = j0; j < j1; j++) dst[j] += src[j];
-        }
-    }
-}
 
 static gt_tensor *gt__embedding_backward(gt_tensor *g, gt_tensor *idx, int64_t num);
 
@@ -69,7 +28,8 @@ static gt_tensor *gt__embedding_backward(gt_tensor *g, gt_tensor *idx, int64_t n
     }
     gt_tensor *out = gt_zeros(GT_SHAPE(num, dim)); // (num, dim)
     if (!gc || !out) return NULL;
-    gt__scatter_add(gt_data(gc), gt_data_i32(idx), n, dim, gt_data(out));
+    gt_tensor *ts[3] = {gc, idx, out};
+    GT_K(gt__kern(3, ts), embed_scatter)(gt__ptr(gc), gt__ptr_i32(idx), n, dim, gt__ptr(out));
     if (gt__needs_grad(1, &g)) {
         gt_node *nd = gt__record(out, GT_OP_EMBEDDING_BACKWARD, gt__embedding_backward_bw, 1, &g);
         if (!nd) return NULL;
@@ -104,7 +64,9 @@ gt_tensor *gt_embedding(gt_tensor *weight, gt_tensor *idx) {
     shape[idx->ndim] = dim;
     gt_tensor *out = gt__new(GT_F32, idx->ndim + 1, shape); // (idx..., dim)
     if (!out) return NULL;
-    gt__gather(gt_data(weight), weight->stride[0], weight->stride[1], pi, n, dim, gt_data(out));
+    gt_tensor *ts[3] = {weight, ic, out};
+    GT_K(gt__kern(3, ts), embed_gather)(gt__ptr(weight), weight->stride[0], weight->stride[1], gt__ptr_i32(ic), n,
+                                          dim, gt__ptr(out));
     if (gt__needs_grad(1, &weight)) {
         gt_node *nd = gt__record(out, GT_OP_EMBEDDING, gt__embedding_bw, 1, &weight);
         if (!nd) return NULL;

@@ -2,14 +2,9 @@
  * (x @ w^T + b with the bias fused into the sgemm) - forward and backward.
  * Backward is written with gt_matmul / gt_transpose / gt_reshape / gt_sum,
  * so it differentiates again. */
-#include "../backend/cpu/gemm.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
-static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat b,
-                          int64_t b_bs, float beta, float *c) {
-    if (gt_backend_get() == GT_BACKEND_NAIVE) return gt_naive_gemm(batch, M, N, K, a, a_bs, b, b_bs, beta, c);
-    return gt_cpu_gemm(batch, M, N, K, a, a_bs, b, b_bs, beta, c);
-}
 
 /* --- matmul ------------------------------------------------------------------ */
 /* Reduce a gradient computed at the broadcast batch shape back to t's shape. */
@@ -60,10 +55,11 @@ gt_tensor *gt_matmul(gt_tensor *a, gt_tensor *b) {
     int64_t shape[3] = {batch, M, N};
     gt_tensor *out = gt__new(GT_F32, nd, nd == 3 ? shape : shape + 1); // (B, M, N) or (M, N)
     if (!out) return NULL;
-    gt_mat ma = {gt_data(a), a->stride[da], a->stride[da + 1]};
-    gt_mat mb = {gt_data(b), b->stride[db], b->stride[db + 1]};
+    gt_mat ma = {gt__ptr(a), a->stride[da], a->stride[da + 1]};
+    gt_mat mb = {gt__ptr(b), b->stride[db], b->stride[db + 1]};
     int64_t a_bs = (da && ba > 1) ? a->stride[0] : 0, b_bs = (db && bb > 1) ? b->stride[0] : 0;
-    if (gt__gemm(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt_data(out)) != GT_OK) return NULL;
+    gt_tensor *ts[3] = {a, b, out};
+    if (GT_K(gt__kern(3, ts), gemm)(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt__ptr(out)) != GT_OK) return NULL;
     gt_tensor *in[2] = {a, b};
     if (gt__needs_grad(2, in) && !gt__record(out, GT_OP_MATMUL, gt__matmul_bw, 2, in)) return NULL;
     return out;
@@ -122,19 +118,17 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
         if (!xs) return NULL;
         rs = in_f;
     }
-    float *py = gt_data(y);
+    gt_tensor *ts[4] = {xs, w, b, y};
+    const gt_kernels *K = gt__kern(4, ts);
+    float *py = gt__ptr(y);
     float beta = 0.0f;
-    if (b) { /* fused bias: every row starts at b, sgemm adds x @ w^T (beta = 1) */
-        const float *pb = gt_data(b);
-        int64_t bs = b->stride[0];
-#pragma omp parallel for schedule(static) if (R * out_f > GT_PAR_MIN)
-        for (int64_t r = 0; r < R; r++)
-            for (int64_t j = 0; j < out_f; j++) py[r * out_f + j] = pb[j * bs];
+    if (b) { /* fused bias: every row starts at b (a stride-0 copy), sgemm adds x @ w^T (beta = 1) */
+        GT_K(K, copy)(2, (const int64_t[]){R, out_f}, gt__ptr(b), (const int64_t[]){0, b->stride[0]}, py);
         beta = 1.0f;
     }
-    gt_mat mx = {gt_data(xs), rs, xs->stride[xs->ndim - 1]};
-    gt_mat mwt = {gt_data(w), w->stride[1], w->stride[0]}; /* w^T: (in, out) */
-    if (gt__gemm(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py) != GT_OK) return NULL;
+    gt_mat mx = {gt__ptr(xs), rs, xs->stride[xs->ndim - 1]};
+    gt_mat mwt = {gt__ptr(w), w->stride[1], w->stride[0]}; /* w^T: (in, out) */
+    if (GT_K(K, gemm)(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py) != GT_OK) return NULL;
     gt_tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
     /* recorded as a matmul (a linear is one, with a fused bias): no op enum entry of its own */

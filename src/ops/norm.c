@@ -2,7 +2,7 @@
  * is recorded, a composite of ops when one is, so gradient penalties can
  * differentiate through it), and instance / layer norm, which are batch norm
  * on a reshaped tensor (plus the affine part for layer norm). */
-#include "../backend/cpu/norm.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 bool gt__bn_sync_on(void);
@@ -75,9 +75,10 @@ static gt_status gt__bn_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
     gt_tensor *db = ib >= 0 && gt__need(n, ib) ? gt__new(GT_F32, 1, &C) : NULL;
     if ((gt__need(n, 0) && !dx) || (iw >= 0 && gt__need(n, iw) && !dw) || (ib >= 0 && gt__need(n, ib) && !db))
         return gt_last_status();
-    (gt_backend_get() == GT_BACKEND_NAIVE ? gt_naive_bn_backward : gt_cpu_bn_backward)(
-        N, C, S, gt_data(x), gt_data(g), gt_data(n->saved[0]), gt_data(n->saved[1]), w ? gt_data(w) : NULL,
-        n->iarg[2] != 0, dx ? gt_data(dx) : NULL, dw ? gt_data(dw) : NULL, db ? gt_data(db) : NULL);
+    gt_tensor *ts[8] = {x, g, n->saved[0], n->saved[1], w, dx, dw, db};
+    GT_K(gt__kern(8, ts), bn_backward)(N, C, S, gt__ptr(x), gt__ptr(g), gt__ptr(n->saved[0]), gt__ptr(n->saved[1]),
+                                       w ? gt__ptr(w) : NULL, n->iarg[2] != 0, dx ? gt__ptr(dx) : NULL,
+                                       dw ? gt__ptr(dw) : NULL, db ? gt__ptr(db) : NULL);
     gx[0] = dx;
     if (iw >= 0) gx[iw] = dw;
     if (ib >= 0) gx[ib] = db;
@@ -95,26 +96,13 @@ static gt_tensor *gt__bn(gt_tensor *x, gt_tensor *weight, gt_tensor *bias, gt_te
     int64_t N = x->shape[0], C = x->shape[1], S = (N * C != 0) ? gt_numel(x) / (N * C) : 0;
     gt_tensor *mean = gt__new(GT_F32, 1, &C), *inv = gt__new(GT_F32, 1, &C), *y = gt__new_like(x);
     if (!mean || !inv || !y) return NULL;
-    float *pm = gt_data(mean), *pi = gt_data(inv);
-    bool naive = gt_backend_get() == GT_BACKEND_NAIVE;
-    if (training) {
-        (naive ? gt_naive_bn_stats : gt_cpu_bn_stats)(N, C, S, gt_data(xc), pm, pi);
-        double M = (double)(N * S);
-        float *rm = rmean ? gt_data(rmean) : NULL, *rv = rvar ? gt_data(rvar) : NULL;
-        for (int64_t c = 0; c < C; c++) {
-            if (rm) rm[c] = (float)((1.0 - momentum) * rm[c] + (double)momentum * pm[c]);
-            if (rv) rv[c] = (float)((1.0 - momentum) * rv[c] + (double)momentum * pi[c] * M / (M - 1.0));
-            pi[c] = (float)(1.0 / sqrt((double)pi[c] + eps));
-        }
-    } else {
-        const float *rm = gt_data(rmean), *rv = gt_data(rvar);
-        for (int64_t c = 0; c < C; c++) {
-            pm[c] = rm[c];
-            pi[c] = (float)(1.0 / sqrt((double)rv[c] + eps));
-        }
-    }
-    (naive ? gt_naive_bn_apply : gt_cpu_bn_apply)(N, C, S, gt_data(xc), pm, pi, w ? gt_data(w) : NULL,
-                                                  b ? gt_data(b) : NULL, gt_data(y));
+    float *pm = gt__ptr(mean), *pi = gt__ptr(inv);
+    gt_tensor *ts[8] = {xc, w, b, rmean, rvar, mean, inv, y};
+    const gt_kernels *K = gt__kern(8, ts);
+    if (training) GT_K(K, bn_stats)(N, C, S, gt__ptr(xc), pm, pi);
+    GT_K(K, bn_prepare)(C, training, (double)(N * S), momentum, eps, rmean ? gt__ptr(rmean) : NULL,
+                        rvar ? gt__ptr(rvar) : NULL, pm, pi);
+    GT_K(K, bn_apply)(N, C, S, gt__ptr(xc), pm, pi, w ? gt__ptr(w) : NULL, b ? gt__ptr(b) : NULL, gt__ptr(y));
     gt_tensor *in[3] = {xc};
     int n_in = 1, iw = -1, ib = -1;
     if (w) in[iw = n_in++] = w;

@@ -3,10 +3,11 @@
  * adjoint), or, for max pool, a scatter through the argmax whose backward is
  * the matching gather (and the gather's is the scatter), so gradients of
  * gradients flow through every one of them. */
-#include "../backend/cpu/pool.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
-static bool gt__naive(void) { return gt_backend_get() == GT_BACKEND_NAIVE; }
+/* The kernel fn of the table for an op reading a and writing b. */
+#define GT__K2(a, b, fn) GT_K(gt__kern(2, (gt_tensor *const[]){(a), (b)}), fn)
 
 /* The geometry rides in a node's iarg[0..10]. */
 static void gt__geom_put(gt_node *n, const gt_pool2d_geom *g) {
@@ -77,7 +78,7 @@ static gt_status gt__avg_bwd_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
 static gt_tensor *gt__avg_fwd(gt_tensor *x, const gt_pool2d_geom *g) {
     gt_tensor *xc = gt_contiguous(x), *y = xc ? gt__new4(x, g->OH, g->OW) : NULL;
     if (!y) return NULL;
-    (gt__naive() ? gt_naive_avg_pool2d : gt_cpu_avg_pool2d)(g, x->shape[0] * x->shape[1], gt_data(xc), gt_data(y));
+    GT__K2(xc, y, avg_pool2d)(g, x->shape[0] * x->shape[1], gt__ptr(xc), gt__ptr(y));
     if (gt__needs_grad(1, &xc)) {
         gt_node *n = gt__record(y, GT_OP_AVG_POOL2D, gt__avg_fwd_bw, 1, &xc);
         if (!n) return NULL;
@@ -89,8 +90,7 @@ static gt_tensor *gt__avg_fwd(gt_tensor *x, const gt_pool2d_geom *g) {
 static gt_tensor *gt__avg_bwd(gt_tensor *gy, const gt_pool2d_geom *g) {
     gt_tensor *gc = gt_contiguous(gy), *gx = gc ? gt__new4(gy, g->H, g->W) : NULL;
     if (!gx) return NULL;
-    (gt__naive() ? gt_naive_avg_pool2d_backward : gt_cpu_avg_pool2d_backward)(g, gy->shape[0] * gy->shape[1],
-                                                                             gt_data(gc), gt_data(gx));
+    GT__K2(gc, gx, avg_pool2d_backward)(g, gy->shape[0] * gy->shape[1], gt__ptr(gc), gt__ptr(gx));
     if (gt__needs_grad(1, &gc)) {
         gt_node *n = gt__record(gx, GT_OP_AVG_POOL2D_BACKWARD, gt__avg_bwd_bw, 1, &gc);
         if (!n) return NULL;
@@ -127,8 +127,8 @@ static gt_tensor *gt__gather(gt_tensor *x, gt_tensor *idx) {
     gt_tensor *xc = gt_contiguous(x), *y = xc ? gt__new4(x, idx->shape[2], idx->shape[3]) : NULL;
     if (!y) return NULL;
     int64_t P = x->shape[0] * x->shape[1], Lin = x->shape[2] * x->shape[3], Lout = idx->shape[2] * idx->shape[3];
-    (gt__naive() ? gt_naive_index_gather : gt_cpu_index_gather)(P, Lin, Lout, gt_data(xc), gt_data_i32(idx),
-                                                                gt_data(y));
+    GT_K(gt__kern(3, (gt_tensor *const[]){xc, idx, y}), index_gather)(P, Lin, Lout, gt__ptr(xc), gt__ptr_i32(idx),
+                                                                        gt__ptr(y));
     if (gt__needs_grad(1, &xc)) {
         gt_node *n = gt__record(y, GT_OP_INDEX_GATHER, gt__gather_bw, 1, &xc);
         if (!n) return NULL;
@@ -141,8 +141,8 @@ static gt_tensor *gt__scatter(gt_tensor *g, gt_tensor *idx, int64_t H, int64_t W
     gt_tensor *gc = gt_contiguous(g), *y = gc ? gt__new4(g, H, W) : NULL;
     if (!y) return NULL;
     int64_t P = g->shape[0] * g->shape[1], Lout = g->shape[2] * g->shape[3];
-    (gt__naive() ? gt_naive_index_scatter : gt_cpu_index_scatter)(P, H * W, Lout, gt_data(gc), gt_data_i32(idx),
-                                                                  gt_data(y));
+    GT_K(gt__kern(3, (gt_tensor *const[]){gc, idx, y}), index_scatter)(P, H * W, Lout, gt__ptr(gc),
+                                                                         gt__ptr_i32(idx), gt__ptr(y));
     if (gt__needs_grad(1, &gc)) {
         gt_node *n = gt__record(y, GT_OP_INDEX_SCATTER, gt__scatter_bw, 1, &gc);
         if (!n) return NULL;
@@ -167,8 +167,8 @@ gt_tensor *gt_max_pool2d(gt_tensor *x, int kh, int kw, int sh, int sw, int ph, i
     bool grad = gt__needs_grad(1, &xc);
     gt_tensor *idx = grad ? gt__new(GT_I32, 4, y->shape) : NULL;
     if (grad && !idx) return NULL;
-    (gt__naive() ? gt_naive_max_pool2d : gt_cpu_max_pool2d)(&g, x->shape[0] * x->shape[1], gt_data(xc), gt_data(y),
-                                                            idx ? gt_data_i32(idx) : NULL);
+    GT_K(gt__kern(3, (gt_tensor *const[]){xc, y, idx}), max_pool2d)(&g, x->shape[0] * x->shape[1], gt__ptr(xc),
+                                                                      gt__ptr(y), idx ? gt__ptr_i32(idx) : NULL);
     if (grad) {
         gt_node *n = gt__record(y, GT_OP_MAX_POOL2D, gt__max_bw, 1, &xc);
         if (!n) return NULL;
@@ -194,8 +194,8 @@ static gt_status gt__adapt_bwd_bw(gt_node *n, gt_tensor *gy, gt_tensor **gx) {
 static gt_tensor *gt__adapt_fwd(gt_tensor *x, int64_t OH, int64_t OW) {
     gt_tensor *xc = gt_contiguous(x), *y = xc ? gt__new4(x, OH, OW) : NULL;
     if (!y) return NULL;
-    (gt__naive() ? gt_naive_adaptive_avg_pool2d : gt_cpu_adaptive_avg_pool2d)(
-        x->shape[0] * x->shape[1], x->shape[2], x->shape[3], OH, OW, gt_data(xc), gt_data(y));
+    GT__K2(xc, y, adaptive_avg_pool2d)(x->shape[0] * x->shape[1], x->shape[2], x->shape[3], OH, OW, gt__ptr(xc),
+                                       gt__ptr(y));
     if (gt__needs_grad(1, &xc) && !gt__record(y, GT_OP_ADAPTIVE_AVG_POOL2D, gt__adapt_fwd_bw, 1, &xc)) return NULL;
     return y;
 }
@@ -203,8 +203,8 @@ static gt_tensor *gt__adapt_fwd(gt_tensor *x, int64_t OH, int64_t OW) {
 static gt_tensor *gt__adapt_bwd(gt_tensor *gy, int64_t H, int64_t W) {
     gt_tensor *gc = gt_contiguous(gy), *gx = gc ? gt__new4(gy, H, W) : NULL;
     if (!gx) return NULL;
-    (gt__naive() ? gt_naive_adaptive_avg_pool2d_backward : gt_cpu_adaptive_avg_pool2d_backward)(
-        gy->shape[0] * gy->shape[1], H, W, gy->shape[2], gy->shape[3], gt_data(gc), gt_data(gx));
+    GT__K2(gc, gx, adaptive_avg_pool2d_backward)(gy->shape[0] * gy->shape[1], H, W, gy->shape[2], gy->shape[3],
+                                                 gt__ptr(gc), gt__ptr(gx));
     if (gt__needs_grad(1, &gc) && !gt__record(gx, GT_OP_ADAPTIVE_AVG_POOL2D_BACKWARD, gt__adapt_bwd_bw, 1, &gc))
         return NULL;
     return gx;

@@ -1,6 +1,6 @@
 /* Reductions: sum / mean over dims, sum_to (adjoint of expand), max,
  * logsumexp, softmax. */
-#include "../backend/cpu/elementwise.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 /* Parse a dim list into a mask; n == 0 means every dim. */
@@ -43,8 +43,7 @@ static gt_tensor *gt__sum_mask(gt_tensor *x, const bool *mask, bool keepdim) {
     if (!xc) return NULL;
     gt_tensor *out = gt__new(GT_F32, on, os);
     if (!out) return NULL;
-    if (gt_backend_get() == GT_BACKEND_NAIVE) gt_naive_sum(x->ndim, x->shape, mask, gt_data(xc), gt_data(out));
-    else gt_cpu_sum(x->ndim, x->shape, mask, gt_data(xc), gt_data(out));
+    GT_K(gt__kern(2, (gt_tensor *const[]){xc, out}), sum)(x->ndim, x->shape, mask, gt__ptr(xc), gt__ptr(out));
     if (gt__needs_grad(1, &x)) {
         gt_node *nd = gt__record(out, GT_OP_SUM, gt__sum_bw, 1, &x);
         if (!nd) return NULL;
@@ -124,17 +123,8 @@ gt_tensor *gt_max(gt_tensor *x, int dim, bool keepdim) {
     int64_t outer = 1, inner = 1, L = x->shape[d];
     for (int i = 0; i < d; i++) outer *= x->shape[i];
     for (int i = d + 1; i < x->ndim; i++) inner *= x->shape[i];
-    const float *px = gt_data(xc);
-    float *po = gt_data(out), *ph = onehot ? gt_data(onehot) : NULL;
-    for (int64_t o = 0; o < outer; o++)
-        for (int64_t j = 0; j < inner; j++) {
-            const float *p = px + o * L * inner + j;
-            int64_t best = 0;
-            for (int64_t l = 1; l < L; l++)
-                if (p[l * inner] > p[best * inner] || (isnan(p[l * inner]) && !isnan(p[best * inner]))) best = l;
-            po[o * inner + j] = p[best * inner];
-            if (ph) ph[o * L * inner + best * inner + j] = 1.0f;
-        }
+    GT_K(gt__kern(3, (gt_tensor *const[]){xc, out, onehot}), max_dim)(outer, L, inner, gt__ptr(xc), gt__ptr(out),
+                                                                        onehot ? gt__ptr(onehot) : NULL);
     if (grad) {
         gt_node *nd = gt__record(out, GT_OP_MAX, gt__max_bw, 1, &x);
         if (!nd) return NULL;

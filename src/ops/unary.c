@@ -1,17 +1,15 @@
 /* Unary elementwise ops and activations - forward and backward. Backward
  * formulas use ops (so they differentiate again); constant masks carry the
  * piecewise parts. */
-#include "../backend/cpu/elementwise.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 /* Apply kernel op to x (any strides) into a new contiguous tensor; no graph. */
 static gt_tensor *gt__map(gt_unop op, gt_tensor *x, float p0, float p1) {
     gt_tensor *out = gt__new(GT_F32, x->ndim, x->shape);
     if (!out) return NULL;
-    if (gt_backend_get() == GT_BACKEND_NAIVE)
-        gt_naive_unary(op, p0, p1, x->ndim, x->shape, gt_data(x), x->stride, gt_data(out));
-    else
-        gt_cpu_unary(op, p0, p1, x->ndim, x->shape, gt_data(x), x->stride, gt_data(out));
+    gt_tensor *ts[2] = {x, out};
+    GT_K(gt__kern(2, ts), unary)(op, p0, p1, x->ndim, x->shape, gt__ptr(x), x->stride, gt__ptr(out));
     return out;
 }
 

@@ -2,23 +2,29 @@
  * downsampling - to a given size, as PyTorch's F.interpolate(size=...). Each
  * backward is the adjoint as an op of its own, whose backward is the forward
  * again, so gradients of gradients flow through. */
-#include "../backend/cpu/upsample.h"
+#include <stddef.h>
+
+#include "../backend/kernels.h"
 #include "../internal.h"
 
-typedef void (*gt__resample_kernel)(int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const float *x, float *y);
-
-/* One resampling family: forward and adjoint kernels (fast, naive) and ops. */
+/* One resampling family: its ops and where its kernels sit in a kernel table. */
 typedef struct {
     gt_op fwd_op, bwd_op;
-    gt__resample_kernel fwd_fast, fwd_naive, bwd_fast, bwd_naive;
+    size_t fwd, bwd; /* offsetof(gt_kernels, ...) */
 } gt__family;
 
 static const gt__family GT__NEAREST = {GT_OP_UPSAMPLE_NEAREST2D, GT_OP_UPSAMPLE_NEAREST2D_BACKWARD,
-                                       gt_cpu_upsample_nearest2d, gt_naive_upsample_nearest2d,
-                                       gt_cpu_upsample_nearest2d_backward, gt_naive_upsample_nearest2d_backward};
+                                       offsetof(gt_kernels, upsample_nearest2d),
+                                       offsetof(gt_kernels, upsample_nearest2d_backward)};
 static const gt__family GT__BILINEAR = {GT_OP_UPSAMPLE_BILINEAR2D, GT_OP_UPSAMPLE_BILINEAR2D_BACKWARD,
-                                        gt_cpu_upsample_bilinear2d, gt_naive_upsample_bilinear2d,
-                                        gt_cpu_upsample_bilinear2d_backward, gt_naive_upsample_bilinear2d_backward};
+                                        offsetof(gt_kernels, upsample_bilinear2d),
+                                        offsetof(gt_kernels, upsample_bilinear2d_backward)};
+
+/* The family's kernel at offset off of table K, or the CPU's when K lacks it. */
+static gt_resample_fn gt__fn(const gt_kernels *K, size_t off) {
+    gt_resample_fn f = *(const gt_resample_fn *)((const char *)K + off);
+    return f ? f : *(const gt_resample_fn *)((const char *)gt__kern_host() + off);
+}
 
 static const gt__family *gt__family_of(gt_op op) {
     return (op == GT_OP_UPSAMPLE_NEAREST2D || op == GT_OP_UPSAMPLE_NEAREST2D_BACKWARD) ? &GT__NEAREST : &GT__BILINEAR;
@@ -40,12 +46,12 @@ static gt_tensor *gt__resample(const gt__family *f, bool adjoint, gt_tensor *x, 
     gt_tensor *xc = gt_contiguous(x);
     gt_tensor *y = xc ? gt__new(GT_F32, 4, (const int64_t[]){x->shape[0], x->shape[1], oh, ow}) : NULL;
     if (!y) return NULL;
-    bool naive = gt_backend_get() == GT_BACKEND_NAIVE;
+    const gt_kernels *K = gt__kern(2, (gt_tensor *const[]){xc, y});
     int64_t P = x->shape[0] * x->shape[1];
     if (adjoint) /* kernels take the big (input-side) plane first: here that is y's */
-        (naive ? f->bwd_naive : f->bwd_fast)(P, oh, ow, x->shape[2], x->shape[3], gt_data(xc), gt_data(y));
+        gt__fn(K, f->bwd)(P, oh, ow, x->shape[2], x->shape[3], gt__ptr(xc), gt__ptr(y));
     else
-        (naive ? f->fwd_naive : f->fwd_fast)(P, x->shape[2], x->shape[3], oh, ow, gt_data(xc), gt_data(y));
+        gt__fn(K, f->fwd)(P, x->shape[2], x->shape[3], oh, ow, gt__ptr(xc), gt__ptr(y));
     if (gt__needs_grad(1, &xc) &&
         !gt__record(y, adjoint ? f->bwd_op : f->fwd_op, adjoint ? gt__adj_bw : gt__fwd_bw, 1, &xc))
         return NULL;

@@ -1,7 +1,7 @@
 /* Views and shape ops: reshape, permute, slice, concat, split, expand,
  * contiguous, (un)squeeze. Views share storage; their backward maps the
  * gradient back with the inverse view. */
-#include "../backend/cpu/elementwise.h"
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 static gt_tensor *gt__record1(gt_tensor *out, gt_op op, gt_backward_fn bw, gt_tensor *x) {
@@ -24,6 +24,7 @@ gt_tensor *gt_contiguous(gt_tensor *x) {
     if (x->dtype == GT_I32) {
         /* integer tensors: a plain strided walk (rare, small) */
         int64_t n = gt_numel(x);
+        (void)gt_data_i32(x); /* host access: waits for a device's queued work */
         const int32_t *s = (const int32_t *)x->storage->data;
         int32_t *d = gt_data_i32(out);
         for (int64_t i = 0; i < n; i++) {
@@ -36,7 +37,7 @@ gt_tensor *gt_contiguous(gt_tensor *x) {
         }
         return out;
     }
-    gt_cpu_copy(x->ndim, x->shape, gt_data(x), x->stride, gt_data(out));
+    GT_K(gt__kern(2, (gt_tensor *const[]){x, out}), copy)(x->ndim, x->shape, gt__ptr(x), x->stride, gt__ptr(out));
     return gt__record1(out, GT_OP_CONTIGUOUS, gt__contig_bw, x);
 }
 
@@ -282,9 +283,8 @@ static gt_tensor *gt__concat_fwd(int n, gt_tensor *const *ts, int d) {
         gt_tensor *c = gt_contiguous(ts[k]);
         if (!c) return NULL;
         int64_t len = ts[k]->shape[d] * inner;
-        const float *src = gt_data(c);
-        float *dst = gt_data(out);
-        for (int64_t o = 0; o < outer; o++) memcpy(dst + o * shape[d] * inner + at, src + o * len, (size_t)len * 4);
+        GT_K(gt__kern(2, (gt_tensor *const[]){c, out}), copy_rows)(outer, len, gt__ptr(c), len,
+                                                                     gt__ptr(out) + at, shape[d] * inner);
         at += len;
     }
     return out;

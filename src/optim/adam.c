@@ -1,4 +1,5 @@
 /* Adam (torch.optim.Adam, 1.13 single-tensor path), one loop over the slab. */
+#include "../backend/kernels.h"
 #include "optim_internal.h"
 
 gt_status gt_adam_init(gt_adam *o, gt_params *P, double lr, double beta1, double beta2, double eps,
@@ -53,27 +54,10 @@ gt_status gt_adam_step(gt_adam *o) {
     const float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
     const float wd = (float)o->weight_decay, eps = (float)o->eps;
     const float neg_step = (float)-(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    const bool use_wd = o->weight_decay != 0, ams = o->amsgrad;
-    float *p = gt_data(P->slab);        // (numel)
-    const float *g = gt_data(P->grad);  // (numel)
-    float *m = gt_data(o->exp_avg);     // (numel)
-    float *v = gt_data(o->exp_avg_sq);  // (numel)
-    float *vmax = ams ? gt_data(o->max_exp_avg_sq) : NULL;
-    const int64_t n = P->numel;
-    /* fmaf where ATen's kernels fuse (add_ with alpha is vec::fmadd; addcmul_
-     * contracts), plain float ops elsewhere: the same roundings as torch. */
-#pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        float gi = use_wd ? fmaf(wd, p[i], g[i]) : g[i];
-        m[i] = fmaf(a1, gi, m[i] * b1);
-        v[i] = fmaf(a2 * gi, gi, v[i] * b2);
-        float vi = v[i];
-        if (ams) {
-            vmax[i] = vmax[i] > vi ? vmax[i] : vi;
-            vi = vmax[i];
-        }
-        float denom = sqrtf(vi) / bc2_sqrt + eps;
-        p[i] = p[i] + neg_step * m[i] / denom;
-    }
+    gt_tensor *vmax = o->amsgrad ? o->max_exp_avg_sq : NULL;
+    gt_tensor *ts[5] = {P->slab, P->grad, o->exp_avg, o->exp_avg_sq, vmax};
+    GT_K(gt__kern(5, ts), adam)(P->numel, gt__ptr(P->slab), gt__ptr(P->grad), gt__ptr(o->exp_avg),
+                                gt__ptr(o->exp_avg_sq), vmax ? gt__ptr(vmax) : NULL, b1, b2, a1, a2, wd, eps, neg_step,
+                                bc2_sqrt);
     return GT_OK;
 }

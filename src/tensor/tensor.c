@@ -1,5 +1,7 @@
 /* Tensors: storage, creation, reference counts, scopes, views. */
 #include "../internal.h"
+#include "../backend/device_internal.h"
+#include "../backend/kernels.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -98,7 +100,8 @@ void gt__contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
 static gt_storage *gt__storage_new(int64_t nbytes) {
     gt_storage *s = malloc(sizeof *s);
     if (!s) return NULL;
-    s->data = gt__alloc((size_t)nbytes);
+    s->device = gt_device_current();
+    s->data = gt__device_alloc((gt_device)s->device, (size_t)nbytes);
     if (!s->data) {
         free(s);
         return NULL;
@@ -112,7 +115,7 @@ static gt_storage *gt__storage_new(int64_t nbytes) {
 static void gt__storage_release(gt_storage *s) {
     if (!s) return;
     if (--s->refcount == 0) {
-        if (!s->external) gt__free(s->data);
+        if (!s->external) gt__device_free((gt_device)s->device, s->data);
         free(s);
     }
 }
@@ -209,9 +212,8 @@ gt_tensor *gt_empty_i32(int ndim, const int64_t *shape) { return gt__new(GT_I32,
 gt_tensor *gt_full(int ndim, const int64_t *shape, float v) {
     gt_tensor *t = gt__new(GT_F32, ndim, shape);
     if (!t) return NULL;
-    float *d = gt_data(t);
-    int64_t n = gt_numel(t);
-    for (int64_t i = 0; i < n; i++) d[i] = v;
+    const gt_kernels *K = gt__kern(1, &t);
+    GT_K(K, fill)(gt_numel(t), v, gt__ptr(t));
     return t;
 }
 gt_tensor *gt_zeros(int ndim, const int64_t *shape) { return gt_full(ndim, shape, 0.0f); }
@@ -278,8 +280,18 @@ bool gt_same_shape(const gt_tensor *a, const gt_tensor *b) {
     return true;
 }
 
-float *gt_data(const gt_tensor *t) { return (float *)t->storage->data + t->offset; }
-int32_t *gt_data_i32(const gt_tensor *t) { return (int32_t *)t->storage->data + t->offset; }
+/* Host access: a device tensor's queued work is waited for first. */
+float *gt_data(const gt_tensor *t) {
+    if (t->storage->device != GT_DEVICE_CPU) gt__device_host_access();
+    return (float *)t->storage->data + t->offset;
+}
+int32_t *gt_data_i32(const gt_tensor *t) {
+    if (t->storage->device != GT_DEVICE_CPU) gt__device_host_access();
+    return (int32_t *)t->storage->data + t->offset;
+}
+/* Kernel access: no waiting (the kernel runs where the data lives, in queue order). */
+float *gt__ptr(const gt_tensor *t) { return (float *)t->storage->data + t->offset; }
+int32_t *gt__ptr_i32(const gt_tensor *t) { return (int32_t *)t->storage->data + t->offset; }
 
 char *gt_shape_str(const gt_tensor *t, char *buf, size_t n) {
     if (!t) {
@@ -297,6 +309,7 @@ char *gt_shape_str(const gt_tensor *t, char *buf, size_t n) {
 gt_status gt_copy_to(const gt_tensor *t, float *out) {
     if (!t || !out) return gt_set_error(GT_ERR_ARG, "gt_copy_to: NULL argument");
     int64_t n = gt_numel(t);
+    if (t->storage->device != GT_DEVICE_CPU) gt__device_host_access();
     const float *d = (const float *)t->storage->data;
     if (gt_is_contiguous(t)) {
         memcpy(out, d + t->offset, (size_t)n * 4);
@@ -329,9 +342,9 @@ gt_status gt_copy_(gt_tensor *dst, const gt_tensor *src) {
 
 gt_status gt_fill_(gt_tensor *t, float v) {
     if (!t || !gt_is_contiguous(t)) return gt_set_error(GT_ERR_ARG, "gt_fill_: needs a contiguous tensor");
-    float *d = gt_data(t);
-    int64_t n = gt_numel(t);
-    for (int64_t i = 0; i < n; i++) d[i] = v;
+    const gt_kernels *K = gt__kern(1, &t);
+    if (t->dtype == GT_I32) GT_K(K, fill_i32)(gt_numel(t), (int32_t)v, gt__ptr_i32(t));
+    else GT_K(K, fill)(gt_numel(t), v, gt__ptr(t));
     return GT_OK;
 }
 
