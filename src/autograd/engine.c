@@ -1,4 +1,5 @@
 /* The autograd engine: grad mode, recording nodes, and the backward pass. */
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 static _Thread_local bool gt__grad_off; /* grad mode is on unless set */
@@ -151,8 +152,11 @@ static gt_status gt__leaf_grad(gt_tensor *t, bool create_graph) {
     if (create_graph || !t->grad) {
         gt_tensor *g = t->grad ? gt_add(t->grad, t->gacc) : (create_graph ? t->gacc : NULL);
         if (!g) { /* first gradient, no graph: own a contiguous copy */
-            g = gt__new_like(t->gacc);
-            if (g) gt_copy_to(t->gacc, gt_data(g));
+            gt_tensor *a = t->gacc;
+            g = gt__new_like(a);
+            if (g)
+                GT_K(gt__kern(2, (gt_tensor *const[]){a, g}), copy)(a->ndim, a->shape, gt__ptr(a), a->stride,
+                                                                     gt__ptr(g));
         }
         if (!g) return gt_last_status();
         gt_retain(g);
@@ -164,19 +168,11 @@ static gt_status gt__leaf_grad(gt_tensor *t, bool create_graph) {
         gt_release(t->grad);
         t->grad = gt_retain(g);
     } else {
-        gt_tensor *g = t->gacc;
-        float *dst = gt_data(t->grad);
-        int64_t n = gt_numel(t);
-        if (gt_is_contiguous(g)) {
-            const float *src = gt_data(g);
-            for (int64_t i = 0; i < n; i++) dst[i] += src[i];
-        } else {
-            float *tmp = malloc((size_t)n * 4);
-            if (!tmp) return gt_set_error(GT_ERR_OOM, "backward: out of memory");
-            gt_copy_to(g, tmp);
-            for (int64_t i = 0; i < n; i++) dst[i] += tmp[i];
-            free(tmp);
-        }
+        /* in place, t->grad += gacc (a slab view, kept where it is); each element reads and writes only
+         * its own index, so out aliasing a is safe for every kernel table */
+        gt_tensor *g = t->gacc, *d = t->grad;
+        GT_K(gt__kern(2, (gt_tensor *const[]){g, d}), binary)(GT_BIN_ADD, d->ndim, d->shape, gt__ptr(d), d->stride,
+                                                               gt__ptr(g), g->stride, gt__ptr(d));
     }
     return GT_OK;
 }

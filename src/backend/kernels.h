@@ -73,6 +73,8 @@ typedef struct gt_kernels {
     void (*embed_gather)(const float *w, int64_t ws0, int64_t ws1, const int32_t *idx, int64_t n, int64_t dim,
                          float *out);
     void (*embed_scatter)(const float *g, const int32_t *idx, int64_t n, int64_t dim, float *out);
+    /* y[i] = beta * y[i] + alpha * x[i] (an EMA of the weights) */
+    void (*axpby)(int64_t n, float alpha, const float *x, float beta, float *y);
     /* one Adam step over a slab, torch's roundings (src/optim/adam.c); vmax NULL unless amsgrad */
     void (*adam)(int64_t n, float *p, const float *g, float *m, float *v, float *vmax, float b1, float b2, float a1,
                  float a2, float wd, float eps, float neg_step, float bc2_sqrt);

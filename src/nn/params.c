@@ -1,4 +1,5 @@
 /* The parameter registry: named tensors packed into contiguous slabs. */
+#include "../backend/kernels.h"
 #include "../internal.h"
 
 void gt_params_init(gt_params *P) { memset(P, 0, sizeof *P); }
@@ -188,7 +189,7 @@ gt_status gt_params_sync_grads(gt_params *P) {
 gt_status gt_params_zero_grad(gt_params *P) {
     gt_status st = gt_params_sync_grads(P);
     if (st != GT_OK) return st;
-    memset(gt_data(P->grad), 0, (size_t)P->numel * sizeof(float));
+    GT_K(gt__kern(1, &P->grad), fill)(P->numel, 0.0f, gt__ptr(P->grad));
     return GT_OK;
 }
 

@@ -1,4 +1,5 @@
 /* Exponential moving average of a registry's parameters (plus its buffers). */
+#include "../backend/kernels.h"
 #include "optim_internal.h"
 
 gt_status gt_ema_init(gt_ema *e, gt_params *src, gt_params *dst, double decay) {
@@ -46,12 +47,9 @@ gt_status gt_ema_update_with(gt_ema *e, double decay) {
     if (st != GT_OK) return st;
     if (!(decay >= 0 && decay <= 1)) return gt_set_error(GT_ERR_ARG, "gt_ema_update: decay %g outside [0, 1]", decay);
     const float d = (float)decay, a = (float)(1.0 - decay);
-    float *ema = gt_data(e->params);        // (numel)
-    const float *p = gt_data(e->src->slab); // (numel)
-    const int64_t n = e->src->numel;
-#pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) ema[i] = d * ema[i] + a * p[i];
-    memcpy(gt_data(e->buffers), gt_data(e->src->buffers), (size_t)e->src->buffer_numel * sizeof(float));
+    const gt_kernels *K = gt__kern(4, (gt_tensor *const[]){e->params, e->src->slab, e->buffers, e->src->buffers});
+    GT_K(K, axpby)(e->src->numel, a, gt__ptr(e->src->slab), d, gt__ptr(e->params));
+    GT_K(K, copy_rows)(1, e->src->buffer_numel, gt__ptr(e->src->buffers), 0, gt__ptr(e->buffers), 0);
     e->updates++;
     return GT_OK;
 }

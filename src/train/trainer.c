@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backend/kernels.h"
 #include "gantry/ddp.h"
 #include "gantry/train.h"
 #include "gantry/translate.h"
@@ -302,9 +303,9 @@ static double gt__reg_weight(const gt_train_config *c, int k) {
 /* The original WGAN's weight clipping: every trainable D parameter (one
  * slab; the batch-norm running statistics are buffers and stay) into [-c, c]. */
 static void gt__clip_d(gt_trainer *t) {
-    const float c = (float)t->cfg.clip;
-    float *w = gt_data(t->D.P.slab);
-    for (int64_t i = 0, n = t->D.P.numel; i < n; i++) w[i] = w[i] > c ? c : w[i] < -c ? -c : w[i];
+    gt_tensor *w = t->D.P.slab; /* in place: each element reads and writes its own index */
+    GT_K(gt__kern(1, &w), unary)(GT_UN_CLAMP, -(float)t->cfg.clip, (float)t->cfg.clip, w->ndim, w->shape, gt__ptr(w),
+                                 w->stride, gt__ptr(w));
 }
 
 /* One discriminator step on real and fake (fake carries no graph to G). */

@@ -142,9 +142,14 @@ static bool gt__naive_conv_weight(const gt_conv_geom *g, const float *x, const f
     return true;
 }
 
+static void gt__axpby(int64_t n, float alpha, const float *x, float beta, float *y) {
+#pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) y[i] = beta * y[i] + alpha * x[i];
+}
+
 #define GT__COMMON                                                                                             \
     .copy = gt_cpu_copy, .copy_rows = gt__copy_rows, .fill = gt__fill, .fill_i32 = gt__fill_i32,               \
-    .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam
+    .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam, .axpby = gt__axpby
 
 const gt_kernels gt_kernels_cpu = {
     .name = "cpu",
