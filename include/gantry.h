@@ -33,5 +33,6 @@
 #include "gantry/truth_pr.h"
 #include "gantry/dist.h"
 #include "gantry/ddp.h"
+#include "gantry/device.h"
 
 #endif

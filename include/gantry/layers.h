@@ -56,7 +56,7 @@ typedef struct {
     gt_tensor *weight_orig; // (rows, ...) parameter
     gt_tensor *weight_u;    // (rows) buffer
     gt_tensor *weight_v;    // (cols) buffer
-    float sigma;            /* sigma of the last forward (0 before the first) */
+    float sigma;            /* sigma of the last forward (0 before the first; CPU tensors only) */
 } gt_nn_spectral_norm;
 /* Registers the three tensors (weight_orig zero: the caller initialises it,
  * then draws u and v with gt_nn_spectral_norm_reset_uv, torch's order). */

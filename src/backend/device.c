@@ -86,6 +86,9 @@ static void gt__plugin_dirs(char *out, size_t n) {
 /* --- the public API ------------------------------------------------------ */
 const char *gt_device_name(gt_device d) { return d == GT_DEVICE_CUDA ? "cuda" : "cpu"; }
 gt_device gt_device_current(void) { return gt__d.current; }
+gt_device gt_tensor_device(const gt_tensor *t) {
+    return t && t->storage ? (gt_device)t->storage->device : GT_DEVICE_CPU;
+}
 
 gt_status gt_device_use(const char *spec) {
     if (!spec) return gt_set_error(GT_ERR_ARG, "gt_device_use: spec is NULL");

@@ -106,11 +106,12 @@ gt_tensor *gt_nn_spectral_norm_weight(gt_nn_spectral_norm *sn, gt_layer_mode mod
         if (!ok) return NULL;
     }
     /* copies of u and v: constants of this graph, untouched by later power iterations */
-    gt_tensor *u = gt_from_data(GT_SHAPE(rows, 1), gt_data(sn->weight_u));
-    gt_tensor *v = gt_from_data(GT_SHAPE(cols, 1), gt_data(sn->weight_v));
+    gt_tensor *u = gt_reshape(gt_to_device(sn->weight_u, gt_tensor_device(sn->weight_u)), GT_SHAPE(rows, 1));
+    gt_tensor *v = gt_reshape(gt_to_device(sn->weight_v, gt_tensor_device(sn->weight_v)), GT_SHAPE(cols, 1));
     gt_tensor *sigma = gt_sum_all(gt_mul(u, gt_matmul(w, v))); // u . (W v), 0-d
     if (!sigma) return NULL;
-    sn->sigma = gt_item(sigma);
+    /* read back on the CPU only: on a GPU it would drain the queue at every layer */
+    if (gt_tensor_device(sigma) == GT_DEVICE_CPU) sn->sigma = gt_item(sigma);
     return gt_div(sn->weight_orig, sigma);
 }
 

@@ -337,7 +337,10 @@ gt_status gt_copy_(gt_tensor *dst, const gt_tensor *src) {
         return gt_set_error(GT_ERR_SHAPE, "gt_copy_: cannot copy %s into %s (needs equal sizes, contiguous dst)",
                             gt_shape_str(src, a, sizeof a), gt_shape_str(dst, b, sizeof b));
     }
-    return gt_copy_to(src, gt_data(dst));
+    gt_tensor *ts[2] = {(gt_tensor *)src, dst};
+    if (src->dtype != GT_F32 || dst->dtype != GT_F32) return gt_copy_to(src, gt_data(dst));
+    GT_K(gt__kern(2, ts), copy)(src->ndim, src->shape, gt__ptr(src), src->stride, gt__ptr(dst));
+    return GT_OK;
 }
 
 gt_status gt_fill_(gt_tensor *t, float v) {
