@@ -37,7 +37,11 @@ typedef struct gt_kernels {
     void (*copy)(int ndim, const int64_t *shape, const float *x, const int64_t *sx, float *out);
     /* dst[r * dst_ld + j] = src[r * src_ld + j] for r < rows, j < len (concat) */
     void (*copy_rows)(int64_t rows, int64_t len, const float *src, int64_t src_ld, float *dst, int64_t dst_ld);
+    /* the inverse of copy: contiguous src written into a strided out (a slice's gradient) */
+    void (*copy_to_strided)(int ndim, const int64_t *shape, const float *src, float *out, const int64_t *so);
     void (*fill)(int64_t n, float v, float *out);
+    /* x[i] = 0 where x[i] is +-inf or NaN (logsumexp's guard), in place */
+    void (*nonfinite_to_zero)(int64_t n, float *x);
     void (*fill_i32)(int64_t n, int32_t v, int32_t *out);
     /* reductions: sum over the dims with reduce[d]; max along the middle of (outer, L, inner), onehot (or NULL)
      * zeroed by the caller gets a 1 at each maximum (the first; NaN wins) */

@@ -145,9 +145,7 @@ gt_tensor *gt_logsumexp(gt_tensor *x, int dim, bool keepdim) {
     gt_grad_mode_restore(prev);
     if (!m) return NULL;
     /* guard against -inf rows: use 0 there */
-    float *pm = gt_data(m);
-    for (int64_t i = 0; i < gt_numel(m); i++)
-        if (!isfinite(pm[i])) pm[i] = 0.0f;
+    GT_K(gt__kern(1, &m), nonfinite_to_zero)(gt_numel(m), gt__ptr(m));
     gt_tensor *s = gt_add(gt_log(gt_sum(gt_exp(gt_sub(x, m)), 1, &d, true)), m);
     if (!s || keepdim) return s;
     return gt_squeeze(s, d);

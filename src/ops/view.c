@@ -179,21 +179,16 @@ static gt_tensor *gt__slice_backward(gt_tensor *g, gt_tensor *like, const int64_
     dst->offset = a[1] * out->stride[d];
     dst->shape[d] = g->shape[d];
     dst->stride[d] = out->stride[d] * a[3];
-    /* strided write: copy g into the view element by element */
-    int64_t n = gt_numel(g);
-    float *tmp = malloc((size_t)(n ? n : 1) * 4);
-    if (!tmp) return gt__fail(GT_ERR_OOM, "slice backward: out of memory");
-    gt_copy_to(g, tmp);
-    float *base = (float *)dst->storage->data;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t r = i, o = dst->offset;
-        for (int k = dst->ndim - 1; k >= 0; k--) {
-            o += (r % dst->shape[k]) * dst->stride[k];
-            r /= dst->shape[k];
-        }
-        base[o] = tmp[i];
+    /* strided write of g (made contiguous) into the view */
+    gt_tensor *gc;
+    {
+        bool prev = gt_no_grad_begin(); /* data only: the node below records g itself */
+        gc = gt_contiguous(g);
+        gt_grad_mode_restore(prev);
     }
-    free(tmp);
+    if (!gc) return NULL;
+    GT_K(gt__kern(2, (gt_tensor *const[]){gc, out}), copy_to_strided)(dst->ndim, dst->shape, gt__ptr(gc),
+                                                                       gt__ptr(dst), dst->stride);
     if (gt__needs_grad(1, &g)) {
         gt_node *nd = gt__record(out, GT_OP_SLICE_BACKWARD, gt__slice_backward_bw, 1, &g);
         if (!nd) return NULL;

@@ -18,6 +18,23 @@ static void gt__fill_i32(int64_t n, int32_t v, int32_t *out) {
     for (int64_t i = 0; i < n; i++) out[i] = v;
 }
 
+static void gt__copy_to_strided(int ndim, const int64_t *shape, const float *src, float *out, const int64_t *so) {
+    int64_t n = gt__shape_numel(ndim, shape);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t r = i, o = 0;
+        for (int k = ndim - 1; k >= 0; k--) {
+            o += (r % shape[k]) * so[k];
+            r /= shape[k];
+        }
+        out[o] = src[i];
+    }
+}
+
+static void gt__nonfinite_to_zero(int64_t n, float *x) {
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) x[i] = 0.0f;
+}
+
 static void gt__copy_rows(int64_t rows, int64_t len, const float *src, int64_t src_ld, float *dst, int64_t dst_ld) {
     for (int64_t r = 0; r < rows; r++) memcpy(dst + r * dst_ld, src + r * src_ld, (size_t)len * sizeof(float));
 }
@@ -149,7 +166,8 @@ static void gt__axpby(int64_t n, float alpha, const float *x, float beta, float 
 
 #define GT__COMMON                                                                                             \
     .copy = gt_cpu_copy, .copy_rows = gt__copy_rows, .fill = gt__fill, .fill_i32 = gt__fill_i32,               \
-    .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam, .axpby = gt__axpby
+    .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam, .axpby = gt__axpby,                     \
+    .copy_to_strided = gt__copy_to_strided, .nonfinite_to_zero = gt__nonfinite_to_zero
 
 const gt_kernels gt_kernels_cpu = {
     .name = "cpu",
