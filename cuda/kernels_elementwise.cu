@@ -46,6 +46,11 @@ static int64_t gt__numel(const gt__strided &g) {
 }
 
 __device__ inline void gt__offsets(const gt__strided &g, int64_t i, int64_t *o0, int64_t *o1) {
+    if (g.nd == 1) { /* one run (i < shape[0]): no division */
+        *o0 = i * g.s0[0];
+        *o1 = i * g.s1[0];
+        return;
+    }
     int64_t a = 0, b = 0;
     for (int d = g.nd - 1; d >= 0; d--) {
         int64_t k = i % g.shape[d];

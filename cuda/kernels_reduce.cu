@@ -14,6 +14,7 @@ struct gt__sumgeom {
 };
 
 __device__ inline int64_t gt__off(int n, const int64_t *shape, const int64_t *stride, int64_t i) {
+    if (n == 1) return i * stride[0]; /* one run (i < shape[0]): no division */
     int64_t o = 0;
     for (int d = n - 1; d >= 0; d--) {
         o += (i % shape[d]) * stride[d];
