@@ -105,8 +105,19 @@ static void gt__max_dim(int64_t outer, int64_t L, int64_t inner, const float *x,
 }
 
 /* --- batch norm over (N, C, S): channel c of sample n is S floats at (n*C + c)*S ----------------- */
-__device__ inline int64_t gt__bn_at(int64_t q, int64_t C, int64_t S, int64_t c) {
-    return ((q / S) * C + c) * S + q % S;
+/* Calls f(k) for every element k of channel c, spread over the threads of the block: plane by plane
+ * (no division) when planes are at least a block long, else over the flat index. */
+template <class F> __device__ inline void gt__bn_each(int64_t N, int64_t C, int64_t S, int64_t c, F f) {
+    if (S == 1) {
+        GT_TLOOP(n, N) f(n * C + c);
+    } else if (S >= (int64_t)blockDim.x) {
+        for (int64_t n = 0; n < N; n++) {
+            const int64_t base = (n * C + c) * S;
+            GT_TLOOP(i, S) f(base + i);
+        }
+    } else {
+        GT_TLOOP(q, N * S) f(((q / S) * C + c) * S + q % S);
+    }
 }
 
 /* One block a channel: the mean, then the mean squared deviation from it (two passes, as naive). */
@@ -115,13 +126,13 @@ __global__ void gt__k_bn_stats(int64_t N, int64_t C, int64_t S, const float *x, 
     const int64_t M = N * S;
     GT_BLOOP(c, C) {
         double s = 0.0;
-        GT_TLOOP(q, M) s += x[gt__bn_at(q, C, S, c)];
+        gt__bn_each(N, C, S, c, [&](int64_t k) { s += x[k]; });
         double m = gt__block_sum(s, buf) / (double)M;
         double v = 0.0;
-        GT_TLOOP(q, M) {
-            double d = (double)x[gt__bn_at(q, C, S, c)] - m;
+        gt__bn_each(N, C, S, c, [&](int64_t k) {
+            double d = (double)x[k] - m;
             v += d * d;
-        }
+        });
         v = gt__block_sum(v, buf);
         if (threadIdx.x == 0) {
             mean[c] = (float)m;
@@ -175,11 +186,10 @@ __global__ void gt__k_bn_backward(int64_t N, int64_t C, int64_t S, const float *
     const int64_t M = N * S;
     GT_BLOOP(c, C) {
         double sg = 0.0, sgh = 0.0, mc = mean[c], is = invstd[c];
-        GT_TLOOP(q, M) {
-            int64_t k = gt__bn_at(q, C, S, c);
+        gt__bn_each(N, C, S, c, [&](int64_t k) {
             sg += gy[k];
             sgh += (double)gy[k] * ((double)x[k] - mc) * is;
-        }
+        });
         sg = gt__block_sum(sg, buf);
         sgh = gt__block_sum(sgh, buf);
         if (threadIdx.x == 0) {
@@ -188,11 +198,10 @@ __global__ void gt__k_bn_backward(int64_t N, int64_t C, int64_t S, const float *
         }
         if (!gx) continue;
         double k1 = is * (w ? w[c] : 1.0f);
-        GT_TLOOP(q, M) {
-            int64_t k = gt__bn_at(q, C, S, c);
+        gt__bn_each(N, C, S, c, [&](int64_t k) {
             double xh = ((double)x[k] - mc) * is;
             gx[k] = (float)(training ? k1 * (gy[k] - sg / (double)M - xh * sgh / (double)M) : k1 * gy[k]);
-        }
+        });
     }
 }
 
