@@ -9,7 +9,10 @@
  * Adam's fmaf chain) are exact here because the emulator compiles them with the CPU's libm and no
  * contraction, but get 1e-6 to allow for the libm; sums accumulate in double on the "device" and in
  * float on the CPU: 1e-5 relative plus a small absolute term. */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../common/harness.h"
 #include "cuda_emu/emu_api.h"
@@ -462,7 +465,23 @@ static void test_adam(void) {
     }
 }
 
+/* --- the emulator itself ----------------------------------------------------------------------- */
+static void test_emulator(void) {
+    CHECK_MSG(gt_emu_selftest_barrier() == 0, "threads read shared memory before the barrier let them");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stderr)) _exit(3);
+        gt_emu_selftest_divergent();
+        _exit(0); /* not reported: the parent fails */
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "a divergent __syncthreads went unreported (status %d)", st);
+}
+
 int main(void) {
+    RUN(test_emulator);
     gt_cuda_own_kernels(&E);
     static const unsigned configs[][2] = {{64, 0}, {7, 3}};
     for (int c = 0; c < 2; c++) {

@@ -22,6 +22,11 @@ const char *gt_emu_last_kernel(void);
 int64_t gt_emu_blocks(void);
 int64_t gt_emu_barriers(void);
 
+/* The emulator's own checks: a barrier-ordered exchange through shared memory (0 when right), and a
+ * kernel with a divergent __syncthreads (the emulator reports it and aborts). */
+int gt_emu_selftest_barrier(void);
+void gt_emu_selftest_divergent(void);
+
 #ifdef __cplusplus
 }
 #endif
