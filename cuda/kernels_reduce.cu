@@ -79,9 +79,10 @@ static void gt__sum(int ndim, const int64_t *shape, const bool *reduce, const fl
         }
     }
     if (kept <= 0) return;
-    /* rows (the innermost dim reduced), or few outputs over many elements: a block each */
+    /* rows (the innermost dim reduced), or few outputs over many elements: a block each (short rows:
+     * a thread each, not a block of mostly idle threads) */
     bool rows = m > 0 && red[m - 1];
-    if (R > 0 && (rows || (kept < 1024 && R >= 4096)))
+    if (R >= 64 && (rows || (kept < 1024 && R >= 4096)))
         GT_LAUNCH(gt__k_sum_block, gt__grid(kept, 1), GT_THREADS, g, kept, R, x, out);
     else GT_LAUNCH(gt__k_sum_thread, GT_GRID(kept), GT_THREADS, g, kept, R, x, out);
 }
