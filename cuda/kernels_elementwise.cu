@@ -174,6 +174,22 @@ static void gt__copy_rows(int64_t rows, int64_t len, const float *src, int64_t s
     GT_LAUNCH(gt__k_copy_rows, GT_GRID(rows * len), GT_THREADS, rows, len, src, src_ld, dst, dst_ld);
 }
 
+/* the inverse of copy: contiguous src into a strided out (a slice's gradient) */
+__global__ void gt__k_copy_to_strided(gt__strided g, int64_t n, const float *src, float *out) {
+    GT_KLOOP(i, n) {
+        int64_t oo, unused;
+        gt__offsets(g, i, &oo, &unused);
+        out[oo] = src[i];
+    }
+}
+
+static void gt__copy_to_strided(int ndim, const int64_t *shape, const float *src, float *out, const int64_t *so) {
+    gt__strided g = gt__collapse(ndim, shape, so, NULL);
+    int64_t n = gt__numel(g);
+    if (n <= 0) return;
+    GT_LAUNCH(gt__k_copy_to_strided, GT_GRID(n), GT_THREADS, g, n, src, out);
+}
+
 /* --- fill ---------------------------------------------------------------------------------------- */
 __global__ void gt__k_fill(int64_t n, float v, float *out) {
     GT_KLOOP(i, n) out[i] = v;
@@ -187,6 +203,23 @@ static void gt__fill(int64_t n, float v, float *out) {
 }
 static void gt__fill_i32(int64_t n, int32_t v, int32_t *out) {
     if (n > 0) GT_LAUNCH(gt__k_fill_i32, GT_GRID(n), GT_THREADS, n, v, out);
+}
+
+__global__ void gt__k_nonfinite_to_zero(int64_t n, float *x) {
+    GT_KLOOP(i, n) {
+        if (!isfinite(x[i])) x[i] = 0.0f;
+    }
+}
+static void gt__nonfinite_to_zero(int64_t n, float *x) {
+    if (n > 0) GT_LAUNCH(gt__k_nonfinite_to_zero, GT_GRID(n), GT_THREADS, n, x);
+}
+
+/* y = beta y + alpha x, the CPU's expression with its roundings (no contraction) */
+__global__ void gt__k_axpby(int64_t n, float alpha, const float *x, float beta, float *y) {
+    GT_KLOOP(i, n) y[i] = __fadd_rn(__fmul_rn(beta, y[i]), __fmul_rn(alpha, x[i]));
+}
+static void gt__axpby(int64_t n, float alpha, const float *x, float beta, float *y) {
+    if (n > 0) GT_LAUNCH(gt__k_axpby, GT_GRID(n), GT_THREADS, n, alpha, x, beta, y);
 }
 
 /* --- Adam: the CPU's step, fmaf where it fuses, plain float operations elsewhere ------------------ */
@@ -223,6 +256,9 @@ extern "C" void gt_cuda_own_kernels(gt_kernels *K) {
     K->fill = gt__fill;
     K->fill_i32 = gt__fill_i32;
     K->adam = gt__adam;
+    K->axpby = gt__axpby;
+    K->copy_to_strided = gt__copy_to_strided;
+    K->nonfinite_to_zero = gt__nonfinite_to_zero;
     gt__cuda_fill_reduce(K);
     gt__cuda_fill_pool(K);
     gt__cuda_fill_resample(K);

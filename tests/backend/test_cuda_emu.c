@@ -172,6 +172,39 @@ static void test_rows_fill(void) {
     free(src), free(d1), free(d2);
 }
 
+/* copy_to_strided (a slice's gradient written into a strided view), nonfinite_to_zero, axpby */
+static void test_scatter_misc(void) {
+    /* a view of every other column and a transposed view of a (5, 2, 9) block inside a larger buffer */
+    const int64_t shape[3] = {5, 2, 9};
+    const int64_t strides[][3] = {{40, 20, 2}, {2, 1, 10}};
+    for (int k = 0; k < 2; k++) {
+        int64_t n = 5 * 2 * 9, big = 5 * 2 * 9 * 2 + 64;
+        float *src = fbuf(n, -1, 1), *d1 = zbuf(big, -3), *d2 = zbuf(big, -3);
+        MARK();
+        E.copy_to_strided(3, shape, src, d1, strides[k]);
+        LAUNCHED("copy_to_strided");
+        C->copy_to_strided(3, shape, src, d2, strides[k]);
+        exact("copy_to_strided (the gaps untouched)", d1, d2, big);
+        free(src), free(d1), free(d2);
+    }
+    for (int64_t n = 1; n <= 1000; n = n * 10 + 3) {
+        float *x1 = fbuf(n, -5, 5), *x2 = malloc((size_t)n * sizeof(float));
+        for (int64_t i = 0; i < n; i += 3) x1[i] = (i % 2) ? INFINITY : (i % 5 ? -INFINITY : NAN);
+        memcpy(x2, x1, (size_t)n * sizeof(float));
+        MARK();
+        E.nonfinite_to_zero(n, x1);
+        LAUNCHED("nonfinite_to_zero");
+        C->nonfinite_to_zero(n, x2);
+        exact("nonfinite_to_zero", x1, x2, n);
+        float *x = fbuf(n, -1, 1), *y1 = fbuf(n, -1, 1), *y2 = malloc((size_t)n * sizeof(float));
+        memcpy(y2, y1, (size_t)n * sizeof(float));
+        E.axpby(n, 0.001f, x, 0.999f, y1);
+        C->axpby(n, 0.001f, x, 0.999f, y2);
+        gt_test_close_buf("axpby", y1, y2, n, 1e-6f, 1e-6f);
+        free(x1), free(x2), free(x), free(y1), free(y2);
+    }
+}
+
 /* --- reductions ----------------------------------------------------------------------------------- */
 static void sum_case(int nd, const int64_t *shape) {
     int64_t n = numel(nd, shape), room = 1; /* room: the most outputs (a zero dim reduced leaves zeros) */
@@ -529,6 +562,7 @@ int main(void) {
         RUN(test_binary);
         RUN(test_unary_copy);
         RUN(test_rows_fill);
+        RUN(test_scatter_misc);
         RUN(test_sum);
         RUN(test_max_dim);
         RUN(test_bn);
