@@ -36,12 +36,18 @@ bool gt_test_close_buf(const char *what, const float *a, const float *b, int64_t
     double worst = 0;
     int64_t wi = -1;
     for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
-        double lim = atol + rtol * fabs((double)b[i]);
-        double r = d / lim;
-        if (isnan(a[i]) != isnan(b[i])) r = INFINITY;
-        if (isnan(a[i]) && isnan(b[i])) r = 0;
-        if (r > worst || (wi < 0 && r != r)) {
+        /* r: the difference in tolerances. Equal values (infinities too) and two NaNs are 0 (exact
+         * comparisons, both tolerances 0, would otherwise divide 0 by 0, and a NaN ratio must never
+         * hide a later mismatch); one NaN, or a difference with no tolerance for it, is infinite. */
+        double r;
+        if (a[i] == b[i] || (isnan(a[i]) && isnan(b[i]))) r = 0;
+        else if (isnan(a[i]) || isnan(b[i])) r = INFINITY;
+        else {
+            double d = fabs((double)a[i] - (double)b[i]), lim = atol + rtol * fabs((double)b[i]);
+            r = d / lim;
+            if (r != r) r = INFINITY;
+        }
+        if (r > worst) {
             worst = r;
             wi = i;
         }
