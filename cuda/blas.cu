@@ -1,0 +1,130 @@
+/* cuda/blas.cu - the gemm entry through cuBLAS (kernels.h, gemm.h).
+ *
+ * gantry's C[b] = A[b] B[b] (+ beta C[b]) is row-major; cuBLAS is column-major. A row-major
+ * (M, N) matrix read column-major is its transpose, so C^T = B^T A^T is one cuBLAS product with
+ * m = N, n = M, k = K, B first, A second, and C's leading dimension N. How each operand reaches
+ * cuBLAS (op N or T, its ld, or a packing copy first when its strides fit neither) is
+ * gt_cuda_gemm_layout (cuda_host.h, tested on the CPU). A batch stride of 0 (one matrix shared
+ * across the batch) is passed as it is: cuBLAS's strided-batched products allow it.
+ *
+ * Precision: CUBLAS_COMPUTE_32F (no TF32), so results match the CPU's sgemm to float rounding;
+ * GANTRY_CUDA_TF32=1 allows TF32 tensor cores (CUBLAS_COMPUTE_32F_FAST_TF32) for speed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <cublas_v2.h>
+
+#include "cuda_host.h"
+#include "cuda_internal.h"
+
+static cublasHandle_t gt__blas;
+static cublasComputeType_t gt__compute = CUBLAS_COMPUTE_32F;
+
+static const char *gt__blas_str(cublasStatus_t s) {
+    const char *n = cublasGetStatusString(s);
+    return n ? n : "unknown cuBLAS status";
+}
+
+/* dst[b][i * C + j] = src[b * bs + i * rs + j * cs]: nb strided (R, C) matrices packed contiguous. */
+__global__ void gt__pack_kernel(int64_t nb, int64_t R, int64_t C, const float *src, int64_t bs, int64_t rs,
+                                int64_t cs, float *dst) {
+    int64_t total = nb * R * C;
+    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+        int64_t j = t % C, i = (t / C) % R, b = t / (R * C);
+        dst[t] = src[b * bs + i * rs + j * cs];
+    }
+}
+
+static void gt__pack(int64_t nb, int64_t R, int64_t C, const float *src, int64_t bs, int64_t rs, int64_t cs,
+                     float *dst) {
+    int64_t total = nb * R * C;
+    int threads = 256;
+    int64_t blocks = (total + threads - 1) / threads;
+    if (blocks > 65535) blocks = 65535; /* grid-stride loop covers the rest */
+    gt__pack_kernel<<<(unsigned)blocks, threads, 0, gt_cuda_stream()>>>(nb, R, C, src, bs, rs, cs, dst);
+    gt_cuda_launched("gemm_pack");
+}
+
+/* One operand as cuBLAS takes it: its pointer, op, ld and batch stride, packed into *scratch
+ * (from the caching allocator; the caller frees it) when its strides need it. false: out of memory. */
+typedef struct {
+    const float *p;
+    cublasOperation_t op;
+    int64_t ld, bs;
+} gt__operand;
+
+static bool gt__prepare(int64_t batch, int64_t R, int64_t C, gt_mat m, int64_t bs, gt__operand *out, float **scratch) {
+    gt_cuda_layout L = gt_cuda_gemm_layout(R, C, m.rs, m.cs);
+    out->op = L.op == GT_CUDA_OP_T ? CUBLAS_OP_T : CUBLAS_OP_N;
+    out->ld = L.ld;
+    out->p = m.p, out->bs = bs;
+    *scratch = NULL;
+    if (!L.copy) return true;
+    int64_t nb = bs ? batch : 1; /* a broadcast operand is packed once and stays shared */
+    float *s = (float *)gt_cuda_alloc((size_t)(nb * R * C) * sizeof(float));
+    if (!s) return false;
+    gt__pack(nb, R, C, m.p, bs, m.rs, m.cs, s);
+    *scratch = s;
+    out->p = s, out->bs = bs ? R * C : 0;
+    return true;
+}
+
+static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat b,
+                          int64_t b_bs, float beta, float *c) {
+    if (batch <= 0 || M <= 0 || N <= 0) return GT_OK;
+    if (K <= 0) { /* an empty sum: C = 0, or C unchanged when adding */
+        if (beta == 0.0f) {
+            cudaError_t e = cudaMemsetAsync(c, 0, (size_t)(batch * M * N) * sizeof(float), gt_cuda_stream());
+            if (e != cudaSuccess) gt_cuda_fail(GT_ERR_STATE, "gemm: cudaMemsetAsync: %s", cudaGetErrorString(e));
+        }
+        return GT_OK;
+    }
+    gt__operand A, B;
+    float *sa = NULL, *sb = NULL;
+    if (!gt__prepare(batch, M, K, a, a_bs, &A, &sa)) return GT_ERR_OOM;
+    if (!gt__prepare(batch, K, N, b, b_bs, &B, &sb)) {
+        gt_cuda_free(sa);
+        return GT_ERR_OOM;
+    }
+    const float alpha = 1.0f;
+    /* column-major C^T (N, M) = op(B)^T-view (N, K) x op(A)^T-view (K, M) */
+    cublasStatus_t s = cublasGemmStridedBatchedEx_64(gt__blas, B.op, A.op, N, M, K, &alpha, B.p, CUDA_R_32F, B.ld,
+                                                     (long long)B.bs, A.p, CUDA_R_32F, A.ld, (long long)A.bs, &beta,
+                                                     c, CUDA_R_32F, N, (long long)(M * N), batch, gt__compute,
+                                                     CUBLAS_GEMM_DEFAULT);
+    gt_cuda_launched("cublasGemmStridedBatchedEx");
+    if (s != CUBLAS_STATUS_SUCCESS)
+        gt_cuda_fail(s == CUBLAS_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE,
+                     "cublasGemmStridedBatchedEx_64 (batch %lld, M %lld, N %lld, K %lld): %s", (long long)batch,
+                     (long long)M, (long long)N, (long long)K, gt__blas_str(s));
+    /* the scratch is reused only by work queued after this product (stream order) */
+    gt_cuda_free(sa);
+    gt_cuda_free(sb);
+    return GT_OK;
+}
+
+extern "C" bool gt_cuda_blas_init(gt_kernels *K, char *err, size_t errn) {
+    if (!gt__blas) {
+        cublasStatus_t s = cublasCreate(&gt__blas);
+        if (s != CUBLAS_STATUS_SUCCESS) {
+            snprintf(err, errn, "cublasCreate: %s", gt__blas_str(s));
+            gt__blas = NULL;
+            return false;
+        }
+    }
+    cublasStatus_t s = cublasSetStream(gt__blas, gt_cuda_stream());
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errn, "cublasSetStream: %s", gt__blas_str(s));
+        return false;
+    }
+    const char *tf32 = getenv("GANTRY_CUDA_TF32");
+    bool fast = tf32 && strcmp(tf32, "1") == 0;
+    gt__compute = fast ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    s = cublasSetMathMode(gt__blas, fast ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        snprintf(err, errn, "cublasSetMathMode: %s", gt__blas_str(s));
+        return false;
+    }
+    K->gemm = gt__gemm;
+    return true;
+}
