@@ -45,29 +45,16 @@ static void gt__pack(int64_t nb, int64_t R, int64_t C, const float *src, int64_t
     gt_cuda_launched("gemm_pack");
 }
 
-/* One operand as cuBLAS takes it: its pointer, op, ld and batch stride, packed into *scratch
- * (from the caching allocator; the caller frees it) when its strides need it. false: out of memory. */
-typedef struct {
-    const float *p;
-    cublasOperation_t op;
-    int64_t ld, bs;
-} gt__operand;
-
-static bool gt__prepare(int64_t batch, int64_t R, int64_t C, gt_mat m, int64_t bs, gt__operand *out, float **scratch) {
-    gt_cuda_layout L = gt_cuda_gemm_layout(R, C, m.rs, m.cs);
-    out->op = L.op == GT_CUDA_OP_T ? CUBLAS_OP_T : CUBLAS_OP_N;
-    out->ld = L.ld;
-    out->p = m.p, out->bs = bs;
-    *scratch = NULL;
-    if (!L.copy) return true;
+/* Packs a strided (R, C) operand (nb matrices: batch ones, or one when shared) into scratch from the
+ * caching allocator; the caller frees it. NULL: out of memory. */
+static float *gt__packed(int64_t batch, int64_t R, int64_t C, gt_mat m, int64_t bs) {
     int64_t nb = bs ? batch : 1; /* a broadcast operand is packed once and stays shared */
     float *s = (float *)gt_cuda_alloc((size_t)(nb * R * C) * sizeof(float));
-    if (!s) return false;
-    gt__pack(nb, R, C, m.p, bs, m.rs, m.cs, s);
-    *scratch = s;
-    out->p = s, out->bs = bs ? R * C : 0;
-    return true;
+    if (s) gt__pack(nb, R, C, m.p, bs, m.rs, m.cs, s);
+    return s;
 }
+
+static cublasOperation_t gt__op(gt_cuda_op op) { return op == GT_CUDA_OP_T ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
 static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat a, int64_t a_bs, gt_mat b,
                           int64_t b_bs, float beta, float *c) {
@@ -79,19 +66,19 @@ static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat
         }
         return GT_OK;
     }
-    gt__operand A, B;
+    gt_cuda_gemm_plan P = gt_cuda_gemm_plan_make(M, N, K, a.rs, a.cs, a_bs, b.rs, b.cs, b_bs);
     float *sa = NULL, *sb = NULL;
-    if (!gt__prepare(batch, M, K, a, a_bs, &A, &sa)) return GT_ERR_OOM;
-    if (!gt__prepare(batch, K, N, b, b_bs, &B, &sb)) {
+    if (P.pack_a && !(sa = gt__packed(batch, M, K, a, a_bs))) return GT_ERR_OOM;
+    if (P.pack_b && !(sb = gt__packed(batch, K, N, b, b_bs))) {
         gt_cuda_free(sa);
         return GT_ERR_OOM;
     }
     const float alpha = 1.0f;
-    /* column-major C^T (N, M) = op(B)^T-view (N, K) x op(A)^T-view (K, M) */
-    cublasStatus_t s = cublasGemmStridedBatchedEx_64(gt__blas, B.op, A.op, N, M, K, &alpha, B.p, CUDA_R_32F, B.ld,
-                                                     (long long)B.bs, A.p, CUDA_R_32F, A.ld, (long long)A.bs, &beta,
-                                                     c, CUDA_R_32F, N, (long long)(M * N), batch, gt__compute,
-                                                     CUBLAS_GEMM_DEFAULT);
+    /* column-major C^T (N, M) = B^T (N, K) A^T (K, M): gantry's B is cuBLAS's first operand */
+    cublasStatus_t s = cublasGemmStridedBatchedEx_64(
+        gt__blas, gt__op(P.transa), gt__op(P.transb), P.m, P.n, P.k, &alpha, sb ? sb : b.p, CUDA_R_32F, P.lda,
+        (long long)P.stride_a, sa ? sa : a.p, CUDA_R_32F, P.ldb, (long long)P.stride_b, &beta, c, CUDA_R_32F, P.ldc,
+        (long long)P.stride_c, batch, gt__compute, CUBLAS_GEMM_DEFAULT);
     gt_cuda_launched("cublasGemmStridedBatchedEx");
     if (s != CUBLAS_STATUS_SUCCESS)
         gt_cuda_fail(s == CUBLAS_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE,

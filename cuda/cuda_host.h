@@ -1,7 +1,8 @@
 /* cuda/cuda_host.h - the CUDA plugin's host-side decisions, as plain C (static inline), so
  * tests/backend/test_cuda_host.c checks them on machines without a GPU:
  *   gt_cuda_size_class   the caching allocator's rounding (alloc.cu)
- *   gt_cuda_gemm_layout  how a strided gemm operand is handed to cuBLAS (blas.cu)
+ *   gt_cuda_gemm_layout  how a strided gemm operand is handed to cuBLAS, and
+ *   gt_cuda_gemm_plan_make the whole cuBLAS call (blas.cu)
  *   gt_cuda_conv_natural the output size cuDNN computes for a conv geometry (dnn.cu)
  * and gt_cuda_fail, the plugin's error record (plugin.cu), which sync() reports. */
 #ifndef GT_CUDA_HOST_H
@@ -61,6 +62,28 @@ static inline gt_cuda_layout gt_cuda_gemm_layout(int64_t R, int64_t C, int64_t r
     }
     L.op = GT_CUDA_OP_N, L.ld = one_c, L.copy = true;
     return L;
+}
+
+/* The whole cuBLAS call for gantry's row-major C[b] = A[b] B[b]: cuBLAS computes the column-major
+ * C^T = B^T A^T, so its first operand is gantry's B and its second gantry's A, m = N, n = M, k = K,
+ * ldc = N, stride_c = M N. A packed operand's batch stride becomes its packed size (or stays 0). */
+typedef struct {
+    gt_cuda_op transa, transb;
+    int64_t m, n, k, lda, ldb, ldc;
+    int64_t stride_a, stride_b, stride_c;
+    bool pack_b, pack_a; /* gantry's B (cuBLAS's first operand), gantry's A (its second) */
+} gt_cuda_gemm_plan;
+
+static inline gt_cuda_gemm_plan gt_cuda_gemm_plan_make(int64_t M, int64_t N, int64_t K, int64_t a_rs, int64_t a_cs,
+                                                       int64_t a_bs, int64_t b_rs, int64_t b_cs, int64_t b_bs) {
+    gt_cuda_gemm_plan P;
+    gt_cuda_layout lb = gt_cuda_gemm_layout(K, N, b_rs, b_cs), la = gt_cuda_gemm_layout(M, K, a_rs, a_cs);
+    P.transa = lb.op, P.lda = lb.ld, P.pack_b = lb.copy;
+    P.stride_a = lb.copy ? (b_bs ? K * N : 0) : b_bs;
+    P.transb = la.op, P.ldb = la.ld, P.pack_a = la.copy;
+    P.stride_b = la.copy ? (a_bs ? M * K : 0) : a_bs;
+    P.m = N, P.n = M, P.k = K, P.ldc = N > 1 ? N : 1, P.stride_c = M * N;
+    return P;
 }
 
 /* --- convolutions ----------------------------------------------------------------------------

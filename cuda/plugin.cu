@@ -69,7 +69,10 @@ static gt_status gt__info(int index, gt_device_info *out) {
         cudaGetLastError();
         return GT_ERR_STATE;
     }
-    snprintf(out->name, sizeof out->name, "%s", prop.name);
+    size_t len = strnlen(prop.name, sizeof prop.name);
+    if (len >= sizeof out->name) len = sizeof out->name - 1;
+    memcpy(out->name, prop.name, len);
+    out->name[len] = 0;
     out->total_bytes = (int64_t)prop.totalGlobalMem;
     out->cc_major = prop.major, out->cc_minor = prop.minor;
     out->multiprocessors = prop.multiProcessorCount;
@@ -118,9 +121,10 @@ static gt_status gt__init(int index, char *err, size_t errn) {
 }
 
 static gt_status gt__sync(char *err, size_t errn) {
-    gt__p.syncs.fetch_add(1, std::memory_order_relaxed);
     if (err && errn) err[0] = 0;
-    cudaError_t e = gt__p.stream ? cudaStreamSynchronize(gt__p.stream) : cudaSuccess;
+    if (!gt__p.ready) return GT_OK; /* nothing was queued: the runtime may not even start here */
+    gt__p.syncs.fetch_add(1, std::memory_order_relaxed);
+    cudaError_t e = cudaStreamSynchronize(gt__p.stream);
     cudaError_t last = cudaGetLastError();
     std::lock_guard<std::mutex> lock(gt__p.mu);
     if (gt__p.err_status) { /* recorded first: it explains a failed synchronisation after it */

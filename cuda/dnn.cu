@@ -1,0 +1,399 @@
+/* cuda/dnn.cu - the convolution entries through cuDNN 9's legacy API (conv.h semantics, those of
+ * src/backend/cpu/conv.c):
+ *   conv_fwd     cudnnConvolutionForward         y  = conv(x, w) (+ b per output channel)
+ *   conv_data    cudnnConvolutionBackwardData    gx = conv^T(gy, w) (+ b per input channel): the input
+ *                                                gradient, and conv_transpose2d's forward
+ *   conv_weight  cudnnConvolutionBackwardFilter  gw = d sum(conv(x, w) * gy) / dw
+ * NCHW float tensors, CUDNN_CROSS_CORRELATION, groups through cudnnSetConvolutionGroupCount (the
+ * filter is (O, C/groups, kh, kw)), padding, strides and dilation as given.
+ *
+ * Descriptors and algorithms are cached per geometry (an unordered_map keyed by gt_conv_geom).
+ * Algorithms come from cudnnGet*Algorithm_v7 (heuristics: no trial runs, no memory), once per
+ * geometry and direction: the first one cuDNN ranks that is deterministic (CUDNN_DETERMINISTIC;
+ * this rules out BackwardData's ALGO_0 and BackwardFilter's ALGO_0 and ALGO_3, which add with
+ * atomics) and needs at most 1 GiB of workspace; failing that the first deterministic one, then
+ * the first that works. Workspaces come from the caching allocator.
+ *
+ * Precision: CUDNN_FMA_MATH, which keeps float convolutions off TF32 tensor cores (cuDNN's
+ * CUDNN_DEFAULT_MATH permits TF32 on Ampere and newer, so it would not match the CPU to ~1e-5);
+ * GANTRY_CUDA_TF32=1 allows them (the math type cuDNN's heuristic proposes).
+ *
+ * gantry's geometry may ask for fewer output rows/columns than cuDNN's formula gives (conv.h; a
+ * transposed conv whose output_padding is not below its stride). Those outputs do not exist, so:
+ * fwd computes the full output into scratch and crops it; data and weight read gy zero-padded to
+ * the full size (a zero gradient at a position that does not exist changes nothing).
+ *
+ * Return false only when memory runs out; any other failure is recorded (gt_cuda_fail) and
+ * reported by the next sync(). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cudnn.h>
+
+#include <mutex>
+#include <new>
+#include <unordered_map>
+
+#include "cuda_host.h"
+#include "cuda_internal.h"
+
+#define GT__WS_PREFERRED ((size_t)1 << 30)
+
+enum { GT__FWD = 0, GT__DATA = 1, GT__FILT = 2 };
+
+struct gt__key {
+    gt_conv_geom g;
+    bool operator==(const gt__key &o) const { return memcmp(&g, &o.g, sizeof g) == 0; }
+};
+
+struct gt__key_hash {
+    size_t operator()(const gt__key &k) const {
+        const int64_t *v = &k.g.n;
+        uint64_t h = 1469598103934665603ull; /* FNV-1a over the geometry's fields */
+        for (size_t i = 0; i < sizeof k.g / sizeof(int64_t); i++) {
+            h ^= (uint64_t)v[i];
+            h *= 1099511628211ull;
+        }
+        return (size_t)h;
+    }
+};
+
+struct gt__conv {
+    cudnnTensorDescriptor_t x, y; /* y at cuDNN's full output size (nh, nw) */
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    int64_t nh, nw;
+    bool crop; /* (ho, wo) smaller than (nh, nw) */
+    int state[3]; /* per direction: 0 not chosen yet, 1 chosen, -1 no algorithm (reported once) */
+    int algo[3];
+    cudnnMathType_t math[3];
+    size_t ws[3];
+};
+
+static struct {
+    std::mutex mu;
+    cudnnHandle_t h;
+    bool tf32;
+    std::unordered_map<gt__key, gt__conv *, gt__key_hash> *cache;
+} gt__dnn;
+
+static const char *gt__fits(const gt_conv_geom *g) {
+    const int64_t v[] = {g->n, g->c, g->h, g->w, g->o, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] < 0 || v[i] > INT_MAX) return "a size beyond cuDNN's int range";
+    if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->groups < 1 || g->c % g->groups || g->o % g->groups)
+        return "strides, dilations and groups must be positive and groups must divide both channel counts";
+    return NULL;
+}
+
+#define GT__DNN(call, what)                                                                                    \
+    do {                                                                                                       \
+        cudnnStatus_t s_ = (call);                                                                             \
+        if (s_ != CUDNN_STATUS_SUCCESS) {                                                                      \
+            gt_cuda_fail(GT_ERR_STATE, "%s (%s): %s", #call, what, cudnnGetErrorString(s_));                  \
+            return false;                                                                                      \
+        }                                                                                                      \
+    } while (0)
+
+static void gt__conv_destroy(gt__conv *e) {
+    if (!e) return;
+    if (e->x) cudnnDestroyTensorDescriptor(e->x);
+    if (e->y) cudnnDestroyTensorDescriptor(e->y);
+    if (e->w) cudnnDestroyFilterDescriptor(e->w);
+    if (e->conv) cudnnDestroyConvolutionDescriptor(e->conv);
+    delete e;
+}
+
+static bool gt__conv_describe(gt__conv *e, const gt_conv_geom *g) {
+    const char *what = "conv descriptors";
+    GT__DNN(cudnnCreateTensorDescriptor(&e->x), what);
+    GT__DNN(cudnnCreateTensorDescriptor(&e->y), what);
+    GT__DNN(cudnnCreateFilterDescriptor(&e->w), what);
+    GT__DNN(cudnnCreateConvolutionDescriptor(&e->conv), what);
+    GT__DNN(cudnnSetTensor4dDescriptor(e->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)g->n, (int)g->c, (int)g->h,
+                                       (int)g->w),
+            what);
+    GT__DNN(cudnnSetFilter4dDescriptor(e->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)g->o, (int)(g->c / g->groups),
+                                       (int)g->kh, (int)g->kw),
+            what);
+    GT__DNN(cudnnSetConvolution2dDescriptor(e->conv, (int)g->ph, (int)g->pw, (int)g->sh, (int)g->sw, (int)g->dh,
+                                            (int)g->dw, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
+            what);
+    GT__DNN(cudnnSetConvolutionGroupCount(e->conv, (int)g->groups), what);
+    GT__DNN(cudnnSetConvolutionMathType(e->conv, gt__dnn.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), what);
+    int dn = 0, dc = 0, dh = 0, dw = 0;
+    GT__DNN(cudnnGetConvolution2dForwardOutputDim(e->conv, e->x, e->w, &dn, &dc, &dh, &dw), what);
+    if (dn != g->n || dc != g->o || dh < g->ho || dw < g->wo) {
+        gt_cuda_fail(GT_ERR_STATE,
+                     "conv: cuDNN's output (%d, %d, %d, %d) cannot hold the geometry's (%lld, %lld, %lld, %lld)", dn,
+                     dc, dh, dw, (long long)g->n, (long long)g->o, (long long)g->ho, (long long)g->wo);
+        return false;
+    }
+    e->nh = dh, e->nw = dw;
+    e->crop = dh != g->ho || dw != g->wo;
+    GT__DNN(cudnnSetTensor4dDescriptor(e->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, dn, dc, dh, dw), what);
+    return true;
+}
+
+/* The cached descriptors of geometry g, made on first use; NULL after recording why. Locked. */
+static gt__conv *gt__conv_get(const gt_conv_geom *g) {
+    gt__key k;
+    memset(&k, 0, sizeof k);
+    k.g = *g;
+    auto it = gt__dnn.cache->find(k);
+    if (it != gt__dnn.cache->end()) return it->second;
+    const char *bad = gt__fits(g);
+    if (bad) {
+        gt_cuda_fail(GT_ERR_STATE, "conv (N %lld, C %lld, %lldx%lld, O %lld): %s", (long long)g->n, (long long)g->c,
+                     (long long)g->h, (long long)g->w, (long long)g->o, bad);
+        return NULL;
+    }
+    gt__conv *e = new (std::nothrow) gt__conv();
+    if (!e) return NULL;
+    if (!gt__conv_describe(e, g)) {
+        gt__conv_destroy(e);
+        return NULL;
+    }
+    try {
+        (*gt__dnn.cache)[k] = e;
+    } catch (...) {
+        gt__conv_destroy(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* Index of the algorithm to use among cuDNN's ranked proposals, or -1. */
+template <typename Perf> static int gt__pick(const Perf *p, int n) {
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < n; i++) {
+            if (p[i].status != CUDNN_STATUS_SUCCESS) continue;
+            if (pass < 2 && p[i].determinism != CUDNN_DETERMINISTIC) continue;
+            if (pass < 1 && p[i].memory > GT__WS_PREFERRED) continue;
+            return i;
+        }
+    return -1;
+}
+
+static const char *gt__dir_name[3] = {"cudnnConvolutionForward", "cudnnConvolutionBackwardData",
+                                      "cudnnConvolutionBackwardFilter"};
+
+/* Chooses direction d's algorithm for e (once) and its workspace size; false after recording why. */
+static bool gt__choose(gt__conv *e, int d) {
+    if (e->state[d] == 1) return true;
+    if (e->state[d] == -1) {
+        gt_cuda_fail(GT_ERR_STATE, "%s: cuDNN has no algorithm for this geometry", gt__dir_name[d]);
+        return false;
+    }
+    const char *what = gt__dir_name[d];
+    GT__DNN(cudnnSetConvolutionMathType(e->conv, gt__dnn.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH), what);
+    int got = 0, i = -1;
+    if (d == GT__FWD) {
+        cudnnConvolutionFwdAlgoPerf_t p[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        GT__DNN(cudnnGetConvolutionForwardAlgorithm_v7(gt__dnn.h, e->x, e->w, e->conv, e->y,
+                                                       CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, p),
+                what);
+        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+    } else if (d == GT__DATA) {
+        cudnnConvolutionBwdDataAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        GT__DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(gt__dnn.h, e->w, e->y, e->conv, e->x,
+                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, p),
+                what);
+        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+    } else {
+        cudnnConvolutionBwdFilterAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        GT__DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(gt__dnn.h, e->x, e->y, e->conv, e->w,
+                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, p),
+                what);
+        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+    }
+    if (i < 0) {
+        e->state[d] = -1;
+        gt_cuda_fail(GT_ERR_STATE, "%s: cuDNN has no algorithm for this geometry", what);
+        return false;
+    }
+    /* without TF32, every algorithm runs under FMA math, whatever the heuristic proposed */
+    if (!gt__dnn.tf32) e->math[d] = CUDNN_FMA_MATH;
+    GT__DNN(cudnnSetConvolutionMathType(e->conv, e->math[d]), what);
+    size_t ws = 0;
+    if (d == GT__FWD)
+        GT__DNN(cudnnGetConvolutionForwardWorkspaceSize(gt__dnn.h, e->x, e->w, e->conv, e->y,
+                                                        (cudnnConvolutionFwdAlgo_t)e->algo[d], &ws),
+                what);
+    else if (d == GT__DATA)
+        GT__DNN(cudnnGetConvolutionBackwardDataWorkspaceSize(gt__dnn.h, e->w, e->y, e->conv, e->x,
+                                                             (cudnnConvolutionBwdDataAlgo_t)e->algo[d], &ws),
+                what);
+    else
+        GT__DNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(gt__dnn.h, e->x, e->y, e->conv, e->w,
+                                                               (cudnnConvolutionBwdFilterAlgo_t)e->algo[d], &ws),
+                what);
+    e->ws[d] = ws;
+    e->state[d] = 1;
+    return true;
+}
+
+/* --- small kernels: bias, crop / zero-pad ---------------------------------------------------- */
+/* out[(n, c, s)] = (add ? out : 0) + (b ? b[c] : 0) over (N, C, S) */
+__global__ void gt__bias_kernel(int64_t total, int64_t C, int64_t S, const float *b, bool add, float *out) {
+    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+        float v = b ? b[(t / S) % C] : 0.0f;
+        out[t] = add ? out[t] + v : v;
+    }
+}
+
+/* dst (P, DH, DW)[p, i, j] = i < SH && j < SW ? src (P, SH, SW)[p, i, j] : 0 (crop or zero-pad) */
+__global__ void gt__resize_kernel(int64_t P, int64_t SH, int64_t SW, const float *src, int64_t DH, int64_t DW,
+                                  float *dst) {
+    int64_t total = P * DH * DW;
+    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+        int64_t j = t % DW, i = (t / DW) % DH, p = t / (DH * DW);
+        dst[t] = (i < SH && j < SW) ? src[(p * SH + i) * SW + j] : 0.0f;
+    }
+}
+
+static unsigned gt__blocks(int64_t total) {
+    int64_t b = (total + 255) / 256;
+    return (unsigned)(b < 1 ? 1 : b > 65535 ? 65535 : b);
+}
+
+static void gt__bias(int64_t N, int64_t C, int64_t S, const float *b, bool add, float *out) {
+    int64_t total = N * C * S;
+    if (total <= 0 || (add && !b)) return;
+    gt__bias_kernel<<<gt__blocks(total), 256, 0, gt_cuda_stream()>>>(total, C, S, b, add, out);
+    gt_cuda_launched("conv_bias");
+}
+
+static void gt__resize(int64_t P, int64_t SH, int64_t SW, const float *src, int64_t DH, int64_t DW, float *dst) {
+    int64_t total = P * DH * DW;
+    if (total <= 0) return;
+    gt__resize_kernel<<<gt__blocks(total), 256, 0, gt_cuda_stream()>>>(P, SH, SW, src, DH, DW, dst);
+    gt_cuda_launched("conv_crop_pad");
+}
+
+/* --- the three entries ----------------------------------------------------------------------- */
+static bool gt__empty(const gt_conv_geom *g) {
+    return g->n * g->c * g->h * g->w == 0 || g->n * g->o * g->ho * g->wo == 0 || g->kh * g->kw == 0;
+}
+
+/* Memory for one call: the workspace and, when cropping, the full-size y. false: out of memory. */
+struct gt__bufs {
+    void *ws;
+    float *full;
+    ~gt__bufs() { /* reused only by work queued later on the same stream */
+        gt_cuda_free(ws);
+        gt_cuda_free(full);
+    }
+};
+
+static bool gt__alloc_bufs(const gt_conv_geom *g, const gt__conv *e, int d, gt__bufs *b) {
+    b->ws = NULL, b->full = NULL;
+    if (e->ws[d] && !(b->ws = gt_cuda_alloc(e->ws[d]))) return false;
+    if (e->crop && !(b->full = (float *)gt_cuda_alloc((size_t)(g->n * g->o * e->nh * e->nw) * sizeof(float))))
+        return false;
+    return true;
+}
+
+static bool gt__status_ok(cudnnStatus_t s, const gt__conv *e, int d) {
+    if (s == CUDNN_STATUS_SUCCESS) return true;
+    gt_cuda_fail(s == CUDNN_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE, "%s (algorithm %d): %s", gt__dir_name[d],
+                 e->algo[d], cudnnGetErrorString(s));
+    return false;
+}
+
+static bool gt__conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
+    if (gt__empty(g)) { /* no products: y = b (or 0) where y exists */
+        gt__bias(g->n, g->o, g->ho * g->wo, b, false, y);
+        return true;
+    }
+    std::lock_guard<std::mutex> lock(gt__dnn.mu);
+    gt__conv *e = gt__conv_get(g);
+    if (!e || !gt__choose(e, GT__FWD)) return true; /* recorded for sync() */
+    gt__bufs m;
+    if (!gt__alloc_bufs(g, e, GT__FWD, &m)) return false;
+    const float one = 1.0f, zero = 0.0f;
+    float *out = e->crop ? m.full : y;
+    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__FWD]);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnConvolutionForward(gt__dnn.h, &one, e->x, x, e->w, w, e->conv,
+                                    (cudnnConvolutionFwdAlgo_t)e->algo[GT__FWD], m.ws, e->ws[GT__FWD], &zero, e->y, out);
+    gt_cuda_launched("cudnnConvolutionForward");
+    if (!gt__status_ok(s, e, GT__FWD)) return s != CUDNN_STATUS_ALLOC_FAILED;
+    if (e->crop) gt__resize(g->n * g->o, e->nh, e->nw, m.full, g->ho, g->wo, y);
+    gt__bias(g->n, g->o, g->ho * g->wo, b, true, y);
+    return true;
+}
+
+static bool gt__conv_data(const gt_conv_geom *g, const float *gy, const float *w, const float *b, float *gx) {
+    if (gt__empty(g)) { /* nothing reaches gx: gx = b (or 0) */
+        gt__bias(g->n, g->c, g->h * g->w, b, false, gx);
+        return true;
+    }
+    std::lock_guard<std::mutex> lock(gt__dnn.mu);
+    gt__conv *e = gt__conv_get(g);
+    if (!e || !gt__choose(e, GT__DATA)) return true;
+    gt__bufs m;
+    if (!gt__alloc_bufs(g, e, GT__DATA, &m)) return false;
+    if (e->crop) gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, m.full); /* zero-padded gy */
+    const float one = 1.0f, zero = 0.0f;
+    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__DATA]);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnConvolutionBackwardData(gt__dnn.h, &one, e->w, w, e->y, e->crop ? m.full : gy, e->conv,
+                                         (cudnnConvolutionBwdDataAlgo_t)e->algo[GT__DATA], m.ws, e->ws[GT__DATA],
+                                         &zero, e->x, gx);
+    gt_cuda_launched("cudnnConvolutionBackwardData");
+    if (!gt__status_ok(s, e, GT__DATA)) return s != CUDNN_STATUS_ALLOC_FAILED;
+    gt__bias(g->n, g->c, g->h * g->w, b, true, gx);
+    return true;
+}
+
+static bool gt__conv_weight(const gt_conv_geom *g, const float *x, const float *gy, float *gw) {
+    if (gt__empty(g)) { /* no products: gw = 0 */
+        gt__bias(g->o, g->c / (g->groups > 0 ? g->groups : 1), g->kh * g->kw, NULL, false, gw);
+        return true;
+    }
+    std::lock_guard<std::mutex> lock(gt__dnn.mu);
+    gt__conv *e = gt__conv_get(g);
+    if (!e || !gt__choose(e, GT__FILT)) return true;
+    gt__bufs m;
+    if (!gt__alloc_bufs(g, e, GT__FILT, &m)) return false;
+    if (e->crop) gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, m.full);
+    const float one = 1.0f, zero = 0.0f;
+    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__FILT]);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnConvolutionBackwardFilter(gt__dnn.h, &one, e->x, x, e->y, e->crop ? m.full : gy, e->conv,
+                                           (cudnnConvolutionBwdFilterAlgo_t)e->algo[GT__FILT], m.ws, e->ws[GT__FILT],
+                                           &zero, e->w, gw);
+    gt_cuda_launched("cudnnConvolutionBackwardFilter");
+    if (!gt__status_ok(s, e, GT__FILT)) return s != CUDNN_STATUS_ALLOC_FAILED;
+    return true;
+}
+
+extern "C" bool gt_cuda_dnn_init(gt_kernels *K, char *err, size_t errn) {
+    std::lock_guard<std::mutex> lock(gt__dnn.mu);
+    if (!gt__dnn.h) {
+        cudnnStatus_t s = cudnnCreate(&gt__dnn.h);
+        if (s != CUDNN_STATUS_SUCCESS) {
+            snprintf(err, errn, "cudnnCreate: %s (cuDNN %zu, built against %d)", cudnnGetErrorString(s),
+                     cudnnGetVersion(), CUDNN_VERSION);
+            gt__dnn.h = NULL;
+            return false;
+        }
+    }
+    cudnnStatus_t s = cudnnSetStream(gt__dnn.h, gt_cuda_stream());
+    if (s != CUDNN_STATUS_SUCCESS) {
+        snprintf(err, errn, "cudnnSetStream: %s", cudnnGetErrorString(s));
+        return false;
+    }
+    if (!gt__dnn.cache && !(gt__dnn.cache = new (std::nothrow) std::unordered_map<gt__key, gt__conv *, gt__key_hash>())) {
+        snprintf(err, errn, "out of host memory for the convolution cache");
+        return false;
+    }
+    const char *tf32 = getenv("GANTRY_CUDA_TF32");
+    gt__dnn.tf32 = tf32 && strcmp(tf32, "1") == 0;
+    K->conv_fwd = gt__conv_fwd;
+    K->conv_data = gt__conv_data;
+    K->conv_weight = gt__conv_weight;
+    return true;
+}
