@@ -14,10 +14,13 @@
 
 #include <cublas_v2.h>
 
+#include <mutex>
+
 #include "cuda_host.h"
 #include "cuda_internal.h"
 
 static cublasHandle_t gt__blas;
+static std::mutex gt__blas_mu; /* one handle: calls from several threads take turns */
 static cublasComputeType_t gt__compute = CUBLAS_COMPUTE_32F;
 
 static const char *gt__blas_str(cublasStatus_t s) {
@@ -74,6 +77,7 @@ static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat
         return GT_ERR_OOM;
     }
     const float alpha = 1.0f;
+    std::lock_guard<std::mutex> lock(gt__blas_mu);
     /* column-major C^T (N, M) = B^T (N, K) A^T (K, M): gantry's B is cuBLAS's first operand */
     cublasStatus_t s = cublasGemmStridedBatchedEx_64(
         gt__blas, gt__op(P.transa), gt__op(P.transb), P.m, P.n, P.k, &alpha, sb ? sb : b.p, CUDA_R_32F, P.lda,

@@ -11,8 +11,9 @@
  * Algorithms come from cudnnGet*Algorithm_v7 (heuristics: no trial runs, no memory), once per
  * geometry and direction: the first one cuDNN ranks that is deterministic (CUDNN_DETERMINISTIC;
  * this rules out BackwardData's ALGO_0 and BackwardFilter's ALGO_0 and ALGO_3, which add with
- * atomics) and needs at most 1 GiB of workspace; failing that the first deterministic one, then
- * the first that works. Workspaces come from the caching allocator.
+ * atomics), needs at most 1 GiB of workspace and, without TF32, is not a tensor-op proposal;
+ * failing that those conditions are dropped one by one (gt__pick). Workspaces come from the
+ * caching allocator.
  *
  * Precision: CUDNN_FMA_MATH, which keeps float convolutions off TF32 tensor cores (cuDNN's
  * CUDNN_DEFAULT_MATH permits TF32 on Ampere and newer, so it would not match the CPU to ~1e-5);
@@ -164,11 +165,15 @@ static gt__conv *gt__conv_get(const gt_conv_geom *g) {
     return e;
 }
 
-/* Index of the algorithm to use among cuDNN's ranked proposals, or -1. */
-template <typename Perf> static int gt__pick(const Perf *p, int n) {
-    for (int pass = 0; pass < 3; pass++)
+/* Index of the algorithm to use among cuDNN's ranked proposals, or -1: the first that is
+ * deterministic, within the preferred workspace and (without TF32) not a tensor-op one; then
+ * relaxing those in turn (workspace, determinism, math). */
+template <typename Perf> static int gt__pick(const Perf *p, int n, bool tf32) {
+    for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < n; i++) {
+            bool tensor_op = p[i].mathType == CUDNN_TENSOR_OP_MATH || p[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
             if (p[i].status != CUDNN_STATUS_SUCCESS) continue;
+            if (pass < 3 && tensor_op && !tf32) continue;
             if (pass < 2 && p[i].determinism != CUDNN_DETERMINISTIC) continue;
             if (pass < 1 && p[i].memory > GT__WS_PREFERRED) continue;
             return i;
@@ -194,19 +199,19 @@ static bool gt__choose(gt__conv *e, int d) {
         GT__DNN(cudnnGetConvolutionForwardAlgorithm_v7(gt__dnn.h, e->x, e->w, e->conv, e->y,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     } else if (d == GT__DATA) {
         cudnnConvolutionBwdDataAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         GT__DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(gt__dnn.h, e->w, e->y, e->conv, e->x,
                                                             CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     } else {
         cudnnConvolutionBwdFilterAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
         GT__DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(gt__dnn.h, e->x, e->y, e->conv, e->w,
                                                               CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     }
     if (i < 0) {
         e->state[d] = -1;
