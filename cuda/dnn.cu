@@ -68,6 +68,7 @@ struct gt__conv {
     bool crop; /* (ho, wo) smaller than (nh, nw) */
     int state[3]; /* per direction: 0 not chosen yet, 1 chosen, -1 no algorithm (reported once) */
     int algo[3];
+    unsigned banned[3]; /* algorithms cuDNN refused at run time (bit = algorithm) */
     cudnnMathType_t math[3];
     size_t ws[3];
 };
@@ -80,7 +81,8 @@ static struct {
 } gt__dnn;
 
 static const char *gt__fits(const gt_conv_geom *g) {
-    const int64_t v[] = {g->n, g->c, g->h, g->w, g->o, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups};
+    const int64_t v[] = {g->n,  g->c,  g->h,  g->w,  g->o,  g->kh, g->kw,
+                         g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->groups};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++)
         if (v[i] < 0 || v[i] > INT_MAX) return "a size beyond cuDNN's int range";
     if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->groups < 1 || g->c % g->groups || g->o % g->groups)
@@ -168,11 +170,13 @@ static gt__conv *gt__conv_get(const gt_conv_geom *g) {
 /* Index of the algorithm to use among cuDNN's ranked proposals, or -1: the first that is
  * deterministic, within the preferred workspace and (without TF32) not a tensor-op one; then
  * relaxing those in turn (workspace, determinism, math). */
-template <typename Perf> static int gt__pick(const Perf *p, int n, bool tf32) {
+template <typename Perf> static int gt__pick(const Perf *p, int n, bool tf32, unsigned banned) {
     for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < n; i++) {
-            bool tensor_op = p[i].mathType == CUDNN_TENSOR_OP_MATH || p[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+            bool tensor_op =
+                p[i].mathType == CUDNN_TENSOR_OP_MATH || p[i].mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
             if (p[i].status != CUDNN_STATUS_SUCCESS) continue;
+            if ((int)p[i].algo < 32 && (banned >> (int)p[i].algo & 1u)) continue;
             if (pass < 3 && tensor_op && !tf32) continue;
             if (pass < 2 && p[i].determinism != CUDNN_DETERMINISTIC) continue;
             if (pass < 1 && p[i].memory > GT__WS_PREFERRED) continue;
@@ -199,19 +203,22 @@ static bool gt__choose(gt__conv *e, int d) {
         GT__DNN(cudnnGetConvolutionForwardAlgorithm_v7(gt__dnn.h, e->x, e->w, e->conv, e->y,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32, e->banned[d])) >= 0)
+            e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     } else if (d == GT__DATA) {
         cudnnConvolutionBwdDataAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         GT__DNN(cudnnGetConvolutionBackwardDataAlgorithm_v7(gt__dnn.h, e->w, e->y, e->conv, e->x,
                                                             CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32, e->banned[d])) >= 0)
+            e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     } else {
         cudnnConvolutionBwdFilterAlgoPerf_t p[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
         GT__DNN(cudnnGetConvolutionBackwardFilterAlgorithm_v7(gt__dnn.h, e->x, e->y, e->conv, e->w,
                                                               CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, p),
                 what);
-        if ((i = gt__pick(p, got, gt__dnn.tf32)) >= 0) e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
+        if ((i = gt__pick(p, got, gt__dnn.tf32, e->banned[d])) >= 0)
+            e->algo[d] = (int)p[i].algo, e->math[d] = p[i].mathType;
     }
     if (i < 0) {
         e->state[d] = -1;
@@ -282,29 +289,53 @@ static bool gt__empty(const gt_conv_geom *g) {
     return g->n * g->c * g->h * g->w == 0 || g->n * g->o * g->ho * g->wo == 0 || g->kh * g->kw == 0;
 }
 
-/* Memory for one call: the workspace and, when cropping, the full-size y. false: out of memory. */
-struct gt__bufs {
-    void *ws;
-    float *full;
-    ~gt__bufs() { /* reused only by work queued later on the same stream */
-        gt_cuda_free(ws);
-        gt_cuda_free(full);
-    }
+/* Scratch for one call (the full-size y or gy when the geometry's output is shorter), freed at the
+ * end of the call: it is reused only by work queued later on the same stream. */
+struct gt__scratch {
+    float *p = NULL;
+    ~gt__scratch() { gt_cuda_free(p); }
 };
 
-static bool gt__alloc_bufs(const gt_conv_geom *g, const gt__conv *e, int d, gt__bufs *b) {
-    b->ws = NULL, b->full = NULL;
-    if (e->ws[d] && !(b->ws = gt_cuda_alloc(e->ws[d]))) return false;
-    if (e->crop && !(b->full = (float *)gt_cuda_alloc((size_t)(g->n * g->o * e->nh * e->nw) * sizeof(float))))
-        return false;
-    return true;
+/* Runs direction d (fwd: in1 x, in2 w, out y; data: in1 w, in2 gy, out gx; filter: in1 x, in2 gy,
+ * out gw) with its chosen algorithm and a workspace from the caching allocator. An algorithm that
+ * cuDNN refuses at run time (CUDNN_STATUS_NOT_SUPPORTED*) is banned for this geometry and the
+ * next one is chosen. false: out of memory; other failures are recorded. Locked. */
+static bool gt__run(gt__conv *e, int d, const void *in1, const void *in2, void *out) {
+    const float one = 1.0f, zero = 0.0f;
+    for (int attempt = 0;; attempt++) {
+        if (!gt__choose(e, d)) return true; /* recorded for sync() */
+        void *ws = NULL;
+        if (e->ws[d] && !(ws = gt_cuda_alloc(e->ws[d]))) return false;
+        cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[d]);
+        if (s == CUDNN_STATUS_SUCCESS) {
+            if (d == GT__FWD)
+                s = cudnnConvolutionForward(gt__dnn.h, &one, e->x, in1, e->w, in2, e->conv,
+                                            (cudnnConvolutionFwdAlgo_t)e->algo[d], ws, e->ws[d], &zero, e->y, out);
+            else if (d == GT__DATA)
+                s = cudnnConvolutionBackwardData(gt__dnn.h, &one, e->w, in1, e->y, in2, e->conv,
+                                                 (cudnnConvolutionBwdDataAlgo_t)e->algo[d], ws, e->ws[d], &zero, e->x,
+                                                 out);
+            else
+                s = cudnnConvolutionBackwardFilter(gt__dnn.h, &one, e->x, in1, e->y, in2, e->conv,
+                                                   (cudnnConvolutionBwdFilterAlgo_t)e->algo[d], ws, e->ws[d], &zero,
+                                                   e->w, out);
+        }
+        gt_cuda_launched(gt__dir_name[d]);
+        gt_cuda_free(ws); /* reused only by work queued after this call (stream order) */
+        if (s == CUDNN_STATUS_SUCCESS) return true;
+        if (CUDNN_STATUS_CATEGORY(s) == CUDNN_STATUS_NOT_SUPPORTED && attempt < 4 && e->algo[d] < 32) {
+            e->banned[d] |= 1u << e->algo[d];
+            e->state[d] = 0;
+            continue;
+        }
+        gt_cuda_fail(s == CUDNN_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE, "%s (algorithm %d): %s",
+                     gt__dir_name[d], e->algo[d], cudnnGetErrorString(s));
+        return s != CUDNN_STATUS_ALLOC_FAILED;
+    }
 }
 
-static bool gt__status_ok(cudnnStatus_t s, const gt__conv *e, int d) {
-    if (s == CUDNN_STATUS_SUCCESS) return true;
-    gt_cuda_fail(s == CUDNN_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE, "%s (algorithm %d): %s", gt__dir_name[d],
-                 e->algo[d], cudnnGetErrorString(s));
-    return false;
+static float *gt__full(const gt_conv_geom *g, const gt__conv *e, gt__scratch *sc) {
+    return sc->p = (float *)gt_cuda_alloc((size_t)(g->n * g->o * e->nh * e->nw) * sizeof(float));
 }
 
 static bool gt__conv_fwd(const gt_conv_geom *g, const float *x, const float *w, const float *b, float *y) {
@@ -314,18 +345,11 @@ static bool gt__conv_fwd(const gt_conv_geom *g, const float *x, const float *w, 
     }
     std::lock_guard<std::mutex> lock(gt__dnn.mu);
     gt__conv *e = gt__conv_get(g);
-    if (!e || !gt__choose(e, GT__FWD)) return true; /* recorded for sync() */
-    gt__bufs m;
-    if (!gt__alloc_bufs(g, e, GT__FWD, &m)) return false;
-    const float one = 1.0f, zero = 0.0f;
-    float *out = e->crop ? m.full : y;
-    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__FWD]);
-    if (s == CUDNN_STATUS_SUCCESS)
-        s = cudnnConvolutionForward(gt__dnn.h, &one, e->x, x, e->w, w, e->conv,
-                                    (cudnnConvolutionFwdAlgo_t)e->algo[GT__FWD], m.ws, e->ws[GT__FWD], &zero, e->y, out);
-    gt_cuda_launched("cudnnConvolutionForward");
-    if (!gt__status_ok(s, e, GT__FWD)) return s != CUDNN_STATUS_ALLOC_FAILED;
-    if (e->crop) gt__resize(g->n * g->o, e->nh, e->nw, m.full, g->ho, g->wo, y);
+    if (!e) return true; /* recorded for sync() */
+    gt__scratch full;
+    if (e->crop && !gt__full(g, e, &full)) return false;
+    if (!gt__run(e, GT__FWD, x, w, e->crop ? full.p : y)) return false;
+    if (e->crop) gt__resize(g->n * g->o, e->nh, e->nw, full.p, g->ho, g->wo, y);
     gt__bias(g->n, g->o, g->ho * g->wo, b, true, y);
     return true;
 }
@@ -337,18 +361,13 @@ static bool gt__conv_data(const gt_conv_geom *g, const float *gy, const float *w
     }
     std::lock_guard<std::mutex> lock(gt__dnn.mu);
     gt__conv *e = gt__conv_get(g);
-    if (!e || !gt__choose(e, GT__DATA)) return true;
-    gt__bufs m;
-    if (!gt__alloc_bufs(g, e, GT__DATA, &m)) return false;
-    if (e->crop) gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, m.full); /* zero-padded gy */
-    const float one = 1.0f, zero = 0.0f;
-    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__DATA]);
-    if (s == CUDNN_STATUS_SUCCESS)
-        s = cudnnConvolutionBackwardData(gt__dnn.h, &one, e->w, w, e->y, e->crop ? m.full : gy, e->conv,
-                                         (cudnnConvolutionBwdDataAlgo_t)e->algo[GT__DATA], m.ws, e->ws[GT__DATA],
-                                         &zero, e->x, gx);
-    gt_cuda_launched("cudnnConvolutionBackwardData");
-    if (!gt__status_ok(s, e, GT__DATA)) return s != CUDNN_STATUS_ALLOC_FAILED;
+    if (!e) return true;
+    gt__scratch full;
+    if (e->crop) { /* gy zero-padded to cuDNN's size */
+        if (!gt__full(g, e, &full)) return false;
+        gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, full.p);
+    }
+    if (!gt__run(e, GT__DATA, w, e->crop ? full.p : gy, gx)) return false;
     gt__bias(g->n, g->c, g->h * g->w, b, true, gx);
     return true;
 }
@@ -360,19 +379,13 @@ static bool gt__conv_weight(const gt_conv_geom *g, const float *x, const float *
     }
     std::lock_guard<std::mutex> lock(gt__dnn.mu);
     gt__conv *e = gt__conv_get(g);
-    if (!e || !gt__choose(e, GT__FILT)) return true;
-    gt__bufs m;
-    if (!gt__alloc_bufs(g, e, GT__FILT, &m)) return false;
-    if (e->crop) gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, m.full);
-    const float one = 1.0f, zero = 0.0f;
-    cudnnStatus_t s = cudnnSetConvolutionMathType(e->conv, e->math[GT__FILT]);
-    if (s == CUDNN_STATUS_SUCCESS)
-        s = cudnnConvolutionBackwardFilter(gt__dnn.h, &one, e->x, x, e->y, e->crop ? m.full : gy, e->conv,
-                                           (cudnnConvolutionBwdFilterAlgo_t)e->algo[GT__FILT], m.ws, e->ws[GT__FILT],
-                                           &zero, e->w, gw);
-    gt_cuda_launched("cudnnConvolutionBackwardFilter");
-    if (!gt__status_ok(s, e, GT__FILT)) return s != CUDNN_STATUS_ALLOC_FAILED;
-    return true;
+    if (!e) return true;
+    gt__scratch full;
+    if (e->crop) {
+        if (!gt__full(g, e, &full)) return false;
+        gt__resize(g->n * g->o, g->ho, g->wo, gy, e->nh, e->nw, full.p);
+    }
+    return gt__run(e, GT__FILT, x, e->crop ? full.p : gy, gw);
 }
 
 extern "C" bool gt_cuda_dnn_init(gt_kernels *K, char *err, size_t errn) {
@@ -391,7 +404,9 @@ extern "C" bool gt_cuda_dnn_init(gt_kernels *K, char *err, size_t errn) {
         snprintf(err, errn, "cudnnSetStream: %s", cudnnGetErrorString(s));
         return false;
     }
-    if (!gt__dnn.cache && !(gt__dnn.cache = new (std::nothrow) std::unordered_map<gt__key, gt__conv *, gt__key_hash>())) {
+    if (!gt__dnn.cache)
+        gt__dnn.cache = new (std::nothrow) std::unordered_map<gt__key, gt__conv *, gt__key_hash>();
+    if (!gt__dnn.cache) {
         snprintf(err, errn, "out of host memory for the convolution cache");
         return false;
     }

@@ -134,11 +134,13 @@ static gt_status gt__sync(char *err, size_t errn) {
         return (gt_status)st;
     }
     if (e != cudaSuccess) {
-        if (err && errn) snprintf(err, errn, "cudaStreamSynchronize: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        if (err && errn)
+            snprintf(err, errn, "cudaStreamSynchronize: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
         return GT_ERR_STATE;
     }
     if (last != cudaSuccess) {
-        if (err && errn) snprintf(err, errn, "cudaGetLastError: %s (%s)", cudaGetErrorString(last), cudaGetErrorName(last));
+        if (err && errn)
+            snprintf(err, errn, "cudaGetLastError: %s (%s)", cudaGetErrorString(last), cudaGetErrorName(last));
         return GT_ERR_STATE;
     }
     return GT_OK;

@@ -122,7 +122,8 @@ static void run_gemm_case(const gemm_case *c) {
             for (int64_t j = 0; j < c->N; j++) {
                 double acc = 0;
                 for (int64_t p = 0; p < c->K; p++)
-                    acc += (double)A[b * c->a_bs + i * c->a_rs + p * c->a_cs] * B[b * c->b_bs + p * c->b_rs + j * c->b_cs];
+                    acc += (double)A[b * c->a_bs + i * c->a_rs + p * c->a_cs] *
+                           B[b * c->b_bs + p * c->b_rs + j * c->b_cs];
                 float *r = &R[(b * c->M + i) * c->N + j];
                 *r = (float)acc + (c->beta != 0.0f ? c->beta * *r : 0.0f);
             }

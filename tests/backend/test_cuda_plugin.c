@@ -91,8 +91,8 @@ static void close_to(const char *what, gt_tensor *gpu, gt_tensor *cpu) {
 
 static void test_on_gpu(void) {
     gt_conv_params p1 = gt_conv_params_make(1, 1), p2 = gt_conv_params_make(2, 1);
-    gt_conv_params pg = {1, 2, 2, 1, 2, 1, 0, 0, 2};      /* strides (1, 2), pads (2, 1), dilation (2, 1), 2 groups */
-    gt_conv_params pt = {2, 2, 0, 0, 3, 3, 2, 2, 1};      /* output_padding 2 = stride, dilation 3: cuDNN's size differs */
+    gt_conv_params pg = {1, 2, 2, 1, 2, 1, 0, 0, 2}; /* strides (1, 2), pads (2, 1), dilation (2, 1), 2 groups */
+    gt_conv_params pt = {2, 2, 0, 0, 3, 3, 2, 2, 1}; /* output_padding 2 = stride, dilation 3: cuDNN's size differs */
     gt_tensor *a = gt_test_randn(1, S(3, 33, 17), 1.0f), *b = gt_test_randn(2, S(3, 40, 17), 1.0f);
     gt_tensor *x = gt_test_randn(3, S(9, 24), 1.0f), *w = gt_test_randn(4, S(31, 24), 1.0f);
     gt_tensor *bias = gt_test_randn(5, S(31), 1.0f);
@@ -102,7 +102,8 @@ static void test_on_gpu(void) {
     gt_tensor *tb = gt_test_randn(12, S(2), 1.0f);
     /* on the CPU first */
     gt_tensor *r_mm = gt_matmul(a, gt_transpose(b, 1, 2)), *r_lin = gt_linear(x, w, bias);
-    gt_tensor *r_c1 = gt_conv2d(im, k3, cb, p1), *r_c2 = gt_conv2d(im, k3, NULL, p2), *r_cg = gt_conv2d(im, kg, cb, pg);
+    gt_tensor *r_c1 = gt_conv2d(im, k3, cb, p1), *r_c2 = gt_conv2d(im, k3, NULL, p2);
+    gt_tensor *r_cg = gt_conv2d(im, kg, cb, pg);
     gt_tensor *r_ct = gt_conv_transpose2d(xt, wt, tb, pt);
     gt_tensor *r_wg = gt_conv2d_weight_grad(im, r_c2, 3, 3, p2);
     CHECK_MSG(r_mm && r_lin && r_c1 && r_c2 && r_cg && r_ct && r_wg, "the CPU side: %s", gt_last_error());
