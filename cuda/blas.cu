@@ -18,6 +18,7 @@
 
 #include "cuda_host.h"
 #include "cuda_internal.h"
+#include "each.h"
 
 static cublasHandle_t gt__blas;
 static std::mutex gt__blas_mu; /* one handle: calls from several threads take turns */
@@ -28,32 +29,23 @@ static const char *gt__blas_str(cublasStatus_t s) {
     return n ? n : "unknown cuBLAS status";
 }
 
-/* dst[b][i * C + j] = src[b * bs + i * rs + j * cs]: nb strided (R, C) matrices packed contiguous. */
-__global__ void gt__pack_kernel(int64_t nb, int64_t R, int64_t C, const float *src, int64_t bs, int64_t rs,
-                                int64_t cs, float *dst) {
-    int64_t total = nb * R * C;
-    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+/* dst[b][i * C + j] = src[b * bs + i * rs + j * cs]: strided (R, C) matrices packed contiguous (each.h). */
+struct gt__pack_op {
+    int64_t R, C, bs, rs, cs;
+    const float *src;
+    float *dst;
+    GT_CUDA_HD void operator()(int64_t t) const {
         int64_t j = t % C, i = (t / C) % R, b = t / (R * C);
         dst[t] = src[b * bs + i * rs + j * cs];
     }
-}
-
-static void gt__pack(int64_t nb, int64_t R, int64_t C, const float *src, int64_t bs, int64_t rs, int64_t cs,
-                     float *dst) {
-    int64_t total = nb * R * C;
-    int threads = 256;
-    int64_t blocks = (total + threads - 1) / threads;
-    if (blocks > 65535) blocks = 65535; /* grid-stride loop covers the rest */
-    gt__pack_kernel<<<(unsigned)blocks, threads, 0, gt_cuda_stream()>>>(nb, R, C, src, bs, rs, cs, dst);
-    gt_cuda_launched("gemm_pack");
-}
+};
 
 /* Packs a strided (R, C) operand (nb matrices: batch ones, or one when shared) into scratch from the
  * caching allocator; the caller frees it. NULL: out of memory. */
 static float *gt__packed(int64_t batch, int64_t R, int64_t C, gt_mat m, int64_t bs) {
     int64_t nb = bs ? batch : 1; /* a broadcast operand is packed once and stays shared */
     float *s = (float *)gt_cuda_alloc((size_t)(nb * R * C) * sizeof(float));
-    if (s) gt__pack(nb, R, C, m.p, bs, m.rs, m.cs, s);
+    if (s) gt_cuda_each(nb * R * C, gt__pack_op{R, C, bs, m.rs, m.cs, m.p, s}, "gemm_pack");
     return s;
 }
 

@@ -38,6 +38,7 @@
 
 #include "cuda_host.h"
 #include "cuda_internal.h"
+#include "each.h"
 
 #define GT__WS_PREFERRED ((size_t)1 << 30)
 
@@ -246,42 +247,37 @@ static bool gt__choose(gt__conv *e, int d) {
     return true;
 }
 
-/* --- small kernels: bias, crop / zero-pad ---------------------------------------------------- */
+/* --- small kernels: bias, crop / zero-pad (each.h) -------------------------------------------- */
 /* out[(n, c, s)] = (add ? out : 0) + (b ? b[c] : 0) over (N, C, S) */
-__global__ void gt__bias_kernel(int64_t total, int64_t C, int64_t S, const float *b, bool add, float *out) {
-    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+struct gt__bias_op {
+    int64_t C, S;
+    const float *b;
+    bool add;
+    float *out;
+    GT_CUDA_HD void operator()(int64_t t) const {
         float v = b ? b[(t / S) % C] : 0.0f;
         out[t] = add ? out[t] + v : v;
     }
-}
+};
 
 /* dst (P, DH, DW)[p, i, j] = i < SH && j < SW ? src (P, SH, SW)[p, i, j] : 0 (crop or zero-pad) */
-__global__ void gt__resize_kernel(int64_t P, int64_t SH, int64_t SW, const float *src, int64_t DH, int64_t DW,
-                                  float *dst) {
-    int64_t total = P * DH * DW;
-    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total; t += (int64_t)gridDim.x * blockDim.x) {
+struct gt__resize_op {
+    int64_t SH, SW, DH, DW;
+    const float *src;
+    float *dst;
+    GT_CUDA_HD void operator()(int64_t t) const {
         int64_t j = t % DW, i = (t / DW) % DH, p = t / (DH * DW);
         dst[t] = (i < SH && j < SW) ? src[(p * SH + i) * SW + j] : 0.0f;
     }
-}
-
-static unsigned gt__blocks(int64_t total) {
-    int64_t b = (total + 255) / 256;
-    return (unsigned)(b < 1 ? 1 : b > 65535 ? 65535 : b);
-}
+};
 
 static void gt__bias(int64_t N, int64_t C, int64_t S, const float *b, bool add, float *out) {
-    int64_t total = N * C * S;
-    if (total <= 0 || (add && !b)) return;
-    gt__bias_kernel<<<gt__blocks(total), 256, 0, gt_cuda_stream()>>>(total, C, S, b, add, out);
-    gt_cuda_launched("conv_bias");
+    if (add && !b) return;
+    gt_cuda_each(N * C * S, gt__bias_op{C, S, b, add, out}, "conv_bias");
 }
 
 static void gt__resize(int64_t P, int64_t SH, int64_t SW, const float *src, int64_t DH, int64_t DW, float *dst) {
-    int64_t total = P * DH * DW;
-    if (total <= 0) return;
-    gt__resize_kernel<<<gt__blocks(total), 256, 0, gt_cuda_stream()>>>(P, SH, SW, src, DH, DW, dst);
-    gt_cuda_launched("conv_crop_pad");
+    gt_cuda_each(P * DH * DW, gt__resize_op{SH, SW, DH, DW, src, dst}, "conv_crop_pad");
 }
 
 /* --- the three entries ----------------------------------------------------------------------- */
