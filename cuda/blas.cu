@@ -83,7 +83,9 @@ static gt_status gt__gemm(int64_t batch, int64_t M, int64_t N, int64_t K, gt_mat
     /* the scratch is reused only by work queued after this product (stream order) */
     gt_cuda_free(sa);
     gt_cuda_free(sb);
-    return GT_OK;
+    /* out of memory fails the op now (the record above gives sync() the reason); any other
+     * failure is reported by the next sync() */
+    return s == CUBLAS_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_OK;
 }
 
 extern "C" bool gt_cuda_blas_init(gt_kernels *K, char *err, size_t errn) {

@@ -324,9 +324,9 @@ static bool gt__run(gt__conv *e, int d, const void *in1, const void *in2, void *
             e->state[d] = 0;
             continue;
         }
-        gt_cuda_fail(s == CUDNN_STATUS_ALLOC_FAILED ? GT_ERR_OOM : GT_ERR_STATE, "%s (algorithm %d): %s",
-                     gt__dir_name[d], e->algo[d], cudnnGetErrorString(s));
-        return s != CUDNN_STATUS_ALLOC_FAILED;
+        if (s == CUDNN_STATUS_ALLOC_FAILED) return false; /* the op says out of memory */
+        gt_cuda_fail(GT_ERR_STATE, "%s (algorithm %d): %s", gt__dir_name[d], e->algo[d], cudnnGetErrorString(s));
+        return true;
     }
 }
 

@@ -32,10 +32,11 @@ struct gt_dnn_mock {
     long missing_ws;      /* a run given less workspace than its algorithm asked for */
     int reject_fwd_algo;  /* the forward algorithm that answers NOT_SUPPORTED (-1: none) */
     int fail_alloc;       /* gt_cuda_alloc answers NULL */
+    int fail_run;         /* the convolutions answer CUDNN_STATUS_ALLOC_FAILED */
     int last_algo[3];     /* the algorithm of the last run per direction */
     char last_fail[256];
 };
-gt_dnn_mock gt_dmock = {0, 0, 0, 0, 0, 0, 0, -1, 0, {-1, -1, -1}, ""};
+gt_dnn_mock gt_dmock = {0, 0, 0, 0, 0, 0, 0, -1, 0, 0, {-1, -1, -1}, ""};
 
 /* the plugin */
 void *gt_cuda_alloc(size_t n) {
@@ -248,6 +249,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void *alpha, const cu
                                       size_t wsn, const void *beta, const cudnnTensorDescriptor_t yd, void *y) {
     if (*(const float *)alpha != 1.0f) return CUDNN_STATUS_BAD_PARAM;
     if ((int)algo == gt_dmock.reject_fwd_algo) return CUDNN_STATUS_NOT_SUPPORTED;
+    if (gt_dmock.fail_run) return CUDNN_STATUS_ALLOC_FAILED;
     return conv(FWD, (int)algo, xd, wd, cv, yd, (const float *)x, (const float *)w, NULL, (float *)y,
                 *(const float *)beta, ws, wsn);
 }
@@ -257,6 +259,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void *alpha, con
                                            void *ws, size_t wsn, const void *beta, const cudnnTensorDescriptor_t dxd,
                                            void *dx) {
     if (*(const float *)alpha != 1.0f) return CUDNN_STATUS_BAD_PARAM;
+    if (gt_dmock.fail_run) return CUDNN_STATUS_ALLOC_FAILED;
     return conv(DATA, (int)algo, dxd, wd, cv, dyd, NULL, (const float *)w, (const float *)dy, (float *)dx,
                 *(const float *)beta, ws, wsn);
 }

@@ -18,7 +18,7 @@
 typedef struct { /* cuda_mock_dnn.cpp's */
     long descriptors, runs, allocs, launches, fails;
     long non_fma_runs, missing_ws;
-    int reject_fwd_algo, fail_alloc;
+    int reject_fwd_algo, fail_alloc, fail_run;
     int last_algo[3];
     char last_fail[256];
 } dnn_mock;
@@ -101,6 +101,13 @@ static void run(void) {
     float *buf = rnd(12, 200);
     CHECK(!K.conv_fwd(&g, buf, buf, NULL, buf + 100));
     M->fail_alloc = 0;
+    /* cuDNN out of memory: false too, and nothing for sync() to report twice */
+    M->fail_run = 1;
+    long fails0 = M->fails;
+    CHECK(!K.conv_fwd(&g, buf, buf, NULL, buf + 100));
+    CHECK(!K.conv_data(&g, buf + 100, buf, NULL, buf));
+    CHECK(M->fails == fails0);
+    M->fail_run = 0;
     /* a geometry cuDNN cannot take: recorded for sync(), not a crash, not out of memory */
     long fails = M->fails;
     gt_conv_geom bad = G(1, 3, 5, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1);
