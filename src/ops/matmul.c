@@ -6,6 +6,13 @@
 #include "../internal.h"
 
 
+/* A gemm kernel that failed (out of memory for its packing or the device's workspace) may not have
+ * said so: name the product. */
+static gt_tensor *gt__gemm_fail(gt_status st, const char *op, int64_t batch, int64_t M, int64_t N, int64_t K) {
+    return gt__fail(st, "%s: the (%lld x) %lld x %lld x %lld product failed (%s)", op, (long long)batch, (long long)M,
+                    (long long)N, (long long)K, st == GT_ERR_OOM ? "out of memory" : "kernel error");
+}
+
 /* --- matmul ------------------------------------------------------------------ */
 /* Reduce a gradient computed at the broadcast batch shape back to t's shape. */
 static gt_tensor *gt__to_shape_of(gt_tensor *g, const gt_tensor *t) {
@@ -59,7 +66,8 @@ gt_tensor *gt_matmul(gt_tensor *a, gt_tensor *b) {
     gt_mat mb = {gt__ptr(b), b->stride[db], b->stride[db + 1]};
     int64_t a_bs = (da && ba > 1) ? a->stride[0] : 0, b_bs = (db && bb > 1) ? b->stride[0] : 0;
     gt_tensor *ts[3] = {a, b, out};
-    if (GT_K(gt__kern(3, ts), gemm)(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt__ptr(out)) != GT_OK) return NULL;
+    gt_status st = GT_K(gt__kern(3, ts), gemm)(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt__ptr(out));
+    if (st != GT_OK) return gt__gemm_fail(st, "gt_matmul", batch, M, N, K);
     gt_tensor *in[2] = {a, b};
     if (gt__needs_grad(2, in) && !gt__record(out, GT_OP_MATMUL, gt__matmul_bw, 2, in)) return NULL;
     return out;
@@ -128,7 +136,8 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     }
     gt_mat mx = {gt__ptr(xs), rs, xs->stride[xs->ndim - 1]};
     gt_mat mwt = {gt__ptr(w), w->stride[1], w->stride[0]}; /* w^T: (in, out) */
-    if (GT_K(K, gemm)(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py) != GT_OK) return NULL;
+    gt_status st = GT_K(K, gemm)(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py);
+    if (st != GT_OK) return gt__gemm_fail(st, "gt_linear", 1, R, out_f, in_f);
     gt_tensor *in[3] = {x, w, b};
     int n_in = b ? 3 : 2;
     /* recorded as a matmul (a linear is one, with a fused bias): no op enum entry of its own */
