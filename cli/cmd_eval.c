@@ -349,7 +349,7 @@ static cJSON *gt__side_json(const gt__side *s) {
 int gt_cmd_eval(int argc, char **argv) {
     const char *real = NULL, *fake = NULL, *metrics = "fid", *exname = "inception", *resize = "tf1";
     const char *weights = NULL, *json = NULL, *save_real = NULL, *save_fake = NULL;
-    const char *ckpt = NULL, *channels = NULL;
+    const char *ckpt = NULL, *channels = NULL, *device = NULL;
     int sub_res = 0;
     int64_t n = 0, batch = 0, kid_subset = 1000;
     int threads = 0, kid_subsets = 100, splits = 10, k_pr = 3, k_dc = 5;
@@ -393,6 +393,7 @@ int gt_cmd_eval(int argc, char **argv) {
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "a checkpoint's raw generator, not its EMA", false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        GT_CLI_DEVICE_FLAG(&device),
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
     int rc = gt_args_parse("eval", spec, ns, argc, argv, 2,
@@ -426,6 +427,7 @@ int gt_cmd_eval(int argc, char **argv) {
     /* under mpirun: one rank per slice of the images; rank 0 reports (gt__agree prints one failure) */
     const int rank = gt_dist_rank(), nranks = gt_dist_size();
     const bool lead = rank == 0;
+    if ((rc = gt_cli_device("eval", device, quiet)) != 0) return rc; /* before any tensor is made */
     gt__threads(threads, quiet);
     /* output paths are checked before the work, so a typo costs nothing */
     const char *outs[][2] = {{"--json", json}, {"--save-real-stats", save_real}, {"--save-fake-stats", save_fake}};

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "gantry.h"
+#include "gantry/device.h"
 
 typedef struct {
     bool tty, quiet, ada;
@@ -146,7 +147,7 @@ static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
-    const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL;
+    const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL, *device = NULL;
     int ngf = 0, ndf = 0;
     double lr = 0;
     bool resume = false, quiet = false, list_models = false, list_losses = false;
@@ -249,6 +250,7 @@ int gt_cmd_train(int argc, char **argv) {
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        GT_CLI_DEVICE_FLAG(&device),
         {"--list-models", GT_ARG_TRUE, &list_models, 0, 0, false, NULL, "print the model families and exit", false},
         {"--list-losses", GT_ARG_TRUE, &list_losses, 0, 0, false, NULL, "print the losses and exit", false},
     };
@@ -500,6 +502,7 @@ int gt_cmd_train(int argc, char **argv) {
 
     gt_trainer t;
     quiet = quiet || gt_dist_rank() != 0; /* mpirun: rank 0 reports (every rank reports its errors) */
+    if ((rc = gt_cli_device("train", device, quiet)) != 0) return rc; /* before any tensor is made */
     if (!quiet) fprintf(stderr, "gantry train: loading %s ...\n", c.data);
     gt_status st = gt_trainer_init(&t, &c, NULL);
     if (st == GT_OK && resume) st = gt_trainer_load(&t, last);
@@ -510,6 +513,13 @@ int gt_cmd_train(int argc, char **argv) {
         fprintf(stderr, "gantry train: %s\n", gt_last_error());
         gt_trainer_free(&t);
         return GT_EXIT_FAIL;
+    }
+    if (device && gt_device_current() == GT_DEVICE_CUDA && gt_dist_rank() == 0) { /* the run's device, recorded */
+        char path[GT_PATH_MAX + 32], js[128];
+        int k = snprintf(js, sizeof js, "{\"device\": \"%s\"}\n", gt_cli_device_label());
+        snprintf(path, sizeof path, "%s/device.json", c.out);
+        if (gt_write_file_atomic(path, js, (size_t)k) != GT_OK && !quiet)
+            fprintf(stderr, "gantry train: note: %s not written: %s\n", path, gt_last_error());
     }
     if (t.ds && t.ds->skipped) /* even with --quiet: the data is not all the folder holds */
         fprintf(stderr, "gantry train: skipped %lld unreadable image%s in %s (the first: %s)\n",
