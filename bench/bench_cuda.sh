@@ -9,7 +9,7 @@
 # usage: bench/bench_cuda.sh [iters] [warmup] [build dir]    (BENCH_TIMEOUT: seconds per run, 120)
 # A check of the script on a machine without a GPU: BENCH_GANTRY_DEVICE=cpu BENCH_TORCH_DEVICE=cpu.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ITERS="${1:-10}"
 WARM="${2:-2}"
 BUILD="${3:-build}"
@@ -19,6 +19,7 @@ if [ ! -x "$BUILD/bench_cuda" ]; then
   echo "bench_cuda.sh: $BUILD/bench_cuda is not built (cmake --build $BUILD --target bench_cuda)" >&2
   exit 1
 fi
+GFAIL=0 # a gantry run failed: exit 1 after the table (PyTorch without CUDA is not a failure)
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$BUILD/gantry" info --devices 2>/dev/null | sed 's/^/  /' || true
@@ -28,6 +29,7 @@ for what in dcgan64 sngan inception; do
     rc=$?
     echo "gantry $what: failed (exit $rc$([ $rc = 124 ] && echo ", over ${PER}s")): $(tail -1 "$tmp/gantry.err")" >&2
     printf '%s\tfailed\n' "$what" >>"$tmp/gantry.tsv"
+    GFAIL=1
   fi
   timeout "$PER" "$PY" bench/torch_cuda_bench.py "$what" "$ITERS" "$WARM" >>"$tmp/torch.tsv" 2>"$tmp/torch.err"
   rc=$?
@@ -72,3 +74,4 @@ for w in ("dcgan64", "sngan", "inception"):
                                             "%.1f/it" % float(a[6]) if ga else "-", note))
 print("ratio: gantry / PyTorch (above 1: gantry faster); fallbacks: ops per iteration that ran a CPU kernel")
 PY
+exit $GFAIL
