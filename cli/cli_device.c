@@ -37,7 +37,7 @@ int gt_cli_device(const char *cmd, const char *spec, bool quiet) {
         return gt_args_error(cmd, "--device must be cpu, cuda or cuda:N (N a GPU index), got '%s'", spec);
     if (strcmp(spec, "cpu") == 0) return GT_EXIT_OK; /* the default: nothing changes */
     char pick[32];
-    snprintf(pick, sizeof pick, "%s", spec);
+    snprintf(pick, sizeof pick, "%s", strcmp(spec, "cuda") == 0 ? "cuda:0" : spec);
     if (strcmp(spec, "cuda") == 0 && gt_dist_active()) {
         int n = gt__gpu_count(); /* 0: gt_device_use below says why */
         if (n > 0) snprintf(pick, sizeof pick, "cuda:%d", gt_dist_local_rank() % n);
@@ -50,7 +50,8 @@ int gt_cli_device(const char *cmd, const char *spec, bool quiet) {
     }
     snprintf(gt__picked, sizeof gt__picked, "%s", pick);
     if (!quiet && gt_dist_rank() == 0)
-        fprintf(stderr, "gantry %s: running on %s%s\n", cmd, pick, gt_dist_active() ? " (rank 0; ranks: local rank mod GPUs)" : "");
+        fprintf(stderr, "gantry %s: on %s%s\n", cmd, pick,
+                gt_dist_active() && strcmp(spec, "cuda") == 0 ? " (rank 0; each rank: GPU local rank mod GPUs)" : "");
     return GT_EXIT_OK;
 }
 

@@ -17,7 +17,19 @@ typedef struct {
     bool tty, quiet, ada;
     double last_draw;
     int width;
+    const char *device_json; /* --device on a GPU: RUN/device.json, written at the run's first file */
 } gt__ui;
+
+/* RUN/device.json: the device a GPU run trains on (a CPU run writes none: nothing changes there). */
+static void gt__record_device(gt__ui *ui) {
+    if (!ui->device_json) return;
+    char js[128];
+    int k = snprintf(js, sizeof js, "{\"device\": \"%s\"}\n", gt_cli_device_label());
+    if (gt_write_file_atomic(ui->device_json, js, (size_t)k) != GT_OK && !ui->quiet)
+        fprintf(stderr, "gantry train: note: %s not written: %s\n", ui->device_json, gt_last_error());
+    gt_clear_error();
+    ui->device_json = NULL;
+}
 
 static double gt__wall(void) {
     struct timespec ts;
@@ -67,6 +79,7 @@ static bool gt__should_stop_all(void *user) { return gt_ddp_any(gt_cli_should_st
 
 static void gt__wrote(const char *what, const char *path, void *user) {
     gt__ui *ui = user;
+    gt__record_device(ui); /* the run folder exists now */
     if (ui->quiet || ui->tty) return; /* a tty shows the progress line only */
     fprintf(stderr, "wrote %s: %s\n", what, path);
 }
@@ -514,13 +527,6 @@ int gt_cmd_train(int argc, char **argv) {
         gt_trainer_free(&t);
         return GT_EXIT_FAIL;
     }
-    if (device && gt_device_current() == GT_DEVICE_CUDA && gt_dist_rank() == 0) { /* the run's device, recorded */
-        char path[GT_PATH_MAX + 32], js[128];
-        int k = snprintf(js, sizeof js, "{\"device\": \"%s\"}\n", gt_cli_device_label());
-        snprintf(path, sizeof path, "%s/device.json", c.out);
-        if (gt_write_file_atomic(path, js, (size_t)k) != GT_OK && !quiet)
-            fprintf(stderr, "gantry train: note: %s not written: %s\n", path, gt_last_error());
-    }
     if (t.ds && t.ds->skipped) /* even with --quiet: the data is not all the folder holds */
         fprintf(stderr, "gantry train: skipped %lld unreadable image%s in %s (the first: %s)\n",
                 (long long)t.ds->skipped, t.ds->skipped == 1 ? "" : "s", c.data, t.ds->skipped_first);
@@ -531,7 +537,10 @@ int gt_cmd_train(int argc, char **argv) {
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
                 (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
-    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug)};
+    char device_json[GT_PATH_MAX + 32];
+    snprintf(device_json, sizeof device_json, "%s/device.json", c.out);
+    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug),
+                 .device_json = gt_device_current() == GT_DEVICE_CUDA && gt_dist_rank() == 0 ? device_json : NULL};
     gt_train_hooks hooks = {gt__progress, t.ddp ? gt__should_stop_all : gt_cli_should_stop, gt__wrote, &ui};
     gt_cli_catch_stop(true);
     st = gt_train_run(&t, &hooks);

@@ -5,12 +5,14 @@
  *   - --device tpu (or cuda:x) is a usage error (2) naming the allowed devices;
  *   - info --devices lists the CPU and a cuda line (GPUs, or why none);
  *   - --device cpu trains exactly as no flag: the same checkpoint tensors, bit for bit (the same
- *     program, inputs and thread count: the CPU path is deterministic by construction).
- * On a machine with a GPU the failure checks do not apply: --device cuda must then train. */
-#include <dirent.h>
-
-#include "cli_util.h"
-#include "gantry/io.h"
+ *     program, inputs and thread count: the CPU path is deterministic by construction);
+ *   - on the fake GPU (GANTRY_CUDA_PLUGIN=build/libgantry_fakegpu.so, tests/cuda/fake_plugin.c:
+ *     host memory, no kernels, so every op runs the CPU's kernels) train, sample and eval succeed
+ *     and give the CPU's results bit for bit, train records RUN/device.json, cuda:N picks GPU N, an
+ *     index past the GPUs or a plugin that finds none fails cleanly; under mpirun (when available)
+ *     `--device cuda` puts each rank on GPU local rank mod the GPUs.
+ * On a machine with a real GPU the failure checks do not apply: --device cuda must then train. */
+#include "../dist/dist_util.h"
 
 static char g_idx[700];
 
@@ -123,6 +125,79 @@ static void test_cuda_unavailable(void) {
     CHECK(!exists(tp("cuda.png")));
 }
 
+static char g_fake[PATH_MAX + 32]; /* libgantry_fakegpu.so beside the program */
+
+static void read_text(const char *path, char *buf, size_t n) {
+    size_t k = 0;
+    unsigned char *t = gt_test_read_all(path, &k);
+    snprintf(buf, n, "%s", t ? (const char *)t : "(missing)");
+    free(t);
+}
+
+/* The "FID <value>" line of the last output (or ""). */
+static void fid_line(char *buf, size_t n) {
+    const char *f = strstr(gt_cli_out, "FID");
+    const char *e = f ? strchr(f, '\n') : NULL;
+    snprintf(buf, n, "%.*s", f ? (int)(e ? e - f : (long)strlen(f)) : 0, f ? f : "");
+}
+
+static void test_fake_gpu(void) {
+    CHECK_MSG(access(g_fake, R_OK) == 0, "%s is not built (target gantry_fakegpu)", g_fake);
+    if (access(g_fake, R_OK) != 0) return;
+    setenv("GANTRY_CUDA_PLUGIN", g_fake, 1);
+    setenv("GANTRY_FAKE_GPUS", "2", 1);
+    CHECK_CLI(0, "cuda:1: fake GPU 1", "info", "--devices");
+    /* train: the CPU's tensors bit for bit, and the device recorded */
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--out", tp("fake"), TINY, "--device", "cuda");
+    char a[800], b[800], txt[256];
+    snprintf(a, sizeof a, "%s/last.safetensors", tp("plain"));
+    snprintf(b, sizeof b, "%s/last.safetensors", tp("fake"));
+    same_tensors(a, b);
+    snprintf(b, sizeof b, "%s/device.json", tp("fake"));
+    read_text(b, txt, sizeof txt);
+    CHECK_MSG(strcmp(txt, "{\"device\": \"cuda:0\"}\n") == 0, "%s: %s", b, txt);
+    CHECK_CLI(0, NULL, "train", "--data", g_idx, "--out", tp("fake1"), TINY, "--device", "cuda:1");
+    snprintf(b, sizeof b, "%s/device.json", tp("fake1"));
+    read_text(b, txt, sizeof txt);
+    CHECK_MSG(strstr(txt, "\"cuda:1\""), "%s: %s", b, txt);
+    /* sample and eval: the CPU's PNG and FID */
+    CHECK_CLI(0, NULL, "sample", "--ckpt", a, "--out", tp("fake.png"), "--n", "4", "--device", "cuda");
+    size_t n1 = 0, n2 = 0;
+    unsigned char *p1 = gt_test_read_all(tp("cpu.png"), &n1), *p2 = gt_test_read_all(tp("fake.png"), &n2);
+    CHECK_MSG(p1 && p2 && n1 == n2 && memcmp(p1, p2, n1) == 0, "the fake GPU's sample grid differs from the CPU's");
+    free(p1), free(p2);
+    char fc[160], fg[160];
+    CHECK_CLI(0, "FID", "eval", "--fake", a, "--real", g_idx, "--extractor", "pixels", "--n", "16", "--quiet",
+              "--no-cache");
+    fid_line(fc, sizeof fc);
+    CHECK_CLI(0, "FID", "eval", "--fake", a, "--real", g_idx, "--extractor", "pixels", "--n", "16", "--quiet",
+              "--no-cache", "--device", "cuda");
+    fid_line(fg, sizeof fg);
+    CHECK_MSG(fc[0] && strcmp(fc, fg) == 0, "eval: CPU '%s', fake GPU '%s'", fc, fg);
+    /* past the GPUs; a plugin that finds none: exit 1, nothing written */
+    CHECK_CLI(1, "there are 2 GPUs", "train", "--data", g_idx, "--out", tp("fake2"), TINY, "--device", "cuda:2");
+    CHECK(!exists(tp("fake2")));
+    setenv("GANTRY_FAKE_GPUS", "0", 1);
+    CHECK_CLI(1, "no CUDA GPU found (the fake plugin was told GANTRY_FAKE_GPUS=0)", "sample", "--ckpt", a, "--out",
+              tp("none.png"), "--device", "cuda");
+    CHECK(!exists(tp("none.png")));
+    /* mpirun: each rank on GPU local rank mod the GPUs */
+    if (gt_dist_ready()) {
+        char *env2[] = {"GANTRY_FAKE_GPUS=2", "GANTRY_FAKE_GPU_LOG=1", NULL};
+        int rc = gt_dist_run_env(2, env2, "train", "--data", g_idx, "--out", tp("mpi2"), TINY, "--device", "cuda",
+                                 NULL);
+        CHECK_MSG(rc == 0 && strstr(gt_cli_out, "fake gpu: init cuda:0") && strstr(gt_cli_out, "fake gpu: init cuda:1"),
+                  "mpirun -np 2 --device cuda on 2 GPUs: rc %d\n%s", rc, gt_cli_out);
+        char *env1[] = {"GANTRY_FAKE_GPUS=1", "GANTRY_FAKE_GPU_LOG=1", NULL};
+        rc = gt_dist_run_env(2, env1, "train", "--data", g_idx, "--out", tp("mpi1"), TINY, "--device", "cuda", NULL);
+        const char *first = strstr(gt_cli_out, "fake gpu: init cuda:0");
+        CHECK_MSG(rc == 0 && first && strstr(first + 1, "fake gpu: init cuda:0") && !strstr(gt_cli_out, "cuda:1"),
+                  "mpirun -np 2 --device cuda on 1 GPU: rc %d\n%s", rc, gt_cli_out);
+    }
+    unsetenv("GANTRY_FAKE_GPUS");
+    unsetenv("GANTRY_CUDA_PLUGIN");
+}
+
 int main(void) {
     if (!gt_cli_find()) {
         fprintf(stderr, "the gantry program is not built (looked for %s)\n", gt_cli_bin);
@@ -133,6 +208,9 @@ int main(void) {
     char *slash = strrchr(plugin, '/');
     if (slash) snprintf(slash, sizeof plugin - (size_t)(slash - plugin), "/libgantry_cuda.so");
     g_plugin = access(plugin, R_OK) == 0;
+    snprintf(g_fake, sizeof g_fake, "%s", plugin);
+    slash = strrchr(g_fake, '/');
+    if (slash) snprintf(slash, sizeof g_fake - (size_t)(slash - g_fake), "/libgantry_fakegpu.so");
     printf("  plugin %s: %s\n", plugin, g_plugin ? "built" : "not built");
     snprintf(g_idx, sizeof g_idx, "%s", tp("blobs-images-idx3-ubyte"));
     if (!gt_test_write_idx(g_idx, 32)) return 1;
@@ -140,5 +218,6 @@ int main(void) {
     RUN(test_usage);
     RUN(test_cpu_is_the_default);
     RUN(test_cuda_unavailable);
+    RUN(test_fake_gpu);
     return gt_test_finish();
 }
