@@ -14,7 +14,10 @@
  * GANTRY_CUDA_TEST_EMULATE=naive runs it anyway with the naive CPU backend in the GPU's place
  * (same code path except the copies' device): how the harness is checked on a machine without a
  * GPU; that mode uses a 32 px DCGAN (the naive kernels are slow). GT_CUDA_OPS_LIST=1 lists the
- * rows with their tolerances. */
+ * rows with their tolerances. ctest also runs it as cuda/test_cuda_ops@fakegpu with
+ * GANTRY_CUDA_PLUGIN=libgantry_fakegpu.so (tests/cuda/fake_plugin.c: host memory, no kernels):
+ * the whole device path (gt_to_device, the table choice, every op falling back to the CPU's
+ * kernels, the counters) on machines without a GPU, where CPU and "GPU" agree exactly. */
 #include "../common/harness.h"
 
 #include "gantry/device.h"
