@@ -174,6 +174,15 @@ static void test_fake_gpu(void) {
               "--no-cache", "--device", "cuda");
     fid_line(fg, sizeof fg);
     CHECK_MSG(fc[0] && strcmp(fc, fg) == 0, "eval: CPU '%s', fake GPU '%s'", fc, fg);
+    /* the Fashion-MNIST extractor: its fused forward on the CPU, the ops on a GPU; the same FID to 1e-4 */
+    CHECK_CLI(0, "FID", "eval", "--fake", a, "--real", g_idx, "--extractor", "fmnist", "--n", "16", "--quiet",
+              "--no-cache");
+    fid_line(fc, sizeof fc);
+    CHECK_CLI(0, "FID", "eval", "--fake", a, "--real", g_idx, "--extractor", "fmnist", "--n", "16", "--quiet",
+              "--no-cache", "--device", "cuda");
+    fid_line(fg, sizeof fg);
+    double vc = fc[0] ? atof(fc + 3) : NAN, vg = fg[0] ? atof(fg + 3) : NAN;
+    CHECK_MSG(fabs(vc - vg) <= 1e-4 * fabs(vc), "eval --extractor fmnist: CPU '%s', fake GPU '%s'", fc, fg);
     /* past the GPUs; a plugin that finds none: exit 1, nothing written */
     CHECK_CLI(1, "there are 2 GPUs", "train", "--data", g_idx, "--out", tp("fake2"), TINY, "--device", "cuda:2");
     CHECK(!exists(tp("fake2")));
