@@ -192,12 +192,19 @@ static void test_fake_gpu(void) {
     CHECK(!exists(tp("none.png")));
     /* mpirun: each rank on GPU local rank mod the GPUs */
     if (gt_dist_ready()) {
-        char *env2[] = {"GANTRY_FAKE_GPUS=2", "GANTRY_FAKE_GPU_LOG=1", NULL};
+        /* a sanitized build: Open MPI's own allocations, as the dist/ tests (CMakeLists.txt) */
+        char lsan[PATH_MAX + 64];
+        snprintf(lsan, sizeof lsan, "LSAN_OPTIONS=exitcode=23:suppressions=%s/tests/sanitize/lsan.supp", GT_SOURCE_DIR);
+        char *env2[] = {"GANTRY_FAKE_GPUS=2", "GANTRY_FAKE_GPU_LOG=1", lsan,
+                        "OMPI_MCA_mca_base_component_disable_dlclose=1",
+                        "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0", NULL};
         int rc = gt_dist_run_env(2, env2, "train", "--data", g_idx, "--out", tp("mpi2"), TINY, "--device", "cuda",
                                  NULL);
         CHECK_MSG(rc == 0 && strstr(gt_cli_out, "fake gpu: init cuda:0") && strstr(gt_cli_out, "fake gpu: init cuda:1"),
                   "mpirun -np 2 --device cuda on 2 GPUs: rc %d\n%s", rc, gt_cli_out);
-        char *env1[] = {"GANTRY_FAKE_GPUS=1", "GANTRY_FAKE_GPU_LOG=1", NULL};
+        char *env1[] = {"GANTRY_FAKE_GPUS=1", "GANTRY_FAKE_GPU_LOG=1", lsan,
+                        "OMPI_MCA_mca_base_component_disable_dlclose=1",
+                        "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:fast_unwind_on_malloc=0", NULL};
         rc = gt_dist_run_env(2, env1, "train", "--data", g_idx, "--out", tp("mpi1"), TINY, "--device", "cuda", NULL);
         const char *first = strstr(gt_cli_out, "fake gpu: init cuda:0");
         CHECK_MSG(rc == 0 && first && strstr(first + 1, "fake gpu: init cuda:0") && !strstr(gt_cli_out, "cuda:1"),
