@@ -409,6 +409,7 @@ int gt_cmd_eval(int argc, char **argv) {
     if (ckpt && fake) return gt_args_error("eval", "give --ckpt FILE or --fake SRC, not both");
     if (ckpt) fake = ckpt;
     if (!fake) return gt_args_error("eval", "--fake SRC (or --ckpt FILE) is required");
+    if ((rc = gt_cli_device("eval", device, quiet)) != 0) return rc; /* before any tensor is made */
     gt__sub_req sub = {0};
     if (channels || sub_res) {
         if (!gt__is_ckpt(fake))
@@ -427,7 +428,6 @@ int gt_cmd_eval(int argc, char **argv) {
     /* under mpirun: one rank per slice of the images; rank 0 reports (gt__agree prints one failure) */
     const int rank = gt_dist_rank(), nranks = gt_dist_size();
     const bool lead = rank == 0;
-    if ((rc = gt_cli_device("eval", device, quiet)) != 0) return rc; /* before any tensor is made */
     gt__threads(threads, quiet);
     /* output paths are checked before the work, so a typo costs nothing */
     const char *outs[][2] = {{"--json", json}, {"--save-real-stats", save_real}, {"--save-fake-stats", save_fake}};
