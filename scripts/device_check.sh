@@ -138,7 +138,8 @@ if [ -x "$BUILD/gantry" ] && [ -f "$BUILD/libgantry_cuda.so" ]; then
     if [ -x "$BUILD/$t" ]; then
       part "$t" 75 env OMP_NUM_THREADS="$JOBS" "$BUILD/$t"
       # the GPU, the rows that fell back to the CPU or failed, the totals
-      grep -E "^cuda:|fell back|host fallbacks|CHECK failed|DCGAN|after one step|passed|SKIP" "$LOGS/$t.log" | head -40
+      grep -E "host fallbacks [0-9]+$" "$LOGS/$t.log" | head -25
+      grep -E "^cuda:|rows agree|CHECK failed|DCGAN|after one step|device counters|passed|SKIP" "$LOGS/$t.log" | head -30
     else
       SUMMARY+=("$(printf '%-16s %-9s' "$t" "NOT BUILT")")
       FAILED=1
