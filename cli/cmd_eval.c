@@ -349,7 +349,7 @@ static cJSON *gt__side_json(const gt__side *s) {
 int gt_cmd_eval(int argc, char **argv) {
     const char *real = NULL, *fake = NULL, *metrics = "fid", *exname = "inception", *resize = "tf1";
     const char *weights = NULL, *json = NULL, *save_real = NULL, *save_fake = NULL;
-    const char *ckpt = NULL, *channels = NULL;
+    const char *ckpt = NULL, *channels = NULL, *device = NULL;
     int sub_res = 0;
     int64_t n = 0, batch = 0, kid_subset = 1000;
     int threads = 0, kid_subsets = 100, splits = 10, k_pr = 3, k_dc = 5;
@@ -393,6 +393,7 @@ int gt_cmd_eval(int argc, char **argv) {
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "a checkpoint's raw generator, not its EMA", false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        GT_CLI_DEVICE_FLAG(&device),
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
     int rc = gt_args_parse("eval", spec, ns, argc, argv, 2,
@@ -408,6 +409,7 @@ int gt_cmd_eval(int argc, char **argv) {
     if (ckpt && fake) return gt_args_error("eval", "give --ckpt FILE or --fake SRC, not both");
     if (ckpt) fake = ckpt;
     if (!fake) return gt_args_error("eval", "--fake SRC (or --ckpt FILE) is required");
+    if ((rc = gt_cli_device("eval", device, quiet)) != 0) return rc; /* before any tensor is made */
     gt__sub_req sub = {0};
     if (channels || sub_res) {
         if (!gt__is_ckpt(fake))

@@ -14,14 +14,18 @@ static int gt__fail(const char *path) {
 
 int gt_cmd_info(int argc, char **argv) {
     const char *ckpt = NULL;
-    bool json = false;
+    bool json = false, devices = false;
     gt_arg spec[] = {
         {"--ckpt", GT_ARG_STR, &ckpt, 0, 0, false, "FILE", "a training checkpoint", false},
         {"--json", GT_ARG_TRUE, &json, 0, 0, false, NULL, "print the stored config as JSON too", false},
+        {"--devices", GT_ARG_TRUE, &devices, 0, 0, false, NULL, "list the devices (cpu, the CUDA GPUs or why none)",
+         false},
     };
-    int rc = gt_args_parse("info", spec, 2, argc, argv, 2, "--ckpt FILE");
+    int rc = gt_args_parse("info", spec, 3, argc, argv, 2, "--ckpt FILE | --devices");
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc) return GT_EXIT_USAGE;
+    if (devices && ckpt) return gt_args_error("info", "give --ckpt FILE or --devices, not both");
+    if (devices) return gt_cli_info_devices();
     if (!ckpt) return gt_args_error("info", "--ckpt FILE is required");
 
     gt_safetensors s;

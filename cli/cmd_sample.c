@@ -132,7 +132,7 @@ static gt_tensor *gt__translate_items(gt_net *G, const char *spec, int n, bool t
 
 int gt_cmd_sample(int argc, char **argv) {
     const char *ckpt = NULL, *out = NULL, *outdir = NULL, *interp = NULL, *code = NULL, *channels = NULL;
-    const char *items = "fashion-mnist:test";
+    const char *items = "fashion-mnist:test", *device = NULL;
     int n = 64, nrow = 0, threads = 0, scale = 1, klass = -1, res = 0;
     uint64_t seed = 0;
     double trunc = 0;
@@ -162,6 +162,7 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--items", GT_ARG_STR, &items, 0, 0, false, "SRC",
          "translators: the items whose edges are translated, the first --n (fashion-mnist:test)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
+        GT_CLI_DEVICE_FLAG(&device),
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
     int rc = gt_args_parse("sample", spec, ns, argc, argv, 2, "--ckpt FILE (--out FILE.png | --outdir DIR) [flags]");
@@ -177,6 +178,7 @@ int gt_cmd_sample(int argc, char **argv) {
         return gt_args_error("sample", "--interp must be two seeds A,B (e.g. 3,17), got '%s'", interp);
     if (interp && !gt_args_find(spec, ns, "--n")->given) n = 10;
     if (interp && n < 2) return gt_args_error("sample", "--interp needs --n >= 2 frames");
+    if ((rc = gt_cli_device("sample", device, true)) != 0) return rc; /* before any tensor is made */
     if (out && gt_check_writable(out)) return gt__fail("--out");
     if (threads > 0) gt_set_num_threads(threads);
 

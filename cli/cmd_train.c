@@ -11,12 +11,25 @@
 #include "args.h"
 #include "commands.h"
 #include "gantry.h"
+#include "gantry/device.h"
 
 typedef struct {
     bool tty, quiet, ada;
     double last_draw;
     int width;
+    const char *device_json; /* --device on a GPU: RUN/device.json, written at the run's first file */
 } gt__ui;
+
+/* RUN/device.json: the device a GPU run trains on (a CPU run writes none: nothing changes there). */
+static void gt__record_device(gt__ui *ui) {
+    if (!ui->device_json) return;
+    char js[128];
+    int k = snprintf(js, sizeof js, "{\"device\": \"%s\"}\n", gt_cli_device_label());
+    if (gt_write_file_atomic(ui->device_json, js, (size_t)k) != GT_OK && !ui->quiet)
+        fprintf(stderr, "gantry train: note: %s not written: %s\n", ui->device_json, gt_last_error());
+    gt_clear_error();
+    ui->device_json = NULL;
+}
 
 static double gt__wall(void) {
     struct timespec ts;
@@ -66,6 +79,7 @@ static bool gt__should_stop_all(void *user) { return gt_ddp_any(gt_cli_should_st
 
 static void gt__wrote(const char *what, const char *path, void *user) {
     gt__ui *ui = user;
+    gt__record_device(ui); /* the run folder exists now */
     if (ui->quiet || ui->tty) return; /* a tty shows the progress line only */
     fprintf(stderr, "wrote %s: %s\n", what, path);
 }
@@ -146,7 +160,7 @@ static int gt__check_wgan_flags(const gt_train_config *c, bool clip_given) {
 int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
-    const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL;
+    const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL, *device = NULL;
     int ngf = 0, ndf = 0;
     double lr = 0;
     bool resume = false, quiet = false, list_models = false, list_losses = false;
@@ -249,6 +263,7 @@ int gt_cmd_train(int argc, char **argv) {
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL, "continue the run in --out from its last checkpoint",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        GT_CLI_DEVICE_FLAG(&device),
         {"--list-models", GT_ARG_TRUE, &list_models, 0, 0, false, NULL, "print the model families and exit", false},
         {"--list-losses", GT_ARG_TRUE, &list_losses, 0, 0, false, NULL, "print the losses and exit", false},
     };
@@ -500,6 +515,7 @@ int gt_cmd_train(int argc, char **argv) {
 
     gt_trainer t;
     quiet = quiet || gt_dist_rank() != 0; /* mpirun: rank 0 reports (every rank reports its errors) */
+    if ((rc = gt_cli_device("train", device, quiet)) != 0) return rc; /* before any tensor is made */
     if (!quiet) fprintf(stderr, "gantry train: loading %s ...\n", c.data);
     gt_status st = gt_trainer_init(&t, &c, NULL);
     if (st == GT_OK && resume) st = gt_trainer_load(&t, last);
@@ -521,7 +537,10 @@ int gt_cmd_train(int argc, char **argv) {
                 c.model.name, c.model.res, c.model.channels, c.data, (long long)(t.ds ? t.ds->n : 0),
                 (long long)gt_net_num_params(&t.G), (long long)gt_net_num_params(&t.D),
                 resume ? "resuming" : "training", (unsigned long long)t.step, (long long)c.steps, c.out);
-    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug)};
+    char device_json[GT_PATH_MAX + 32];
+    snprintf(device_json, sizeof device_json, "%s/device.json", c.out);
+    gt__ui ui = {.tty = isatty(2) != 0, .quiet = quiet, .ada = t.aug && gt_augment_adaptive(t.aug),
+                 .device_json = gt_device_current() == GT_DEVICE_CUDA && gt_dist_rank() == 0 ? device_json : NULL};
     gt_train_hooks hooks = {gt__progress, t.ddp ? gt__should_stop_all : gt_cli_should_stop, gt__wrote, &ui};
     gt_cli_catch_stop(true);
     st = gt_train_run(&t, &hooks);

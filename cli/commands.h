@@ -42,6 +42,15 @@ int gt_cli_load_anycost(const char *cmd, const char *ckpt, bool ema, gt_net *G, 
 void gt_cli_catch_stop(bool also_term);
 bool gt_cli_should_stop(void *user);
 void gt_cli_si(double v, char *buf, size_t n);
+/* cli/cli_device.c: --device SPEC (NULL: not given) applied with gt_device_use() before any tensor is
+ * made: GT_EXIT_OK, GT_EXIT_USAGE (not cpu, cuda or cuda:N) or GT_EXIT_FAIL (the library's reason
+ * printed). Under mpirun "cuda" is GPU local_rank mod count. The label: "cpu" or e.g. "cuda:0". */
+int gt_cli_device(const char *cmd, const char *spec, bool quiet);
+const char *gt_cli_device_label(void);
+int gt_cli_info_devices(void); /* gantry info --devices */
+#define GT_CLI_DEVICE_FLAG(dst)                                                                                        \
+    {"--device", GT_ARG_STR, (dst), 0, 0, false, "D", "where tensors live and ops run: cpu (default), cuda, cuda:N",  \
+     false}
 /* A monotonic clock in milliseconds, for timings. */
 double gt_cli_now_ms(void);
 /* Prints "gantry CMD: WHAT: <the library's last error>" (WHAT may be NULL) and returns GT_EXIT_FAIL. */

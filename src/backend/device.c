@@ -34,6 +34,11 @@ static gt_status gt__try(const char *path) {
         return gt_set_error(GT_ERR_FORMAT, "%s is not a gantry device plugin of this version (ABI %d)", path,
                             GT_DEVICE_ABI);
     }
+    if (!p->count || !p->init || !p->alloc || !p->free || !p->sync || !p->kernels) {
+        dlclose(h);
+        return gt_set_error(GT_ERR_FORMAT, "%s is an incomplete gantry device plugin (count, init, alloc, free, sync "
+                            "and kernels are required)", path);
+    }
     gt__d.p = p, gt__d.handle = h;
     return GT_OK;
 }
@@ -148,7 +153,7 @@ gt_status gt_device_list(char *buf, size_t n) {
     for (int i = 0; i < nd && k < n; i++) {
         gt_device_info in;
         memset(&in, 0, sizeof in);
-        if (gt__d.p->info(i, &in) != GT_OK) {
+        if (!gt__d.p->info || gt__d.p->info(i, &in) != GT_OK) {
             k += (size_t)snprintf(buf + k, n - k, "cuda:%d: (no information)\n", i);
             continue;
         }
@@ -163,7 +168,7 @@ void gt_device_counters_get(gt_device_counters *out) {
     if (!out) return;
     memset(out, 0, sizeof *out);
     out->host_fallbacks = atomic_load(&gt__d.fallbacks);
-    if (!gt__d.p) return;
+    if (!gt__d.p || !gt__d.p->stats) return;
     gt_device_stats s;
     memset(&s, 0, sizeof s);
     gt__d.p->stats(&s);

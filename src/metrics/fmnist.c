@@ -10,6 +10,7 @@
 
 #include "gantry/image.h"
 #include "gantry/checkpoint.h"
+#include "gantry/device.h"
 #include "../internal.h"
 #include "fmnist_internal.h"
 #include "metrics_internal.h"
@@ -221,7 +222,8 @@ gt_status gt_fmnist_extract(gt_fmnist *net, const uint8_t *images, int64_t n, in
     gt_fmnist_set_training(net, false);
     bool prev = gt_no_grad_begin();
     const int64_t per = (int64_t)c * h * w;
-    const bool fast = gt_backend_get() == GT_BACKEND_CPU; /* the naive backend: the ops, as a reference */
+    /* the naive backend: the ops, as a reference; on a GPU the ops run there (the fused forward is the CPU's) */
+    const bool fast = gt_backend_get() == GT_BACKEND_CPU && gt_device_current() != GT_DEVICE_CUDA;
     for (int64_t s = 0; s < n && !st; s += batch) {
         int64_t b = GT_MIN((int64_t)batch, n - s);
         int mk = gt_scope_begin();

@@ -1,6 +1,7 @@
 /* The FID Inception-v3: building it (pytorch-fid's module tree and names),
  * folding BatchNorm into the convs, the forward dispatch and the chunked
  * uint8 -> features pipeline. Loading weights is in inception_load.c. */
+#include "gantry/device.h"
 #include "inception_internal.h"
 
 /* --- building -------------------------------------------------------------- */
@@ -255,7 +256,9 @@ gt_status gt_inception_forward(gt_inception *net, gt_tensor *x, unsigned feature
     if (!st) {
         gt_tensor *xc = gt_contiguous(x);
         if (!xc) st = gt_last_status();
-        else if (net->path == GT_INCEPTION_FAST) st = gt__inception_forward_fast(net, xc, features, out);
+        /* the fused forward is the CPU's: on a GPU the ops run there */
+        else if (net->path == GT_INCEPTION_FAST && gt_device_current() != GT_DEVICE_CUDA)
+            st = gt__inception_forward_fast(net, xc, features, out);
         else st = gt__inception_forward_ops(net, xc, net->path == GT_INCEPTION_OPS_BN, features, out);
     }
     gt_grad_mode_restore(prev);

@@ -223,7 +223,7 @@ gt_status gt_params_set_data(gt_params *P, const char *name, const float *data, 
     }
     /* a user-registered strided tensor (before finalize): scatter in row-major order */
     int64_t idx[GT_MAX_DIMS] = {0}, off = t->offset;
-    float *d = (float *)t->storage->data;
+    float *d = gt_data(t) - t->offset; /* gt_data: a device tensor's queued work is waited for first */
     for (int64_t k = 0; k < n; k++) {
         d[off] = data[k];
         for (int j = t->ndim - 1; j >= 0; j--) {
