@@ -3,6 +3,7 @@
 #   bin/gantry                               the program
 #   lib/libgantry.a                          the library
 #   lib/gantry/libgantry_mpi.so              the MPI plugin (when MPI was found), loaded under mpirun
+#   lib/gantry/libgantry_cuda.so             the CUDA plugin (when CUDA was found), loaded on --device cuda
 #   include/gantry.h, include/gantry/*.h     its headers
 #   lib/pkgconfig/gantry.pc                  pkg-config --static --cflags --libs gantry
 #   share/gantry/fmnist_classifier.safetensors   the weights of the fmnist extractor
@@ -85,6 +86,9 @@ if(TARGET gantry_cli)
 endif()
 if(TARGET gantry_mpi) # found by src/dist/dist.c at <bin>/../<libdir>/gantry/
   install(TARGETS gantry_mpi LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/gantry)
+endif()
+if(TARGET gantry_cuda) # found by src/backend/device.c at <bin>/../<libdir>/gantry/
+  install(TARGETS gantry_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/gantry)
 endif()
 install(FILES ${CMAKE_SOURCE_DIR}/include/gantry.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/include/gantry/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gantry

@@ -10,6 +10,7 @@
 
 #include "../internal.h"
 #include "device_internal.h"
+#include "cpu/sgemm.h"
 #include "device_plugin.h"
 #include "gantry/device.h"
 
@@ -137,7 +138,7 @@ gt_status gt_device_sync(void) {
 gt_status gt_device_list(char *buf, size_t n) {
     if (!buf || n == 0) return gt_set_error(GT_ERR_ARG, "gt_device_list: no buffer");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t k = (size_t)snprintf(buf, n, "cpu: %ld cores, kernels %s\n", ncpu, gt_kernels_cpu.name);
+    size_t k = (size_t)snprintf(buf, n, "cpu: %ld cores, sgemm kernels %s\n", ncpu, gt_cpu_path_name(gt_cpu_path_get()));
     gt_clear_error();
     if (gt__load() != GT_OK) {
         if (k < n) snprintf(buf + k, n - k, "cuda: none (%s)\n", gt_last_error());

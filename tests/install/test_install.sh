@@ -55,6 +55,14 @@ n_src=$(find "$src/include" -name '*.h' | wc -l)
 n_inst=$(find "$prefix/$incdir" -name '*.h' | wc -l)
 [ "$n_src" = "$n_inst" ] || fail "$n_inst headers installed, the source has $n_src"
 echo "installed into $prefix: $(cd "$prefix" && find . -type f | sort | tr '\n' ' ')"
+# the device plugin, when this build made one: installed, and found by the installed program (its
+# `info --devices` line then says why there is no GPU, not that gantry was built without CUDA)
+if [ -f "$build/libgantry_cuda.so" ]; then
+    [ -f "$prefix/$libdir/gantry/libgantry_cuda.so" ] || fail "cmake --install did not install $libdir/gantry/libgantry_cuda.so"
+    devs=$(env -u GANTRY_CUDA_PLUGIN "$prefix/$bindir/gantry" info --devices 2>&1) || fail "installed gantry info --devices: $devs"
+    case "$devs" in *"built without CUDA"*) fail "the installed program did not find its CUDA plugin: $devs" ;; esac
+    echo "installed gantry info --devices: $(echo "$devs" | tr '\n' ' ')"
+fi
 
 # --- 2. the installed program, from elsewhere ----------------------------------------
 work=$tmp/work
