@@ -34,6 +34,9 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out);
 int gt_lab_server_port(const gt_lab_server *s);
 /* Sessions open now. */
 int gt_lab_server_sessions(gt_lab_server *s);
+/* Requests whose handler is running now (an answer being built: a session being created waits for the
+ * training thread); 0 when the server is idle between requests. Event streams in progress do not count. */
+int gt_lab_server_answering(gt_lab_server *s);
 /* Ends open event streams, stops the threads, frees every session and the server. NULL is a no-op. */
 void gt_lab_server_stop(gt_lab_server *s);
 

@@ -114,6 +114,7 @@ struct gt_lab_server {
     atomic_bool q_pending;
     bool kick;
     atomic_bool stopping; /* streams end */
+    atomic_int answering; /* requests whose handler runs now (gt_lab_server_answering) */
     bool worker_stop;
     pthread_t worker;
     bool worker_started;

@@ -170,10 +170,14 @@ static enum MHD_Result gt__access(void *cls, struct MHD_Connection *c, const cha
     if (r->too_big) return (enum MHD_Result)gt__too_big(c);
     if (!r->body && !gt__body_add(r, "", 0)) return MHD_NO;
     (void)version;
-    if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
-        return (enum MHD_Result)gt__api(S, c, url, method, r->body, r->n);
-    return (enum MHD_Result)gt__static(S, c, url, method);
+    atomic_fetch_add(&S->answering, 1);
+    int q = (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0) ? gt__api(S, c, url, method, r->body, r->n)
+                                                                         : gt__static(S, c, url, method);
+    atomic_fetch_sub(&S->answering, 1);
+    return (enum MHD_Result)q;
 }
+
+int gt_lab_server_answering(gt_lab_server *S) { return S ? atomic_load(&S->answering) : 0; }
 
 static void gt__completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode code) {
     gt__guard_phase(cls, c, GT__PHASE_HEAD); /* a kept-alive connection: the next request's headers */

@@ -154,6 +154,7 @@ int gt__session_create(gt_lab_server *S, const gt_lab_config *c, gt__session **o
             for (int i = 0; i < GT_LAB_SERVER_MAX_SESSIONS; i++) taken |= S->table[i] && !strcmp(S->table[i]->id, s->id);
             if (!taken) break;
         }
+        s->touched = gt__now(); /* from now: building it may take longer than the idle limit */
         for (int i = 0; i < GT_LAB_SERVER_MAX_SESSIONS; i++)
             if (!S->table[i]) {
                 S->table[i] = s;
