@@ -5,37 +5,7 @@
  * element, over the outputs that read it, in double); the embedding scatter adds with atomicAdd
  * (repeated indices sum, in no fixed order). */
 #include "launch.h"
-
-/* --- index rules (the CPU's, float arithmetic included) ------------------------------------------ */
-__device__ inline int64_t gt__nearest_src(int64_t d, int64_t in, int64_t out) {
-    if (out == in) return d;
-    if (out == 2 * in) return d >> 1;
-    float scale = (float)in / (float)out;
-    int64_t s = (int64_t)floorf((float)d * scale);
-    return s < in - 1 ? s : in - 1;
-}
-
-/* Output d reads inputs i0 (weight l0) and i1 (weight l1). */
-__device__ inline void gt__linear_src(int64_t d, int64_t in, int64_t out, int64_t *i0, int64_t *i1, float *l0,
-                                      float *l1) {
-    if (in == out) {
-        *i0 = *i1 = d;
-        *l0 = 1.0f;
-        *l1 = 0.0f;
-        return;
-    }
-    float scale = (float)in / (float)out;
-    float real = __fsub_rn(__fmul_rn(scale, (float)d + 0.5f), 0.5f); /* no contraction: the CPU's rounding */
-    if (real < 0.0f) real = 0.0f;
-    int64_t i = (int64_t)floorf(real);
-    if (i > in - 1) i = in - 1;
-    float l = real - (float)i;
-    l = l < 0.0f ? 0.0f : (l > 1.0f ? 1.0f : l);
-    *i0 = i;
-    *i1 = i + (i < in - 1 ? 1 : 0);
-    *l1 = l;
-    *l0 = 1.0f - l;
-}
+#include "../src/backend/formulas.h"
 
 /* Weight with which output d reads input i along one axis. */
 __device__ inline double gt__linear_weight(int64_t d, int64_t i, int64_t in, int64_t out) {

@@ -7,51 +7,7 @@
 #include <string.h>
 
 #include "../../internal.h"
-
-static inline float gt__bin(gt_binop op, float a, float b) {
-    switch (op) {
-    case GT_BIN_ADD: return a + b;
-    case GT_BIN_SUB: return a - b;
-    case GT_BIN_MUL: return a * b;
-    case GT_BIN_DIV: return a / b;
-    case GT_BIN_POW: return powf(a, b);
-    }
-    return 0.0f;
-}
-
-static inline float gt__sigmoidf(float x) {
-    return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x));
-}
-
-static inline float gt__un(gt_unop op, float x, float p0, float p1) {
-    switch (op) {
-    case GT_UN_ADD_SCALAR: return x + p0;
-    case GT_UN_MUL_SCALAR: return x * p0;
-    case GT_UN_RSUB_SCALAR: return p0 - x;
-    case GT_UN_POW_SCALAR: return p0 == 2.0f ? x * x : powf(x, p0);
-    case GT_UN_NEG: return -x;
-    case GT_UN_EXP: return expf(x);
-    case GT_UN_LOG: return logf(x);
-    case GT_UN_SQRT: return sqrtf(x);
-    case GT_UN_ABS: return fabsf(x);
-    case GT_UN_CLAMP: return x < p0 ? p0 : (x > p1 ? p1 : x);
-    case GT_UN_RELU: return x > 0 ? x : 0.0f;
-    case GT_UN_LEAKY_RELU: return x > 0 ? x : x * p0;
-    case GT_UN_TANH: return tanhf(x);
-    case GT_UN_SIGMOID: return gt__sigmoidf(x);
-    case GT_UN_SOFTPLUS: {
-        float bx = x * p0;
-        return bx > p1 ? x : log1pf(expf(bx)) / p0;
-    }
-    case GT_UN_ELU: return x > 0 ? x : p0 * expm1f(x);
-    case GT_UN_GT: return x > p0 ? 1.0f : 0.0f;
-    case GT_UN_LT: return x < p0 ? 1.0f : 0.0f;
-    case GT_UN_GE_LE: return (x >= p0 && x <= p1) ? 1.0f : 0.0f;
-    case GT_UN_LEAKY_COEF: return x > 0 ? 1.0f : p0;
-    case GT_UN_COUNT: break;
-    }
-    return 0.0f;
-}
+#include "../formulas.h"
 
 /* --- naive: one strided loop ------------------------------------------- */
 void gt_naive_binary(gt_binop op, int ndim, const int64_t *shape, const float *a, const int64_t *sa, const float *b,

@@ -9,37 +9,7 @@
 #include <string.h>
 
 #include "../../internal.h"
-
-/* --- index rules --------------------------------------------------------------- */
-static inline int64_t gt__nearest_src(int64_t d, int64_t in, int64_t out) {
-    if (out == in) return d;
-    if (out == 2 * in) return d >> 1;
-    float scale = (float)in / (float)out;
-    int64_t s = (int64_t)floorf((float)d * scale);
-    return s < in - 1 ? s : in - 1;
-}
-
-/* Output d reads inputs i0 (weight l0) and i1 (weight l1). */
-static inline void gt__linear_src(int64_t d, int64_t in, int64_t out, int64_t *i0, int64_t *i1, float *l0,
-                                  float *l1) {
-    if (in == out) {
-        *i0 = *i1 = d;
-        *l0 = 1.0f;
-        *l1 = 0.0f;
-        return;
-    }
-    float scale = (float)in / (float)out;
-    float real = scale * ((float)d + 0.5f) - 0.5f;
-    if (real < 0.0f) real = 0.0f;
-    int64_t i = (int64_t)floorf(real);
-    if (i > in - 1) i = in - 1;
-    float l = real - (float)i;
-    l = l < 0.0f ? 0.0f : (l > 1.0f ? 1.0f : l);
-    *i0 = i;
-    *i1 = i + (i < in - 1 ? 1 : 0);
-    *l1 = l;
-    *l0 = 1.0f - l;
-}
+#include "../formulas.h"
 
 /* --- nearest ----------------------------------------------------------------------- */
 void gt_naive_upsample_nearest2d(int64_t P, int64_t H, int64_t W, int64_t OH, int64_t OW, const float *x, float *y) {
