@@ -47,16 +47,11 @@ static int64_t gt__weight_bytes(const gt_prog *p, bool int8) {
     return b;
 }
 
-/* A translator's inputs: the edges of the first n items of spec, (n, C, res, res) in the current scope. */
+/* A translator's inputs: the A of the first n items of spec (paired data's A, else their edges),
+ * (n, C, res, res) in the current scope. */
 static gt_tensor *gt__edge_inputs(const gt_model_config *m, const char *spec, int n, const char *flag) {
-    gt_dataset_opts o = {.limit = n};
-    gt_dataset *ds = gt_dataset_open(spec, m->res, m->channels, &o);
-    if (!ds) return NULL;
-    gt_tensor *b = ds->n == n ? gt_dataset_slice(ds, 0, n) : NULL;
-    if (!b && ds->n != n)
-        gt_set_error(GT_ERR_ARG, "%s has %lld items, fewer than %s %d", spec, (long long)ds->n, flag, n);
-    gt_dataset_free(ds);
-    return b ? gt_edges(b) : NULL;
+    gt_tensor *a;
+    return gt_translate_pair_open(spec, n, m->res, m->channels, flag, &a, NULL) == GT_OK ? a : NULL;
 }
 
 static cJSON *gt__num_or_null(cJSON *o, const char *key, double v) {
