@@ -291,8 +291,8 @@ static gt_status gt__cr_write_md(const gt__cr *R, const char *path, const char *
     char *s = malloc(cap);
     if (!s) return gt_set_error(GT_ERR_OOM, "out of memory");
     k += (size_t)snprintf(s + k, cap - k,
-                          "# compression report\n\nFID: %d images (latents of seed %llu; a translator: the edges of the "
-                          "first %d real images) against %s, Fashion-MNIST extractor. Latency per image: median of %d calls at batch 1 (5 at batch 64) after two "
+                          "# compression report\n\nFID: %d images (latents of seed %llu; a translator: the inputs A of the "
+                          "first %d real images, paired data's own or their edges) against %s, Fashion-MNIST extractor. Latency per image: median of %d calls at batch 1 (5 at batch 64) after two "
                           "warm-ups, %d thread%s; float generators run through the library (gt_generate, EMA weights, "
                           "BN recalibrated as `gantry sample`), int8 ones through the program runner (calibrated on "
                           "%d other latents, percentile %g). Weights: the bytes as they run (float32, or int8 with "
