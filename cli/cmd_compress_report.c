@@ -82,8 +82,13 @@ static gt_status gt__cr_images(gt_net *G, const gt_prog *p, gt_tensor *z, int64_
     return st;
 }
 
-/* A translator's inputs: the edges of the first n images of spec (n, C, res, res). */
+/* A translator's inputs: the A of the first n images of spec (n, C, res, res): paired data's own
+ * (paired:DIR), else the edges of the images (of any image source). */
 static gt_tensor *gt__cr_edges(const char *spec, int64_t n, const gt_model_config *c) {
+    if (gt_dataset_spec_is_paired(spec)) {
+        gt_tensor *a;
+        return gt_translate_pair_open(spec, n, c->res, c->channels, "n =", &a, NULL) == GT_OK ? a : NULL;
+    }
     gt_image_source *s = gt_image_source_open(spec, n);
     if (!s) return NULL;
     int ic, ih, iw;
@@ -101,7 +106,7 @@ static gt_tensor *gt__cr_edges(const char *spec, int64_t n, const gt_model_confi
             x = NULL;
         } else {
             for (int64_t i = 0; i < total; i++) f[i] = u[i] / 127.5f - 1.0f;
-            x = gt_edges(x);
+            x = gt_translate_input(x, NULL); /* not paired: the edges */
         }
         free(u);
     }
@@ -286,8 +291,8 @@ static gt_status gt__cr_write_md(const gt__cr *R, const char *path, const char *
     char *s = malloc(cap);
     if (!s) return gt_set_error(GT_ERR_OOM, "out of memory");
     k += (size_t)snprintf(s + k, cap - k,
-                          "# compression report\n\nFID: %d images (latents of seed %llu; a translator: the edges of the "
-                          "first %d real images) against %s, Fashion-MNIST extractor. Latency per image: median of %d calls at batch 1 (5 at batch 64) after two "
+                          "# compression report\n\nFID: %d images (latents of seed %llu; a translator: the inputs A of the "
+                          "first %d real images, paired data's own or their edges) against %s, Fashion-MNIST extractor. Latency per image: median of %d calls at batch 1 (5 at batch 64) after two "
                           "warm-ups, %d thread%s; float generators run through the library (gt_generate, EMA weights, "
                           "BN recalibrated as `gantry sample`), int8 ones through the program runner (calibrated on "
                           "%d other latents, percentile %g). Weights: the bytes as they run (float32, or int8 with "

@@ -81,7 +81,7 @@ typedef struct {
     bool sub_on;        /* an anycost sub-generator (--channels / --res) */
     gt_anycost_sub sub;
     int R;              /* the model's res: a smaller sub's images are upsampled to it */
-    gt_dataset *items;  /* a translator's: the items whose edges it translates (the --real images) */
+    gt_dataset *items;  /* a translator's: the items whose A (paired) or edges it translates (the --real images) */
 } gt__gen_ctx;
 
 /* The anycost sub-generator asked for (--channels / --res), checked against the checkpoint. */
@@ -96,9 +96,9 @@ static gt_status gt__gen_images(void *ctx, int64_t start, int64_t count, uint8_t
     gt__gen_ctx *g = ctx;
     int m = gt_scope_begin();
     gt_tensor *x;
-    if (g->items) { /* a translator: G(edges(items)) */
-        gt_tensor *b = gt_dataset_slice(g->items, start, count);
-        x = b ? gt_translate(&g->G, gt_edges(b)) : NULL;
+    if (g->items) { /* a translator: G(A) of the items (paired data's A, else their edges) */
+        gt_tensor *a = NULL;
+        x = gt_translate_pair(g->items, start, count, &a, NULL) == GT_OK ? gt_translate(&g->G, a) : NULL;
     } else if (g->sub_on) { /* only the sub's slice runs; bilinear up to the model's res for the extractor */
         bool prev = gt_no_grad_begin();
         x = gt_anycost_generate(&g->G, gt_slice(g->z, 0, start, start + count, 1), &g->sub, NULL);
@@ -160,7 +160,7 @@ static gt_image_source *gt__open_checkpoint(const char *path, int64_t n, uint64_
     if (gt_scope_depth() > 0) gt_retain(g->z); /* ours, past the scope's end */
     char name[1200];
     snprintf(name, sizeof name, "%s (%s %s generator%s%s)", path, cfg.model.name, used_ema ? "EMA" : "raw",
-             g->items ? ", translating the edges of " : g->sub_on ? ", sub-generator " : "",
+             g->items ? (g->items->pixels_a ? ", translating the A of " : ", translating the edges of ") : g->sub_on ? ", sub-generator " : "",
              g->items ? g->items->source : g->sub_on ? sub->text : "");
     gt_image_source *s = gt_image_source_from_fn(name, n, cfg.model.channels, cfg.model.res, cfg.model.res,
                                                  gt__gen_images, g, gt__gen_free);

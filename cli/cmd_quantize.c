@@ -47,16 +47,11 @@ static int64_t gt__weight_bytes(const gt_prog *p, bool int8) {
     return b;
 }
 
-/* A translator's inputs: the edges of the first n items of spec, (n, C, res, res) in the current scope. */
+/* A translator's inputs: the A of the first n items of spec (paired data's A, else their edges),
+ * (n, C, res, res) in the current scope. */
 static gt_tensor *gt__edge_inputs(const gt_model_config *m, const char *spec, int n, const char *flag) {
-    gt_dataset_opts o = {.limit = n};
-    gt_dataset *ds = gt_dataset_open(spec, m->res, m->channels, &o);
-    if (!ds) return NULL;
-    gt_tensor *b = ds->n == n ? gt_dataset_slice(ds, 0, n) : NULL;
-    if (!b && ds->n != n)
-        gt_set_error(GT_ERR_ARG, "%s has %lld items, fewer than %s %d", spec, (long long)ds->n, flag, n);
-    gt_dataset_free(ds);
-    return b ? gt_edges(b) : NULL;
+    gt_tensor *a;
+    return gt_translate_pair_open(spec, n, m->res, m->channels, flag, &a, NULL) == GT_OK ? a : NULL;
 }
 
 static cJSON *gt__num_or_null(cJSON *o, const char *key, double v) {
@@ -77,7 +72,7 @@ static gt_status gt__write_json(const char *path, const char *ckpt, const gt_mod
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "ckpt", ckpt);
     cJSON_AddStringToObject(j, "model", m->name);
-    cJSON_AddStringToObject(j, "inputs", items ? "edges" : "latents");
+    cJSON_AddStringToObject(j, "inputs", !items ? "latents" : gt_dataset_spec_is_paired(items) ? "paired" : "edges");
     if (items) cJSON_AddStringToObject(j, "items", items), cJSON_AddStringToObject(j, "calib_items", calib_items);
     cJSON_AddBoolToObject(j, "ema", used_ema);
     gt_json_add_number(j, "n", n);
@@ -126,10 +121,10 @@ int gt_cmd_quantize(int argc, char **argv) {
         {"--no-ema", GT_ARG_FALSE, &ema, 0, 0, false, NULL, "use the raw generator", false},
         {"--no-fid", GT_ARG_FALSE, &fid, 0, 0, false, NULL, "skip the FIDs (fmnist extractor, 1-channel 28 px models)", false},
         {"--items", GT_ARG_STR, &items, 0, 0, false, "SRC",
-         "translators: the first --n items' edges are the evaluation inputs, the items the FID's reals (fashion-mnist:test)",
+         "translators: the first --n items' A (paired:DIR) or edges are the evaluation inputs, the items the FID's reals (fashion-mnist:test)",
          false},
         {"--calib-items", GT_ARG_STR, &calib_items, 0, 0, false, "SRC",
-         "translators: the first --calib items' edges calibrate (fashion-mnist:train)", false},
+         "translators: the first --calib items' A (paired:DIR) or edges calibrate (fashion-mnist:train)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
     };
     const int ns = (int)(sizeof spec / sizeof spec[0]);
@@ -214,8 +209,8 @@ int gt_cmd_quantize(int argc, char **argv) {
     printf("quantize: %s (%s %s generator): %.2f M MACs, %lld parameters; %d layers in int8\n", ckpt, cfg.model.name,
            used_ema ? "EMA" : "raw", (double)r.macs / 1e6, (long long)r.params, r.n_quant);
     if (tr)
-        printf("  calibration: the edges of the first %d items of %s, input scales at the %g percentile of |x|\n", calib,
-               calib_items, pct);
+        printf("  calibration: the %s of the first %d items of %s, input scales at the %g percentile of |x|\n",
+               gt_dataset_spec_is_paired(calib_items) ? "A" : "edges", calib, calib_items, pct);
     else
         printf("  calibration: %d latents (seed %llu + 0x9E3779B97F4A7C15), input scales at the %g percentile of |x|\n",
                calib, (unsigned long long)seed, pct);
@@ -224,7 +219,9 @@ int gt_cmd_quantize(int argc, char **argv) {
     if (isfinite(r.fid_f)) printf("  %-24s %12.3f %12.3f\n", tr ? "FID (fmnist, items)" : "FID (fmnist, test split)", r.fid_f, r.fid_q);
     printf("  %-24s %12.3f %12.3f\n", "ms per image (program)", r.ms_f, r.ms_q);
     char from[300];
-    if (tr) snprintf(from, sizeof from, "the edges of the first %d items of %s", n, items);
+    if (tr)
+        snprintf(from, sizeof from, "the %s of the first %d items of %s", gt_dataset_spec_is_paired(items) ? "A" : "edges",
+                 n, items);
     else snprintf(from, sizeof from, "%d images (seed %llu)", n, (unsigned long long)seed);
     printf("  int8 vs float on %s: max |err| %.4g, mean |err| %.4g, PSNR %.2f dB\n", from, r.max_err, r.mean_err, r.psnr);
     if (r.fid_note[0]) printf("  FID %s\n", r.fid_note);

@@ -114,16 +114,13 @@ static gt_tensor *gt__sub_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub
     return ok ? out : NULL;
 }
 
-/* A translator: the first n items of spec, their edges and G's translations, as a (3n) batch of
- * triplets edges | translation | truth (grid), or the translations alone (one PNG each). */
+/* A translator: the first n items of spec, their inputs A (paired data's A, else their edges) and G's
+ * translations, as a (3n) batch of triplets A | translation | truth (grid), or the translations alone
+ * (one PNG each). */
 static gt_tensor *gt__translate_items(gt_net *G, const char *spec, int n, bool triplets) {
-    gt_dataset_opts o = {.limit = n};
-    gt_dataset *ds = gt_dataset_open(spec, G->cfg.res, G->cfg.channels, &o);
-    if (!ds) return NULL;
-    gt_tensor *b = ds->n == n ? gt_dataset_slice(ds, 0, n) : NULL;
-    if (!b && ds->n != n) gt_set_error(GT_ERR_ARG, "%s has %lld items, fewer than --n %d", spec, (long long)ds->n, n);
-    gt_dataset_free(ds);
-    gt_tensor *a = gt_edges(b), *y = gt_translate(G, a);
+    gt_tensor *a, *b;
+    if (gt_translate_pair_open(spec, n, G->cfg.res, G->cfg.channels, "--n", &a, &b) != GT_OK) return NULL;
+    gt_tensor *y = gt_translate(G, a);
     if (!y || !triplets) return y;
     gt_tensor *parts[3] = {gt_unsqueeze(a, 1), gt_unsqueeze(y, 1), gt_unsqueeze(b, 1)}; /* (n, 1, C, H, W) */
     gt_tensor *t = gt_concat(3, parts, 1);
@@ -160,7 +157,8 @@ int gt_cmd_sample(int argc, char **argv) {
         {"--res", GT_ARG_INT, &res, 1, 4096, false, "PX",
          "anycost: the sub-generator's resolution (one of the model's levels 8..res)", false},
         {"--items", GT_ARG_STR, &items, 0, 0, false, "SRC",
-         "translators: the items whose edges are translated, the first --n (fashion-mnist:test)", false},
+         "translators: the items translated, the first --n: their A (paired:DIR) or edges (fashion-mnist:test; "
+         "the training data when it was paired)", false},
         {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
         GT_CLI_DEVICE_FLAG(&device),
     };
@@ -197,11 +195,14 @@ int gt_cmd_sample(int argc, char **argv) {
     const gt_model_entry *fam = gt_model_find(cfg.model.name);
     if (fam && fam->translator) { /* a grid of triplets edges | translation | truth, or the translations */
         if (interp || code || klass >= 0 || trunc > 0 || channels || res) {
-            gt_args_error("sample", "model %s translates images (the edges of --items): --interp, --code, --class, "
+            gt_args_error("sample", "model %s translates images (--items): --interp, --code, --class, "
                           "--truncation, --channels and --res do not apply", cfg.model.name);
             gt_net_free(&G);
             return GT_EXIT_USAGE;
         }
+        if (!gt_args_find(spec, ns, "--items")->given && gt_dataset_spec_is_paired(cfg.data))
+            items = cfg.data; /* trained on paired data: its own pairs */
+        const bool paired = gt_dataset_spec_is_paired(items);
         int m = gt_scope_begin();
         gt_tensor *x = gt__translate_items(&G, items, n, out != NULL);
         int k = 1; /* triplets per grid row: about as many rows as columns */
@@ -210,9 +211,9 @@ int gt_cmd_sample(int argc, char **argv) {
                                                    : gt__write_each(outdir, x, scale);
         int status = st == GT_OK ? GT_EXIT_OK : gt__fail("translating");
         if (st == GT_OK)
-            printf("translations: %d item%s of %s (edges | %s %s translation | item%s) -> %s\n", n, n == 1 ? "" : "s",
-                   items, cfg.model.name, used_ema ? "EMA" : "raw", out ? "" : "; the translations only",
-                   out ? out : outdir);
+            printf("translations: %d item%s of %s (%s | %s %s translation | item%s) -> %s\n", n, n == 1 ? "" : "s",
+                   items, paired ? "A" : "edges", cfg.model.name, used_ema ? "EMA" : "raw",
+                   out ? "" : "; the translations only", out ? out : outdir);
         gt_scope_end(m);
         gt_net_free(&G);
         return status;

@@ -167,7 +167,7 @@ int gt_cmd_train(int argc, char **argv) {
     gt_model_config *m = &c.model;
     gt_arg spec[] = {
         {"--data", GT_ARG_STR, &data, 0, 0, false, "SPEC",
-         "fashion-mnist[:test], an IDX file, a CIFAR-10 folder or an image folder", false},
+         "fashion-mnist[:test], an IDX file, a CIFAR-10 folder, an image folder, or paired:DIR (A|B images)", false},
         {"--config", GT_ARG_STR, &config, 0, 0, false, "FILE",
          "a training config (JSON, as a run's config.json; configs/*.json); the flags given override it", false},
         {"--model", GT_ARG_STR, &model, 0, 0, false, "NAME", "model family (dcgan; --list-models)", false},

@@ -19,6 +19,13 @@
  *                                        0..K-1, like torchvision's ImageFolder); images
  *                                        directly in DIR then have label -1. A flat folder has
  *                                        no labels.
+ *   paired:DIR                           a folder of paired images (pix2pix's convention): every
+ *                                        image is A | B side by side, A the left half, B the right
+ *                                        (an image of odd width is an error naming the file). Found,
+ *                                        sorted, labelled and resampled as a folder (each half on its
+ *                                        own, to the target size and channels); B is the dataset's
+ *                                        images (pixels), A the same images' inputs (pixels_a), so an
+ *                                        image-to-image translator learns A -> B (gantry/translate.h).
  *
  * Each image is centre-cropped to the target aspect ratio and resampled
  * (gt_crop_resize_u8: antialiased bilinear, PIL-compatible) to resolution x
@@ -72,6 +79,8 @@ typedef struct gt_dataset {
     int src_c, src_h, src_w; /* size of the (first) source image before the transform */
     int64_t skipped;    /* folders with opts.skip_bad: unreadable images left out */
     char *skipped_first; /* the first of them and why (NULL when none) */
+    uint8_t *pixels_a;  /* paired data (paired:DIR): (n, c, h, w), image i's input A (pixels[i] is its
+                           B); NULL for unpaired data */
 } gt_dataset;
 
 typedef struct gt_dataset_opts {
@@ -98,6 +107,11 @@ static inline const uint8_t *gt_dataset_image(const gt_dataset *ds, int64_t i) {
 gt_status gt_dataset_read_f32(const gt_dataset *ds, int64_t start, int64_t count, float *out);
 /* The same as a new tensor (count, c, h, w) (owned by the current scope, if any). */
 gt_tensor *gt_dataset_slice(const gt_dataset *ds, int64_t start, int64_t count);
+/* Paired data: the inputs A of images [start, start+count) (from pixels_a), as gt_dataset_slice;
+ * NULL + GT_ERR_ARG when ds is not paired. */
+gt_tensor *gt_dataset_slice_a(const gt_dataset *ds, int64_t start, int64_t count);
+/* Whether spec names paired data ("paired:..."), without opening it. */
+bool gt_dataset_spec_is_paired(const char *spec);
 
 /* --- the batcher ----------------------------------------------------------- *
  * Epoch e visits the images in the order of a Fisher-Yates permutation drawn
@@ -127,6 +141,9 @@ void gt_batcher_free(gt_batcher *b); /* NULL-safe */
  * the dataset has no labels (labels may be passed as NULL). New references owned by
  * the current scope if one is open, else by the caller. Crosses epochs by itself. */
 gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels);
+/* The same, with *a the inputs A of the same images (B, c, h, w) when the dataset is paired, NULL
+ * otherwise: the order and the state are those of gt_batcher_next (A and B stay paired). */
+gt_status gt_batcher_next_pair(gt_batcher *b, gt_tensor **images, gt_tensor **labels, gt_tensor **a);
 /* The same into caller buffers: images (B, c, h, w), labels (B) (may be NULL);
  * *count receives B (the batch size, or less for a kept short last batch). */
 gt_status gt_batcher_next_into(gt_batcher *b, float *images, int32_t *labels, int64_t *count);

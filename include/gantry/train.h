@@ -283,6 +283,8 @@ typedef struct gt_trainer {
     uint64_t aug_state[GT_AUGMENT_STATE]; /* its state as doubles' bits (checkpoint binding "train.augment") */
     uint64_t lecam_ema[2];   /* LeCam's EMAs of D's mean outputs on reals, fakes: doubles' bits ("train.lecam") */
     void *ddp;               /* data-parallel state (gt_ddp_setup, gantry/ddp.h); NULL in one process */
+    gt_tensor *const *inputs; /* during gt_trainer_step on paired data: the translator inputs A of the step's
+                                 n_critic real batches (gantry/translate.h); NULL otherwise */
 } gt_trainer;
 
 /* Builds G, D (weights drawn from cfg.seed), the EMA copy and both Adams, and

@@ -80,7 +80,7 @@ static int64_t gt__prepare(gt_batcher *b) {
     return GT_MIN(b->batch, len - b->position);
 }
 
-static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *labels) {
+static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *labels, float *a) {
     const gt_dataset *ds = b->ds;
     int64_t per = (int64_t)ds->c * ds->h * ds->w;
     const int64_t whole = count;
@@ -92,6 +92,11 @@ static void gt__fill(gt_batcher *b, int64_t count, float *images, int32_t *label
         const uint8_t *src = ds->pixels + idx[k] * per;
         float *dst = images + k * per;
         for (int64_t i = 0; i < per; i++) dst[i] = lut[src[i]];
+        if (a) { /* paired data: the inputs A of the same images */
+            const uint8_t *sa = ds->pixels_a + idx[k] * per;
+            float *da = a + k * per;
+            for (int64_t i = 0; i < per; i++) da[i] = lut[sa[i]];
+        }
     }
     if (labels && ds->labels)
         for (int64_t k = 0; k < count; k++) labels[k] = ds->labels[idx[k]];
@@ -103,15 +108,20 @@ gt_status gt_batcher_next_into(gt_batcher *b, float *images, int32_t *labels, in
     int64_t m = gt__prepare(b);
     if (b->shard_count > 0 && m != b->batch)
         return gt_set_error(GT_ERR_STATE, "batcher for %s: a sharded batcher yields full batches only", b->ds->source);
-    gt__fill(b, m, images, labels);
+    gt__fill(b, m, images, labels, NULL);
     if (count) *count = b->shard_count > 0 ? b->shard_count : m;
     return GT_OK;
 }
 
 gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels) {
+    return gt_batcher_next_pair(b, images, labels, NULL);
+}
+
+gt_status gt_batcher_next_pair(gt_batcher *b, gt_tensor **images, gt_tensor **labels, gt_tensor **a) {
     if (!b || !images) return gt_set_error(GT_ERR_ARG, "gt_batcher_next: NULL batcher or output");
     *images = NULL;
     if (labels) *labels = NULL;
+    if (a) *a = NULL;
     const gt_dataset *ds = b->ds;
     int64_t whole = gt__prepare(b), m = b->shard_count > 0 ? b->shard_count : whole;
     if (b->shard_count > 0 && whole != b->batch)
@@ -123,9 +133,15 @@ gt_status gt_batcher_next(gt_batcher *b, gt_tensor **images, gt_tensor **labels)
         if (gt_scope_depth() == 0) gt_release(x);
         return gt_last_status();
     }
-    gt__fill(b, whole, gt_data(x), y ? gt_data_i32(y) : NULL);
+    gt_tensor *xa = NULL;
+    if (a && ds->pixels_a && !(xa = gt__new(GT_F32, 4, (const int64_t[]){m, ds->c, ds->h, ds->w}))) {
+        if (gt_scope_depth() == 0) gt_release(x), gt_release(y);
+        return gt_last_status();
+    }
+    gt__fill(b, whole, gt_data(x), y ? gt_data_i32(y) : NULL, xa ? gt_data(xa) : NULL);
     *images = x;
     if (labels) *labels = y;
+    if (a) *a = xa;
     return GT_OK;
 }
 

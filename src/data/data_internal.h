@@ -46,7 +46,9 @@ gt_dataset *gt__dataset_new(const char *source);
 gt_status gt__idx_load(gt_dataset *ds, const char *images_path, int res, int ch, const gt_dataset_opts *o);
 gt_status gt__cifar_load(gt_dataset *ds, const char *const *files, int nfiles, int res, int ch,
                          const gt_dataset_opts *o);
-gt_status gt__folder_load(gt_dataset *ds, const char *dir, int res, int ch, const gt_dataset_opts *o);
+/* paired: every image is A | B side by side (ds->pixels_a gets A, ds->pixels B). */
+gt_status gt__folder_load(gt_dataset *ds, const char *dir, int res, int ch, const gt_dataset_opts *o, bool paired);
+#define GT__PAIRED "paired:" /* the spec prefix of paired folders */
 
 /* The window [first, first+count) of n images selected by opts (offset, limit). */
 gt_status gt__select(int64_t n, const gt_dataset_opts *o, const char *what, int64_t *first, int64_t *count);

@@ -28,6 +28,7 @@ void gt_dataset_free(gt_dataset *ds) {
         for (int i = 0; i < ds->num_classes; i++) free(ds->class_names[i]);
     free(ds->class_names);
     free(ds->pixels);
+    free(ds->pixels_a);
     free(ds->labels);
     free(ds->skipped_first);
     free(ds->source);
@@ -183,6 +184,17 @@ gt_dataset *gt_dataset_open(const char *spec, int resolution, int channels, cons
     }
     const char *colon = strrchr(spec, ':');
     const char *split = "";
+    if (gt_dataset_spec_is_paired(spec)) { /* paired:DIR, A | B side by side */
+        const char *dir = spec + strlen(GT__PAIRED);
+        if (!*dir) st = gt_set_error(GT_ERR_ARG, "dataset %s: paired: needs a folder (paired:DIR)", spec);
+        else if (!gt__is_dir(dir))
+            st = gt_set_error(GT_ERR_IO, "dataset %s: %s is not a folder (paired:DIR is a folder of A|B images)", spec,
+                              dir);
+        else st = gt__folder_load(ds, dir, resolution, channels, opts, true);
+        free(base);
+        if (st) gt_dataset_free(ds);
+        return st ? NULL : ds;
+    }
     if (colon && !gt__exists(spec)) { /* NAME:split, unless the whole thing is a real path */
         base[colon - spec] = 0;
         split = colon + 1;
@@ -194,7 +206,7 @@ gt_dataset *gt_dataset_open(const char *spec, int resolution, int channels, cons
         else if (*split)
             st = gt_set_error(GT_ERR_ARG, "dataset %s: a split ':%s' only applies to CIFAR-10 folders and fashion-mnist",
                               spec, split);
-        else st = gt__folder_load(ds, base, resolution, channels, opts);
+        else st = gt__folder_load(ds, base, resolution, channels, opts, false);
     } else if (*split) {
         st = gt_set_error(GT_ERR_IO, "dataset %s: %s does not exist (and '%s' is not a known dataset name)", spec, base,
                           base);
@@ -234,12 +246,17 @@ gt_dataset *gt_dataset_open(const char *spec, int resolution, int channels, cons
     return ds;
 }
 
-gt_status gt_dataset_read_f32(const gt_dataset *ds, int64_t start, int64_t count, float *out) {
+bool gt_dataset_spec_is_paired(const char *spec) {
+    return spec && strncmp(spec, GT__PAIRED, strlen(GT__PAIRED)) == 0;
+}
+
+/* Images [start, start+count) of px (ds->pixels or ds->pixels_a) as floats. */
+static gt_status gt__read_f32(const gt_dataset *ds, const uint8_t *px, int64_t start, int64_t count, float *out) {
     if (!ds || !out || start < 0 || count < 0 || start > ds->n || count > ds->n - start)
         return gt_set_error(GT_ERR_ARG, "gt_dataset_read_f32: range [%lld, %lld) outside the %lld images",
                             (long long)start, (long long)(start + count), ds ? (long long)ds->n : 0LL);
     int64_t per = (int64_t)ds->c * ds->h * ds->w, tot = count * per;
-    const uint8_t *p = ds->pixels + start * per;
+    const uint8_t *p = px + start * per;
     float lut[256];
     for (int v = 0; v < 256; v++) lut[v] = (float)v / 127.5f - 1.0f;
 #pragma omp parallel for schedule(static) if (tot > GT_DATA_PAR_COPY)
@@ -247,13 +264,26 @@ gt_status gt_dataset_read_f32(const gt_dataset *ds, int64_t start, int64_t count
     return GT_OK;
 }
 
-gt_tensor *gt_dataset_slice(const gt_dataset *ds, int64_t start, int64_t count) {
+gt_status gt_dataset_read_f32(const gt_dataset *ds, int64_t start, int64_t count, float *out) {
+    return gt__read_f32(ds, ds ? ds->pixels : NULL, start, count, out);
+}
+
+static gt_tensor *gt__slice(const gt_dataset *ds, bool a, int64_t start, int64_t count) {
     if (!ds || count < 1) return gt__fail(GT_ERR_ARG, "gt_dataset_slice: need a dataset and count >= 1");
+    if (a && !ds->pixels_a)
+        return gt__fail(GT_ERR_ARG, "dataset %s is not paired: it has no inputs A (paired:DIR is)", ds->source);
     if (start < 0 || start > ds->n || count > ds->n - start)
         return gt__fail(GT_ERR_ARG, "gt_dataset_slice: range [%lld, %lld) outside the %lld images", (long long)start,
                         (long long)(start + count), (long long)ds->n);
     gt_tensor *t = gt__new(GT_F32, 4, (const int64_t[]){count, ds->c, ds->h, ds->w});
     if (!t) return NULL;
-    gt_dataset_read_f32(ds, start, count, gt_data(t));
+    gt__read_f32(ds, a ? ds->pixels_a : ds->pixels, start, count, gt_data(t));
     return t;
+}
+
+gt_tensor *gt_dataset_slice(const gt_dataset *ds, int64_t start, int64_t count) {
+    return gt__slice(ds, false, start, count);
+}
+gt_tensor *gt_dataset_slice_a(const gt_dataset *ds, int64_t start, int64_t count) {
+    return gt__slice(ds, true, start, count);
 }

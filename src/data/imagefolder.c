@@ -1,6 +1,7 @@
 /* A folder of PNG / JPEG images: found recursively (or flat), sorted by relative
  * path for determinism, decoded (in parallel), centre-cropped and resized to the
- * target size. First-level sub-folders are the classes. */
+ * target size. First-level sub-folders are the classes. Paired folders (paired:DIR): each image
+ * is A | B side by side, its halves resampled each on its own (A to ds->pixels_a, B to pixels). */
 #include "data_internal.h"
 
 #include <dirent.h>
@@ -62,8 +63,10 @@ static gt_status gt__walk(const char *root, const char *rel, int depth, bool fla
 
 static int gt__strcmp_p(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
-/* Decodes root/rel into a planar (c, h, w) buffer. */
-static gt_status gt__load_planar(const char *root, const char *rel, gt_image *img, uint8_t **planar) {
+/* Decodes root/rel into a planar (c, h, w) buffer; paired: into (2, c, h, w / 2), the left half A
+ * then the right half B (*pw: the width of each part, img->w for unpaired images). */
+static gt_status gt__load_planar(const char *root, const char *rel, bool paired, gt_image *img, uint8_t **planar,
+                                 int *pw) {
     char full[8192];
     snprintf(full, sizeof full, "%s/%s", root, rel);
     uint8_t *buf;
@@ -74,25 +77,54 @@ static gt_status gt__load_planar(const char *root, const char *rel, gt_image *im
     st = gt_image_decode(buf, len, full, img);
     free(buf);
     if (st) return st;
+    if (paired && (img->w % 2 != 0 || img->w < 2)) {
+        st = gt_set_error(GT_ERR_FORMAT,
+                          "%s: %d x %d, an odd width: a paired image is A | B side by side, two halves of the same "
+                          "size (an even width)",
+                          full, img->w, img->h);
+        gt_image_free(img);
+        return st;
+    }
+    *pw = paired ? img->w / 2 : img->w;
     *planar = malloc((size_t)img->w * img->h * img->c);
-    if (!*planar) {
+    uint8_t *whole = paired ? malloc((size_t)img->w * img->h * img->c) : NULL;
+    if (!*planar || (paired && !whole)) {
+        free(*planar), free(whole);
+        *planar = NULL;
         gt_image_free(img);
         return gt_set_error(GT_ERR_OOM, "%s: out of memory (%d x %d image)", full, img->w, img->h);
     }
-    gt_hwc_to_chw_u8(img->data, *planar, img->h, img->w, img->c);
+    gt_hwc_to_chw_u8(img->data, paired ? whole : *planar, img->h, img->w, img->c);
+    if (paired) { /* rows of each channel: the left half to A, the right half to B */
+        const int64_t hw = (int64_t)img->h * *pw, part = (int64_t)img->c * hw;
+        for (int64_t r = 0; r < (int64_t)img->c * img->h; r++) {
+            memcpy(*planar + r * *pw, whole + r * img->w, (size_t)*pw);
+            memcpy(*planar + part + r * *pw, whole + r * img->w + *pw, (size_t)*pw);
+        }
+        free(whole);
+    }
     return GT_OK;
 }
 
-static gt_status gt__load_one(const char *root, const char *rel, const gt_dataset *ds, uint8_t *dst) {
+/* Brings a decoded planar image (or both parts of a paired one) into slot i of ds. */
+static gt_status gt__place(const gt_dataset *ds, const gt_image *img, const uint8_t *planar, int pw, int64_t i) {
+    const int64_t per = (int64_t)ds->c * ds->h * ds->w, part = (int64_t)img->c * img->h * pw;
+    gt__resizer r;
+    gt_status st = gt__resizer_init(&r, img->h, pw, ds->h, ds->w, true);
+    if (st) return st;
+    if (ds->pixels_a) st = gt__transform_into(&r, planar, img->c, ds->pixels_a + i * per, ds->c);
+    if (!st) st = gt__transform_into(&r, planar + (ds->pixels_a ? part : 0), img->c, ds->pixels + i * per, ds->c);
+    gt__resizer_free(&r);
+    return st;
+}
+
+static gt_status gt__load_one(const char *root, const char *rel, const gt_dataset *ds, int64_t i) {
     gt_image img;
     uint8_t *planar;
-    gt_status st = gt__load_planar(root, rel, &img, &planar);
+    int pw;
+    gt_status st = gt__load_planar(root, rel, ds->pixels_a != NULL, &img, &planar, &pw);
     if (st) return st;
-    gt__resizer r;
-    if (!(st = gt__resizer_init(&r, img.h, img.w, ds->h, ds->w, true))) {
-        st = gt__transform_into(&r, planar, img.c, dst, ds->c);
-        gt__resizer_free(&r);
-    }
+    st = gt__place(ds, &img, planar, pw, i);
     if (st) {
         char why[768];
         snprintf(why, sizeof why, "%s", gt_last_error());
@@ -132,7 +164,7 @@ static gt_status gt__classes(gt_dataset *ds, char **rel, int64_t first, int64_t 
 
 #define GT__SKIP_HINT "; --skip-bad-images leaves unreadable images out (and counts them)"
 
-gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, const gt_dataset_opts *o) {
+gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, const gt_dataset_opts *o, bool paired) {
     bool skip = o && o->skip_bad;
     gt__list l = {0};
     gt_status st = gt__walk(root, "", 0, o && o->flat, &l);
@@ -153,9 +185,10 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
     /* the first image that decodes fixes the native size */
     gt_image img0 = {0};
     uint8_t *planar0 = NULL;
+    int pw0 = 0;
     int64_t i0 = 0;
     for (; !st && i0 < count; i0++) {
-        gt_status s = gt__load_planar(root, l.rel[first + i0], &img0, &planar0);
+        gt_status s = gt__load_planar(root, l.rel[first + i0], paired, &img0, &planar0, &pw0);
         if (!s) break;
         if (!nbad++) bad = i0, snprintf(bad_msg, sizeof bad_msg, "%s", gt_last_error());
         if (!skip) {
@@ -167,17 +200,19 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
         st = gt_set_error(GT_ERR_FORMAT, "%s: none of its %lld images could be read (the first: %s)", root,
                           (long long)count, bad_msg);
     if (!st) {
-        int h = res ? res : img0.h, w = res ? res : img0.w, c = ch ? ch : img0.c;
-        ds->src_c = img0.c, ds->src_h = img0.h, ds->src_w = img0.w;
+        int h = res ? res : img0.h, w = res ? res : pw0, c = ch ? ch : img0.c;
+        ds->src_c = img0.c, ds->src_h = img0.h, ds->src_w = pw0;
         st = gt__dataset_alloc(ds, count, c, h, w, false, root);
+        /* A as much again: the size check on twice the images */
+        if (!st && paired && (count > GT_DATA_MAX_BYTES / 2 / ((int64_t)c * h * w)))
+            st = gt_set_error(GT_ERR_ARG, "%s: %lld paired images of 2 x %d x %d x %d would take more than %lld bytes",
+                              root, (long long)count, c, h, w, (long long)GT_DATA_MAX_BYTES);
+        if (!st && paired && !(ds->pixels_a = malloc((size_t)(count * c * h * w))))
+            st = gt_set_error(GT_ERR_OOM, "%s: out of memory for %lld paired images", root, (long long)count);
     }
     int64_t per = (int64_t)ds->c * ds->h * ds->w;
     if (!st) {
-        gt__resizer r;
-        if (!(st = gt__resizer_init(&r, img0.h, img0.w, ds->h, ds->w, true))) {
-            st = gt__transform_into(&r, planar0, img0.c, ds->pixels + i0 * per, ds->c);
-            gt__resizer_free(&r);
-        }
+        st = gt__place(ds, &img0, planar0, pw0, i0);
         if (!st) ok[i0] = 1;
     }
     free(planar0);
@@ -191,7 +226,7 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
 #pragma omp atomic read
             cur = stop;
             if (i > cur) continue;
-            gt_status s = gt__load_one(root, l.rel[first + i], ds, ds->pixels + i * per);
+            gt_status s = gt__load_one(root, l.rel[first + i], ds, i);
             if (!s) {
                 ok[i] = 1;
                 continue;
@@ -216,6 +251,7 @@ gt_status gt__folder_load(gt_dataset *ds, const char *root, int res, int ch, con
         for (int64_t i = 0; i < count; i++) {
             if (!ok[i]) continue;
             if (n != i) memmove(ds->pixels + n * per, ds->pixels + i * per, (size_t)per);
+            if (n != i && ds->pixels_a) memmove(ds->pixels_a + n * per, ds->pixels_a + i * per, (size_t)per);
             kept[n++] = l.rel[first + i];
         }
         ds->n = n;

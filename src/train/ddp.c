@@ -449,20 +449,23 @@ static gt_status gt__step(gt_trainer *t, gt__ddp *d, gt_step_stats *stats) {
     const gt_train_config *c = &t->cfg;
     enum { GT__MAX_CRITIC = 64 };
     gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
+    gt_tensor *a[GT__MAX_CRITIC]; /* paired data: this rank's inputs A of its reals (NULL otherwise) */
     const int K = c->model.n_classes;
     const int64_t B = c->batch, b = B / d->size, lo = (int64_t)d->rank * b;
     gt_status st = GT_OK;
     for (int i = 0; i < c->n_critic && st == GT_OK; i++) {
         /* this rank's images; the whole batch's latents and fake classes (the same draws on every rank as in
            one process), then this rank's rows */
-        st = gt_batcher_next(t->batcher, &reals[i], K ? &ry[i] : NULL);
+        st = gt_batcher_next_pair(t->batcher, &reals[i], K ? &ry[i] : NULL, &a[i]);
         z[i] = st == GT_OK ? gt__rows(gt_model_sample_latents(&c->model, &t->rng, B), lo, b) : NULL;
         fy[i] = st == GT_OK && K ? gt__rows(gt_labels_random(&t->rng, B, K), lo, b) : NULL;
         if (st == GT_OK && (!z[i] || (K && (!fy[i] || !ry[i])))) st = gt_last_status() ? gt_last_status() : GT_ERR_ARG;
     }
     if (st != GT_OK) return st;
     if (c->sync_bn) gt_batch_norm_set_sync(gt__bn_sum, d);
+    t->inputs = t->ds->pixels_a ? a : NULL;
     st = gt_trainer_step_on_y(t, reals, K ? ry : NULL, z, K ? fy : NULL, stats);
+    t->inputs = NULL;
     gt_batch_norm_set_sync(NULL, NULL);
     gt_autograd_set_grad_hook(NULL, NULL);
     d->armed = NULL;

@@ -402,7 +402,8 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
     for (int i = 0; i < nc && st == GT_OK; i++) {
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
-        a = d->translator ? gt_edges(reals[i]) : NULL; /* a translator's input: the edges of the reals */
+        /* a translator's input: the data's A of the reals (paired), else their edges */
+        a = d->translator ? gt_translate_input(reals[i], t->inputs ? t->inputs[i] : NULL) : NULL;
         gt_tensor *in = d->translator ? a : z[i];
         bool prev = last ? true : gt_no_grad_begin();
         t->G.tap_on = last && feat;

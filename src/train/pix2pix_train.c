@@ -1,5 +1,6 @@
-/* The pix2pix family's training scheme (Isola et al. 2017; gantry/translate.h): the task is built
- * from each real batch, A = gt_edges(B) (edges -> item), so any image data works.
+/* The pix2pix family's training scheme (Isola et al. 2017; gantry/translate.h): the task A -> B from
+ * each real batch B, A = gt_translate_input(B, the data's A): paired data's own A (paired:DIR), else
+ * the edges -> item task A = gt_edges(B), so any image data works.
  *   D: 0.5 (BCE(D(A|B), 1) + BCE(D(A|G(A)), 0)), a mean over every patch logit;
  *   G: BCE(D(A|G(A)), 1) + lambda_l1 |G(A) - B|_1 (model option lambda_l1, default 100).
  * n_critic D steps, each on its own batch, then G's step on the last one (as the default scheme);
@@ -111,7 +112,7 @@ static gt_status gt__p2t_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor 
         const bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
         bool prev = last ? true : gt_no_grad_begin(); /* only the last fake feeds G's step */
-        a = gt_edges(reals[i]);
+        a = gt_translate_input(reals[i], t->inputs ? t->inputs[i] : NULL);
         fake = gt_net_forward(&t->G, a, GT_BN_TRAIN);
         if (!last) gt_grad_mode_restore(prev);
         st = fake ? gt__p2t_d_step(t, a, reals[i], gt_detach(fake), s) : gt_last_status();
@@ -123,7 +124,7 @@ static gt_status gt__p2t_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor 
 
 const gt_train_scheme gt_train_scheme_pix2pix = {
     "pix2pix",
-    "pix2pix: A = edges(B); D on A|B vs A|G(A) (BCE over patches), G: BCE + lambda_l1 L1",
+    "pix2pix: A = the data's A (paired) or edges(B); D on A|B vs A|G(A) (BCE over patches), G: BCE + lambda_l1 L1",
     gt__p2t_init, NULL, gt__p2t_step, gt__p2t_free,
 };
 

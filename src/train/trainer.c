@@ -117,10 +117,11 @@ gt_status gt_trainer_init(gt_trainer *t, const gt_train_config *cfg, gt_dataset 
     }
     if (t->scheme->init && (st = t->scheme->init(t)) != GT_OK) return st;
     int mz = gt_scope_begin(); /* fixed_z is kept past any scope the caller has open */
-    if (fam && fam->translator) { /* a translator's grid: the translations of the first items' edges */
+    if (fam && fam->translator) { /* a translator's grid: the translations of the first items' inputs A */
         const int64_t k = t->ds && c->n_samples > t->ds->n ? t->ds->n : c->n_samples;
-        t->fixed_z = gt_retain(t->ds ? gt_edges(gt_dataset_slice(t->ds, 0, k))
-                                     : gt_full(GT_SHAPE(k, c->model.channels, c->model.res, c->model.res), -1.0f));
+        gt_tensor *a = NULL;
+        if (t->ds && gt_translate_pair(t->ds, 0, k, &a, NULL) != GT_OK) a = NULL;
+        t->fixed_z = gt_retain(t->ds ? a : gt_full(GT_SHAPE(k, c->model.channels, c->model.res, c->model.res), -1.0f));
     } else
         t->fixed_z = gt_retain(gt_sample_latents_for(&c->model, c->seed, c->n_samples, 0.0f));
     gt_scope_end(mz);
@@ -485,16 +486,21 @@ gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     if (t->ddp) return gt__ddp_step(t, stats); /* data-parallel: this rank's shard (src/train/ddp.c) */
     enum { GT__MAX_CRITIC = 64 };
     gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
+    gt_tensor *a[GT__MAX_CRITIC]; /* paired data: the reals' inputs A (NULL otherwise) */
     const int K = t->cfg.model.n_classes; /* conditional: the reals' labels, and random classes for the fakes */
     int m = gt_scope_begin();
     gt_status st = GT_OK;
     for (int i = 0; i < t->cfg.n_critic && st == GT_OK; i++) {
-        st = gt_batcher_next(t->batcher, &reals[i], K ? &ry[i] : NULL);
+        st = gt_batcher_next_pair(t->batcher, &reals[i], K ? &ry[i] : NULL, &a[i]);
         z[i] = st == GT_OK ? gt_model_sample_latents(&t->cfg.model, &t->rng, t->cfg.batch) : NULL;
         fy[i] = st == GT_OK && K ? gt_labels_random(&t->rng, t->cfg.batch, K) : NULL;
         if (st == GT_OK && (!z[i] || (K && (!fy[i] || !ry[i])))) st = gt_last_status() ? gt_last_status() : GT_ERR_ARG;
     }
-    if (st == GT_OK) st = gt_trainer_step_on_y(t, reals, K ? ry : NULL, z, K ? fy : NULL, stats);
+    if (st == GT_OK) {
+        t->inputs = t->ds->pixels_a ? a : NULL;
+        st = gt_trainer_step_on_y(t, reals, K ? ry : NULL, z, K ? fy : NULL, stats);
+        t->inputs = NULL;
+    }
     gt_scope_end(m);
     return st;
 }

@@ -1,5 +1,6 @@
-/* Translating with a translator's generator (gantry/translate.h): a batch in eval mode, and the FID
- * of G(edges(items)) against the items. */
+/* Translating with a translator's generator (gantry/translate.h): the task's (A, B) from the data
+ * (gt_translate_input: the one place it is chosen), a batch in eval mode, and the FID of G(A)
+ * against the items B. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,45 @@ static gt_status gt__tr_run(gt_net *G, const float *in, int64_t n, float *out) {
     return st;
 }
 
+gt_tensor *gt_translate_input(gt_tensor *b, gt_tensor *a_data) {
+    if (!b) return NULL;
+    if (!a_data) return gt_edges(b); /* the edges -> item task */
+    if (!gt_same_shape(a_data, b)) {
+        char s1[64], s2[64];
+        gt_set_error(GT_ERR_SHAPE, "gt_translate_input: inputs A %s for images B %s", gt_shape_str(a_data, s1, sizeof s1),
+                     gt_shape_str(b, s2, sizeof s2));
+        return NULL;
+    }
+    return a_data; /* paired data: its own A */
+}
+
+gt_status gt_translate_pair(const gt_dataset *ds, int64_t start, int64_t count, gt_tensor **a, gt_tensor **b) {
+    if (a) *a = NULL;
+    if (b) *b = NULL;
+    if (!ds) return gt_set_error(GT_ERR_ARG, "gt_translate_pair: no dataset");
+    gt_tensor *tb = gt_dataset_slice(ds, start, count);
+    gt_tensor *ta = tb && a && ds->pixels_a ? gt_dataset_slice_a(ds, start, count) : NULL;
+    if (!tb || (a && ds->pixels_a && !ta)) return gt_last_status();
+    if (a && !(*a = gt_translate_input(tb, ta))) return gt_last_status();
+    if (b) *b = tb;
+    return GT_OK;
+}
+
+gt_status gt_translate_pair_open(const char *spec, int64_t n, int res, int channels, const char *what, gt_tensor **a,
+                                 gt_tensor **b) {
+    if (a) *a = NULL;
+    if (b) *b = NULL;
+    if (!spec || n < 1) return gt_set_error(GT_ERR_ARG, "gt_translate_pair_open: a spec and n >= 1");
+    gt_dataset_opts o = {.limit = n};
+    gt_dataset *ds = gt_dataset_open(spec, res, channels, &o);
+    if (!ds) return gt_last_status();
+    gt_status st = ds->n == n ? gt_translate_pair(ds, 0, n, a, b)
+                              : gt_set_error(GT_ERR_ARG, "%s has %lld items, fewer than %s %lld", spec, (long long)ds->n,
+                                             what ? what : "n", (long long)n);
+    gt_dataset_free(ds);
+    return st;
+}
+
 gt_tensor *gt_translate(gt_net *G, gt_tensor *a) {
     if (!a || gt__tr_check(G) != GT_OK) return NULL;
     const gt_model_config *c = &G->cfg;
@@ -66,17 +106,16 @@ gt_status gt_translate_fid(gt_net *G, const char *real_spec, int64_t n, const ch
         gt_dataset_free(ds);
         return gt_set_error(GT_ERR_ARG, "%s: FID needs at least 2 items", real_spec);
     }
-    const int64_t total = ds->n, per = (int64_t)c->channels * c->res * c->res;
-    float *items = malloc((size_t)(total * per) * sizeof(float));
-    float *edges = malloc((size_t)(total * per) * sizeof(float));
-    if (!items || !edges)
-        st = gt_set_error(GT_ERR_OOM, "gt_translate_fid: out of memory for %lld images", (long long)total);
-    if (st == GT_OK) st = gt_dataset_read_f32(ds, 0, total, items);
+    const int64_t total = ds->n;
+    float *items = malloc((size_t)(total * c->channels * c->res * c->res) * sizeof(float));
+    if (!items) st = gt_set_error(GT_ERR_OOM, "gt_translate_fid: out of memory for %lld images", (long long)total);
+    int m = gt_scope_begin();
+    gt_tensor *a = NULL;
+    if (st == GT_OK) st = gt_translate_pair(ds, 0, total, &a, NULL);
     gt_dataset_free(ds);
-    if (st == GT_OK) st = gt_edges_f32(items, total, c->channels, c->res, c->res, edges);
-    if (st == GT_OK) st = gt__tr_run(G, edges, total, items); /* the translations replace the items */
+    if (st == GT_OK) st = gt__tr_run(G, gt_data(a), total, items);
+    gt_scope_end(m);
     if (st == GT_OK) st = gt_fid_images(extractor, items, total, c->channels, c->res, c->res, real_spec, total, fid);
     free(items);
-    free(edges);
     return st;
 }
