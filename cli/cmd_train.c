@@ -161,6 +161,7 @@ int gt_cmd_train(int argc, char **argv) {
     gt_train_config c = gt_train_config_default();
     const char *data = NULL, *model = "dcgan", *out = NULL, *loss = NULL, *eval_ex = "fmnist", *eval_metrics = "fid";
     const char *d_norm = NULL, *model_opts = NULL, *config = NULL, *augment = NULL, *device = NULL;
+    const char *precision = NULL;
     int ngf = 0, ndf = 0;
     double lr = 0;
     bool resume = false, quiet = false, list_models = false, list_losses = false;
@@ -264,6 +265,11 @@ int gt_cmd_train(int argc, char **argv) {
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
         GT_CLI_DEVICE_FLAG(&device),
+        {"--precision", GT_ARG_STR, &precision, 0, 0, false, "P",
+         "fp32 (default) or bf16: mixed precision, convolutions and matrix products on bfloat16 operands\n"
+         "                         with float accumulation; weights, optimizer, norms, losses stay float (no loss "
+         "scaling needed);\n                         sample grids, evaluations, gantry sample and eval run fp32",
+         false},
         {"--list-models", GT_ARG_TRUE, &list_models, 0, 0, false, NULL, "print the model families and exit", false},
         {"--list-losses", GT_ARG_TRUE, &list_losses, 0, 0, false, NULL, "print the losses and exit", false},
     };
@@ -313,6 +319,12 @@ int gt_cmd_train(int argc, char **argv) {
     if (gt_args_find(spec, ns, "--steps")->given && c.steps == 0)
         return gt_args_error("train", "--steps 0 trains nothing: give the generator steps to reach (at least 1)");
     bool clip_given = gt_args_find(spec, ns, "--clip")->given;
+    if (precision) {
+        gt_precision pv;
+        if (gt_precision_parse(precision, &pv) != GT_OK)
+            return gt_args_error("train", "--precision must be fp32 or bf16, got '%s'", precision);
+        c.precision = (int)pv;
+    }
 
     if (resume) {
         /* the run's own config, then the flags that may change */
@@ -419,7 +431,7 @@ int gt_cmd_train(int argc, char **argv) {
         const char *changeable[] = {"--steps", "--lr", "--lr-g", "--lr-d", "--beta1", "--beta2", "--sample-every",
                                     "--ckpt-every", "--log-every", "--keep-ckpts", "--threads", "--eval-every",
                                     "--eval-n", "--eval-extractor", "--eval-metrics", "--sync-bn", "--check-sync",
-                                    "--bucket-mb"};
+                                    "--bucket-mb", "--precision"};
         for (size_t i = 0; i < sizeof changeable / sizeof changeable[0]; i++) {
             gt_arg *a = gt_args_find(spec, ns, changeable[i]);
             if (!a->given) continue;
@@ -438,6 +450,7 @@ int gt_cmd_train(int argc, char **argv) {
             else if (!strcmp(f, "--sync-bn")) r.sync_bn = c.sync_bn; /* data parallelism may change on resume */
             else if (!strcmp(f, "--check-sync")) r.check_sync = c.check_sync;
             else if (!strcmp(f, "--bucket-mb")) r.bucket_mb = c.bucket_mb;
+            else if (!strcmp(f, "--precision")) r.precision = c.precision; /* the weights are float either way */
             else if (!strcmp(f, "--eval-every")) r.eval_every = c.eval_every;
             else if (!strcmp(f, "--eval-n")) r.eval_n = c.eval_n;
             else if (!strcmp(f, "--eval-extractor")) snprintf(r.eval_extractor, sizeof r.eval_extractor, "%s", eval_ex);

@@ -218,4 +218,5 @@ extern "C" void gt_cuda_own_kernels(gt_kernels *K) {
     gt__cuda_fill_reduce(K);
     gt__cuda_fill_pool(K);
     gt__cuda_fill_resample(K);
+    gt__cuda_fill_bf16(K);
 }

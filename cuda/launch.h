@@ -72,5 +72,6 @@ __device__ inline double gt__block_sum(double v, double *buf) {
 void gt__cuda_fill_reduce(gt_kernels *K);
 void gt__cuda_fill_pool(gt_kernels *K);
 void gt__cuda_fill_resample(gt_kernels *K);
+void gt__cuda_fill_bf16(gt_kernels *K);
 
 #endif

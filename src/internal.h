@@ -99,6 +99,9 @@ gt_tensor *gt__fail(gt_status st, const char *fmt, ...)
     ;
 /* Checks t is a non-NULL f32 tensor with ndim dims (ndim < 0: any). */
 bool gt__check(const gt_tensor *t, const char *opname, const char *argname, int ndim);
+/* A matrix product's operand at the current precision (src/ops/precision.c): t under fp32, a
+ * contiguous bfloat16-rounded copy outside the graph under bf16. */
+gt_tensor *gt__prec_operand(gt_tensor *t);
 
 /* Aligned allocation (64 bytes); NULL on failure. */
 void *gt__alloc(size_t nbytes);

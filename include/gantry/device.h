@@ -37,6 +37,27 @@ typedef struct {
 } gt_device_counters;
 void gt_device_counters_get(gt_device_counters *out);
 
+/* --- precision of the matrix products ---------------------------------------
+ * Process-wide, like the device. GT_PREC_FP32 (the default): everything in
+ * float. GT_PREC_BF16 (mixed precision, what torch.autocast(dtype=bfloat16)
+ * does for these ops): convolutions (gt_conv2d, gt_conv_transpose2d,
+ * gt_conv2d_weight_grad, so forward, input and weight gradients) and matrix
+ * products (gt_matmul, gt_linear) round their two operands to bfloat16 (round
+ * to nearest even; inf and NaN kept) and accumulate and write float; biases,
+ * elementwise ops, norms, losses, optimizers and the weights themselves stay
+ * float. A bf16 x bf16 product is exact in float, so this is what tensor cores
+ * compute. bf16 has float's exponent range: no loss scaling is needed. The
+ * gradient formulas are the float op's (the rounded operands are temporaries
+ * outside the graph). Set it between steps, not while another thread runs ops. */
+typedef enum { GT_PREC_FP32 = 0, GT_PREC_BF16 = 1 } gt_precision;
+gt_status gt_precision_set(gt_precision p); /* GT_ERR_ARG for an unknown value */
+gt_precision gt_precision_get(void);
+const char *gt_precision_name(gt_precision p); /* "fp32", "bf16" */
+/* "fp32" or "bf16" into *out; GT_ERR_ARG (with a message naming both) otherwise. */
+gt_status gt_precision_parse(const char *s, gt_precision *out);
+/* x rounded to bfloat16 and widened back to float (the rounding the ops use). */
+float gt_round_bf16(float x);
+
 #ifdef __cplusplus
 }
 #endif

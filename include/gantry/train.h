@@ -215,6 +215,11 @@ typedef struct {
     bool sync_bn;            /* batch norm with the whole batch's statistics over the ranks (false: per rank) */
     int64_t check_sync;      /* every K steps, check that the ranks' weights are identical (0 = at start only) */
     double bucket_mb;        /* gradient allreduce buckets in MiB, started during backward (1; 0 = one blocking) */
+    /* Mixed precision of the training steps (gantry/device.h's gt_precision): GT_PREC_FP32 (0, the default)
+       or GT_PREC_BF16 (convolutions and matrix products on bf16-rounded operands, float accumulation; weights,
+       optimizer and the rest float). Sample grids and evaluations run in fp32. "precision" in the JSON only
+       when not fp32; may change on resume. */
+    int precision;
 } gt_train_config;
 
 #define GT_CLIP_DEFAULT (-1.0)

@@ -42,6 +42,9 @@ typedef struct gt_kernels {
     void (*fill)(int64_t n, float v, float *out);
     /* x[i] = 0 where x[i] is +-inf or NaN (logsumexp's guard), in place */
     void (*nonfinite_to_zero)(int64_t n, float *x);
+    /* out[i] = x[i] rounded to bfloat16 (8 significant bits, nearest, ties to even; inf kept, NaN stays a
+     * quiet NaN), stored as a float; out may be x (gantry/device.h's GT_PREC_BF16) */
+    void (*round_bf16)(int64_t n, const float *x, float *out);
     void (*fill_i32)(int64_t n, int32_t v, int32_t *out);
     /* reductions: sum over the dims with reduce[d]; max along the middle of (outer, L, inner), onehot (or NULL)
      * zeroed by the caller gets a 1 at each maximum (the first; NaN wins) */

@@ -12,6 +12,7 @@
  * without any slicing. */
 #include "../backend/kernels.h"
 #include "../internal.h"
+#include "gantry/device.h"
 
 gt_conv_params gt_conv_params_make(int stride, int pad) {
     gt_conv_params p = {stride, stride, pad, pad, 1, 1, 0, 0, 1};
@@ -45,12 +46,14 @@ static int64_t gt__out_size(int64_t in, int64_t k, int s, int pad, int d) {
 }
 
 /* Contiguous versions of the inputs, taken without recording a graph (the
- * node records the original tensors). */
+ * node records the original tensors); the two operands (not a bias) at the
+ * current precision (gt_precision: rounded to bfloat16 under bf16). */
 static bool gt__contig(int n, gt_tensor *const *in, gt_tensor **out) {
     bool prev = gt_no_grad_begin();
     bool ok = true;
+    bool bf16 = gt_precision_get() == GT_PREC_BF16;
     for (int i = 0; i < n; i++) {
-        out[i] = in[i] ? gt_contiguous(in[i]) : NULL;
+        out[i] = !in[i] ? NULL : (i < 2 && bf16) ? gt__prec_operand(in[i]) : gt_contiguous(in[i]);
         if (in[i] && !out[i]) ok = false;
     }
     gt_grad_mode_restore(prev);

@@ -4,6 +4,7 @@
  * so it differentiates again. */
 #include "../backend/kernels.h"
 #include "../internal.h"
+#include "gantry/device.h"
 
 
 /* A gemm kernel that failed (out of memory for its packing or the device's workspace) may not have
@@ -62,10 +63,13 @@ gt_tensor *gt_matmul(gt_tensor *a, gt_tensor *b) {
     int64_t shape[3] = {batch, M, N};
     gt_tensor *out = gt__new(GT_F32, nd, nd == 3 ? shape : shape + 1); // (B, M, N) or (M, N)
     if (!out) return NULL;
-    gt_mat ma = {gt__ptr(a), a->stride[da], a->stride[da + 1]};
-    gt_mat mb = {gt__ptr(b), b->stride[db], b->stride[db + 1]};
-    int64_t a_bs = (da && ba > 1) ? a->stride[0] : 0, b_bs = (db && bb > 1) ? b->stride[0] : 0;
-    gt_tensor *ts[3] = {a, b, out};
+    /* the operands at the current precision (bf16: rounded contiguous copies, outside the graph) */
+    gt_tensor *ra = gt__prec_operand(a), *rb = gt__prec_operand(b);
+    if (!ra || !rb) return NULL;
+    gt_mat ma = {gt__ptr(ra), ra->stride[da], ra->stride[da + 1]};
+    gt_mat mb = {gt__ptr(rb), rb->stride[db], rb->stride[db + 1]};
+    int64_t a_bs = (da && ba > 1) ? ra->stride[0] : 0, b_bs = (db && bb > 1) ? rb->stride[0] : 0;
+    gt_tensor *ts[3] = {ra, rb, out};
     gt_status st = GT_K(gt__kern(3, ts), gemm)(batch, M, N, K, ma, a_bs, mb, b_bs, 0.0f, gt__ptr(out));
     if (st != GT_OK) return gt__gemm_fail(st, "gt_matmul", batch, M, N, K);
     gt_tensor *in[2] = {a, b};
@@ -117,16 +121,19 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
     gt_tensor *y = gt__new(GT_F32, x->ndim, shape); // (..., out)
     if (!y) return NULL;
     /* x as a (R, in) matrix, packed only when its leading dims do not collapse */
-    gt_tensor *xs = x;
+    gt_tensor *xs = x, *wr = gt__prec_operand(w); /* the operands at the current precision */
     int64_t rs;
-    if (!gt__rows_view(x, &rs)) {
+    if (gt_precision_get() == GT_PREC_BF16) { /* a rounded contiguous copy of x */
+        if (!(xs = gt__prec_operand(x)) || !wr) return NULL;
+        rs = in_f;
+    } else if (!gt__rows_view(x, &rs)) {
         bool prev = gt_no_grad_begin();
         xs = gt_contiguous(x);
         gt_grad_mode_restore(prev);
         if (!xs) return NULL;
         rs = in_f;
     }
-    gt_tensor *ts[4] = {xs, w, b, y};
+    gt_tensor *ts[4] = {xs, wr, b, y};
     const gt_kernels *K = gt__kern(4, ts);
     float *py = gt__ptr(y);
     float beta = 0.0f;
@@ -135,7 +142,7 @@ gt_tensor *gt_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b) {
         beta = 1.0f;
     }
     gt_mat mx = {gt__ptr(xs), rs, xs->stride[xs->ndim - 1]};
-    gt_mat mwt = {gt__ptr(w), w->stride[1], w->stride[0]}; /* w^T: (in, out) */
+    gt_mat mwt = {gt__ptr(wr), wr->stride[1], wr->stride[0]}; /* w^T: (in, out) */
     gt_status st = GT_K(K, gemm)(1, R, out_f, in_f, mx, 0, mwt, 0, beta, py);
     if (st != GT_OK) return gt__gemm_fail(st, "gt_linear", 1, R, out_f, in_f);
     gt_tensor *in[3] = {x, w, b};

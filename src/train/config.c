@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gantry/device.h"
 #include "gantry/train.h"
 
 gt_train_config gt_train_config_default(void) {
@@ -59,6 +60,8 @@ static gt_status gt__check_augment(gt_train_config *c) {
         return gt_set_error(GT_ERR_ARG, "zcr-sigma must be in (0, 100], got %g", c->zcr_sigma);
     if (!(c->bucket_mb >= 0 && c->bucket_mb <= 1024))
         return gt_set_error(GT_ERR_ARG, "bucket-mb must be in [0, 1024], got %g", c->bucket_mb);
+    if (c->precision != GT_PREC_FP32 && c->precision != GT_PREC_BF16)
+        return gt_set_error(GT_ERR_ARG, "precision must be GT_PREC_FP32 or GT_PREC_BF16, got %d", c->precision);
     if (c->check_sync < 0) return gt_set_error(GT_ERR_ARG, "check-sync must be >= 0, got %lld", (long long)c->check_sync);
     if (!(c->lecam_decay >= 0 && c->lecam_decay < 1))
         return gt_set_error(GT_ERR_ARG, "lecam-decay must be in [0, 1), got %g", c->lecam_decay);
@@ -229,6 +232,8 @@ char *gt_train_config_to_json(const gt_train_config *c) {
     if (c->sync_bn) cJSON_AddBoolToObject(j, "sync_bn", 1); /* data parallelism: only when not the default */
     if (c->check_sync) gt_json_add_number(j, "check_sync", (double)c->check_sync);
     if (c->bucket_mb != 1) gt_json_add_number(j, "bucket_mb", c->bucket_mb);
+    if (c->precision != GT_PREC_FP32) /* only when not the default */
+        cJSON_AddStringToObject(j, "precision", gt_precision_name((gt_precision)c->precision));
     char *s = cJSON_Print(j);
     cJSON_Delete(j);
     return s;
@@ -281,7 +286,7 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     /* every key must be one the config has (one that gt_train_config_to_json writes): a misspelt
        key is a mistake, not a default */
     gt_train_config all = *c; /* with the keys written only when not the default (data parallelism's) */
-    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 2;
+    all.sync_bn = true, all.check_sync = 1, all.bucket_mb = 2, all.precision = GT_PREC_BF16;
     char *mine = gt_train_config_to_json(&all);
     cJSON *known = mine ? cJSON_Parse(mine) : NULL;
     free(mine);
@@ -403,6 +408,12 @@ gt_status gt_train_config_from_json(gt_train_config *c, const char *json, const 
     if (sbn) n.sync_bn = cJSON_IsTrue(sbn);
     GT__INT(j, "check_sync", 0, INT64_C(1) << 50, n.check_sync);
     GT__NUM(j, "bucket_mb", n.bucket_mb);
+    const cJSON *prec = cJSON_GetObjectItemCaseSensitive(j, "precision"); /* absent: keeps c's (fp32) */
+    if (prec) {
+        gt_precision p;
+        if (!cJSON_IsString(prec) || gt_precision_parse(prec->valuestring, &p) != GT_OK) { bad = "precision"; goto fail; }
+        n.precision = (int)p;
+    }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed");
     if (seed) {
         char *end = NULL;

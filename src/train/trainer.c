@@ -7,6 +7,7 @@
 
 #include "../backend/kernels.h"
 #include "gantry/ddp.h"
+#include "gantry/device.h"
 #include "gantry/train.h"
 #include "gantry/translate.h"
 
@@ -466,7 +467,10 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
     memset(&s, 0, sizeof s);
     int m = gt_scope_begin();
     const gt_train_scheme *sc = t->scheme ? t->scheme : &gt_train_scheme_default;
-    gt_status st = sc->step(t, reals, real_y, z, fake_y, &s);
+    const gt_precision prec = gt_precision_get(); /* the step at the run's precision, then back */
+    gt_status st = gt_precision_set((gt_precision)t->cfg.precision);
+    if (st == GT_OK) st = sc->step(t, reals, real_y, z, fake_y, &s);
+    gt_precision_set(prec);
     if (st == GT_OK && t->has_ema) {
         /* warm-up (as TensorFlow's ExponentialMovingAverage with num_updates):
          * early averages do not drag in the random initial weights */
@@ -483,7 +487,13 @@ gt_status gt_trainer_step_on_y(gt_trainer *t, gt_tensor *const *reals, gt_tensor
 gt_status gt_trainer_step(gt_trainer *t, gt_step_stats *stats) {
     if (!t || !t->G.ops) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: trainer not initialised");
     if (!t->batcher) return gt_set_error(GT_ERR_STATE, "gt_trainer_step: no dataset (config.data is empty)");
-    if (t->ddp) return gt__ddp_step(t, stats); /* data-parallel: this rank's shard (src/train/ddp.c) */
+    if (t->ddp) { /* data-parallel: this rank's shard (src/train/ddp.c), at the run's precision */
+        const gt_precision prec = gt_precision_get();
+        gt_status st = gt_precision_set((gt_precision)t->cfg.precision);
+        if (st == GT_OK) st = gt__ddp_step(t, stats);
+        gt_precision_set(prec);
+        return st;
+    }
     enum { GT__MAX_CRITIC = 64 };
     gt_tensor *reals[GT__MAX_CRITIC], *z[GT__MAX_CRITIC], *ry[GT__MAX_CRITIC], *fy[GT__MAX_CRITIC];
     gt_tensor *a[GT__MAX_CRITIC]; /* paired data: the reals' inputs A (NULL otherwise) */

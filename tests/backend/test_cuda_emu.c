@@ -65,7 +65,7 @@ static void test_table(void) {
     CHECK(E.avg_pool2d && E.avg_pool2d_backward && E.max_pool2d && E.index_gather && E.index_scatter);
     CHECK(E.adaptive_avg_pool2d && E.adaptive_avg_pool2d_backward && E.upsample_nearest2d &&
           E.upsample_nearest2d_backward && E.upsample_bilinear2d && E.upsample_bilinear2d_backward);
-    CHECK(E.embed_gather && E.embed_scatter && E.adam);
+    CHECK(E.embed_gather && E.embed_scatter && E.adam && E.round_bf16);
     /* cuBLAS / cuDNN's (cuda/blas.cu, dnn.cu), not these files' */
     CHECK(!E.gemm && !E.conv_fwd && !E.conv_data && !E.conv_weight);
 }
@@ -501,6 +501,34 @@ static void test_adam(void) {
 }
 
 /* Empty sizes launch nothing (a grid of 0 blocks is a launch error; the emulator aborts on one). */
+/* --- round_bf16 (kernels_bf16.cu): bit for bit the CPU's, NaN payloads, inf, subnormals and ties too --- */
+static void test_round_bf16(void) {
+    CHECK(E.round_bf16 != NULL);
+    if (!E.round_bf16) return;
+    enum { N = 4099 };
+    uint32_t *u = malloc(N * sizeof(uint32_t));
+    float *x = malloc(N * sizeof(float)), *ye = malloc(N * sizeof(float)), *yc = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+        u[i] = (uint32_t)(rng_state >> 32);
+        if (i % 4 == 1) u[i] = (u[i] & 0xffff0000u) | 0x8000u; /* ties */
+        if (i % 8 == 3) u[i] &= 0x807fffffu;                    /* subnormals */
+        if (i % 16 == 5) u[i] |= 0x7f800000u;                   /* inf and NaNs */
+    }
+    memcpy(x, u, N * sizeof(float));
+    MARK();
+    E.round_bf16(N, x, ye);
+    LAUNCHED("round_bf16");
+    C->round_bf16(N, x, yc);
+    CHECK_MSG(memcmp(ye, yc, N * sizeof(float)) == 0, "round_bf16: the emulated kernel differs from the CPU's");
+    E.round_bf16(N, x, x); /* in place */
+    CHECK(memcmp(x, yc, N * sizeof(float)) == 0);
+    free(u);
+    free(x);
+    free(ye);
+    free(yc);
+}
+
 static void test_empty(void) {
     int64_t shape[2] = {0, 3}, st[2] = {3, 1};
     float f = 5;
@@ -570,6 +598,7 @@ int main(void) {
         RUN(test_resample);
         RUN(test_embed);
         RUN(test_adam);
+        RUN(test_round_bf16);
         RUN(test_empty);
         char grid[32] = "as launched";
         if (configs[c][1]) snprintf(grid, sizeof grid, "<= %u", configs[c][1]);

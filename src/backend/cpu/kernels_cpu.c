@@ -35,6 +35,22 @@ static void gt__nonfinite_to_zero(int64_t n, float *x) {
         if (!isfinite(x[i])) x[i] = 0.0f;
 }
 
+/* bfloat16 rounding on the float's bits: adding 0x7fff plus the lowest kept bit carries into the kept
+ * half exactly when the dropped half is above the halfway point, or at it with an odd kept half (ties
+ * to even); a finite value past bf16's largest carries into the exponent and becomes inf, as IEEE
+ * rounding does; subnormals round the same way (the bits are linear there). A NaN keeps its sign and
+ * gets the quiet bit, so a payload only in the dropped bits cannot turn it into inf. */
+static void gt__round_bf16(int64_t n, const float *x, float *out) {
+#pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        if ((u & 0x7fffffffu) > 0x7f800000u) u = (u | 0x00400000u) & 0xffff0000u;
+        else u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+        memcpy(&out[i], &u, sizeof u);
+    }
+}
+
 static void gt__copy_rows(int64_t rows, int64_t len, const float *src, int64_t src_ld, float *dst, int64_t dst_ld) {
     for (int64_t r = 0; r < rows; r++) memcpy(dst + r * dst_ld, src + r * src_ld, (size_t)len * sizeof(float));
 }
@@ -167,7 +183,8 @@ static void gt__axpby(int64_t n, float alpha, const float *x, float beta, float 
 #define GT__COMMON                                                                                             \
     .copy = gt_cpu_copy, .copy_rows = gt__copy_rows, .fill = gt__fill, .fill_i32 = gt__fill_i32,               \
     .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam, .axpby = gt__axpby,                     \
-    .copy_to_strided = gt__copy_to_strided, .nonfinite_to_zero = gt__nonfinite_to_zero
+    .copy_to_strided = gt__copy_to_strided, .nonfinite_to_zero = gt__nonfinite_to_zero, \
+    .round_bf16 = gt__round_bf16
 
 const gt_kernels gt_kernels_cpu = {
     .name = "cpu",
