@@ -100,7 +100,8 @@ static int gt__run(const char *cmd, int (*run)(int, char **), int argc, char **a
     /* an interrupted train stops on every rank at the same step (the ranks agree on it): no abort */
     if (rc != GT_EXIT_OK && rc != GT_EXIT_INTERRUPTED && gt_dist_active()) {
         fflush(stdout), fflush(stderr);
-        gt_dist_abort(rc);
+        gt_dist_abort_fn end_job = gt_dist_aborter();
+        if (end_job) end_job(rc); /* MPI_Abort: every rank ends, this one too */
     }
     gt_dist_finalize();
     return rc;

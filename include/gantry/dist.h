@@ -32,9 +32,11 @@ gt_status gt_dist_init(int *argc, char ***argv);
 long gt_dist_announced(void);
 /* Leaves the group (MPI_Finalize). Safe to call when not joined, and more than once. */
 void gt_dist_finalize(void);
-/* Ends every rank of the job now (MPI_Abort) with this exit code; does nothing when not joined (the
- * caller then exits itself). Only for the program (cli/), after printing why. */
-void gt_dist_abort(int code);
+/* The function that ends every rank of the job (MPI_Abort(code)), or NULL when not joined. The library
+ * never calls it: ending the process is the program's decision (cli/main.c calls it after printing
+ * why; with NULL it simply returns its exit code). */
+typedef void (*gt_dist_abort_fn)(int code);
+gt_dist_abort_fn gt_dist_aborter(void);
 
 bool gt_dist_active(void);    /* joined a group of more than one process */
 int gt_dist_rank(void);       /* 0 .. size-1; 0 when single */

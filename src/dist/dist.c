@@ -109,9 +109,7 @@ void gt_dist_finalize(void) {
     gt__g.finalized = true;
 }
 
-void gt_dist_abort(int code) {
-    if (gt__g.p && !gt__g.finalized) gt__g.p->abort(code); /* MPI_Abort ends this process too */
-}
+gt_dist_abort_fn gt_dist_aborter(void) { return gt__g.p && !gt__g.finalized ? gt__g.p->abort : NULL; }
 
 bool gt_dist_active(void) { return gt__g.p && !gt__g.finalized && gt__g.size > 1; }
 int gt_dist_rank(void) { return gt__g.rank; }
