@@ -32,7 +32,8 @@ typedef struct gt__conn {
 struct gt__guard {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool stop;
+    pthread_cond_t gone; /* a connection closed (gt__guard_drain waits on it) */
+    bool stop, draining;
     pthread_t th;
     gt__conn *head;
     long n, cut;
@@ -60,10 +61,12 @@ gt_status gt__guard_start(gt_lab_server *S) {
     if (!g) return gt_set_error(GT_ERR_OOM, "out of memory");
     pthread_mutex_init(&g->mu, NULL);
     gt__cond_init(&g->cv);
+    gt__cond_init(&g->gone);
     int e = pthread_create(&g->th, NULL, gt__guard_main, g);
     if (e) {
         pthread_mutex_destroy(&g->mu);
         pthread_cond_destroy(&g->cv);
+        pthread_cond_destroy(&g->gone);
         free(g);
         return gt_set_error(GT_ERR_IO, "cannot start the connection guard: %s", strerror(e));
     }
@@ -87,8 +90,38 @@ void gt__guard_stop(gt_lab_server *S) {
     }
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
+    pthread_cond_destroy(&g->gone);
     free(g);
     S->guard = NULL;
+}
+
+/* Before MHD_stop_daemon, once the daemon accepts no more (MHD_quiesce_daemon): shuts every
+ * connection down (and any that still starts) and waits until libmicrohttpd has reported all of
+ * them closed, which it does after joining their threads, so that no connection thread is still
+ * working when the daemon's shutdown begins. libmicrohttpd 0.9.75 (Debian 12) crashes in a
+ * connection thread that answers a malformed request with an error of its own (400, 431, 505...)
+ * once MHD_stop_daemon has set its shutdown flag: MHD_queue_response then returns "yes" without
+ * queueing and the headers of a NULL response are built (fixed upstream in 1.0.1). Returns false
+ * when connections were still open after timeout_s (a handler that does not return). */
+bool gt__guard_drain(gt_lab_server *S, double timeout_s) {
+    gt__guard *g = S->guard;
+    if (!g) return true;
+    pthread_mutex_lock(&g->mu);
+    g->draining = true;
+    double end = gt__now() + timeout_s;
+    int empty = 0; /* two empty looks 10 ms apart: a connection accepted as the daemon quiesced is seen */
+    while (empty < 2 && gt__now() < end) {
+        for (gt__conn *k = g->head; k; k = k->next)
+            if (!k->cut) {
+                shutdown(k->fd, SHUT_RDWR);
+                k->cut = true;
+            }
+        empty = g->n == 0 ? empty + 1 : 0;
+        if (empty < 2) gt__wait(&g->gone, &g->mu, 0.01);
+    }
+    bool drained = g->n == 0;
+    pthread_mutex_unlock(&g->mu);
+    return drained;
 }
 
 void gt__guard_notify(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code) {
@@ -108,6 +141,10 @@ void gt__guard_notify(void *cls, struct MHD_Connection *c, void **socket_ctx, en
         if (g->head) g->head->prev = k;
         g->head = k;
         g->n++;
+        if (g->draining) { /* the server is stopping: this one ends at once */
+            shutdown(k->fd, SHUT_RDWR);
+            k->cut = true;
+        }
         pthread_mutex_unlock(&g->mu);
         return;
     }
@@ -118,6 +155,7 @@ void gt__guard_notify(void *cls, struct MHD_Connection *c, void **socket_ctx, en
     else g->head = k->next;
     if (k->next) k->next->prev = k->prev;
     g->n--;
+    if (g->draining) pthread_cond_broadcast(&g->gone);
     pthread_mutex_unlock(&g->mu);
     free(k);
     *socket_ctx = NULL;

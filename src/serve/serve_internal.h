@@ -128,6 +128,7 @@ typedef struct gt__guard gt__guard;
 enum { GT__PHASE_HEAD, GT__PHASE_BODY, GT__PHASE_ANSWER };
 gt_status gt__guard_start(gt_lab_server *S);
 void gt__guard_stop(gt_lab_server *S); /* after the daemon has stopped */
+bool gt__guard_drain(gt_lab_server *S, double timeout_s); /* before it stops: every connection ended */
 struct MHD_Connection;
 void gt__guard_phase(gt_lab_server *S, struct MHD_Connection *c, int phase);
 #ifdef MHD_VERSION

@@ -275,6 +275,7 @@ static int gt__bound_port(int fd) {
 #define GT__MAX_CONN 4096
 #define GT__FD_RESERVE 64
 #define GT__STACK ((size_t)2 << 20)
+#define GT__DRAIN_S 5.0 /* at the stop: how long the connections have to end */
 
 static unsigned gt__conn_limit(void) {
     struct rlimit rl;
@@ -327,7 +328,8 @@ gt_status gt_lab_server_start(const gt_lab_server_opts *o, gt_lab_server **out) 
         free(S);
         return st;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    /* MHD_USE_ITC: MHD_quiesce_daemon, at the stop, needs it */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC;
     if (family == AF_INET6) flags |= MHD_USE_IPv6;
     if (!S->quiet) flags |= MHD_USE_ERROR_LOG;
     unsigned limit = gt__conn_limit();
@@ -365,7 +367,14 @@ void gt_lab_server_stop(gt_lab_server *S) {
     }
     pthread_mutex_unlock(&S->mu);
     gt__runs_server_stop(S, true); /* the runs' streams too */
-    if (S->mhd) MHD_stop_daemon(S->mhd); /* joins the connection threads; closes the listening socket */
+    /* No new connections, then every connection ended and its thread gone before the daemon's own
+     * shutdown begins (libmicrohttpd 0.9.75 can crash otherwise: gt__guard_drain says why). The
+     * quiesced listening socket is ours to close, after the daemon has stopped. */
+    int lfd = S->mhd ? (int)MHD_quiesce_daemon(S->mhd) : -1;
+    if (lfd >= 0 && !gt__guard_drain(S, GT__DRAIN_S) && !S->quiet)
+        fprintf(stderr, "gantry lab: connections still open after %.0f s at the stop\n", GT__DRAIN_S);
+    if (S->mhd) MHD_stop_daemon(S->mhd); /* joins the connection threads left, if any */
+    if (lfd >= 0) close(lfd);
     gt__guard_stop(S);
     gt__worker_stop(S);
     gt__runs_server_stop(S, false);
