@@ -46,7 +46,7 @@ int gt_cmd_distill(int argc, char **argv) {
     int64_t steps = 0, log_every = 0;
     int batch = 0;
     uint64_t seed = 0;
-    bool quiet = false;
+    bool quiet = false, resume = false;
     gt_arg spec[] = {
         {"--teacher", GT_ARG_STR, &teacher, 0, 0, false, "CKPT", "the teacher's training checkpoint (its G, D, config)",
          false},
@@ -77,25 +77,50 @@ int gt_cmd_distill(int argc, char **argv) {
         {"--log-every", GT_ARG_I64, &log_every, 1, 1e9, false, "N", "steps per progress line (default: the config's)",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL,
+         "continue the distillation in --out from its last checkpoint (--steps may raise its length)", false},
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
     const char *syn = "--teacher CKPT --student CONFIG --out DIR [--steps N] [--init CKPT] [--w-feat W] [--w-dcd W] "
-                      "[--crd W] [--layers s:t,..] [--seed S]";
+                      "[--crd W] [--layers s:t,..] [--seed S]  |  --resume --out DIR [--steps N]";
     int rc = gt_args_parse("distill", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc != GT_ARGS_OK) return GT_EXIT_USAGE;
-    if (!teacher) return gt_args_error("distill", "--teacher is required (the trained model's checkpoint)");
-    if (!student && !init) return gt_args_error("distill", "--student is required (a training config of the student)");
     if (!out) return gt_args_error("distill", "--out is required (the run folder)");
     char last[4200];
     snprintf(last, sizeof last, "%s/last.safetensors", out);
-    struct stat sb;
-    if (stat(last, &sb) == 0)
-        return gt_args_error("distill", "--out: %s already holds a run (%s); pick another folder", out, last);
+    if (resume) { /* the run's own teacher, student, weights and data: only its length may change */
+        for (int i = 0; i < ns; i++) {
+            const char *f = spec[i].name;
+            if (spec[i].given && strcmp(f, "--out") && strcmp(f, "--steps") && strcmp(f, "--quiet") &&
+                strcmp(f, "--resume"))
+                return gt_args_error("distill",
+                                     "%s does not go with --resume: a resumed distillation keeps its teacher, "
+                                     "student, loss weights, pairs, seed and data (only --steps may change)",
+                                     f);
+        }
+        int removed = 0; /* a killed run's temporary files; last behind the newest checkpoint */
+        long long relinked = -1;
+        if (gt_train_recover(out, &removed, &relinked) != GT_OK) {
+            fprintf(stderr, "gantry distill: cannot resume: %s\n", gt_last_error());
+            return GT_EXIT_FAIL;
+        }
+        if (!quiet && removed) fprintf(stderr, "gantry distill: removed %d temporary file(s) of a stopped run\n", removed);
+    } else {
+        if (!teacher) return gt_args_error("distill", "--teacher is required (the trained model's checkpoint)");
+        if (!student && !init)
+            return gt_args_error("distill", "--student is required (a training config of the student)");
+        struct stat sb;
+        if (stat(last, &sb) == 0)
+            return gt_args_error("distill", "--out: %s already holds a run (%s); add --resume to continue it or pick "
+                                            "another folder", out, last);
+    }
     o.teacher = teacher, o.student_config = student, o.init = init, o.out_dir = out, o.steps = steps;
     o.feat_layers = layers, o.seed = seed, o.data = data, o.batch = batch, o.log_every = log_every, o.quiet = quiet;
+    o.resume = resume;
     if (gt_distill_check(&o) != GT_OK) return gt__usage_from_error();
-    if (!quiet) fprintf(stderr, "gantry distill: %s -> %s, run folder %s\n", teacher, student ? student : init, out);
+    if (!quiet && resume) fprintf(stderr, "gantry distill: resuming %s\n", last);
+    else if (!quiet) fprintf(stderr, "gantry distill: %s -> %s, run folder %s\n", teacher, student ? student : init, out);
     o.should_stop = gt_cli_should_stop; /* Ctrl-C: a last checkpoint, exit 130 */
     gt_cli_catch_stop(false);
     gt_status st = gt_distill_run(&o);
@@ -108,7 +133,7 @@ int gt_cmd_distill(int argc, char **argv) {
         fprintf(stderr, "\ngantry distill: interrupted; checkpoint saved: %s\n", last);
         return GT_EXIT_INTERRUPTED;
     }
-    int64_t mt = gt__macs(teacher), ms = gt__macs(last);
+    int64_t mt = teacher ? gt__macs(teacher) : -1, ms = gt__macs(last);
     if (!quiet) {
         fprintf(stderr, "samples: %s/samples/last.png\ncheckpoint: %s\n", out, last);
         if (mt > 0 && ms > 0)

@@ -14,8 +14,10 @@
  *
  * The run folder is a `gantry train` run folder of the student config (config.json, metrics.jsonl,
  * samples, checkpoints/last.safetensors): its checkpoints are ordinary training checkpoints of the
- * student (G, D = the online teacher D, EMA, Adams), loadable by gt_load_generator, `gantry
- * sample`, `gantry eval` and `gantry train --resume`. docs/compress/distill.md has the details.
+ * student (G, D = the online teacher D, EMA, Adams) plus the 1x1 convs and their Adam ("distill."
+ * tensors) and the distillation's options ("distill" metadata), loadable by gt_load_generator,
+ * `gantry sample`, `gantry eval` and `gantry train --resume` (which ignores the "distill." tensors);
+ * `gantry distill --resume` continues one. docs/compress/distill.md has the details.
  */
 #ifndef GANTRY_DISTILL_H
 #define GANTRY_DISTILL_H
@@ -46,6 +48,13 @@ typedef struct {
     /* Polled after each step: true stops the run, a last checkpoint written (NULL: never). */
     bool (*should_stop)(void *user);
     void *user;
+    /* Continue the run in out_dir from its last checkpoint (last.safetensors): the teacher, loss
+       weights and tap pairs come from its "distill" metadata, the student's config (data, batch,
+       seed, log interval) from its "config" metadata, G, D, EMA, the Adams, the 1x1 convs and
+       their Adam, the data order and the latent stream from its tensors, so the run goes on as if
+       it had not stopped. Of the fields above only out_dir, steps (0: the run's), quiet and the
+       callbacks are used. */
+    bool resume;
 } gt_distill_opts;
 
 /* Defaults: w_feat 1, w_recon 10, w_gan 0.1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gantry/distill.h"
+#include "distill_internal.h"
 #include "gantry/translate.h"
 
 #define GT__ADAPT_SEED 0xAD0A7E5ull
@@ -115,8 +115,9 @@ static gt_tensor *gt__bce(gt_tensor *logits, float target) {
     return logits ? gt_bce_with_logits(logits, gt_full(logits->ndim, logits->shape, target)) : NULL;
 }
 
-/* Everything that can be checked before the data is opened and anything written. */
-static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
+/* Everything that can be checked before the data is opened and anything written. cfg_json: a resumed
+ * run's student config (its checkpoint's), else NULL (the student config file or init's). */
+static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o, const char *cfg_json) {
     memset(d, 0, sizeof *d);
     d->o = *o;
     const struct {
@@ -133,7 +134,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     if (o->batch < 0)
         return gt_set_error(GT_ERR_ARG, "batch: must be >= 0 (0: the student config's), got %d", o->batch);
     if (!o->teacher || !o->teacher[0]) return gt_set_error(GT_ERR_ARG, "teacher: no teacher checkpoint given");
-    if ((!o->student_config || !o->student_config[0]) && (!o->init || !o->init[0]))
+    if (!cfg_json && (!o->student_config || !o->student_config[0]) && (!o->init || !o->init[0]))
         return gt_set_error(GT_ERR_ARG,
                             "student: give a student config (or an init checkpoint whose config is the student)");
 
@@ -153,8 +154,13 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     gt_status st = gt__load_d(o->teacher, &d->tcfg, &d->TD);
     if (st != GT_OK) return st;
 
-    /* the student's config: the file, else the init checkpoint's */
-    if (o->student_config && o->student_config[0]) {
+    /* the student's config: a resumed run's, the file, else the init checkpoint's */
+    if (cfg_json) {
+        d->scfg = gt_train_config_default();
+        st = gt_train_config_from_json(&d->scfg, cfg_json, "the checkpoint's config");
+        if (st == GT_OK) st = gt_train_config_check(&d->scfg);
+        if (st != GT_OK) return gt__blame("out");
+    } else if (o->student_config && o->student_config[0]) {
         st = gt__read_config(o->student_config, &d->scfg);
         if (st != GT_OK) return st;
     }
@@ -204,7 +210,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o) {
     if (o->steps > 0) c->steps = o->steps;
     if (o->batch > 0) c->batch = o->batch;
     if (o->log_every > 0) c->log_every = o->log_every;
-    c->seed = o->seed;
+    if (!cfg_json) c->seed = o->seed; /* a resumed run keeps its config's */
     if (o->w_crd > 0 && c->batch < 3)
         return gt_set_error(GT_ERR_ARG, "w_crd: CRD's angles need a batch of >= 3, the student's is %d", c->batch);
     if (gt_train_config_check(c) != GT_OK) return gt__blame("student");
@@ -271,7 +277,11 @@ gt_status gt_distill_check(const gt_distill_opts *o) {
     if (!o) return gt_set_error(GT_ERR_ARG, "gt_distill_check: options are NULL");
     gt__dist *d = calloc(1, sizeof *d);
     if (!d) return gt_set_error(GT_ERR_OOM, "distill: out of memory");
-    gt_status st = gt__prepare(d, o);
+    gt__distill_saved sv;
+    gt_distill_opts ro;
+    gt_status st = o->resume ? gt__distill_read_saved(o, &sv, &ro) : GT_OK;
+    if (st == GT_OK) st = gt__prepare(d, o->resume ? &ro : o, o->resume ? sv.config : NULL);
+    if (o->resume) gt__distill_saved_free(&sv);
     gt__free(d);
     free(d);
     return st;
@@ -489,6 +499,21 @@ static gt_status gt__adapters(gt__dist *d, const gt_train_config *c) {
     return st;
 }
 
+/* The 1x1 convs and their Adam ("distill." tensors) and the options ("distill" metadata) join the
+ * trainer's checkpoint binding: every checkpoint of the run can be resumed by gt_distill_run. */
+static gt_status gt__bind(gt__dist *d, gt_trainer *t) {
+    gt_status st = GT_OK;
+    if (d->a_ready && d->A.n > 0) {
+        st = gt_ckpt_add_params(&t->ckpt, "distill.", &d->A);
+        if (st == GT_OK) st = gt_ckpt_add_adam(&t->ckpt, "distill.opt.", &d->opt_a);
+    }
+    char *json = st == GT_OK ? gt__distill_opts_json(&d->o) : NULL;
+    if (st == GT_OK && !json) st = gt_set_error(GT_ERR_OOM, "distill: out of memory");
+    if (st == GT_OK) st = gt_ckpt_set_meta(&t->ckpt, "distill", json);
+    free(json);
+    return st;
+}
+
 gt_status gt_distill_run(const gt_distill_opts *o) {
     if (!o) return gt_set_error(GT_ERR_ARG, "gt_distill_run: options are NULL");
     if (!o->out_dir || !o->out_dir[0]) return gt_set_error(GT_ERR_ARG, "out: no run folder given");
@@ -496,7 +521,12 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
     if (!d) return gt_set_error(GT_ERR_OOM, "distill: out of memory");
     gt_trainer t;
     memset(&t, 0, sizeof t);
-    gt_status st = gt__prepare(d, o);
+    gt__distill_saved sv;
+    memset(&sv, 0, sizeof sv);
+    gt_distill_opts ro;
+    gt_status st = o->resume ? gt__distill_read_saved(o, &sv, &ro) : GT_OK;
+    if (o->resume) o = &ro;
+    if (st == GT_OK) st = gt__prepare(d, o, o->resume ? sv.config : NULL);
     if (st == GT_OK) {
         snprintf(d->scfg.out, sizeof d->scfg.out, "%s", o->out_dir);
         st = gt_trainer_init(&t, &d->scfg, NULL);
@@ -508,6 +538,12 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
     }
     if (st == GT_OK) st = gt_params_copy(&t.D.P, &d->TD.P);
     if (st == GT_OK) st = gt__adapters(d, &t.cfg);
+    if (st == GT_OK) st = gt__bind(d, &t);
+    if (st == GT_OK && o->resume) { /* everything the checkpoint holds, the 1x1 convs included */
+        char last[GT_PATH_MAX + 32];
+        snprintf(last, sizeof last, "%s/last.safetensors", o->out_dir);
+        st = gt_trainer_load(&t, last);
+    }
     if (st == GT_OK) { /* our step in place of the family's (a translator's own scheme: restored to be freed) */
         const gt_train_scheme *own = t.scheme;
         void *own_state = t.scheme_state;
@@ -521,5 +557,6 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
     gt_trainer_free(&t);
     gt__free(d);
     free(d);
+    gt__distill_saved_free(&sv);
     return st;
 }

@@ -532,7 +532,13 @@ gt_status gt_trainer_save(gt_trainer *t, const char *path) {
 
 gt_status gt_trainer_load(gt_trainer *t, const char *path) {
     if (!t || !t->G.ops || !path) return gt_set_error(GT_ERR_ARG, "gt_trainer_load: trainer or path is NULL");
-    gt_status st = gt_ckpt_load(&t->ckpt, path, 0);
+    /* a distillation's checkpoint also holds its 1x1 convs ("distill." tensors, gantry/distill.h):
+       a training run of the student goes on without them */
+    gt_safetensors f;
+    gt_st_init(&f);
+    gt_status st = gt_st_load(&f, path);
+    if (st == GT_OK) st = gt_ckpt_apply(&t->ckpt, &f, gt_st_get_meta(&f, "distill") ? GT_CKPT_ALLOW_EXTRA : 0);
+    gt_st_free(&f);
     if (st != GT_OK) return st;
     /* the load brought the file's metadata: the next save describes this run's config */
     char *json = gt_train_config_to_json(&t->cfg);

@@ -1,7 +1,8 @@
 /* gantry distill end to end on a tiny teacher trained by `gantry train`: the student's run folder
  * holds a checkpoint that `gantry sample` reads; a missing teacher, a student whose outputs or
  * layers cannot be mapped, an init checkpoint of another family, bad layer pairs and negative
- * weights exit 2 naming the flag, and nothing is written. */
+ * weights exit 2 naming the flag, and nothing is written. Ctrl-C leaves a checkpoint that --resume
+ * continues; --resume with another teacher, or without a distillation to resume, exits 2. */
 #include "cli_util.h"
 #include "gantry/train.h"
 
@@ -85,6 +86,27 @@ static void test_interrupt(void) {
     kill(pid, SIGINT);
     CHECK(gt_cli_wait(pid) == 130);
     CHECK(exists(last));
+    /* --resume continues it (its teacher, student and weights from the checkpoint) two steps further */
+    uint64_t at = 0;
+    gt_safetensors s;
+    gt_st_init(&s);
+    const gt_st_tensor *ts = gt_st_load(&s, last) == GT_OK ? gt_st_find(&s, "train.step") : NULL;
+    if (ts && ts->dtype == GT_ST_U64) memcpy(&at, ts->data, sizeof at);
+    gt_st_free(&s);
+    CHECK(at > 0);
+    char steps[32];
+    snprintf(steps, sizeof steps, "%llu", (unsigned long long)at + 2);
+    CHECK_CLI(2, "--teacher does not go with --resume", "distill", "--resume", "--out", out, "--teacher", g_teacher);
+    CHECK_CLI(0, "resuming", "distill", "--resume", "--out", out, "--steps", steps);
+    gt_st_init(&s);
+    ts = gt_st_load(&s, last) == GT_OK ? gt_st_find(&s, "train.step") : NULL;
+    uint64_t now = 0;
+    if (ts && ts->dtype == GT_ST_U64) memcpy(&now, ts->data, sizeof now);
+    gt_st_free(&s);
+    CHECK_MSG(now == at + 2, "resumed to step %llu, wanted %llu", (unsigned long long)now, (unsigned long long)at + 2);
+    /* nothing to resume: a folder without a run; a plain training run */
+    CHECK_CLI(2, "--out", "distill", "--resume", "--out", tp("no_run"));
+    CHECK_CLI(2, "not written by gantry distill", "distill", "--resume", "--out", tp("teacher"));
 }
 
 static void test_bad_input(void) {

@@ -1,0 +1,163 @@
+/* A distillation resumed from its checkpoint goes on as if it had not stopped: 10 steps, then
+ * gt_distill_opts.resume to 20, gives the checkpoint of 20 steps in one go - every tensor (G, D,
+ * the EMA, both Adams, the 1x1 convs and their Adam, the step, the latent stream, the data order)
+ * equal to 1e-6 (the same machine: it is in fact bit for bit). The checkpoint records the teacher
+ * as an absolute path and the loss weights; `gantry train --resume`'s loader reads a distilled
+ * checkpoint (the 1x1 convs ignored); resuming a folder without a run, a plain training run, or a
+ * checkpoint whose "distill" record is damaged is refused with a message naming it. */
+#include <math.h>
+
+#include "../common/harness.h"
+#include "gantry/distill.h"
+#include "train_util.h"
+
+static char g_idx[700], g_teacher[800];
+
+static gt_train_config tiny(const char *out, int64_t steps) {
+    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
+    c.batch = 16, c.n_samples = 4, c.log_every = 5, c.sample_every = 0, c.ckpt_every = 0, c.ema = 0.9;
+    c.lr_g = c.lr_d = 1e-3;
+    return c;
+}
+
+static bool write_config(const char *path, const gt_train_config *c) {
+    char *json = gt_train_config_to_json(c);
+    FILE *f = json ? fopen(path, "w") : NULL;
+    bool ok = f && fputs(json, f) >= 0;
+    if (f) ok = fclose(f) == 0 && ok;
+    free(json);
+    return ok;
+}
+
+static gt_status distill(const char *cfg, const char *out, int64_t steps, bool resume) {
+    gt_distill_opts o;
+    gt_distill_opts_default(&o);
+    if (!resume) o.teacher = g_teacher, o.student_config = cfg, o.w_crd = 0.5, o.seed = 3;
+    o.out_dir = out, o.steps = steps, o.quiet = true, o.resume = resume;
+    gt_status st = gt_distill_check(&o);
+    if (st == GT_OK) st = gt_distill_run(&o);
+    return st;
+}
+
+/* Every tensor of a equal to b's (same names, dtypes, shapes; floats to tol). */
+static void same_checkpoints(const char *pa, const char *pb, double tol) {
+    gt_safetensors a, b;
+    gt_st_init(&a), gt_st_init(&b);
+    CHECK_MSG(gt_st_load(&a, pa) == GT_OK && gt_st_load(&b, pb) == GT_OK, "%s", gt_last_error());
+    CHECK_MSG(a.n == b.n && a.n > 0, "%d vs %d tensors", a.n, b.n);
+    int distill_tensors = 0;
+    double worst = 0;
+    for (int i = 0; i < a.n; i++) {
+        const gt_st_tensor *x = &a.t[i], *y = gt_st_find(&b, x->name);
+        if (!strncmp(x->name, "distill.", 8)) distill_tensors++;
+        CHECK_MSG(y && y->dtype == x->dtype && y->numel == x->numel, "%s differs in kind", x->name);
+        if (!y || y->dtype != x->dtype || y->numel != x->numel) continue;
+        if (x->dtype == GT_ST_F32) {
+            const float *p = x->data, *q = y->data;
+            for (int64_t k = 0; k < x->numel; k++) {
+                double d = fabs((double)p[k] - (double)q[k]);
+                if (!(d <= worst)) worst = d;
+            }
+        } else {
+            CHECK_MSG(memcmp(x->data, y->data, x->nbytes) == 0, "%s differs", x->name);
+        }
+    }
+    fprintf(stderr, "  %d tensors (%d of the distillation), max |difference| %.3g\n", a.n, distill_tensors, worst);
+    CHECK_MSG(worst <= tol, "resumed and straight runs differ by %.3g", worst);
+    CHECK_MSG(distill_tensors >= 3, "the 1x1 convs and their Adam are not in the checkpoint (%d)", distill_tensors);
+    gt_st_free(&a), gt_st_free(&b);
+}
+
+static void test_resume_equals_straight(void) {
+    char cfg[800], one[800], two[800], la[900], lb[900];
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
+    snprintf(one, sizeof one, "%s", gt_test_path("straight"));
+    snprintf(two, sizeof two, "%s", gt_test_path("stopped"));
+    gt_train_config sc = tiny("", 20);
+    gt_model_opt_set(&sc.model, "ngf", 4);
+    CHECK(write_config(cfg, &sc));
+    gt_status st = distill(cfg, one, 20, false);
+    CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
+    st = distill(cfg, two, 10, false);
+    CHECK_MSG(st == GT_OK, "first half: %s", gt_last_error());
+    st = distill(NULL, two, 20, true);
+    CHECK_MSG(st == GT_OK, "resumed: %s", gt_last_error());
+    if (st != GT_OK) return;
+    snprintf(la, sizeof la, "%s/last.safetensors", one);
+    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
+    same_checkpoints(la, lb, 1e-6);
+
+    /* the record: the teacher as an absolute path, the weights as given */
+    gt_safetensors s;
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, lb) == GT_OK);
+    const char *rec = gt_st_get_meta(&s, "distill");
+    CHECK_MSG(rec && strstr(rec, "\"teacher\":\"/") && strstr(rec, "\"w_crd\":0.5"), "record: %s", rec ? rec : "none");
+    gt_st_free(&s);
+
+    /* gantry train --resume's loader takes a distilled checkpoint (the student's own entries) */
+    gt_train_config c = gt_train_config_default();
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, lb) == GT_OK);
+    CHECK(gt_train_config_from_json(&c, gt_st_get_meta(&s, "config"), lb) == GT_OK);
+    gt_st_free(&s);
+    snprintf(c.out, sizeof c.out, "%s", gt_test_path("train_on"));
+    gt_trainer t;
+    CHECK(gt_train_config_check(&c) == GT_OK);
+    CHECK(gt_trainer_init(&t, &c, NULL) == GT_OK);
+    st = gt_trainer_load(&t, lb);
+    CHECK_MSG(st == GT_OK && t.step == 20, "train's loader: %s (step %llu)", gt_last_error(),
+              (unsigned long long)t.step);
+    gt_trainer_free(&t);
+}
+
+static void expect_refused(const char *out, const char *needle) {
+    gt_status st = distill(NULL, out, 0, true);
+    CHECK_MSG(st != GT_OK && strstr(gt_last_error(), needle), "resume %s: %d '%s'", out, st, gt_last_error());
+}
+
+static void test_refused(void) {
+    /* an empty folder; a plain training run (the teacher's); a damaged record */
+    expect_refused(gt_test_path("nothing_here"), "no checkpoint to resume");
+    char teacher_dir[800];
+    snprintf(teacher_dir, sizeof teacher_dir, "%s", gt_test_path("teacher"));
+    expect_refused(teacher_dir, "not written by gantry distill");
+    const char *bad[] = {"{\"teacher\":42,\"w_feat\":1,\"w_recon\":1,\"w_gan\":1,\"w_dcd\":1,\"w_crd\":0}",
+                         "{\"teacher\":\"/x\",\"w_feat\":-1,\"w_recon\":1,\"w_gan\":1,\"w_dcd\":1,\"w_crd\":0}",
+                         "not json"};
+    const char *needle[] = {"\"teacher\"", "\"w_feat\"", "not a JSON object"};
+    for (int i = 0; i < 3; i++) {
+        char dir[800], path[900];
+        snprintf(dir, sizeof dir, "%s/damaged%d", gt_test_tmpdir(), i);
+        CHECK(mkdir(dir, 0755) == 0);
+        snprintf(path, sizeof path, "%s/last.safetensors", dir);
+        gt_safetensors s;
+        gt_st_init(&s);
+        CHECK(gt_st_load(&s, g_teacher) == GT_OK);
+        CHECK(gt_st_set_meta(&s, "distill", bad[i]) == GT_OK);
+        CHECK(gt_st_save(&s, path) == GT_OK);
+        gt_st_free(&s);
+        expect_refused(dir, needle[i]);
+    }
+}
+
+int main(void) {
+    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("disc.idx"));
+    if (!gt_test_write_idx(g_idx, 96)) {
+        fprintf(stderr, "cannot write %s\n", g_idx);
+        return 1;
+    }
+    gt_train_config tc = tiny(gt_test_path("teacher"), 30);
+    gt_trainer t;
+    gt_status st = gt_trainer_init(&t, &tc, NULL);
+    if (st == GT_OK) st = gt_train_run(&t, NULL);
+    gt_trainer_free(&t);
+    snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", gt_test_path("teacher"));
+    if (st != GT_OK) {
+        fprintf(stderr, "teacher: %s\n", gt_last_error());
+        return 1;
+    }
+    RUN(test_resume_equals_straight);
+    RUN(test_refused);
+    return gt_test_finish();
+}
