@@ -1,7 +1,8 @@
 /* gantry export: a checkpoint's generator as one dependency-free C file (gantry/compress.h,
  * gt_prog_export_c): the weights, and void <name>(const float *in, float *out) computing one
  * sample as `gantry sample` does (the EMA generator, batch norms recalibrated with the sampler's
- * seed, eval mode); --int8 quantizes it first on calibration latents. */
+ * seed, eval mode); --int8 quantizes it first on calibration latents (a translator: on the inputs
+ * of calibration items, as gantry quantize does). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "gantry.h"
 #include "gantry/compress.h"
 #include "gantry/sampling.h"
+#include "gantry/translate.h"
 
 #define GT__RECAL_SEED 0x5EEDull /* as gantry sample */
 #define GT__CALIB_SEED 0xCA11Bull
@@ -21,7 +23,7 @@ static int gt__fail(const char *what) {
 }
 
 int gt_cmd_export(int argc, char **argv) {
-    const char *ckpt = NULL, *out = NULL, *name = NULL;
+    const char *ckpt = NULL, *out = NULL, *name = NULL, *calib_items = "fashion-mnist:train";
     int calib = 256, threads = 0;
     double pct = 100.0;
     bool int8 = false, ema = true;
@@ -33,6 +35,9 @@ int gt_cmd_export(int argc, char **argv) {
         {"--int8", GT_ARG_TRUE, &int8, 0, 0, false, NULL, "int8 weights and activations (calibrated on --calib latents)",
          false},
         {"--calib", GT_ARG_INT, &calib, 1, 65536, false, "N", "calibration latents for --int8 (256; a fixed seed)", false},
+        {"--calib-items", GT_ARG_STR, &calib_items, 0, 0, false, "SRC",
+         "--int8 of a translator: the first --calib items' A (paired:DIR) or edges calibrate (fashion-mnist:train)",
+         false},
         {"--pct", GT_ARG_DOUBLE, &pct, 0, 100, true, "P",
          "--int8: clip each layer's inputs at this percentile of |x| (100 = the max)", false},
         {"--ema", GT_ARG_TRUE, &ema, 0, 0, false, NULL, "use the EMA generator when the checkpoint has one (default)",
@@ -46,8 +51,9 @@ int gt_cmd_export(int argc, char **argv) {
     if (rc) return GT_EXIT_USAGE;
     if (!ckpt) return gt_args_error("export", "--ckpt FILE is required");
     if (!out) return gt_args_error("export", "--out FILE.c is required");
-    if (!int8 && (gt_args_find(spec, ns, "--calib")->given || gt_args_find(spec, ns, "--pct")->given))
-        return gt_args_error("export", "--calib and --pct go with --int8");
+    if (!int8 && (gt_args_find(spec, ns, "--calib")->given || gt_args_find(spec, ns, "--pct")->given ||
+                  gt_args_find(spec, ns, "--calib-items")->given))
+        return gt_args_error("export", "--calib, --calib-items and --pct go with --int8");
     bool ident = name && *name && strlen(name) <= 60 && (name[0] == '_' || ((name[0] | 32) >= 'a' && (name[0] | 32) <= 'z'));
     for (const char *c = name; ident && *c; c++)
         ident = *c == '_' || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z');
@@ -73,11 +79,10 @@ int gt_cmd_export(int argc, char **argv) {
         gt_net_free(&G);
         return GT_EXIT_FAIL;
     }
-    if (int8 && e->translator) {
-        fprintf(stderr, "gantry export: --int8 calibrates on latents; %s is a translator (quantize it with gantry "
-                        "quantize, which calibrates on images)\n", cfg.model.name);
+    if (gt_args_find(spec, ns, "--calib-items")->given && !e->translator) {
         gt_net_free(&G);
-        return GT_EXIT_USAGE;
+        return gt_args_error("export", "--calib-items is for translators; %s holds a %s generator (calibrated on latents)",
+                             ckpt, cfg.model.name);
     }
     /* the generator as gantry sample runs it: running statistics from the sampler's latents */
     if (!e->translator && gt_recalibrate_bn(&G, GT__RECAL_SEED, 8, 64) != GT_OK) {
@@ -93,10 +98,15 @@ int gt_cmd_export(int argc, char **argv) {
     int status = GT_EXIT_OK;
     if (int8) {
         int m = gt_scope_begin();
-        gt_tensor *z = gt_sample_z(&cfg.model, GT__CALIB_SEED, 0, false, calib, 0.0f);
-        gt_status st = z ? gt_prog_quantize(&p, gt_data(z), calib, pct) : gt_last_status();
+        gt_tensor *z = NULL;
+        gt_status st = GT_OK;
+        if (e->translator) /* the inputs of the first --calib items: paired A, else their edges */
+            st = gt_translate_pair_open(calib_items, calib, cfg.model.res, cfg.model.channels, "--calib", &z, NULL);
+        else
+            z = gt_sample_z(&cfg.model, GT__CALIB_SEED, 0, false, calib, 0.0f);
+        if (st == GT_OK) st = z ? gt_prog_quantize(&p, gt_data(z), calib, pct) : gt_last_status();
         gt_scope_end(m);
-        if (st != GT_OK) status = gt__fail("quantizing");
+        if (st != GT_OK) status = gt__fail(e->translator ? "--calib-items" : "quantizing");
     }
     gt_export_opts o = {name, int8};
     if (status == GT_EXIT_OK && gt_prog_export_c(&p, out, &o) != GT_OK) status = gt__fail(out);

@@ -8,6 +8,7 @@
 
 #include "../cli/cli_util.h"
 #include "gantry/compress.h"
+#include "gantry/translate.h"
 #include "gantry/sampling.h"
 
 static const char *tp(const char *name) { return gt_test_path(name); }
@@ -225,6 +226,12 @@ static void test_every_op(void) {
         gt_scope_end(m);
         CHECK(gt_prog_from_net(&G, &p) == GT_OK);
         check_export("pix2pix", &p, NULL, 2, 1e-5f);
+        /* int8 (reflection padding, instance or batch norms in float between int8 layers): the file
+           equals the quantized program's run */
+        gt_tensor *calib = gt_test_uniform(6, 4, (int64_t[]){8, c.channels, c.res, c.res}, -1.0f, 1.0f);
+        CHECK(gt_prog_quantize(&p, gt_data(calib), 8, 99.9) == GT_OK && p.quantized);
+        gt_export_opts o8 = {NULL, true};
+        check_export("pix2pix int8", &p, &o8, 2, 1e-5f);
         gt_prog_free(&p);
         gt_net_free(&G);
     }
@@ -337,6 +344,37 @@ static void test_cli_export(void) {
     CHECK_MSG(d < 0.1, "int8 export differs from float by %g", d);
     free(got), free(got8);
     gt_net_free(&G);
+    CHECK_CLI(2, "--calib-items is for translators", "export", "--ckpt", ckpt, "--out", tp("x.c"), "--int8",
+              "--calib-items", tp("tiny.idx"));
+
+    /* a translator in int8: calibrated on the edges of --calib-items; close to its float export on
+       the edges of other items */
+    char prun[720], pck[800];
+    snprintf(prun, sizeof prun, "%s/p2p", gt_test_tmpdir());
+    snprintf(pck, sizeof pck, "%s/last.safetensors", prun);
+    CHECK_CLI(0, NULL, "train", "--model", "pix2pix", "--data", tp("tiny.idx"), "--res", "28", "--channels", "1",
+              "--batch", "8", "--steps", "3", "--n-samples", "4", "--model-opts", "ngf=4,ndf=4,n_blocks=1", "--out",
+              prun, "--quiet");
+    CHECK_CLI(0, "translate", "export", "--ckpt", pck, "--out", tp("p2p.c"));
+    CHECK_CLI(0, "int8", "export", "--ckpt", pck, "--out", tp("p2p8.c"), "--int8", "--calib", "16", "--calib-items",
+              tp("tiny.idx"));
+    CHECK_CLI(1, "fewer than --calib", "export", "--ckpt", pck, "--out", tp("x.c"), "--int8", "--calib", "4000",
+              "--calib-items", tp("tiny.idx"));
+    CHECK(!exists(tp("x.c")));
+    gt_tensor *a = NULL;
+    const int np = 4;
+    CHECK(gt_translate_pair_open(tp("tiny.idx"), 24, 28, 1, "test", &a, NULL) == GT_OK);
+    if (a) {
+        const float *in = gt_data(a) + (int64_t)20 * 784; /* items 20..23: not among the 16 calibrating */
+        float *pf = calloc((size_t)np * 784, sizeof(float)), *pq = calloc((size_t)np * 784, sizeof(float));
+        CHECK(run_exported(tp("p2p.c"), "translate", "TRANSLATE", "", in, 784, pf, 784, np));
+        CHECK(run_exported(tp("p2p8.c"), "translate", "TRANSLATE", "", in, 784, pq, 784, np));
+        double dp = 0;
+        for (int64_t i = 0; i < (int64_t)np * 784; i++) dp = fmax(dp, fabs((double)pq[i] - pf[i]));
+        printf("int8 translator export vs float: max |diff| %.4f\n", dp);
+        CHECK_MSG(dp > 0 && dp < 0.1, "int8 translator export differs from float by %g", dp);
+        free(pf), free(pq);
+    }
 
     /* bad input: exit 1 or 2, a message, no file */
     CHECK_CLI(1, "cannot open", "export", "--ckpt", tp("missing.safetensors"), "--out", tp("x.c"));
