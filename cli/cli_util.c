@@ -42,3 +42,17 @@ int gt_cli_fail(const char *cmd, const char *what) {
     fprintf(stderr, "gantry %s: %s%s%s\n", cmd, what ? what : "", what ? ": " : "", gt_last_error());
     return GT_EXIT_FAIL;
 }
+
+int gt_cli_recover(const char *cmd, const char *out, bool quiet) {
+    int removed = 0; /* a killed run's temporary files; last behind the newest checkpoint */
+    long long relinked = -1;
+    if (gt_train_recover(out, &removed, &relinked) != GT_OK) {
+        fprintf(stderr, "gantry %s: cannot resume: %s\n", cmd, gt_last_error());
+        return GT_EXIT_FAIL;
+    }
+    if (!quiet && removed) fprintf(stderr, "gantry %s: removed %d temporary file(s) of a stopped run\n", cmd, removed);
+    if (!quiet && relinked >= 0)
+        fprintf(stderr, "gantry %s: last.safetensors now points at checkpoints/step_%06lld (the run stopped "
+                        "between saving it and pointing last at it)\n", cmd, relinked);
+    return GT_EXIT_OK;
+}

@@ -99,13 +99,7 @@ int gt_cmd_distill(int argc, char **argv) {
                                      "student, loss weights, pairs, seed and data (only --steps may change)",
                                      f);
         }
-        int removed = 0; /* a killed run's temporary files; last behind the newest checkpoint */
-        long long relinked = -1;
-        if (gt_train_recover(out, &removed, &relinked) != GT_OK) {
-            fprintf(stderr, "gantry distill: cannot resume: %s\n", gt_last_error());
-            return GT_EXIT_FAIL;
-        }
-        if (!quiet && removed) fprintf(stderr, "gantry distill: removed %d temporary file(s) of a stopped run\n", removed);
+        if (gt_cli_recover("distill", out, quiet) != GT_EXIT_OK) return GT_EXIT_FAIL;
     } else {
         if (!teacher) return gt_args_error("distill", "--teacher is required (the trained model's checkpoint)");
         if (!student && !init)

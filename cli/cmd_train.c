@@ -328,16 +328,7 @@ int gt_cmd_train(int argc, char **argv) {
 
     if (resume) {
         /* the run's own config, then the flags that may change */
-        int removed = 0; /* a killed run's temporary files; last behind the newest checkpoint */
-        long long relinked = -1;
-        if (gt_train_recover(out, &removed, &relinked) != GT_OK) {
-            fprintf(stderr, "gantry train: cannot resume: %s\n", gt_last_error());
-            return GT_EXIT_FAIL;
-        }
-        if (!quiet && removed) fprintf(stderr, "gantry train: removed %d temporary file(s) of a stopped run\n", removed);
-        if (!quiet && relinked >= 0)
-            fprintf(stderr, "gantry train: last.safetensors now points at checkpoints/step_%06lld (the run stopped "
-                            "between saving it and pointing last at it)\n", relinked);
+        if (gt_cli_recover("train", out, quiet) != GT_EXIT_OK) return GT_EXIT_FAIL;
         gt_safetensors s;
         gt_st_init(&s);
         if (access(last, F_OK) != 0) {

@@ -42,6 +42,10 @@ int gt_cli_load_anycost(const char *cmd, const char *ckpt, bool ema, gt_net *G, 
 void gt_cli_catch_stop(bool also_term);
 bool gt_cli_should_stop(void *user);
 void gt_cli_si(double v, char *buf, size_t n);
+/* Before a --resume: tidies the run folder a killed run left (gt_train_recover: its temporary files,
+ * last behind the newest checkpoint) and says what it did unless quiet. GT_EXIT_OK, or GT_EXIT_FAIL
+ * with "gantry CMD: cannot resume: ..." printed. */
+int gt_cli_recover(const char *cmd, const char *out, bool quiet);
 /* cli/cli_device.c: --device SPEC (NULL: not given) applied with gt_device_use() before any tensor is
  * made: GT_EXIT_OK, GT_EXIT_USAGE (not cpu, cuda or cuda:N) or GT_EXIT_FAIL (the library's reason
  * printed). Under mpirun "cuda" is GPU local_rank mod count. The label: "cpu" or e.g. "cuda:0". */

@@ -9,7 +9,7 @@
 #include "gantry/compress.h"
 #include "gantry/distill.h"
 #include "gantry/translate.h"
-#include "train_util.h"
+#include "distill_util.h"
 
 #define S(...) GT_SHAPE(__VA_ARGS__)
 
@@ -125,20 +125,7 @@ static void test_pairing(void) {
 
 /* --- distillation end to end ------------------------------------------------------------------- */
 static gt_train_config tiny(const char *out, int64_t steps, int ngf) {
-    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
-    gt_model_opt_set(&c.model, "ngf", ngf);
-    c.batch = 16, c.n_samples = 4, c.log_every = 5, c.sample_every = 0, c.ckpt_every = 0, c.ema = 0.9;
-    c.lr_g = c.lr_d = 1e-3; /* a few steps go somewhere */
-    return c;
-}
-
-static bool write_config(const char *path, const gt_train_config *c) {
-    char *json = gt_train_config_to_json(c);
-    FILE *f = json ? fopen(path, "w") : NULL;
-    bool ok = f && fputs(json, f) >= 0;
-    if (f) ok = fclose(f) == 0 && ok;
-    free(json);
-    return ok;
+    return gt_test_distill_config(g_idx, out, steps, ngf);
 }
 
 /* Mean |G(z) - teacher(z)| on fixed latents, both in eval mode with recalibrated statistics. */
@@ -157,7 +144,7 @@ static void test_distill_gets_closer(void) {
     gt_train_config sc = tiny("", 40, 4);
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
     snprintf(out, sizeof out, "%s", gt_test_path("student_run"));
-    CHECK(write_config(cfg, &sc));
+    CHECK(gt_test_write_config(cfg, &sc));
     gt_distill_opts o;
     gt_distill_opts_default(&o);
     o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.w_crd = 0.5;
@@ -217,7 +204,7 @@ static void test_translator(void) {
     gt_model_opt_set(&sc.model, "ngf", 2);
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("p2p_student.json"));
     snprintf(out, sizeof out, "%s", gt_test_path("p2p_student"));
-    CHECK(write_config(cfg, &sc));
+    CHECK(gt_test_write_config(cfg, &sc));
     gt_distill_opts o;
     gt_distill_opts_default(&o);
     o.teacher = teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.w_gan = 0.01, o.w_crd = 0.5;
@@ -257,19 +244,19 @@ static void test_bad_input(void) {
     gt_train_config sc = tiny("", 4, 4);
     sc.model.res = 32;
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("s32.json"));
-    CHECK(write_config(cfg, &sc));
+    CHECK(gt_test_write_config(cfg, &sc));
     o.student_config = cfg;
     CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "student:", 8) == 0);
     /* a student whose D differs from the teacher's */
     sc = tiny("", 4, 4);
     gt_model_opt_set(&sc.model, "ndf", 4);
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("sd.json"));
-    CHECK(write_config(cfg, &sc));
+    CHECK(gt_test_write_config(cfg, &sc));
     CHECK(gt_distill_check(&o) == GT_ERR_ARG && strstr(gt_last_error(), "discriminator"));
     /* negative weight, missing teacher, a student config that does not exist, a bad layer pair */
     sc = tiny("", 4, 4);
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("ok.json"));
-    CHECK(write_config(cfg, &sc));
+    CHECK(gt_test_write_config(cfg, &sc));
     o.w_dcd = -1;
     CHECK(gt_distill_check(&o) == GT_ERR_ARG && strncmp(gt_last_error(), "w_dcd", 5) == 0);
     o.w_dcd = 1;
@@ -338,22 +325,8 @@ static void test_student_config(void) {
 }
 
 int main(void) {
-    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("disc.idx"));
-    if (!gt_test_write_idx(g_idx, 96)) {
-        fprintf(stderr, "cannot write %s\n", g_idx);
-        return 1;
-    }
     /* the teacher: a tiny DCGAN trained a few steps (ngf 8) */
-    gt_train_config tc = tiny(gt_test_path("teacher"), 60, 8);
-    gt_trainer t;
-    gt_status st = gt_trainer_init(&t, &tc, NULL);
-    if (st == GT_OK) st = gt_train_run(&t, NULL);
-    gt_trainer_free(&t);
-    snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", gt_test_path("teacher"));
-    if (st != GT_OK) {
-        fprintf(stderr, "teacher: %s\n", gt_last_error());
-        return 1;
-    }
+    if (!gt_test_distill_teacher(g_idx, sizeof g_idx, g_teacher, sizeof g_teacher, 60)) return 1;
     RUN(test_losses_match_pytorch);
     RUN(test_pairing);
     RUN(test_student_config);

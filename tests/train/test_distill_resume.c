@@ -8,26 +8,9 @@
 #include <math.h>
 
 #include "../common/harness.h"
-#include "gantry/distill.h"
-#include "train_util.h"
+#include "distill_util.h"
 
 static char g_idx[700], g_teacher[800];
-
-static gt_train_config tiny(const char *out, int64_t steps) {
-    gt_train_config c = gt_test_tiny_config(g_idx, out, steps);
-    c.batch = 16, c.n_samples = 4, c.log_every = 5, c.sample_every = 0, c.ckpt_every = 0, c.ema = 0.9;
-    c.lr_g = c.lr_d = 1e-3;
-    return c;
-}
-
-static bool write_config(const char *path, const gt_train_config *c) {
-    char *json = gt_train_config_to_json(c);
-    FILE *f = json ? fopen(path, "w") : NULL;
-    bool ok = f && fputs(json, f) >= 0;
-    if (f) ok = fclose(f) == 0 && ok;
-    free(json);
-    return ok;
-}
 
 static gt_status distill(const char *cfg, const char *out, int64_t steps, bool resume) {
     gt_distill_opts o;
@@ -73,9 +56,8 @@ static void test_resume_equals_straight(void) {
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
     snprintf(one, sizeof one, "%s", gt_test_path("straight"));
     snprintf(two, sizeof two, "%s", gt_test_path("stopped"));
-    gt_train_config sc = tiny("", 20);
-    gt_model_opt_set(&sc.model, "ngf", 4);
-    CHECK(write_config(cfg, &sc));
+    gt_train_config sc = gt_test_distill_config(g_idx, "", 20, 4);
+    CHECK(gt_test_write_config(cfg, &sc));
     gt_status st = distill(cfg, one, 20, false);
     CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
     st = distill(cfg, two, 10, false);
@@ -142,21 +124,7 @@ static void test_refused(void) {
 }
 
 int main(void) {
-    snprintf(g_idx, sizeof g_idx, "%s", gt_test_path("disc.idx"));
-    if (!gt_test_write_idx(g_idx, 96)) {
-        fprintf(stderr, "cannot write %s\n", g_idx);
-        return 1;
-    }
-    gt_train_config tc = tiny(gt_test_path("teacher"), 30);
-    gt_trainer t;
-    gt_status st = gt_trainer_init(&t, &tc, NULL);
-    if (st == GT_OK) st = gt_train_run(&t, NULL);
-    gt_trainer_free(&t);
-    snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", gt_test_path("teacher"));
-    if (st != GT_OK) {
-        fprintf(stderr, "teacher: %s\n", gt_last_error());
-        return 1;
-    }
+    if (!gt_test_distill_teacher(g_idx, sizeof g_idx, g_teacher, sizeof g_teacher, 30)) return 1;
     RUN(test_resume_equals_straight);
     RUN(test_refused);
     return gt_test_finish();
