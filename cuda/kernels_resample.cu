@@ -1,9 +1,10 @@
-/* gantry's own CUDA kernels, resampling and embedding rows (src/backend/cpu/upsample.c and
- * kernels_cpu.c's semantics): nearest and bilinear (align_corners=false, PyTorch's source index
- * computed in float as the CPU does) upsampling/downsampling and their adjoints, embedding gather
- * and scatter-add. Forward kernels: one thread an output. Adjoints gather (one thread an input
- * element, over the outputs that read it, in double); the embedding scatter adds with atomicAdd
- * (repeated indices sum, in no fixed order). */
+/* gantry's own CUDA kernels, resampling and embedding rows (src/backend/cpu/upsample.c,
+ * grid_sample.c and kernels_cpu.c's semantics): nearest and bilinear (align_corners=false, PyTorch's
+ * source index computed in float as the CPU does) upsampling/downsampling and their adjoints,
+ * embedding gather and scatter-add, grid sampling (torch's grid_sample, the augmentations' warps)
+ * and its adjoint. Forward kernels: one thread an output. The resampling adjoints gather (one thread
+ * an input element, over the outputs that read it, in double); the embedding scatter and the grid
+ * sampling adjoint add with atomicAdd (in no fixed order). */
 #include "launch.h"
 #include "../src/backend/formulas.h"
 
@@ -119,6 +120,44 @@ static void gt__embed_scatter(const float *g, const int32_t *idx, int64_t n, int
     if (n * dim > 0) GT_LAUNCH(gt__k_embed_scatter, GT_GRID(n * dim), GT_THREADS, g, idx, n, dim, out);
 }
 
+/* --- grid sampling (formulas.h's gt__gs_taps4, the CPU's arithmetic): one thread an output point of
+ * a plane, its taps computed on the spot; the adjoint zeroes the planes, then adds each output's
+ * share into its taps with atomicAdd (the order of those sums is not fixed) ---------------------- */
+__global__ void gt__k_gs(bool adjoint, int64_t C, int64_t H, int64_t W, int64_t L, int64_t T, bool bilinear, int pad,
+                         bool align, const float *grid, const float *src, float *dst) {
+    GT_KLOOP(t, T) {
+        int64_t l = t % L, p = t / L, n = p / C;
+        int32_t i[4];
+        float w[4];
+        gt__gs_taps4(grid[(n * L + l) * 2], grid[(n * L + l) * 2 + 1], H, W, bilinear, pad, align, i, w);
+        const int nt = bilinear ? 4 : 1;
+        if (adjoint) {
+            float *xp = dst + p * H * W;
+            for (int k = 0; k < nt; k++)
+                if (i[k] >= 0) atomicAdd(xp + i[k], src[t] * w[k]);
+        } else {
+            const float *xp = src + p * H * W;
+            float acc = 0.0f;
+            for (int k = 0; k < nt; k++)
+                if (i[k] >= 0) acc += xp[i[k]] * w[k];
+            dst[t] = acc;
+        }
+    }
+}
+
+static __global__ void gt__k_gs_zero(int64_t n, float *x) {
+    GT_KLOOP(t, n) x[t] = 0.0f;
+}
+
+static bool gt__grid_sample(bool adjoint, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, int64_t Wo,
+                            bool bilinear, int pad, bool align, const float *grid, const float *src, float *dst) {
+    const int64_t L = Ho * Wo, T = N * C * L;
+    if (adjoint && N * C * H * W > 0) GT_LAUNCH(gt__k_gs_zero, GT_GRID(N * C * H * W), GT_THREADS, N * C * H * W, dst);
+    if (T > 0)
+        GT_LAUNCH(gt__k_gs, GT_GRID(T), GT_THREADS, adjoint, C, H, W, L, T, bilinear, pad, align, grid, src, dst);
+    return true;
+}
+
 void gt__cuda_fill_resample(gt_kernels *K) {
     K->upsample_nearest2d = gt__nearest;
     K->upsample_nearest2d_backward = gt__nearest_bw;
@@ -126,4 +165,5 @@ void gt__cuda_fill_resample(gt_kernels *K) {
     K->upsample_bilinear2d_backward = gt__bilinear_bw;
     K->embed_gather = gt__embed_gather;
     K->embed_scatter = gt__embed_scatter;
+    K->grid_sample = gt__grid_sample;
 }

@@ -100,4 +100,78 @@ static inline GT_HD void gt__linear_src(int64_t d, int64_t in, int64_t out, int6
     *l0 = 1.0f - l;
 }
 
+/* --- grid sampling (torch.nn.functional.grid_sample; src/ops/grid_sample.c has the rules) --------
+ * The coordinate arithmetic is PyTorch's CPU kernel's, operation for operation, in float, with its
+ * roundings explicit: no contraction on the host (GT_GS_EXACT) nor on the GPU (the _RN forms), so
+ * that the sampled points - and with them which pixels nearest picks - are the same bits as torch's
+ * (a one-ulp shift of a coordinate near x = 40 moves a bilinear output by ~1e-5). pad: 0 zeros,
+ * 1 border, 2 reflection (gt_grid_pad). */
+#if !defined(__CUDACC__) && defined(__GNUC__) && !defined(__clang__)
+#define GT_GS_EXACT __attribute__((optimize("fp-contract=off")))
+#else
+#define GT_GS_EXACT
+#endif
+
+/* clamps to [0, size - 1]; NaN -> 0 (as torch's clip_coordinates) */
+static inline GT_HD GT_GS_EXACT float gt__gs_clip(float v, float hi) {
+    v = (v > 0.0f) ? v : 0.0f;
+    return (v < hi) ? v : hi;
+}
+
+/* The source coordinate (in pixels) of normalised coordinate g along an axis of `size`; -100 (outside)
+ * for what is not finite or beyond the int range. */
+static inline GT_HD GT_GS_EXACT float gt__gs_source(float g, int64_t size, int pad, bool align) {
+    float hi = (float)(size - 1), v;
+    /* one rounding after the product and the shift (the product is exact in double), as torch's
+     * fused multiply-add: its CPU kernel is built with contraction */
+    if (align)
+        v = (float)((double)(g + 1.0f) * (double)((float)(size - 1) / 2.0f));
+    else
+        v = (float)((double)(g + 1.0f) * (double)((float)size / 2.0f) - 0.5);
+    if (pad == 1) {
+        v = gt__gs_clip(v, hi);
+    } else if (pad == 2) {
+        /* reflect about the corner centres (0, size - 1) or the outer edges (-0.5, size - 0.5):
+         * fold |v - low| by twice the span, then mirror the far half */
+        float low = align ? 0.0f : -0.5f, span2 = align ? (float)(size - 1) * 2.0f : (float)size * 2.0f;
+        if (align && size <= 1) {
+            v = 0.0f;
+        } else {
+            float a = fabsf(v - low), flips = truncf(a / span2);
+            float extra = GT_FSUB_RN(a, GT_FMUL_RN(flips, span2)), other = span2 - extra;
+            v = ((extra < other) ? extra : other) + low;
+        }
+        v = gt__gs_clip(v, hi);
+    }
+    if (!isfinite(v) || v > 2147483646.0f || v < -2147483648.0f) v = -100.0f; /* outside */
+    return v;
+}
+
+static inline GT_HD int32_t gt__gs_at(int64_t yy, int64_t xx, int64_t H, int64_t W) {
+    return (yy >= 0 && yy < H && xx >= 0 && xx < W) ? (int32_t)(yy * W + xx) : -1;
+}
+
+/* The pixels (offsets in the (H, W) plane, -1: outside, reads 0) and weights with which the output
+ * at grid point (gx, gy) reads its plane: four (nw, ne, sw, se) for bilinear, one for nearest (round
+ * half to even; the rest -1). */
+static inline GT_HD GT_GS_EXACT void gt__gs_taps4(float gx, float gy, int64_t H, int64_t W, bool bilinear, int pad,
+                                                  bool align, int32_t *i, float *w) {
+    float ix = gt__gs_source(gx, W, pad, align), iy = gt__gs_source(gy, H, pad, align);
+    if (!bilinear) {
+        i[0] = gt__gs_at((int64_t)nearbyintf(iy), (int64_t)nearbyintf(ix), H, W);
+        w[0] = 1.0f;
+        i[1] = i[2] = i[3] = -1;
+        w[1] = w[2] = w[3] = 0.0f;
+        return;
+    }
+    float fx = floorf(ix), fy = floorf(iy);
+    int64_t x0 = (int64_t)fx, y0 = (int64_t)fy;
+    float we = ix - fx, e = 1.0f - we; /* distances to the west and east neighbours */
+    float n = iy - fy, s = 1.0f - n;   /* to the north and south */
+    i[0] = gt__gs_at(y0, x0, H, W), w[0] = s * e;
+    i[1] = gt__gs_at(y0, x0 + 1, H, W), w[1] = s * we;
+    i[2] = gt__gs_at(y0 + 1, x0, H, W), w[2] = n * e;
+    i[3] = gt__gs_at(y0 + 1, x0 + 1, H, W), w[3] = n * we;
+}
+
 #endif

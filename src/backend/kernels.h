@@ -85,6 +85,12 @@ typedef struct gt_kernels {
     /* one Adam step over a slab, torch's roundings (src/optim/adam.c); vmax NULL unless amsgrad */
     void (*adam)(int64_t n, float *p, const float *g, float *m, float *v, float *vmax, float b1, float b2, float a1,
                  float a2, float wd, float eps, float neg_step, float bc2_sqrt);
+    /* grid sampling (torch's grid_sample, the augmentations' warps; cpu/grid_sample.c): forward reads
+     * src planes (N*C, H, W) at grid (N, Ho, Wo, 2) into dst (N*C, Ho, Wo); adjoint writes the
+     * transposed sampling of src (N*C, Ho, Wo) into dst planes (N*C, H, W), zeroed by the kernel.
+     * pad: 0 zeros, 1 border, 2 reflection. False when out of memory. */
+    bool (*grid_sample)(bool adjoint, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, int64_t Wo, bool bilinear,
+                        int pad, bool align, const float *grid, const float *src, float *dst);
 } gt_kernels;
 
 extern const gt_kernels gt_kernels_cpu, gt_kernels_naive;

@@ -65,7 +65,7 @@ static void test_table(void) {
     CHECK(E.avg_pool2d && E.avg_pool2d_backward && E.max_pool2d && E.index_gather && E.index_scatter);
     CHECK(E.adaptive_avg_pool2d && E.adaptive_avg_pool2d_backward && E.upsample_nearest2d &&
           E.upsample_nearest2d_backward && E.upsample_bilinear2d && E.upsample_bilinear2d_backward);
-    CHECK(E.embed_gather && E.embed_scatter && E.adam && E.round_bf16);
+    CHECK(E.embed_gather && E.embed_scatter && E.adam && E.round_bf16 && E.grid_sample);
     /* cuBLAS / cuDNN's (cuda/blas.cu, dnn.cu), not these files' */
     CHECK(!E.gemm && !E.conv_fwd && !E.conv_data && !E.conv_weight);
 }
@@ -452,6 +452,32 @@ static void test_resample(void) {
     }
 }
 
+/* --- grid sampling: every mode, padding and alignment, points inside, outside, at pixel centres
+ * (nearest's ties) and not finite -------------------------------------------------------------- */
+static void test_grid_sample(void) {
+    const int64_t N = 2, Ch = 3, H = 5, W = 7, Ho = 4, Wo = 6, L = Ho * Wo;
+    float *x = fbuf(N * Ch * H * W, -1, 1), *gy = fbuf(N * Ch * L, -1, 1), *grid = fbuf(N * L * 2, -1.4f, 1.4f);
+    const float special[] = {NAN, INFINITY, -INFINITY, 1e30f, -1.0f, 1.0f, 0.0f, -1.0f / 7.0f, 3.0f / 7.0f, 2.5f};
+    for (int i = 0; i < 10; i++) grid[3 * i + 1] = special[i];
+    float *y1 = zbuf(N * Ch * L, 0), *y2 = zbuf(N * Ch * L, 0), *g1 = zbuf(N * Ch * H * W, 7), *g2 = zbuf(N * Ch * H * W, 7);
+    for (int mode = 0; mode < 12; mode++) {
+        bool bil = mode & 1, align = (mode >> 1) & 1;
+        int pad = mode >> 2;
+        char what[96];
+        snprintf(what, sizeof what, "grid_sample %s pad %d align %d", bil ? "bilinear" : "nearest", pad, align);
+        MARK();
+        CHECK(E.grid_sample(false, N, Ch, H, W, Ho, Wo, bil, pad, align, grid, x, y1));
+        LAUNCHED(what);
+        CHECK(C->grid_sample(false, N, Ch, H, W, Ho, Wo, bil, pad, align, grid, x, y2));
+        gt_test_close_buf(what, y1, y2, N * Ch * L, 1e-5f, 1e-6f);
+        CHECK(E.grid_sample(true, N, Ch, H, W, Ho, Wo, bil, pad, align, grid, gy, g1));
+        CHECK(C->grid_sample(true, N, Ch, H, W, Ho, Wo, bil, pad, align, grid, gy, g2));
+        strcat(what, " adjoint");
+        gt_test_close_buf(what, g1, g2, N * Ch * H * W, 1e-5f, 2e-6f);
+    }
+    free(x), free(gy), free(grid), free(y1), free(y2), free(g1), free(g2);
+}
+
 /* --- embedding rows and Adam ---------------------------------------------------------------------- */
 static void test_embed(void) {
     const int64_t num = 7, dim = 5, n = 33;
@@ -596,6 +622,7 @@ int main(void) {
         RUN(test_bn);
         RUN(test_pool);
         RUN(test_resample);
+        RUN(test_grid_sample);
         RUN(test_embed);
         RUN(test_adam);
         RUN(test_round_bf16);

@@ -7,6 +7,7 @@
 
 #include "../../internal.h"
 #include "../kernels.h"
+#include "grid_sample.h"
 #include "norm.h"
 #include "upsample.h"
 
@@ -212,6 +213,7 @@ const gt_kernels gt_kernels_cpu = {
     .upsample_bilinear2d_backward = gt_cpu_upsample_bilinear2d_backward,
     .embed_gather = gt__gather_fast,
     .embed_scatter = gt__scatter_fast,
+    .grid_sample = gt_cpu_grid_sample,
 };
 
 const gt_kernels gt_kernels_naive = {
@@ -240,4 +242,5 @@ const gt_kernels gt_kernels_naive = {
     .upsample_bilinear2d_backward = gt_naive_upsample_bilinear2d_backward,
     .embed_gather = gt__gather_naive,
     .embed_scatter = gt__scatter_naive,
+    .grid_sample = gt_naive_grid_sample,
 };
