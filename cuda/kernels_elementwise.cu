@@ -1,6 +1,6 @@
 /* gantry's own CUDA kernels, the elementwise family: binary, unary (every gt_unop, the formulas of
- * src/backend/cpu/elementwise.c), copy, copy_rows, fill, fill_i32 and the Adam step (torch's
- * roundings, as src/backend/cpu/kernels_cpu.c); and gt_cuda_own_kernels, which fills the table's
+ * src/backend/cpu/elementwise.c), copy, copy_rows, fill, fill_i32, dropout (the CPU's Philox draws)
+ * and the Adam step (torch's roundings, as src/backend/cpu/kernels_cpu.c); and gt_cuda_own_kernels, which fills the table's
  * entries of every family. One thread an output element (grid-stride); strided operands are
  * addressed through their collapsed shape (adjacent dims contiguous in every operand merged). */
 #include "launch.h"
@@ -204,6 +204,26 @@ static void gt__adam(int64_t n, float *p, const float *g, float *m, float *v, fl
                   bc2_sqrt);
 }
 
+/* Dropout: one thread a block of four elements (one Philox call, formulas.h's, as the CPU's). */
+__global__ void gt__k_dropout(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
+                              float *mask) {
+    GT_KLOOP(b, (n + 3) / 4) {
+        uint32_t v[4];
+        gt__philox(seed, 0, base + (uint64_t)b, v);
+        for (int k = 0; k < 4 && b * 4 + k < n; k++) {
+            int64_t i = b * 4 + k;
+            float m = gt__u01(v[k]) >= p ? scale : 0.0f;
+            y[i] = x[i] * m;
+            if (mask) mask[i] = m;
+        }
+    }
+}
+
+static void gt__dropout(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
+                        float *mask) {
+    if (n > 0) GT_LAUNCH(gt__k_dropout, GT_GRID((n + 3) / 4), GT_THREADS, n, seed, base, p, scale, x, y, mask);
+}
+
 extern "C" void gt_cuda_own_kernels(gt_kernels *K) {
     K->binary = gt__binary;
     K->unary = gt__unary;
@@ -215,6 +235,7 @@ extern "C" void gt_cuda_own_kernels(gt_kernels *K) {
     K->axpby = gt__axpby;
     K->copy_to_strided = gt__copy_to_strided;
     K->nonfinite_to_zero = gt__nonfinite_to_zero;
+    K->dropout = gt__dropout;
     gt__cuda_fill_reduce(K);
     gt__cuda_fill_pool(K);
     gt__cuda_fill_resample(K);

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define GT_DEVICE_ABI 2 /* 2: gt_kernels.grid_sample */
+#define GT_DEVICE_ABI 2 /* 2: gt_kernels.grid_sample, dropout */
 
 typedef struct gt_device_info {
     char name[128];

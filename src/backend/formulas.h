@@ -174,4 +174,28 @@ static inline GT_HD GT_GS_EXACT void gt__gs_taps4(float gx, float gy, int64_t H,
     i[3] = gt__gs_at(y0 + 1, x0 + 1, H, W), w[3] = n * we;
 }
 
+/* --- Philox-4x32-10 (Salmon et al., SC'11; gantry/rng.h's gt_philox4x32) and dropout's draw -------
+ * Each block of four 32-bit outputs depends only on (seed, counter), so element i of a draw is the
+ * same whatever thread - or device - computes it. */
+static inline GT_HD void gt__philox(uint64_t seed, uint64_t counter_hi, uint64_t counter_lo, uint32_t out[4]) {
+    uint32_t c0 = (uint32_t)counter_lo, c1 = (uint32_t)(counter_lo >> 32);
+    uint32_t c2 = (uint32_t)counter_hi, c3 = (uint32_t)(counter_hi >> 32);
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3;
+}
+
+/* [0, 1) with 24 random bits (gt_rng_uniform's) */
+static inline GT_HD float gt__u01(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+
 #endif

@@ -91,6 +91,10 @@ typedef struct gt_kernels {
      * pad: 0 zeros, 1 border, 2 reflection. False when out of memory. */
     bool (*grid_sample)(bool adjoint, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, int64_t Wo, bool bilinear,
                         int pad, bool align, const float *grid, const float *src, float *dst);
+    /* inverted dropout over n contiguous elements: element i draws u from Philox block (offset + i/4),
+     * word i%4 (formulas.h); m = u >= p ? scale : 0, y[i] = x[i] * m, mask[i] = m (mask may be NULL) */
+    void (*dropout)(int64_t n, uint64_t seed, uint64_t offset, float p, float scale, const float *x, float *y,
+                    float *mask);
 } gt_kernels;
 
 extern const gt_kernels gt_kernels_cpu, gt_kernels_naive;

@@ -1,32 +1,11 @@
 /* Philox-4x32-10 counter-based generator (Salmon et al., SC'11). Each block of
  * four 32-bit outputs depends only on (seed, counter), so element i of a draw
  * is the same whatever thread computes it. */
+#include "../backend/formulas.h"
 #include "../internal.h"
 
-#define GT_PHILOX_M0 0xD2511F53u
-#define GT_PHILOX_M1 0xCD9E8D57u
-#define GT_PHILOX_W0 0x9E3779B9u
-#define GT_PHILOX_W1 0xBB67AE85u
-
 void gt_philox4x32(uint64_t seed, uint64_t counter_hi, uint64_t counter_lo, uint32_t out[4]) {
-    uint32_t c0 = (uint32_t)counter_lo, c1 = (uint32_t)(counter_lo >> 32);
-    uint32_t c2 = (uint32_t)counter_hi, c3 = (uint32_t)(counter_hi >> 32);
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int r = 0; r < 10; r++) {
-        uint64_t p0 = (uint64_t)GT_PHILOX_M0 * c0, p1 = (uint64_t)GT_PHILOX_M1 * c2;
-        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
-        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += GT_PHILOX_W0;
-        k1 += GT_PHILOX_W1;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
+    gt__philox(seed, counter_hi, counter_lo, out); /* src/backend/formulas.h: shared with the GPU */
 }
 
 void gt_rng_init(gt_rng *r, uint64_t seed) {
@@ -34,8 +13,6 @@ void gt_rng_init(gt_rng *r, uint64_t seed) {
     r->offset = 0;
 }
 
-/* [0, 1) with 24 random bits */
-static inline float gt__u01(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
 /* (0, 1] for logs */
 static inline float gt__u01_open(uint32_t x) { return (float)((x >> 8) + 1) * (1.0f / 16777216.0f); }
 

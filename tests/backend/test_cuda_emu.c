@@ -65,7 +65,7 @@ static void test_table(void) {
     CHECK(E.avg_pool2d && E.avg_pool2d_backward && E.max_pool2d && E.index_gather && E.index_scatter);
     CHECK(E.adaptive_avg_pool2d && E.adaptive_avg_pool2d_backward && E.upsample_nearest2d &&
           E.upsample_nearest2d_backward && E.upsample_bilinear2d && E.upsample_bilinear2d_backward);
-    CHECK(E.embed_gather && E.embed_scatter && E.adam && E.round_bf16 && E.grid_sample);
+    CHECK(E.embed_gather && E.embed_scatter && E.adam && E.round_bf16 && E.grid_sample && E.dropout);
     /* cuBLAS / cuDNN's (cuda/blas.cu, dnn.cu), not these files' */
     CHECK(!E.gemm && !E.conv_fwd && !E.conv_data && !E.conv_weight);
 }
@@ -478,6 +478,22 @@ static void test_grid_sample(void) {
     free(x), free(gy), free(grid), free(y1), free(y2), free(g1), free(g2);
 }
 
+/* --- dropout: the CPU's mask bit for bit, for lengths around the blocks of four, from any offset -- */
+static void test_dropout(void) {
+    const int64_t ns[] = {1, 3, 4, 5, 1001};
+    for (int c = 0; c < 5; c++) {
+        int64_t n = ns[c];
+        float *x = fbuf(n, -1, 1), *y1 = zbuf(n, 7), *y2 = zbuf(n, 7), *m1 = zbuf(n, 7), *m2 = zbuf(n, 7);
+        MARK();
+        E.dropout(n, 0x1234567890ull, 17 + (uint64_t)c, 0.3f, 1.0f / 0.7f, x, y1, c == 1 ? NULL : m1);
+        LAUNCHED("dropout");
+        C->dropout(n, 0x1234567890ull, 17 + (uint64_t)c, 0.3f, 1.0f / 0.7f, x, y2, c == 1 ? NULL : m2);
+        exact("dropout y", y1, y2, n);
+        exact("dropout mask", m1, m2, n);
+        free(x), free(y1), free(y2), free(m1), free(m2);
+    }
+}
+
 /* --- embedding rows and Adam ---------------------------------------------------------------------- */
 static void test_embed(void) {
     const int64_t num = 7, dim = 5, n = 33;
@@ -623,6 +639,7 @@ int main(void) {
         RUN(test_pool);
         RUN(test_resample);
         RUN(test_grid_sample);
+        RUN(test_dropout);
         RUN(test_embed);
         RUN(test_adam);
         RUN(test_round_bf16);

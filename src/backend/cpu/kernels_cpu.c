@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../internal.h"
+#include "../formulas.h"
 #include "../kernels.h"
 #include "grid_sample.h"
 #include "norm.h"
@@ -181,6 +182,33 @@ static void gt__axpby(int64_t n, float alpha, const float *x, float beta, float 
     for (int64_t i = 0; i < n; i++) y[i] = beta * y[i] + alpha * x[i];
 }
 
+/* dropout: the fast one by blocks of four (one Philox call each), the naive one a call per element */
+static void gt__dropout_fast(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
+                             float *mask) {
+    int64_t blocks = (n + 3) / 4;
+#pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
+    for (int64_t b = 0; b < blocks; b++) {
+        uint32_t v[4];
+        gt__philox(seed, 0, base + (uint64_t)b, v);
+        for (int k = 0; k < 4 && b * 4 + k < n; k++) {
+            int64_t i = b * 4 + k;
+            float m = gt__u01(v[k]) >= p ? scale : 0.0f;
+            y[i] = x[i] * m;
+            if (mask) mask[i] = m;
+        }
+    }
+}
+static void gt__dropout_naive(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
+                              float *mask) {
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t v[4];
+        gt__philox(seed, 0, base + (uint64_t)(i / 4), v);
+        float m = gt__u01(v[i % 4]) >= p ? scale : 0.0f;
+        y[i] = x[i] * m;
+        if (mask) mask[i] = m;
+    }
+}
+
 #define GT__COMMON                                                                                             \
     .copy = gt_cpu_copy, .copy_rows = gt__copy_rows, .fill = gt__fill, .fill_i32 = gt__fill_i32,               \
     .max_dim = gt__max_dim, .bn_prepare = gt__bn_prepare, .adam = gt__adam, .axpby = gt__axpby,                     \
@@ -214,6 +242,7 @@ const gt_kernels gt_kernels_cpu = {
     .embed_gather = gt__gather_fast,
     .embed_scatter = gt__scatter_fast,
     .grid_sample = gt_cpu_grid_sample,
+    .dropout = gt__dropout_fast,
 };
 
 const gt_kernels gt_kernels_naive = {
@@ -243,4 +272,5 @@ const gt_kernels gt_kernels_naive = {
     .embed_gather = gt__gather_naive,
     .embed_scatter = gt__scatter_naive,
     .grid_sample = gt_naive_grid_sample,
+    .dropout = gt__dropout_naive,
 };
