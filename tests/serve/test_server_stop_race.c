@@ -6,9 +6,11 @@
  * a connection thread; fixed upstream in 1.0.1). gt_lab_server_stop therefore stops accepting,
  * ends every connection and waits for their threads to finish before the daemon is stopped. This
  * test stops a server ROUNDS times at random moments of such a load, and checks each round that
- * the server did answer (the load reached it) and that stopping returned. Before the fix it died
+ * the server did answer (the load reached it) and that stopping returned, and at the end that no
+ * file descriptor was left open (a listening socket or a connection). Before the fix it died
  * (SIGSEGV in libmicrohttpd.so.12+0x532f, the crash seen once after the HTTP fuzz campaign) in 10
  * of 10 runs. */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -34,6 +36,16 @@ static const char *const g_requests[] = {
     "POST /api/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n{", /* 400 from the server */
 };
 
+/* Open file descriptors of this process. */
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
+}
+
 static void *client(void *arg) {
     unsigned seed = (unsigned)(uintptr_t)arg;
     while (!atomic_load(&g_done)) {
@@ -56,6 +68,7 @@ static void *client(void *arg) {
 }
 
 static void test_stop_under_error_load(void) {
+    int fds0 = open_fds();
     pthread_t th[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) pthread_create(&th[i], NULL, client, (void *)(uintptr_t)(i * 7919 + 1));
     unsigned seed = 12345;
@@ -82,6 +95,9 @@ static void test_stop_under_error_load(void) {
     atomic_store(&g_done, true);
     for (int i = 0; i < CLIENTS; i++) pthread_join(th[i], NULL);
     CHECK_MSG(reached == ROUNDS, "the load reached the server in %d of %d rounds", reached, ROUNDS);
+    /* every server's listening socket and connections closed (the quiesced socket is the server's to close) */
+    int fds1 = open_fds();
+    CHECK_MSG(fds1 == fds0, "%d file descriptors open before, %d after %d servers", fds0, fds1, ROUNDS);
     printf("  %d rounds stopped under load, %ld answers in all\n", ROUNDS, atomic_load(&g_answers));
 }
 
