@@ -207,16 +207,7 @@ static void gt__adam(int64_t n, float *p, const float *g, float *m, float *v, fl
 /* Dropout: one thread a block of four elements (one Philox call, formulas.h's, as the CPU's). */
 __global__ void gt__k_dropout(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
                               float *mask) {
-    GT_KLOOP(b, (n + 3) / 4) {
-        uint32_t v[4];
-        gt__philox(seed, 0, base + (uint64_t)b, v);
-        for (int k = 0; k < 4 && b * 4 + k < n; k++) {
-            int64_t i = b * 4 + k;
-            float m = gt__u01(v[k]) >= p ? scale : 0.0f;
-            y[i] = x[i] * m;
-            if (mask) mask[i] = m;
-        }
-    }
+    GT_KLOOP(b, (n + 3) / 4) gt__dropout_block(b, n, seed, base, p, scale, x, y, mask);
 }
 
 static void gt__dropout(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,

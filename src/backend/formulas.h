@@ -198,4 +198,18 @@ static inline GT_HD void gt__philox(uint64_t seed, uint64_t counter_hi, uint64_t
 /* [0, 1) with 24 random bits (gt_rng_uniform's) */
 static inline GT_HD float gt__u01(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
 
+/* Inverted dropout of elements 4b .. 4b+3 (< n): one Philox block (base + b), word i%4 the draw of
+ * element i; m = u >= p ? scale : 0, y = x * m, mask = m (mask may be NULL). */
+static inline GT_HD void gt__dropout_block(int64_t b, int64_t n, uint64_t seed, uint64_t base, float p, float scale,
+                                           const float *x, float *y, float *mask) {
+    uint32_t v[4];
+    gt__philox(seed, 0, base + (uint64_t)b, v);
+    for (int k = 0; k < 4 && b * 4 + k < n; k++) {
+        int64_t i = b * 4 + k;
+        float m = gt__u01(v[k]) >= p ? scale : 0.0f;
+        y[i] = x[i] * m;
+        if (mask) mask[i] = m;
+    }
+}
+
 #endif

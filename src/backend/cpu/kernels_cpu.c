@@ -187,16 +187,7 @@ static void gt__dropout_fast(int64_t n, uint64_t seed, uint64_t base, float p, f
                              float *mask) {
     int64_t blocks = (n + 3) / 4;
 #pragma omp parallel for schedule(static) if (n > GT_PAR_MIN)
-    for (int64_t b = 0; b < blocks; b++) {
-        uint32_t v[4];
-        gt__philox(seed, 0, base + (uint64_t)b, v);
-        for (int k = 0; k < 4 && b * 4 + k < n; k++) {
-            int64_t i = b * 4 + k;
-            float m = gt__u01(v[k]) >= p ? scale : 0.0f;
-            y[i] = x[i] * m;
-            if (mask) mask[i] = m;
-        }
-    }
+    for (int64_t b = 0; b < blocks; b++) gt__dropout_block(b, n, seed, base, p, scale, x, y, mask);
 }
 static void gt__dropout_naive(int64_t n, uint64_t seed, uint64_t base, float p, float scale, const float *x, float *y,
                               float *mask) {
