@@ -43,6 +43,11 @@ static void setup_runs(void) {
     /* beta: no status.json, its last checkpoint at steps: finished */
     gt_runs_make("beta", "wgan", 200);
     gt_runs_put("beta", "checkpoints/step_000200.safetensors", "x", false);
+    /* beta has no status and no metrics: its time is its folder's mtime, set here to a fixed past
+     * moment so that the order below does not depend on today's date */
+    snprintf(a, sizeof a, "%s/beta", gt_runs_dir);
+    const struct timespec beta_t[2] = {{1796300000, 0}, {1796300000, 0}};
+    CHECK(utimensat(AT_FDCWD, a, beta_t, 0) == 0);
     /* gamma: "running" by a pid that no longer exists on this host: interrupted */
     gt_runs_make("gamma", "sngan", 300);
     char host[256] = "", st[700];
@@ -90,8 +95,11 @@ static void test_list(void) {
     CHECK(g && !strcmp(gt_json_str(g, "state"), "interrupted") && gt_json_num(g, "step") == 7);
     const cJSON *d = gt_runs_find(j, "delta");
     CHECK(d && !strcmp(gt_json_str(d, "state"), "failed") && !strcmp(gt_json_str(d, "message"), "out of memory"));
-    /* newest updated_unix first: alpha (1796600000) before gamma (1796400001) */
-    CHECK(!strcmp(gt_json_str(cJSON_GetArrayItem(runs, 0), "name"), "alpha"));
+    CHECK(b && gt_json_num(b, "updated_unix") == 1796300000);
+    /* newest updated_unix first: alpha (1796600000), gamma (1796400001), beta (its folder's
+     * 1796300000), delta (2) */
+    const char *order[4] = {"alpha", "gamma", "beta", "delta"};
+    for (int i = 0; i < 4; i++) CHECK(!strcmp(gt_json_str(cJSON_GetArrayItem(runs, i), "name"), order[i]));
     cJSON_Delete(j);
     CHECK(gt_http_error("POST", "/api/runs", "{}", "method") == 405);
     CHECK(gt_http_error("DELETE", "/api/runs/alpha", NULL, "method") == 405);
