@@ -56,14 +56,28 @@ GT_Q8_FN static void gt__q8k_linear(const float *in, float *out, int8_t *xq, con
         out[oc] = gt__q8k_out(gt__q8k_dot(w + (long)oc * cin, xq, cin), in_scale, w_scale, b, oc);
 }
 
-GT_Q8_FN static void gt__q8k_conv(const float *in, float *out, int8_t *xq, int8_t *col, const int8_t *w,
+GT_Q8_FN static int32_t gt__q8k_dot16(const int16_t *a, const int16_t *b, int n) {
+    int32_t s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+GT_Q8_FN static void gt__q8k_dot16x4(const int16_t *w, int n, const int16_t *c, int32_t *o) {
+    const int16_t *w0 = w, *w1 = w + n, *w2 = w + 2 * n, *w3 = w + 3 * n;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < n; i++) s0 += w0[i] * c[i], s1 += w1[i] * c[i], s2 += w2[i] * c[i], s3 += w3[i] * c[i];
+    o[0] = s0, o[1] = s1, o[2] = s2, o[3] = s3;
+}
+
+GT_Q8_FN static void gt__q8k_conv(const float *in, float *out, int8_t *xq, int16_t *col, const int8_t *w,
                          const float *w_scale, const float *b, float in_scale, int cin, int h, int wd, int cout,
                          int k, int stride, int pad, int reflect, int oh, int ow) {
     const int K = cin * k * k, P = oh * ow;
+    int16_t *wr = col + (long)P * K;
     gt__q8k_quant(in, xq, (long)cin * h * wd, in_scale);
     for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < ow; ox++) {
-            int8_t *c = col + ((long)oy * ow + ox) * K;
+            int16_t *c = col + ((long)oy * ow + ox) * K;
             for (int ci = 0; ci < cin; ci++)
                 for (int ky = 0; ky < k; ky++) {
                     int iy = oy * stride - pad + ky;
@@ -75,10 +89,19 @@ GT_Q8_FN static void gt__q8k_conv(const float *in, float *out, int8_t *xq, int8_
                     }
                 }
         }
-    for (int oc = 0; oc < cout; oc++) {
-        const int8_t *wr = w + (long)oc * K;
-        float *o = out + (long)oc * P;
-        for (int p = 0; p < P; p++) o[p] = gt__q8k_out(gt__q8k_dot(wr, col + (long)p * K, K), in_scale, w_scale, b, oc);
+    int oc = 0;
+    for (; oc + 4 <= cout; oc += 4) {
+        for (long i = 0; i < 4L * K; i++) wr[i] = w[(long)oc * K + i];
+        for (int p = 0; p < P; p++) {
+            int32_t a[4];
+            gt__q8k_dot16x4(wr, K, col + (long)p * K, a);
+            for (int j = 0; j < 4; j++) out[(long)(oc + j) * P + p] = gt__q8k_out(a[j], in_scale, w_scale, b, oc + j);
+        }
+    }
+    for (; oc < cout; oc++) {
+        for (long i = 0; i < K; i++) wr[i] = w[(long)oc * K + i];
+        for (int p = 0; p < P; p++)
+            out[(long)oc * P + p] = gt__q8k_out(gt__q8k_dot16(wr, col + (long)p * K, K), in_scale, w_scale, b, oc);
     }
 }
 
@@ -126,16 +149,17 @@ GT_Q8_FN static void gt__q8k_convt(const float *in, float *out, int8_t *xq, int3
 }
 )
 
-/* Scratch sizes of op o's kernel (elements): the quantized input, conv's columns (int8), convt's
- * output accumulator and per-pixel row, with the indices and values of the pixel's nonzero inputs
- * (int32). */
+/* Scratch sizes of op o's kernel (elements): the quantized input (int8), conv's columns and four
+ * weight rows (int16, so that the dot products are pairwise multiply-adds: pmaddwd on x86),
+ * convt's output accumulator and per-pixel row, with the indices and values of the pixel's
+ * nonzero inputs (int32). */
 typedef struct {
     long xq, col, acc, row;
 } gt__q8_scratch;
 
 static gt__q8_scratch gt__q8_sizes(const gt_prog_op *o) {
     gt__q8_scratch s = {(long)o->in_c * o->in_h * o->in_w, 0, 0, 0};
-    if (o->kind == GT_PROG_CONV) s.col = (long)o->out_h * o->out_w * o->cin * o->k * o->k;
+    if (o->kind == GT_PROG_CONV) s.col = ((long)o->out_h * o->out_w + 4) * o->cin * o->k * o->k;
     if (o->kind == GT_PROG_CONVT) s.acc = (long)o->cout * o->out_h * o->out_w, s.row = (long)o->cout * o->k * o->k + 2L * o->cin;
     return s;
 }
@@ -143,10 +167,11 @@ static gt__q8_scratch gt__q8_sizes(const gt_prog_op *o) {
 void gt__q8_run_op(const gt_prog_op *o, const float *in, float *out) {
     const gt__q8_scratch s = gt__q8_sizes(o);
     const long n_out = (long)o->out_c * o->out_h * o->out_w;
-    int8_t *xq = malloc((size_t)s.xq + (size_t)s.col + 1);
+    int8_t *xq = malloc((size_t)s.xq + 1);
+    int16_t *col = s.col ? malloc(sizeof(int16_t) * (size_t)s.col) : NULL;
     int32_t *acc = s.acc ? malloc(sizeof(int32_t) * (size_t)(s.acc + s.row)) : NULL;
-    if (!xq || (s.acc && !acc) || !o->qw || !o->w_scale) {
-        free(xq), free(acc);
+    if (!xq || (s.col && !col) || (s.acc && !acc) || !o->qw || !o->w_scale) {
+        free(xq), free(col), free(acc);
         gt_set_error(o->qw ? GT_ERR_OOM : GT_ERR_ARG, "int8 %s: %s", gt_prog_op_name(o->kind),
                      o->qw ? "out of memory" : "the op is not quantized");
         for (long i = 0; i < n_out; i++) out[i] = NAN;
@@ -155,7 +180,7 @@ void gt__q8_run_op(const gt_prog_op *o, const float *in, float *out) {
     switch (o->kind) {
     case GT_PROG_LINEAR: gt__q8k_linear(in, out, xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->cout); break;
     case GT_PROG_CONV:
-        gt__q8k_conv(in, out, xq, xq + s.xq, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w, o->cout,
+        gt__q8k_conv(in, out, xq, col, o->qw, o->w_scale, o->b, o->in_scale, o->cin, o->in_h, o->in_w, o->cout,
                      o->k, o->stride, o->pad, o->pad_reflect, o->out_h, o->out_w);
         break;
     case GT_PROG_CONVT:
@@ -166,7 +191,7 @@ void gt__q8_run_op(const gt_prog_op *o, const float *in, float *out) {
         gt_set_error(GT_ERR_ARG, "int8: %s has no int8 kernel", gt_prog_op_name(o->kind));
         for (long i = 0; i < n_out; i++) out[i] = NAN;
     }
-    free(xq), free(acc);
+    free(xq), free(col), free(acc);
 }
 
 /* --- emission ---------------------------------------------------------------------------------- */
@@ -243,7 +268,7 @@ gt_status gt__q8_emit_weights(FILE *f, const gt_prog_op *o, const char *prefix) 
     if (o->b) gt__q8_put_floats(f, prefix, "b", o->b, o->cout);
     const gt__q8_scratch s = gt__q8_sizes(o);
     fprintf(f, "static int8_t %sxq[%ld];\n", prefix, s.xq);
-    if (s.col) fprintf(f, "static int8_t %scol[%ld];\n", prefix, s.col);
+    if (s.col) fprintf(f, "static int16_t %scol[%ld];\n", prefix, s.col);
     if (s.acc) fprintf(f, "static int32_t %sacc[%ld];\nstatic int32_t %srow[%ld];\n", prefix, s.acc, prefix, s.row);
     return ferror(f) ? gt_set_error(GT_ERR_IO, "export: writing an int8 op's weights failed") : GT_OK;
 }
