@@ -267,9 +267,17 @@ static void test_torch_autocast(void) {
         gt_tensor *emu = gt_golden(en);
         CHECK_MSG(emu != NULL, "golden %s missing", en);
         if (!emu) continue;
-        printf("  %-3s: vs torch autocast %.2e, vs the float64 emulation %.2e (relative, norm)\n", gold[i],
-               rel_norm(rounded(mine[i]), want), rel_norm(mine[i], emu));
-        gt_test_close(gold[i], rounded(mine[i]), want, 1.0f / 128, 1e-2f * scale);
+        const double vs_torch = rel_norm(rounded(mine[i]), want), torch_vs_emu = rel_norm(want, rounded(emu));
+        printf("  %-3s: vs torch autocast %.2e, vs the float64 emulation %.2e; torch vs the emulation %.2e "
+               "(relative, norm)\n",
+               gold[i], vs_torch, rel_norm(mine[i], emu), torch_vs_emu);
+        /* Where torch's kernel on this CPU keeps float accumulation (oneDNN's AVX-512 bf16 path) its
+         * result is the emulation's to within bf16 rounding, and gantry's must match it element by
+         * element. Where it does not (its AVX2 fallback rounds partial results to bf16: ~1e-2 in norm,
+         * seen on an EPYC without AVX-512), only the norm can be compared; the emulation below is
+         * then the exact check. */
+        if (torch_vs_emu < 4e-3) gt_test_close(gold[i], rounded(mine[i]), want, 1.0f / 128, 1e-2f * scale);
+        else CHECK_MSG(vs_torch < 3e-2, "%s: %.3g from torch autocast in norm", gold[i], vs_torch);
         /* the emulation: only float accumulation between them (a float32 op gives ~1e-3 here) */
         gt_test_close(en, mine[i], emu, 1e-4f, 1e-5f * scale);
     }
