@@ -11,7 +11,9 @@
 #
 # usage: bench/anycost_joint_vs_alone.sh OUTDIR
 #   BUILD=dir: the build folder ("build"); SMOKE=1: a quick check of the script (4 steps, switch at
-#   2, 500 images per FID), not the measurement
+#   2, 500 images per FID), not the measurement; STEPS=N and CHANNELS_AT=K: a longer (or shorter)
+#   schedule than the configs' (every run N steps; the joint one switches to channels at K);
+#   THREADS=N: training threads (0, all cores)
 # writes: OUTDIR/NAME/ (run folders), OUTDIR/NAME.time (training seconds), OUTDIR/eval_*.json,
 #         OUTDIR/table.md (also printed)
 # A run whose OUTDIR/NAME.time exists is not trained again, an evaluation whose json exists is
@@ -24,16 +26,18 @@ B="${BUILD:-build}"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$B" -j2 --target gantry_cli >/dev/null
 G="$B/gantry"
-TRAIN_EXTRA=() N=10000
-if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every 0); N=500; fi
+TRAIN_EXTRA=() N=10000 AT_OPT=()
+if [ -n "${STEPS:-}" ]; then TRAIN_EXTRA=(--steps "$STEPS"); fi
+if [ -n "${CHANNELS_AT:-}" ]; then AT_OPT=(--model-opts "ac_channels_at=$CHANNELS_AT"); fi
+if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every 0); AT_OPT=(--model-opts ac_channels_at=2); N=500; fi
 mkdir -p "$OUT"
 for n in anycost anycost_alone_050 anycost_alone_025; do
   [ -f "$OUT/$n.time" ] && continue
   rm -rf "${OUT:?}/$n"
   echo "== $n: training ($(date +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))" >&2
   t0=$(date +%s.%N)
-  "$G" train --config "configs/$n.json" --out "$OUT/$n" --eval-every 0 --threads 0 --quiet \
-    ${TRAIN_EXTRA[@]+"${TRAIN_EXTRA[@]}"} $( [ "${SMOKE:-0}" = 1 ] && [ "$n" = anycost ] && echo --model-opts ac_channels_at=2 )
+  "$G" train --config "configs/$n.json" --out "$OUT/$n" --eval-every 0 --threads "${THREADS:-0}" --quiet \
+    ${TRAIN_EXTRA[@]+"${TRAIN_EXTRA[@]}"} $( [ "$n" = anycost ] && echo ${AT_OPT[@]+"${AT_OPT[@]}"} )
   t1=$(date +%s.%N)
   echo "$t0 $t1" | awk '{printf "%.0f\n", $2 - $1}' >"$OUT/$n.time"
 done
@@ -55,9 +59,9 @@ for e in "${EVALS[@]}"; do
     --extractor fmnist --metrics fid --n "$N" --json "$OUT/eval_$name.tmp" --quiet >/dev/null
   mv "$OUT/eval_$name.tmp" "$OUT/eval_$name.json"
 done
-/usr/bin/python3 - "$OUT" <<'PY'
+/usr/bin/python3 - "$OUT" "${STEPS:-}" "${CHANNELS_AT:-}" <<'PY'
 import json, sys
-out = sys.argv[1]
+out, steps_env, at_env = sys.argv[1], sys.argv[2], sys.argv[3]
 def ev(name):
     try:
         return json.load(open(f"{out}/eval_{name}.json"))
@@ -67,8 +71,8 @@ def secs(run):
     s = int(open(f"{out}/{run}.time").read())
     return f"{s // 60} min {s % 60:02d} s"
 cfg = json.load(open("configs/anycost.json"))
-steps = f"{cfg['steps']} x {cfg['batch']}"
-at = cfg["model"]["ac_channels_at"]
+steps = f"{int(steps_env) if steps_env else cfg['steps']} x {cfg['batch']}"
+at = int(at_env) if at_env else cfg["model"]["ac_channels_at"]
 rows = ["| config (width @ res) | MACs per image | FID joint | FID alone | G steps x batch | training wall time |",
         "|---|---|---|---|---|---|"]
 for label, j, a, arun in [("1.0 @ 32 (full)", "joint_100_32", None, None),
