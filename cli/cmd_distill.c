@@ -44,7 +44,7 @@ int gt_cmd_distill(int argc, char **argv) {
     gt_distill_opts_default(&o);
     const char *teacher = NULL, *student = NULL, *init = NULL, *out = NULL, *layers = NULL, *data = NULL;
     int64_t steps = 0, log_every = 0;
-    int batch = 0;
+    int batch = 0, threads = 0;
     uint64_t seed = 0;
     bool quiet = false, resume = false;
     gt_arg spec[] = {
@@ -77,12 +77,13 @@ int gt_cmd_distill(int argc, char **argv) {
         {"--log-every", GT_ARG_I64, &log_every, 1, 1e9, false, "N", "steps per progress line (default: the config's)",
          false},
         {"--quiet", GT_ARG_TRUE, &quiet, 0, 0, false, NULL, "no progress output", false},
+        {"--threads", GT_ARG_INT, &threads, 0, 1024, false, "N", "threads (0 = all cores)", false},
         {"--resume", GT_ARG_TRUE, &resume, 0, 0, false, NULL,
          "continue the distillation in --out from its last checkpoint (--steps may raise its length)", false},
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
     const char *syn = "--teacher CKPT --student CONFIG --out DIR [--steps N] [--init CKPT] [--w-feat W] [--w-dcd W] "
-                      "[--crd W] [--layers s:t,..] [--seed S]  |  --resume --out DIR [--steps N]";
+                      "[--crd W] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
     int rc = gt_args_parse("distill", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc != GT_ARGS_OK) return GT_EXIT_USAGE;
@@ -93,10 +94,10 @@ int gt_cmd_distill(int argc, char **argv) {
         for (int i = 0; i < ns; i++) {
             const char *f = spec[i].name;
             if (spec[i].given && strcmp(f, "--out") && strcmp(f, "--steps") && strcmp(f, "--quiet") &&
-                strcmp(f, "--resume"))
+                strcmp(f, "--threads") && strcmp(f, "--resume"))
                 return gt_args_error("distill",
                                      "%s does not go with --resume: a resumed distillation keeps its teacher, "
-                                     "student, loss weights, pairs, seed and data (only --steps may change)",
+                                     "student, loss weights, pairs, seed and data (only --steps and --threads may change)",
                                      f);
         }
         if (gt_cli_recover("distill", out, quiet) != GT_EXIT_OK) return GT_EXIT_FAIL;
@@ -112,6 +113,7 @@ int gt_cmd_distill(int argc, char **argv) {
     o.teacher = teacher, o.student_config = student, o.init = init, o.out_dir = out, o.steps = steps;
     o.feat_layers = layers, o.seed = seed, o.data = data, o.batch = batch, o.log_every = log_every, o.quiet = quiet;
     o.resume = resume;
+    if (threads > 0) gt_set_num_threads(threads);
     if (gt_distill_check(&o) != GT_OK) return gt__usage_from_error();
     if (!quiet && resume) fprintf(stderr, "gantry distill: resuming %s\n", last);
     else if (!quiet) fprintf(stderr, "gantry distill: %s -> %s, run folder %s\n", teacher, student ? student : init, out);

@@ -97,7 +97,8 @@ static void test_interrupt(void) {
     char steps[32];
     snprintf(steps, sizeof steps, "%llu", (unsigned long long)at + 2);
     CHECK_CLI(2, "--teacher does not go with --resume", "distill", "--resume", "--out", out, "--teacher", g_teacher);
-    CHECK_CLI(0, "resuming", "distill", "--resume", "--out", out, "--steps", steps);
+    CHECK_CLI(2, "--threads", "distill", "--resume", "--out", out, "--steps", steps, "--threads", "-1");
+    CHECK_CLI(0, "resuming", "distill", "--resume", "--out", out, "--steps", steps, "--threads", "1");
     gt_st_init(&s);
     ts = gt_st_load(&s, last) == GT_OK ? gt_st_find(&s, "train.step") : NULL;
     uint64_t now = 0;
