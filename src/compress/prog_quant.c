@@ -72,21 +72,27 @@ GT_Q8_FN static void gt__q8k_dot16x4(const int16_t *w, int n, const int16_t *c, 
 GT_Q8_FN static void gt__q8k_conv(const float *in, float *out, int8_t *xq, int16_t *col, const int8_t *w,
                          const float *w_scale, const float *b, float in_scale, int cin, int h, int wd, int cout,
                          int k, int stride, int pad, int reflect, int oh, int ow) {
-    const int K = cin * k * k, P = oh * ow;
-    int16_t *wr = col + (long)P * K;
+    const int K = cin * k * k, P = oh * ow, ph = h + 2 * pad, pw = wd + 2 * pad;
+    int16_t *wr = col + (long)P * K, *xp = wr + 4L * K;
     gt__q8k_quant(in, xq, (long)cin * h * wd, in_scale);
+    for (int ci = 0; ci < cin; ci++)
+        for (int y = 0; y < ph; y++) {
+            int iy = y - pad;
+            if (reflect) iy = gt__q8k_reflect(iy, h);
+            int16_t *d = xp + ((long)ci * ph + y) * pw;
+            for (int x = 0; x < pw; x++) {
+                int ix = x - pad;
+                if (reflect) ix = gt__q8k_reflect(ix, wd);
+                d[x] = iy >= 0 && iy < h && ix >= 0 && ix < wd ? xq[((long)ci * h + iy) * wd + ix] : 0;
+            }
+        }
     for (int oy = 0; oy < oh; oy++)
         for (int ox = 0; ox < ow; ox++) {
             int16_t *c = col + ((long)oy * ow + ox) * K;
             for (int ci = 0; ci < cin; ci++)
                 for (int ky = 0; ky < k; ky++) {
-                    int iy = oy * stride - pad + ky;
-                    if (reflect) iy = gt__q8k_reflect(iy, h);
-                    for (int kx = 0; kx < k; kx++) {
-                        int ix = ox * stride - pad + kx;
-                        if (reflect) ix = gt__q8k_reflect(ix, wd);
-                        *c++ = iy >= 0 && iy < h && ix >= 0 && ix < wd ? xq[((long)ci * h + iy) * wd + ix] : 0;
-                    }
+                    const int16_t *r = xp + ((long)ci * ph + (long)oy * stride + ky) * pw + (long)ox * stride;
+                    for (int kx = 0; kx < k; kx++) *c++ = r[kx];
                 }
         }
     int oc = 0;
@@ -149,8 +155,9 @@ GT_Q8_FN static void gt__q8k_convt(const float *in, float *out, int8_t *xq, int3
 }
 )
 
-/* Scratch sizes of op o's kernel (elements): the quantized input (int8), conv's columns and four
- * weight rows (int16, so that the dot products are pairwise multiply-adds: pmaddwd on x86),
+/* Scratch sizes of op o's kernel (elements): the quantized input (int8), conv's columns, four
+ * weight rows and its padded input (int16, so that the dot products are pairwise multiply-adds:
+ * pmaddwd on x86; padding once, the columns are copies without bounds checks),
  * convt's output accumulator and per-pixel row, with the indices and values of the pixel's
  * nonzero inputs (int32). */
 typedef struct {
@@ -159,7 +166,9 @@ typedef struct {
 
 static gt__q8_scratch gt__q8_sizes(const gt_prog_op *o) {
     gt__q8_scratch s = {(long)o->in_c * o->in_h * o->in_w, 0, 0, 0};
-    if (o->kind == GT_PROG_CONV) s.col = ((long)o->out_h * o->out_w + 4) * o->cin * o->k * o->k;
+    if (o->kind == GT_PROG_CONV)
+        s.col = ((long)o->out_h * o->out_w + 4) * o->cin * o->k * o->k +
+                (long)o->cin * (o->in_h + 2 * o->pad) * (o->in_w + 2 * o->pad);
     if (o->kind == GT_PROG_CONVT) s.acc = (long)o->cout * o->out_h * o->out_w, s.row = (long)o->cout * o->k * o->k + 2L * o->cin;
     return s;
 }
