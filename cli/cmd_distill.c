@@ -18,7 +18,8 @@ static int gt__usage_from_error(void) {
         const char *key, *flag;
     } map[] = {{"teacher", "--teacher"}, {"student", "--student"}, {"init", "--init"},   {"layers", "--layers"},
                {"w_feat", "--w-feat"},   {"w_recon", "--w-recon"}, {"w_gan", "--w-gan"}, {"w_dcd", "--w-dcd"},
-               {"w_crd", "--crd"},       {"steps", "--steps"},     {"batch", "--batch"}, {"out", "--out"}};
+               {"w_crd", "--crd"},       {"steps", "--steps"},     {"batch", "--batch"}, {"out", "--out"},
+               {"anneal", "--anneal"}};
     const char *msg = gt_last_error();
     for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
         size_t n = strlen(map[i].key);
@@ -66,6 +67,8 @@ int gt_cmd_distill(int argc, char **argv) {
          false},
         {"--w-dcd", GT_ARG_DOUBLE, &o.w_dcd, 0, 1e6, false, "W", "DCD weight (D's features of both outputs, L1; 1)",
          false},
+        {"--anneal", GT_ARG_I64, &o.anneal, 0, 1e12, false, "N",
+         "the distillation weights (recon, feat, DCD, CRD) fall linearly to 0 at step N (0: constant)", false},
         {"--crd", GT_ARG_DOUBLE, &o.w_crd, 0, 1e6, false, "W",
          "CRD relation losses' weight (distances + angles; 0 = off)", false},
         {"--layers", GT_ARG_STR, &layers, 0, 0, false, "S:T,..", "student tap -> teacher tap pairs (default: by size)",
@@ -83,7 +86,7 @@ int gt_cmd_distill(int argc, char **argv) {
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
     const char *syn = "--teacher CKPT --student CONFIG --out DIR [--steps N] [--init CKPT] [--w-feat W] [--w-dcd W] "
-                      "[--crd W] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
+                      "[--crd W] [--anneal N] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
     int rc = gt_args_parse("distill", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc != GT_ARGS_OK) return GT_EXIT_USAGE;

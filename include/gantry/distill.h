@@ -55,6 +55,10 @@ typedef struct {
        it had not stopped. Of the fields above only out_dir, steps (0: the run's), quiet and the
        callbacks are used. */
     bool resume;
+    /* The distillation terms' weights (recon, feat, DCD, CRD) fall linearly from their values at step
+       0 to 0 at this step and stay 0 after it, so that the student ends on its own GAN loss (a
+       translator's with its L1 to the ground truth); 0: constant weights. Saved with the run. */
+    int64_t anneal;
 } gt_distill_opts;
 
 /* Defaults: w_feat 1, w_recon 10, w_gan 0.1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0

@@ -131,6 +131,8 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o, const char *
                                 ws[i].w);
     if (o->steps < 0)
         return gt_set_error(GT_ERR_ARG, "steps: must be >= 0 (0: the student config's), got %lld", (long long)o->steps);
+    if (o->anneal < 0)
+        return gt_set_error(GT_ERR_ARG, "anneal: must be >= 0 (0: constant weights), got %lld", (long long)o->anneal);
     if (o->batch < 0)
         return gt_set_error(GT_ERR_ARG, "batch: must be >= 0 (0: the student config's), got %d", o->batch);
     if (!o->teacher || !o->teacher[0]) return gt_set_error(GT_ERR_ARG, "teacher: no teacher checkpoint given");
@@ -339,6 +341,9 @@ static gt_status gt__d_step(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_t
 static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *fake,
                             gt_tensor *const *stap, gt_tensor *tf, gt_tensor *const *ttap, gt_step_stats *s) {
     const gt_distill_opts *o = &d->o;
+    /* the distillation terms' share this step (anneal: linear to 0 at step o->anneal) */
+    const double f = o->anneal > 0 ? fmax(0.0, 1.0 - (double)t->step / (double)o->anneal) : 1.0;
+    const double w[GT__L_N] = {o->w_gan, f * o->w_recon, f * o->w_feat, f * o->w_dcd, f * o->w_crd};
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st == GT_OK && d->A.finalized) st = gt_params_zero_grad(&d->A);
     if (st != GT_OK) return st;
@@ -346,7 +351,7 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
     int m = gt_scope_begin();
     double part[GT__L_N] = {0};
     gt_tensor *terms[GT__L_N] = {NULL};
-    t->D.tap_on = o->w_dcd > 0;
+    t->D.tap_on = w[GT__L_DCD] > 0;
     gt_tensor *lf = gt_net_forward(&t->D, gt__dcat(d, a, fake), GT_BN_TRAIN);
     gt_tensor *ds[GT_NET_TAPS_MAX];
     int nd = t->D.n_taps;
@@ -356,7 +361,7 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
                               : NULL;
     else
         terms[GT__L_GAN] = lf ? gt_gan_loss_g(t->cfg.loss, lf) : NULL;
-    if (o->w_dcd > 0 && lf) {
+    if (w[GT__L_DCD] > 0 && lf) {
         bool prev = gt_no_grad_begin();
         gt_tensor *lt = gt_net_forward(&t->D, gt__dcat(d, a, tf), GT_BN_BATCH);
         gt_grad_mode_restore(prev);
@@ -364,14 +369,13 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
         if (lt && t->D.n_taps != nd) gt_set_error(GT_ERR_STATE, "distill: D recorded %d and %d taps", nd, t->D.n_taps);
     }
     t->D.tap_on = false;
-    if (o->w_recon > 0) terms[GT__L_RECON] = gt_distill_recon_loss(fake, tf);
-    for (int k = 0; k < d->pairs.n && o->w_feat > 0; k++) {
+    if (w[GT__L_RECON] > 0) terms[GT__L_RECON] = gt_distill_recon_loss(fake, tf);
+    for (int k = 0; k < d->pairs.n && w[GT__L_FEAT] > 0; k++) {
         gt_tensor *l =
             gt_distill_feat_loss(stap[d->pairs.s[k]], ttap[d->pairs.t[k]], d->adapt[k].weight, d->adapt[k].bias);
         terms[GT__L_FEAT] = k ? gt_add(terms[GT__L_FEAT], l) : l;
     }
-    if (o->w_crd > 0) terms[GT__L_CRD] = gt_crd_loss(fake, tf);
-    const double w[GT__L_N] = {o->w_gan, o->w_recon, o->w_feat, o->w_dcd, o->w_crd};
+    if (w[GT__L_CRD] > 0) terms[GT__L_CRD] = gt_crd_loss(fake, tf);
     gt_tensor *total = NULL;
     for (int k = 0; k < GT__L_N; k++) {
         bool on = k == GT__L_GAN || w[k] > 0; /* the GAN term is computed (and logged) even at weight 0 */
@@ -394,7 +398,7 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
     gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
-    if (st == GT_OK && d->a_ready) st = gt_adam_step(&d->opt_a);
+    if (st == GT_OK && d->a_ready && w[GT__L_FEAT] > 0) st = gt_adam_step(&d->opt_a);
     return st;
 }
 

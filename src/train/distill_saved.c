@@ -26,6 +26,7 @@ char *gt__distill_opts_json(const gt_distill_opts *o) {
     for (size_t i = 0; ok && i < sizeof w / sizeof *w; i++) ok = cJSON_AddNumberToObject(j, w[i].k, w[i].v) != NULL;
     if (ok && o->feat_layers && o->feat_layers[0])
         ok = cJSON_AddStringToObject(j, "layers", o->feat_layers) != NULL;
+    if (ok && o->anneal > 0) ok = cJSON_AddNumberToObject(j, "anneal", (double)o->anneal) != NULL;
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -89,6 +90,13 @@ gt_status gt__distill_read_saved(const gt_distill_opts *given, gt__distill_saved
             *w[i] = v->valuedouble;
         }
     }
+    const cJSON *an = st == GT_OK ? cJSON_GetObjectItemCaseSensitive(j, "anneal") : NULL;
+    o->anneal = 0;
+    if (an && (!cJSON_IsNumber(an) || !(an->valuedouble >= 0 && an->valuedouble <= 1e12) ||
+               an->valuedouble != floor(an->valuedouble)))
+        st = gt__bad(path, "has an invalid \"anneal\" (a whole number of steps >= 0)");
+    else if (an)
+        o->anneal = (int64_t)an->valuedouble;
     cJSON_Delete(j);
     gt_st_free(&s);
     if (st != GT_OK) {

@@ -7,15 +7,19 @@
  * checkpoint whose "distill" record is damaged is refused with a message naming it. */
 #include <math.h>
 
+#include <cJSON.h>
+
 #include "../common/harness.h"
 #include "distill_util.h"
 
 static char g_idx[700], g_teacher[800];
 
+static int64_t g_anneal; /* the next fresh run's anneal */
+
 static gt_status distill(const char *cfg, const char *out, int64_t steps, bool resume) {
     gt_distill_opts o;
     gt_distill_opts_default(&o);
-    if (!resume) o.teacher = g_teacher, o.student_config = cfg, o.w_crd = 0.5, o.seed = 3;
+    if (!resume) o.teacher = g_teacher, o.student_config = cfg, o.w_crd = 0.5, o.seed = 3, o.anneal = g_anneal;
     o.out_dir = out, o.steps = steps, o.quiet = true, o.resume = resume;
     gt_status st = gt_distill_check(&o);
     if (st == GT_OK) st = gt_distill_run(&o);
@@ -123,9 +127,86 @@ static void test_refused(void) {
     }
 }
 
+/* Line i (0-based) of a JSON-lines file, parsed; NULL past the end. */
+static cJSON *jsonl_line(const char *path, int i) {
+    FILE *f = fopen(path, "r");
+    char buf[4096];
+    cJSON *j = NULL;
+    for (int k = 0; f && fgets(buf, sizeof buf, f); k++)
+        if (k == i) {
+            j = cJSON_Parse(buf);
+            break;
+        }
+    if (f) fclose(f);
+    return j;
+}
+
+static double jnum(const cJSON *j, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* --anneal N: at step t (0-based) G's loss is w_gan * gan + (1 - t / N) * (the weighted distillation
+ * terms), and from step N on the distillation terms are not computed at all (logged as 0); the
+ * schedule is saved with the run, so a run resumed across it equals the straight one. */
+static void test_anneal(void) {
+    char cfg[800], one[800], two[800], la[900], lb[900], dl[900], ml[900];
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student_anneal.json"));
+    snprintf(one, sizeof one, "%s", gt_test_path("anneal_straight"));
+    snprintf(two, sizeof two, "%s", gt_test_path("anneal_stopped"));
+    gt_train_config sc = gt_test_distill_config(g_idx, "", 12, 4);
+    sc.log_every = 1;
+    CHECK(gt_test_write_config(cfg, &sc));
+    g_anneal = 8;
+    gt_status st = distill(cfg, one, 12, false);
+    CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
+    st = distill(cfg, two, 5, false);
+    g_anneal = 0;
+    CHECK_MSG(st == GT_OK, "first part: %s", gt_last_error());
+    st = distill(NULL, two, 12, true);
+    CHECK_MSG(st == GT_OK, "resumed: %s", gt_last_error());
+    if (st != GT_OK) return;
+    snprintf(la, sizeof la, "%s/last.safetensors", one);
+    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
+    same_checkpoints(la, lb, 1e-6);
+    gt_safetensors s;
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, lb) == GT_OK);
+    const char *rec = gt_st_get_meta(&s, "distill");
+    CHECK_MSG(rec && strstr(rec, "\"anneal\":8"), "record: %s", rec ? rec : "none");
+    gt_st_free(&s);
+
+    gt_distill_opts d;
+    gt_distill_opts_default(&d);
+    const double w_crd = 0.5;
+    snprintf(dl, sizeof dl, "%s/distill.jsonl", one);
+    snprintf(ml, sizeof ml, "%s/metrics.jsonl", one);
+    int lines = 0;
+    for (int i = 0; i < 12; i++) {
+        cJSON *a = jsonl_line(dl, i), *b = jsonl_line(ml, i);
+        CHECK_MSG(a && b, "line %d of distill.jsonl / metrics.jsonl missing", i);
+        if (a && b) {
+            const double step = jnum(a, "step"), t = step - 1, f = t < 8 ? 1 - t / 8 : 0;
+            const double gan = jnum(a, "gan"), recon = jnum(a, "recon"), feat = jnum(a, "feat"), dcd = jnum(a, "dcd");
+            const double crd = jnum(a, "crd"), loss_g = jnum(b, "loss_g");
+            const double want = d.w_gan * gan + f * (d.w_recon * recon + d.w_feat * feat + d.w_dcd * dcd + w_crd * crd);
+            CHECK_MSG(step == i + 1 && jnum(b, "step") == step, "line %d: step %g / %g", i, step, jnum(b, "step"));
+            CHECK_MSG(fabs(loss_g - want) <= 1e-4 * fabs(want) + 1e-6, "step %g: loss_g %.9g, the schedule gives %.9g",
+                      step, loss_g, want);
+            if (t < 8) CHECK_MSG(recon > 0 && feat > 0 && dcd > 0 && crd > 0, "step %g: a distillation term is 0", step);
+            else CHECK_MSG(recon == 0 && feat == 0 && dcd == 0 && crd == 0, "step %g: distillation after the anneal",
+                           step);
+            lines++;
+        }
+        cJSON_Delete(a), cJSON_Delete(b);
+    }
+    CHECK(lines == 12);
+}
+
 int main(void) {
     if (!gt_test_distill_teacher(g_idx, sizeof g_idx, g_teacher, sizeof g_teacher, 30)) return 1;
     RUN(test_resume_equals_straight);
     RUN(test_refused);
+    RUN(test_anneal);
     return gt_test_finish();
 }
