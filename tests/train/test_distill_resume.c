@@ -55,34 +55,48 @@ static void same_checkpoints(const char *pa, const char *pb, double tol) {
     gt_st_free(&a), gt_st_free(&b);
 }
 
+/* A run of total steps straight (in one) and stopped at stop then resumed (in two), the anneal step
+ * of both given: the two checkpoints equal, the resumed one's "distill" record holding each needle. */
+static bool straight_vs_resumed(const char *cfg, const char *one, const char *two, int64_t total, int64_t stop,
+                                int64_t anneal, const char *const *needles, int n_needles) {
+    g_anneal = anneal;
+    gt_status st = distill(cfg, one, total, false);
+    CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
+    if (st == GT_OK) st = distill(cfg, two, stop, false);
+    g_anneal = 0;
+    CHECK_MSG(st == GT_OK, "first part: %s", gt_last_error());
+    if (st == GT_OK) st = distill(NULL, two, total, true);
+    CHECK_MSG(st == GT_OK, "resumed: %s", gt_last_error());
+    if (st != GT_OK) return false;
+    char la[900], lb[900];
+    snprintf(la, sizeof la, "%s/last.safetensors", one);
+    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
+    same_checkpoints(la, lb, 1e-6);
+    gt_safetensors s;
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, lb) == GT_OK);
+    const char *rec = gt_st_get_meta(&s, "distill");
+    for (int i = 0; i < n_needles; i++)
+        CHECK_MSG(rec && strstr(rec, needles[i]), "record: %s (no %s)", rec ? rec : "none", needles[i]);
+    gt_st_free(&s);
+    return true;
+}
+
 static void test_resume_equals_straight(void) {
-    char cfg[800], one[800], two[800], la[900], lb[900];
+    char cfg[800], one[800], two[800], lb[900];
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
     snprintf(one, sizeof one, "%s", gt_test_path("straight"));
     snprintf(two, sizeof two, "%s", gt_test_path("stopped"));
     gt_train_config sc = gt_test_distill_config(g_idx, "", 20, 4);
     CHECK(gt_test_write_config(cfg, &sc));
-    gt_status st = distill(cfg, one, 20, false);
-    CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
-    st = distill(cfg, two, 10, false);
-    CHECK_MSG(st == GT_OK, "first half: %s", gt_last_error());
-    st = distill(NULL, two, 20, true);
-    CHECK_MSG(st == GT_OK, "resumed: %s", gt_last_error());
-    if (st != GT_OK) return;
-    snprintf(la, sizeof la, "%s/last.safetensors", one);
-    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
-    same_checkpoints(la, lb, 1e-6);
-
     /* the record: the teacher as an absolute path, the weights as given */
-    gt_safetensors s;
-    gt_st_init(&s);
-    CHECK(gt_st_load(&s, lb) == GT_OK);
-    const char *rec = gt_st_get_meta(&s, "distill");
-    CHECK_MSG(rec && strstr(rec, "\"teacher\":\"/") && strstr(rec, "\"w_crd\":0.5"), "record: %s", rec ? rec : "none");
-    gt_st_free(&s);
+    const char *needles[] = {"\"teacher\":\"/", "\"w_crd\":0.5"};
+    if (!straight_vs_resumed(cfg, one, two, 20, 10, 0, needles, 2)) return;
+    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
 
     /* gantry train --resume's loader takes a distilled checkpoint (the student's own entries) */
     gt_train_config c = gt_train_config_default();
+    gt_safetensors s;
     gt_st_init(&s);
     CHECK(gt_st_load(&s, lb) == GT_OK);
     CHECK(gt_train_config_from_json(&c, gt_st_get_meta(&s, "config"), lb) == GT_OK);
@@ -91,7 +105,7 @@ static void test_resume_equals_straight(void) {
     gt_trainer t;
     CHECK(gt_train_config_check(&c) == GT_OK);
     CHECK(gt_trainer_init(&t, &c, NULL) == GT_OK);
-    st = gt_trainer_load(&t, lb);
+    gt_status st = gt_trainer_load(&t, lb);
     CHECK_MSG(st == GT_OK && t.step == 20, "train's loader: %s (step %llu)", gt_last_error(),
               (unsigned long long)t.step);
     gt_trainer_free(&t);
@@ -150,31 +164,15 @@ static double jnum(const cJSON *j, const char *k) {
  * terms), and from step N on the distillation terms are not computed at all (logged as 0); the
  * schedule is saved with the run, so a run resumed across it equals the straight one. */
 static void test_anneal(void) {
-    char cfg[800], one[800], two[800], la[900], lb[900], dl[900], ml[900];
+    char cfg[800], one[800], two[800], dl[900], ml[900];
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("student_anneal.json"));
     snprintf(one, sizeof one, "%s", gt_test_path("anneal_straight"));
     snprintf(two, sizeof two, "%s", gt_test_path("anneal_stopped"));
     gt_train_config sc = gt_test_distill_config(g_idx, "", 12, 4);
     sc.log_every = 1;
     CHECK(gt_test_write_config(cfg, &sc));
-    g_anneal = 8;
-    gt_status st = distill(cfg, one, 12, false);
-    CHECK_MSG(st == GT_OK, "straight: %s", gt_last_error());
-    st = distill(cfg, two, 5, false);
-    g_anneal = 0;
-    CHECK_MSG(st == GT_OK, "first part: %s", gt_last_error());
-    st = distill(NULL, two, 12, true);
-    CHECK_MSG(st == GT_OK, "resumed: %s", gt_last_error());
-    if (st != GT_OK) return;
-    snprintf(la, sizeof la, "%s/last.safetensors", one);
-    snprintf(lb, sizeof lb, "%s/last.safetensors", two);
-    same_checkpoints(la, lb, 1e-6);
-    gt_safetensors s;
-    gt_st_init(&s);
-    CHECK(gt_st_load(&s, lb) == GT_OK);
-    const char *rec = gt_st_get_meta(&s, "distill");
-    CHECK_MSG(rec && strstr(rec, "\"anneal\":8"), "record: %s", rec ? rec : "none");
-    gt_st_free(&s);
+    const char *needles[] = {"\"anneal\":8"};
+    if (!straight_vs_resumed(cfg, one, two, 12, 5, 8, needles, 1)) return;
 
     gt_distill_opts d;
     gt_distill_opts_default(&d);
