@@ -338,11 +338,15 @@ static gt_status gt__d_step(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_t
 
 /* The student's loss on its fakes (with G's graph and taps stap[]) from input a (a translator's; else
  * NULL) with the ground truth real (a translator's L1 term), and the teacher's output tf (taps ttap[]). */
+/* The distillation terms' share at step (anneal: linear from 1 to 0 at step o->anneal; else 1). */
+static double gt__anneal_factor(const gt_distill_opts *o, uint64_t step) {
+    return o->anneal > 0 ? fmax(0.0, 1.0 - (double)step / (double)o->anneal) : 1.0;
+}
+
 static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *fake,
                             gt_tensor *const *stap, gt_tensor *tf, gt_tensor *const *ttap, gt_step_stats *s) {
     const gt_distill_opts *o = &d->o;
-    /* the distillation terms' share this step (anneal: linear to 0 at step o->anneal) */
-    const double f = o->anneal > 0 ? fmax(0.0, 1.0 - (double)t->step / (double)o->anneal) : 1.0;
+    const double f = gt__anneal_factor(o, t->step);
     const double w[GT__L_N] = {o->w_gan, f * o->w_recon, f * o->w_feat, f * o->w_dcd, f * o->w_crd};
     gt_status st = gt_params_zero_grad(&t->G.P);
     if (st == GT_OK && d->A.finalized) st = gt_params_zero_grad(&d->A);
@@ -410,7 +414,8 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
     gt_step_stats s;
     memset(&s, 0, sizeof s);
     gt_status st = GT_OK;
-    const bool feat = d->o.w_feat > 0 && d->pairs.n > 0;
+    /* the taps only while the feature term counts (not after an anneal) */
+    const bool feat = d->o.w_feat * gt__anneal_factor(&d->o, t->step) > 0 && d->pairs.n > 0;
     gt_tensor *a = NULL, *fake = NULL, *tf = NULL;
     gt_tensor *stap[GT_NET_TAPS_MAX] = {NULL}, *ttap[GT_NET_TAPS_MAX] = {NULL};
     for (int i = 0; i < nc && st == GT_OK; i++) {
