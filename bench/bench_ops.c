@@ -48,6 +48,10 @@ static const layer LAYERS[] = {
     {"incep 5x5 48->64 35", false, 8, 48, 64, 35, 5, 1, 2},
     {"incep 3x3 288->384 35->17", false, 8, 288, 384, 35, 3, 2, 0},
     {"incep 1x1 768->192 17", false, 8, 768, 192, 17, 1, 1, 0},
+    /* SNGAN / SAGAN at 32 px, width 128 (the zoo benchmark): the ResNet blocks' 3x3 convs, batch 64 */
+    {"resnet 3x3 128->128 32", false, 64, 128, 128, 32, 3, 1, 1},
+    {"resnet 3x3 128->128 16", false, 64, 128, 128, 16, 3, 1, 1},
+    {"resnet 3x3 128->128 8", false, 64, 128, 128, 8, 3, 1, 1},
 };
 
 static int g_reps = 7;

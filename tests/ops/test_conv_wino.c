@@ -210,8 +210,17 @@ static void test_policy(void) {
     wide.c = 64, wide.o = 384;
     CHECK(gt_cpu_conv_wino_tile(&wide, false) == 4 && gt_cpu_conv_wino_tile(&wide, true) == 2);
     gt_conv_geom small = g;
-    small.h = small.w = small.ho = small.wo = 32; /* 1024 output positions: im2col */
+    small.h = small.w = small.ho = small.wo = 32; /* 4 x 1024 output positions: im2col */
     CHECK(gt_cpu_conv_wino_tile(&small, false) == 0);
+    gt_conv_geom batch = small;
+    batch.n = 8; /* 8 x 1024: the batch decides (the zoo's ResNets at 32 px) */
+    CHECK(gt_cpu_conv_wino_tile(&batch, false) == 4 && gt_cpu_conv_wino_tile(&batch, true) == 4);
+    batch.h = batch.w = batch.ho = batch.wo = 16, batch.n = 32; /* 32 x 256 */
+    CHECK(gt_cpu_conv_wino_tile(&batch, false) == 4);
+    batch.n = 31;
+    CHECK(gt_cpu_conv_wino_tile(&batch, false) == 0);
+    batch.h = batch.w = batch.ho = batch.wo = 8, batch.n = 4096; /* 2 x 2 tiles an image: im2col */
+    CHECK(gt_cpu_conv_wino_tile(&batch, false) == 0);
     gt_conv_geom thin = g;
     thin.c = 8;
     CHECK(gt_cpu_conv_wino_tile(&thin, false) == 0);

@@ -41,10 +41,15 @@ int gt_cpu_conv_wino_tile_fit(const gt_conv_geom *g, bool data) {
 
 int gt_cpu_conv_wino_tile(const gt_conv_geom *g, bool data) {
     /* F(2x2) measured faster than im2col (bench_ops, Intel Xeon, 2 threads) on large images, whose
-       im2col leaves the cache (147 x 147, 32 -> 64: 44 -> 38 ms); at 35 x 35 with 64 channels its 16
-       sgemms of K = 64 lost to im2col's one of K = 576. F(4x4) took 10-35% off F(2x2)'s time at 64 x 64
-       and 128 x 128 with 32 to 256 channels (AMD EPYC, 2 threads, loaded), forward and input gradient */
-    if (!gt_cpu_conv_wino_fits(g, data) || g->c < 16 || g->o < 16 || g->ho * g->wo < 4096) return 0;
+       im2col leaves the cache (147 x 147, 32 -> 64: 44 -> 38 ms). F(4x4) took 10-35% off F(2x2)'s time
+       at 64 x 64 and 128 x 128 with 32 to 256 channels (AMD EPYC, 2 threads, loaded), forward and input
+       gradient. What decides for smaller images is the batch's tile count, not the image's
+       (bench_ops, AMD EPYC without AVX-512, 2 threads, F(4x4) vs im2col, forward): 128 -> 128 at
+       32 x 32, batch 64: 69 vs 134 ms; at 16 x 16, batch 64: 19 vs 32 ms; 64 -> 96 at 35 x 35, batch 8:
+       4.6-5.0 vs 7.9-8.1 ms; but at 8 x 8 (2 x 2 tiles an image), batch 64: 8.6-11.1 vs 8.9-9.4 ms. So an
+       image of at least 16 x 16 outputs and a batch of at least 8192 outputs per channel. */
+    if (!gt_cpu_conv_wino_fits(g, data) || g->c < 16 || g->o < 16) return 0;
+    if (g->ho * g->wo < 256 || g->n * g->ho * g->wo < 8192) return 0;
     if (gt__wino_force) return gt__wino_force;
     return (data ? g->o : g->c) <= GT_CPU_WINO4_MAX_K ? 4 : 2; /* the products' K */
 }

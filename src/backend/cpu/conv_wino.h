@@ -15,7 +15,8 @@
 #define GT_CPU_WINO4_MAX_K 256
 
 bool gt_cpu_conv_wino_fits(const gt_conv_geom *g, bool data); /* fits (any size: tests force it) */
-/* Where it pays (>= 16 channels each side, >= 4096 output positions): the
+/* Where it pays (>= 16 channels each side, an image of >= 256 output positions,
+ * a batch of >= 8192): the
  * output tile, 4 (F(4x4, 3x3)) while K <= GT_CPU_WINO4_MAX_K, else 2
  * (F(2x2, 3x3)); 0 elsewhere (im2col). */
 int gt_cpu_conv_wino_tile(const gt_conv_geom *g, bool data);
