@@ -168,6 +168,14 @@ static void bench_layer(const layer *l) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--layers")) { /* the one list of shapes (run_bench_ops.sh, bench_ops.py) */
+        for (size_t i = 0; i < sizeof LAYERS / sizeof LAYERS[0]; i++) {
+            const layer *l = &LAYERS[i];
+            printf("%s\t%d\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t%lld\n", l->name, (int)l->transposed, (long long)l->n,
+                   (long long)l->cin, (long long)l->cout, (long long)l->h, (long long)l->k, (long long)l->s, (long long)l->p);
+        }
+        return 0;
+    }
     if (argc > 1) g_reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : g_reps;
     if (argc > 2) g_filter = argv[2];
     gt_set_num_threads(2);

@@ -1,7 +1,9 @@
 """PyTorch side of bench/bench_ops.c: the same ops at the same shapes, same
 output format ("op<TAB>name<TAB>ms<TAB>gflop", median after warm-up).
-usage: /usr/bin/python3 bench/bench_ops.py [repeats] [name filter]
+usage: /usr/bin/python3 bench/bench_ops.py [repeats] [name filter]   (needs build/bench_ops for the shapes)
 """
+import os
+import subprocess
 import sys
 import time
 
@@ -12,27 +14,13 @@ torch.set_num_threads(2)
 REPS = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 FILTER = sys.argv[2] if len(sys.argv) > 2 else None
 
-# name, transposed, n, cin, cout, h, k, s, p (must match bench_ops.c)
-LAYERS = [
-    ("conv 3->64 64->32", False, 64, 3, 64, 64, 4, 2, 1),
-    ("conv 64->128 32->16", False, 64, 64, 128, 32, 4, 2, 1),
-    ("conv 128->256 16->8", False, 64, 128, 256, 16, 4, 2, 1),
-    ("conv 256->512 8->4", False, 64, 256, 512, 8, 4, 2, 1),
-    ("convT 100->512 1->4", True, 64, 100, 512, 1, 4, 1, 0),
-    ("convT 512->256 4->8", True, 64, 512, 256, 4, 4, 2, 1),
-    ("convT 256->128 8->16", True, 64, 256, 128, 8, 4, 2, 1),
-    ("convT 128->64 16->32", True, 64, 128, 64, 16, 4, 2, 1),
-    ("convT 64->3 32->64", True, 64, 64, 3, 32, 4, 2, 1),
-    ("incep 3x3 32->64 147", False, 8, 32, 64, 147, 3, 1, 1),
-    ("incep 1x1 288->64 35", False, 8, 288, 64, 35, 1, 1, 0),
-    ("incep 3x3 64->96 35", False, 8, 64, 96, 35, 3, 1, 1),
-    ("incep 5x5 48->64 35", False, 8, 48, 64, 35, 5, 1, 2),
-    ("incep 3x3 288->384 35->17", False, 8, 288, 384, 35, 3, 2, 0),
-    ("incep 1x1 768->192 17", False, 8, 768, 192, 17, 1, 1, 0),
-    ("resnet 3x3 128->128 32", False, 64, 128, 128, 32, 3, 1, 1),
-    ("resnet 3x3 128->128 16", False, 64, 128, 128, 16, 3, 1, 1),
-    ("resnet 3x3 128->128 8", False, 64, 128, 128, 8, 3, 1, 1),
-]
+# name, transposed, n, cin, cout, h, k, s, p: the C side's list (`bench_ops --layers`; BENCH_OPS
+# names the binary, build/bench_ops by default)
+LAYERS = []
+for line in subprocess.run([os.environ.get("BENCH_OPS", "build/bench_ops"), "--layers"], check=True,
+                           capture_output=True, text=True).stdout.splitlines():
+    f = line.split("\t")
+    LAYERS.append((f[0], f[1] == "1", *map(int, f[2:])))
 
 
 def wanted(name):

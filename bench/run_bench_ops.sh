@@ -18,11 +18,8 @@ cmake --build build -j2 --target bench_ops bench_gemm >/dev/null
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
-LAYERS=("sgemm" "conv 3->64 64->32" "conv 64->128 32->16" "conv 128->256 16->8" "conv 256->512 8->4"
-        "convT 100->512 1->4" "convT 512->256 4->8" "convT 256->128 8->16" "convT 128->64 16->32"
-        "convT 64->3 32->64" "incep 3x3 32->64 147" "incep 1x1 288->64 35" "incep 3x3 64->96 35"
-        "incep 5x5 48->64 35" "incep 3x3 288->384 35->17" "incep 1x1 768->192 17"
-        "resnet 3x3 128->128 32" "resnet 3x3 128->128 16" "resnet 3x3 128->128 8")
+LAYERS=("sgemm")
+while IFS=$'\t' read -r name _; do LAYERS+=("$name"); done < <(build/bench_ops --layers)
 load0="$(cut -d' ' -f1-3 /proc/loadavg)"
 fma_peak="$(build/bench_gemm --peak)"
 for l in "${LAYERS[@]}"; do
