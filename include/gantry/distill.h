@@ -59,6 +59,9 @@ typedef struct {
        0 to 0 at this step and stay 0 after it, so that the student ends on its own GAN loss (a
        translator's with its L1 to the ground truth); 0: constant weights. Saved with the run. */
     int64_t anneal;
+    /* The student's D starts from the student config's own initialization (its seed), not from the
+       teacher's trained D (GAN Compression's choice, the default). Saved with the run. */
+    bool d_fresh;
 } gt_distill_opts;
 
 /* Defaults: w_feat 1, w_recon 10, w_gan 0.1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0

@@ -540,12 +540,12 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
         snprintf(d->scfg.out, sizeof d->scfg.out, "%s", o->out_dir);
         st = gt_trainer_init(&t, &d->scfg, NULL);
     }
-    /* the student starts from init's G (EMA too), D from the teacher's */
+    /* the student starts from init's G (EMA too), D from the teacher's (unless d_fresh: its own) */
     if (st == GT_OK && d->has_init) {
         st = gt_params_copy(&t.G.P, &d->IG.P);
         if (st == GT_OK && t.has_ema) st = gt_params_copy(&t.G_ema.P, &d->IG.P);
     }
-    if (st == GT_OK) st = gt_params_copy(&t.D.P, &d->TD.P);
+    if (st == GT_OK && !o->d_fresh) st = gt_params_copy(&t.D.P, &d->TD.P);
     if (st == GT_OK) st = gt__adapters(d, &t.cfg);
     if (st == GT_OK) st = gt__bind(d, &t);
     if (st == GT_OK && o->resume) { /* everything the checkpoint holds, the 1x1 convs included */

@@ -27,6 +27,7 @@ char *gt__distill_opts_json(const gt_distill_opts *o) {
     if (ok && o->feat_layers && o->feat_layers[0])
         ok = cJSON_AddStringToObject(j, "layers", o->feat_layers) != NULL;
     if (ok && o->anneal > 0) ok = cJSON_AddNumberToObject(j, "anneal", (double)o->anneal) != NULL;
+    if (ok && o->d_fresh) ok = cJSON_AddBoolToObject(j, "d_fresh", true) != NULL;
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -97,6 +98,12 @@ gt_status gt__distill_read_saved(const gt_distill_opts *given, gt__distill_saved
         st = gt__bad(path, "has an invalid \"anneal\" (a whole number of steps >= 0)");
     else if (an)
         o->anneal = (int64_t)an->valuedouble;
+    const cJSON *df = st == GT_OK ? cJSON_GetObjectItemCaseSensitive(j, "d_fresh") : NULL;
+    o->d_fresh = false;
+    if (df && !cJSON_IsBool(df))
+        st = gt__bad(path, "has an invalid \"d_fresh\" (true or false)");
+    else if (df)
+        o->d_fresh = cJSON_IsTrue(df);
     cJSON_Delete(j);
     gt_st_free(&s);
     if (st != GT_OK) {

@@ -181,6 +181,64 @@ static void test_distill_gets_closer(void) {
     gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
 }
 
+/* The largest |a - b| over the teacher's D parameters ("D.*", not batch norm's running statistics)
+ * and the same names in run's checkpoint. */
+static double d_moved(const char *run) {
+    gt_safetensors a, b;
+    gt_st_init(&a), gt_st_init(&b);
+    char last[1700];
+    snprintf(last, sizeof last, "%s/last.safetensors", run);
+    double m = -1;
+    if (strlen(run) > 800) return -1;
+    if (gt_st_load(&a, g_teacher) == GT_OK && gt_st_load(&b, last) == GT_OK) {
+        m = 0;
+        int n = 0;
+        for (int i = 0; i < a.n; i++) {
+            const gt_st_tensor *ta = &a.t[i], *tb = gt_st_find(&b, ta->name);
+            if (strncmp(ta->name, "D.", 2) != 0 || strstr(ta->name, "running_") || ta->dtype != GT_ST_F32) continue;
+            if (!tb || tb->numel != ta->numel) return -1;
+            const float *x = ta->data, *y = tb->data;
+            for (int64_t k = 0; k < ta->numel; k++) m = fmax(m, fabs((double)x[k] - y[k]));
+            n++;
+        }
+        if (n == 0) m = -1;
+    }
+    gt_st_free(&a), gt_st_free(&b);
+    return m;
+}
+
+/* The student's D starts from the teacher's trained D (one Adam step at lr 1e-3 later, no weight has
+ * moved more than ~lr), or with --d-fresh from its own initialization (far from the teacher's), and
+ * the choice is saved with the run. */
+static void test_d_fresh(void) {
+    char cfg[800], out[2][800];
+    gt_train_config sc = tiny("", 1, 4);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student_df.json"));
+    CHECK(gt_test_write_config(cfg, &sc));
+    double moved[2] = {-1, -1};
+    for (int f = 0; f < 2; f++) {
+        snprintf(out[f], sizeof out[f], "%s", gt_test_path(f ? "df_fresh" : "df_teacher"));
+        gt_distill_opts o;
+        gt_distill_opts_default(&o);
+        o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out[f], o.quiet = true, o.d_fresh = f;
+        gt_status st = gt_distill_run(&o);
+        CHECK_MSG(st == GT_OK, "distill: %s", gt_last_error());
+        moved[f] = d_moved(out[f]);
+    }
+    fprintf(stderr, "  D's largest change from the teacher's after 1 step: %.3g (teacher's D), %.3g (--d-fresh)\n",
+            moved[0], moved[1]);
+    CHECK(moved[0] >= 0 && moved[0] < 1.5e-3);
+    CHECK(moved[1] > 0.02);
+    gt_safetensors s;
+    gt_st_init(&s);
+    char last[900];
+    snprintf(last, sizeof last, "%s/last.safetensors", out[1]);
+    CHECK(gt_st_load(&s, last) == GT_OK);
+    const char *meta = gt_st_get_meta(&s, "distill");
+    CHECK_MSG(meta && strstr(meta, "\"d_fresh\":true"), "distill metadata: %s", meta ? meta : "(none)");
+    gt_st_free(&s);
+}
+
 /* A translator (pix2pix: edges -> item): the student (half the teacher's width) gets closer to the
  * teacher's translations of fixed inputs; D sees input | image and gives patch logits. */
 static void test_translator(void) {
@@ -331,6 +389,7 @@ int main(void) {
     RUN(test_pairing);
     RUN(test_student_config);
     RUN(test_distill_gets_closer);
+    RUN(test_d_fresh);
     RUN(test_translator);
     RUN(test_bad_input);
     return gt_test_finish();
