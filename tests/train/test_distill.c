@@ -189,14 +189,16 @@ static double d_moved(const char *run) {
     char last[1700];
     snprintf(last, sizeof last, "%s/last.safetensors", run);
     double m = -1;
-    if (strlen(run) > 800) return -1;
     if (gt_st_load(&a, g_teacher) == GT_OK && gt_st_load(&b, last) == GT_OK) {
         m = 0;
         int n = 0;
         for (int i = 0; i < a.n; i++) {
             const gt_st_tensor *ta = &a.t[i], *tb = gt_st_find(&b, ta->name);
             if (strncmp(ta->name, "D.", 2) != 0 || strstr(ta->name, "running_") || ta->dtype != GT_ST_F32) continue;
-            if (!tb || tb->numel != ta->numel) return -1;
+            if (!tb || tb->numel != ta->numel) {
+                m = -1; /* a D tensor missing or reshaped */
+                break;
+            }
             const float *x = ta->data, *y = tb->data;
             for (int64_t k = 0; k < ta->numel; k++) m = fmax(m, fabs((double)x[k] - y[k]));
             n++;
