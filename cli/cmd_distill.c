@@ -71,6 +71,8 @@ int gt_cmd_distill(int argc, char **argv) {
          "the distillation weights (recon, feat, DCD, CRD) fall linearly to 0 at step N (0: constant)", false},
         {"--d-fresh", GT_ARG_TRUE, &o.d_fresh, 0, 0, false, NULL,
          "the student's D starts from its own initialization, not from the teacher's trained D", false},
+        {"--d-student-only", GT_ARG_TRUE, &o.d_student_only, 0, 0, false, NULL,
+         "D learns to reject the student's outputs only (default: the student's and the teacher's, 1/2 each)", false},
         {"--crd", GT_ARG_DOUBLE, &o.w_crd, 0, 1e6, false, "W",
          "CRD relation losses' weight (distances + angles; 0 = off)", false},
         {"--layers", GT_ARG_STR, &layers, 0, 0, false, "S:T,..", "student tap -> teacher tap pairs (default: by size)",
@@ -88,7 +90,7 @@ int gt_cmd_distill(int argc, char **argv) {
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
     const char *syn = "--teacher CKPT --student CONFIG --out DIR [--steps N] [--init CKPT] [--w-feat W] [--w-dcd W] "
-                      "[--crd W] [--anneal N] [--d-fresh] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
+                      "[--crd W] [--anneal N] [--d-fresh] [--d-student-only] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
     int rc = gt_args_parse("distill", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc != GT_ARGS_OK) return GT_EXIT_USAGE;

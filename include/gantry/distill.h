@@ -62,6 +62,10 @@ typedef struct {
     /* The student's D starts from the student config's own initialization (its seed), not from the
        teacher's trained D (GAN Compression's choice, the default). Saved with the run. */
     bool d_fresh;
+    /* D's fake term is the student's outputs alone (weight 1), as in training from scratch; the
+       default splits it between the student's and the teacher's outputs (1/2 each). Saved with the
+       run. */
+    bool d_student_only;
 } gt_distill_opts;
 
 /* Defaults: w_feat 1, w_recon 10, w_gan 0.1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0

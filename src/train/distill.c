@@ -316,16 +316,17 @@ static gt_status gt__d_term(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_t
     return st;
 }
 
-/* D on the reals against the student's fakes and the teacher's (each fake term weighted 1/2; a
- * translator's D loss is halved as pix2pix's). */
+/* D on the reals against the student's fakes and the teacher's (each fake term weighted 1/2; with
+ * d_student_only the student's alone at 1; a translator's D loss is halved as pix2pix's). */
 static gt_status gt__d_step(gt_trainer *t, const gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *sfake,
                             gt_tensor *tfake, gt_step_stats *s) {
     double loss = 0;
     const float k = d->translator ? 0.5f : 1.0f;
     gt_status st = gt_params_zero_grad(&t->D.P);
     if (st == GT_OK) st = gt__d_term(t, d, a, real, true, k, &loss, &s->d_real);
-    if (st == GT_OK) st = gt__d_term(t, d, a, sfake, false, 0.5f * k, &loss, &s->d_fake);
-    if (st == GT_OK) st = gt__d_term(t, d, a, tfake, false, 0.5f * k, &loss, NULL);
+    const bool both = !d->o.d_student_only;
+    if (st == GT_OK) st = gt__d_term(t, d, a, sfake, false, both ? 0.5f * k : k, &loss, &s->d_fake);
+    if (st == GT_OK && both) st = gt__d_term(t, d, a, tfake, false, 0.5f * k, &loss, NULL);
     if (st == GT_OK) st = gt_adam_step(&t->opt_d);
     if (st == GT_OK && t->cfg.clip > 0) {
         const float cl = (float)t->cfg.clip;

@@ -28,6 +28,7 @@ char *gt__distill_opts_json(const gt_distill_opts *o) {
         ok = cJSON_AddStringToObject(j, "layers", o->feat_layers) != NULL;
     if (ok && o->anneal > 0) ok = cJSON_AddNumberToObject(j, "anneal", (double)o->anneal) != NULL;
     if (ok && o->d_fresh) ok = cJSON_AddBoolToObject(j, "d_fresh", true) != NULL;
+    if (ok && o->d_student_only) ok = cJSON_AddBoolToObject(j, "d_student_only", true) != NULL;
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -35,6 +36,16 @@ char *gt__distill_opts_json(const gt_distill_opts *o) {
 
 static gt_status gt__bad(const char *path, const char *what) {
     return gt_set_error(GT_ERR_FORMAT, "out: %s: its \"distill\" metadata %s", path, what);
+}
+
+/* An optional boolean key (absent: false). */
+static gt_status gt__flag(const cJSON *j, const char *key, bool *dst, const char *path) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    *dst = v && cJSON_IsTrue(v);
+    if (!v || cJSON_IsBool(v)) return GT_OK;
+    char what[96];
+    snprintf(what, sizeof what, "has an invalid \"%s\" (true or false)", key);
+    return gt__bad(path, what);
 }
 
 static gt_status gt__str(const cJSON *j, const char *key, bool need, char *dst, size_t cap, const char *path) {
@@ -98,12 +109,8 @@ gt_status gt__distill_read_saved(const gt_distill_opts *given, gt__distill_saved
         st = gt__bad(path, "has an invalid \"anneal\" (a whole number of steps >= 0)");
     else if (an)
         o->anneal = (int64_t)an->valuedouble;
-    const cJSON *df = st == GT_OK ? cJSON_GetObjectItemCaseSensitive(j, "d_fresh") : NULL;
-    o->d_fresh = false;
-    if (df && !cJSON_IsBool(df))
-        st = gt__bad(path, "has an invalid \"d_fresh\" (true or false)");
-    else if (df)
-        o->d_fresh = cJSON_IsTrue(df);
+    if (st == GT_OK) st = gt__flag(j, "d_fresh", &o->d_fresh, path);
+    if (st == GT_OK) st = gt__flag(j, "d_student_only", &o->d_student_only, path);
     cJSON_Delete(j);
     gt_st_free(&s);
     if (st != GT_OK) {

@@ -181,22 +181,22 @@ static void test_distill_gets_closer(void) {
     gt_net_free(&T), gt_net_free(&G0), gt_net_free(&G1);
 }
 
-/* The largest |a - b| over the teacher's D parameters ("D.*", not batch norm's running statistics)
- * and the same names in run's checkpoint. */
-static double d_moved(const char *run) {
+/* The largest |a - b| over the tensors named prefix* in checkpoint fa (not batch norm's running
+ * statistics) and the same names in checkpoint fb; -1 when one is missing or reshaped, or none. */
+static double st_diff(const char *fa, const char *fb, const char *prefix) {
     gt_safetensors a, b;
     gt_st_init(&a), gt_st_init(&b);
-    char last[1700];
-    snprintf(last, sizeof last, "%s/last.safetensors", run);
     double m = -1;
-    if (gt_st_load(&a, g_teacher) == GT_OK && gt_st_load(&b, last) == GT_OK) {
+    if (gt_st_load(&a, fa) == GT_OK && gt_st_load(&b, fb) == GT_OK) {
         m = 0;
         int n = 0;
         for (int i = 0; i < a.n; i++) {
             const gt_st_tensor *ta = &a.t[i], *tb = gt_st_find(&b, ta->name);
-            if (strncmp(ta->name, "D.", 2) != 0 || strstr(ta->name, "running_") || ta->dtype != GT_ST_F32) continue;
+            if (strncmp(ta->name, prefix, strlen(prefix)) != 0 || strstr(ta->name, "running_") ||
+                ta->dtype != GT_ST_F32)
+                continue;
             if (!tb || tb->numel != ta->numel) {
-                m = -1; /* a D tensor missing or reshaped */
+                m = -1; /* a tensor missing or reshaped */
                 break;
             }
             const float *x = ta->data, *y = tb->data;
@@ -207,6 +207,13 @@ static double d_moved(const char *run) {
     }
     gt_st_free(&a), gt_st_free(&b);
     return m;
+}
+
+/* How far run's D has moved from the teacher's (st_diff over "D."). */
+static double d_moved(const char *run) {
+    char last[1700];
+    snprintf(last, sizeof last, "%s/last.safetensors", run);
+    return st_diff(g_teacher, last, "D.");
 }
 
 /* The student's D starts from the teacher's trained D (one Adam step at lr 1e-3 later, no weight has
@@ -241,6 +248,57 @@ static void test_d_fresh(void) {
     gt_st_free(&s);
 }
 
+/* Distillation with its distillation terms off (GAN weight 1), D from its own initialization and D
+ * rejecting the student's outputs alone (--d-fresh --d-student-only) is training from scratch: after
+ * sc.steps steps its G and D equal `gantry train`'s of the student config sc with the same seed (to
+ * float rounding). With the teacher's outputs in D's fake term (the default), D differs. */
+static void student_only_is_training(const char *teacher, gt_train_config sc, const char *tag) {
+    char cfg[800], out[3][800], last[3][2500], name[64];
+    snprintf(name, sizeof name, "%s_student.json", tag);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path(name));
+    sc.out[0] = 0;
+    CHECK(gt_test_write_config(cfg, &sc));
+    const char *runs[3] = {"train", "only", "both"};
+    for (int r = 0; r < 3; r++) {
+        snprintf(name, sizeof name, "%s_%s", tag, runs[r]);
+        snprintf(out[r], sizeof out[r], "%s", gt_test_path(name));
+        snprintf(last[r], sizeof last[r], "%s/last.safetensors", out[r]);
+    }
+    gt_train_config tc = sc;
+    snprintf(tc.out, sizeof tc.out, "%s", out[0]);
+    gt_trainer t;
+    gt_status st = gt_trainer_init(&t, &tc, NULL);
+    if (st == GT_OK) st = gt_train_run(&t, NULL);
+    gt_trainer_free(&t);
+    CHECK_MSG(st == GT_OK, "%s train: %s", tag, gt_last_error());
+    for (int r = 1; r < 3; r++) {
+        gt_distill_opts o;
+        gt_distill_opts_default(&o);
+        o.teacher = teacher, o.student_config = cfg, o.out_dir = out[r], o.quiet = true;
+        o.w_gan = 1, o.w_recon = 0, o.w_feat = 0, o.w_dcd = 0, o.w_crd = 0;
+        o.d_fresh = true, o.d_student_only = r == 1;
+        st = gt_distill_run(&o);
+        CHECK_MSG(st == GT_OK, "%s distill: %s", tag, gt_last_error());
+    }
+    double g1 = st_diff(last[0], last[1], "G."), d1 = st_diff(last[0], last[1], "D.");
+    double d2 = st_diff(last[0], last[2], "D.");
+    fprintf(stderr, "  %s, after %lld steps, largest difference to training: G %.3g, D %.3g (student only); D %.3g (both)\n",
+            tag, (long long)sc.steps, g1, d1, d2);
+    CHECK(g1 >= 0 && g1 < 1e-5);
+    CHECK(d1 >= 0 && d1 < 1e-5);
+    CHECK(d2 > 1e-4);
+    gt_safetensors s;
+    gt_st_init(&s);
+    CHECK(gt_st_load(&s, last[1]) == GT_OK);
+    const char *meta = gt_st_get_meta(&s, "distill");
+    CHECK_MSG(meta && strstr(meta, "\"d_student_only\":true"), "distill metadata: %s", meta ? meta : "(none)");
+    gt_st_free(&s);
+}
+
+static void test_student_only_is_training(void) {
+    student_only_is_training(g_teacher, tiny("", 4, 4), "dcgan");
+}
+
 /* A translator (pix2pix: edges -> item): the student (half the teacher's width) gets closer to the
  * teacher's translations of fixed inputs; D sees input | image and gives patch logits. */
 static void test_translator(void) {
@@ -260,8 +318,10 @@ static void test_translator(void) {
     CHECK_MSG(st == GT_OK, "pix2pix teacher: %s", gt_last_error());
     if (st != GT_OK) return;
     gt_train_config sc = tc;
-    sc.out[0] = 0, sc.steps = 30;
+    sc.out[0] = 0, sc.steps = 4;
     gt_model_opt_set(&sc.model, "ngf", 2);
+    student_only_is_training(teacher, sc, "pix2pix");
+    sc.steps = 30;
     snprintf(cfg, sizeof cfg, "%s", gt_test_path("p2p_student.json"));
     snprintf(out, sizeof out, "%s", gt_test_path("p2p_student"));
     CHECK(gt_test_write_config(cfg, &sc));
@@ -392,6 +452,7 @@ int main(void) {
     RUN(test_student_config);
     RUN(test_distill_gets_closer);
     RUN(test_d_fresh);
+    RUN(test_student_only_is_training);
     RUN(test_translator);
     RUN(test_bad_input);
     return gt_test_finish();
