@@ -19,7 +19,7 @@ static int gt__usage_from_error(void) {
     } map[] = {{"teacher", "--teacher"}, {"student", "--student"}, {"init", "--init"},   {"layers", "--layers"},
                {"w_feat", "--w-feat"},   {"w_recon", "--w-recon"}, {"w_gan", "--w-gan"}, {"w_dcd", "--w-dcd"},
                {"w_crd", "--crd"},       {"steps", "--steps"},     {"batch", "--batch"}, {"out", "--out"},
-               {"anneal", "--anneal"}};
+               {"anneal", "--anneal"}, {"ofa", "--ofa"}};
     const char *msg = gt_last_error();
     for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
         size_t n = strlen(map[i].key);
@@ -71,6 +71,9 @@ int gt_cmd_distill(int argc, char **argv) {
          "the distillation weights (recon, feat, DCD, CRD) fall linearly to 0 at step N (0: constant)", false},
         {"--d-fresh", GT_ARG_TRUE, &o.d_fresh, 0, 0, false, NULL,
          "the student's D starts from its own initialization, not from the teacher's trained D", false},
+        {"--ofa", GT_ARG_TRUE, &o.ofa, 0, 0, false, NULL,
+         "train the student as a once-for-all supernet: each step a random sub-width of every channel group "
+         "(then gantry prune --budget searches it)", false},
         {"--d-student-only", GT_ARG_TRUE, &o.d_student_only, 0, 0, false, NULL,
          "D learns to reject the student's outputs only (default: the student's and the teacher's, 1/2 each)", false},
         {"--crd", GT_ARG_DOUBLE, &o.w_crd, 0, 1e6, false, "W",
@@ -90,7 +93,7 @@ int gt_cmd_distill(int argc, char **argv) {
     };
     const int ns = (int)(sizeof spec / sizeof *spec);
     const char *syn = "--teacher CKPT --student CONFIG --out DIR [--steps N] [--init CKPT] [--w-feat W] [--w-dcd W] "
-                      "[--crd W] [--anneal N] [--d-fresh] [--d-student-only] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
+                      "[--crd W] [--anneal N] [--d-fresh] [--d-student-only] [--ofa] [--layers s:t,..] [--seed S] [--threads N]  |  --resume --out DIR [--steps N] [--threads N]";
     int rc = gt_args_parse("distill", spec, ns, argc, argv, 2, syn);
     if (rc == GT_ARGS_HELP) return GT_EXIT_OK;
     if (rc != GT_ARGS_OK) return GT_EXIT_USAGE;

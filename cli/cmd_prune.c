@@ -74,9 +74,10 @@ int gt_cmd_prune(int argc, char **argv) {
          "the width of each listed group (its option: gw0=96,gw1=40); the others keep theirs", false},
         {"--budget", GT_ARG_DOUBLE, &budget, 0, 1e18, true, "B",
          "search the widths under B MACs (B <= 1: a fraction of the teacher's) for the best FID", false},
-        {"--importance", GT_ARG_STR, &imp_s, 0, 0, false, "l1|bn|auto",
-         "channel importance: L1 norm of the producer's slice, |batch-norm scale|, or auto (default): bn when every "
-         "group has a batch norm, else l1", false},
+        {"--importance", GT_ARG_STR, &imp_s, 0, 0, false, "l1|bn|first|auto",
+         "channel importance: L1 norm of the producer's slice, |batch-norm scale|, the channels' order (first: a "
+         "supernet's), or auto (default): first for a supernet (gantry distill --ofa), else bn when every group has "
+         "a batch norm, else l1", false},
         {"--out", GT_ARG_STR, &out, 0, 0, false, "FILE", "the pruned training checkpoint (.safetensors)", false},
         {"--search-n", GT_ARG_I64, &search_n, 2, 100000, false, "N", "images per candidate's FID (1000)", false},
         {"--search-real", GT_ARG_I64, &search_real, 2, 10000, false, "N",
@@ -112,7 +113,7 @@ int gt_cmd_prune(int argc, char **argv) {
         return gt_args_error("prune", "give exactly one of --keep R, --widths K=N,... and --budget B");
     const bool imp_auto = !strcmp(imp_s, "auto");
     int imp = imp_auto ? GT_IMPORTANCE_BN : gt_importance_parse(imp_s);
-    if (imp < 0) return gt_args_error("prune", "--importance must be l1, bn or auto, got '%s'", imp_s);
+    if (imp < 0) return gt_args_error("prune", "--importance must be l1, bn, first or auto, got '%s'", imp_s);
     if (!has_budget) {
         static const char *const sflags[] = {"--search-n", "--search-real", "--search-max", "--search-seed", "--top"};
         for (int i = 0; i < 5; i++)
@@ -135,7 +136,11 @@ int gt_cmd_prune(int argc, char **argv) {
         gt_net_free(&T);
         return GT_EXIT_FAIL;
     }
-    for (int i = 0; imp_auto && i < n; i++)
+    char sn_teacher[GT_PATH_MAX];
+    const bool is_sn = gt_distill_is_supernet(ckpt, sn_teacher, sizeof sn_teacher);
+    const bool supernet = imp_auto && is_sn; /* trained so that its first k channels work on their own */
+    if (supernet) imp = GT_IMPORTANCE_FIRST;
+    for (int i = 0; imp_auto && !supernet && i < n; i++)
         if (!g[i].bn_weight[0]) imp = GT_IMPORTANCE_L1; /* a group without BN: its producer's L1 for all */
     int status = GT_EXIT_OK, w[GT_PRUNE_GROUPS_MAX];
     gt_prog p;
@@ -210,7 +215,7 @@ int gt_cmd_prune(int argc, char **argv) {
         goto done;
     }
     printf("pruned %s (%s generator, importance %s%s):\n", ckpt, used_ema ? "EMA" : "raw", gt_importance_name(imp),
-           imp_auto ? ", auto" : "");
+           supernet ? ", auto: a once-for-all supernet" : imp_auto ? ", auto" : "");
     printf("  %-10s %6s -> %s\n", "group", "size", "kept");
     for (int i = 0; i < n; i++) printf("  %-10s %6d -> %d\n", g[i].opt_key, g[i].size, w[i]);
     printf("  MACs    %lld -> %lld (%.2fx fewer)\n", (long long)t_macs, (long long)s_macs,
@@ -222,13 +227,15 @@ int gt_cmd_prune(int argc, char **argv) {
     if (finetune > 0) {
         gt_distill_opts d;
         gt_distill_opts_default(&d);
-        d.teacher = ckpt, d.init = out, d.out_dir = ft_out, d.steps = finetune, d.quiet = quiet;
+        /* a supernet's sub-network learns from the supernet's own teacher, as GAN Compression fine-tunes */
+        const char *teacher = is_sn && sn_teacher[0] ? sn_teacher : ckpt;
+        d.teacher = teacher, d.init = out, d.out_dir = ft_out, d.steps = finetune, d.quiet = quiet;
         fflush(stdout); /* the table before the distillation's progress */
         if (gt_distill_run(&d) != GT_OK) {
             status = gt__fail("--finetune");
             goto done;
         }
-        printf("fine-tuned %lld steps by distillation from %s -> %s/last.safetensors\n", (long long)finetune, ckpt,
+        printf("fine-tuned %lld steps by distillation from %s -> %s/last.safetensors\n", (long long)finetune, teacher,
                ft_out);
     }
 done:

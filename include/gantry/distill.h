@@ -66,7 +66,17 @@ typedef struct {
        default splits it between the student's and the teacher's outputs (1/2 each). Saved with the
        run. */
     bool d_student_only;
+    /* Train the student as a once-for-all supernet (GAN Compression): each step a random
+       sub-network - every channel group at one of 1/8, 1/4, 3/8, 1/2, 3/4, 1 of its width, its
+       first channels - runs the step with the supernet's weights, and its gradients go back into
+       them; `gantry prune --budget` then searches it (importance "first", chosen automatically
+       for such a checkpoint). The student's family must list channel groups. Saved with the run. */
+    bool ofa;
 } gt_distill_opts;
+/* Whether the checkpoint at path was trained as a once-for-all supernet (its "distill" record has
+ * "ofa": true); false for any other file or an unreadable one. teacher (n bytes; NULL: not wanted)
+ * gets the supernet's teacher as recorded (an absolute path; "" when not a supernet). */
+bool gt_distill_is_supernet(const char *path, char *teacher, size_t n);
 
 /* Defaults: w_feat 1, w_recon 10, w_gan 0.1, w_dcd 1, w_crd 0 (off), seed 0, everything else NULL / 0
  * (GAN Compression's reconstruction 10 and features ~1; the GAN weight 0.1, not its 1: against the

@@ -34,10 +34,12 @@ extern "C" {
 typedef enum {
     GT_IMPORTANCE_L1 = 0, /* the L1 norm of the producer weight's slice of each channel */
     GT_IMPORTANCE_BN,     /* |gamma| of the channel's batch norm (Network Slimming) */
+    GT_IMPORTANCE_FIRST,  /* the channels' order: a width k keeps channels 0..k-1 (a once-for-all
+                             supernet's, trained that way: `gantry distill --ofa`) */
     GT_IMPORTANCE_COUNT
 } gt_importance;
-const char *gt_importance_name(gt_importance k); /* "l1", "bn" ("?" out of range) */
-int gt_importance_parse(const char *s);          /* "l1" / "bn" -> the kind; -1 otherwise */
+const char *gt_importance_name(gt_importance k); /* "l1", "bn", "first" ("?" out of range) */
+int gt_importance_parse(const char *s);          /* "l1" / "bn" / "first" -> the kind; -1 otherwise */
 
 /* G's channel groups (its family's table entry), at most max: the count, or -1 with GT_ERR_ARG
  * naming the families that can be pruned. The groups are checked: every listed tensor exists and
@@ -65,6 +67,19 @@ gt_status gt_prune_parse_widths(const gt_channel_group *g, int n, const char *sp
 gt_status gt_prune(const gt_net *T, const int *widths, gt_importance imp, gt_net *student);
 /* The same with the kept channels given: keep[i] (widths[i] ascending indices < size) for group i. */
 gt_status gt_prune_indices(const gt_net *T, const int *widths, const int *const *keep, gt_net *student);
+/* The way back, for a student made by gt_prune_indices(T, widths, keep, student) (a once-for-all
+ * supernet T trained through its sub-networks): adds each student parameter's gradient into T's
+ * at the kept positions, and copies each student buffer (batch norm's running statistics) into
+ * T's kept positions. T's other entries are unchanged. GT_ERR_SHAPE when the student is not such
+ * a net of T. */
+gt_status gt_prune_scatter_back(gt_net *T, const int *const *keep, const gt_net *student);
+/* Group i's candidate widths for the given fractions (ascending in (0, 1]): round(f * size), at
+ * least 1, at most size, duplicates dropped, into w (n_fracs ints at most); returns their count. The
+ * width search's (gt_prune_search) and the supernet training's (`gantry distill --ofa`) grid. */
+int gt_prune_width_choices(int size, const double *fracs, int n_fracs, int *w);
+/* The default fractions: 1/8, 1/4, 3/8, 1/2, 3/4, 1 (GT_PRUNE_FRACS_DEFAULT_N of them). */
+#define GT_PRUNE_FRACS_DEFAULT_N 6
+extern const double gt_prune_fracs_default[GT_PRUNE_FRACS_DEFAULT_N];
 
 /* Multiply-accumulates and parameters of one sample of config c's generator: built (initial
  * weights; none loaded) and lowered to a program (gt_prog_macs, gt_prog_params). Needs the

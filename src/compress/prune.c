@@ -8,7 +8,19 @@
 #include "gantry/prune.h"
 #include "gantry/train.h"
 
-static const char *const gt__imp_names[GT_IMPORTANCE_COUNT] = {"l1", "bn"};
+static const char *const gt__imp_names[GT_IMPORTANCE_COUNT] = {"l1", "bn", "first"};
+
+const double gt_prune_fracs_default[GT_PRUNE_FRACS_DEFAULT_N] = {0.125, 0.25, 0.375, 0.5, 0.75, 1.0};
+
+int gt_prune_width_choices(int size, const double *fracs, int n_fracs, int *w) {
+    int n = 0;
+    for (int j = 0; j < n_fracs; j++) {
+        int v = (int)floor(fracs[j] * size + 0.5);
+        v = v < 1 ? 1 : v > size ? size : v;
+        if (!n || w[n - 1] != v) w[n++] = v;
+    }
+    return n;
+}
 
 const char *gt_importance_name(gt_importance k) {
     return k >= 0 && k < GT_IMPORTANCE_COUNT ? gt__imp_names[k] : "?";
@@ -110,6 +122,10 @@ gt_status gt_channel_importance(const gt_net *G, const gt_channel_group *g, gt_i
         if (!t) return gt_last_status();
         const float *w = gt_data(t);
         for (int c = 0; c < g->size; c++) out[c] = fabsf(w[c]);
+        return GT_OK;
+    }
+    if (imp == GT_IMPORTANCE_FIRST) { /* descending with the index: the first k are the most important */
+        for (int c = 0; c < g->size; c++) out[c] = (float)(g->size - c);
         return GT_OK;
     }
     if (imp != GT_IMPORTANCE_L1)
@@ -280,6 +296,52 @@ gt_status gt_prune_indices(const gt_net *T, const int *widths, const int *const 
         gt_net_free(student);
         memset(student, 0, sizeof *student);
         return gt_set_error(keep_st ? keep_st : st, "%s", msg);
+    }
+    return GT_OK;
+}
+
+/* big's entries at map (the inverse of gt__gather) += small's (add), or := small's. */
+static void gt__scatter(float *big, const int64_t *bshape, const float *small, const gt_tensor *shape_of,
+                        const int *const *map, bool add) {
+    const int nd = shape_of->ndim;
+    int64_t idx[GT_MAX_DIMS] = {0}, bstride[GT_MAX_DIMS];
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) bstride[d] = s, s *= bshape[d];
+    const int64_t n = gt_numel(shape_of);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t off = 0;
+        for (int d = 0; d < nd; d++) off += (map[d] ? map[d][idx[d]] : idx[d]) * bstride[d];
+        big[off] = add ? big[off] + small[i] : small[i];
+        for (int d = nd - 1; d >= 0 && ++idx[d] == shape_of->shape[d]; d--) idx[d] = 0;
+    }
+}
+
+gt_status gt_prune_scatter_back(gt_net *T, const int *const *keep, const gt_net *student) {
+    if (!T || !keep || !student) return gt_set_error(GT_ERR_ARG, "gt_prune_scatter_back: NULL argument");
+    gt_channel_group g[GT_PRUNE_GROUPS_MAX];
+    const int n = gt_prune_groups(T, g, GT_PRUNE_GROUPS_MAX);
+    if (n < 0) return gt_last_status();
+    if (student->P.n != T->P.n)
+        return gt_set_error(GT_ERR_SHAPE, "scatter back: the student has %d tensors, the supernet %d", student->P.n,
+                            T->P.n);
+    for (int p = 0; p < student->P.n; p++) {
+        const gt_param *sp = &student->P.v[p];
+        gt_tensor *dst = gt_params_get(&T->P, sp->name), *src = sp->t;
+        if (!dst || dst->ndim != src->ndim || !gt_is_contiguous(dst) || !gt_is_contiguous(src))
+            return gt_set_error(GT_ERR_SHAPE, "scatter back: %s is not a sub-tensor of the supernet's", sp->name);
+        const int *map[GT_MAX_DIMS] = {NULL};
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < g[i].n_refs; k++)
+                if (!strcmp(g[i].refs[k].param, sp->name)) map[g[i].refs[k].dim] = keep[i];
+        for (int d = 0; d < src->ndim; d++)
+            if (src->shape[d] > dst->shape[d] || (!map[d] && src->shape[d] != dst->shape[d]))
+                return gt_set_error(GT_ERR_SHAPE, "scatter back: %s dim %d has %lld entries, the supernet's %lld",
+                                    sp->name, d, (long long)src->shape[d], (long long)dst->shape[d]);
+        if (sp->is_buffer) {
+            gt__scatter(gt_data(dst), dst->shape, gt_data(src), src, map, false);
+        } else if (src->grad && dst->grad) {
+            gt__scatter(gt_data(dst->grad), dst->shape, gt_data(src->grad), src, map, true);
+        }
     }
     return GT_OK;
 }

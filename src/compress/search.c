@@ -17,7 +17,6 @@
 #define GT__MUTATE 0.25     /* probability of a group's fraction redrawn in a child */
 #define GT__TRIES 400       /* draws for one new feasible, unscored point before giving up */
 
-static const double gt__fracs_default[] = {0.125, 0.25, 0.375, 0.5, 0.75, 1.0};
 
 void gt_prune_search_opts_default(gt_prune_search_opts *o) {
     memset(o, 0, sizeof *o);
@@ -156,8 +155,8 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
     if (!(o->budget > 0) || !isfinite(o->budget))
         return gt_set_error(GT_ERR_ARG, "prune search: the budget must be > 0 (a fraction <= 1, or MACs), got %g",
                             o->budget);
-    const double *fr = o->fractions ? o->fractions : gt__fracs_default;
-    const int nf = o->fractions ? o->n_fractions : (int)(sizeof gt__fracs_default / sizeof gt__fracs_default[0]);
+    const double *fr = o->fractions ? o->fractions : gt_prune_fracs_default;
+    const int nf = o->fractions ? o->n_fractions : GT_PRUNE_FRACS_DEFAULT_N;
     if (nf < 1 || nf > GT__FRACS_MAX)
         return gt_set_error(GT_ERR_ARG, "prune search: 1..%d fractions, got %d", GT__FRACS_MAX, nf);
     for (int j = 0; j < nf; j++)
@@ -175,12 +174,7 @@ gt_status gt_prune_search(const gt_net *T, const gt_prune_search_opts *o, gt_pru
     out->budget_macs = o->budget <= 1 ? (int64_t)floor(o->budget * (double)out->teacher_macs) : (int64_t)o->budget;
     out->grid = 1;
     for (int i = 0; i < s.n; i++) {
-        const int size = out->groups[i].size;
-        for (int j = 0; j < nf; j++) {
-            int w = (int)floor(fr[j] * size + 0.5);
-            w = w < 1 ? 1 : w > size ? size : w;
-            if (!s.nc[i] || s.w[i][s.nc[i] - 1] != w) s.w[i][s.nc[i]++] = w;
-        }
+        s.nc[i] = gt_prune_width_choices(out->groups[i].size, fr, nf, s.w[i]);
         out->grid = out->grid > GT__GRID_MAX ? out->grid : out->grid * s.nc[i];
     }
     /* the smallest point: every group at its smallest width (MACs grow with every width) */

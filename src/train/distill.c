@@ -34,6 +34,8 @@ typedef struct {
     double sum[GT__L_N]; /* since the last log interval */
     int64_t count;
     FILE *log; /* <out>/distill.jsonl */
+    gt__ofa ofa; /* o.ofa: the supernet's groups and this step's sub-network */
+    bool ofa_ready;
 } gt__dist;
 
 void gt_distill_opts_default(gt_distill_opts *o) {
@@ -233,6 +235,8 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o, const char *
                           "student: its discriminator differs from the teacher's; the online D starts "
                           "from the teacher's, so keep the teacher's D options (ndf %g, d_norm)",
                           gt_model_opt(tm, "ndf"));
+    else if (o->ofa && gt_prune_groups(&SG, (gt_channel_group[GT_PRUNE_GROUPS_MAX]){0}, GT_PRUNE_GROUPS_MAX) < 0)
+        st = gt__blame("ofa");
     else if (d->has_init && !gt_params_same_layout(&SG.P, &d->IG.P))
         st = gt_set_error(GT_ERR_ARG, "init: %s's generator does not have the student config's layers (widths)",
                           o->init);
@@ -269,6 +273,7 @@ static gt_status gt__prepare(gt__dist *d, const gt_distill_opts *o, const char *
 
 static void gt__free(gt__dist *d) {
     if (d->log) fclose(d->log);
+    if (d->ofa_ready) gt__ofa_free(&d->ofa);
     if (d->a_ready) gt_adam_free(&d->opt_a);
     gt_params_free(&d->A);
     gt_net_free(&d->TG), gt_net_free(&d->TD), gt_net_free(&d->IG);
@@ -344,12 +349,13 @@ static double gt__anneal_factor(const gt_distill_opts *o, uint64_t step) {
     return o->anneal > 0 ? fmax(0.0, 1.0 - (double)step / (double)o->anneal) : 1.0;
 }
 
-static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor *real, gt_tensor *fake,
+/* G: the student net that made fake (t->G, or with --ofa this step's sub-network of it). */
+static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_net *G, gt_tensor *a, gt_tensor *real, gt_tensor *fake,
                             gt_tensor *const *stap, gt_tensor *tf, gt_tensor *const *ttap, gt_step_stats *s) {
     const gt_distill_opts *o = &d->o;
     const double f = gt__anneal_factor(o, t->step);
     const double w[GT__L_N] = {o->w_gan, f * o->w_recon, f * o->w_feat, f * o->w_dcd, f * o->w_crd};
-    gt_status st = gt_params_zero_grad(&t->G.P);
+    gt_status st = gt_params_zero_grad(&G->P);
     if (st == GT_OK && d->A.finalized) st = gt_params_zero_grad(&d->A);
     if (st != GT_OK) return st;
     gt_net_requires_grad(&t->D, false);
@@ -376,8 +382,10 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
     t->D.tap_on = false;
     if (w[GT__L_RECON] > 0) terms[GT__L_RECON] = gt_distill_recon_loss(fake, tf);
     for (int k = 0; k < d->pairs.n && w[GT__L_FEAT] > 0; k++) {
-        gt_tensor *l =
-            gt_distill_feat_loss(stap[d->pairs.s[k]], ttap[d->pairs.t[k]], d->adapt[k].weight, d->adapt[k].bias);
+        gt_tensor *sf = stap[d->pairs.s[k]], *aw = d->adapt[k].weight;
+        if (sf && sf->ndim == 4 && sf->shape[1] < aw->shape[1]) /* a supernet's sub-network: its first channels */
+            aw = gt_contiguous(gt_slice(aw, 1, 0, sf->shape[1], 1));
+        gt_tensor *l = gt_distill_feat_loss(sf, ttap[d->pairs.t[k]], aw, d->adapt[k].bias);
         terms[GT__L_FEAT] = k ? gt_add(terms[GT__L_FEAT], l) : l;
     }
     if (w[GT__L_CRD] > 0) terms[GT__L_CRD] = gt_crd_loss(fake, tf);
@@ -402,6 +410,7 @@ static gt_status gt__g_step(gt_trainer *t, gt__dist *d, gt_tensor *a, gt_tensor 
     }
     gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
+    if (st == GT_OK && G != &t->G) st = gt__ofa_back(&d->ofa, &t->G);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
     if (st == GT_OK && d->a_ready && w[GT__L_FEAT] > 0) st = gt_adam_step(&d->opt_a);
     return st;
@@ -419,6 +428,8 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
     const bool feat = d->o.w_feat * gt__anneal_factor(&d->o, t->step) > 0 && d->pairs.n > 0;
     gt_tensor *a = NULL, *fake = NULL, *tf = NULL;
     gt_tensor *stap[GT_NET_TAPS_MAX] = {NULL}, *ttap[GT_NET_TAPS_MAX] = {NULL};
+    gt_net *G = &t->G;
+    if (d->ofa_ready) st = gt__ofa_begin(&d->ofa, &t->G, t->cfg.seed, t->step, &G);
     for (int i = 0; i < nc && st == GT_OK; i++) {
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
@@ -426,10 +437,10 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
         a = d->translator ? gt_translate_input(reals[i], t->inputs ? t->inputs[i] : NULL) : NULL;
         gt_tensor *in = d->translator ? a : z[i];
         bool prev = last ? true : gt_no_grad_begin();
-        t->G.tap_on = last && feat;
-        fake = in ? gt_net_forward(&t->G, in, GT_BN_TRAIN) : NULL;
-        t->G.tap_on = false;
-        for (int k = 0; fake && last && feat && k < t->G.n_taps; k++) stap[k] = t->G.taps[k];
+        G->tap_on = last && feat;
+        fake = in ? gt_net_forward(G, in, GT_BN_TRAIN) : NULL;
+        G->tap_on = false;
+        for (int k = 0; fake && last && feat && k < G->n_taps; k++) stap[k] = G->taps[k];
         if (!last) gt_grad_mode_restore(prev);
         bool pg = gt_no_grad_begin(); /* the teacher: a constant */
         d->TG.tap_on = last && feat;
@@ -440,7 +451,7 @@ static gt_status gt__step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *con
         st = tf ? gt__d_step(t, d, a, reals[i], gt_detach(fake), tf, &s) : gt_last_status();
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, d, a, reals[nc - 1], fake, stap, tf, ttap, &s);
+    if (st == GT_OK) st = gt__g_step(t, d, G, a, reals[nc - 1], fake, stap, tf, ttap, &s);
     *stats = s;
     return st;
 }
@@ -548,6 +559,10 @@ gt_status gt_distill_run(const gt_distill_opts *o) {
     }
     if (st == GT_OK && !o->d_fresh) st = gt_params_copy(&t.D.P, &d->TD.P);
     if (st == GT_OK) st = gt__adapters(d, &t.cfg);
+    if (st == GT_OK && o->ofa) {
+        st = gt__ofa_init(&d->ofa, &t.G);
+        d->ofa_ready = st == GT_OK;
+    }
     if (st == GT_OK) st = gt__bind(d, &t);
     if (st == GT_OK && o->resume) { /* everything the checkpoint holds, the 1x1 convs included */
         char last[GT_PATH_MAX + 32];

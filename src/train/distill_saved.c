@@ -29,6 +29,7 @@ char *gt__distill_opts_json(const gt_distill_opts *o) {
     if (ok && o->anneal > 0) ok = cJSON_AddNumberToObject(j, "anneal", (double)o->anneal) != NULL;
     if (ok && o->d_fresh) ok = cJSON_AddBoolToObject(j, "d_fresh", true) != NULL;
     if (ok && o->d_student_only) ok = cJSON_AddBoolToObject(j, "d_student_only", true) != NULL;
+    if (ok && o->ofa) ok = cJSON_AddBoolToObject(j, "ofa", true) != NULL;
     char *s = ok ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return s;
@@ -111,6 +112,7 @@ gt_status gt__distill_read_saved(const gt_distill_opts *given, gt__distill_saved
         o->anneal = (int64_t)an->valuedouble;
     if (st == GT_OK) st = gt__flag(j, "d_fresh", &o->d_fresh, path);
     if (st == GT_OK) st = gt__flag(j, "d_student_only", &o->d_student_only, path);
+    if (st == GT_OK) st = gt__flag(j, "ofa", &o->ofa, path);
     cJSON_Delete(j);
     gt_st_free(&s);
     if (st != GT_OK) {
@@ -132,4 +134,21 @@ gt_status gt__distill_read_saved(const gt_distill_opts *given, gt__distill_saved
 void gt__distill_saved_free(gt__distill_saved *sv) {
     free(sv->config);
     sv->config = NULL;
+}
+
+bool gt_distill_is_supernet(const char *path, char *teacher, size_t n) {
+    gt_safetensors s;
+    gt_st_init(&s);
+    bool yes = false;
+    if (teacher && n) teacher[0] = 0;
+    if (path && gt_st_load(&s, path) == GT_OK) {
+        const char *meta = gt_st_get_meta(&s, "distill");
+        cJSON *j = meta ? cJSON_Parse(meta) : NULL;
+        yes = j && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "ofa"));
+        const cJSON *t = j ? cJSON_GetObjectItemCaseSensitive(j, "teacher") : NULL;
+        if (yes && teacher && n && cJSON_IsString(t)) snprintf(teacher, n, "%s", t->valuestring);
+        cJSON_Delete(j);
+    }
+    gt_st_free(&s);
+    return yes;
 }

@@ -138,6 +138,82 @@ static void test_importance_order(void) {
     nobn.bn_weight[0] = '\0';
     CHECK(gt_channel_importance(&T, &nobn, GT_IMPORTANCE_BN, imp) == GT_ERR_ARG && strstr(gt_last_error(), "gw0"));
     CHECK(gt_importance_parse("bn") == GT_IMPORTANCE_BN && gt_importance_parse("l2") == -1);
+    /* first (a supernet's): the first k, whatever the weights */
+    CHECK(gt_importance_parse("first") == GT_IMPORTANCE_FIRST);
+    CHECK(gt_prune_select(&T, &g[0], GT_IMPORTANCE_FIRST, 3, keep) == GT_OK);
+    CHECK(keep[0] == 0 && keep[1] == 1 && keep[2] == 2);
+    gt_net_free(&T);
+}
+
+/* sum(G(z) * r) in eval mode (batch norms with running statistics: a smooth function of the weights) */
+static double probe_loss(gt_net *G, bool backward) {
+    int m = gt_scope_begin();
+    gt_tensor *z = gt_test_randn(21, GT_SHAPE(3, G->cfg.nz), 1.0f);
+    gt_tensor *y = gt_net_forward(G, z, GT_BN_EVAL);
+    gt_tensor *r = y ? gt_test_randn(22, 4, y->shape, 1.0f) : NULL;
+    gt_tensor *l = r ? gt_sum_all(gt_mul(y, r)) : NULL;
+    double v = l ? gt_item(l) : NAN;
+    if (l && backward) CHECK(gt_backward(l) == GT_OK);
+    gt_scope_end(m);
+    return v;
+}
+
+/* The way back of a once-for-all supernet's step (gt_prune_scatter_back): the supernet's gradient of
+ * a sub-network's loss matches central differences of that loss through the sub-network built from
+ * the perturbed supernet (first channels kept), kept entries and dropped ones (exactly 0) alike; the
+ * sub-network's running statistics are copied into the supernet's kept entries, the rest kept. */
+static void test_scatter_back(void) {
+    gt_net T, S;
+    tiny_teacher(4, 5, &T); /* groups 16, 8, 4 */
+    const int w[3] = {5, 3, 2};
+    static const int prefix[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const int *keep[3] = {prefix, prefix, prefix};
+    for (int i = 0; i < T.P.n; i++) { /* live ReLUs: centred statistics, positive shifts */
+        const char *nm = T.P.v[i].name;
+        float *d = gt_data(T.P.v[i].t);
+        for (int64_t k = 0; k < gt_numel(T.P.v[i].t); k++)
+            if (strstr(nm, "running_mean")) d[k] = 0.0f;
+            else if (strstr(nm, ".bias")) d[k] = 0.3f + 0.05f * (float)(k % 3);
+    }
+    CHECK(gt_prune_indices(&T, w, keep, &S) == GT_OK);
+    CHECK(gt_params_zero_grad(&S.P) == GT_OK);
+    probe_loss(&S, true);
+    CHECK(gt_params_zero_grad(&T.P) == GT_OK);
+    CHECK(gt_prune_scatter_back(&T, keep, &S) == GT_OK);
+    gt_net_free(&S);
+    /* entries of main.0.weight (nz, 16, 3, 3), main.3.weight (16, 8, 4, 4), main.1.weight (16) */
+    const struct { const char *p; int64_t i; } at[] = {
+        {"main.0.weight", 0}, {"main.0.weight", 4 * 9 + 5}, {"main.0.weight", 7 * 9 + 2}, /* channel 7: dropped */
+        {"main.3.weight", (1 * 8 + 2) * 16 + 5}, {"main.3.weight", (12 * 8 + 1) * 16}, /* input 12: dropped */
+        {"main.1.weight", 3}, {"main.1.weight", 9}, {"main.4.bias", 2}, {"main.4.bias", 6}};
+    int nonzero = 0;
+    for (size_t k = 0; k < sizeof at / sizeof *at; k++) {
+        gt_tensor *p = gt_params_get(&T.P, at[k].p);
+        float *x = gt_data(p) + at[k].i, x0 = *x;
+        const float g = gt_data(p->grad)[at[k].i], h = 2e-3f;
+        double l[2];
+        for (int s = 0; s < 2; s++) {
+            *x = x0 + (s ? -h : h);
+            CHECK(gt_prune_indices(&T, w, keep, &S) == GT_OK);
+            l[s] = probe_loss(&S, false);
+            gt_net_free(&S);
+        }
+        *x = x0;
+        const double fd = (l[0] - l[1]) / (2.0 * h);
+        CHECK_MSG(fabs(fd - g) <= 2e-2 * fabs(fd) + 1e-3, "%s[%lld]: gradient %g, central difference %g", at[k].p,
+                  (long long)at[k].i, g, fd);
+        fprintf(stderr, "  %s[%lld]: gradient %.6g, central difference %.6g\n", at[k].p, (long long)at[k].i, g, fd);
+        nonzero += g != 0;
+    }
+    CHECK(nonzero >= 5);
+    /* running statistics: the sub-network's into the kept entries */
+    CHECK(gt_prune_indices(&T, w, keep, &S) == GT_OK);
+    gt_tensor *rm = gt_params_get(&S.P, "main.1.running_mean");
+    for (int c = 0; c < 5; c++) gt_data(rm)[c] = 100.0f + (float)c;
+    CHECK(gt_prune_scatter_back(&T, keep, &S) == GT_OK);
+    gt_net_free(&S);
+    const float *trm = gt_data(gt_params_get(&T.P, "main.1.running_mean"));
+    for (int c = 0; c < 16; c++) CHECK(c < 5 ? trm[c] == 100.0f + (float)c : trm[c] == 0.0f);
     gt_net_free(&T);
 }
 
@@ -352,6 +428,7 @@ int main(void) {
     RUN(test_all_kept_is_identity);
     RUN(test_pruned_equals_zeroed_teacher);
     RUN(test_importance_order);
+    RUN(test_scatter_back);
     RUN(test_bad_input);
     RUN(test_search);
     RUN(test_checkpoint);

@@ -3,11 +3,13 @@
  * a few distillation steps from a tiny trained teacher bring a small student closer to it on fixed
  * latents; a student that cannot be mapped, a teacher of another family than the init checkpoint
  * and negative weights are refused before anything is written. */
+#define _DEFAULT_SOURCE /* realpath */
 #include <math.h>
 
 #include "../common/harness.h"
 #include "gantry/compress.h"
 #include "gantry/distill.h"
+#include "gantry/prune.h"
 #include "gantry/translate.h"
 #include "distill_util.h"
 
@@ -299,6 +301,61 @@ static void test_student_only_is_training(void) {
     student_only_is_training(g_teacher, tiny("", 4, 4), "dcgan");
 }
 
+/* --ofa: one step trains one sub-network of the supernet - in every channel group only its first k
+ * channels move, k one of the search's widths (1/8, 1/4, 3/8, 1/2, 3/4, 1 of the group, rounded) -
+ * and the run is recorded as a supernet with its teacher (what `gantry prune` reads). */
+static void test_ofa_step(void) {
+    char cfg[800], out[800], last[900];
+    gt_train_config sc = tiny("", 1, 8);
+    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student_ofa.json"));
+    snprintf(out, sizeof out, "%s", gt_test_path("ofa"));
+    CHECK(gt_test_write_config(cfg, &sc));
+    gt_distill_opts o;
+    gt_distill_opts_default(&o);
+    o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.ofa = true, o.seed = 3;
+    gt_status st = gt_distill_run(&o);
+    CHECK_MSG(st == GT_OK, "distill --ofa: %s", gt_last_error());
+    if (st != GT_OK) return;
+    gt_net G0, G1;
+    gt_rng r;
+    gt_rng_init(&r, o.seed);
+    gt_train_config c0 = sc;
+    CHECK(gt_train_config_check(&c0) == GT_OK && gt_model_build(&c0.model, GT_NET_G, &r, &G0) == GT_OK);
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    CHECK_MSG(gt_load_generator(last, false, &G1, NULL, NULL) == GT_OK, "%s", gt_last_error());
+    gt_channel_group g[GT_PRUNE_GROUPS_MAX];
+    const int n = gt_prune_groups(&G0, g, GT_PRUNE_GROUPS_MAX);
+    CHECK(n == 3);
+    int partial = 0;
+    for (int i = 0; i < n; i++) {
+        const gt_tensor *a = gt_params_get(&G0.P, g[i].producer.param), *b = gt_params_get(&G1.P, g[i].producer.param);
+        CHECK(a && b && gt_same_shape(a, b));
+        if (!a || !b) continue;
+        int64_t inner = 1;
+        for (int d = g[i].producer.dim + 1; d < a->ndim; d++) inner *= a->shape[d];
+        bool moved[64] = {false};
+        for (int64_t k = 0; k < gt_numel(a); k++)
+            if (gt_data(a)[k] != gt_data(b)[k]) moved[(k / inner) % g[i].size] = true;
+        int k = 0;
+        while (k < g[i].size && moved[k]) k++;
+        bool prefix = true;
+        for (int c = k; c < g[i].size; c++) prefix = prefix && !moved[c];
+        int w[GT_PRUNE_FRACS_DEFAULT_N];
+        const int nw = gt_prune_width_choices(g[i].size, gt_prune_fracs_default, GT_PRUNE_FRACS_DEFAULT_N, w);
+        bool allowed = false;
+        for (int j = 0; j < nw; j++) allowed = allowed || w[j] == k;
+        fprintf(stderr, "  group %s: the first %d of %d channels trained\n", g[i].opt_key, k, g[i].size);
+        CHECK_MSG(prefix && allowed, "group %s: trained channels are not a prefix of an allowed width", g[i].opt_key);
+        partial += k < g[i].size;
+    }
+    CHECK(partial >= 1);
+    char teacher[GT_PATH_MAX], want[GT_PATH_MAX];
+    CHECK(gt_distill_is_supernet(last, teacher, sizeof teacher));
+    CHECK(realpath(g_teacher, want) && !strcmp(teacher, want));
+    CHECK(!gt_distill_is_supernet(g_teacher, teacher, sizeof teacher) && !teacher[0]);
+    gt_net_free(&G0), gt_net_free(&G1);
+}
+
 /* A translator (pix2pix: edges -> item): the student (half the teacher's width) gets closer to the
  * teacher's translations of fixed inputs; D sees input | image and gives patch logits. */
 static void test_translator(void) {
@@ -453,6 +510,7 @@ int main(void) {
     RUN(test_distill_gets_closer);
     RUN(test_d_fresh);
     RUN(test_student_only_is_training);
+    RUN(test_ofa_step);
     RUN(test_translator);
     RUN(test_bad_input);
     return gt_test_finish();
