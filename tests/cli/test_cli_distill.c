@@ -3,6 +3,7 @@
  * layers cannot be mapped, an init checkpoint of another family, bad layer pairs and negative
  * weights exit 2 naming the flag, and nothing is written. Ctrl-C leaves a checkpoint that --resume
  * continues; --resume with another teacher, or without a distillation to resume, exits 2. */
+#define _DEFAULT_SOURCE /* realpath */
 #include "cli_util.h"
 #include "gantry/train.h"
 
@@ -43,6 +44,24 @@ static void test_distill_then_sample(void) {
     /* a student started from the distilled checkpoint (--init, its config the student's) */
     CHECK_CLI(0, NULL, "distill", "--teacher", g_teacher, "--init", last, "--out", tp("again"), "--steps", "2",
               "--quiet");
+}
+
+/* A once-for-all supernet (--ofa): `gantry prune` on it keeps first channels by itself (auto) and its
+ * --finetune distils from the supernet's teacher, not from the supernet. */
+static void test_ofa_then_prune(void) {
+    const char *cfg = tp("ofa.json"), *out = tp("ofa");
+    CHECK(write_student(cfg, 8, 28, 8));
+    CHECK_CLI(0, NULL, "distill", "--teacher", g_teacher, "--student", cfg, "--out", out, "--ofa",
+              "--steps", "3", "--quiet");
+    char last[900], teacher[PATH_MAX], want[PATH_MAX + 64];
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    CHECK(realpath(g_teacher, teacher) != NULL);
+    snprintf(want, sizeof want, "by distillation from %s", teacher);
+    CHECK_CLI(0, "importance first, auto: a once-for-all supernet", "prune", "--ckpt", last, "--keep", "0.5", "--out",
+              tp("ofa_half.safetensors"), "--finetune", "2", "--finetune-out", tp("ofa_ft"), "--quiet");
+    CHECK_MSG(gt_cli_said(want), "prune --finetune of a supernet: no '%s' in\n%s", want, gt_cli_out);
+    /* an ordinary checkpoint: auto is not first */
+    CHECK_CLI(0, "importance bn, auto)", "prune", "--ckpt", g_teacher, "--keep", "0.5", "--out", tp("t_half.safetensors"));
 }
 
 /* A translator: a tiny pix2pix teacher from `gantry train`, a narrower student distilled from it, sampled. */
@@ -151,6 +170,7 @@ int main(void) {
     }
     snprintf(g_teacher, sizeof g_teacher, "%s/last.safetensors", t);
     RUN(test_distill_then_sample);
+    RUN(test_ofa_then_prune);
     RUN(test_interrupt);
     RUN(test_bad_input);
     RUN(test_translator);

@@ -83,7 +83,7 @@ static void test_bad_input(void) {
     CHECK_CLI(2, "--keep must be in (0, 1]", "prune", "--ckpt", g_ckpt, "--keep", "0", "--out", out);
     CHECK_CLI(2, "unknown group 'gw9'", "prune", "--ckpt", g_ckpt, "--widths", "gw9=3", "--out", out);
     CHECK_CLI(2, "1..32", "prune", "--ckpt", g_ckpt, "--widths", "gw0=33", "--out", out);
-    CHECK_CLI(2, "--importance must be l1, bn or auto", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance",
+    CHECK_CLI(2, "--importance must be l1, bn, first or auto", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--importance",
               "l2", "--out", out);
     CHECK_CLI(2, "--search-n goes with --budget", "prune", "--ckpt", g_ckpt, "--keep", "0.5", "--search-n", "9",
               "--out", out);
