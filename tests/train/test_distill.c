@@ -141,15 +141,41 @@ static double recon_err(gt_net *G, gt_net *T) {
     return e;
 }
 
+/* A distillation of the tiny student sc from g_teacher into the test folder's <name> (its config
+ * <name>.json): *o with the defaults and those set, paths in cfg and out (800 bytes each). */
+static void student_opts(const char *name, const gt_train_config *sc, char *cfg, char *out, gt_distill_opts *o) {
+    char file[96];
+    snprintf(file, sizeof file, "%s.json", name);
+    snprintf(cfg, 800, "%s", gt_test_path(file));
+    snprintf(out, 800, "%s", gt_test_path(name));
+    CHECK(gt_test_write_config(cfg, sc));
+    gt_distill_opts_default(o);
+    o->teacher = g_teacher, o->student_config = cfg, o->out_dir = out, o->quiet = true;
+}
+
+/* The student before distillation (the trainer's G of config sc from seed) into G0, and after
+ * (out's last checkpoint, the raw G) into G1; false when either fails. */
+static bool student_before_after(const gt_train_config *sc, uint64_t seed, const char *out, gt_net *G0, gt_net *G1) {
+    gt_rng r;
+    gt_rng_init(&r, seed);
+    gt_train_config c0 = *sc;
+    char last[900];
+    snprintf(last, sizeof last, "%s/last.safetensors", out);
+    bool ok = gt_train_config_check(&c0) == GT_OK && gt_model_build(&c0.model, GT_NET_G, &r, G0) == GT_OK;
+    CHECK(ok);
+    if (!ok) return false;
+    ok = gt_load_generator(last, false, G1, NULL, NULL) == GT_OK;
+    CHECK_MSG(ok, "%s", gt_last_error());
+    if (!ok) gt_net_free(G0);
+    return ok;
+}
+
 static void test_distill_gets_closer(void) {
-    char cfg[800], out[800], last[900];
+    char cfg[800], out[800];
     gt_train_config sc = tiny("", 40, 4);
-    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student.json"));
-    snprintf(out, sizeof out, "%s", gt_test_path("student_run"));
-    CHECK(gt_test_write_config(cfg, &sc));
     gt_distill_opts o;
-    gt_distill_opts_default(&o);
-    o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.w_crd = 0.5;
+    student_opts("student_run", &sc, cfg, out, &o);
+    o.w_crd = 0.5;
     /* 40 steps against a D that already rejects the untrained student: its GAN gradient alone would
        swamp the rest, so it weighs 0.1 here (the tiny teacher is itself barely trained) */
     o.w_gan = 0.1;
@@ -162,13 +188,10 @@ static void test_distill_gets_closer(void) {
     CHECK(gt_load_generator(g_teacher, true, &T, &tc, NULL) == GT_OK);
     gt_recalibrate_bn(&T, 0x5EED, 8, 64);
     /* the student before distillation: the trainer's G from the same seed */
-    gt_rng r;
-    gt_rng_init(&r, o.seed);
-    gt_train_config c0 = sc;
-    CHECK(gt_train_config_check(&c0) == GT_OK);
-    CHECK(gt_model_build(&c0.model, GT_NET_G, &r, &G0) == GT_OK);
-    snprintf(last, sizeof last, "%s/last.safetensors", out);
-    CHECK_MSG(gt_load_generator(last, false, &G1, NULL, NULL) == GT_OK, "%s", gt_last_error());
+    if (!student_before_after(&sc, o.seed, out, &G0, &G1)) {
+        gt_net_free(&T);
+        return;
+    }
     double e0 = recon_err(&G0, &T), e1 = recon_err(&G1, &T);
     fprintf(stderr, "  L1 to the teacher: %.4f before, %.4f after 40 steps\n", e0, e1);
     CHECK_MSG(e1 < 0.8 * e0, "distillation did not get closer: %.4f -> %.4f", e0, e1);
@@ -307,22 +330,14 @@ static void test_student_only_is_training(void) {
 static void test_ofa_step(void) {
     char cfg[800], out[800], last[900];
     gt_train_config sc = tiny("", 1, 8);
-    snprintf(cfg, sizeof cfg, "%s", gt_test_path("student_ofa.json"));
-    snprintf(out, sizeof out, "%s", gt_test_path("ofa"));
-    CHECK(gt_test_write_config(cfg, &sc));
     gt_distill_opts o;
-    gt_distill_opts_default(&o);
-    o.teacher = g_teacher, o.student_config = cfg, o.out_dir = out, o.quiet = true, o.ofa = true, o.seed = 3;
+    student_opts("ofa", &sc, cfg, out, &o);
+    o.ofa = true, o.seed = 3;
     gt_status st = gt_distill_run(&o);
     CHECK_MSG(st == GT_OK, "distill --ofa: %s", gt_last_error());
-    if (st != GT_OK) return;
     gt_net G0, G1;
-    gt_rng r;
-    gt_rng_init(&r, o.seed);
-    gt_train_config c0 = sc;
-    CHECK(gt_train_config_check(&c0) == GT_OK && gt_model_build(&c0.model, GT_NET_G, &r, &G0) == GT_OK);
+    if (st != GT_OK || !student_before_after(&sc, o.seed, out, &G0, &G1)) return;
     snprintf(last, sizeof last, "%s/last.safetensors", out);
-    CHECK_MSG(gt_load_generator(last, false, &G1, NULL, NULL) == GT_OK, "%s", gt_last_error());
     gt_channel_group g[GT_PRUNE_GROUPS_MAX];
     const int n = gt_prune_groups(&G0, g, GT_PRUNE_GROUPS_MAX);
     CHECK(n == 3);
