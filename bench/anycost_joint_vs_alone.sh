@@ -13,7 +13,8 @@
 #   BUILD=dir: the build folder ("build"); SMOKE=1: a quick check of the script (4 steps, switch at
 #   2, 500 images per FID), not the measurement; STEPS=N and CHANNELS_AT=K: a longer (or shorter)
 #   schedule than the configs' (every run N steps; the joint one switches to channels at K);
-#   THREADS=N: training threads (0, all cores)
+#   THREADS=N: training threads (0, all cores); SEED=S: every run's seed (weights, data order,
+#   latents; default the configs' 0), to repeat the comparison on another draw
 # writes: OUTDIR/NAME/ (run folders), OUTDIR/NAME.time (training seconds), OUTDIR/eval_*.json,
 #         OUTDIR/table.md (also printed)
 # A run whose OUTDIR/NAME.time exists is not trained again, an evaluation whose json exists is
@@ -28,6 +29,7 @@ cmake --build "$B" -j2 --target gantry_cli >/dev/null
 G="$B/gantry"
 TRAIN_EXTRA=() N=10000 AT_OPT=()
 if [ -n "${STEPS:-}" ]; then TRAIN_EXTRA=(--steps "$STEPS"); fi
+if [ -n "${SEED:-}" ]; then TRAIN_EXTRA+=(--seed "$SEED"); fi
 if [ -n "${CHANNELS_AT:-}" ]; then AT_OPT=(--model-opts "ac_channels_at=$CHANNELS_AT"); fi
 if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every 0); AT_OPT=(--model-opts ac_channels_at=2); N=500; fi
 mkdir -p "$OUT"
