@@ -2,7 +2,8 @@
  * holds a checkpoint that `gantry sample` reads; a missing teacher, a student whose outputs or
  * layers cannot be mapped, an init checkpoint of another family, bad layer pairs and negative
  * weights exit 2 naming the flag, and nothing is written. Ctrl-C leaves a checkpoint that --resume
- * continues; --resume with another teacher, or without a distillation to resume, exits 2. */
+ * continues; --resume with another teacher, or without a distillation to resume, exits 2; --ofa on a
+ * family without channel groups exits 2. */
 #define _DEFAULT_SOURCE /* realpath */
 #include "cli_util.h"
 #include "gantry/train.h"
@@ -151,6 +152,9 @@ static void test_bad_input(void) {
     char sl[900];
     snprintf(sl, sizeof sl, "%s/last.safetensors", sn);
     CHECK_CLI(2, "--init", "distill", "--teacher", g_teacher, "--init", sl, "--out", out);
+    /* a supernet of a family without channel groups */
+    CHECK_CLI(2, "--ofa: model sngan has no channel groups", "distill", "--teacher", sl, "--init", sl, "--out", out,
+              "--ofa");
     CHECK(!exists(out));
 }
 
