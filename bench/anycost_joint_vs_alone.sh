@@ -14,7 +14,8 @@
 #   2, 500 images per FID), not the measurement; STEPS=N and CHANNELS_AT=K: a longer (or shorter)
 #   schedule than the configs' (every run N steps; the joint one switches to channels at K);
 #   THREADS=N: training threads (0, all cores); SEED=S: every run's seed (weights, data order,
-#   latents; default the configs' 0), to repeat the comparison on another draw
+#   latents; default the configs' 0), to repeat the comparison on another draw; JOINT_OPTS=k=v,...:
+#   more model options for the joint run only (ac_uniform=1: uniform random configs)
 # writes: OUTDIR/NAME/ (run folders), OUTDIR/NAME.time (training seconds), OUTDIR/eval_*.json,
 #         OUTDIR/table.md (also printed)
 # A run whose OUTDIR/NAME.time exists is not trained again, an evaluation whose json exists is
@@ -30,7 +31,9 @@ G="$B/gantry"
 TRAIN_EXTRA=() N=10000 AT_OPT=()
 if [ -n "${STEPS:-}" ]; then TRAIN_EXTRA=(--steps "$STEPS"); fi
 if [ -n "${SEED:-}" ]; then TRAIN_EXTRA+=(--seed "$SEED"); fi
-if [ -n "${CHANNELS_AT:-}" ]; then AT_OPT=(--model-opts "ac_channels_at=$CHANNELS_AT"); fi
+JOPTS="${CHANNELS_AT:+ac_channels_at=$CHANNELS_AT}"
+if [ -n "${JOINT_OPTS:-}" ]; then JOPTS="${JOPTS:+$JOPTS,}$JOINT_OPTS"; fi
+if [ -n "$JOPTS" ]; then AT_OPT=(--model-opts "$JOPTS"); fi
 if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every 0); AT_OPT=(--model-opts ac_channels_at=2); N=500; fi
 mkdir -p "$OUT"
 for n in anycost anycost_alone_050 anycost_alone_025; do

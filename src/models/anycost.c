@@ -28,6 +28,8 @@ static const gt_model_opt_def gt__ac_opts[] = {
      "training: step at which channels are sorted and channel training starts (-1: never)", NAN},
     {"ac_sandwich", GT_OPT_INT, 2, 0, 8, NULL, "training: random configs per step besides the largest and smallest",
      NAN},
+    {"ac_uniform", GT_OPT_INT, 0, 0, 1, NULL,
+     "training: 1 = a random config has one ratio for every conv (Anycost GAN's code default), 0 = one per conv", NAN},
     {"ac_distill", GT_OPT_FLOAT, 1.0, 0, 100, NULL, "training: weight of the distillation towards the full output",
      NAN},
 };

@@ -8,7 +8,7 @@
  * Phase 2, adaptive channels (from step ac_channels_at): the first such step sorts the channels
  * (gt_anycost_sort_channels on G and its EMA copy) and restarts G's Adam; then each critic step
  * runs the sandwich rule: the full config at R, the smallest (0.25 everywhere) and ac_sandwich
- * random per-conv configs, each at a drawn level, from one mapping of the same z with the same
+ * random configs (a ratio per conv, or with ac_uniform one ratio for all), each at a drawn level, from one mapping of the same z with the same
  * noise; D is conditioned on each config; G's loss per config adds ac_distill * MSE(sub output,
  * the full output detached and pooled to the sub's level).
  * Everything random comes from t->rng, and the sorting's flag is in the checkpoint, so a resumed
@@ -24,6 +24,7 @@
 typedef struct {
     uint64_t sorted;      /* 1 once phase 2's sorting ran (checkpoint "anycost.sorted") */
     int nres, sandwich;   /* ac_nres, ac_sandwich */
+    bool uniform;         /* ac_uniform: a random config has one ratio for every conv */
     int64_t channels_at;  /* ac_channels_at (-1: never) */
     double distill;       /* ac_distill */
     int nlev;             /* levels 8..R */
@@ -72,6 +73,7 @@ static gt_status gt__ac_init(gt_trainer *t) {
     if (s->channels_at < -1) return gt_set_error(GT_ERR_ARG, "ac_channels_at %lld: a step >= 0, or -1 (never)",
                                                  (long long)s->channels_at);
     if (!(s->distill >= 0)) return gt_set_error(GT_ERR_ARG, "ac_distill %g: a weight >= 0", s->distill);
+    s->uniform = gt_model_opt(m, "ac_uniform") == 1; /* the registry checks 0..1; older runs lack it: 0 */
     return GT_OK;
 }
 
@@ -110,8 +112,9 @@ static void gt__draw_plan(const gt__ac_state *s, int R, bool channels, gt_rng *r
     for (int k = 2; k < p->n; k++) {
         gt_anycost_sub *u = &p->sub[k];
         memset(u, 0, sizeof *u);
+        const float q = s->uniform ? gt_anycost_ratios[gt_rng_u32(r) % GT_AC_NRATIOS] : 0.0f;
         for (int c = 0; c < s->n_convs && c < GT_AC_MAX_CONVS; c++)
-            u->ratio[c] = gt_anycost_ratios[gt_rng_u32(r) % GT_AC_NRATIOS];
+            u->ratio[c] = s->uniform ? q : gt_anycost_ratios[gt_rng_u32(r) % GT_AC_NRATIOS];
         u->res = gt__draw_level(r, s->nlev);
     }
 }

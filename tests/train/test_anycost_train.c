@@ -117,6 +117,35 @@ static void test_phases(void) {
     gt_trainer_free(&t);
 }
 
+/* With ac_uniform, every random config of the sandwich has one ratio for all convs, and over the
+ * steps each of the four ratios is drawn; without it (the default), some random config mixes
+ * ratios across convs. */
+static void test_uniform_configs(void) {
+    for (int uni = 0; uni <= 1; uni++) {
+        gt_train_config c = tiny(NULL, 12, 0);
+        gt_model_opt_set(&c.model, "ac_uniform", uni);
+        gt_trainer t;
+        CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
+        const int nc = gt_anycost_n_convs(&t.cfg.model);
+        int seen = 0, mixed = 0;
+        for (int s = 0; s < 12; s++) {
+            gt_step_stats st;
+            CHECK_MSG(gt_trainer_step(&t, &st) == GT_OK, "step %d: %s", s, gt_last_error());
+            check_plan(&t, 2);
+            gt_anycost_plan p;
+            gt_anycost_train_last_plan(&t, &p);
+            for (int k = 2; k < p.n; k++) {
+                for (int i = 0; i < GT_AC_NRATIOS; i++)
+                    if (p.sub[k].ratio[0] == gt_anycost_ratios[i]) seen |= 1 << i;
+                for (int q = 1; q < nc; q++) mixed += p.sub[k].ratio[q] != p.sub[k].ratio[0];
+            }
+        }
+        CHECK_MSG(uni ? mixed == 0 : mixed > 0, "ac_uniform %d: %d convs off their config's first ratio", uni, mixed);
+        CHECK_MSG(seen == (1 << GT_AC_NRATIOS) - 1, "ac_uniform %d: ratios drawn %#x", uni, seen);
+        gt_trainer_free(&t);
+    }
+}
+
 /* N steps, save, load in a new trainer, N more == 2N straight, bit for bit. */
 static void resume_case(const char *tag, int channels_at) {
     const int64_t N = 3;
@@ -317,6 +346,7 @@ int main(void) {
         return 1;
     }
     RUN(test_phases);
+    RUN(test_uniform_configs);
     RUN(test_resume_across_switch);
     RUN(test_resume_after_switch);
     RUN(test_distill_by_hand);
