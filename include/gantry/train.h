@@ -380,6 +380,9 @@ extern const gt_train_scheme gt_train_scheme_anycost;
 gt_status gt_anycost_train_last_plan(const gt_trainer *t, gt_anycost_plan *out);
 /* Whether t's channels have been sorted (phase 2 began; restored from a checkpoint). */
 bool gt_anycost_train_sorted(const gt_trainer *t);
+/* The frozen distillation teacher of an anycost trainer with ac_teacher=1 (a copy of G_ema, or G
+ * without an EMA, taken at the switch to channel training); NULL otherwise. */
+const gt_net *gt_anycost_train_teacher(const gt_trainer *t);
 
 /* --- the run loop ---------------------------------------------------------------- */
 typedef struct {

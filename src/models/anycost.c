@@ -30,6 +30,9 @@ static const gt_model_opt_def gt__ac_opts[] = {
      NAN},
     {"ac_uniform", GT_OPT_INT, 0, 0, 1, NULL,
      "training: 1 = a random config has one ratio for every conv (Anycost GAN's code default), 0 = one per conv", NAN},
+    {"ac_teacher", GT_OPT_INT, 0, 0, 1, NULL,
+     "training: 1 = distil every config towards a frozen copy of the EMA generator taken at ac_channels_at "
+     "(Anycost GAN's code), 0 = the subs towards the current full output", NAN},
     {"ac_distill", GT_OPT_FLOAT, 1.0, 0, 100, NULL, "training: weight of the distillation towards the full output",
      NAN},
 };

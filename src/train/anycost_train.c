@@ -10,7 +10,8 @@
  * runs the sandwich rule: the full config at R, the smallest (0.25 everywhere) and ac_sandwich
  * random configs (a ratio per conv, or with ac_uniform one ratio for all), each at a drawn level, from one mapping of the same z with the same
  * noise; D is conditioned on each config; G's loss per config adds ac_distill * MSE(sub output,
- * the full output detached and pooled to the sub's level).
+ * the full output detached and pooled to the sub's level; with ac_teacher, the output of a frozen
+ * copy of G_ema taken at the switch, for every config).
  * Everything random comes from t->rng, and the sorting's flag is in the checkpoint, so a resumed
  * run is bit-identical to a straight one, across the switch too. */
 #include <math.h>
@@ -25,6 +26,8 @@ typedef struct {
     uint64_t sorted;      /* 1 once phase 2's sorting ran (checkpoint "anycost.sorted") */
     int nres, sandwich;   /* ac_nres, ac_sandwich */
     bool uniform;         /* ac_uniform: a random config has one ratio for every conv */
+    bool frozen;          /* ac_teacher: distil towards `teacher`, not the current full output */
+    gt_net teacher;       /* ac_teacher: G_ema (or G) as it was at the switch ("anycost.teacher.") */
     int64_t channels_at;  /* ac_channels_at (-1: never) */
     double distill;       /* ac_distill */
     int nlev;             /* levels 8..R */
@@ -74,16 +77,28 @@ static gt_status gt__ac_init(gt_trainer *t) {
                                                  (long long)s->channels_at);
     if (!(s->distill >= 0)) return gt_set_error(GT_ERR_ARG, "ac_distill %g: a weight >= 0", s->distill);
     s->uniform = gt_model_opt(m, "ac_uniform") == 1; /* the registry checks 0..1; older runs lack it: 0 */
+    s->frozen = gt_model_opt(m, "ac_teacher") == 1 && s->channels_at >= 0;
+    if (s->frozen) { /* its weights are set at the switch (or loaded); this init is never used */
+        gt_rng init;
+        gt_rng_init(&init, c->seed);
+        gt_status st = gt_model_build(m, GT_NET_G, &init, &s->teacher);
+        if (st != GT_OK) return st;
+        gt_net_requires_grad(&s->teacher, false);
+    }
     return GT_OK;
 }
 
 static gt_status gt__ac_bind(gt_trainer *t, gt_ckpt *c) {
     gt__ac_state *s = gt__st(t);
-    return s ? gt_ckpt_add_u64(c, "anycost.sorted", &s->sorted, 1)
-             : gt_set_error(GT_ERR_STATE, "anycost scheme: not initialised");
+    if (!s) return gt_set_error(GT_ERR_STATE, "anycost scheme: not initialised");
+    gt_status st = gt_ckpt_add_u64(c, "anycost.sorted", &s->sorted, 1);
+    if (st == GT_OK && s->frozen) st = gt_ckpt_add_params(c, "anycost.teacher.", &s->teacher.P);
+    return st;
 }
 
 static void gt__ac_free(gt_trainer *t) {
+    gt__ac_state *s = gt__st(t);
+    if (s && s->frozen) gt_net_free(&s->teacher);
     free(t->scheme_state);
     t->scheme_state = NULL;
 }
@@ -216,8 +231,21 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
 
 /* G's step on the last critic step's fakes (with their graphs): the GAN loss of every entry and,
  * in phase 2, each sub's distillation towards the full output; averaged over the entries. */
-static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fakes, const gt_anycost_plan *p,
-                            gt_step_stats *s) {
+/* Phase 2's distillation target: the frozen teacher's full output for z with the plan's noise
+ * (ac_teacher), or the full config's output of this step, detached. */
+static gt_tensor *gt__target(gt_trainer *t, gt_tensor *z, gt_tensor *const *fakes, const gt_anycost_plan *p) {
+    gt__ac_state *as = gt__st(t);
+    if (!as->frozen) return gt_detach(fakes[0]);
+    bool prev = gt_no_grad_begin();
+    gt_rng same = p->noise;
+    gt_tensor *w = gt_anycost_mapping(&as->teacher, z);
+    gt_tensor *y = w ? gt_anycost_synthesis(&as->teacher, w, &p->sub[0], &same, NULL) : NULL;
+    gt_grad_mode_restore(prev);
+    return y;
+}
+
+static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, gt_tensor *const *fakes,
+                            const gt_anycost_plan *p, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     const gt__ac_state *as = gt__st(t);
     const float inv = 1.0f / (float)p->n;
@@ -225,8 +253,10 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
     if (st != GT_OK) return st;
     gt_net_requires_grad(&t->D, false);
     int m = gt_scope_begin();
-    gt_tensor *loss = gt_zeros(0, NULL), *teacher = p->phase == 2 ? gt_detach(fakes[0]) : NULL;
+    gt_tensor *teacher = p->phase == 2 ? gt__target(t, z, fakes, p) : NULL;
+    gt_tensor *loss = p->phase == 2 && !teacher ? NULL : gt_zeros(0, NULL);
     double dist = 0;
+    const int first = as->frozen ? 0 : 1; /* a frozen teacher teaches the full config too */
     for (int k = 0; k < p->n && loss; k++) {
         int r = p->sub[k].res;
         gt_tensor *lr = NULL;
@@ -241,7 +271,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
         }
         gt_tensor *lf = gt_anycost_d_forward(&t->D, fakes[k], gt__cond(p, k), GT_BN_TRAIN);
         gt_tensor *term = gt_gan_loss_g_pair(c->loss, lr, lf);
-        if (p->phase == 2 && k > 0) {
+        if (p->phase == 2 && k >= first) {
             gt_tensor *mse = gt_mse_loss(fakes[k], gt__pool(teacher, r));
             if (mse) dist += gt_item(mse);
             term = gt_add(term, gt_mul_scalar(mse, (float)as->distill));
@@ -249,7 +279,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
         loss = gt_add(loss, gt_mul_scalar(term, inv));
     }
     st = loss ? gt_backward(loss) : gt_last_status();
-    if (st == GT_OK) s->loss_g = gt_item(loss), s->distill = p->n > 1 && p->phase == 2 ? dist / (p->n - 1) : 0;
+    if (st == GT_OK) s->loss_g = gt_item(loss), s->distill = p->n > first && p->phase == 2 ? dist / (p->n - first) : 0;
     gt_scope_end(m);
     gt_net_requires_grad(&t->D, true);
     if (st == GT_OK) st = gt_adam_step(&t->opt_g);
@@ -266,8 +296,9 @@ static gt_status gt__sort(gt_trainer *t) {
     for (int i = 0; i < 3; i++)
         if (mom[i]) memset(gt_data(mom[i]), 0, (size_t)gt_numel(mom[i]) * sizeof(float));
     o->step = 0;
-    gt__st(t)->sorted = 1;
-    return GT_OK;
+    gt__ac_state *as = gt__st(t);
+    as->sorted = 1;
+    return as->frozen ? gt_params_copy(&as->teacher.P, t->has_ema ? &t->G_ema.P : &t->G.P) : GT_OK;
 }
 
 static gt_status gt__ac_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *const *real_y, gt_tensor *const *z,
@@ -296,7 +327,7 @@ static gt_status gt__ac_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
         if (st == GT_OK) st = gt__d_step(t, reals[i], fakes, &p, t->step * (uint64_t)nc + (uint64_t)i, s);
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], fakes, &p, s);
+    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], z[nc - 1], fakes, &p, s);
     if (st == GT_OK) {
         p.sorted_now = sorted_now;
         as->last = p, as->have_last = true;
@@ -321,4 +352,9 @@ gt_status gt_anycost_train_last_plan(const gt_trainer *t, gt_anycost_plan *out) 
 bool gt_anycost_train_sorted(const gt_trainer *t) {
     const gt__ac_state *s = t && t->scheme == &gt_train_scheme_anycost ? gt__st(t) : NULL;
     return s && s->sorted;
+}
+
+const gt_net *gt_anycost_train_teacher(const gt_trainer *t) {
+    const gt__ac_state *s = t && t->scheme == &gt_train_scheme_anycost ? gt__st(t) : NULL;
+    return s && s->frozen ? &s->teacher : NULL;
 }

@@ -147,12 +147,14 @@ static void test_uniform_configs(void) {
 }
 
 /* N steps, save, load in a new trainer, N more == 2N straight, bit for bit. */
-static void resume_case(const char *tag, int channels_at) {
+static void resume_case(const char *tag, int channels_at, int frozen) {
     const int64_t N = 3;
     char da[64], db[64];
     snprintf(da, sizeof da, "straight_%s", tag);
     snprintf(db, sizeof db, "halves_%s", tag);
     gt_train_config ca = tiny(tp(da), 2 * N, channels_at), cb = tiny(tp(db), N, channels_at);
+    gt_model_opt_set(&ca.model, "ac_teacher", frozen);
+    gt_model_opt_set(&cb.model, "ac_teacher", frozen);
     gt_trainer a, b;
     CHECK_MSG(gt_trainer_init(&a, &ca, NULL) == GT_OK, "%s", gt_last_error());
     CHECK_MSG(gt_train_run(&a, NULL) == GT_OK, "%s", gt_last_error());
@@ -167,6 +169,8 @@ static void resume_case(const char *tag, int channels_at) {
     CHECK(gt_anycost_train_sorted(&b) == sorted_half);
     CHECK_MSG(gt_train_run(&b, NULL) == GT_OK, "%s", gt_last_error());
     CHECK(a.step == b.step && gt_anycost_train_sorted(&a) && gt_anycost_train_sorted(&b));
+    const gt_net *ta = gt_anycost_train_teacher(&a), *tb = gt_anycost_train_teacher(&b);
+    CHECK(frozen ? ta && tb : !ta && !tb);
     const struct {
         const char *what;
         gt_tensor *x, *y;
@@ -176,7 +180,8 @@ static void resume_case(const char *tag, int channels_at) {
              {"G buffers", a.G.P.buffers, b.G.P.buffers},
              {"Adam G m", a.opt_g.exp_avg, b.opt_g.exp_avg},
              {"Adam G v", a.opt_g.exp_avg_sq, b.opt_g.exp_avg_sq},
-             {"Adam D v", a.opt_d.exp_avg_sq, b.opt_d.exp_avg_sq}};
+             {"Adam D v", a.opt_d.exp_avg_sq, b.opt_d.exp_avg_sq},
+             {"teacher", ta ? ta->P.slab : NULL, tb ? tb->P.slab : NULL}};
     for (size_t i = 0; i < sizeof s / sizeof *s; i++) {
         bool same = s[i].x && s[i].y && gt_numel(s[i].x) == gt_numel(s[i].y) &&
                     memcmp(gt_data(s[i].x), gt_data(s[i].y), (size_t)gt_numel(s[i].x) * sizeof(float)) == 0;
@@ -200,13 +205,20 @@ static void resume_case(const char *tag, int channels_at) {
     gt_trainer_free(&b);
 }
 
-static void test_resume_across_switch(void) { resume_case("switch_second_half", 4); }
-static void test_resume_after_switch(void) { resume_case("switch_first_half", 1); }
+static void test_resume_across_switch(void) { resume_case("switch_second_half", 4, 0); }
+static void test_resume_after_switch(void) { resume_case("switch_first_half", 1, 0); }
+static void test_resume_teacher(void) {
+    resume_case("teacher_second_half", 4, 1);
+    resume_case("teacher_first_half", 1, 1);
+}
 
 /* The logged distillation term: mean over the subs of MSE(sub output, full output pooled to the
- * sub's level), recomputed here from a copy of G before the step, the plan's noise and z. */
-static void test_distill_by_hand(void) {
+ * sub's level), recomputed here from a copy of G before the step, the plan's noise and z. With
+ * ac_teacher the target is the frozen teacher's full output (its own mapping of z, the same noise)
+ * and the full config counts too. */
+static void distill_by_hand(int frozen) {
     gt_train_config c = tiny(NULL, 4, 1);
+    gt_model_opt_set(&c.model, "ac_teacher", frozen);
     gt_trainer t;
     CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
     gt_step_stats st;
@@ -225,9 +237,12 @@ static void test_distill_by_hand(void) {
     bool prev = gt_no_grad_begin();
     gt_tensor *w = gt_anycost_mapping(&G0, z);
     gt_rng r = p.noise;
-    gt_tensor *full = gt_anycost_synthesis(&G0, w, &p.sub[0], &r, NULL); // (8, 1, 32, 32)
+    const gt_net *T = gt_anycost_train_teacher(&t);
+    CHECK(frozen ? T != NULL : T == NULL);
+    gt_tensor *full = T ? gt_anycost_synthesis((gt_net *)T, gt_anycost_mapping((gt_net *)T, z), &p.sub[0], &r, NULL)
+                        : gt_anycost_synthesis(&G0, w, &p.sub[0], &r, NULL); // (8, 1, 32, 32)
     double sum = 0;
-    for (int k = 1; k < p.n && full; k++) {
+    for (int k = frozen ? 0 : 1; k < p.n && full; k++) {
         gt_rng rk = p.noise;
         gt_tensor *sub = gt_anycost_synthesis(&G0, w, &p.sub[k], &rk, NULL); // (8, 1, r, r)
         int res = p.sub[k].res, f = 32 / res;
@@ -248,11 +263,59 @@ static void test_distill_by_hand(void) {
         sum += se / (8.0 * res * res);
     }
     gt_grad_mode_restore(prev);
-    double want = sum / (p.n - 1);
+    double want = sum / (p.n - (frozen ? 0 : 1));
     CHECK_MSG(fabs(st.distill - want) <= 1e-5 * fabs(want) + 1e-9, "distill %.9g, by hand %.9g", st.distill, want);
     CHECK(want > 0);
     gt_scope_end(m);
     gt_net_free(&G0);
+    gt_trainer_free(&t);
+}
+static void test_distill_by_hand(void) {
+    distill_by_hand(0);
+    distill_by_hand(1);
+}
+
+/* ac_teacher: at the switch the teacher becomes a copy of G_ema as sorted there (sorting keeps
+ * the full output: the teacher's output equals the pre-switch EMA's to float rounding), and later
+ * steps never change it. */
+static void test_teacher_frozen(void) {
+    gt_train_config c = tiny(NULL, 5, 2);
+    gt_model_opt_set(&c.model, "ac_teacher", 1);
+    gt_trainer t;
+    CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
+    gt_step_stats st;
+    CHECK(gt_trainer_step(&t, &st) == GT_OK && gt_trainer_step(&t, &st) == GT_OK && st.phase == 1);
+    gt_net E0;
+    gt_rng init;
+    gt_rng_init(&init, 98);
+    CHECK(gt_model_build(&t.cfg.model, GT_NET_G, &init, &E0) == GT_OK);
+    CHECK(gt_params_copy(&E0.P, &t.G_ema.P) == GT_OK);
+    CHECK(gt_trainer_step(&t, &st) == GT_OK && st.phase == 2); /* the switch */
+    const gt_net *T = gt_anycost_train_teacher(&t);
+    CHECK(T != NULL);
+    if (!T) goto done;
+    float *t0 = copy_slab(T->P.slab);
+    CHECK(changed(t0, E0.P.slab)); /* permuted, so not the same array */
+    CHECK(gt_trainer_step(&t, &st) == GT_OK && gt_trainer_step(&t, &st) == GT_OK);
+    CHECK_MSG(!changed(t0, T->P.slab), "the teacher moved after the switch");
+    free(t0);
+    int m = gt_scope_begin();
+    bool prev = gt_no_grad_begin();
+    gt_tensor *z = gt_test_randn(3, 2, (const int64_t[]){4, 16}, 1.0f);
+    gt_anycost_sub full = gt_anycost_uniform(1.0f, 32);
+    gt_rng r0, r1;
+    gt_rng_init(&r0, 4), gt_rng_init(&r1, 4);
+    gt_tensor *a = gt_anycost_synthesis(&E0, gt_anycost_mapping(&E0, z), &full, &r0, NULL);
+    gt_tensor *b = gt_anycost_synthesis((gt_net *)T, gt_anycost_mapping((gt_net *)T, z), &full, &r1, NULL);
+    CHECK(a && b);
+    double d = 0, mag = 0;
+    for (int64_t i = 0; a && b && i < gt_numel(a); i++)
+        d = fmax(d, fabs(gt_data(a)[i] - gt_data(b)[i])), mag = fmax(mag, fabs(gt_data(a)[i]));
+    CHECK_MSG(d <= 1e-4 * mag + 1e-6 && mag > 0, "teacher vs pre-switch EMA: max |diff| %g (max |y| %g)", d, mag);
+    gt_grad_mode_restore(prev);
+    gt_scope_end(m);
+done:
+    gt_net_free(&E0);
     gt_trainer_free(&t);
 }
 
@@ -350,6 +413,8 @@ int main(void) {
     RUN(test_resume_across_switch);
     RUN(test_resume_after_switch);
     RUN(test_distill_by_hand);
+    RUN(test_teacher_frozen);
+    RUN(test_resume_teacher);
     RUN(test_d_sees_pooled_reals);
     RUN(test_bad_options);
     return gt_test_finish();
