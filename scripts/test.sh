@@ -6,7 +6,7 @@
 #      quick suite again in a second tree (build-san) built with
 #      AddressSanitizer (+ leak detection) + UndefinedBehaviorSanitizer;
 #   2. the slow pass, `ctest -L slow` (end-to-end trainings), stopped after
-#      GANTRY_SLOW_BUDGET seconds (default 900; 0 skips it).
+#      GANTRY_SLOW_BUDGET seconds (default 1800; 0 skips it).
 # Extra arguments go to both ctest calls (e.g. -R io/). Each pass ends with
 # ctest's summary line; the exit status is non-zero if either failed.
 set -euo pipefail
@@ -25,7 +25,7 @@ cmake -S . -B build -DGANTRY_FUZZ_BUILD="$PWD/build-fuzz" >/dev/null
 cd build
 rc=0
 ctest --output-on-failure -j1 -LE slow "$@" || rc=$?
-budget=${GANTRY_SLOW_BUDGET:-900}
+budget=${GANTRY_SLOW_BUDGET:-1800}
 if [ "$budget" -gt 0 ]; then
   echo "slow tests (label slow), within ${budget} s:"
   ctest -V -j1 -L slow --stop-time "$(date -d "+${budget} seconds" +%H:%M:%S)" "$@" || rc=$?
