@@ -8,8 +8,8 @@
  * Phase 2, adaptive channels (from step ac_channels_at): the first such step sorts the channels
  * (gt_anycost_sort_channels on G and its EMA copy) and restarts G's Adam; then each critic step
  * runs the sandwich rule: the full config at R, the smallest (0.25 everywhere) and ac_sandwich
- * random configs (a ratio per conv, or with ac_uniform one ratio for all), each at a drawn level, from one mapping of the same z with the same
- * noise; D is conditioned on each config; G's loss per config adds ac_distill * MSE(sub output,
+ * random configs (a ratio per conv, or with ac_uniform one ratio for all), each at a drawn
+ * level, from one mapping of the same z with the same noise; D is conditioned on each config; G's loss per config adds ac_distill * MSE(sub output,
  * the full output detached and pooled to the sub's level; with ac_teacher, the output of a frozen
  * copy of G_ema taken at the switch, for every config).
  * Everything random comes from t->rng, and the sorting's flag is in the checkpoint, so a resumed
@@ -229,8 +229,6 @@ static gt_status gt__d_step(gt_trainer *t, gt_tensor *real, gt_tensor *const *fa
     return st;
 }
 
-/* G's step on the last critic step's fakes (with their graphs): the GAN loss of every entry and,
- * in phase 2, each sub's distillation towards the full output; averaged over the entries. */
 /* Phase 2's distillation target: the frozen teacher's full output for z with the plan's noise
  * (ac_teacher), or the full config's output of this step, detached. */
 static gt_tensor *gt__target(gt_trainer *t, gt_tensor *z, gt_tensor *const *fakes, const gt_anycost_plan *p) {
@@ -244,6 +242,9 @@ static gt_tensor *gt__target(gt_trainer *t, gt_tensor *z, gt_tensor *const *fake
     return y;
 }
 
+/* G's step on the last critic step's fakes (with their graphs): the GAN loss of every entry and,
+ * in phase 2, the distillation towards gt__target (each sub's; every entry's with ac_teacher);
+ * averaged over the entries. */
 static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, gt_tensor *const *fakes,
                             const gt_anycost_plan *p, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
