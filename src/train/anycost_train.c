@@ -9,7 +9,8 @@
  * (gt_anycost_sort_channels on G and its EMA copy) and restarts G's Adam; then each critic step
  * runs the sandwich rule: the full config at R, the smallest (0.25 everywhere) and ac_sandwich
  * random configs (a ratio per conv, or with ac_uniform one ratio for all), each at a drawn
- * level, from one mapping of the same z with the same noise; D is conditioned on each config; G's loss per config adds ac_distill * MSE(sub output,
+ * level, from one mapping of the same z with the same noise; D is conditioned on each config;
+ * G's loss per config adds ac_distill * MSE(sub output,
  * the full output detached and pooled to the sub's level; with ac_teacher, the output of a frozen
  * copy of G_ema taken at the switch, for every config).
  * Everything random comes from t->rng, and the sorting's flag is in the checkpoint, so a resumed
