@@ -23,11 +23,33 @@ CC=clang-14 cmake -S . -B build-fuzz -DGANTRY_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWith
 cmake --build build-fuzz -j"$jobs" --target fuzz_all >/dev/null
 cmake -S . -B build -DGANTRY_FUZZ_BUILD="$PWD/build-fuzz" >/dev/null
 cd build
+# A log that keeps only its tail (CI's) still names what failed: at the end, each failed test of a
+# pass again with its failure lines (the sanitized suite's inner tests included).
+recap() { # recap BUILD_DIR LABEL: the failed tests of the last ctest run in BUILD_DIR
+  local t="$1/Testing/Temporary"
+  [ -s "$t/LastTestsFailed.log" ] || return 0
+  echo "== failed in the $2:"
+  cut -d: -f2- "$t/LastTestsFailed.log" | while read -r name; do
+    echo "-- $name"
+    awk -v n="$name" 'index($0, "Testing: " n) && substr($0, index($0, "Testing: ") + 9) == n {on=1}
+      on && index($0, "\"" n "\" end time") == 1 {on=0} on' "$t/LastTest.log" |
+      grep -E 'FAIL|[Ee]rror|failed|Timeout|Assert|Sanitizer|not ok' | head -40 || true
+  done
+  return 0
+}
 rc=0
+rm -f Testing/Temporary/LastTestsFailed.log ../build-san/Testing/Temporary/LastTestsFailed.log # ctest keeps old ones
 ctest --output-on-failure -j1 -LE slow "$@" || rc=$?
+quick_recap=$(recap . "quick pass"; recap ../build-san "sanitized suite")
 budget=${GANTRY_SLOW_BUDGET:-1800}
 if [ "$budget" -gt 0 ]; then
   echo "slow tests (label slow), within ${budget} s:"
+  rm -f Testing/Temporary/LastTestsFailed.log
   ctest -V -j1 -L slow --stop-time "$(date -d "+${budget} seconds" +%H:%M:%S)" "$@" || rc=$?
+fi
+if [ $rc -ne 0 ]; then
+  echo "== the failures again"
+  [ -n "$quick_recap" ] && echo "$quick_recap"
+  recap . "slow pass"
 fi
 exit $rc
