@@ -35,6 +35,9 @@ static const gt_model_opt_def gt__ac_opts[] = {
      "(Anycost GAN's code), 0 = the subs towards the current full output", NAN},
     {"ac_distill", GT_OPT_FLOAT, 1.0, 0, 100, NULL, "training: weight of the distillation towards the full output",
      NAN},
+    {"ac_distill_levels", GT_OPT_INT, 0, 0, 1, NULL,
+     "training: 1 = distil a config's skip sum at every level up to its own, summed (Anycost GAN's code), "
+     "0 = its output only", NAN},
 };
 
 int gt__ac_level_of(int r) {

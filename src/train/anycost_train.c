@@ -12,7 +12,8 @@
  * level, from one mapping of the same z with the same noise; D is conditioned on each config;
  * G's loss per config adds ac_distill * MSE(sub output,
  * the full output detached and pooled to the sub's level; with ac_teacher, the output of a frozen
- * copy of G_ema taken at the switch, for every config).
+ * copy of G_ema taken at the switch, for every config); with ac_distill_levels the sum of that MSE
+ * over the config's skip sums at every level 8..its own, as Anycost GAN's code distils.
  * Everything random comes from t->rng, and the sorting's flag is in the checkpoint, so a resumed
  * run is bit-identical to a straight one, across the switch too. */
 #include <math.h>
@@ -28,6 +29,7 @@ typedef struct {
     int nres, sandwich;   /* ac_nres, ac_sandwich */
     bool uniform;         /* ac_uniform: a random config has one ratio for every conv */
     bool frozen;          /* ac_teacher: distil towards `teacher`, not the current full output */
+    bool levels;          /* ac_distill_levels: distil the skip sums at every level, summed */
     gt_net teacher;       /* ac_teacher: G_ema (or G) as it was at the switch ("anycost.teacher.") */
     int64_t channels_at;  /* ac_channels_at (-1: never) */
     double distill;       /* ac_distill */
@@ -78,6 +80,7 @@ static gt_status gt__ac_init(gt_trainer *t) {
                                                  (long long)s->channels_at);
     if (!(s->distill >= 0)) return gt_set_error(GT_ERR_ARG, "ac_distill %g: a weight >= 0", s->distill);
     s->uniform = gt_model_opt(m, "ac_uniform") == 1; /* the registry checks 0..1; older runs lack it: 0 */
+    s->levels = gt_model_opt(m, "ac_distill_levels") == 1;
     s->frozen = gt_model_opt(m, "ac_teacher") == 1 && s->channels_at >= 0;
     if (s->frozen) { /* its weights are set at the switch (or loaded); this init is never used */
         gt_rng init;
@@ -143,8 +146,10 @@ static gt_tensor *gt__pool(gt_tensor *x, int r) {
 }
 
 /* The fakes of every plan entry (graph to G when grad mode is on): phase 1 the full synthesis's
- * skip sums at the drawn levels, phase 2 one synthesis per config from the same w and noise. */
-static gt_status gt__fakes(gt_trainer *t, gt_tensor *z, gt_anycost_plan *p, gt_tensor **fakes) {
+ * skip sums at the drawn levels, phase 2 one synthesis per config from the same w and noise, and
+ * then (levels not NULL) each config's skip sums in levels[k] (levels[k][0] at 4 px). */
+static gt_status gt__fakes(gt_trainer *t, gt_tensor *z, gt_anycost_plan *p, gt_tensor **fakes,
+                           gt_tensor *(*levels)[8]) {
     gt_tensor *w = gt_anycost_mapping(&t->G, z);
     if (!w) return gt_last_status();
     p->noise = t->rng;
@@ -155,10 +160,10 @@ static gt_status gt__fakes(gt_trainer *t, gt_tensor *z, gt_anycost_plan *p, gt_t
         for (int k = 0; k < p->n; k++) fakes[k] = rgbs[gt__log2(p->sub[k].res) - 2]; /* rgbs[0] is 4x4 */
         return GT_OK;
     }
-    fakes[0] = gt_anycost_synthesis(&t->G, w, &p->sub[0], &t->rng, NULL);
+    fakes[0] = gt_anycost_synthesis(&t->G, w, &p->sub[0], &t->rng, levels ? levels[0] : NULL);
     for (int k = 1; k < p->n && fakes[0]; k++) {
         gt_rng same = p->noise; /* noise shapes do not depend on channels: each sub draws the same */
-        fakes[k] = gt_anycost_synthesis(&t->G, w, &p->sub[k], &same, NULL);
+        fakes[k] = gt_anycost_synthesis(&t->G, w, &p->sub[k], &same, levels ? levels[k] : NULL);
         if (!fakes[k]) return gt_last_status();
     }
     return fakes[0] ? GT_OK : gt_last_status();
@@ -243,11 +248,20 @@ static gt_tensor *gt__target(gt_trainer *t, gt_tensor *z, gt_tensor *const *fake
     return y;
 }
 
+/* The distillation term of plan entry k: MSE(its output, target pooled to its level), or with
+ * levels the sum of that over its skip sums at the levels 8..its own. */
+static gt_tensor *gt__distill_term(gt_tensor *target, gt_tensor *fake, gt_tensor *const *levels, int res) {
+    if (!levels) return gt_mse_loss(fake, gt__pool(target, res));
+    gt_tensor *sum = gt_zeros(0, NULL);
+    for (int l = 1; (4 << l) <= res && sum; l++) sum = gt_add(sum, gt_mse_loss(levels[l], gt__pool(target, 4 << l)));
+    return sum;
+}
+
 /* G's step on the last critic step's fakes (with their graphs): the GAN loss of every entry and,
  * in phase 2, the distillation towards gt__target (each sub's; every entry's with ac_teacher);
- * averaged over the entries. */
+ * averaged over the entries. levels: each entry's skip sums (ac_distill_levels), or NULL. */
 static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, gt_tensor *const *fakes,
-                            const gt_anycost_plan *p, gt_step_stats *s) {
+                            gt_tensor *(*levels)[8], const gt_anycost_plan *p, gt_step_stats *s) {
     const gt_train_config *c = &t->cfg;
     const gt__ac_state *as = gt__st(t);
     const float inv = 1.0f / (float)p->n;
@@ -274,7 +288,7 @@ static gt_status gt__g_step(gt_trainer *t, gt_tensor *real, gt_tensor *z, gt_ten
         gt_tensor *lf = gt_anycost_d_forward(&t->D, fakes[k], gt__cond(p, k), GT_BN_TRAIN);
         gt_tensor *term = gt_gan_loss_g_pair(c->loss, lr, lf);
         if (p->phase == 2 && k >= first) {
-            gt_tensor *mse = gt_mse_loss(fakes[k], gt__pool(teacher, r));
+            gt_tensor *mse = gt__distill_term(teacher, fakes[k], levels ? levels[k] : NULL, r);
             if (mse) dist += gt_item(mse);
             term = gt_add(term, gt_mul_scalar(mse, (float)as->distill));
         }
@@ -318,18 +332,19 @@ static gt_status gt__ac_step(gt_trainer *t, gt_tensor *const *reals, gt_tensor *
     }
     s->phase = channels ? 2 : 1;
     gt_anycost_plan p;
-    gt_tensor *fakes[GT_AC_PLAN_MAX] = {0};
+    gt_tensor *fakes[GT_AC_PLAN_MAX] = {0}, *lv[GT_AC_PLAN_MAX][8] = {{0}};
+    gt_tensor *(*levels)[8] = channels && as->levels ? lv : NULL;
     for (int i = 0; i < nc && st == GT_OK; i++) {
         bool last = i == nc - 1;
         int mi = last ? -1 : gt_scope_begin();
         bool prev = last ? true : gt_no_grad_begin(); /* only the last critic step's fakes feed G's step */
         gt__draw_plan(as, R, channels, &t->rng, &p);
-        st = gt__fakes(t, z[i], &p, fakes);
+        st = gt__fakes(t, z[i], &p, fakes, levels);
         if (!last) gt_grad_mode_restore(prev);
         if (st == GT_OK) st = gt__d_step(t, reals[i], fakes, &p, t->step * (uint64_t)nc + (uint64_t)i, s);
         if (!last) gt_scope_end(mi);
     }
-    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], z[nc - 1], fakes, &p, s);
+    if (st == GT_OK) st = gt__g_step(t, reals[nc - 1], z[nc - 1], fakes, levels, &p, s);
     if (st == GT_OK) {
         p.sorted_now = sorted_now;
         as->last = p, as->have_last = true;

@@ -215,10 +215,12 @@ static void test_resume_teacher(void) {
 /* The logged distillation term: mean over the subs of MSE(sub output, full output pooled to the
  * sub's level), recomputed here from a copy of G before the step, the plan's noise and z. With
  * ac_teacher the target is the frozen teacher's full output (its own mapping of z, the same noise)
- * and the full config counts too. */
-static void distill_by_hand(int frozen) {
+ * and the full config counts too. With ac_distill_levels a config's term is the sum of that MSE
+ * over its skip sums at the levels 8..its own. */
+static void distill_by_hand(int frozen, int levels) {
     gt_train_config c = tiny(NULL, 4, 1);
     gt_model_opt_set(&c.model, "ac_teacher", frozen);
+    gt_model_opt_set(&c.model, "ac_distill_levels", levels);
     gt_trainer t;
     CHECK_MSG(gt_trainer_init(&t, &c, NULL) == GT_OK, "%s", gt_last_error());
     gt_step_stats st;
@@ -242,26 +244,35 @@ static void distill_by_hand(int frozen) {
     gt_tensor *full = T ? gt_anycost_synthesis((gt_net *)T, gt_anycost_mapping((gt_net *)T, z), &p.sub[0], &r, NULL)
                         : gt_anycost_synthesis(&G0, w, &p.sub[0], &r, NULL); // (8, 1, 32, 32)
     double sum = 0;
+    int multi = 0; /* entries with more than one level distilled */
     for (int k = frozen ? 0 : 1; k < p.n && full; k++) {
         gt_rng rk = p.noise;
-        gt_tensor *sub = gt_anycost_synthesis(&G0, w, &p.sub[k], &rk, NULL); // (8, 1, r, r)
-        int res = p.sub[k].res, f = 32 / res;
-        CHECK(sub && sub->shape[2] == res && sub->shape[3] == res);
+        gt_tensor *rgbs[8] = {0};
+        gt_tensor *sub = gt_anycost_synthesis(&G0, w, &p.sub[k], &rk, rgbs); // (8, 1, r, r)
+        int top = p.sub[k].res;
+        CHECK(sub && sub->shape[2] == top && sub->shape[3] == top && rgbs[0] && rgbs[0]->shape[3] == 4);
         if (!sub) break;
-        const float *a = gt_data(full), *b = gt_data(sub);
-        double se = 0;
-        for (int n = 0; n < 8; n++)
-            for (int y = 0; y < res; y++)
-                for (int x = 0; x < res; x++) {
-                    double avg = 0;
-                    for (int dy = 0; dy < f; dy++)
-                        for (int dx = 0; dx < f; dx++) avg += a[(n * 32 + y * f + dy) * 32 + x * f + dx];
-                    avg /= f * f;
-                    double d = b[(n * res + y) * res + x] - avg;
-                    se += d * d;
-                }
-        sum += se / (8.0 * res * res);
+        multi += levels && top > 8;
+        for (int l = 1; (4 << l) <= top; l++) {
+            int res = 4 << l, f = 32 / res;
+            if (!levels && res != top) continue;
+            CHECK(rgbs[l] && rgbs[l]->shape[3] == res);
+            const float *a = gt_data(full), *b = gt_data(rgbs[l]);
+            double se = 0;
+            for (int n = 0; n < 8; n++)
+                for (int y = 0; y < res; y++)
+                    for (int x = 0; x < res; x++) {
+                        double avg = 0;
+                        for (int dy = 0; dy < f; dy++)
+                            for (int dx = 0; dx < f; dx++) avg += a[(n * 32 + y * f + dy) * 32 + x * f + dx];
+                        avg /= f * f;
+                        double d = b[(n * res + y) * res + x] - avg;
+                        se += d * d;
+                    }
+            sum += se / (8.0 * res * res);
+        }
     }
+    CHECK_MSG(!levels || multi > 0, "no entry above 8 px: the levels are not exercised"); /* the plan's draw */
     gt_grad_mode_restore(prev);
     double want = sum / (p.n - (frozen ? 0 : 1));
     CHECK_MSG(fabs(st.distill - want) <= 1e-5 * fabs(want) + 1e-9, "distill %.9g, by hand %.9g", st.distill, want);
@@ -271,8 +282,10 @@ static void distill_by_hand(int frozen) {
     gt_trainer_free(&t);
 }
 static void test_distill_by_hand(void) {
-    distill_by_hand(0);
-    distill_by_hand(1);
+    for (int levels = 0; levels <= 1; levels++) {
+        distill_by_hand(0, levels);
+        distill_by_hand(1, levels);
+    }
 }
 
 /* ac_teacher: at the switch the teacher becomes a copy of G_ema as sorted there (sorting keeps
