@@ -235,6 +235,9 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
             }
             gt_tensor *gx[GT_NODE_MAX_IN] = {0};
             gt_clear_error();
+            /* the node's temporaries and gradients die with this scope unless accumulated (gacc holds
+             * what later nodes need): a backward keeps only its frontier alive, not every gradient */
+            int node_scope = gt_scope_begin();
             st = nd->backward(nd, t->gacc, gx);
             for (int i = 0; i < nd->n_in && st == GT_OK; i++) {
                 if (gt__need(nd, i) && !gx[i])
@@ -255,6 +258,12 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
                 gt_release(t->gacc);
                 t->gacc = NULL;
             }
+            if (!retain_graph && !create_graph) { /* this run does not come back to it: free what it saved */
+                for (int i = 0; i < nd->n_saved; i++) gt_release(nd->saved[i]);
+                nd->n_saved = 0;
+                nd->freed = true;
+            }
+            gt_scope_end(node_scope);
         }
         gt_grad_mode_set(prev_mode);
     }

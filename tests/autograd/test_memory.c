@@ -1,5 +1,7 @@
 /* Constant memory: 10,000 forward+backward+update steps of a small conv net
- * inside per-step scopes keep the live tensor count fixed and RSS flat. */
+ * inside per-step scopes keep the live tensor count fixed and RSS flat; and a backward keeps
+ * only its frontier alive (each node's gradients and temporaries die once consumed, and what a
+ * node saved dies once its backward ran), not every gradient of the graph until it ends. */
 #include "../common/harness.h"
 
 #include <unistd.h>
@@ -63,7 +65,61 @@ static void test_rss_flat_over_10000_steps(void) {
     CHECK(isfinite(first_loss) && isfinite(last_loss));
 }
 
+/* The live tensors seen at each node of a backward (the gradient hook's per-node call): over a
+ * chain of 64 ops the count may not grow with the depth reached. Before the per-node scopes it
+ * grew by at least one gradient per node (the chain's 64 gradients were alive at the end). */
+static int64_t g_live_max;
+static void watch_live(gt_tensor *leaf, void *user) {
+    (void)leaf, (void)user;
+    int64_t n = gt_live_tensors();
+    if (n > g_live_max) g_live_max = n;
+}
+
+static void chain_case(bool retain) {
+    int m = gt_scope_begin();
+    gt_tensor *x = gt_test_randn(5, S(16, 32), 1.0f);
+    x->requires_grad = true;
+    gt_tensor *h = x;
+    for (int i = 0; i < 64; i++) h = i % 2 ? gt_tanh(h) : gt_mul_scalar(h, 0.9f); /* tanh saves its output */
+    gt_tensor *loss = gt_sum_all(gt_mul(h, h));
+    int64_t before = gt_live_tensors();
+    g_live_max = before;
+    gt_autograd_set_grad_hook(watch_live, NULL);
+    gt_status st = gt_backward_ex(loss, NULL, retain, false);
+    gt_autograd_set_grad_hook(NULL, NULL);
+    CHECK_MSG(st == GT_OK, "%s", gt_last_error());
+    printf("  retain_graph %d: live tensors %lld before the backward, at most %lld during it\n", retain,
+           (long long)before, (long long)g_live_max);
+    CHECK_MSG(g_live_max - before <= 8, "the backward's live tensors grew by %lld over 64 nodes",
+              (long long)(g_live_max - before));
+    /* the gradient itself is right: d/dx of sum(h^2) through the chain, against finite differences */
+    float *xv = gt_data(x);
+    const float eps = 1e-2f;
+    for (int k = 0; k < 3; k++) {
+        int64_t i = 37 * k + 5;
+        float x0 = xv[i], f[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            xv[i] = x0 + (sgn ? -eps : eps);
+            bool prev = gt_no_grad_begin();
+            gt_tensor *y = x;
+            for (int j = 0; j < 64; j++) y = j % 2 ? gt_tanh(y) : gt_mul_scalar(y, 0.9f);
+            f[sgn] = gt_item(gt_sum_all(gt_mul(y, y)));
+            gt_grad_mode_restore(prev);
+        }
+        xv[i] = x0;
+        float fd = (f[0] - f[1]) / (2 * eps), g = gt_data(x->grad)[i];
+        CHECK_MSG(fabsf(fd - g) <= 2e-3f + 2e-2f * fabsf(g), "x[%lld]: grad %g, finite differences %g", (long long)i,
+                  g, fd);
+    }
+    gt_scope_end(m);
+}
+static void test_backward_keeps_only_its_frontier(void) {
+    chain_case(false);
+    chain_case(true);
+}
+
 int main(void) {
     RUN(test_rss_flat_over_10000_steps);
+    RUN(test_backward_keeps_only_its_frontier);
     return gt_test_finish();
 }
