@@ -96,9 +96,10 @@ for label, j, a, arun in [("1.0 @ 32 (full)", "joint_100_32", None, None),
     wall = f"joint {secs('anycost')}" + (f", alone {secs(arun)}" if arun else "")
     rows.append(f"| {label} | {macs / 1e6:.2f} M | {fj:.1f} | {fa} | {steps} | {wall} |")
 rows.append("")
-rows.append(f"Joint: multi-resolution for steps 0-{at - 1}, adaptive channels (sandwich, distillation) from {at}; "
-            "alone: the same steps and batch, multi-resolution only. FID: fmnist extractor, 10k EMA samples vs the "
-            "10k test images.")
+phases = (f"multi-resolution for steps 0-{at - 1}, adaptive channels (sandwich, distillation) from {at}" if at > 0 else
+          "adaptive channels (sandwich, distillation) from step 0" if at == 0 else "multi-resolution only")
+rows.append(f"Joint: {phases}; alone: the same steps and batch, multi-resolution only. FID: fmnist extractor, 10k "
+            "EMA samples vs the 10k test images.")
 open(f"{out}/table.md", "w").write("\n".join(rows) + "\n")
 print("\n".join(rows))
 PY
