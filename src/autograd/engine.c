@@ -186,6 +186,13 @@ void gt_autograd_set_grad_hook(gt_grad_hook_fn fn, void *user) {
     gt__hook_user = fn ? user : NULL;
 }
 
+/* Releases what node nd saved for its backward; a later backward through it is an error. */
+static void gt__free_saved(gt_node *nd) {
+    for (int i = 0; i < nd->n_saved; i++) gt_release(nd->saved[i]);
+    nd->n_saved = 0;
+    nd->freed = true;
+}
+
 static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int nreq, gt_tensor *const *req,
                          gt_tensor **grads, bool retain_graph, bool create_graph) {
     if (!root) return gt_last_status() ? gt_last_status() : gt_set_error(GT_ERR_ARG, "backward: root is NULL");
@@ -258,11 +265,7 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
                 gt_release(t->gacc);
                 t->gacc = NULL;
             }
-            if (!retain_graph && !create_graph) { /* this run does not come back to it: free what it saved */
-                for (int i = 0; i < nd->n_saved; i++) gt_release(nd->saved[i]);
-                nd->n_saved = 0;
-                nd->freed = true;
-            }
+            if (!retain_graph && !create_graph) gt__free_saved(nd); /* this run does not come back to it */
             gt_scope_end(node_scope);
         }
         gt_grad_mode_set(prev_mode);
@@ -287,12 +290,7 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
         gt_release(t->gacc);
         t->gacc = NULL;
         t->visit = 0;
-        if (!retain_graph && !create_graph && t->node) {
-            gt_node *nd = t->node;
-            for (int i = 0; i < nd->n_saved; i++) gt_release(nd->saved[i]);
-            nd->n_saved = 0;
-            nd->freed = true;
-        }
+        if (!retain_graph && !create_graph && t->node) gt__free_saved(t->node);
     }
     free(order.v);
     gt_scope_end(marker);

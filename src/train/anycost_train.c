@@ -248,8 +248,8 @@ static gt_tensor *gt__target(gt_trainer *t, gt_tensor *z, gt_tensor *const *fake
     return y;
 }
 
-/* The distillation term of plan entry k: MSE(its output, target pooled to its level), or with
- * levels the sum of that over its skip sums at the levels 8..its own. */
+/* A config's distillation term: MSE(fake, target pooled to res), or with levels (the config's skip
+ * sums, levels[l] at 4 << l) the sum of that over the levels 8..res. */
 static gt_tensor *gt__distill_term(gt_tensor *target, gt_tensor *fake, gt_tensor *const *levels, int res) {
     if (!levels) return gt_mse_loss(fake, gt__pool(target, res));
     gt_tensor *sum = gt_zeros(0, NULL);
