@@ -113,7 +113,10 @@ static gt_status gt__toposort(gt_tensor *root, int run, bool want_leaves, int nr
         if (!nd && want_leaves && t->requires_grad) need = true;
         for (int i = 0; i < nreq; i++)
             if (req[i] == t) need = true;
-        if (nd) {
+        if (nd && nd->freed) { /* consumed by an earlier backward: reaching it with a gradient is an error */
+            nd->need = 1;
+            need = true;
+        } else if (nd) {
             nd->need = 0;
             for (int i = 0; i < nd->n_in; i++) {
                 gt_tensor *c = nd->in[i];
@@ -186,10 +189,14 @@ void gt_autograd_set_grad_hook(gt_grad_hook_fn fn, void *user) {
     gt__hook_user = fn ? user : NULL;
 }
 
-/* Releases what node nd saved for its backward; a later backward through it is an error. */
-static void gt__free_saved(gt_node *nd) {
+/* Releases what node nd saved for its backward and its inputs: the graph through it is consumed, and a
+ * later backward that reaches it is an error. An input that nothing else holds (a forward's activation,
+ * gt_net_forward) dies here, unless the engine still holds it for its own node's turn. */
+static void gt__consume(gt_node *nd) {
     for (int i = 0; i < nd->n_saved; i++) gt_release(nd->saved[i]);
     nd->n_saved = 0;
+    for (int i = 0; i < nd->n_in; i++) gt_release(nd->in[i]);
+    nd->n_in = 0;
     nd->freed = true;
 }
 
@@ -217,6 +224,10 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
     int marker = gt_scope_begin();
     bool prev_mode = gt_grad_enabled();
     gt_status st = gt__toposort(root, run, leaves, nreq, req, &order);
+    /* Consuming the graph, the engine holds every tensor of the order until its own node has run: a node's
+     * inputs are released after its backward, and one that nothing else holds must live until its turn. */
+    const bool consume = !retain_graph && !create_graph;
+    for (int k = 0; consume && k < order.n; k++) gt_retain(order.v[k]);
     if (st == GT_OK) {
         gt_grad_mode_set(create_graph);
         root->gacc = gt_retain(grad_root ? grad_root : gt_ones_like(root));
@@ -265,15 +276,22 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
                 gt_release(t->gacc);
                 t->gacc = NULL;
             }
-            if (!retain_graph && !create_graph) gt__free_saved(nd); /* this run does not come back to it */
             gt_scope_end(node_scope);
+            if (consume && st == GT_OK) { /* this run does not come back to it */
+                gt__consume(nd);
+                if (!requested && t != root) { /* its gradient has moved on: t may die now */
+                    t->visit = 0;
+                    order.v[k] = NULL;
+                    gt_release(t);
+                }
+            }
         }
         gt_grad_mode_set(prev_mode);
     }
     if (st == GT_OK && leaves) {
         for (int k = 0; k < order.n && st == GT_OK; k++) {
             gt_tensor *t = order.v[k];
-            if (t->node || !t->gacc || !t->requires_grad) continue;
+            if (!t || t->node || !t->gacc || !t->requires_grad) continue;
             st = gt__leaf_grad(t, create_graph);
         }
     }
@@ -287,10 +305,12 @@ static gt_status gt__run(gt_tensor *root, gt_tensor *grad_root, bool leaves, int
     }
     for (int k = 0; k < order.n; k++) {
         gt_tensor *t = order.v[k];
+        if (!t) continue; /* released as the run passed it */
         gt_release(t->gacc);
         t->gacc = NULL;
         t->visit = 0;
-        if (!retain_graph && !create_graph && t->node) gt__free_saved(t->node);
+        if (consume && t->node) gt__consume(t->node);
+        if (consume) gt_release(t);
     }
     free(order.v);
     gt_scope_end(marker);

@@ -7,6 +7,7 @@
 #include "gantry/anycost.h"
 #include "gantry/compress.h"
 #include "gantry/models.h"
+#include "../internal.h"
 
 #define GT__MODELS_MAX 32
 
@@ -352,7 +353,18 @@ gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mo
     }
     n->aux = NULL;
     n->n_taps = 0;
-    return n->ops->forward(n, x, y, mode);
+    /* The forward runs in a scope of its own: what it keeps past it (the output, aux, the taps) is handed to
+     * the caller's scope, and the intermediates are then owned only by the graph's nodes, so a backward frees
+     * each activation once it has passed it (src/autograd/engine.c), as PyTorch does, instead of the caller's
+     * scope holding every activation until the step ends. Without grad the intermediates die here. */
+    int mk = gt_scope_begin();
+    gt_tensor *out = gt_retain(n->ops->forward(n, x, y, mode));
+    gt_retain(n->aux);
+    for (int i = 0; i < n->n_taps; i++) gt_retain(n->taps[i]);
+    gt_scope_end(mk);
+    gt__autorelease(n->aux);
+    for (int i = 0; i < n->n_taps; i++) gt__autorelease(n->taps[i]);
+    return gt__autorelease(out);
 }
 
 void gt_net_tap(gt_net *n, gt_tensor *h) {

@@ -118,8 +118,86 @@ static void test_backward_keeps_only_its_frontier(void) {
     chain_case(true);
 }
 
+/* A network's forward (gt_net_forward) keeps only what it returns in the caller's scope: its
+ * activations are then owned by the graph alone, and a backward frees each one once it has passed it,
+ * as PyTorch does. Before, the caller's scope held every activation until it ended, so a D step's
+ * activations were still alive during the G step. Checked on a DCGAN pair (32 px): after a G -> D ->
+ * loss backward, the live tensors are back to what they were before the forward, plus what the caller
+ * holds (z, the fakes, the logits, the loss); the gradients equal those of a backward that keeps the
+ * graph; a second backward through the consumed graph is a clear error; a forward without grad leaves
+ * only its output. */
+static void test_backward_frees_the_forwards_activations(void) {
+    gt_model_config c = gt_model_config_default("dcgan");
+    c.res = 32, c.channels = 1;
+    gt_model_opt_set(&c, "ngf", 8);
+    gt_model_opt_set(&c, "ndf", 8);
+    gt_net G, D;
+    gt_rng r;
+    gt_rng_init(&r, 3);
+    memset(&G, 0, sizeof G), memset(&D, 0, sizeof D);
+    bool built = gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK && gt_model_build(&c, GT_NET_D, &r, &D) == GT_OK;
+    CHECK_MSG(built, "%s", gt_last_error());
+    if (!built) goto done;
+    gt_tensor *g1 = NULL, *g2 = NULL; /* a G weight's gradient: consuming backward, then keeping one */
+    const gt_tensor *w = NULL;
+    for (int pass = 0; pass < 3; pass++) { /* pass 0 allocates every .grad; 1 consumes; 2 keeps the graph */
+        int m = gt_scope_begin();
+        int64_t live0 = gt_live_tensors();
+        gt_tensor *z = gt_test_randn(7, S(4, c.nz), 1.0f);
+        gt_tensor *fake = gt_net_forward(&G, z, GT_BN_BATCH);
+        gt_tensor *logit = gt_net_forward(&D, fake, GT_BN_BATCH);
+        gt_tensor *loss = gt_sum_all(logit);
+        int64_t live_fwd = gt_live_tensors();
+        gt_status st = loss ? gt_backward_ex(loss, NULL, pass == 2, false) : gt_last_status();
+        int64_t live_bw = gt_live_tensors();
+        CHECK_MSG(st == GT_OK, "pass %d: %s", pass, gt_last_error());
+        if (pass == 1) {
+            printf("  live tensors: %lld before the forward, %lld after it, %lld after the backward\n",
+                   (long long)live0, (long long)live_fwd, (long long)live_bw);
+            CHECK_MSG(live_fwd - live0 > 20, "the forward made only %lld tensors", (long long)(live_fwd - live0));
+            CHECK_MSG(live_bw - live0 <= 6, "%lld tensors more after the backward than before the forward",
+                      (long long)(live_bw - live0));
+            CHECK_MSG(gt_backward(loss) == GT_ERR_STATE && strstr(gt_last_error(), "already freed"),
+                      "a second backward through the consumed graph: %s", gt_last_error());
+        }
+        if (pass >= 1) {
+            w = G.P.v[0].t; /* main.0.weight, trainable */
+            gt_tensor *g = gt_contiguous(w->grad);
+            if (pass == 1) g1 = gt_retain(gt_mul_scalar(g, 1.0f));
+            else g2 = gt_retain(gt_mul_scalar(g, 1.0f));
+        }
+        gt_params_zero_grad(&G.P), gt_params_zero_grad(&D.P);
+        gt_scope_end(m);
+    }
+    /* the same computation, so the same numbers: pass 2's gradient is pass 1's (zeroed in between) */
+    CHECK(g1 && g2 && gt_numel(g1) == gt_numel(g2));
+    if (g1 && g2 && gt_numel(g1) == gt_numel(g2)) {
+        float md = 0, mx = 0;
+        for (int64_t i = 0; i < gt_numel(g1); i++) {
+            md = fmaxf(md, fabsf(gt_data(g1)[i] - gt_data(g2)[i]));
+            mx = fmaxf(mx, fabsf(gt_data(g1)[i]));
+        }
+        CHECK_MSG(md == 0 && mx > 0, "gradients differ by %g (largest %g)", md, mx);
+    }
+    gt_release(g1), gt_release(g2);
+    {
+        int m = gt_scope_begin();
+        int64_t live0 = gt_live_tensors();
+        bool prev = gt_no_grad_begin();
+        gt_tensor *z = gt_test_randn(8, S(4, c.nz), 1.0f);
+        gt_tensor *fake = gt_net_forward(&G, z, GT_BN_EVAL);
+        gt_grad_mode_restore(prev);
+        CHECK_MSG(fake && gt_live_tensors() - live0 == 2, "a forward without grad left %lld tensors",
+                  (long long)(gt_live_tensors() - live0));
+        gt_scope_end(m);
+    }
+done:
+    gt_net_free(&G), gt_net_free(&D);
+}
+
 int main(void) {
     RUN(test_rss_flat_over_10000_steps);
     RUN(test_backward_keeps_only_its_frontier);
+    RUN(test_backward_frees_the_forwards_activations);
     return gt_test_finish();
 }
