@@ -137,9 +137,9 @@ static void test_backward_frees_the_forwards_activations(void) {
     memset(&G, 0, sizeof G), memset(&D, 0, sizeof D);
     bool built = gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK && gt_model_build(&c, GT_NET_D, &r, &D) == GT_OK;
     CHECK_MSG(built, "%s", gt_last_error());
-    if (!built) goto done;
     gt_tensor *g1 = NULL, *g2 = NULL; /* a G weight's gradient: consuming backward, then keeping one */
     const gt_tensor *w = NULL;
+    if (!built) goto done;
     for (int pass = 0; pass < 3; pass++) { /* pass 0 allocates every .grad; 1 consumes; 2 keeps the graph */
         int m = gt_scope_begin();
         int64_t live0 = gt_live_tensors();
