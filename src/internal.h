@@ -81,6 +81,10 @@ void gt__save(gt_node *n, gt_tensor *t);         /* retains t into n->saved[n->n
 static inline bool gt__need(const gt_node *n, int i) { return (n->need >> i) & 1u; }
 /* Adds a reference to the current scope (or hands it to the caller). */
 gt_tensor *gt__autorelease(gt_tensor *t);
+/* Ends scope `marker` but hands keep[0..n-1] (NULL entries skipped) to the enclosing scope: a forward
+ * run in a scope of its own ends with this, so its intermediates are then owned only by the graph's
+ * nodes (a backward frees each once it has passed it) or, without grad, die here. */
+void gt__scope_end_keep(int marker, gt_tensor *const *keep, int n);
 /* A new tensor struct viewing t's storage with the given geometry (no graph). */
 gt_tensor *gt__view(gt_tensor *t, int ndim, const int64_t *shape, const int64_t *stride, int64_t offset);
 void gt__contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../internal.h"
 #include "anycost_internal.h"
 
 static const gt_model_opt_def gt__ac_opts[] = {
@@ -164,7 +165,7 @@ static gt__ac_g *gt__ac_gen(gt_net *G, const char *fn) {
     return G->impl;
 }
 
-gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
+static gt_tensor *gt__ac_mapping(gt_net *G, gt_tensor *z) {
     gt__ac_g *g = gt__ac_gen(G, "gt_anycost_mapping");
     if (!g || !z) return NULL;
     if (z->ndim == 4 && z->shape[2] == 1 && z->shape[3] == 1) z = gt_reshape(z, GT_SHAPE(z->shape[0], z->shape[1]));
@@ -185,9 +186,20 @@ gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
     return h;
 }
 
+/* The mapping and the synthesis run in scopes of their own, as gt_net_forward: only what they return
+ * (and the skip sums asked for) reach the caller's scope, so a backward frees the activations as it
+ * passes them, and without grad they die on return. */
+gt_tensor *gt_anycost_mapping(gt_net *G, gt_tensor *z) {
+    int m = gt_scope_begin();
+    gt_tensor *w = gt__ac_mapping(G, z);
+    gt__scope_end_keep(m, &w, 1);
+    return w;
+}
+
 int gt__ac_sub_res(const gt_model_config *c, const gt_anycost_sub *s) { return s && s->res ? s->res : c->res; }
 
-gt_tensor *gt_anycost_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s, gt_rng *noise, gt_tensor **rgbs) {
+static gt_tensor *gt__ac_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s, gt_rng *noise,
+                                   gt_tensor **rgbs) {
     gt__ac_g *g = gt__ac_gen(G, "gt_anycost_synthesis");
     if (!g || !w) return NULL;
     if (s && gt_anycost_sub_check(&G->cfg, s) != GT_OK) return NULL;
@@ -220,6 +232,16 @@ gt_tensor *gt_anycost_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s
         if (rgbs) rgbs[l] = rgb;
     }
     return rgb;
+}
+
+gt_tensor *gt_anycost_synthesis(gt_net *G, gt_tensor *w, const gt_anycost_sub *s, gt_rng *noise, gt_tensor **rgbs) {
+    gt_tensor *keep[1 + GT__AC_MAX_LEVELS] = {0}; /* the output, then the skip sums (set only where computed) */
+    int m = gt_scope_begin();
+    keep[0] = gt__ac_synthesis(G, w, s, noise, rgbs ? keep + 1 : NULL);
+    gt__scope_end_keep(m, keep, 1 + GT__AC_MAX_LEVELS);
+    for (int l = 0; rgbs && l < GT__AC_MAX_LEVELS; l++)
+        if (keep[1 + l]) rgbs[l] = keep[1 + l];
+    return keep[0];
 }
 
 gt_tensor *gt_anycost_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub *s, gt_rng *noise) {

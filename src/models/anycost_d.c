@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../internal.h"
 #include "anycost_internal.h"
 
 /* Equalized conv: x (N, Cin, H, W), w (Cout, Cin, k, k), bias or NULL, then lrelu * sqrt 2 when act. */
@@ -32,8 +33,7 @@ static gt_tensor *gt__acd_linear(gt_tensor *x, gt_tensor *w, gt_tensor *b, bool 
     return act ? gt_mul_scalar(gt_leaky_relu(y, 0.2f), GT__AC_SQRT2) : y;
 }
 
-gt_tensor *gt_anycost_d_forward(gt_net *D, gt_tensor *x, const gt_anycost_sub *g, gt_bn_mode mode) {
-    (void)mode; /* no batch norm, no spectral norm */
+static gt_tensor *gt__ac_d_fwd(gt_net *D, gt_tensor *x, const gt_anycost_sub *g) {
     if (!D || D->ops != &gt__ac_d_ops) {
         gt_set_error(GT_ERR_ARG, "gt_anycost_d_forward: not an anycost discriminator");
         return NULL;
@@ -76,6 +76,15 @@ gt_tensor *gt_anycost_d_forward(gt_net *D, gt_tensor *x, const gt_anycost_sub *g
     h = gt__acd_linear(gt_reshape(h, GT_SHAPE(n, (int64_t)d->Dc[0] * 16)), d->lin1_w, d->lin1_b, true);
     h = gt__acd_linear(h, d->lin2_w, d->lin2_b, false);
     return gt_reshape(h, GT_SHAPE(n));
+}
+
+/* In a scope of its own, as gt_net_forward: only the logits reach the caller's scope. */
+gt_tensor *gt_anycost_d_forward(gt_net *D, gt_tensor *x, const gt_anycost_sub *g, gt_bn_mode mode) {
+    (void)mode; /* no batch norm, no spectral norm */
+    int m = gt_scope_begin();
+    gt_tensor *out = gt__ac_d_fwd(D, x, g);
+    gt__scope_end_keep(m, &out, 1);
+    return out;
 }
 
 static gt_tensor *gt__ac_d_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {

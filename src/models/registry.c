@@ -358,13 +358,11 @@ gt_tensor *gt_net_forward_y(gt_net *n, gt_tensor *x, gt_tensor *y, gt_bn_mode mo
      * each activation once it has passed it (src/autograd/engine.c), as PyTorch does, instead of the caller's
      * scope holding every activation until the step ends. Without grad the intermediates die here. */
     int mk = gt_scope_begin();
-    gt_tensor *out = gt_retain(n->ops->forward(n, x, y, mode));
-    gt_retain(n->aux);
-    for (int i = 0; i < n->n_taps; i++) gt_retain(n->taps[i]);
-    gt_scope_end(mk);
-    gt__autorelease(n->aux);
-    for (int i = 0; i < n->n_taps; i++) gt__autorelease(n->taps[i]);
-    return gt__autorelease(out);
+    gt_tensor *keep[2 + GT_NET_TAPS_MAX] = {n->ops->forward(n, x, y, mode)};
+    keep[1] = n->aux; /* set by the forward: not in the initializer, whose order is unspecified */
+    for (int i = 0; i < n->n_taps; i++) keep[2 + i] = n->taps[i];
+    gt__scope_end_keep(mk, keep, 2 + n->n_taps);
+    return keep[0];
 }
 
 void gt_net_tap(gt_net *n, gt_tensor *h) {

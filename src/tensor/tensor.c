@@ -143,6 +143,12 @@ int gt_scope_begin(void) {
     return gt__pool_n;
 }
 
+void gt__scope_end_keep(int marker, gt_tensor *const *keep, int n) {
+    for (int i = 0; i < n; i++) gt_retain(keep[i]);
+    gt_scope_end(marker);
+    for (int i = 0; i < n; i++) gt__autorelease(keep[i]);
+}
+
 void gt_scope_end(int marker) {
     GT_ASSERT(gt__scope_depth > 0 && marker >= 0 && marker <= gt__pool_n);
     while (gt__pool_n > marker) gt_release(gt__pool[--gt__pool_n]);

@@ -195,9 +195,75 @@ done:
     gt_net_free(&G), gt_net_free(&D);
 }
 
+/* Whether some trainable weight of n has a nonzero gradient. */
+static bool any_grad(const gt_net *n) {
+    for (int i = 0; i < n->P.n; i++) {
+        gt_tensor *g = n->P.v[i].is_buffer || !n->P.v[i].t->grad ? NULL : gt_contiguous(n->P.v[i].t->grad);
+        for (int64_t j = 0; g && j < gt_numel(g); j++)
+            if (gt_data(g)[j] != 0) return true;
+    }
+    return false;
+}
+
+/* The same for the anycost family's own entry points, which the trainer, the editor and projection call
+ * directly (not through gt_net_forward): mapping, a sub's synthesis with its skip sums, the conditioned D. */
+static void test_anycost_entry_points_free_their_activations(void) {
+    gt_model_config c = gt_model_config_default("anycost");
+    c.res = 32;
+    gt_net G, D;
+    gt_rng r;
+    gt_rng_init(&r, 5);
+    memset(&G, 0, sizeof G), memset(&D, 0, sizeof D);
+    bool built = gt_model_build(&c, GT_NET_G, &r, &G) == GT_OK && gt_model_build(&c, GT_NET_D, &r, &D) == GT_OK;
+    CHECK_MSG(built, "%s", gt_last_error());
+    if (!built) goto done;
+    const gt_anycost_sub sub = gt_anycost_uniform(0.5f, 16);
+    for (int pass = 0; pass < 2; pass++) { /* pass 0 allocates every .grad */
+        int m = gt_scope_begin();
+        int64_t live0 = gt_live_tensors();
+        gt_tensor *z = gt_test_randn(9, S(4, c.nz), 1.0f), *lv[8] = {0};
+        gt_rng noise;
+        gt_rng_init(&noise, 11);
+        gt_tensor *w = gt_anycost_mapping(&G, z);
+        gt_tensor *fake = gt_anycost_synthesis(&G, w, &sub, &noise, lv);
+        gt_tensor *logit = gt_anycost_d_forward(&D, fake, &sub, GT_BN_TRAIN);
+        gt_tensor *loss = logit && lv[1] ? gt_add(gt_sum_all(logit), gt_sum_all(lv[1])) : NULL; /* 8 px skip sum */
+        int64_t live_fwd = gt_live_tensors();
+        gt_status st = loss ? gt_backward(loss) : gt_last_status();
+        int64_t live_bw = gt_live_tensors();
+        CHECK_MSG(st == GT_OK, "pass %d: %s", pass, gt_last_error());
+        /* what the caller holds: z, w, the skip sums at 4 and 8 (16 is the output), the output, the logits,
+         * the two sums and the loss */
+        if (pass == 1) {
+            printf("  anycost: live tensors %lld before, %lld after the forward, %lld after the backward\n",
+                   (long long)live0, (long long)live_fwd, (long long)live_bw);
+            CHECK_MSG(live_fwd - live0 > 40, "the forward made only %lld tensors", (long long)(live_fwd - live0));
+            CHECK_MSG(live_bw - live0 <= 12, "%lld tensors more after the backward than before the forward",
+                      (long long)(live_bw - live0));
+            CHECK_MSG(any_grad(&G), "G got no gradient");
+        }
+        gt_params_zero_grad(&G.P), gt_params_zero_grad(&D.P);
+        gt_scope_end(m);
+    }
+    {
+        int m = gt_scope_begin();
+        int64_t live0 = gt_live_tensors();
+        bool prev = gt_no_grad_begin();
+        gt_tensor *z = gt_test_randn(10, S(4, c.nz), 1.0f);
+        gt_tensor *fake = gt_anycost_synthesis(&G, gt_anycost_mapping(&G, z), &sub, NULL, NULL);
+        gt_grad_mode_restore(prev);
+        CHECK_MSG(fake && gt_live_tensors() - live0 == 3, "a synthesis without grad left %lld tensors (z, w, out: 3)",
+                  (long long)(gt_live_tensors() - live0));
+        gt_scope_end(m);
+    }
+done:
+    gt_net_free(&G), gt_net_free(&D);
+}
+
 int main(void) {
     RUN(test_rss_flat_over_10000_steps);
     RUN(test_backward_keeps_only_its_frontier);
     RUN(test_backward_frees_the_forwards_activations);
+    RUN(test_anycost_entry_points_free_their_activations);
     return gt_test_finish();
 }
