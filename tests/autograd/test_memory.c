@@ -126,6 +126,25 @@ static void test_backward_keeps_only_its_frontier(void) {
  * holds (z, the fakes, the logits, the loss); the gradients equal those of a backward that keeps the
  * graph; a second backward through the consumed graph is a clear error; a forward without grad leaves
  * only its output. */
+/* The backward of loss (retain: keep the graph), counting live tensors: when check, the forward must have
+ * made more than min_made since live0, and the backward must leave at most max_left more than live0
+ * (the ones the caller holds). */
+static gt_status backward_counted(const char *what, gt_tensor *loss, bool retain, bool check, int64_t live0,
+                                  int64_t min_made, int64_t max_left) {
+    int64_t live_fwd = gt_live_tensors();
+    gt_status st = loss ? gt_backward_ex(loss, NULL, retain, false) : gt_last_status();
+    int64_t live_bw = gt_live_tensors();
+    CHECK_MSG(st == GT_OK, "%s: %s", what, gt_last_error());
+    if (!check) return st;
+    printf("  %s: live tensors %lld before the forward, %lld after it, %lld after the backward\n", what,
+           (long long)live0, (long long)live_fwd, (long long)live_bw);
+    CHECK_MSG(live_fwd - live0 > min_made, "%s: the forward made only %lld tensors", what,
+              (long long)(live_fwd - live0));
+    CHECK_MSG(live_bw - live0 <= max_left, "%s: %lld tensors more after the backward than before the forward", what,
+              (long long)(live_bw - live0));
+    return st;
+}
+
 static void test_backward_frees_the_forwards_activations(void) {
     gt_model_config c = gt_model_config_default("dcgan");
     c.res = 32, c.channels = 1;
@@ -147,16 +166,8 @@ static void test_backward_frees_the_forwards_activations(void) {
         gt_tensor *fake = gt_net_forward(&G, z, GT_BN_BATCH);
         gt_tensor *logit = gt_net_forward(&D, fake, GT_BN_BATCH);
         gt_tensor *loss = gt_sum_all(logit);
-        int64_t live_fwd = gt_live_tensors();
-        gt_status st = loss ? gt_backward_ex(loss, NULL, pass == 2, false) : gt_last_status();
-        int64_t live_bw = gt_live_tensors();
-        CHECK_MSG(st == GT_OK, "pass %d: %s", pass, gt_last_error());
+        backward_counted("dcgan", loss, pass == 2, pass == 1, live0, 20, 6);
         if (pass == 1) {
-            printf("  live tensors: %lld before the forward, %lld after it, %lld after the backward\n",
-                   (long long)live0, (long long)live_fwd, (long long)live_bw);
-            CHECK_MSG(live_fwd - live0 > 20, "the forward made only %lld tensors", (long long)(live_fwd - live0));
-            CHECK_MSG(live_bw - live0 <= 6, "%lld tensors more after the backward than before the forward",
-                      (long long)(live_bw - live0));
             CHECK_MSG(gt_backward(loss) == GT_ERR_STATE && strstr(gt_last_error(), "already freed"),
                       "a second backward through the consumed graph: %s", gt_last_error());
         }
@@ -228,20 +239,10 @@ static void test_anycost_entry_points_free_their_activations(void) {
         gt_tensor *fake = gt_anycost_synthesis(&G, w, &sub, &noise, lv);
         gt_tensor *logit = gt_anycost_d_forward(&D, fake, &sub, GT_BN_TRAIN);
         gt_tensor *loss = logit && lv[1] ? gt_add(gt_sum_all(logit), gt_sum_all(lv[1])) : NULL; /* 8 px skip sum */
-        int64_t live_fwd = gt_live_tensors();
-        gt_status st = loss ? gt_backward(loss) : gt_last_status();
-        int64_t live_bw = gt_live_tensors();
-        CHECK_MSG(st == GT_OK, "pass %d: %s", pass, gt_last_error());
         /* what the caller holds: z, w, the skip sums at 4 and 8 (16 is the output), the output, the logits,
-         * the two sums and the loss */
-        if (pass == 1) {
-            printf("  anycost: live tensors %lld before, %lld after the forward, %lld after the backward\n",
-                   (long long)live0, (long long)live_fwd, (long long)live_bw);
-            CHECK_MSG(live_fwd - live0 > 40, "the forward made only %lld tensors", (long long)(live_fwd - live0));
-            CHECK_MSG(live_bw - live0 <= 12, "%lld tensors more after the backward than before the forward",
-                      (long long)(live_bw - live0));
-            CHECK_MSG(any_grad(&G), "G got no gradient");
-        }
+         * the two sums and the loss: 9 */
+        backward_counted("anycost", loss, false, pass == 1, live0, 40, 12);
+        if (pass == 1) CHECK_MSG(any_grad(&G), "G got no gradient");
         gt_params_zero_grad(&G.P), gt_params_zero_grad(&D.P);
         gt_scope_end(m);
     }
