@@ -40,7 +40,10 @@ if [ -n "${JOINT_OPTS:-}" ]; then JOPTS="${JOPTS:+$JOPTS,}$JOINT_OPTS"; fi
 if [ -n "$JOPTS" ]; then AT_OPT=(--model-opts "$JOPTS"); fi
 AVG="${AVG:-0}"
 case "$AVG" in ''|*[!0-9]*) echo "AVG must be a count of checkpoints" >&2; exit 2 ;; esac
-if [ "${SMOKE:-0}" = 1 ]; then TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every "$((AVG > 0 ? 1 : 0))"); AT_OPT=(--model-opts ac_channels_at=2); N=500; fi
+if [ "${SMOKE:-0}" = 1 ]; then
+  TRAIN_EXTRA=(--steps 4 --sample-every 0 --ckpt-every "$((AVG > 0 ? 1 : 0))")
+  AT_OPT=(--model-opts ac_channels_at=2) N=500
+fi
 SHOW_STEPS="${STEPS:-}" SHOW_AT="${CHANNELS_AT:-}"
 if [ "${SMOKE:-0}" = 1 ]; then SHOW_STEPS=4 SHOW_AT=2; fi
 if [ "$AVG" -gt 0 ]; then TRAIN_EXTRA+=(--keep-ckpts 0); fi
