@@ -249,8 +249,8 @@ gt_tensor *gt_anycost_generate(gt_net *G, gt_tensor *z, const gt_anycost_sub *s,
 }
 
 static gt_tensor *gt__ac_g_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
-    (void)y, (void)mode;
-    return gt_anycost_generate(net, x, NULL, NULL);
+    (void)y, (void)mode; /* gt_net_forward has opened the scope */
+    return gt__ac_synthesis(net, gt__ac_mapping(net, x), NULL, NULL, NULL);
 }
 
 static void gt__ac_free(gt_net *net) {

@@ -88,8 +88,8 @@ gt_tensor *gt_anycost_d_forward(gt_net *D, gt_tensor *x, const gt_anycost_sub *g
 }
 
 static gt_tensor *gt__ac_d_forward(gt_net *net, gt_tensor *x, gt_tensor *y, gt_bn_mode mode) {
-    (void)y;
-    return gt_anycost_d_forward(net, x, NULL, mode);
+    (void)y, (void)mode; /* gt_net_forward has opened the scope */
+    return gt__ac_d_fwd(net, x, NULL);
 }
 
 static void gt__ac_d_free(gt_net *net) {
